@@ -1,0 +1,25 @@
+#ifndef FOVEA_FHIR_REST_BUNDLE_WRITER_H_
+#define FOVEA_FHIR_REST_BUNDLE_WRITER_H_
+
+// Writes Bundles around stored resources without re-parsing them: the stored canonical JSON is
+// spliced in as bytes.
+
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "fhir/store/resource_store.h"
+
+namespace fhir::rest {
+
+// A `history` Bundle (hl7.org/fhir/R4/http.html#history): newest first; deletions carry
+// request/response but no resource.
+std::string HistoryBundleJson(const store::HistoryPage& page, const std::string& base_url,
+                              const std::string& self_url,
+                              const std::optional<std::string>& next_url, common::TimePoint now);
+
+std::string ETagFor(int version);  // W/"3"
+
+}  // namespace fhir::rest
+
+#endif  // FOVEA_FHIR_REST_BUNDLE_WRITER_H_

@@ -1,0 +1,39 @@
+#include "fhir/rest/capability_statement.h"
+
+#include "common/json.h"
+
+namespace fhir::rest {
+
+std::string BuildCapabilityStatement(const definitions::Definitions& defs,
+                                     const CapabilityOptions& options, const std::string& base_url,
+                                     common::TimePoint built_at) {
+  std::string out = R"({"resourceType":"CapabilityStatement","status":"active","date":)";
+  common::AppendJsonString(out, common::FormatInstant(built_at));
+  out += R"(,"publisher":"Fovea","kind":"instance","software":{"name":"Fovea","version":)";
+  common::AppendJsonString(out, options.software_version);
+  out += R"(},"implementation":{"description":"Fovea FHIR R4 server for mobile screening units","url":)";
+  common::AppendJsonString(out, base_url);
+  out += R"(},"fhirVersion":"4.0.1","format":["application/fhir+json","json"],"rest":[{"mode":"server",)";
+  out += R"("documentation":)";
+  common::AppendJsonString(
+      out, options.require_if_match
+               ? "Updates and deletes of existing resources require If-Match (428 otherwise)."
+               : "Optimistic concurrency with If-Match (412 on a stale version).");
+  out += R"(,"resource":[)";
+  bool first = true;
+  for (const std::string& type : defs.resource_names()) {
+    if (!first) out += ',';
+    first = false;
+    out += R"({"type":")" + type + R"(","interaction":[)";
+    out += R"({"code":"read"},{"code":"vread"},{"code":"update"},{"code":"delete"},)";
+    out += R"({"code":"history-instance"},{"code":"history-type"},{"code":"create"}],)";
+    out += R"("versioning":"versioned-update","readHistory":true,"updateCreate":true,)";
+    out += R"("conditionalCreate":false,"conditionalRead":"modified-since","conditionalUpdate":false,)";
+    out += R"("conditionalDelete":"not-supported",)";
+    out += R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]})";
+  }
+  out += R"(],"interaction":[{"code":"history-system"}]}]})";
+  return out;
+}
+
+}  // namespace fhir::rest

@@ -1,0 +1,26 @@
+#ifndef FOVEA_FHIR_REST_CAPABILITY_STATEMENT_H_
+#define FOVEA_FHIR_REST_CAPABILITY_STATEMENT_H_
+
+// The server's CapabilityStatement (GET [base]/metadata). It lists exactly what this build
+// supports; update it in the same change that adds an interaction.
+
+#include <string>
+
+#include "common/clock.h"
+#include "fhir/definitions/definitions.h"
+
+namespace fhir::rest {
+
+struct CapabilityOptions {
+  std::string software_version;
+  bool require_if_match = false;
+};
+
+// Canonical JSON of the CapabilityStatement; `base_url` goes into implementation.url.
+std::string BuildCapabilityStatement(const definitions::Definitions& defs,
+                                     const CapabilityOptions& options, const std::string& base_url,
+                                     common::TimePoint built_at);
+
+}  // namespace fhir::rest
+
+#endif  // FOVEA_FHIR_REST_CAPABILITY_STATEMENT_H_

@@ -1,0 +1,49 @@
+#ifndef FOVEA_FHIR_REST_FHIR_SERVICE_H_
+#define FOVEA_FHIR_REST_FHIR_SERVICE_H_
+
+// The FHIR RESTful API (hl7.org/fhir/R4/http.html) over a ResourceStore: routing below the
+// FHIR base, content negotiation, the instance/type/system interactions, $validate and
+// metadata. Transport-neutral (see http_server.h for the POCO adapter). Thread-safe: holds no
+// per-request state.
+
+#include <cstddef>
+#include <string>
+
+#include "common/clock.h"
+#include "fhir/definitions/definitions.h"
+#include "fhir/rest/http_types.h"
+#include "fhir/store/resource_store.h"
+
+namespace fhir::rest {
+
+struct ServiceOptions {
+  bool require_if_match = false;           // 428 for updates/deletes without If-Match
+  std::size_t max_body_bytes = 16u << 20;  // 413 above this
+  std::size_t max_json_depth = 100;        // 400 above this
+  int default_page_size = 50;
+  int max_page_size = 1000;
+  std::string software_version = "0.1.0";
+};
+
+class FhirService {
+ public:
+  FhirService(const definitions::Definitions& defs, store::ResourceStore& store,
+              const common::Clock& clock, ServiceOptions options);
+
+  // Handles one request below the FHIR base. Never throws.
+  RestResponse Handle(const RestRequest& request) const;
+  const ServiceOptions& options() const { return options_; }
+
+ private:
+  class Call;
+
+  const definitions::Definitions& defs_;
+  store::ResourceStore& store_;
+  const common::Clock& clock_;
+  const ServiceOptions options_;
+  const common::TimePoint started_at_;
+};
+
+}  // namespace fhir::rest
+
+#endif  // FOVEA_FHIR_REST_FHIR_SERVICE_H_

@@ -1,0 +1,46 @@
+#ifndef FOVEA_FHIR_REST_HTTP_TYPES_H_
+#define FOVEA_FHIR_REST_HTTP_TYPES_H_
+
+// Transport-neutral request and response, so the FHIR interactions can be tested without a
+// socket and the POCO adapter stays a few lines.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace fhir::rest {
+
+struct RestRequest {
+  std::string method;                                      // "GET"
+  std::string path;                                        // below the FHIR base: "Patient/1"
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string base_url;    // "http://127.0.0.1:8080/fhir/R4", for Location and links
+  std::string request_id;  // echoed in logs and X-Request-Id
+
+  // Case-insensitive; empty when absent.
+  std::string_view Header(std::string_view name) const;
+  // First value of a query parameter; empty when absent.
+  std::string_view Query(std::string_view name) const;
+  bool HasQuery(std::string_view name) const;
+};
+
+struct RestResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type;  // empty: no body
+  std::string body;
+
+  void SetHeader(std::string name, std::string value);
+};
+
+// Splits "a=1&b=x%20y" into decoded pairs ('+' is a space, as in forms).
+std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
+// Percent-encodes a query parameter value.
+std::string UrlEncode(std::string_view s);
+
+}  // namespace fhir::rest
+
+#endif  // FOVEA_FHIR_REST_HTTP_TYPES_H_

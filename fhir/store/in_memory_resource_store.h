@@ -1,0 +1,35 @@
+#ifndef FOVEA_FHIR_STORE_IN_MEMORY_RESOURCE_STORE_H_
+#define FOVEA_FHIR_STORE_IN_MEMORY_RESOURCE_STORE_H_
+
+// A second, explicit ResourceStore kept in memory: for unit tests of the layers above the store,
+// and as the executable statement of the store contract (tests run the same cases against both).
+// Thread-safe (one mutex).
+
+#include <map>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "fhir/store/resource_store.h"
+
+namespace fhir::store {
+
+class InMemoryResourceStore final : public ResourceStore {
+ public:
+  common::Result<CurrentState> Head(const std::string& type, const std::string& id) override;
+  common::Result<ResourceVersion> Read(const std::string& type, const std::string& id) override;
+  common::Result<ResourceVersion> ReadVersion(const std::string& type, const std::string& id,
+                                              int version) override;
+  common::Status Write(const ResourceVersion& v, int expected_version) override;
+  common::Result<HistoryPage> History(const HistoryQuery& query) override;
+  common::Status Ping() override { return common::Status::Ok(); }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::vector<ResourceVersion>> versions_;  // GUARDED_BY(mu_)
+  std::int64_t next_seq_ = 1;  // GUARDED_BY(mu_)
+};
+
+}  // namespace fhir::store
+
+#endif  // FOVEA_FHIR_STORE_IN_MEMORY_RESOURCE_STORE_H_

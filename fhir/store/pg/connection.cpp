@@ -1,0 +1,103 @@
+#include "fhir/store/pg/connection.h"
+
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace fhir::store::pg {
+
+using common::Result;
+using common::Status;
+using common::StatusCode;
+
+void PgResult::Clear::operator()(pg_result* r) const noexcept { PQclear(r); }
+PgResult::PgResult(pg_result* r) : r_(r) {}
+PgResult::~PgResult() = default;
+int PgResult::rows() const { return PQntuples(r_.get()); }
+bool PgResult::IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+std::string_view PgResult::Get(int row, int col) const {
+  return {PQgetvalue(r_.get(), row, col),
+          static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
+}
+std::int64_t PgResult::GetInt64(int row, int col) const {
+  return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
+}
+int PgResult::affected() const { return std::atoi(PQcmdTuples(r_.get())); }
+
+void PgConnection::Finish::operator()(pg_conn* c) const noexcept { PQfinish(c); }
+PgConnection::~PgConnection() = default;
+
+Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& dsn) {
+  pg_conn* c = PQconnectdb(dsn.c_str());
+  std::unique_ptr<PgConnection> conn(new PgConnection(c));
+  if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
+    // The libpq message names host/socket problems, never data; it stays in the log only.
+    common::LogWarning(std::string("database connection failed: ") +
+                       (c != nullptr ? PQerrorMessage(c) : "out of memory"));
+    return Status(StatusCode::kUnavailable, "The database is not reachable");
+  }
+  return conn;
+}
+
+bool PgConnection::healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
+
+Status PgConnection::ResultStatus(const char* name, pg_result* r) {
+  ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Status::Ok();
+  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const char* primary = r != nullptr ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  std::string sqlstate = state != nullptr ? state : "";
+  common::LogWarning(std::string("query ") + name + " failed: sqlstate=" +
+                     (sqlstate.empty() ? "none" : sqlstate) + " " +
+                     (primary != nullptr ? primary : PQerrorMessage(conn_.get())));
+  if (!healthy() || sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57P", 0) == 0) {
+    return Status(StatusCode::kUnavailable, "The database is not reachable");
+  }
+  if (sqlstate == "23505" || sqlstate == "40001" || sqlstate == "40P01") {
+    return Status(StatusCode::kVersionConflict, "A concurrent write conflicted; retry");
+  }
+  return Status(StatusCode::kInternal, "A database error occurred");
+}
+
+namespace {
+struct ParamArrays {
+  std::vector<const char*> values;
+  explicit ParamArrays(const std::vector<PgParam>& params) {
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  }
+};
+}  // namespace
+
+Result<PgResult> PgConnection::Execute(const PgQuery& query, const std::vector<PgParam>& params) {
+  if (prepared_.find(query.name) == prepared_.end()) {
+    PgResult prep(PQprepare(conn_.get(), query.name, query.sql, 0, nullptr));
+    FOVEA_RETURN_IF_ERROR(ResultStatus(query.name, prep.r_.get()));
+    prepared_.insert(query.name);
+  }
+  ParamArrays p(params);
+  PgResult r(PQexecPrepared(conn_.get(), query.name, static_cast<int>(p.values.size()),
+                            p.values.data(), nullptr, nullptr, 0));
+  FOVEA_RETURN_IF_ERROR(ResultStatus(query.name, r.r_.get()));
+  return r;
+}
+
+Result<PgResult> PgConnection::ExecuteUnprepared(const PgQuery& query,
+                                                 const std::vector<PgParam>& params) {
+  ParamArrays p(params);
+  PgResult r(PQexecParams(conn_.get(), query.sql, static_cast<int>(p.values.size()), nullptr,
+                          p.values.data(), nullptr, nullptr, 0));
+  FOVEA_RETURN_IF_ERROR(ResultStatus(query.name, r.r_.get()));
+  return r;
+}
+
+Status PgConnection::ExecuteScript(std::string_view name, const std::string& sql) {
+  PgResult r(PQexec(conn_.get(), sql.c_str()));
+  std::string n(name);
+  return ResultStatus(n.c_str(), r.r_.get());
+}
+
+}  // namespace fhir::store::pg

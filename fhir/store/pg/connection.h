@@ -1,0 +1,85 @@
+#ifndef FOVEA_FHIR_STORE_PG_CONNECTION_H_
+#define FOVEA_FHIR_STORE_PG_CONNECTION_H_
+
+// A thin RAII layer over libpq: connections, named prepared statements, results.
+// SQL is always a named constant with $n placeholders; values travel only as parameters.
+// Logs name the query and the SQLSTATE, never parameter values (they are PHI).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "common/status.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace fhir::store::pg {
+
+// A named SQL statement. The name identifies it in logs and as a prepared statement.
+struct PgQuery {
+  const char* name;
+  const char* sql;
+};
+
+// A text-format parameter; nullopt is SQL NULL.
+using PgParam = std::optional<std::string>;
+
+// Owns a PGresult. Values are text-format.
+class PgResult {
+ public:
+  explicit PgResult(pg_result* r);
+  PgResult(PgResult&&) noexcept = default;
+  PgResult& operator=(PgResult&&) noexcept = default;
+  ~PgResult();
+
+  int rows() const;
+  bool IsNull(int row, int col) const;
+  std::string_view Get(int row, int col) const;
+  std::int64_t GetInt64(int row, int col) const;
+  bool GetBool(int row, int col) const { return Get(row, col) == "t"; }
+  // Rows affected by INSERT/UPDATE/DELETE.
+  int affected() const;
+
+ private:
+  friend class PgConnection;
+  struct Clear {
+    void operator()(pg_result* r) const noexcept;
+  };
+  std::unique_ptr<pg_result, Clear> r_;
+};
+
+// One libpq connection. Thread-compatible: one thread at a time (the pool guarantees it).
+class PgConnection {
+ public:
+  static common::Result<std::unique_ptr<PgConnection>> Connect(const std::string& dsn);
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+  ~PgConnection();
+
+  // Runs a prepared statement (prepared on first use on this connection).
+  common::Result<PgResult> Execute(const PgQuery& query, const std::vector<PgParam>& params);
+  // Runs a statement without preparing it (for SQL assembled from constant fragments).
+  common::Result<PgResult> ExecuteUnprepared(const PgQuery& query,
+                                             const std::vector<PgParam>& params);
+  // Runs a script of several statements without parameters (migrations).
+  common::Status ExecuteScript(std::string_view name, const std::string& sql);
+  bool healthy() const;
+
+ private:
+  explicit PgConnection(pg_conn* c) : conn_(c) {}
+  common::Status ResultStatus(const char* name, pg_result* r);
+
+  struct Finish {
+    void operator()(pg_conn* c) const noexcept;
+  };
+  std::unique_ptr<pg_conn, Finish> conn_;
+  std::unordered_set<std::string> prepared_;
+};
+
+}  // namespace fhir::store::pg
+
+#endif  // FOVEA_FHIR_STORE_PG_CONNECTION_H_

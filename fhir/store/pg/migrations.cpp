@@ -1,0 +1,70 @@
+#include "fhir/store/pg/migrations.h"
+
+#include <string>
+
+#include "common/log.h"
+
+std::string_view EmbeddedMigration0001();
+
+namespace fhir::store::pg {
+namespace {
+
+// Any constant: the key of the advisory lock that serialises migrators.
+constexpr const char* kMigrationLockKey = "7406512001";
+
+constexpr PgQuery kCreateMigrationsTable{
+    "migrations.create_table",
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version integer PRIMARY KEY, name text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now())"};
+constexpr PgQuery kLock{"migrations.lock", "SELECT pg_advisory_lock($1::bigint)"};
+constexpr PgQuery kUnlock{"migrations.unlock", "SELECT pg_advisory_unlock($1::bigint)"};
+constexpr PgQuery kIsApplied{"migrations.is_applied",
+                             "SELECT 1 FROM schema_migrations WHERE version = $1"};
+constexpr PgQuery kRecord{"migrations.record",
+                          "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)"};
+
+}  // namespace
+
+const std::vector<Migration>& AllMigrations() {
+  static const std::vector<Migration> kAll = {
+      {1, "resources", EmbeddedMigration0001()},
+  };
+  return kAll;
+}
+
+common::Result<int> Migrate(PgConnection& conn) {
+  auto created = conn.ExecuteUnprepared(kCreateMigrationsTable, {});
+  if (!created.has_value()) return created.error();
+  auto locked = conn.ExecuteUnprepared(kLock, {kMigrationLockKey});
+  if (!locked.has_value()) return locked.error();
+  int applied = 0;
+  common::Status status;
+  for (const Migration& m : AllMigrations()) {
+    auto done = conn.ExecuteUnprepared(kIsApplied, {std::to_string(m.version)});
+    if (!done.has_value()) {
+      status = done.error();
+      break;
+    }
+    if (done->rows() > 0) continue;
+    // Script, record and commit in one transaction: a failed migration leaves no trace.
+    status = conn.ExecuteScript("migration.begin", "BEGIN;\n" + std::string(m.sql));
+    if (status.ok()) {
+      auto recorded =
+          conn.ExecuteUnprepared(kRecord, {std::to_string(m.version), std::string(m.name)});
+      status = recorded.has_value() ? conn.ExecuteScript("migration.commit", "COMMIT")
+                                    : recorded.error();
+    }
+    if (!status.ok()) {
+      (void)conn.ExecuteScript("migration.rollback", "ROLLBACK");
+      break;
+    }
+    common::LogInfo("applied migration " + std::to_string(m.version) + " " + std::string(m.name));
+    ++applied;
+  }
+  (void)conn.ExecuteUnprepared(kUnlock, {kMigrationLockKey});
+  if (!status.ok()) return status;
+  return applied;
+}
+
+}  // namespace fhir::store::pg

@@ -1,0 +1,127 @@
+#include "fhir/store/pg/pg_resource_store.h"
+
+#include <chrono>
+#include <string>
+
+#include "fhir/store/pg/queries.h"
+
+namespace fhir::store::pg {
+
+using common::Result;
+using common::Status;
+using common::StatusCode;
+
+namespace {
+
+common::TimePoint FromEpochMicros(std::int64_t us) {
+  return common::TimePoint(std::chrono::microseconds(us));
+}
+
+Method MethodFromName(std::string_view m) {
+  if (m == "POST") return Method::kCreate;
+  if (m == "DELETE") return Method::kDelete;
+  return Method::kUpdate;
+}
+
+// Columns: version, epoch_us, deleted, content[, method, seq]
+ResourceVersion RowToVersion(const PgResult& r, int row, const std::string& type,
+                             const std::string& id) {
+  ResourceVersion v;
+  v.type = type;
+  v.id = id;
+  v.version = static_cast<int>(r.GetInt64(row, 0));
+  v.last_updated = FromEpochMicros(r.GetInt64(row, 1));
+  v.deleted = r.GetBool(row, 2);
+  if (!r.IsNull(row, 3)) v.content = std::string(r.Get(row, 3));
+  return v;
+}
+
+}  // namespace
+
+Result<CurrentState> PgResourceStore::Head(const std::string& type, const std::string& id) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kHead, {type, id}));
+  if (r.rows() == 0) return Status(StatusCode::kNotFound, "not found");
+  return CurrentState{static_cast<int>(r.GetInt64(0, 0)), r.GetBool(0, 1)};
+}
+
+Result<ResourceVersion> PgResourceStore::Read(const std::string& type, const std::string& id) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kReadCurrent, {type, id}));
+  if (r.rows() == 0) return Status(StatusCode::kNotFound, "not found");
+  return RowToVersion(r, 0, type, id);
+}
+
+Result<ResourceVersion> PgResourceStore::ReadVersion(const std::string& type,
+                                                     const std::string& id, int version) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r,
+                         conn->Execute(kReadVersion, {type, id, std::to_string(version)}));
+  if (r.rows() == 0) return Status(StatusCode::kNotFound, "not found");
+  ResourceVersion v = RowToVersion(r, 0, type, id);
+  v.method = MethodFromName(r.Get(0, 4));
+  v.seq = r.GetInt64(0, 5);
+  return v;
+}
+
+Status PgResourceStore::Write(const ResourceVersion& v, int expected_version) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  std::vector<PgParam> params = {
+      v.type,
+      v.id,
+      std::to_string(v.version),
+      common::FormatInstant(v.last_updated),
+      std::string(v.deleted ? "true" : "false"),
+      v.deleted ? PgParam() : PgParam(v.content),
+      std::string(MethodName(v.method)),
+  };
+  const PgQuery* query = &kInsertFirstVersion;
+  if (expected_version > 0) {
+    params.push_back(std::to_string(expected_version));
+    query = &kInsertNextVersion;
+  }
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(*query, params));
+  if (r.affected() != 1) {
+    return Status(StatusCode::kVersionConflict, "The resource was changed by another writer");
+  }
+  return Status::Ok();
+}
+
+Result<HistoryPage> PgResourceStore::History(const HistoryQuery& q) {
+  // Assembled from constant fragments only; every value is a parameter.
+  std::string sql =
+      "SELECT version, (extract(epoch FROM last_updated) * 1000000)::bigint, deleted, content,"
+      " method, seq, type, id FROM resource_history WHERE true";
+  std::vector<PgParam> params;
+  auto add = [&](const char* fragment, std::string value) {
+    params.push_back(std::move(value));
+    sql += fragment;
+    sql += std::to_string(params.size());
+  };
+  if (q.type) add(" AND type = $", *q.type);
+  if (q.id) add(" AND id = $", *q.id);
+  if (q.since) add(" AND last_updated >= $", common::FormatInstant(*q.since));
+  if (q.before_seq) add(" AND seq < $", std::to_string(*q.before_seq));
+  add(" ORDER BY seq DESC LIMIT $", std::to_string(q.count + 1));
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->ExecuteUnprepared({"store.history", sql.c_str()}, params));
+  HistoryPage page;
+  int n = r.rows();
+  for (int i = 0; i < n && i < q.count; ++i) {
+    ResourceVersion v = RowToVersion(r, i, std::string(r.Get(i, 6)), std::string(r.Get(i, 7)));
+    v.method = MethodFromName(r.Get(i, 4));
+    v.seq = r.GetInt64(i, 5);
+    page.entries.push_back(std::move(v));
+  }
+  if (n > q.count && !page.entries.empty()) page.next_before_seq = page.entries.back().seq;
+  return page;
+}
+
+Status PgResourceStore::Ping() {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kPing, {}));
+  (void)r;
+  return Status::Ok();
+}
+
+}  // namespace fhir::store::pg

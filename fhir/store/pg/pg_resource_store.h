@@ -1,0 +1,30 @@
+#ifndef FOVEA_FHIR_STORE_PG_PG_RESOURCE_STORE_H_
+#define FOVEA_FHIR_STORE_PG_PG_RESOURCE_STORE_H_
+
+// ResourceStore on PostgreSQL (schema: fhir/store/pg/migrations). Thread-safe: every call
+// borrows a connection from the pool.
+
+#include "fhir/store/pg/connection_pool.h"
+#include "fhir/store/resource_store.h"
+
+namespace fhir::store::pg {
+
+class PgResourceStore final : public ResourceStore {
+ public:
+  explicit PgResourceStore(ConnectionPool& pool) : pool_(pool) {}
+
+  common::Result<CurrentState> Head(const std::string& type, const std::string& id) override;
+  common::Result<ResourceVersion> Read(const std::string& type, const std::string& id) override;
+  common::Result<ResourceVersion> ReadVersion(const std::string& type, const std::string& id,
+                                              int version) override;
+  common::Status Write(const ResourceVersion& v, int expected_version) override;
+  common::Result<HistoryPage> History(const HistoryQuery& query) override;
+  common::Status Ping() override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace fhir::store::pg
+
+#endif  // FOVEA_FHIR_STORE_PG_PG_RESOURCE_STORE_H_

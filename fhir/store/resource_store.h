@@ -1,0 +1,73 @@
+#ifndef FOVEA_FHIR_STORE_RESOURCE_STORE_H_
+#define FOVEA_FHIR_STORE_RESOURCE_STORE_H_
+
+// The storage seam: versioned resources and their history. Implementations: PgResourceStore
+// (fhir/store/pg, the product) and InMemoryResourceStore (tests, and the reference semantics).
+// The store never parses resources: it keeps the canonical JSON bytes it is given.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace fhir::store {
+
+enum class Method { kCreate, kUpdate, kDelete };
+std::string_view MethodName(Method m);  // "POST", "PUT", "DELETE" (Bundle.entry.request.method)
+
+struct ResourceVersion {
+  std::string type;
+  std::string id;
+  int version = 0;
+  common::TimePoint last_updated;
+  bool deleted = false;
+  Method method = Method::kCreate;
+  std::string content;  // canonical JSON; empty for a deletion
+  std::int64_t seq = 0; // position in the change log (history order); set by the store
+};
+
+struct CurrentState {
+  int version = 0;
+  bool deleted = false;
+};
+
+struct HistoryQuery {
+  std::optional<std::string> type;  // null: system history
+  std::optional<std::string> id;    // set: instance history (type must be set too)
+  std::optional<common::TimePoint> since;
+  std::optional<std::int64_t> before_seq;  // page cursor: entries older than this
+  int count = 50;
+};
+
+struct HistoryPage {
+  std::vector<ResourceVersion> entries;  // newest first
+  std::optional<std::int64_t> next_before_seq;
+};
+
+// Implementations are thread-safe.
+class ResourceStore {
+ public:
+  virtual ~ResourceStore() = default;
+
+  // The current version and deleted flag. kNotFound when the resource never existed.
+  virtual common::Result<CurrentState> Head(const std::string& type, const std::string& id) = 0;
+  // The current version (check `deleted`). kNotFound when it never existed.
+  virtual common::Result<ResourceVersion> Read(const std::string& type, const std::string& id) = 0;
+  // One version. kNotFound when that version does not exist.
+  virtual common::Result<ResourceVersion> ReadVersion(const std::string& type,
+                                                      const std::string& id, int version) = 0;
+  // Appends `v` as the next version, atomically with its history row and its change-log event,
+  // if and only if the current version is `expected_version` (0: the resource must not exist).
+  // kVersionConflict when another writer got there first; nothing is written then.
+  virtual common::Status Write(const ResourceVersion& v, int expected_version) = 0;
+  virtual common::Result<HistoryPage> History(const HistoryQuery& query) = 0;
+  // OK when the backing store answers.
+  virtual common::Status Ping() = 0;
+};
+
+}  // namespace fhir::store
+
+#endif  // FOVEA_FHIR_STORE_RESOURCE_STORE_H_

@@ -1,0 +1,125 @@
+#include "server/config.h"
+
+#include <cstdlib>
+
+namespace server {
+namespace {
+
+bool ParseInt(const std::string& s, long long min, long long max, long long& out) {
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || errno != 0 || v < min || v > max) return false;
+  out = v;
+  return true;
+}
+
+const char* Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : nullptr;
+}
+
+}  // namespace
+
+std::string UsageText() {
+  return R"(Usage: fovea COMMAND [options]
+
+Commands:
+  serve     Serve the FHIR R4 API at http://BIND:PORT/fhir/R4 (default command)
+  migrate   Create or upgrade the database schema, then exit
+  version   Print the version
+
+Options (environment variable in brackets):
+  --database-url URL     PostgreSQL connection URL [FOVEA_DATABASE_URL]. Without it Fovea starts
+                         its own private PostgreSQL under DATA_DIR/pg.
+  --data-dir DIR         Where the embedded PostgreSQL lives (default ./var) [FOVEA_DATA_DIR]
+  --bind ADDR            Address to listen on (default 127.0.0.1) [FOVEA_BIND]
+  --port N               Port to listen on (default 8080; 0 picks a free one) [FOVEA_PORT]
+  --require-if-match     Updates and deletes must carry If-Match (else 428) [FOVEA_REQUIRE_IF_MATCH=1]
+  --max-body-bytes N     Largest accepted request body (default 16777216) [FOVEA_MAX_BODY_BYTES]
+  --threads N            HTTP worker threads (default 64) [FOVEA_THREADS]
+  --pool-size N          PostgreSQL connections (default 16) [FOVEA_POOL_SIZE]
+  --access-log           Log one line per request (no ids, no content) [FOVEA_ACCESS_LOG=1]
+)";
+}
+
+common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
+  Config c;
+  long long n = 0;
+  if (const char* v = Env("FOVEA_DATABASE_URL")) c.database_url = v;
+  if (const char* v = Env("FOVEA_DATA_DIR")) c.data_dir = v;
+  if (const char* v = Env("FOVEA_BIND")) c.bind = v;
+  if (const char* v = Env("FOVEA_PORT")) {
+    if (!ParseInt(v, 0, 65535, n)) return common::InvalidError("FOVEA_PORT must be 0-65535");
+    c.port = static_cast<int>(n);
+  }
+  if (const char* v = Env("FOVEA_REQUIRE_IF_MATCH")) c.require_if_match = std::string(v) != "0";
+  if (const char* v = Env("FOVEA_ACCESS_LOG")) c.access_log = std::string(v) != "0";
+  if (const char* v = Env("FOVEA_MAX_BODY_BYTES")) {
+    if (!ParseInt(v, 1024, 1LL << 30, n)) return common::InvalidError("bad FOVEA_MAX_BODY_BYTES");
+    c.max_body_bytes = static_cast<std::size_t>(n);
+  }
+  if (const char* v = Env("FOVEA_THREADS")) {
+    if (!ParseInt(v, 1, 1024, n)) return common::InvalidError("bad FOVEA_THREADS");
+    c.max_threads = static_cast<int>(n);
+  }
+  if (const char* v = Env("FOVEA_POOL_SIZE")) {
+    if (!ParseInt(v, 1, 1024, n)) return common::InvalidError("bad FOVEA_POOL_SIZE");
+    c.pool_size = static_cast<int>(n);
+  }
+
+  std::size_t i = 0;
+  c.command = "serve";
+  if (!args.empty() && args[0].rfind("--", 0) != 0) {
+    c.command = args[0];
+    i = 1;
+  }
+  if (c.command == "--help" || c.command == "-h") c.command = "help";
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& out) -> common::Status {
+      if (i + 1 >= args.size()) return common::InvalidError(a + " needs a value");
+      out = args[++i];
+      return common::Status::Ok();
+    };
+    std::string v;
+    if (a == "--help" || a == "-h") {
+      c.command = "help";
+    } else if (a == "--database-url") {
+      FOVEA_RETURN_IF_ERROR(value(c.database_url));
+    } else if (a == "--data-dir") {
+      FOVEA_RETURN_IF_ERROR(value(c.data_dir));
+    } else if (a == "--bind") {
+      FOVEA_RETURN_IF_ERROR(value(c.bind));
+    } else if (a == "--port") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 0, 65535, n)) return common::InvalidError("--port must be 0-65535");
+      c.port = static_cast<int>(n);
+    } else if (a == "--require-if-match") {
+      c.require_if_match = true;
+    } else if (a == "--access-log") {
+      c.access_log = true;
+    } else if (a == "--max-body-bytes") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 1024, 1LL << 30, n)) return common::InvalidError("bad --max-body-bytes");
+      c.max_body_bytes = static_cast<std::size_t>(n);
+    } else if (a == "--threads") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 1, 1024, n)) return common::InvalidError("bad --threads");
+      c.max_threads = static_cast<int>(n);
+    } else if (a == "--pool-size") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 1, 1024, n)) return common::InvalidError("bad --pool-size");
+      c.pool_size = static_cast<int>(n);
+    } else {
+      return common::InvalidError("Unknown option '" + a + "' (see fovea --help)");
+    }
+  }
+  if (c.command != "serve" && c.command != "migrate" && c.command != "version" &&
+      c.command != "help") {
+    return common::InvalidError("Unknown command '" + c.command + "' (see fovea --help)");
+  }
+  return c;
+}
+
+}  // namespace server

@@ -1,0 +1,34 @@
+#ifndef FOVEA_SERVER_CONFIG_H_
+#define FOVEA_SERVER_CONFIG_H_
+
+// Server configuration: defaults, overridden by FOVEA_* environment variables, overridden by
+// command-line flags.
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace server {
+
+struct Config {
+  std::string command;       // serve | migrate | version | help
+  std::string database_url;  // empty: the embedded PostgreSQL under data_dir/pg
+  std::string data_dir = "var";
+  std::string bind = "127.0.0.1";
+  int port = 8080;
+  bool require_if_match = false;
+  std::size_t max_body_bytes = 16u << 20;
+  int max_threads = 64;
+  int pool_size = 16;
+  bool access_log = false;
+};
+
+// Parses `fovea COMMAND [flags]` with the environment already applied. kInvalid with a message
+// for unknown flags or bad values.
+common::Result<Config> ParseConfig(const std::vector<std::string>& args);
+std::string UsageText();
+
+}  // namespace server
+
+#endif  // FOVEA_SERVER_CONFIG_H_

@@ -1,0 +1,27 @@
+// fovea: the FHIR R4 server for mobile screening units. See README.md.
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "server/commands.h"
+#include "server/config.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto config = server::ParseConfig(args);
+  if (!config.has_value()) {
+    std::cerr << "fovea: " << config.error().message() << "\n";
+    return 2;
+  }
+  if (config->command == "help") {
+    std::cout << server::UsageText();
+    return 0;
+  }
+  if (config->command == "version") {
+    std::cout << "fovea 0.1.0 (FHIR R4 4.0.1)\n";
+    return 0;
+  }
+  if (config->command == "migrate") return server::RunMigrate(*config);
+  return server::RunServe(*config);
+}
