@@ -267,9 +267,8 @@ void AppendObjectBody(std::string& out, const Element& e, bool first) {
   while (i < children.size()) {
     const Element& head = children[i];
     std::size_t end = i + 1;
-    while (end < children.size() && children[end].def() == head.def() &&
-           children[end].type() == head.type())
-      ++end;
+    // Repeats share one JSON array even when their types differ (contained resources).
+    while (end < children.size() && children[end].def() == head.def()) ++end;
     std::string key = head.JsonName();
     bool array = head.def() != nullptr && head.def()->array;
     if (head.type()->is_primitive()) {
