@@ -53,6 +53,20 @@ Resolved ResolveProperty(const TypeDef& type, std::string_view key) {
   return {};
 }
 
+// Names the allowed types when `key` looks like a choice element with a type it does not allow.
+std::string UnknownPropertyMessage(const TypeDef& type, std::string_view key) {
+  for (const auto& def : type.elements) {
+    if (!def.choice || key.size() <= def.name.size() || key.substr(0, def.name.size()) != def.name ||
+        !std::isupper(static_cast<unsigned char>(key[def.name.size()])))
+      continue;
+    std::string allowed;
+    for (const TypeDef* t : def.types) allowed += (allowed.empty() ? "" : ", ") + t->name;
+    return "'" + std::string(key) + "' is not allowed: " + type.name + "." + def.name +
+           "[x] takes only " + allowed;
+  }
+  return "Unknown element '" + std::string(key) + "' in " + type.name;
+}
+
 // Location segment for an element: choices read as FHIRPath value.ofType(Quantity).
 std::string PathSegment(const Resolved& r) {
   if (r.def->choice) return r.def->name + ".ofType(" + r.type->name + ")";
@@ -98,8 +112,7 @@ class TreeBuilder {
       std::string_view base = underscore ? std::string_view(key).substr(1) : key;
       Resolved r = ResolveProperty(type, base);
       if (r.def == nullptr) {
-        scope.Child(key).Error(IssueType::kStructure,
-                               "Unknown element '" + key + "' in " + type.name);
+        scope.Child(key).Error(IssueType::kStructure, UnknownPropertyMessage(type, base));
         continue;
       }
       if (r.type->is_primitive()) {
@@ -166,8 +179,9 @@ class TreeBuilder {
                                      ? JsonValue::Kind::kNumber
                                      : JsonValue::Kind::kString;
       if (value->kind() != expected) {
-        at.Error(IssueType::kValue, "Expected " + std::string(KindName(expected)) + " for " +
-                                        r.type->name + ", found " + KindName(value->kind()));
+        at.Error(IssueType::kValue, "Expected " + std::string(KindName(expected)) +
+                                        " (JSON) for a FHIR " + r.type->name + ", found " +
+                                        KindName(value->kind()));
         return;
       }
       child.set_value(value->scalar());
