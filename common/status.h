@@ -5,6 +5,8 @@
 // IssueSink instead). Result is shaped like std::expected so we can move to it with C++23.
 
 #include <cassert>
+#include <iosfwd>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <variant>
@@ -30,6 +32,9 @@ enum class StatusCode {
   kUnavailable,         // 503: e.g. the database is down
   kInternal,            // 500
 };
+
+std::string_view StatusCodeName(StatusCode code);  // "kNotFound"
+std::ostream& operator<<(std::ostream& os, StatusCode code);
 
 // Thread-compatible value type.
 class [[nodiscard]] Status {

@@ -3,12 +3,13 @@
 # http), and removes the cluster. Exit code: ctest's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 bash scripts/install-deps.sh
 bash scripts/build.sh
 
 # The cluster lives under /tmp so the unprivileged postgres user can always reach it.
 pgdir=$(mktemp -d /tmp/fovea-test-pg.XXXXXX)
-cleanup() { bash scripts/pg-throwaway.sh stop "$pgdir"; }
+cleanup() { bash "$repo/scripts/pg-throwaway.sh" stop "$pgdir"; }
 trap cleanup EXIT
 export FOVEA_TEST_PG_DSN=$(bash scripts/pg-throwaway.sh start "$pgdir")
 echo "test.sh: throwaway PostgreSQL at $pgdir"

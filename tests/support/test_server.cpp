@@ -1,0 +1,66 @@
+#include "tests/support/test_server.h"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <strings.h>
+
+#include <sstream>
+#include <stdexcept>
+
+#include "fhir/definitions/definitions.h"
+
+namespace test_support {
+
+std::string HttpResult::Header(const std::string& name) const {
+  for (const auto& [k, v] : headers) {
+    if (strcasecmp(k.c_str(), name.c_str()) == 0) return v;
+  }
+  return {};
+}
+
+TestServer::TestServer(fhir::rest::ServiceOptions options)
+    : pool_(db_.dsn(), 16),
+      store_(pool_),
+      service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options)) {
+  fhir::rest::HttpServerOptions http;
+  http.port = 0;
+  http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
+  if (auto st = http_->Start(); !st.ok()) throw std::runtime_error(st.message());
+}
+
+TestServer::~TestServer() { http_->Stop(); }
+
+std::string TestServer::base() const {
+  return "http://127.0.0.1:" + std::to_string(port()) + fhir::rest::kFhirBasePath;
+}
+
+HttpResult TestServer::Request(const std::string& method, const std::string& path,
+                               const std::string& body,
+                               const std::vector<std::pair<std::string, std::string>>& headers) const {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port()));
+  std::string uri = path.rfind('/', 0) == 0 ? path : std::string(fhir::rest::kFhirBasePath) + "/" + path;
+  Poco::Net::HTTPRequest req(method, uri, Poco::Net::HTTPMessage::HTTP_1_1);
+  bool has_content_type = false;
+  for (const auto& [k, v] : headers) {
+    req.set(k, v);
+    if (strcasecmp(k.c_str(), "Content-Type") == 0) has_content_type = true;
+  }
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    if (!has_content_type) req.setContentType("application/fhir+json");
+    req.setContentLength(static_cast<std::streamsize>(body.size()));
+  }
+  session.sendRequest(req) << body;
+  Poco::Net::HTTPResponse res;
+  std::istream& in = session.receiveResponse(res);
+  HttpResult out;
+  out.status = static_cast<int>(res.getStatus());
+  for (const auto& [k, v] : res) out.headers.emplace_back(k, v);
+  std::ostringstream ss;
+  Poco::StreamCopier::copyStream(in, ss);
+  out.body = ss.str();
+  return out;
+}
+
+}  // namespace test_support

@@ -1,0 +1,52 @@
+#ifndef FOVEA_TESTS_SUPPORT_TEST_SERVER_H_
+#define FOVEA_TESTS_SUPPORT_TEST_SERVER_H_
+
+// The real server stack (PostgreSQL store, FhirService, POCO HTTP) on 127.0.0.1 and a random
+// port, over a fresh test database; plus a small HTTP client for the tests.
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "fhir/rest/fhir_service.h"
+#include "fhir/rest/http_server.h"
+#include "fhir/store/pg/connection_pool.h"
+#include "fhir/store/pg/pg_resource_store.h"
+#include "tests/support/test_database.h"
+
+namespace test_support {
+
+struct HttpResult {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string Header(const std::string& name) const;  // case-insensitive; empty when absent
+};
+
+class TestServer {
+ public:
+  explicit TestServer(fhir::rest::ServiceOptions options = {});
+  ~TestServer();
+
+  int port() const { return http_->port(); }
+  std::string base() const;  // http://127.0.0.1:PORT/fhir/R4
+
+  // One request on a fresh connection. `path` is below the FHIR base unless it starts with '/'.
+  HttpResult Request(const std::string& method, const std::string& path,
+                     const std::string& body = "",
+                     const std::vector<std::pair<std::string, std::string>>& headers = {}) const;
+
+ private:
+  TestDatabase db_;
+  fhir::store::pg::ConnectionPool pool_;
+  fhir::store::pg::PgResourceStore store_;
+  common::SystemClock clock_;
+  fhir::rest::FhirService service_;
+  std::unique_ptr<fhir::rest::HttpServer> http_;
+};
+
+}  // namespace test_support
+
+#endif  // FOVEA_TESTS_SUPPORT_TEST_SERVER_H_
