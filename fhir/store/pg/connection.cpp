@@ -30,8 +30,14 @@ int PgResult::affected() const { return std::atoi(PQcmdTuples(r_.get())); }
 void PgConnection::Finish::operator()(pg_conn* c) const noexcept { PQfinish(c); }
 PgConnection::~PgConnection() = default;
 
+namespace {
+// Server notices ("relation already exists, skipping") are not errors; keep them off stderr.
+void IgnoreNotice(void*, const char*) {}
+}  // namespace
+
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& dsn) {
   pg_conn* c = PQconnectdb(dsn.c_str());
+  if (c != nullptr) PQsetNoticeProcessor(c, IgnoreNotice, nullptr);
   std::unique_ptr<PgConnection> conn(new PgConnection(c));
   if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
     // The libpq message names host/socket problems, never data; it stays in the log only.
