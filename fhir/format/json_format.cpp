@@ -88,17 +88,17 @@ class TreeBuilder {
     const JsonValue* rt = json.Find("resourceType");
     if (rt == nullptr || !rt->is_string()) {
       return common::InvalidError(
-          (scope.path().empty() ? std::string() : scope.path() + ": ") +
+          (scope.empty() ? std::string() : scope.path() + ": ") +
           "the resource has no \"resourceType\" string property");
     }
     const TypeDef* type = defs_.FindResource(rt->scalar());
     if (type == nullptr) {
       return common::InvalidError(
-          (scope.path().empty() ? std::string() : scope.path() + ": ") + "\"" + rt->scalar() +
+          (scope.empty() ? std::string() : scope.path() + ": ") + "\"" + rt->scalar() +
           "\" is not a FHIR R4 resource type");
     }
     Element root(def, type);
-    IssueScope inner = scope.path().empty() ? IssueScope(sink_, type->name) : scope;
+    IssueScope inner = scope.empty() ? IssueScope(sink_, type->name) : scope;
     Object(root, json, inner);
     return root;
   }
@@ -106,6 +106,7 @@ class TreeBuilder {
  private:
   void Object(Element& parent, const JsonValue& json, const IssueScope& scope) {
     const TypeDef& type = *parent.type();
+    parent.children().reserve(json.members().size());
     for (const auto& [key, value] : json.members()) {
       if (key == "resourceType" && type.is_resource()) continue;
       bool underscore = !key.empty() && key[0] == '_';

@@ -61,11 +61,14 @@ bool Element::SetPrimitiveChild(std::string_view n, std::string value) {
 }
 
 void Element::SortChildren() {
-  std::stable_sort(children_.begin(), children_.end(), [](const Element& a, const Element& b) {
+  auto by_definition = [](const Element& a, const Element& b) {
     int ia = a.def_ != nullptr ? a.def_->index : 0;
     int ib = b.def_ != nullptr ? b.def_->index : 0;
     return ia < ib;
-  });
+  };
+  // Most JSON arrives in definition order already; stable_sort would allocate regardless.
+  if (std::is_sorted(children_.begin(), children_.end(), by_definition)) return;
+  std::stable_sort(children_.begin(), children_.end(), by_definition);
 }
 
 }  // namespace fhir::model

@@ -52,23 +52,42 @@ void FailFastSink::Report(Issue issue) {
 }
 
 IssueScope IssueScope::Child(std::string_view name) const {
-  return IssueScope(*sink_, path_.empty() ? std::string(name) : path_ + "." + std::string(name));
+  return IssueScope(sink_, this, std::string(name), -1);
 }
 
 IssueScope IssueScope::Child(std::string_view name, std::size_t index) const {
-  return Child(name).Index(index);
+  return IssueScope(sink_, this, std::string(name), static_cast<long>(index));
 }
 
 IssueScope IssueScope::Index(std::size_t index) const {
-  return IssueScope(*sink_, path_ + "[" + std::to_string(index) + "]");
+  return IssueScope(sink_, this, std::string(), static_cast<long>(index));
+}
+
+void IssueScope::AppendPath(std::string& out) const {
+  if (parent_ != nullptr) parent_->AppendPath(out);
+  if (!segment_.empty()) {
+    if (!out.empty()) out += '.';
+    out += segment_;
+  }
+  if (index_ >= 0) {
+    out += '[';
+    out += std::to_string(index_);
+    out += ']';
+  }
+}
+
+std::string IssueScope::path() const {
+  std::string out;
+  AppendPath(out);
+  return out;
 }
 
 void IssueScope::Error(IssueType type, std::string message) const {
-  sink_->Report({IssueSeverity::kError, type, path_, std::move(message)});
+  sink_->Report({IssueSeverity::kError, type, path(), std::move(message)});
 }
 
 void IssueScope::Warning(IssueType type, std::string message) const {
-  sink_->Report({IssueSeverity::kWarning, type, path_, std::move(message)});
+  sink_->Report({IssueSeverity::kWarning, type, path(), std::move(message)});
 }
 
 }  // namespace fhir::model

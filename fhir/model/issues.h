@@ -65,21 +65,32 @@ class FailFastSink final : public IssueSink {
 // A location inside a resource plus the sink, so nested code reports with the right path:
 //   auto name = scope.Child("name", 2);   // Patient.name[2]
 //   name.Error(IssueType::kRequired, "...");
+// Scopes link to their parent instead of copying the path, so the path string is only built
+// when an issue is reported: a scope must not outlive the scope it was made from.
 class IssueScope {
  public:
-  IssueScope(IssueSink& sink, std::string path) : sink_(&sink), path_(std::move(path)) {}
+  IssueScope(IssueSink& sink, std::string root) : sink_(&sink), segment_(std::move(root)) {}
   IssueScope Child(std::string_view name) const;
   IssueScope Child(std::string_view name, std::size_t index) const;
   IssueScope Index(std::size_t index) const;
-  const std::string& path() const { return path_; }
+  // The FHIRPath of this location, e.g. "Patient.name[2]".
+  std::string path() const;
+  // True for a root scope with no path (a resource not yet named).
+  bool empty() const { return parent_ == nullptr && segment_.empty() && index_ < 0; }
   IssueSink& sink() const { return *sink_; }
 
   void Error(IssueType type, std::string message) const;
   void Warning(IssueType type, std::string message) const;
 
  private:
+  IssueScope(IssueSink* sink, const IssueScope* parent, std::string segment, long index)
+      : sink_(sink), parent_(parent), segment_(std::move(segment)), index_(index) {}
+  void AppendPath(std::string& out) const;
+
   IssueSink* sink_;
-  std::string path_;
+  const IssueScope* parent_ = nullptr;
+  std::string segment_;  // element name; empty for an index-only step
+  long index_ = -1;      // [index] after the segment, or -1
 };
 
 }  // namespace fhir::model

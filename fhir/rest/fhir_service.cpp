@@ -332,7 +332,7 @@ class FhirService::Call {
       }
       return Fail(current.error());
     }
-    RespondStored(*current);
+    RespondStored(std::move(current).value());
   }
 
   void VRead(std::string_view version_text) {
@@ -346,7 +346,7 @@ class FhirService::Call {
       }
       return Fail(stored.error());
     }
-    RespondStored(*stored);
+    RespondStored(std::move(stored).value());
   }
 
   void History(std::optional<std::string> type, std::optional<std::string> id) {
@@ -516,7 +516,7 @@ class FhirService::Call {
     }
   }
 
-  void RespondStored(const store::ResourceVersion& v) {
+  void RespondStored(store::ResourceVersion v) {
     res_.SetHeader("ETag", ETagFor(v.version));
     res_.SetHeader("Last-Modified", common::FormatHttpDate(v.last_updated));
     if (v.deleted) {
@@ -527,8 +527,7 @@ class FhirService::Call {
       res_.status = 304;
       return;
     }
-    Respond(200, v.content);
-    if (req_.method == "HEAD") res_.body.clear();
+    Respond(200, std::move(v.content));
   }
 
   bool NotModified(const store::ResourceVersion& v) const {

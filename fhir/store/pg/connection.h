@@ -20,6 +20,8 @@ struct pg_result;
 namespace fhir::store::pg {
 
 // A named SQL statement. The name identifies it in logs and as a prepared statement.
+// Prepared statements are cached per connection by the address of `name`, so a PgQuery passed
+// to Execute must be a constant with static storage (see queries.h).
 struct PgQuery {
   const char* name;
   const char* sql;
@@ -77,7 +79,7 @@ class PgConnection {
     void operator()(pg_conn* c) const noexcept;
   };
   std::unique_ptr<pg_conn, Finish> conn_;
-  std::unordered_set<std::string> prepared_;
+  std::unordered_set<const char*> prepared_;  // names of statements prepared here
 };
 
 }  // namespace fhir::store::pg
