@@ -31,7 +31,7 @@ BENCH_BIN=${BENCH_BIN:-$BUILD_DIR/bin/fovea_bench}
 log() { echo "bench: $*" >&2; }
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  cmake -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
+  cmake -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DFOVEA_BUILD_BENCH=ON >&2
   cmake --build "$BUILD_DIR" -j"$JOBS" --target fovea fovea_bench >&2
 fi
 for bin in "$FOVEA_BIN" "$BENCH_BIN"; do
