@@ -32,6 +32,8 @@ class Parser {
 
   Result<JsonValue> Parse() {
     JsonValue v;
+    // A UTF-8 byte order mark is not JSON, but some Windows clients send one: skip it.
+    if (s_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
     SkipSpace();
     if (!ParseValue(v, 0)) return Error();
     SkipSpace();

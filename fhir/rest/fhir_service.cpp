@@ -199,7 +199,10 @@ class FhirService::Call {
 
   // Parses and validates the body as a resource of this URL's type. On failure the response
   // is already set and nullopt is returned.
-  std::optional<Element> ParseBody(model::OperationOutcomeSink& issues, bool validate_only = false) {
+  // On create, the id the client sent is dropped before validation (the server assigns one).
+  enum class BodyId { kKeep, kDrop };
+
+  std::optional<Element> ParseBody(model::OperationOutcomeSink& issues, BodyId body_id) {
     if (Status st = CheckBody(); !st.ok()) {
       Fail(st);
       return std::nullopt;
@@ -211,13 +214,14 @@ class FhirService::Call {
       return std::nullopt;
     }
     Element root = std::move(parsed).value();
+    if (body_id == BodyId::kDrop) root.RemoveChildren("id");
     model::IssueScope scope(issues, root.type()->name);
     if (root.type()->name != type_) {
       scope.Error(model::IssueType::kInvalid, "The resource is a " + root.type()->name +
                                                   " but the URL is for " + type_);
     }
     validation::ValidateResource(root, scope);
-    if (issues.HasErrors() && !validate_only) {
+    if (issues.HasErrors()) {
       Respond(400, OperationOutcomeJson(issues.issues()));
       return std::nullopt;
     }
@@ -233,7 +237,7 @@ class FhirService::Call {
 
   void Create() {
     model::OperationOutcomeSink issues;
-    std::optional<Element> root = ParseBody(issues);
+    std::optional<Element> root = ParseBody(issues, BodyId::kDrop);
     if (!root) return;
     // The server assigns the id of a created resource (http.html#create): any id sent is ignored.
     for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
@@ -248,7 +252,7 @@ class FhirService::Call {
 
   void Update() {
     model::OperationOutcomeSink issues;
-    std::optional<Element> root = ParseBody(issues);
+    std::optional<Element> root = ParseBody(issues, BodyId::kKeep);
     if (!root) return;
     const Element* body_id = root->Child("id");
     if (body_id == nullptr || !body_id->has_value()) {

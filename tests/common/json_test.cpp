@@ -36,6 +36,12 @@ BOOST_DATA_TEST_CASE(RejectsMalformed, boost::unit_test::data::make(kMalformed),
   }
 }
 
+BOOST_AUTO_TEST_CASE(SkipsAUtf8ByteOrderMark) {
+  auto v = common::ParseJson("\xEF\xBB\xBF{\"a\":1}");
+  BOOST_REQUIRE(v.has_value());
+  BOOST_TEST(v->Find("a")->scalar() == "1");
+}
+
 BOOST_AUTO_TEST_CASE(BoundsNestingDepth) {
   std::string deep(101, '[');
   deep += std::string(101, ']');
