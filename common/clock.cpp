@@ -44,6 +44,23 @@ std::string FormatInstant(TimePoint t) {
   return buf;
 }
 
+std::string FormatInstantMicros(TimePoint t) {
+  auto us = t.time_since_epoch().count();
+  std::int64_t frac = us % 1000000;
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  if (frac < 0) {
+    frac += 1000000;
+    secs -= 1;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(frac));
+  return buf;
+}
+
 bool ParseInstant(std::string_view s, TimePoint& out) {
   int year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0;
   long micros = 0;

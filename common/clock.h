@@ -36,6 +36,8 @@ class FakeClock final : public Clock {
 
 // FHIR instant in UTC with millisecond precision: 2026-11-28T05:01:02.345Z.
 std::string FormatInstant(TimePoint t);
+// The same with microsecond precision (for database timestamps): 2026-11-28T05:01:02.345678Z.
+std::string FormatInstantMicros(TimePoint t);
 // Parses an xs:dateTime-shaped FHIR instant/dateTime (date, or date+time with offset) into UTC.
 // Partial dates are taken as their earliest moment. Returns false when the text is malformed.
 bool ParseInstant(std::string_view text, TimePoint& out);

@@ -2,7 +2,8 @@
 """Builds Fovea's compact R4 definitions from the official HL7 bundles.
 
 Input: the official FHIR R4 4.0.1 definition bundles (CC0), by default ../shared/fhir-r4/definitions.
-Output: fhir/definitions/data/r4.json, committed, compiled into the fovea binary.
+Output: fhir/definitions/data/r4.json and fhir/search/data/r4-search-parameters.json, committed,
+compiled into the fovea binary.
 
 The compact form keeps only what the element tree, the validator and the REST layer need:
 for every type (primitive, complex, resource, and each BackboneElement as its own type named by
@@ -184,6 +185,24 @@ def build(directory):
             "valueSets": dict(sorted(used_value_sets.items()))}
 
 
+def build_search_parameters(directory):
+    """Every R4 SearchParameter, reduced to what the search registry needs."""
+    bundle = load(directory, "search-parameters.json")
+    out = []
+    for e in bundle["entry"]:
+        sp = e["resource"]
+        entry = {"url": sp["url"], "code": sp["code"], "base": sp["base"], "type": sp["type"],
+                 "expression": sp.get("expression", "")}
+        if sp.get("target"):
+            entry["target"] = sp["target"]
+        if sp.get("component"):
+            entry["component"] = [{"definition": c["definition"], "expression": c["expression"]}
+                                  for c in sp["component"]]
+        out.append(entry)
+    out.sort(key=lambda x: (x["base"][0], x["code"]))
+    return {"fhirVersion": "4.0.1", "searchParameters": out}
+
+
 def main():
     directory = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         REPO, "..", "shared", "fhir-r4", "definitions")
@@ -194,6 +213,13 @@ def main():
         f.write("\n")
     print(f"{target}: {len(data['types'])} types, {len(data['resources'])} resources, "
           f"{len(data['valueSets'])} required value sets")
+    search = build_search_parameters(directory)
+    target = os.path.join(REPO, "fhir", "search", "data", "r4-search-parameters.json")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "w", encoding="utf-8") as f:
+        json.dump(search, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"{target}: {len(search['searchParameters'])} search parameters")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,13 @@
 #include "fhir/definitions/definitions.h"
 #include "fhir/rest/fhir_service.h"
 #include "fhir/rest/http_server.h"
+#include "fhir/search/pg/pg_search_backend.h"
+#include "fhir/search/search_parameter.h"
 #include "fhir/store/pg/connection_pool.h"
 #include "fhir/store/pg/migrations.h"
 #include "fhir/store/pg/pg_resource_store.h"
 #include "server/embedded_postgres.h"
+#include "server/reindex_command.h"
 
 namespace server {
 namespace {
@@ -71,6 +74,17 @@ int RunMigrate(const Config& config) {
   return 0;
 }
 
+int RunReindex(const Config& config) {
+  Database db;
+  if (auto st = db.Open(config); !st.ok()) return Fail(st);
+  if (auto st = MigrateDatabase(db.dsn()); !st.ok()) return Fail(st);
+  auto report = Reindex(db.dsn());
+  if (!report.has_value()) return Fail(report.error());
+  std::cout << "reindexed " << report->resources << " resources, skipped " << report->skipped
+            << "\n";
+  return 0;
+}
+
 int RunServe(const Config& config) {
   // Block the termination signals in every thread; the main thread waits for them.
   sigset_t set;
@@ -92,7 +106,9 @@ int RunServe(const Config& config) {
   service_options.require_if_match = config.require_if_match;
   service_options.max_body_bytes = config.max_body_bytes;
   service_options.software_version = kVersion;
-  fhir::rest::FhirService service(defs, store, clock, service_options);
+  fhir::search::pg::PgSearchBackend search_backend(pool);
+  fhir::rest::SearchSupport search{fhir::search::SearchParameterRegistry::R4(), &search_backend};
+  fhir::rest::FhirService service(defs, store, clock, service_options, search);
 
   fhir::rest::HttpServerOptions http_options;
   http_options.bind = config.bind;

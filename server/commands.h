@@ -9,6 +9,7 @@ namespace server {
 
 int RunServe(const Config& config);
 int RunMigrate(const Config& config);
+int RunReindex(const Config& config);
 
 }  // namespace server
 

@@ -27,6 +27,9 @@ std::string UsageText() {
 Commands:
   serve     Serve the FHIR R4 API at http://BIND:PORT/fhir/R4 (default command)
   migrate   Create or upgrade the database schema, then exit
+  reindex   Rebuild the search index of every current resource, then exit
+  fhirpath  Evaluate FHIRPath: fovea fhirpath [--resource FILE|-] EXPRESSION, or --batch
+            (one expression per line on stdin, one JSON result line each)
   version   Print the version
 
 Options (environment variable in brackets):
@@ -115,7 +118,8 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       return common::InvalidError("Unknown option '" + a + "' (see fovea --help)");
     }
   }
-  if (c.command != "serve" && c.command != "migrate" && c.command != "version" &&
+  if (c.command != "serve" && c.command != "migrate" && c.command != "reindex" &&
+      c.command != "version" &&
       c.command != "help") {
     return common::InvalidError("Unknown command '" + c.command + "' (see fovea --help)");
   }

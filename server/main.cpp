@@ -6,9 +6,15 @@
 
 #include "server/commands.h"
 #include "server/config.h"
+#include "server/fhirpath_command.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // `fovea fhirpath` has its own arguments (an expression is not a flag).
+  if (!args.empty() && args[0] == "fhirpath") {
+    return server::RunFhirpathCommand({args.begin() + 1, args.end()}, std::cin, std::cout,
+                                      std::cerr);
+  }
   auto config = server::ParseConfig(args);
   if (!config.has_value()) {
     std::cerr << "fovea: " << config.error().message() << "\n";
@@ -23,5 +29,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (config->command == "migrate") return server::RunMigrate(*config);
+  if (config->command == "reindex") return server::RunReindex(*config);
   return server::RunServe(*config);
 }

@@ -1,5 +1,7 @@
 #include "fhir/format/json_format.h"
 
+#include "fhir/format/detail/element_names.h"
+
 #include <cctype>
 #include <unordered_map>
 
@@ -26,52 +28,8 @@ const char* KindName(JsonValue::Kind k) {
   return "?";
 }
 
-std::string Capitalized(const std::string& s) {
-  std::string out = s;
-  if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
-  return out;
-}
-
-struct Resolved {
-  const ElementDef* def = nullptr;
-  const TypeDef* type = nullptr;
-};
-
-// Maps a JSON property name to its definition, resolving value[x] choices by type suffix.
-Resolved ResolveProperty(const TypeDef& type, std::string_view key) {
-  for (const auto& def : type.elements) {
-    if (!def.choice) {
-      if (def.name == key) return {&def, def.types.front()};
-      continue;
-    }
-    if (key.size() <= def.name.size() || key.substr(0, def.name.size()) != def.name) continue;
-    std::string_view suffix = key.substr(def.name.size());
-    for (const TypeDef* t : def.types) {
-      if (Capitalized(t->name) == suffix) return {&def, t};
-    }
-  }
-  return {};
-}
-
-// Names the allowed types when `key` looks like a choice element with a type it does not allow.
-std::string UnknownPropertyMessage(const TypeDef& type, std::string_view key) {
-  for (const auto& def : type.elements) {
-    if (!def.choice || key.size() <= def.name.size() || key.substr(0, def.name.size()) != def.name ||
-        !std::isupper(static_cast<unsigned char>(key[def.name.size()])))
-      continue;
-    std::string allowed;
-    for (const TypeDef* t : def.types) allowed += (allowed.empty() ? "" : ", ") + t->name;
-    return "'" + std::string(key) + "' is not allowed: " + type.name + "." + def.name +
-           "[x] takes only " + allowed;
-  }
-  return "Unknown element '" + std::string(key) + "' in " + type.name;
-}
-
-// Location segment for an element: choices read as FHIRPath value.ofType(Quantity).
-std::string PathSegment(const Resolved& r) {
-  if (r.def->choice) return r.def->name + ".ofType(" + r.type->name + ")";
-  return r.def->name;
-}
+using detail::PathSegment;
+using Resolved = detail::ResolvedElement;
 
 class TreeBuilder {
  public:
@@ -111,9 +69,9 @@ class TreeBuilder {
       if (key == "resourceType" && type.is_resource()) continue;
       bool underscore = !key.empty() && key[0] == '_';
       std::string_view base = underscore ? std::string_view(key).substr(1) : key;
-      Resolved r = ResolveProperty(type, base);
+      Resolved r = detail::ResolveElementName(type, base);
       if (r.def == nullptr) {
-        scope.Child(key).Error(IssueType::kStructure, UnknownPropertyMessage(type, base));
+        scope.Child(key).Error(IssueType::kStructure, detail::UnknownElementMessage(type, base));
         continue;
       }
       if (r.type->is_primitive()) {

@@ -2,19 +2,27 @@
 
 #include "common/json.h"
 #include "fhir/model/ids.h"
+#include "fhir/rest/outcome.h"
 
 namespace fhir::rest {
 
 std::string ETagFor(int version) { return "W/\"" + std::to_string(version) + "\""; }
 
-std::string HistoryBundleJson(const store::HistoryPage& page, const std::string& base_url,
-                              const std::string& self_url,
-                              const std::optional<std::string>& next_url, common::TimePoint now) {
-  std::string out = R"({"resourceType":"Bundle","id":")";
+namespace {
+
+void AppendBundleHead(std::string& out, const char* type, common::TimePoint now) {
+  out += R"({"resourceType":"Bundle","id":")";
   out += model::LogicalId::Generate().value();
   out += R"(","meta":{"lastUpdated":")";
   out += common::FormatInstant(now);
-  out += R"("},"type":"history","link":[{"relation":"self","url":)";
+  out += R"("},"type":")";
+  out += type;
+  out += '"';
+}
+
+void AppendLinks(std::string& out, const std::string& self_url,
+                 const std::optional<std::string>& next_url) {
+  out += R"(,"link":[{"relation":"self","url":)";
   common::AppendJsonString(out, self_url);
   out += '}';
   if (next_url) {
@@ -23,6 +31,52 @@ std::string HistoryBundleJson(const store::HistoryPage& page, const std::string&
     out += '}';
   }
   out += ']';
+}
+
+}  // namespace
+
+std::string SearchBundleJson(const std::string& type, const search::SearchResult& result,
+                             const std::string& base_url, const std::string& self_url,
+                             const std::optional<std::string>& next_url,
+                             const std::vector<model::Issue>& warnings, common::TimePoint now) {
+  std::string out;
+  out.reserve(256 + result.matches.size() * 1024);
+  AppendBundleHead(out, "searchset", now);
+  if (result.total) {
+    out += R"(,"total":)";
+    out += std::to_string(*result.total);
+  }
+  AppendLinks(out, self_url, next_url);
+  if (!result.matches.empty() || !warnings.empty()) {
+    out += R"(,"entry":[)";
+    bool first = true;
+    for (const auto& m : result.matches) {
+      if (!first) out += ',';
+      first = false;
+      out += R"({"fullUrl":)";
+      common::AppendJsonString(out, base_url + "/" + type + "/" + m.id);
+      out += R"(,"resource":)";
+      out += m.content;
+      out += R"(,"search":{"mode":"match"}})";
+    }
+    if (!warnings.empty()) {
+      if (!first) out += ',';
+      out += R"({"resource":)";
+      out += OperationOutcomeJson(warnings);
+      out += R"(,"search":{"mode":"outcome"}})";
+    }
+    out += ']';
+  }
+  out += '}';
+  return out;
+}
+
+std::string HistoryBundleJson(const store::HistoryPage& page, const std::string& base_url,
+                              const std::string& self_url,
+                              const std::optional<std::string>& next_url, common::TimePoint now) {
+  std::string out;
+  AppendBundleHead(out, "history", now);
+  AppendLinks(out, self_url, next_url);
   if (!page.entries.empty()) {
     out += R"(,"entry":[)";
     bool first = true;

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "common/clock.h"
+#include "fhir/model/issues.h"
+#include "fhir/search/search_backend.h"
 #include "fhir/store/resource_store.h"
 
 namespace fhir::rest {
@@ -17,6 +19,14 @@ namespace fhir::rest {
 std::string HistoryBundleJson(const store::HistoryPage& page, const std::string& base_url,
                               const std::string& self_url,
                               const std::optional<std::string>& next_url, common::TimePoint now);
+
+// A `searchset` Bundle (hl7.org/fhir/R4/search.html#bundle): matches in order, `total` when
+// known, and warnings about ignored parameters as an OperationOutcome entry (search.mode
+// outcome).
+std::string SearchBundleJson(const std::string& type, const search::SearchResult& result,
+                             const std::string& base_url, const std::string& self_url,
+                             const std::optional<std::string>& next_url,
+                             const std::vector<model::Issue>& warnings, common::TimePoint now);
 
 std::string ETagFor(int version);  // W/"3"
 

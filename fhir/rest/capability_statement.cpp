@@ -4,6 +4,11 @@
 
 namespace fhir::rest {
 
+bool IsSearchSupported(const search::SearchParameter& p) {
+  return !p.expression.empty() && p.type != search::ParamType::kComposite &&
+         p.type != search::ParamType::kSpecial;
+}
+
 std::string BuildCapabilityStatement(const definitions::Definitions& defs,
                                      const CapabilityOptions& options, const std::string& base_url,
                                      common::TimePoint built_at) {
@@ -26,10 +31,29 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
     first = false;
     out += R"({"type":")" + type + R"(","interaction":[)";
     out += R"({"code":"read"},{"code":"vread"},{"code":"update"},{"code":"delete"},)";
-    out += R"({"code":"history-instance"},{"code":"history-type"},{"code":"create"}],)";
+    out += R"({"code":"history-instance"},{"code":"history-type"},{"code":"create"})";
+    if (options.search != nullptr) out += R"(,{"code":"search-type"})";
+    out += "],";
     out += R"("versioning":"versioned-update","readHistory":true,"updateCreate":true,)";
     out += R"("conditionalCreate":false,"conditionalRead":"modified-since","conditionalUpdate":false,)";
     out += R"("conditionalDelete":"not-supported",)";
+    if (options.search != nullptr) {
+      out += R"("searchParam":[)";
+      bool first_param = true;
+      for (const search::SearchParameter* p : options.search->ForType(type)) {
+        if (!IsSearchSupported(*p)) continue;
+        if (!first_param) out += ',';
+        first_param = false;
+        out += R"({"name":)";
+        common::AppendJsonString(out, p->code);
+        out += R"(,"definition":)";
+        common::AppendJsonString(out, p->url);
+        out += R"(,"type":")";
+        out += search::ParamTypeName(p->type);
+        out += R"("})";
+      }
+      out += "],";
+    }
     out += R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]})";
   }
   out += R"(],"interaction":[{"code":"history-system"}]}]})";

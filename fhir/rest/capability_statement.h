@@ -8,13 +8,19 @@
 
 #include "common/clock.h"
 #include "fhir/definitions/definitions.h"
+#include "fhir/search/search_parameter.h"
 
 namespace fhir::rest {
 
 struct CapabilityOptions {
   std::string software_version;
   bool require_if_match = false;
+  // When set, search is served and each resource lists the parameters it supports.
+  const search::SearchParameterRegistry* search = nullptr;
 };
+
+// Whether Fovea's search supports this parameter (composites and specials not yet).
+bool IsSearchSupported(const search::SearchParameter& p);
 
 // Canonical JSON of the CapabilityStatement; `base_url` goes into implementation.url.
 std::string BuildCapabilityStatement(const definitions::Definitions& defs,

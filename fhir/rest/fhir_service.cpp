@@ -12,6 +12,8 @@
 #include "fhir/rest/bundle_writer.h"
 #include "fhir/rest/capability_statement.h"
 #include "fhir/rest/outcome.h"
+#include "fhir/search/index_extractor.h"
+#include "fhir/search/search_query.h"
 #include "fhir/validation/validator.h"
 
 namespace fhir::rest {
@@ -122,9 +124,7 @@ class FhirService::Call {
     type_ = type->name;
     if (p.size() == 1) {
       if (m == "POST") return Create();
-      if (m == "GET") {
-        return Fail(Status(StatusCode::kNotSupported, "Search is not supported yet"));
-      }
+      if (m == "GET") return Search(req_.query);
       return MethodNotAllowed();
     }
     if (p.size() == 2 && p[1] == "_history") {
@@ -134,7 +134,16 @@ class FhirService::Call {
       return m == "POST" ? Validate(std::nullopt) : MethodNotAllowed();
     }
     if (p.size() == 2 && p[1] == "_search") {
-      return Fail(Status(StatusCode::kNotSupported, "Search is not supported yet"));
+      if (m != "POST") return MethodNotAllowed();
+      // POST [type]/_search: parameters in a form body, plus any in the URL.
+      std::string_view ct = req_.Header("Content-Type");
+      if (!ContainsCaseInsensitive(ct, "application/x-www-form-urlencoded")) {
+        return Fail(Status(StatusCode::kUnsupportedMedia,
+                           "POST _search takes application/x-www-form-urlencoded parameters"));
+      }
+      auto params = req_.query;
+      for (auto& kv : ParseQueryString(req_.body)) params.push_back(std::move(kv));
+      return Search(params);
     }
     auto id = model::LogicalId::Parse(p[1]);
     if (!id.has_value()) return Fail(id.error());
@@ -231,7 +240,8 @@ class FhirService::Call {
   // --- interactions -------------------------------------------------------------------------
 
   void Metadata() {
-    CapabilityOptions options{s_.options_.software_version, s_.options_.require_if_match};
+    CapabilityOptions options{s_.options_.software_version, s_.options_.require_if_match,
+                              s_.search_.backend != nullptr ? s_.search_.registry.get() : nullptr};
     Respond(200, BuildCapabilityStatement(s_.defs_, options, req_.base_url, s_.started_at_));
   }
 
@@ -408,6 +418,38 @@ class FhirService::Call {
     Respond(200, HistoryBundleJson(*page, req_.base_url, self, next, s_.clock_.Now()));
   }
 
+  void Search(const std::vector<std::pair<std::string, std::string>>& params) {
+    if (s_.search_.backend == nullptr || s_.search_.registry == nullptr) {
+      return Fail(Status(StatusCode::kNotSupported, "Search is not enabled on this server"));
+    }
+    search::SearchOptions options;
+    options.strict = ContainsCaseInsensitive(req_.Header("Prefer"), "handling=strict");
+    options.default_count = 20;
+    options.max_count = s_.options_.max_page_size;
+    model::OperationOutcomeSink issues;
+    search::SearchQuery query =
+        search::ParseSearch(type_, params, *s_.search_.registry, options, issues);
+    if (issues.HasErrors()) return Respond(400, OperationOutcomeJson(issues.issues()));
+    query.base_url = req_.base_url;
+    auto result = s_.search_.backend->Search(query);
+    if (!result.has_value()) return Fail(result.error());
+    std::string self = req_.base_url + "/" + type_;
+    std::string applied;
+    for (const auto& [k, v] : query.applied) {
+      applied += (applied.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
+    }
+    std::optional<std::string> next;
+    if (result->next_cursor) {
+      next = self + applied + (applied.empty() ? "?" : "&") + "_cursor=" +
+             UrlEncode(*result->next_cursor);
+    }
+    if (query.cursor) {
+      applied += (applied.empty() ? "?" : "&") + std::string("_cursor=") + UrlEncode(*query.cursor);
+    }
+    Respond(200, SearchBundleJson(type_, *result, req_.base_url, self + applied, next,
+                                  issues.issues(), s_.clock_.Now()));
+  }
+
   void Validate(std::optional<std::string> id) {
     model::OperationOutcomeSink issues;
     if (Status st = CheckBody(); !st.ok()) return Fail(st);
@@ -492,6 +534,9 @@ class FhirService::Call {
     v.last_updated = now;
     v.method = method;
     v.content = format::WriteResourceJson(root);
+    if (s_.search_.registry != nullptr) {
+      v.index_rows_json = search::ExtractIndex(root, *s_.search_.registry).ToJson();
+    }
     Status st = s_.store_.Write(v, expected);
     if (st.ok()) {
       written_content_ = std::move(v.content);
@@ -582,11 +627,13 @@ class FhirService::Call {
 };
 
 FhirService::FhirService(const definitions::Definitions& defs, store::ResourceStore& store,
-                         const common::Clock& clock, ServiceOptions options)
+                         const common::Clock& clock, ServiceOptions options,
+                         SearchSupport search)
     : defs_(defs),
       store_(store),
       clock_(clock),
       options_(std::move(options)),
+      search_(std::move(search)),
       started_at_(clock.Now()) {}
 
 RestResponse FhirService::Handle(const RestRequest& request) const {

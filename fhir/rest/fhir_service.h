@@ -12,6 +12,8 @@
 #include "common/clock.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/rest/http_types.h"
+#include "fhir/search/search_backend.h"
+#include "fhir/search/search_parameter.h"
 #include "fhir/store/resource_store.h"
 
 namespace fhir::rest {
@@ -25,10 +27,17 @@ struct ServiceOptions {
   std::string software_version = "0.1.0";
 };
 
+// Search wiring. With a registry, every write stores its index rows; with a backend too,
+// search interactions are served (otherwise 501).
+struct SearchSupport {
+  std::shared_ptr<const search::SearchParameterRegistry> registry;
+  search::SearchBackend* backend = nullptr;
+};
+
 class FhirService {
  public:
   FhirService(const definitions::Definitions& defs, store::ResourceStore& store,
-              const common::Clock& clock, ServiceOptions options);
+              const common::Clock& clock, ServiceOptions options, SearchSupport search = {});
 
   // Handles one request below the FHIR base. Never throws.
   RestResponse Handle(const RestRequest& request) const;
@@ -41,6 +50,7 @@ class FhirService {
   store::ResourceStore& store_;
   const common::Clock& clock_;
   const ServiceOptions options_;
+  const SearchSupport search_;
   const common::TimePoint started_at_;
 };
 

@@ -26,6 +26,9 @@ struct ResourceVersion {
   bool deleted = false;
   Method method = Method::kCreate;
   std::string content;  // canonical JSON; empty for a deletion
+  // The version's search-index rows (search::IndexRows::ToJson()); empty: none. They replace
+  // the previous version's rows in the same transaction.
+  std::string index_rows_json;
   std::int64_t seq = 0; // position in the change log (history order); set by the store
 };
 

@@ -23,7 +23,9 @@ std::string HttpResult::Header(const std::string& name) const {
 TestServer::TestServer(fhir::rest::ServiceOptions options)
     : pool_(db_.dsn(), 16),
       store_(pool_),
-      service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options)) {
+      search_(pool_),
+      service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
+               {fhir::search::SearchParameterRegistry::R4(), &search_}) {
   fhir::rest::HttpServerOptions http;
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "fhir/rest/fhir_service.h"
 #include "fhir/rest/http_server.h"
+#include "fhir/search/pg/pg_search_backend.h"
 #include "fhir/store/pg/connection_pool.h"
 #include "fhir/store/pg/pg_resource_store.h"
 #include "tests/support/test_database.h"
@@ -31,6 +32,7 @@ class TestServer {
   ~TestServer();
 
   int port() const { return http_->port(); }
+  const std::string& dsn() const { return db_.dsn(); }
   std::string base() const;  // http://127.0.0.1:PORT/fhir/R4
 
   // One request on a fresh connection. `path` is below the FHIR base unless it starts with '/'.
@@ -42,6 +44,7 @@ class TestServer {
   TestDatabase db_;
   fhir::store::pg::ConnectionPool pool_;
   fhir::store::pg::PgResourceStore store_;
+  fhir::search::pg::PgSearchBackend search_;
   common::SystemClock clock_;
   fhir::rest::FhirService service_;
   std::unique_ptr<fhir::rest::HttpServer> http_;

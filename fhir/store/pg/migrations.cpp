@@ -5,6 +5,7 @@
 #include "common/log.h"
 
 std::string_view EmbeddedMigration0001();
+std::string_view EmbeddedMigration0002();
 
 namespace fhir::store::pg {
 namespace {
@@ -29,6 +30,7 @@ constexpr PgQuery kRecord{"migrations.record",
 const std::vector<Migration>& AllMigrations() {
   static const std::vector<Migration> kAll = {
       {1, "resources", EmbeddedMigration0001()},
+      {2, "search_index", EmbeddedMigration0002()},
   };
   return kAll;
 }

@@ -80,6 +80,7 @@ Status PgResourceStore::Write(const ResourceVersion& v, int expected_version) {
     params.push_back(std::to_string(expected_version));
     query = &kInsertNextVersion;
   }
+  params.push_back(v.index_rows_json.empty() ? std::string("{}") : v.index_rows_json);
   FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(*query, params));
   if (r.affected() != 1) {
     return Status(StatusCode::kVersionConflict, "The resource was changed by another writer");

@@ -4,34 +4,87 @@
 // The SQL of PgResourceStore, as named constants. bench/ runs the very same statements over raw
 // libpq as the storage baseline, so the two measure the same database work.
 //
-// A write is one statement: data-modifying CTEs that change the current row, append the history
-// row and append the change-log event. One statement is one transaction, so the three commit
-// together or not at all, in a single round trip. The current-row change is a compare-and-set
-// on `version`: if another writer got there first it touches no row, and since the history and
-// event inserts select FROM that CTE, they insert nothing either.
+// A write is one statement: data-modifying CTEs that change the current row, replace its search
+// index rows, append the history row and append the change-log event. One statement is one
+// transaction, so all of it commits together or not at all, in a single round trip. (All CTEs
+// see the same snapshot, so deleting the old index rows and inserting the new ones in sibling
+// CTEs does not interfere.) The current-row change is a compare-and-set
+// on `version`: if another writer got there first it touches no row, and since every other CTE
+// selects FROM that one, nothing else is written either.
 
 #include "fhir/store/pg/connection.h"
 
 namespace fhir::store::pg {
 
-// $1 type, $2 id, $3 version, $4 last_updated, $5 deleted, $6 content, $7 method
+// $1 type, $2 id, $3 version, $4 last_updated, $5 deleted, $6 content, $7 method,
+// $8 search-index rows as JSON (search::IndexRows::ToJson)
 inline constexpr PgQuery kInsertFirstVersion{
     "store.insert_first_version",
     "WITH cur AS ("
     "  INSERT INTO resource (type, id, version, last_updated, deleted, content)"
     "  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (type, id) DO NOTHING RETURNING 1),"
+    " i_string AS (INSERT INTO sp_string (type, id, param, normalized, exact)"
+    "  SELECT $1, $2, r.p, r.n, r.e FROM cur,"
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'string', '[]')) AS r(p text, n text, e text)),"
+    " i_token AS (INSERT INTO sp_token (type, id, param, system, code, text)"
+    "  SELECT $1, $2, r.p, r.s, r.c, r.t FROM cur,"
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'token', '[]')) AS r(p text, s text, c text, t text)),"
+    " i_reference AS (INSERT INTO sp_reference (type, id, param, target_type, target_id, url)"
+    "  SELECT $1, $2, r.p, r.tt, r.ti, r.u FROM cur,"
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'reference', '[]')) AS r(p text, tt text, ti text, u text)),"
+    " i_date AS (INSERT INTO sp_date (type, id, param, low, high)"
+    "  SELECT $1, $2, r.p, r.lo::timestamptz, r.hi::timestamptz FROM cur,"
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'date', '[]')) AS r(p text, lo text, hi text)),"
+    " i_number AS (INSERT INTO sp_number (type, id, param, value, low, high)"
+    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric FROM cur,"
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'number', '[]')) AS r(p text, v text, lo text, hi text)),"
+    " i_quantity AS (INSERT INTO sp_quantity (type, id, param, value, low, high, system, code, unit)"
+    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u FROM cur,"
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'quantity', '[]')) AS r(p text, v text, lo text, hi text, s text, c text, u text)),"
+    " i_uri AS (INSERT INTO sp_uri (type, id, param, value)"
+    "  SELECT $1, $2, r.p, r.v FROM cur,"
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'uri', '[]')) AS r(p text, v text)),"
     " ev AS ("
     "  INSERT INTO event (type, id, version, interaction, at)"
     "  SELECT $1, $2, $3, $7, $4 FROM cur RETURNING seq)"
     " INSERT INTO resource_history (seq, type, id, version, last_updated, deleted, method, content)"
     " SELECT seq, $1, $2, $3, $4, $5, $7, $6 FROM ev"};
 
-// As above, plus $8: the version the writer read (compare-and-set).
+// As above, plus $8: the version the writer read (compare-and-set), and $9 the index rows,
+// which replace the previous version's.
 inline constexpr PgQuery kInsertNextVersion{
     "store.insert_next_version",
     "WITH cur AS ("
     "  UPDATE resource SET version = $3, last_updated = $4, deleted = $5, content = $6"
     "  WHERE type = $1 AND id = $2 AND version = $8 RETURNING 1),"
+    " d_string AS (DELETE FROM sp_string WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_string AS (INSERT INTO sp_string (type, id, param, normalized, exact)"
+    "  SELECT $1, $2, r.p, r.n, r.e FROM cur,"
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'string', '[]')) AS r(p text, n text, e text)),"
+    " d_token AS (DELETE FROM sp_token WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_token AS (INSERT INTO sp_token (type, id, param, system, code, text)"
+    "  SELECT $1, $2, r.p, r.s, r.c, r.t FROM cur,"
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'token', '[]')) AS r(p text, s text, c text, t text)),"
+    " d_reference AS (DELETE FROM sp_reference WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_reference AS (INSERT INTO sp_reference (type, id, param, target_type, target_id, url)"
+    "  SELECT $1, $2, r.p, r.tt, r.ti, r.u FROM cur,"
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'reference', '[]')) AS r(p text, tt text, ti text, u text)),"
+    " d_date AS (DELETE FROM sp_date WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_date AS (INSERT INTO sp_date (type, id, param, low, high)"
+    "  SELECT $1, $2, r.p, r.lo::timestamptz, r.hi::timestamptz FROM cur,"
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'date', '[]')) AS r(p text, lo text, hi text)),"
+    " d_number AS (DELETE FROM sp_number WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_number AS (INSERT INTO sp_number (type, id, param, value, low, high)"
+    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric FROM cur,"
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'number', '[]')) AS r(p text, v text, lo text, hi text)),"
+    " d_quantity AS (DELETE FROM sp_quantity WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_quantity AS (INSERT INTO sp_quantity (type, id, param, value, low, high, system, code, unit)"
+    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u FROM cur,"
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'quantity', '[]')) AS r(p text, v text, lo text, hi text, s text, c text, u text)),"
+    " d_uri AS (DELETE FROM sp_uri WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_uri AS (INSERT INTO sp_uri (type, id, param, value)"
+    "  SELECT $1, $2, r.p, r.v FROM cur,"
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'uri', '[]')) AS r(p text, v text)),"
     " ev AS ("
     "  INSERT INTO event (type, id, version, interaction, at)"
     "  SELECT $1, $2, $3, $7, $4 FROM cur RETURNING seq)"
@@ -50,6 +103,48 @@ inline constexpr PgQuery kReadVersion{
     "store.read_version",
     "SELECT version, (extract(epoch FROM last_updated) * 1000000)::bigint, deleted, content,"
     " method, seq FROM resource_history WHERE type = $1 AND id = $2 AND version = $3"};
+
+// Reindexing (fovea reindex): replaces the index rows of one current resource without writing
+// a new version. $1 type, $2 id, $3 index rows JSON, $4 the version the rows were extracted
+// from: if a writer changed the resource meanwhile, nothing happens (its own rows are newer).
+inline constexpr PgQuery kReplaceIndex{
+    "store.replace_index",
+    "WITH cur AS (SELECT 1 FROM resource WHERE type = $1 AND id = $2 AND version = $4 FOR UPDATE),"
+    " d_string AS (DELETE FROM sp_string WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_string AS (INSERT INTO sp_string (type, id, param, normalized, exact)"
+    "  SELECT $1, $2, r.p, r.n, r.e FROM cur,"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'string', '[]')) AS r(p text, n text, e text)),"
+    " d_token AS (DELETE FROM sp_token WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_token AS (INSERT INTO sp_token (type, id, param, system, code, text)"
+    "  SELECT $1, $2, r.p, r.s, r.c, r.t FROM cur,"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'token', '[]')) AS r(p text, s text, c text, t text)),"
+    " d_reference AS (DELETE FROM sp_reference WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_reference AS (INSERT INTO sp_reference (type, id, param, target_type, target_id, url)"
+    "  SELECT $1, $2, r.p, r.tt, r.ti, r.u FROM cur,"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'reference', '[]')) AS r(p text, tt text, ti text, u text)),"
+    " d_date AS (DELETE FROM sp_date WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_date AS (INSERT INTO sp_date (type, id, param, low, high)"
+    "  SELECT $1, $2, r.p, r.lo::timestamptz, r.hi::timestamptz FROM cur,"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'date', '[]')) AS r(p text, lo text, hi text)),"
+    " d_number AS (DELETE FROM sp_number WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_number AS (INSERT INTO sp_number (type, id, param, value, low, high)"
+    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric FROM cur,"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'number', '[]')) AS r(p text, v text, lo text, hi text)),"
+    " d_quantity AS (DELETE FROM sp_quantity WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_quantity AS (INSERT INTO sp_quantity (type, id, param, value, low, high, system, code, unit)"
+    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u FROM cur,"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'quantity', '[]')) AS r(p text, v text, lo text, hi text, s text, c text, u text)),"
+    " d_uri AS (DELETE FROM sp_uri WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_uri AS (INSERT INTO sp_uri (type, id, param, value)"
+    "  SELECT $1, $2, r.p, r.v FROM cur,"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'uri', '[]')) AS r(p text, v text)))"
+    " SELECT count(*) FROM cur"};
+
+// Every current, non-deleted resource after ($1 type, $2 id), in key order: reindex batches.
+inline constexpr PgQuery kScanCurrent{
+    "store.scan_current",
+    "SELECT type, id, version, content FROM resource WHERE NOT deleted AND (type, id) > ($1, $2)"
+    " ORDER BY type, id LIMIT $3"};
 
 inline constexpr PgQuery kPing{"store.ping", "SELECT 1"};
 

@@ -1,0 +1,257 @@
+#include "fhir/search/index_extractor.h"
+
+#include <mutex>
+#include <unordered_map>
+
+#include "fhir/definitions/definitions.h"
+#include "fhir/fhirpath/fhirpath.h"
+#include "fhir/search/ranges.h"
+
+namespace fhir::search {
+
+using model::Element;
+
+namespace {
+
+std::string_view ChildValue(const Element& e, std::string_view name) {
+  const Element* c = e.Child(name);
+  return c != nullptr && c->has_value() ? std::string_view(c->value()) : std::string_view();
+}
+
+// resolve() during extraction only needs the referenced type (R4 expressions such as
+// `subject.where(resolve() is Patient)`): answer with an empty resource of that type.
+const Element* TypeStub(std::string_view reference) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::unique_ptr<Element>> stubs;
+  std::string_view path = reference;
+  if (auto hist = path.find("/_history/"); hist != std::string_view::npos) path = path.substr(0, hist);
+  std::size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos || slash == 0) return nullptr;
+  std::size_t type_start = path.rfind('/', slash - 1);
+  std::string type(path.substr(type_start == std::string_view::npos ? 0 : type_start + 1,
+                               slash - (type_start == std::string_view::npos ? 0 : type_start + 1)));
+  const model::TypeDef* def = definitions::Definitions::R4().FindResource(type);
+  if (def == nullptr) return nullptr;
+  std::lock_guard lock(mu);
+  auto& stub = stubs[type];
+  if (!stub) stub = std::make_unique<Element>(nullptr, def);
+  return stub.get();
+}
+
+class Extractor {
+ public:
+  Extractor(const SearchParameter& p, IndexRows& rows) : p_(p), rows_(rows) {}
+
+  void Add(const fhirpath::Value& v) {
+    if (v.kind() != fhirpath::Value::Kind::kElement) {
+      AddScalar(v.type_name(), v.text());
+      return;
+    }
+    const Element& e = *v.element();
+    if (e.type()->is_primitive()) {
+      if (e.has_value()) AddScalar(e.type()->name, e.value());
+      return;
+    }
+    AddComplex(e);
+  }
+
+ private:
+  void AddScalar(std::string_view type, const std::string& text) {
+    switch (p_.type) {
+      case ParamType::kString: String(text); break;
+      case ParamType::kToken: Token("", false, text, ""); break;
+      case ParamType::kUri: rows_.uris.push_back({p_.code, text}); break;
+      case ParamType::kReference: ReferenceText(text); break;
+      case ParamType::kDate: Date(text); break;
+      case ParamType::kNumber: Number(text); break;
+      default: break;
+    }
+    (void)type;
+  }
+
+  void AddComplex(const Element& e) {
+    const std::string& t = e.type()->name;
+    switch (p_.type) {
+      case ParamType::kString:
+        if (t == "HumanName") {
+          for (const char* part : {"family", "given", "prefix", "suffix", "text"}) StringParts(e, part);
+        } else if (t == "Address") {
+          for (const char* part : {"line", "city", "district", "state", "postalCode", "country", "text"})
+            StringParts(e, part);
+        } else {
+          StringParts(e, "text");
+        }
+        break;
+      case ParamType::kToken:
+        if (t == "CodeableConcept") {
+          std::string text(ChildValue(e, "text"));
+          for (const Element& c : e.children()) {
+            if (c.name() == "coding") Coding(c, text);
+          }
+          if (e.Child("coding") == nullptr && !text.empty()) {
+            // A CodeableConcept with only text still matches :text.
+            rows_.tokens.push_back({p_.code, "", false, "", text});
+          }
+        } else if (t == "Coding") {
+          Coding(e, "");
+        } else if (t == "Identifier") {
+          const Element* type = e.Child("type");
+          std::string text = type != nullptr ? std::string(ChildValue(*type, "text")) : "";
+          std::string_view system = ChildValue(e, "system");
+          Token(std::string(system), e.Child("system") != nullptr, std::string(ChildValue(e, "value")), text);
+        } else if (t == "ContactPoint") {
+          Token(std::string(ChildValue(e, "system")), false, std::string(ChildValue(e, "value")), "");
+        }
+        break;
+      case ParamType::kReference:
+        if (t == "Reference") {
+          std::string_view ref = ChildValue(e, "reference");
+          if (!ref.empty()) ReferenceText(std::string(ref));
+        }
+        break;
+      case ParamType::kDate:
+        if (t == "Period") {
+          common::TimePoint lo = common::TimePoint::min(), hi = common::TimePoint::max(), ignore;
+          std::string_view start = ChildValue(e, "start"), end = ChildValue(e, "end");
+          if (!start.empty() && !DateRange(start, lo, ignore)) return;
+          if (!end.empty() && !DateRange(end, ignore, hi)) return;
+          if (start.empty() && end.empty()) return;
+          rows_.dates.push_back({p_.code, lo, hi});
+        } else if (t == "Timing") {
+          for (const Element& c : e.children()) {
+            if (c.name() == "event" && c.has_value()) Date(c.value());
+          }
+        }
+        break;
+      case ParamType::kQuantity:
+        if (t == "Quantity" || t == "Age" || t == "Duration" || t == "Distance" || t == "Count" ||
+            t == "Money") {
+          std::string_view value = ChildValue(e, "value");
+          std::string low, high;
+          if (value.empty() || !DecimalRange(value, low, high)) return;
+          rows_.quantities.push_back({p_.code, std::string(value), low, high,
+                                      std::string(ChildValue(e, "system")),
+                                      std::string(t == "Money" ? ChildValue(e, "currency") : ChildValue(e, "code")),
+                                      std::string(ChildValue(e, "unit"))});
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  void StringParts(const Element& e, std::string_view part) {
+    for (const Element& c : e.children()) {
+      if (c.name() == part && c.has_value()) String(c.value());
+    }
+  }
+
+  void String(const std::string& text) {
+    rows_.strings.push_back({p_.code, NormalizeString(text), text});
+  }
+
+  void Token(std::string system, bool has_system, std::string code, std::string text) {
+    if (code.empty() && text.empty()) return;
+    rows_.tokens.push_back({p_.code, std::move(system), has_system, std::move(code), std::move(text)});
+  }
+
+  // :text matches CodeableConcept.text or Coding.display: the coding's row carries the concept
+  // text, and a display that differs gets a text-only row of its own.
+  void Coding(const Element& coding, const std::string& concept_text) {
+    std::string display(ChildValue(coding, "display"));
+    std::string text = concept_text.empty() ? display : concept_text;
+    Token(std::string(ChildValue(coding, "system")), coding.Child("system") != nullptr,
+          std::string(ChildValue(coding, "code")), text);
+    if (!display.empty() && display != text) {
+      rows_.tokens.push_back({p_.code, "", false, "", display});
+    }
+  }
+
+  void ReferenceText(const std::string& ref) {
+    if (ref.empty() || ref[0] == '#') return;  // contained: not searchable by id
+    std::string_view r = ref;
+    if (auto hist = r.find("/_history/"); hist != std::string_view::npos) r = r.substr(0, hist);
+    std::size_t slash = r.rfind('/');
+    bool absolute = r.find("://") != std::string_view::npos || r.rfind("urn:", 0) == 0;
+    if (!absolute && slash != std::string_view::npos && slash > 0) {
+      rows_.references.push_back({p_.code, std::string(r.substr(0, slash)),
+                                  std::string(r.substr(slash + 1)), ""});
+      return;
+    }
+    ReferenceRow row{p_.code, "", "", ref};
+    // An absolute URL that ends in Type/id also matches a search by Type/id.
+    if (absolute && slash != std::string_view::npos) {
+      std::size_t type_start = r.rfind('/', slash - 1);
+      std::string_view type = r.substr(type_start + 1, slash - type_start - 1);
+      if (definitions::Definitions::R4().FindResource(type) != nullptr) {
+        row.target_type = std::string(type);
+        row.target_id = std::string(r.substr(slash + 1));
+      }
+    }
+    rows_.references.push_back(std::move(row));
+  }
+
+  void Date(const std::string& text) {
+    common::TimePoint lo, hi;
+    if (DateRange(text, lo, hi)) rows_.dates.push_back({p_.code, lo, hi});
+  }
+
+  void Number(const std::string& text) {
+    std::string low, high;
+    if (DecimalRange(text, low, high)) rows_.numbers.push_back({p_.code, text, low, high});
+  }
+
+  const SearchParameter& p_;
+  IndexRows& rows_;
+};
+
+// The common parameters (_tag, _profile, _security, _source) are written against the abstract
+// "Resource."; evaluate them against the concrete type, whose name the path's first step must
+// match.
+std::string ForResourceType(const std::string& expression, const std::string& type) {
+  for (std::string_view base : {"Resource.", "DomainResource."}) {
+    if (expression.rfind(base, 0) == 0) return type + "." + expression.substr(base.size());
+  }
+  return expression;
+}
+
+}  // namespace
+
+std::string NormalizeString(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+IndexRows ExtractIndex(const Element& resource, const SearchParameterRegistry& registry,
+                       ExtractionStats* stats) {
+  IndexRows rows;
+  fhirpath::EvaluationContext context;
+  context.resource = &resource;
+  context.resolver = TypeStub;
+  context.as_filters_collections = true;
+  for (const SearchParameter* p : registry.ForType(resource.type()->name)) {
+    // _id and _lastUpdated are columns of the resource table; composites and specials later.
+    if (p->expression.empty() || p->code == "_id" || p->code == "_lastUpdated" ||
+        p->type == ParamType::kComposite || p->type == ParamType::kSpecial)
+      continue;
+    if (stats != nullptr) ++stats->parameters;
+    auto expr = fhirpath::CompileCached(ForResourceType(p->expression, resource.type()->name));
+    if (!expr.has_value()) {
+      if (stats != nullptr) ++stats->failed;
+      continue;
+    }
+    auto result = fhirpath::Evaluate(**expr, resource, context);
+    if (!result.has_value()) {
+      if (stats != nullptr) ++stats->failed;
+      continue;
+    }
+    Extractor extractor(*p, rows);
+    for (const auto& v : *result) extractor.Add(v);
+  }
+  return rows;
+}
+
+}  // namespace fhir::search

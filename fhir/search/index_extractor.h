@@ -1,0 +1,32 @@
+#ifndef FOVEA_FHIR_SEARCH_INDEX_EXTRACTOR_H_
+#define FOVEA_FHIR_SEARCH_INDEX_EXTRACTOR_H_
+
+// Extracts a resource's search-index rows by evaluating each applicable parameter's FHIRPath
+// expression and turning the resulting elements into rows of the parameter's type
+// (hl7.org/fhir/R4/search.html#table). Thread-safe (stateless over immutable inputs).
+
+#include <memory>
+
+#include "fhir/model/element.h"
+#include "fhir/search/index_rows.h"
+#include "fhir/search/search_parameter.h"
+
+namespace fhir::search {
+
+struct ExtractionStats {
+  int parameters = 0;       // parameters evaluated
+  int failed = 0;           // expressions that did not compile or evaluate (skipped)
+};
+
+// Rows for every parameter of the resource's type. Expressions that fail are skipped (counted
+// in `stats`): R4's own expressions include a few an evaluator may reject (e.g. `as` applied to
+// a collection is treated as a type filter, as HAPI does).
+IndexRows ExtractIndex(const model::Element& resource, const SearchParameterRegistry& registry,
+                       ExtractionStats* stats = nullptr);
+
+// Lower-cases ASCII letters (and leaves other text as is) for string matching.
+std::string NormalizeString(std::string_view s);
+
+}  // namespace fhir::search
+
+#endif  // FOVEA_FHIR_SEARCH_INDEX_EXTRACTOR_H_

@@ -1,0 +1,125 @@
+#include "fhir/search/search_parameter.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "common/json.h"
+
+std::string_view EmbeddedR4SearchParameters();
+
+namespace fhir::search {
+namespace {
+
+bool ParseType(std::string_view s, ParamType& out) {
+  static const std::pair<std::string_view, ParamType> kTypes[] = {
+      {"string", ParamType::kString},     {"token", ParamType::kToken},
+      {"reference", ParamType::kReference}, {"date", ParamType::kDate},
+      {"number", ParamType::kNumber},     {"quantity", ParamType::kQuantity},
+      {"uri", ParamType::kUri},           {"composite", ParamType::kComposite},
+      {"special", ParamType::kSpecial},
+  };
+  for (const auto& [name, type] : kTypes) {
+    if (name == s) {
+      out = type;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view ParamTypeName(ParamType t) {
+  switch (t) {
+    case ParamType::kString: return "string";
+    case ParamType::kToken: return "token";
+    case ParamType::kReference: return "reference";
+    case ParamType::kDate: return "date";
+    case ParamType::kNumber: return "number";
+    case ParamType::kQuantity: return "quantity";
+    case ParamType::kUri: return "uri";
+    case ParamType::kComposite: return "composite";
+    case ParamType::kSpecial: return "special";
+  }
+  return "string";
+}
+
+common::Result<std::shared_ptr<const SearchParameterRegistry>> SearchParameterRegistry::Load(
+    std::string_view json) {
+  FOVEA_ASSIGN_OR_RETURN(common::JsonValue root, common::ParseJson(json, {.max_depth = 16}));
+  const common::JsonValue* list = root.Find("searchParameters");
+  if (list == nullptr) return common::InternalError("search parameters lack 'searchParameters'");
+  auto registry = std::make_shared<SearchParameterRegistry>();
+  for (const auto& item : list->items()) {
+    auto p = std::make_unique<SearchParameter>();
+    auto text = [&](const char* key) {
+      const common::JsonValue* v = item.Find(key);
+      return v != nullptr ? v->scalar() : std::string();
+    };
+    p->url = text("url");
+    p->code = text("code");
+    p->expression = text("expression");
+    if (!ParseType(text("type"), p->type)) {
+      return common::InternalError("search parameter " + p->url + " has an unknown type");
+    }
+    for (const auto& b : item.Find("base")->items()) p->base.push_back(b.scalar());
+    if (const auto* t = item.Find("target")) {
+      for (const auto& v : t->items()) p->targets.push_back(v.scalar());
+    }
+    if (const auto* c = item.Find("component")) {
+      for (const auto& v : c->items()) {
+        p->components.push_back({v.Find("definition")->scalar(), v.Find("expression")->scalar()});
+      }
+    }
+    for (const auto& b : p->base) registry->by_type_[b][p->code] = p.get();
+    registry->by_url_[p->url] = p.get();
+    registry->params_.push_back(std::move(p));
+  }
+  return std::shared_ptr<const SearchParameterRegistry>(std::move(registry));
+}
+
+std::shared_ptr<const SearchParameterRegistry> SearchParameterRegistry::R4() {
+  static const std::shared_ptr<const SearchParameterRegistry> r4 = [] {
+    auto loaded = Load(EmbeddedR4SearchParameters());
+    if (!loaded.has_value()) {
+      std::cerr << "fovea: embedded search parameters are corrupt: " << loaded.error().message()
+                << "\n";
+      std::abort();
+    }
+    return std::move(loaded).value();
+  }();
+  return r4;
+}
+
+const SearchParameter* SearchParameterRegistry::Find(std::string_view resource_type,
+                                                     std::string_view code) const {
+  for (std::string_view scope : {resource_type, std::string_view("DomainResource"),
+                                 std::string_view("Resource")}) {
+    auto t = by_type_.find(scope);
+    if (t == by_type_.end()) continue;
+    auto p = t->second.find(code);
+    if (p != t->second.end()) return p->second;
+  }
+  return nullptr;
+}
+
+std::vector<const SearchParameter*> SearchParameterRegistry::ForType(
+    std::string_view resource_type) const {
+  std::map<std::string_view, const SearchParameter*> merged;
+  for (std::string_view scope : {std::string_view("Resource"), std::string_view("DomainResource"),
+                                 resource_type}) {
+    auto t = by_type_.find(scope);
+    if (t == by_type_.end()) continue;
+    for (const auto& [code, p] : t->second) merged[code] = p;  // the more specific one wins
+  }
+  std::vector<const SearchParameter*> out;
+  for (const auto& [code, p] : merged) out.push_back(p);
+  return out;
+}
+
+const SearchParameter* SearchParameterRegistry::FindByUrl(std::string_view url) const {
+  auto it = by_url_.find(url);
+  return it == by_url_.end() ? nullptr : it->second;
+}
+
+}  // namespace fhir::search

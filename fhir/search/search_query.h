@@ -1,0 +1,72 @@
+#ifndef FOVEA_FHIR_SEARCH_SEARCH_QUERY_H_
+#define FOVEA_FHIR_SEARCH_SEARCH_QUERY_H_
+
+// A parsed FHIR search (hl7.org/fhir/R4/search.html): which parameters, with which modifiers,
+// prefixes and OR-ed values, plus the result controls. Parsing never touches SQL; see
+// sql_builder.h for the translation. Thread-compatible value type.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "fhir/model/issues.h"
+#include "fhir/search/search_parameter.h"
+
+namespace fhir::search {
+
+// One `name[:modifier]=v1,v2` (the values are OR-ed; repeated parameters are AND-ed).
+struct Clause {
+  std::string name;      // as sent, without the modifier
+  const SearchParameter* param = nullptr;  // null for _id / _lastUpdated
+  std::string modifier;  // "", "exact", "contains", "not", "missing", "text", "below", "above",
+                         // or a resource type for references
+  std::vector<std::string> values;  // unescaped; a value may still carry a prefix ("ge2026")
+};
+
+struct SortKey {
+  std::string name;  // "_id", "_lastUpdated", or a date parameter ("date", "birthdate")
+  const SearchParameter* param = nullptr;  // for a date parameter
+  bool descending = false;
+};
+
+enum class TotalMode { kNone, kEstimate, kAccurate };
+
+struct SearchQuery {
+  std::string type;
+  std::string base_url;  // this server's FHIR base, to recognise absolute local references
+  std::vector<Clause> clauses;
+  int count = 20;
+  std::vector<SortKey> sort;
+  TotalMode total = TotalMode::kNone;
+  bool summary_count = false;               // _summary=count
+  std::optional<std::string> cursor;        // opaque paging cursor from a next link
+  // name=value pairs actually applied, in order, for the self link.
+  std::vector<std::pair<std::string, std::string>> applied;
+};
+
+struct SearchOptions {
+  bool strict = false;  // Prefer: handling=strict
+  int default_count = 20;
+  int max_count = 1000;
+};
+
+// Parses the query string pairs of `GET [type]?...`. Unknown or malformed parameters: with
+// strict handling an error issue each (the caller answers 400); otherwise a warning and the
+// parameter is ignored (and left out of `applied`).
+SearchQuery ParseSearch(const std::string& type,
+                        const std::vector<std::pair<std::string, std::string>>& params,
+                        const SearchParameterRegistry& registry, const SearchOptions& options,
+                        model::IssueSink& issues);
+
+// True when a date/number/quantity value starts with a comparison prefix (ge2026, lt5.4).
+bool HasPrefix(std::string_view value);
+
+// Splits a parameter value on unescaped commas; "\," becomes ",". The other escapes (\| \$ \\)
+// stay for the type-specific parsing (a token's system|code split).
+std::vector<std::string> SplitValues(std::string_view value);
+
+}  // namespace fhir::search
+
+#endif  // FOVEA_FHIR_SEARCH_SEARCH_QUERY_H_

@@ -1,0 +1,39 @@
+#ifndef FOVEA_FHIR_SEARCH_SQL_BUILDER_H_
+#define FOVEA_FHIR_SEARCH_SQL_BUILDER_H_
+
+// Translates a SearchQuery into parameterised PostgreSQL over the sp_* index tables. SQL text
+// comes only from constant fragments and from table/column names chosen by parameter type (an
+// allow-list); every value is a bound $n parameter.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "fhir/search/search_query.h"
+
+namespace fhir::search {
+
+struct SqlQuery {
+  std::string text;
+  std::vector<std::optional<std::string>> params;
+};
+
+struct CompiledSearch {
+  // Columns: id, version, last_updated (epoch µs), content, then one column per sort key
+  // (text, used to build the next cursor). At most count + 1 rows: one more than a page tells
+  // whether a next page exists.
+  SqlQuery page;
+  SqlQuery count;  // SELECT count(*) with the same filters
+  std::size_t sort_keys = 0;
+};
+
+// kInvalid when the paging cursor is malformed.
+common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query);
+
+// The cursor that continues after a row whose sort-key columns and id are given.
+std::string EncodeCursor(const std::vector<std::string>& sort_values, const std::string& id);
+
+}  // namespace fhir::search
+
+#endif  // FOVEA_FHIR_SEARCH_SQL_BUILDER_H_

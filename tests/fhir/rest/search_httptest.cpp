@@ -1,0 +1,295 @@
+// FHIR search end to end: index rows written with each version, parameters of every supported
+// type, modifiers, prefixes, OR/AND, paging with cursors, sorting, totals and error handling.
+// Each case is a (query, expected ids) row over a small fixed data set.
+
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "common/json.h"
+#include "tests/support/test_server.h"
+
+namespace {
+
+using test_support::HttpResult;
+
+const char* const kSeed[][2] = {
+    {"Patient/p1", R"({"resourceType":"Patient","id":"p1","identifier":[{"system":"http://hosp.example/mrn","value":"123"}],"name":[{"family":"Tan","given":["Mei"]}],"gender":"female","birthDate":"2015-06-01","address":[{"city":"Kuching"}]})"},
+    {"Patient/p2", R"({"resourceType":"Patient","id":"p2","identifier":[{"system":"http://hosp.example/mrn","value":"456"}],"name":[{"family":"Tanaka","given":["Hiro"]}],"gender":"male","birthDate":"2009-12-24"})"},
+    {"Patient/p3", R"({"resourceType":"Patient","id":"p3","name":[{"family":"Müller","given":["Anna"]}],"gender":"female"})"},
+    {"Practitioner/d1", R"({"resourceType":"Practitioner","id":"d1","name":[{"family":"Lim"}]})"},
+    {"Observation/o1", R"({"resourceType":"Observation","id":"o1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"79880-1","display":"Visual acuity left eye"}],"text":"VA left"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-11-28T09:30:00Z","valueQuantity":{"value":0.80,"unit":"decimal","system":"http://unitsofmeasure.org","code":"1"}})"},
+    {"Observation/o2", R"({"resourceType":"Observation","id":"o2","status":"preliminary","code":{"coding":[{"system":"http://loinc.org","code":"79881-9"}]},"subject":{"reference":"Patient/p2"},"performer":[{"reference":"Practitioner/d1"}],"effectiveDateTime":"2026-11-27","valueQuantity":{"value":5.4,"unit":"mg","system":"http://unitsofmeasure.org","code":"mg"}})"},
+    {"Observation/o3", R"({"resourceType":"Observation","id":"o3","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"79880-1"}]},"subject":{"reference":"http://elsewhere.example/fhir/Patient/p9"},"effectivePeriod":{"start":"2026-10-01","end":"2026-10-31"}})"},
+    {"ValueSet/vs1", R"({"resourceType":"ValueSet","id":"vs1","url":"http://fovea.example/ValueSet/acuity","status":"active"})"},
+};
+
+struct Case {
+  const char* query;
+  const char* ids;  // comma-separated, sorted
+};
+
+std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.query; }
+
+const Case kCases[] = {
+    // string: case-insensitive prefix by default, :exact, :contains, parts of HumanName/Address
+    {"Patient?name=tan", "p1,p2"},
+    {"Patient?name=TAN", "p1,p2"},
+    {"Patient?name:exact=Tan", "p1"},
+    {"Patient?name:exact=tan", ""},
+    {"Patient?name:contains=ana", "p2"},
+    {"Patient?family=tanaka", "p2"},
+    {"Patient?given=mei", "p1"},
+    {"Patient?name=Müller", "p3"},
+    {"Patient?address-city=kuch", "p1"},
+    // token: code, system|code, |code, system|, :not, :text
+    {"Patient?gender=female", "p1,p3"},
+    {"Patient?gender=male,female", "p1,p2,p3"},
+    {"Patient?identifier=http://hosp.example/mrn|123", "p1"},
+    {"Patient?identifier=123", "p1"},
+    {"Patient?identifier=http://hosp.example/mrn|", "p1,p2"},
+    {"Patient?identifier=|123", ""},
+    {"Patient?gender:not=female", "p2"},
+    {"Observation?code=http://loinc.org|79880-1", "o1,o3"},
+    {"Observation?code:text=visual", "o1"},
+    {"Observation?code:text=VA", "o1"},
+    {"Observation?status=final&code=79880-1", "o1,o3"},
+    // reference: Type/id, :Type, bare id, resolve() is Patient, absolute URLs
+    {"Observation?subject=Patient/p1", "o1"},
+    {"Observation?subject:Patient=p2", "o2"},
+    {"Observation?subject=p1", "o1"},
+    {"Observation?patient=Patient/p2", "o2"},
+    {"Observation?performer=Practitioner/d1", "o2"},
+    {"Observation?subject=http://elsewhere.example/fhir/Patient/p9", "o3"},
+    // date: precision ranges, prefixes, periods
+    {"Patient?birthdate=2015", "p1"},
+    {"Patient?birthdate=2015-06", "p1"},
+    {"Patient?birthdate=2015-06-02", ""},
+    {"Patient?birthdate=ge2010", "p1"},
+    {"Patient?birthdate=lt2010", "p2"},
+    {"Patient?birthdate=le2009-12-24", "p2"},
+    {"Patient?birthdate=gt2009-12-24", "p1"},
+    {"Patient?birthdate=ne2015-06-01", "p2"},
+    {"Observation?date=2026-11-28", "o1"},
+    {"Observation?date=2026-11", "o1,o2"},
+    {"Observation?date=2026-10-15", ""},
+    {"Observation?date=ap2026-10-15", "o3"},
+    {"Observation?date=ge2026-10-31", "o1,o2,o3"},
+    {"Observation?date=sa2026-10-31", "o1,o2"},
+    {"Observation?date=eb2026-11-01", "o3"},
+    {"Observation?date=2026-11-28T09:30:00Z", "o1"},
+    {"Observation?date=2026-11-28T11:30:00%2B02:00", "o1"},
+    // quantity and number comparisons
+    {"Observation?value-quantity=5.4", "o2"},
+    {"Observation?value-quantity=gt1", "o2"},
+    {"Observation?value-quantity=lt1", "o1"},
+    {"Observation?value-quantity=5.4|http://unitsofmeasure.org|mg", "o2"},
+    {"Observation?value-quantity=5.4||mg", "o2"},
+    {"Observation?value-quantity=5.4|http://unitsofmeasure.org|g", ""},
+    {"Observation?value-quantity=0.8", "o1"},
+    // uri
+    {"ValueSet?url=http://fovea.example/ValueSet/acuity", "vs1"},
+    {"ValueSet?url:below=http://fovea.example/", "vs1"},
+    {"ValueSet?url=http://fovea.example/", ""},
+    // :missing
+    {"Patient?birthdate:missing=true", "p3"},
+    {"Patient?birthdate:missing=false", "p1,p2"},
+    // _id, _lastUpdated
+    {"Patient?_id=p1,p3", "p1,p3"},
+    {"Patient?_lastUpdated=gt2000-01-01", "p1,p2,p3"},
+    {"Patient?_lastUpdated=lt2000-01-01", ""},
+    // lenient handling: an unknown parameter is ignored
+    {"Patient?gender=male&nonsense=1", "p2"},
+};
+
+std::set<std::string> Ids(const common::JsonValue& bundle) {
+  std::set<std::string> ids;
+  if (const auto* entries = bundle.Find("entry")) {
+    for (const auto& e : entries->items()) {
+      const auto* mode = e.Find("search")->Find("mode");
+      if (mode->scalar() == "match") ids.insert(e.Find("resource")->Find("id")->scalar());
+    }
+  }
+  return ids;
+}
+
+std::vector<std::string> OrderedIds(const common::JsonValue& bundle) {
+  std::vector<std::string> ids;
+  if (const auto* entries = bundle.Find("entry")) {
+    for (const auto& e : entries->items()) {
+      if (e.Find("search")->Find("mode")->scalar() == "match")
+        ids.push_back(e.Find("resource")->Find("id")->scalar());
+    }
+  }
+  return ids;
+}
+
+std::string Link(const common::JsonValue& bundle, const std::string& relation) {
+  for (const auto& l : bundle.Find("link")->items()) {
+    if (l.Find("relation")->scalar() == relation) return l.Find("url")->scalar();
+  }
+  return {};
+}
+
+std::set<std::string> Split(const std::string& csv) {
+  std::set<std::string> out;
+  std::size_t start = 0;
+  while (start < csv.size()) {
+    std::size_t comma = csv.find(',', start);
+    out.insert(csv.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// One server and data set for the whole table (the cases only read).
+struct SeededServer {
+  SeededServer() {
+    for (const auto& [path, body] : kSeed) {
+      BOOST_REQUIRE_EQUAL(server.Request("PUT", path, body).status, 201);
+    }
+  }
+  test_support::TestServer server;
+};
+
+SeededServer& Shared() {
+  static SeededServer seeded;
+  return seeded;
+}
+
+common::JsonValue Get(test_support::TestServer& s, const std::string& query, int expect = 200) {
+  HttpResult r = s.Request("GET", query);
+  BOOST_REQUIRE_MESSAGE(r.status == expect, query << " answered " << r.status << ": " << r.body);
+  auto json = common::ParseJson(r.body);
+  BOOST_REQUIRE(json.has_value());
+  return std::move(json).value();
+}
+
+// Follows a URL from a link (absolute) on the test server.
+std::string PathOf(const std::string& url) { return url.substr(url.find("/fhir/R4")); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(SearchTable)
+
+BOOST_DATA_TEST_CASE(FindsExactlyTheExpectedResources, boost::unit_test::data::make(kCases), c) {
+  auto bundle = Get(Shared().server, c.query);
+  BOOST_TEST(bundle.Find("type")->scalar() == "searchset");
+  BOOST_TEST(Ids(bundle) == Split(c.ids), c.query);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(SearchBehaviour, test_support::TestServer)
+
+BOOST_AUTO_TEST_CASE(IndexFollowsUpdatesAndDeletes) {
+  BOOST_REQUIRE(Request("PUT", "Patient/u1", R"({"resourceType":"Patient","id":"u1","gender":"male"})").status == 201);
+  BOOST_TEST(Ids(Get(*this, "Patient?gender=male")).count("u1") == 1u);
+  BOOST_REQUIRE(Request("PUT", "Patient/u1", R"({"resourceType":"Patient","id":"u1","gender":"female"})").status == 200);
+  BOOST_TEST(Ids(Get(*this, "Patient?gender=male")).count("u1") == 0u);
+  BOOST_TEST(Ids(Get(*this, "Patient?gender=female")).count("u1") == 1u);
+  BOOST_REQUIRE(Request("DELETE", "Patient/u1").status == 204);
+  BOOST_TEST(Ids(Get(*this, "Patient?gender=female")).empty());
+  BOOST_TEST(Ids(Get(*this, "Patient")).empty());
+}
+
+BOOST_AUTO_TEST_CASE(PagesWithCursorsStayCorrectWhileDataChanges) {
+  for (int i = 1; i <= 5; ++i) {
+    std::string id = "pg" + std::to_string(i);
+    BOOST_REQUIRE(Request("PUT", "Patient/" + id, R"({"resourceType":"Patient","id":")" + id + R"(","gender":"other"})").status == 201);
+  }
+  auto page1 = Get(*this, "Patient?gender=other&_count=2&_sort=_id");
+  BOOST_TEST(OrderedIds(page1) == (std::vector<std::string>{"pg1", "pg2"}));
+  BOOST_TEST(!page1.Find("total"));  // not known without counting, and not asked for
+  // A resource inserted before the cursor position must not shift the next page.
+  BOOST_REQUIRE(Request("PUT", "Patient/pg0", R"({"resourceType":"Patient","id":"pg0","gender":"other"})").status == 201);
+  std::string next = Link(page1, "next");
+  BOOST_REQUIRE(!next.empty());
+  auto page2 = Get(*this, PathOf(next));
+  BOOST_TEST(OrderedIds(page2) == (std::vector<std::string>{"pg3", "pg4"}));
+  auto page3 = Get(*this, PathOf(Link(page2, "next")));
+  BOOST_TEST(OrderedIds(page3) == (std::vector<std::string>{"pg5"}));
+  BOOST_TEST(Link(page3, "next").empty());
+  BOOST_TEST(Get(*this, "Patient?gender=other&_cursor=garbage~x~y", 400).Find("resourceType")->scalar() == "OperationOutcome");
+}
+
+BOOST_AUTO_TEST_CASE(SortsByDateAndLastUpdated) {
+  BOOST_REQUIRE(Request("PUT", "Patient/s1", R"({"resourceType":"Patient","id":"s1","birthDate":"2001"})").status == 201);
+  BOOST_REQUIRE(Request("PUT", "Patient/s2", R"({"resourceType":"Patient","id":"s2","birthDate":"2012-05-05"})").status == 201);
+  BOOST_REQUIRE(Request("PUT", "Patient/s3", R"({"resourceType":"Patient","id":"s3"})").status == 201);
+  BOOST_TEST(OrderedIds(Get(*this, "Patient?_sort=birthdate")) == (std::vector<std::string>{"s1", "s2", "s3"}));
+  BOOST_TEST(OrderedIds(Get(*this, "Patient?_sort=-birthdate")) == (std::vector<std::string>{"s2", "s1", "s3"}));
+  // Newest first (writes within one millisecond tie and fall back to id order).
+  auto newest = Get(*this, "Patient?_sort=-_lastUpdated");
+  std::vector<std::string> stamps;
+  for (const auto& e : newest.Find("entry")->items()) {
+    stamps.push_back(e.Find("resource")->Find("meta")->Find("lastUpdated")->scalar());
+  }
+  BOOST_TEST(stamps.size() == 3u);
+  BOOST_TEST(std::is_sorted(stamps.rbegin(), stamps.rend()));
+  // Paging through a descending date sort.
+  auto first = Get(*this, "Patient?_sort=-birthdate&_count=1");
+  BOOST_TEST(OrderedIds(first) == std::vector<std::string>{"s2"});
+  auto second = Get(*this, PathOf(Link(first, "next")));
+  BOOST_TEST(OrderedIds(second) == std::vector<std::string>{"s1"});
+  auto third = Get(*this, PathOf(Link(second, "next")));
+  BOOST_TEST(OrderedIds(third) == std::vector<std::string>{"s3"});
+  Get(*this, "Patient?_sort=name", 200);  // lenient: unsupported sort ignored
+  BOOST_TEST(Request("GET", "Patient?_sort=name", "", {{"Prefer", "handling=strict"}}).status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(TotalsAndSummaryCount) {
+  for (int i = 0; i < 3; ++i) {
+    BOOST_REQUIRE(Request("POST", "Patient", R"({"resourceType":"Patient","gender":"unknown"})").status == 201);
+  }
+  BOOST_TEST(Get(*this, "Patient?gender=unknown").Find("total")->scalar() == "3");  // free: one page
+  BOOST_TEST(Get(*this, "Patient?gender=unknown&_count=1&_total=accurate").Find("total")->scalar() == "3");
+  auto count = Get(*this, "Patient?gender=unknown&_summary=count");
+  BOOST_TEST(count.Find("total")->scalar() == "3");
+  BOOST_TEST(Ids(count).empty());
+}
+
+BOOST_AUTO_TEST_CASE(StrictHandlingRejectsWhatLenientIgnores) {
+  HttpResult strict = Request("GET", "Patient?nonsense=1", "", {{"Prefer", "handling=strict"}});
+  BOOST_TEST(strict.status == 400);
+  BOOST_TEST(strict.body.find("nonsense") != std::string::npos);
+  auto lenient = Get(*this, "Patient?nonsense=1&gender=male");
+  BOOST_TEST(Link(lenient, "self").find("nonsense") == std::string::npos);
+  BOOST_TEST(Link(lenient, "self").find("gender=male") != std::string::npos);
+  BOOST_TEST(lenient.Find("entry")->items().back().Find("search")->Find("mode")->scalar() == "outcome");
+  BOOST_TEST(Request("GET", "Patient?birthdate=notadate", "", {{"Prefer", "handling=strict"}}).status == 400);
+  BOOST_TEST(Request("GET", "Patient?gender:exact=male", "", {{"Prefer", "handling=strict"}}).status == 400);
+  BOOST_TEST(Request("GET", "Patient?_count=x", "", {{"Prefer", "handling=strict"}}).status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(PostSearchWithAFormBody) {
+  BOOST_REQUIRE(Request("PUT", "Patient/f1", R"({"resourceType":"Patient","id":"f1","gender":"female","name":[{"family":"Form"}]})").status == 201);
+  HttpResult r = Request("POST", "Patient/_search", "name=form&gender=female",
+                         {{"Content-Type", "application/x-www-form-urlencoded"}});
+  BOOST_TEST(r.status == 200);
+  auto bundle = common::ParseJson(r.body);
+  BOOST_REQUIRE(bundle.has_value());
+  BOOST_TEST(Ids(*bundle) == std::set<std::string>{"f1"});
+  BOOST_TEST(Request("POST", "Patient/_search", "{}").status == 415);
+}
+
+BOOST_AUTO_TEST_CASE(CapabilityStatementListsSearchParameters) {
+  auto cs = Get(*this, "metadata");
+  const auto& resources = cs.Find("rest")->items()[0].Find("resource")->items();
+  auto patient = std::find_if(resources.begin(), resources.end(),
+                              [](const auto& r) { return r.Find("type")->scalar() == "Patient"; });
+  BOOST_REQUIRE(patient != resources.end());
+  std::set<std::string> names;
+  for (const auto& p : patient->Find("searchParam")->items()) names.insert(p.Find("name")->scalar());
+  for (const char* n : {"_id", "_lastUpdated", "name", "birthdate", "gender", "identifier"}) {
+    BOOST_TEST(names.count(n) == 1u, n);
+  }
+  bool search_type = false;
+  for (const auto& i : patient->Find("interaction")->items()) search_type |= i.Find("code")->scalar() == "search-type";
+  BOOST_TEST(search_type);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,126 @@
+// fhir/search: implicit ranges, query parsing and SQL generation (no database).
+
+#include <boost/test/unit_test.hpp>
+
+#include "fhir/search/ranges.h"
+#include "fhir/search/search_query.h"
+#include "fhir/search/sql_builder.h"
+
+namespace {
+
+using fhir::search::SearchParameterRegistry;
+
+std::string Instant(common::TimePoint t) { return common::FormatInstantMicros(t); }
+
+fhir::search::SearchQuery Parse(const std::string& type,
+                                std::vector<std::pair<std::string, std::string>> params,
+                                fhir::model::OperationOutcomeSink& issues, bool strict = false) {
+  fhir::search::SearchOptions options;
+  options.strict = strict;
+  return fhir::search::ParseSearch(type, params, *SearchParameterRegistry::R4(), options, issues);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(ImplicitRanges)
+
+BOOST_AUTO_TEST_CASE(DatesCoverTheirPrecision) {
+  common::TimePoint lo, hi;
+  BOOST_REQUIRE(fhir::search::DateRange("2026", lo, hi));
+  BOOST_TEST(Instant(lo) == "2026-01-01T00:00:00.000000Z");
+  BOOST_TEST(Instant(hi) == "2026-12-31T23:59:59.999999Z");
+  BOOST_REQUIRE(fhir::search::DateRange("2024-02", lo, hi));
+  BOOST_TEST(Instant(hi) == "2024-02-29T23:59:59.999999Z");
+  BOOST_REQUIRE(fhir::search::DateRange("2026-11-28T10:00+02:00", lo, hi));
+  BOOST_TEST(Instant(lo) == "2026-11-28T08:00:00.000000Z");
+  BOOST_TEST(Instant(hi) == "2026-11-28T08:00:59.999999Z");
+  BOOST_REQUIRE(fhir::search::DateRange("2026-11-28T10:00:00.5Z", lo, hi));
+  BOOST_TEST(Instant(lo) == "2026-11-28T10:00:00.500000Z");
+  BOOST_TEST(Instant(hi) == "2026-11-28T10:00:00.599999Z");
+  BOOST_TEST(!fhir::search::DateRange("2026-13", lo, hi));
+  BOOST_TEST(!fhir::search::DateRange("tomorrow", lo, hi));
+}
+
+BOOST_AUTO_TEST_CASE(NumbersCoverTheirSignificantFigures) {
+  std::string lo, hi;
+  BOOST_REQUIRE(fhir::search::DecimalRange("100", lo, hi));
+  BOOST_TEST(lo == "99.5");
+  BOOST_TEST(hi == "100.5");
+  BOOST_REQUIRE(fhir::search::DecimalRange("1.50", lo, hi));
+  BOOST_TEST(lo == "1.495");
+  BOOST_TEST(hi == "1.505");
+  BOOST_REQUIRE(fhir::search::DecimalRange("1e2", lo, hi));
+  BOOST_TEST(lo == "50");
+  BOOST_TEST(hi == "150");
+  BOOST_TEST(!fhir::search::DecimalRange("1.", lo, hi));
+  BOOST_TEST(!fhir::search::DecimalRange("abc", lo, hi));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(QueryParsing)
+
+BOOST_AUTO_TEST_CASE(SplitsOrValuesAndKeepsEscapedCommas) {
+  auto v = fhir::search::SplitValues(R"(a,b\,c,d\|e)");
+  BOOST_REQUIRE(v.size() == 3u);
+  BOOST_TEST(v[1] == "b,c");
+  BOOST_TEST(v[2] == R"(d\|e)");
+}
+
+BOOST_AUTO_TEST_CASE(RecognisesModifiersControlsAndUnknowns) {
+  fhir::model::OperationOutcomeSink issues;
+  auto q = Parse("Patient", {{"name:exact", "Tan"}, {"_count", "5"}, {"bogus", "1"},
+                             {"_sort", "-birthdate"}, {"_total", "accurate"}}, issues);
+  BOOST_REQUIRE(q.clauses.size() == 1u);
+  BOOST_TEST(q.clauses[0].modifier == "exact");
+  BOOST_TEST(q.count == 5);
+  BOOST_REQUIRE(q.sort.size() == 1u);
+  BOOST_TEST(q.sort[0].descending);
+  BOOST_TEST((q.total == fhir::search::TotalMode::kAccurate));
+  BOOST_TEST(!issues.HasErrors());            // lenient: a warning only
+  BOOST_TEST(issues.issues().size() == 1u);
+  fhir::model::OperationOutcomeSink strict_issues;
+  Parse("Patient", {{"bogus", "1"}}, strict_issues, true);
+  BOOST_TEST(strict_issues.HasErrors());
+}
+
+BOOST_AUTO_TEST_CASE(CountIsCapped) {
+  fhir::model::OperationOutcomeSink issues;
+  BOOST_TEST(Parse("Patient", {{"_count", "100000"}}, issues).count == 1000);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(SqlGeneration)
+
+// Values never appear in the SQL text: only $n placeholders.
+BOOST_AUTO_TEST_CASE(ValuesAreAlwaysParameters) {
+  fhir::model::OperationOutcomeSink issues;
+  auto q = Parse("Patient", {{"name", "O'Brien'; DROP TABLE resource;--"},
+                             {"identifier", "urn:zz-system|zz-value"}, {"birthdate", "ge2010"},
+                             {"_id", "x1"}}, issues);
+  BOOST_REQUIRE(q.clauses.size() == 4u);
+  auto sql = fhir::search::BuildSearchSql(q);
+  BOOST_REQUIRE(sql.has_value());
+  for (const std::string* text : {&sql->page.text, &sql->count.text}) {
+    BOOST_TEST(text->find("DROP") == std::string::npos);
+    BOOST_TEST(text->find("O'Brien") == std::string::npos);
+    BOOST_TEST(text->find("zz-") == std::string::npos);
+    BOOST_TEST(text->find("x1") == std::string::npos);
+  }
+  bool found = false;
+  for (const auto& p : sql->page.params) found |= p && p->find("o'brien") != std::string::npos;
+  BOOST_TEST(found);
+}
+
+BOOST_AUTO_TEST_CASE(CursorsRoundTripAndRejectGarbage) {
+  std::string cursor = fhir::search::EncodeCursor({"2026-11-28 10:00:00+00", "a~b!c"}, "id~1");
+  fhir::model::OperationOutcomeSink issues;
+  auto q = Parse("Patient", {{"_sort", "-birthdate,_lastUpdated"}}, issues);
+  q.cursor = cursor;
+  BOOST_TEST(fhir::search::BuildSearchSql(q).has_value());
+  q.cursor = "only-one-value";
+  BOOST_TEST(!fhir::search::BuildSearchSql(q).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
