@@ -71,7 +71,15 @@ class Parser {
     return common::Status::Ok();
   }
 
-  R Expression() { return Implies(); }
+  // Every nesting (parentheses, arguments, indexers, unary operators) passes through here:
+  // bounding the depth keeps hostile input from exhausting the stack.
+  R Expression() {
+    if (depth_ >= kMaxDepth) return Error("expression nested deeper than " + std::to_string(kMaxDepth));
+    ++depth_;
+    R result = Implies();
+    --depth_;
+    return result;
+  }
 
   R Implies() {
     FOVEA_ASSIGN_OR_RETURN(NodePtr lhs, OrXor());
@@ -177,7 +185,11 @@ class Parser {
   R Unary() {
     if (IsSymbol("-") || IsSymbol("+")) {
       const Token& t = Next();
-      FOVEA_ASSIGN_OR_RETURN(NodePtr operand, Unary());
+      if (depth_ >= kMaxDepth) return Error("expression nested deeper than " + std::to_string(kMaxDepth));
+      ++depth_;
+      auto operand_or = Unary();
+      --depth_;
+      FOVEA_ASSIGN_OR_RETURN(NodePtr operand, std::move(operand_or));
       auto n = MakeNode(NodeKind::kUnary, t.pos, t.text);
       n->args.push_back(std::move(operand));
       return n;
@@ -338,6 +350,8 @@ class Parser {
   }
 
   std::vector<Token> tokens_;
+  static constexpr int kMaxDepth = 200;
+  int depth_ = 0;
   std::size_t pos_ = 0;
 };
 

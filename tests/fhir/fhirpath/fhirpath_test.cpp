@@ -161,3 +161,24 @@ BOOST_AUTO_TEST_CASE(OneExpressionManyThreads) {
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
+
+BOOST_AUTO_TEST_SUITE(FhirpathLimits)
+
+std::string Repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(DeepNestingIsASyntaxErrorNotACrash) {
+  for (const std::string& text : {std::string(100000, '(') + "1" + std::string(100000, ')'),
+                                  std::string(100000, '-') + "1",
+                                  Repeat("a[", 50000) + "0" + std::string(50000, ']')}) {
+    auto compiled = fhir::fhirpath::Compile(text);
+    BOOST_REQUIRE(!compiled.has_value());
+    BOOST_TEST(compiled.error().message().find("nested") != std::string::npos);
+  }
+  BOOST_TEST(fhir::fhirpath::Compile(std::string(50, '(') + "1" + std::string(50, ')')).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
