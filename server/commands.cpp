@@ -45,8 +45,9 @@ class Database {
 
 common::Status MigrateDatabase(const std::string& dsn) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, fhir::store::pg::PgConnection::Connect(dsn));
-  FOVEA_ASSIGN_OR_RETURN(int applied, fhir::store::pg::Migrate(*conn));
-  common::LogInfo("schema is current (" + std::to_string(applied) + " migration(s) applied now)");
+  FOVEA_ASSIGN_OR_RETURN(auto report, fhir::store::pg::Migrate(*conn));
+  common::LogInfo("schema is current (" + std::to_string(report.applied) +
+                  " migration(s) applied now)");
   return common::Status::Ok();
 }
 
@@ -97,6 +98,7 @@ int RunServe(const Config& config) {
   Database db;
   if (auto st = db.Open(config); !st.ok()) return Fail(st);
   if (auto st = MigrateDatabase(db.dsn()); !st.ok()) return Fail(st);
+  if (auto st = ReindexIfPending(db.dsn()); !st.ok()) return Fail(st);
 
   const auto& defs = fhir::definitions::Definitions::R4();
   fhir::store::pg::ConnectionPool pool(db.dsn(), static_cast<std::size_t>(config.pool_size));

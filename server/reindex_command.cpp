@@ -44,9 +44,21 @@ common::Result<ReindexReport> Reindex(const std::string& dsn) {
     }
     if (n < kBatch) break;
   }
+  FOVEA_ASSIGN_OR_RETURN(pg::PgResult cleared, conn->Execute(pg::kReindexDone, {}));
+  (void)cleared;
   common::LogInfo("reindexed " + std::to_string(report.resources) + " resources (" +
                   std::to_string(report.skipped) + " skipped)");
   return report;
+}
+
+common::Status ReindexIfPending(const std::string& dsn) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(dsn));
+  FOVEA_ASSIGN_OR_RETURN(pg::PgResult pending, conn->Execute(pg::kReindexPending, {}));
+  if (pending.rows() == 0) return common::Status::Ok();
+  common::LogInfo("a migration changed the search index: reindexing before serving");
+  FOVEA_ASSIGN_OR_RETURN(ReindexReport report, Reindex(dsn));
+  (void)report;
+  return common::Status::Ok();
 }
 
 }  // namespace server

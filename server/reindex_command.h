@@ -15,7 +15,12 @@ struct ReindexReport {
   long skipped = 0;  // changed by a writer meanwhile (their rows are already current) or unparsable
 };
 
+// Reindexes everything, then clears the pending-reindex task a migration may have left.
 common::Result<ReindexReport> Reindex(const std::string& dsn);
+
+// Runs Reindex only when a migration left a pending-reindex task (an upgrade from a schema
+// without these index rows, or an earlier reindex that did not finish).
+common::Status ReindexIfPending(const std::string& dsn);
 
 }  // namespace server
 

@@ -35,12 +35,12 @@ const std::vector<Migration>& AllMigrations() {
   return kAll;
 }
 
-common::Result<int> Migrate(PgConnection& conn) {
+common::Result<MigrationReport> Migrate(PgConnection& conn) {
   auto created = conn.ExecuteUnprepared(kCreateMigrationsTable, {});
   if (!created.has_value()) return created.error();
   auto locked = conn.ExecuteUnprepared(kLock, {kMigrationLockKey});
   if (!locked.has_value()) return locked.error();
-  int applied = 0;
+  MigrationReport report;
   common::Status status;
   for (const Migration& m : AllMigrations()) {
     auto done = conn.ExecuteUnprepared(kIsApplied, {std::to_string(m.version)});
@@ -62,11 +62,11 @@ common::Result<int> Migrate(PgConnection& conn) {
       break;
     }
     common::LogInfo("applied migration " + std::to_string(m.version) + " " + std::string(m.name));
-    ++applied;
+    ++report.applied;
   }
   (void)conn.ExecuteUnprepared(kUnlock, {kMigrationLockKey});
   if (!status.ok()) return status;
-  return applied;
+  return report;
 }
 
 }  // namespace fhir::store::pg

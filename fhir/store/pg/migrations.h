@@ -19,10 +19,14 @@ struct Migration {
   std::string_view sql;
 };
 
+struct MigrationReport {
+  int applied = 0;
+};
+
 const std::vector<Migration>& AllMigrations();
 
-// Applies every migration not yet recorded. Returns how many were applied.
-common::Result<int> Migrate(PgConnection& conn);
+// Applies every migration not yet recorded.
+common::Result<MigrationReport> Migrate(PgConnection& conn);
 
 }  // namespace fhir::store::pg
 

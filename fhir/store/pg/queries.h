@@ -137,7 +137,7 @@ inline constexpr PgQuery kReplaceIndex{
     " d_uri AS (DELETE FROM sp_uri WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
     " i_uri AS (INSERT INTO sp_uri (type, id, param, value)"
     "  SELECT $1, $2, r.p, r.v FROM cur,"
-    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'uri', '[]')) AS r(p text, v text)))"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'uri', '[]')) AS r(p text, v text))"
     " SELECT count(*) FROM cur"};
 
 // Every current, non-deleted resource after ($1 type, $2 id), in key order: reindex batches.
@@ -145,6 +145,12 @@ inline constexpr PgQuery kScanCurrent{
     "store.scan_current",
     "SELECT type, id, version, content FROM resource WHERE NOT deleted AND (type, id) > ($1, $2)"
     " ORDER BY type, id LIMIT $3"};
+
+// A migration that changes what is indexed leaves a 'reindex' task (0002_search_index.sql).
+inline constexpr PgQuery kReindexPending{
+    "store.reindex_pending", "SELECT 1 FROM maintenance WHERE task = 'reindex'"};
+inline constexpr PgQuery kReindexDone{
+    "store.reindex_done", "DELETE FROM maintenance WHERE task = 'reindex'"};
 
 inline constexpr PgQuery kPing{"store.ping", "SELECT 1"};
 

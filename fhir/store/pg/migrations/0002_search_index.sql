@@ -58,3 +58,9 @@ CREATE INDEX sp_uri_resource ON sp_uri (type, id);
 
 -- Searches filter current, non-deleted resources of one type, often ordered by last_updated.
 CREATE INDEX resource_type_updated ON resource (type, last_updated, id) WHERE NOT deleted;
+
+-- Maintenance the server must finish before serving: resources stored before this migration
+-- have no index rows yet, so a reindex is pending (cleared by fovea reindex when it completes;
+-- fovea serve runs it at start-up while the row is here).
+CREATE TABLE maintenance (task text PRIMARY KEY);
+INSERT INTO maintenance (task) VALUES ('reindex');
