@@ -35,7 +35,7 @@ void AppendLinks(std::string& out, const std::string& self_url,
 
 }  // namespace
 
-std::string SearchBundleJson(const std::string& type, const search::SearchResult& result,
+std::string SearchBundleJson(const search::SearchResult& result,
                              const std::string& base_url, const std::string& self_url,
                              const std::optional<std::string>& next_url,
                              const std::vector<model::Issue>& warnings, common::TimePoint now) {
@@ -47,18 +47,22 @@ std::string SearchBundleJson(const std::string& type, const search::SearchResult
     out += std::to_string(*result.total);
   }
   AppendLinks(out, self_url, next_url);
-  if (!result.matches.empty() || !warnings.empty()) {
+  if (!result.matches.empty() || !result.included.empty() || !warnings.empty()) {
     out += R"(,"entry":[)";
     bool first = true;
-    for (const auto& m : result.matches) {
+    auto append = [&](const search::SearchMatch& m, const char* mode) {
       if (!first) out += ',';
       first = false;
       out += R"({"fullUrl":)";
-      common::AppendJsonString(out, base_url + "/" + type + "/" + m.id);
+      common::AppendJsonString(out, base_url + "/" + m.type + "/" + m.id);
       out += R"(,"resource":)";
       out += m.content;
-      out += R"(,"search":{"mode":"match"}})";
-    }
+      out += R"(,"search":{"mode":")";
+      out += mode;
+      out += R"("}})";
+    };
+    for (const auto& m : result.matches) append(m, "match");
+    for (const auto& m : result.included) append(m, "include");
     if (!warnings.empty()) {
       if (!first) out += ',';
       out += R"({"resource":)";

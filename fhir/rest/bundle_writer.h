@@ -23,7 +23,7 @@ std::string HistoryBundleJson(const store::HistoryPage& page, const std::string&
 // A `searchset` Bundle (hl7.org/fhir/R4/search.html#bundle): matches in order, `total` when
 // known, and warnings about ignored parameters as an OperationOutcome entry (search.mode
 // outcome).
-std::string SearchBundleJson(const std::string& type, const search::SearchResult& result,
+std::string SearchBundleJson(const search::SearchResult& result,
                              const std::string& base_url, const std::string& self_url,
                              const std::optional<std::string>& next_url,
                              const std::vector<model::Issue>& warnings, common::TimePoint now);

@@ -446,7 +446,7 @@ class FhirService::Call {
     if (query.cursor) {
       applied += (applied.empty() ? "?" : "&") + std::string("_cursor=") + UrlEncode(*query.cursor);
     }
-    Respond(200, SearchBundleJson(type_, *result, req_.base_url, self + applied, next,
+    Respond(200, SearchBundleJson(*result, req_.base_url, self + applied, next,
                                   issues.issues(), s_.clock_.Now()));
   }
 

@@ -16,6 +16,7 @@
 namespace fhir::search {
 
 struct SearchMatch {
+  std::string type;
   std::string id;
   int version = 0;
   common::TimePoint last_updated;
@@ -24,6 +25,7 @@ struct SearchMatch {
 
 struct SearchResult {
   std::vector<SearchMatch> matches;     // at most query.count
+  std::vector<SearchMatch> included;    // added by _include / _revinclude
   std::optional<std::string> next_cursor;  // set when more rows follow
   std::optional<std::int64_t> total;
 };

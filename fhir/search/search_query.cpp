@@ -74,6 +74,202 @@ bool ValueIsWellFormed(ParamType type, std::string_view v, std::string& why) {
   }
 }
 
+
+constexpr int kMaxChainDepth = 4;
+
+// Splits "name:modifier" (a chain tail after '.' is the caller's business).
+std::pair<std::string, std::string> NameAndModifier(std::string_view key) {
+  std::size_t colon = key.find(':');
+  if (colon == std::string_view::npos) return {std::string(key), ""};
+  return {std::string(key.substr(0, colon)), std::string(key.substr(colon + 1))};
+}
+
+std::optional<Clause> ParseClause(const std::string& type, std::string_view key,
+                                  const std::string& value, const SearchParameterRegistry& registry,
+                                  int depth, std::string& error);
+
+// `_has:Observation:patient:code` -> resources referred to by matching Observations.
+std::optional<Clause> ParseHas(const std::string& type, std::string_view key,
+                               const std::string& value, const SearchParameterRegistry& registry,
+                               int depth, std::string& error) {
+  std::string_view rest = key.substr(5);  // after "_has:"
+  std::size_t c1 = rest.find(':');
+  std::size_t c2 = c1 == std::string_view::npos ? c1 : rest.find(':', c1 + 1);
+  if (c2 == std::string_view::npos) {
+    error = "expected _has:Type:reference-parameter:parameter";
+    return std::nullopt;
+  }
+  Clause clause;
+  clause.name = "_has";
+  clause.has_type = std::string(rest.substr(0, c1));
+  if (definitions::Definitions::R4().FindResource(clause.has_type) == nullptr) {
+    error = "'" + clause.has_type + "' is not a resource type";
+    return std::nullopt;
+  }
+  std::string ref_code(rest.substr(c1 + 1, c2 - c1 - 1));
+  clause.has_param = registry.Find(clause.has_type, ref_code);
+  if (clause.has_param == nullptr || clause.has_param->type != ParamType::kReference) {
+    error = "'" + ref_code + "' is not a reference parameter of " + clause.has_type;
+    return std::nullopt;
+  }
+  auto inner = ParseClause(clause.has_type, rest.substr(c2 + 1), value, registry, depth + 1, error);
+  if (!inner) return std::nullopt;
+  clause.chain = std::make_shared<Clause>(std::move(*inner));
+  (void)type;
+  return clause;
+}
+
+// `subject:Patient.name` -> resources whose subject is a Patient matching name.
+std::optional<Clause> ParseChain(const std::string& type, std::string_view key,
+                                 const std::string& value, const SearchParameterRegistry& registry,
+                                 int depth, std::string& error) {
+  std::size_t dot = key.find('.');
+  auto [name, modifier] = NameAndModifier(key.substr(0, dot));
+  std::string_view tail = key.substr(dot + 1);
+  Clause clause;
+  clause.name = name;
+  clause.modifier = modifier;
+  clause.param = registry.Find(type, name);
+  if (clause.param == nullptr || clause.param->type != ParamType::kReference) {
+    error = "'" + name + "' is not a reference parameter of " + type + ", so it cannot be chained";
+    return std::nullopt;
+  }
+  std::string chained_name = NameAndModifier(tail.substr(0, tail.find('.'))).first;
+  std::vector<std::string> candidates =
+      modifier.empty() ? clause.param->targets : std::vector<std::string>{modifier};
+  const SearchParameter* first = nullptr;
+  for (const std::string& target : candidates) {
+    if (definitions::Definitions::R4().FindResource(target) == nullptr) continue;
+    bool special = chained_name == "_id" || chained_name == "_lastUpdated" || chained_name == "_has";
+    const SearchParameter* p = special ? nullptr : registry.Find(target, chained_name);
+    if (!special && p == nullptr) continue;
+    if (p != nullptr && first != nullptr && p->type != first->type) continue;
+    if (p != nullptr && first == nullptr) first = p;
+    clause.target_types.push_back(target);
+  }
+  if (clause.target_types.empty()) {
+    error = "no target of '" + name + "' has a parameter '" + chained_name + "'";
+    return std::nullopt;
+  }
+  auto inner = ParseClause(clause.target_types.front(), tail, value, registry, depth + 1, error);
+  if (!inner) return std::nullopt;
+  clause.chain = std::make_shared<Clause>(std::move(*inner));
+  return clause;
+}
+
+std::optional<Clause> ParseClause(const std::string& type, std::string_view key,
+                                  const std::string& value, const SearchParameterRegistry& registry,
+                                  int depth, std::string& error) {
+  if (depth > kMaxChainDepth) {
+    error = "chains are limited to " + std::to_string(kMaxChainDepth) + " levels";
+    return std::nullopt;
+  }
+  if (key.substr(0, 5) == "_has:") return ParseHas(type, key, value, registry, depth, error);
+  if (key.find('.') != std::string_view::npos) {
+    return ParseChain(type, key, value, registry, depth, error);
+  }
+  auto [name, modifier] = NameAndModifier(key);
+  Clause clause;
+  clause.name = name;
+  clause.modifier = modifier;
+  if (name == "_id" || name == "_lastUpdated") {
+    if (!modifier.empty() && modifier != "missing") {
+      error = "modifier ':" + modifier + "' is not supported here";
+      return std::nullopt;
+    }
+  } else {
+    clause.param = registry.Find(type, name);
+    if (clause.param == nullptr) {
+      error = "unknown for " + type;
+      return std::nullopt;
+    }
+    if (clause.param->type == ParamType::kComposite || clause.param->type == ParamType::kSpecial ||
+        clause.param->expression.empty()) {
+      error = "this parameter is not supported yet";
+      return std::nullopt;
+    }
+    if (!ModifierAllowed(clause.param->type, modifier)) {
+      error = "modifier ':" + modifier + "' is not supported for " +
+              std::string(ParamTypeName(clause.param->type)) + " parameters";
+      return std::nullopt;
+    }
+  }
+  clause.values = SplitValues(value);
+  if (modifier == "missing") {
+    if (value != "true" && value != "false") {
+      error = "expected true or false";
+      return std::nullopt;
+    }
+    if (name == "_id" || name == "_lastUpdated") {
+      error = "':missing' does not apply to " + name + " (every resource has one)";
+      return std::nullopt;
+    }
+    return clause;
+  }
+  ParamType t = name == "_lastUpdated" ? ParamType::kDate
+                : name == "_id"        ? ParamType::kToken
+                                       : clause.param->type;
+  std::string why;
+  for (const std::string& v : clause.values) {
+    if (!ValueIsWellFormed(t, v, why)) {
+      error = "'" + v + "': " + why;
+      return std::nullopt;
+    }
+  }
+  return clause;
+}
+
+// `Observation:subject[:Patient]`, `*`, with the :iterate modifier.
+std::optional<Include> ParseInclude(const std::string& type, bool reverse,
+                                    const std::string& modifier, const std::string& value,
+                                    const SearchParameterRegistry& registry, std::string& error) {
+  Include inc;
+  inc.reverse = reverse;
+  if (!modifier.empty() && modifier != "iterate" && modifier != "recurse") {
+    error = "only the :iterate modifier is supported";
+    return std::nullopt;
+  }
+  inc.iterate = !modifier.empty();
+  if (value == "*") {
+    inc.source_type = type;
+    inc.param = "*";
+    return inc;
+  }
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t colon = value.find(':', start);
+    parts.push_back(value.substr(start, colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() < 2 || parts.size() > 3) {
+    error = "expected SourceType:parameter[:TargetType]";
+    return std::nullopt;
+  }
+  inc.source_type = parts[0];
+  inc.param = parts[1];
+  if (parts.size() == 3) inc.target_type = parts[2];
+  if (definitions::Definitions::R4().FindResource(inc.source_type) == nullptr ||
+      (!inc.target_type.empty() &&
+       definitions::Definitions::R4().FindResource(inc.target_type) == nullptr)) {
+    error = "unknown resource type";
+    return std::nullopt;
+  }
+  if (inc.param != "*") {
+    const SearchParameter* p = registry.Find(inc.source_type, inc.param);
+    if (p == nullptr || p->type != ParamType::kReference) {
+      error = "'" + inc.param + "' is not a reference parameter of " + inc.source_type;
+      return std::nullopt;
+    }
+  }
+  if (!reverse && !inc.iterate && inc.source_type != type) {
+    error = "_include must start with the searched type " + type + " (or use :iterate)";
+    return std::nullopt;
+  }
+  return inc;
+}
+
 }  // namespace
 
 std::vector<std::string> SplitValues(std::string_view value) {
@@ -181,55 +377,27 @@ SearchQuery ParseSearch(const std::string& type,
       continue;
     }
     if (IsIgnoredControl(name)) continue;
-
-    Clause clause;
-    clause.name = name;
-    clause.modifier = modifier;
-    if (name == "_id" || name == "_lastUpdated") {
-      if (!modifier.empty()) {
-        problem(raw_name, "modifier ':" + modifier + "' is not supported here");
+    if (name == "_include" || name == "_revinclude") {
+      std::string error;
+      std::optional<Include> include = ParseInclude(type, name == "_revinclude", modifier, value,
+                                                    registry, error);
+      if (!include) {
+        problem(raw_name, error);
         continue;
       }
-    } else {
-      clause.param = registry.Find(type, name);
-      if (clause.param == nullptr) {
-        problem(raw_name, "unknown for " + type);
-        continue;
-      }
-      if (clause.param->type == ParamType::kComposite ||
-          clause.param->type == ParamType::kSpecial || clause.param->expression.empty()) {
-        problem(raw_name, "this parameter is not supported yet");
-        continue;
-      }
-      if (!ModifierAllowed(clause.param->type, modifier)) {
-        problem(raw_name, "modifier ':" + modifier + "' is not supported for " +
-                              std::string(ParamTypeName(clause.param->type)) + " parameters");
-        continue;
-      }
+      q.includes.push_back(std::move(*include));
+      q.applied.emplace_back(raw_name, value);
+      continue;
     }
-    clause.values = SplitValues(value);
-    if (modifier == "missing") {
-      if (value != "true" && value != "false") {
-        problem(raw_name, "expected true or false");
-        continue;
-      }
-    } else {
-      ParamType t = name == "_lastUpdated" ? ParamType::kDate
-                    : name == "_id"        ? ParamType::kToken
-                                           : clause.param->type;
-      std::string why;
-      bool ok = true;
-      for (const std::string& v : clause.values) {
-        if (!ValueIsWellFormed(t, v, why)) {
-          problem(raw_name, "'" + v + "': " + why);
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) continue;
+
+    std::string error;
+    std::optional<Clause> clause = ParseClause(type, raw_name, value, registry, 0, error);
+    if (!clause) {
+      problem(raw_name, error);
+      continue;
     }
     q.applied.emplace_back(raw_name, value);
-    q.clauses.push_back(std::move(clause));
+    q.clauses.push_back(std::move(*clause));
   }
   return q;
 }

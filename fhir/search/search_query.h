@@ -5,6 +5,7 @@
 // prefixes and OR-ed values, plus the result controls. Parsing never touches SQL; see
 // sql_builder.h for the translation. Thread-compatible value type.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -17,12 +18,35 @@
 namespace fhir::search {
 
 // One `name[:modifier]=v1,v2` (the values are OR-ed; repeated parameters are AND-ed).
+// One `name[:modifier]=v1,v2` (the values are OR-ed; repeated parameters are AND-ed).
+// Chained (`subject:Patient.name=x`) and reverse-chained (`_has:Observation:patient:code=x`)
+// parameters nest: the values belong to the innermost clause.
 struct Clause {
   std::string name;      // as sent, without the modifier
-  const SearchParameter* param = nullptr;  // null for _id / _lastUpdated
+  const SearchParameter* param = nullptr;  // null for _id / _lastUpdated / _has
   std::string modifier;  // "", "exact", "contains", "not", "missing", "text", "below", "above",
                          // or a resource type for references
   std::vector<std::string> values;  // unescaped; a value may still carry a prefix ("ge2026")
+
+  // Chaining: `param` is a reference parameter; `chain` applies to the referenced resources,
+  // restricted to `target_types` (from the :Type modifier or the targets that define the
+  // chained parameter).
+  std::shared_ptr<Clause> chain;
+  std::vector<std::string> target_types;
+
+  // Reverse chaining: resources of `has_type` whose `has_param` refers to this resource and
+  // that match `chain`.
+  std::string has_type;
+  const SearchParameter* has_param = nullptr;
+};
+
+// `_include=Observation:subject[:Patient]` or `_revinclude=Provenance:target`, `:iterate`.
+struct Include {
+  bool reverse = false;
+  bool iterate = false;
+  std::string source_type;  // the resource type holding the reference
+  std::string param;        // reference parameter code, or "*" for all of them
+  std::string target_type;  // optional restriction
 };
 
 struct SortKey {
@@ -37,6 +61,7 @@ struct SearchQuery {
   std::string type;
   std::string base_url;  // this server's FHIR base, to recognise absolute local references
   std::vector<Clause> clauses;
+  std::vector<Include> includes;
   int count = 20;
   std::vector<SortKey> sort;
   TotalMode total = TotalMode::kNone;

@@ -62,7 +62,7 @@ class Builder {
   common::Result<CompiledSearch> Build() {
     std::string type_param = Param(q_.type);
     std::string where = "r.type = " + type_param + " AND NOT r.deleted";
-    for (const Clause& c : q_.clauses) where += " AND " + ClauseSql(c);
+    for (const Clause& c : q_.clauses) where += " AND " + ClauseSql(c, "r.type", "r.id");
 
     CompiledSearch out;
     out.count.text = "SELECT count(*) FROM resource r WHERE " + where;
@@ -170,22 +170,49 @@ class Builder {
     return col == "id" ? Param(value) + "::text" : Param(value) + "::timestamptz";
   }
 
-  std::string ClauseSql(const Clause& c) {
+  // SQL for one clause about the resource identified by (type_expr, id_expr): the searched
+  // resource at the top level, a referenced resource inside a chain, a referring one in _has.
+  std::string ClauseSql(const Clause& c, const std::string& type_expr, const std::string& id_expr) {
     if (c.name == "_id") {
       std::string any;
-      for (const std::string& v : c.values) any += (any.empty() ? "" : " OR ") + ("r.id = " + Param(Unescape(v)));
+      for (const std::string& v : c.values) any += (any.empty() ? "" : " OR ") + (id_expr + " = " + Param(Unescape(v)));
       return "(" + any + ")";
     }
     if (c.name == "_lastUpdated") {
+      // The searched resource has the column itself; a chained one is looked up.
+      bool own = type_expr == "r.type";
+      std::string column = own ? "r.last_updated" : "lu.last_updated";
       std::string any;
-      for (const std::string& v : c.values) any += (any.empty() ? "" : " OR ") + PointDate("r.last_updated", v);
-      return "(" + any + ")";
+      for (const std::string& v : c.values) any += (any.empty() ? "" : " OR ") + PointDate(column, v);
+      if (own) return "(" + any + ")";
+      return "EXISTS (SELECT 1 FROM resource lu WHERE lu.type = " + type_expr + " AND lu.id = " +
+             id_expr + " AND (" + any + "))";
+    }
+    std::string alias = "sp" + std::to_string(next_alias_++);
+    if (c.has_param != nullptr) {
+      // _has: some resource of has_type refers here through has_param and matches the chain.
+      std::string inner = ClauseSql(*c.chain, alias + ".type", alias + ".id");
+      return "EXISTS (SELECT 1 FROM sp_reference " + alias + " WHERE " + alias + ".type = " +
+             Param(c.has_type) + " AND " + alias + ".param = " + Param(c.has_param->code) +
+             " AND " + alias + ".target_type = " + type_expr + " AND " + alias +
+             ".target_id = " + id_expr + " AND " + inner + ")";
     }
     const char* table = TableFor(c.param->type);
-    std::string prefix = std::string("SELECT 1 FROM ") + table + " sp WHERE sp.type = r.type AND sp.id = r.id AND sp.param = " + Param(c.param->code);
+    std::string prefix = std::string("SELECT 1 FROM ") + table + " " + alias + " WHERE " + alias +
+                         ".type = " + type_expr + " AND " + alias + ".id = " + id_expr + " AND " +
+                         alias + ".param = " + Param(c.param->code);
+    if (c.chain) {
+      // Chain: a reference from here to a resource of an allowed type that matches the chain.
+      std::string types;
+      for (const std::string& t : c.target_types) types += (types.empty() ? "" : ", ") + Param(t);
+      std::string inner = ClauseSql(*c.chain, alias + ".target_type", alias + ".target_id");
+      return "EXISTS (" + prefix + " AND " + alias + ".target_type IN (" + types + ") AND " +
+             inner + ")";
+    }
     if (c.modifier == "missing") {
       return (c.values.front() == "true" ? "NOT EXISTS (" : "EXISTS (") + prefix + ")";
     }
+    a_ = alias;
     std::string any;
     for (const std::string& v : c.values) any += (any.empty() ? "" : " OR ") + ValueSql(c, v);
     if (c.modifier == "not") return "NOT EXISTS (" + prefix + " AND (" + any + "))";
@@ -195,25 +222,25 @@ class Builder {
   std::string ValueSql(const Clause& c, const std::string& v) {
     switch (c.param->type) {
       case ParamType::kString: {
-        if (c.modifier == "exact") return "sp.exact = " + Param(Unescape(v));
+        if (c.modifier == "exact") return a_ + ".exact = " + Param(Unescape(v));
         std::string needle = EscapeLike(NormalizeString(Unescape(v)));
-        if (c.modifier == "contains") return "sp.normalized LIKE " + Param("%" + needle + "%");
-        return "sp.normalized LIKE " + Param(needle + "%");
+        if (c.modifier == "contains") return a_ + ".normalized LIKE " + Param("%" + needle + "%");
+        return a_ + ".normalized LIKE " + Param(needle + "%");
       }
       case ParamType::kToken: {
         if (c.modifier == "text") {
-          return "sp.text ILIKE " + Param(EscapeLike(Unescape(v)) + "%");
+          return a_ + ".text ILIKE " + Param(EscapeLike(Unescape(v)) + "%");
         }
         std::string system, code;
-        if (!SplitPipe(v, system, code)) return "sp.code = " + Param(Unescape(v));
+        if (!SplitPipe(v, system, code)) return a_ + ".code = " + Param(Unescape(v));
         code = Unescape(code);
-        if (system.empty()) return "(sp.system IS NULL AND sp.code = " + Param(code) + ")";
-        if (code.empty()) return "sp.system = " + Param(system);
-        return "(sp.system = " + Param(system) + " AND sp.code = " + Param(code) + ")";
+        if (system.empty()) return "(" + a_ + ".system IS NULL AND " + a_ + ".code = " + Param(code) + ")";
+        if (code.empty()) return a_ + ".system = " + Param(system);
+        return "(" + a_ + ".system = " + Param(system) + " AND " + a_ + ".code = " + Param(code) + ")";
       }
       case ParamType::kReference: return ReferenceSql(c, Unescape(v));
       case ParamType::kDate: return RangeDate(v);
-      case ParamType::kNumber: return NumberSql("sp.value", v);
+      case ParamType::kNumber: return NumberSql(a_ + ".value", v);
       case ParamType::kQuantity: {
         std::string number = v, rest;
         std::string system, code;
@@ -221,20 +248,20 @@ class Builder {
           if (!SplitPipe(rest, system, code)) code = Unescape(rest);
           code = Unescape(code);
         }
-        std::string sql = NumberSql("sp.value", number);
-        if (!system.empty()) sql += " AND sp.system = " + Param(system);
+        std::string sql = NumberSql(a_ + ".value", number);
+        if (!system.empty()) sql += " AND " + a_ + ".system = " + Param(system);
         if (!code.empty()) {
           std::string p = Param(code);
-          sql += system.empty() ? " AND (sp.code = " + p + " OR sp.unit = " + p + ")"
-                                : " AND sp.code = " + p;
+          sql += system.empty() ? " AND (" + a_ + ".code = " + p + " OR " + a_ + ".unit = " + p + ")"
+                                : " AND " + a_ + ".code = " + p;
         }
         return "(" + sql + ")";
       }
       case ParamType::kUri: {
         std::string value = Unescape(v);
-        if (c.modifier == "below") return "sp.value LIKE " + Param(EscapeLike(value) + "%");
-        if (c.modifier == "above") return Param(value) + " LIKE replace(replace(replace(sp.value, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'";
-        return "sp.value = " + Param(value);
+        if (c.modifier == "below") return a_ + ".value LIKE " + Param(EscapeLike(value) + "%");
+        if (c.modifier == "above") return Param(value) + " LIKE replace(replace(replace(" + a_ + ".value, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'";
+        return a_ + ".value = " + Param(value);
       }
       default: return "false";
     }
@@ -242,15 +269,15 @@ class Builder {
 
   std::string ReferenceSql(const Clause& c, std::string v) {
     if (!c.modifier.empty()) {  // :Patient
-      return "(sp.target_type = " + Param(c.modifier) + " AND sp.target_id = " + Param(v) + ")";
+      return "(" + a_ + ".target_type = " + Param(c.modifier) + " AND " + a_ + ".target_id = " + Param(v) + ")";
     }
     if (!q_.base_url.empty() && v.rfind(q_.base_url + "/", 0) == 0) v = v.substr(q_.base_url.size() + 1);
     bool absolute = v.find("://") != std::string::npos || v.rfind("urn:", 0) == 0;
-    if (absolute) return "sp.url = " + Param(v);
+    if (absolute) return a_ + ".url = " + Param(v);
     if (auto hist = v.find("/_history/"); hist != std::string::npos) v.resize(hist);
     std::size_t slash = v.find('/');
-    if (slash == std::string::npos) return "sp.target_id = " + Param(v);
-    return "(sp.target_type = " + Param(v.substr(0, slash)) + " AND sp.target_id = " +
+    if (slash == std::string::npos) return a_ + ".target_id = " + Param(v);
+    return "(" + a_ + ".target_type = " + Param(v.substr(0, slash)) + " AND " + a_ + ".target_id = " +
            Param(v.substr(slash + 1)) + ")";
   }
 
@@ -283,15 +310,15 @@ class Builder {
   std::string RangeDate(const std::string& v) {
     auto [prefix, value] = SplitPrefix(v);
     DateBounds b(*this, value);
-    if (prefix == "ne") return "NOT (sp.low >= " + b.lo() + " AND sp.high <= " + b.hi() + ")";
-    if (prefix == "gt") return "sp.high > " + b.hi();
-    if (prefix == "lt") return "sp.low < " + b.lo();
-    if (prefix == "ge") return "sp.high >= " + b.lo();
-    if (prefix == "le") return "sp.low <= " + b.hi();
-    if (prefix == "sa") return "sp.low > " + b.hi();
-    if (prefix == "eb") return "sp.high < " + b.lo();
-    if (prefix == "ap") return "(sp.low <= " + b.hi() + " AND sp.high >= " + b.lo() + ")";
-    return "(sp.low >= " + b.lo() + " AND sp.high <= " + b.hi() + ")";
+    if (prefix == "ne") return "NOT (" + a_ + ".low >= " + b.lo() + " AND " + a_ + ".high <= " + b.hi() + ")";
+    if (prefix == "gt") return a_ + ".high > " + b.hi();
+    if (prefix == "lt") return a_ + ".low < " + b.lo();
+    if (prefix == "ge") return a_ + ".high >= " + b.lo();
+    if (prefix == "le") return a_ + ".low <= " + b.hi();
+    if (prefix == "sa") return a_ + ".low > " + b.hi();
+    if (prefix == "eb") return a_ + ".high < " + b.lo();
+    if (prefix == "ap") return "(" + a_ + ".low <= " + b.hi() + " AND " + a_ + ".high >= " + b.lo() + ")";
+    return "(" + a_ + ".low >= " + b.lo() + " AND " + a_ + ".high <= " + b.hi() + ")";
   }
 
   // A stored instant (meta.lastUpdated) against the searched value's implicit range.
@@ -324,12 +351,61 @@ class Builder {
 
   const SearchQuery& q_;
   std::vector<std::optional<std::string>> params_;
+  int next_alias_ = 0;
+  std::string a_ = "sp";  // alias of the index table the value conditions refer to
 };
 
 }  // namespace
 
 common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query) {
   return Builder(query).Build();
+}
+
+namespace {
+
+// A PostgreSQL text[] literal: {"a","b"} with quotes and backslashes escaped.
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+SqlQuery BuildIncludeSql(const Include& include, const std::string& type,
+                         const std::vector<std::string>& ids, int limit) {
+  SqlQuery q;
+  auto param = [&](std::string v) {
+    q.params.emplace_back(std::move(v));
+    return "$" + std::to_string(q.params.size());
+  };
+  std::string sql =
+      "SELECT DISTINCT r2.type, r2.id, r2.version,"
+      " (extract(epoch FROM r2.last_updated) * 1000000)::bigint, r2.content"
+      " FROM sp_reference ref JOIN resource r2 ON ";
+  if (include.reverse) {
+    // Resources of source_type that refer to one of ids.
+    sql += "r2.type = ref.type AND r2.id = ref.id WHERE ref.type = " + param(include.source_type) +
+           " AND ref.target_type = " + param(type) + " AND ref.target_id = ANY(" +
+           param(TextArray(ids)) + "::text[])";
+  } else {
+    // Resources that the ids (of source_type) refer to.
+    sql += "r2.type = ref.target_type AND r2.id = ref.target_id WHERE ref.type = " + param(type) +
+           " AND ref.id = ANY(" + param(TextArray(ids)) + "::text[])";
+    if (!include.target_type.empty()) sql += " AND ref.target_type = " + param(include.target_type);
+  }
+  if (include.param != "*") sql += " AND ref.param = " + param(include.param);
+  sql += " AND NOT r2.deleted LIMIT " + param(std::to_string(limit));
+  q.text = std::move(sql);
+  return q;
 }
 
 std::string EncodeCursor(const std::vector<std::string>& sort_values, const std::string& id) {

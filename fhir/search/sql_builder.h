@@ -31,6 +31,11 @@ struct CompiledSearch {
 // kInvalid when the paging cursor is malformed.
 common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query);
 
+// Resources an _include/_revinclude adds for `ids` (all of type `type`). Columns: type, id,
+// version, last_updated (epoch µs), content. At most `limit` rows.
+SqlQuery BuildIncludeSql(const Include& include, const std::string& type,
+                         const std::vector<std::string>& ids, int limit);
+
 // The cursor that continues after a row whose sort-key columns and id are given.
 std::string EncodeCursor(const std::vector<std::string>& sort_values, const std::string& id);
 

@@ -1,5 +1,8 @@
 #include "fhir/search/pg/pg_search_backend.h"
 
+#include <map>
+#include <set>
+
 #include "fhir/search/sql_builder.h"
 
 namespace fhir::search::pg {
@@ -16,6 +19,7 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
     int n = rows.rows();
     for (int i = 0; i < n && i < query.count; ++i) {
       SearchMatch m;
+      m.type = query.type;
       m.id = std::string(rows.Get(i, 0));
       m.version = static_cast<int>(rows.GetInt64(i, 1));
       m.last_updated = common::TimePoint(std::chrono::microseconds(rows.GetInt64(i, 2)));
@@ -39,8 +43,59 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
                                                    sql.count.params));
     result.total = count.GetInt64(0, 0);
   }
-  if (query.summary_count) result.matches.clear();
+  if (query.summary_count) {
+    result.matches.clear();
+    return result;
+  }
+  FOVEA_RETURN_IF_ERROR(AddIncludes(*conn, query, result));
   return result;
+}
+
+common::Status PgSearchBackend::AddIncludes(store::pg::PgConnection& conn, const SearchQuery& query,
+                                            SearchResult& result) {
+  if (query.includes.empty() || result.matches.empty()) return common::Status::Ok();
+  // Every resource in the Bundle once: matches first, then each newly included one.
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& m : result.matches) seen.emplace(m.type, m.id);
+  std::vector<const SearchMatch*> frontier;
+  for (const auto& m : result.matches) frontier.push_back(&m);
+  for (int round = 0; round < kMaxIncludeRounds && !frontier.empty(); ++round) {
+    std::vector<SearchMatch> added;
+    for (const Include& inc : query.includes) {
+      if (round > 0 && !inc.iterate) continue;
+      // Group the frontier by type: forward includes start from source_type resources.
+      std::map<std::string, std::vector<std::string>> ids_by_type;
+      for (const SearchMatch* m : frontier) {
+        if (!inc.reverse && m->type != inc.source_type) continue;
+        ids_by_type[m->type].push_back(m->id);
+      }
+      for (const auto& [type, ids] : ids_by_type) {
+        int room = kMaxIncluded - static_cast<int>(result.included.size() + added.size());
+        if (room <= 0) break;
+        SqlQuery sql = BuildIncludeSql(inc, type, ids, room);
+        FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult rows,
+                               conn.ExecuteUnprepared({"search.include", sql.text.c_str()},
+                                                      sql.params));
+        for (int i = 0; i < rows.rows(); ++i) {
+          SearchMatch m;
+          m.type = std::string(rows.Get(i, 0));
+          m.id = std::string(rows.Get(i, 1));
+          if (!seen.emplace(m.type, m.id).second) continue;
+          m.version = static_cast<int>(rows.GetInt64(i, 2));
+          m.last_updated = common::TimePoint(std::chrono::microseconds(rows.GetInt64(i, 3)));
+          m.content = std::string(rows.Get(i, 4));
+          added.push_back(std::move(m));
+        }
+      }
+    }
+    std::size_t first_new = result.included.size();
+    for (auto& m : added) result.included.push_back(std::move(m));
+    frontier.clear();
+    for (std::size_t i = first_new; i < result.included.size(); ++i) {
+      frontier.push_back(&result.included[i]);
+    }
+  }
+  return common::Status::Ok();
 }
 
 }  // namespace fhir::search::pg

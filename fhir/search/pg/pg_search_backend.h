@@ -14,6 +14,12 @@ class PgSearchBackend final : public SearchBackend {
   common::Result<SearchResult> Search(const SearchQuery& query) override;
 
  private:
+  // _include/_revinclude (:iterate repeats on what was just added, a bounded number of rounds).
+  static constexpr int kMaxIncludeRounds = 4;
+  static constexpr int kMaxIncluded = 1000;
+  common::Status AddIncludes(store::pg::PgConnection& conn, const SearchQuery& query,
+                             SearchResult& result);
+
   store::pg::ConnectionPool& pool_;
 };
 

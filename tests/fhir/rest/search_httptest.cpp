@@ -16,7 +16,8 @@ namespace {
 using test_support::HttpResult;
 
 const char* const kSeed[][2] = {
-    {"Patient/p1", R"({"resourceType":"Patient","id":"p1","identifier":[{"system":"http://hosp.example/mrn","value":"123"}],"name":[{"family":"Tan","given":["Mei"]}],"gender":"female","birthDate":"2015-06-01","address":[{"city":"Kuching"}]})"},
+    {"Organization/org1", R"({"resourceType":"Organization","id":"org1","name":"Eye Clinic Kuching"})"},
+    {"Patient/p1", R"({"resourceType":"Patient","id":"p1","identifier":[{"system":"http://hosp.example/mrn","value":"123"}],"name":[{"family":"Tan","given":["Mei"]}],"gender":"female","birthDate":"2015-06-01","address":[{"city":"Kuching"}],"managingOrganization":{"reference":"Organization/org1"}})"},
     {"Patient/p2", R"({"resourceType":"Patient","id":"p2","identifier":[{"system":"http://hosp.example/mrn","value":"456"}],"name":[{"family":"Tanaka","given":["Hiro"]}],"gender":"male","birthDate":"2009-12-24"})"},
     {"Patient/p3", R"({"resourceType":"Patient","id":"p3","name":[{"family":"Müller","given":["Anna"]}],"gender":"female"})"},
     {"Practitioner/d1", R"({"resourceType":"Practitioner","id":"d1","name":[{"family":"Lim"}]})"},
@@ -24,6 +25,7 @@ const char* const kSeed[][2] = {
     {"Observation/o2", R"({"resourceType":"Observation","id":"o2","status":"preliminary","code":{"coding":[{"system":"http://loinc.org","code":"79881-9"}]},"subject":{"reference":"Patient/p2"},"performer":[{"reference":"Practitioner/d1"}],"effectiveDateTime":"2026-11-27","valueQuantity":{"value":5.4,"unit":"mg","system":"http://unitsofmeasure.org","code":"mg"}})"},
     {"Observation/o3", R"({"resourceType":"Observation","id":"o3","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"79880-1"}]},"subject":{"reference":"http://elsewhere.example/fhir/Patient/p9"},"effectivePeriod":{"start":"2026-10-01","end":"2026-10-31"}})"},
     {"ValueSet/vs1", R"({"resourceType":"ValueSet","id":"vs1","url":"http://fovea.example/ValueSet/acuity","status":"active"})"},
+    {"Provenance/pv1", R"({"resourceType":"Provenance","id":"pv1","target":[{"reference":"Observation/o1"}],"recorded":"2026-11-28T09:31:00Z","agent":[{"who":{"reference":"Practitioner/d1"}}]})"},
 };
 
 struct Case {
@@ -100,6 +102,19 @@ const Case kCases[] = {
     {"Patient?_id=p1,p3", "p1,p3"},
     {"Patient?_lastUpdated=gt2000-01-01", "p1,p2,p3"},
     {"Patient?_lastUpdated=lt2000-01-01", ""},
+    // chaining, at any depth, with and without the target type
+    {"Observation?subject:Patient.name=tan", "o1,o2"},
+    {"Observation?subject.name=tanaka", "o2"},
+    {"Observation?subject:Patient.gender=female", "o1"},
+    {"Observation?subject:Patient.organization.name=eye", "o1"},
+    {"Observation?subject:Patient._id=p2", "o2"},
+    {"Observation?performer:Practitioner.name=lim", "o2"},
+    {"Observation?subject:Patient.name=nobody", ""},
+    // reverse chaining, nestable
+    {"Patient?_has:Observation:subject:code=79881-9", "p2"},
+    {"Patient?_has:Observation:patient:status=final", "p1"},
+    {"Patient?_has:Observation:subject:_has:Provenance:target:_id=pv1", "p1"},
+    {"Practitioner?_has:Observation:performer:subject:Patient.name=tanaka", "d1"},
     // lenient handling: an unknown parameter is ignored
     {"Patient?gender=male&nonsense=1", "p2"},
 };
@@ -179,6 +194,39 @@ BOOST_DATA_TEST_CASE(FindsExactlyTheExpectedResources, boost::unit_test::data::m
   auto bundle = Get(Shared().server, c.query);
   BOOST_TEST(bundle.Find("type")->scalar() == "searchset");
   BOOST_TEST(Ids(bundle) == Split(c.ids), c.query);
+}
+
+std::set<std::string> Included(const common::JsonValue& bundle) {
+  std::set<std::string> out;
+  for (const auto& e : bundle.Find("entry")->items()) {
+    if (e.Find("search")->Find("mode")->scalar() == "include") {
+      const auto* r = e.Find("resource");
+      out.insert(r->Find("resourceType")->scalar() + "/" + r->Find("id")->scalar());
+    }
+  }
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(IncludeAndRevinclude) {
+  auto& s = Shared().server;
+  auto inc = Get(s, "Observation?_id=o1&_include=Observation:subject");
+  BOOST_TEST(Ids(inc) == std::set<std::string>{"o1"});
+  BOOST_TEST(Included(inc) == std::set<std::string>{"Patient/p1"});
+  auto typed = Get(s, "Observation?_id=o2&_include=Observation:performer:Practitioner");
+  BOOST_TEST(Included(typed) == std::set<std::string>{"Practitioner/d1"});
+  auto all = Get(s, "Observation?_id=o2&_include=*");
+  BOOST_TEST(Included(all) == (std::set<std::string>{"Patient/p2", "Practitioner/d1"}));
+  auto iterate = Get(s, "Observation?_id=o1&_include=Observation:subject&_include:iterate=Patient:organization");
+  BOOST_TEST(Included(iterate) == (std::set<std::string>{"Patient/p1", "Organization/org1"}));
+  auto rev = Get(s, "Patient?_id=p1&_revinclude=Observation:subject");
+  BOOST_TEST(Included(rev) == std::set<std::string>{"Observation/o1"});
+  auto rev_iterate = Get(s, "Patient?_id=p1&_revinclude=Observation:subject&_revinclude:iterate=Provenance:target");
+  BOOST_TEST(Included(rev_iterate) == (std::set<std::string>{"Observation/o1", "Provenance/pv1"}));
+  // A resource already in the page is not repeated as an include.
+  auto self = Get(s, "Patient?_id=p1,p2&_revinclude=Patient:link");
+  BOOST_TEST(Included(self).empty());
+  BOOST_TEST(s.Request("GET", "Observation?_include=Observation:nonsense", "", {{"Prefer", "handling=strict"}}).status == 400);
+  BOOST_TEST(s.Request("GET", "Observation?subject.nonsense=1", "", {{"Prefer", "handling=strict"}}).status == 400);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
