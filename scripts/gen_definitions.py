@@ -200,7 +200,16 @@ def build_search_parameters(directory):
                                   for c in sp["component"]]
         out.append(entry)
     out.sort(key=lambda x: (x["base"][0], x["code"]))
-    return {"fhirVersion": "4.0.1", "searchParameters": out}
+    # Compartments: for each compartment type, the parameters that put a resource of each type
+    # into an instance's compartment (hl7.org/fhir/R4/compartmentdefinition.html).
+    compartments = {}
+    for name in sorted(os.listdir(directory)):
+        if not name.startswith("CompartmentDefinition-") or name.endswith("example.json"):
+            continue
+        cd = load(directory, name)
+        members = {r["code"]: r["param"] for r in cd.get("resource", []) if r.get("param")}
+        compartments[cd["code"]] = dict(sorted(members.items()))
+    return {"fhirVersion": "4.0.1", "searchParameters": out, "compartments": compartments}
 
 
 def main():

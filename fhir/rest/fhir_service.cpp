@@ -158,6 +158,10 @@ class FhirService::Call {
     if (p.size() == 3 && p[2] == "$validate") {
       return m == "POST" ? Validate(id_) : MethodNotAllowed();
     }
+    if (p.size() == 3 && m == "GET" && s_.search_.registry != nullptr &&
+        s_.search_.registry->IsCompartment(type_) && s_.defs_.FindResource(p[2]) != nullptr) {
+      return CompartmentSearch(std::string(p[2]));
+    }
     if (p[2] == "_history" && p.size() == 3) {
       return m == "GET" ? History(type_, id_) : MethodNotAllowed();
     }
@@ -418,6 +422,18 @@ class FhirService::Call {
     Respond(200, HistoryBundleJson(*page, req_.base_url, self, next, s_.clock_.Now()));
   }
 
+  // GET Patient/123/Observation?...: the search, restricted to the compartment of Patient/123.
+  void CompartmentSearch(std::string member_type) {
+    const auto& params = s_.search_.registry->CompartmentParams(type_, member_type);
+    if (params.empty() && member_type != type_) {
+      return Fail(common::InvalidError(member_type + " resources are not in the " + type_ +
+                                       " compartment"));
+    }
+    compartment_ = {type_, id_, params};
+    type_ = std::move(member_type);
+    Search(req_.query);
+  }
+
   void Search(const std::vector<std::pair<std::string, std::string>>& params) {
     if (s_.search_.backend == nullptr || s_.search_.registry == nullptr) {
       return Fail(Status(StatusCode::kNotSupported, "Search is not enabled on this server"));
@@ -431,9 +447,15 @@ class FhirService::Call {
         search::ParseSearch(type_, params, *s_.search_.registry, options, issues);
     if (issues.HasErrors()) return Respond(400, OperationOutcomeJson(issues.issues()));
     query.base_url = req_.base_url;
+    std::string self = req_.base_url + "/" + type_;
+    if (!compartment_.type.empty()) {
+      query.compartment_type = compartment_.type;
+      query.compartment_id = compartment_.id;
+      query.compartment_params = compartment_.params;
+      self = req_.base_url + "/" + compartment_.type + "/" + compartment_.id + "/" + type_;
+    }
     auto result = s_.search_.backend->Search(query);
     if (!result.has_value()) return Fail(result.error());
-    std::string self = req_.base_url + "/" + type_;
     std::string applied;
     for (const auto& [k, v] : query.applied) {
       applied += (applied.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
@@ -624,6 +646,10 @@ class FhirService::Call {
   std::string id_;
   std::string written_content_;
   common::TimePoint written_at_;
+  struct {
+    std::string type, id;
+    std::vector<std::string> params;
+  } compartment_;
 };
 
 FhirService::FhirService(const definitions::Definitions& defs, store::ResourceStore& store,

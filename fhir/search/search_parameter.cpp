@@ -75,6 +75,14 @@ common::Result<std::shared_ptr<const SearchParameterRegistry>> SearchParameterRe
     registry->by_url_[p->url] = p.get();
     registry->params_.push_back(std::move(p));
   }
+  if (const auto* compartments = root.Find("compartments")) {
+    for (const auto& [compartment, members] : compartments->members()) {
+      auto& by_type = registry->compartments_[compartment];
+      for (const auto& [type, params] : members.members()) {
+        for (const auto& p : params.items()) by_type[type].push_back(p.scalar());
+      }
+    }
+  }
   return std::shared_ptr<const SearchParameterRegistry>(std::move(registry));
 }
 
@@ -115,6 +123,15 @@ std::vector<const SearchParameter*> SearchParameterRegistry::ForType(
   std::vector<const SearchParameter*> out;
   for (const auto& [code, p] : merged) out.push_back(p);
   return out;
+}
+
+const std::vector<std::string>& SearchParameterRegistry::CompartmentParams(
+    std::string_view compartment_type, std::string_view resource_type) const {
+  static const std::vector<std::string> kNone;
+  auto c = compartments_.find(compartment_type);
+  if (c == compartments_.end()) return kNone;
+  auto t = c->second.find(resource_type);
+  return t == c->second.end() ? kNone : t->second;
 }
 
 const SearchParameter* SearchParameterRegistry::FindByUrl(std::string_view url) const {

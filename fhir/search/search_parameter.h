@@ -46,6 +46,11 @@ class SearchParameterRegistry {
   // Every parameter that applies to `resource_type`, in code order.
   std::vector<const SearchParameter*> ForType(std::string_view resource_type) const;
   const SearchParameter* FindByUrl(std::string_view url) const;
+  // The parameters that place a `resource_type` in a `compartment_type` compartment
+  // (Patient/123/Observation -> subject, performer); empty when it is not a member.
+  const std::vector<std::string>& CompartmentParams(std::string_view compartment_type,
+                                                    std::string_view resource_type) const;
+  bool IsCompartment(std::string_view type) const { return compartments_.count(type) > 0; }
   std::size_t size() const { return params_.size(); }
 
  private:
@@ -53,6 +58,8 @@ class SearchParameterRegistry {
   // type -> code -> parameter; "Resource" and "DomainResource" hold the common ones.
   std::map<std::string, std::map<std::string, const SearchParameter*, std::less<>>, std::less<>> by_type_;
   std::map<std::string, const SearchParameter*, std::less<>> by_url_;
+  std::map<std::string, std::map<std::string, std::vector<std::string>, std::less<>>, std::less<>>
+      compartments_;
 };
 
 }  // namespace fhir::search

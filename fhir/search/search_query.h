@@ -60,6 +60,11 @@ enum class TotalMode { kNone, kEstimate, kAccurate };
 struct SearchQuery {
   std::string type;
   std::string base_url;  // this server's FHIR base, to recognise absolute local references
+  // Compartment search (Patient/123/Observation): resources that refer to this one through
+  // any of `compartment_params`.
+  std::string compartment_type;
+  std::string compartment_id;
+  std::vector<std::string> compartment_params;
   std::vector<Clause> clauses;
   std::vector<Include> includes;
   int count = 20;

@@ -63,6 +63,7 @@ class Builder {
     std::string type_param = Param(q_.type);
     std::string where = "r.type = " + type_param + " AND NOT r.deleted";
     for (const Clause& c : q_.clauses) where += " AND " + ClauseSql(c, "r.type", "r.id");
+    if (!q_.compartment_type.empty()) where += " AND " + CompartmentSql();
 
     CompiledSearch out;
     out.count.text = "SELECT count(*) FROM resource r WHERE " + where;
@@ -168,6 +169,18 @@ class Builder {
 
   std::string Typed(const std::string& col, const std::string& value) {
     return col == "id" ? Param(value) + "::text" : Param(value) + "::timestamptz";
+  }
+
+  // Membership of the compartment: a reference to it through one of the defining parameters
+  // (a Patient is also in its own compartment).
+  std::string CompartmentSql() {
+    std::string params;
+    for (const std::string& p : q_.compartment_params) params += (params.empty() ? "" : ", ") + Param(p);
+    std::string member = "EXISTS (SELECT 1 FROM sp_reference cm WHERE cm.type = r.type AND cm.id = r.id AND cm.param IN (" +
+                         params + ") AND cm.target_type = " + Param(q_.compartment_type) +
+                         " AND cm.target_id = " + Param(q_.compartment_id) + ")";
+    if (q_.type != q_.compartment_type) return member;
+    return "(r.id = " + Param(q_.compartment_id) + " OR " + member + ")";
   }
 
   // SQL for one clause about the resource identified by (type_expr, id_expr): the searched

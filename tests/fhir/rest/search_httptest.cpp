@@ -115,6 +115,13 @@ const Case kCases[] = {
     {"Patient?_has:Observation:patient:status=final", "p1"},
     {"Patient?_has:Observation:subject:_has:Provenance:target:_id=pv1", "p1"},
     {"Practitioner?_has:Observation:performer:subject:Patient.name=tanaka", "d1"},
+    // compartments
+    {"Patient/p1/Observation", "o1"},
+    {"Patient/p2/Observation?code=79881-9", "o2"},
+    {"Patient/p2/Observation?code=79880-1", ""},
+    {"Practitioner/d1/Observation", "o2"},
+    {"Patient/p1/Patient", "p1"},
+    {"Patient/nobody/Observation", ""},
     // lenient handling: an unknown parameter is ignored
     {"Patient?gender=male&nonsense=1", "p2"},
 };
@@ -226,6 +233,9 @@ BOOST_AUTO_TEST_CASE(IncludeAndRevinclude) {
   auto self = Get(s, "Patient?_id=p1,p2&_revinclude=Patient:link");
   BOOST_TEST(Included(self).empty());
   BOOST_TEST(s.Request("GET", "Observation?_include=Observation:nonsense", "", {{"Prefer", "handling=strict"}}).status == 400);
+  BOOST_TEST(s.Request("GET", "Patient/p1/ValueSet").status == 400);  // not in the compartment
+  BOOST_TEST(Link(Get(s, "Patient/p1/Observation?_count=5"), "self").find("/Patient/p1/Observation?_count=5") !=
+             std::string::npos);
   BOOST_TEST(s.Request("GET", "Observation?subject.nonsense=1", "", {{"Prefer", "handling=strict"}}).status == 400);
 }
 
