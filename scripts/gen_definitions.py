@@ -169,6 +169,8 @@ def build(directory):
                 entry["choice"] = True
             if el.get("isModifier"):
                 entry["modifier"] = True
+            if el.get("isSummary"):
+                entry["summary"] = True
             binding = el.get("binding", {})
             if binding.get("strength") == "required" and binding.get("valueSet"):
                 url = strip_version(binding["valueSet"])

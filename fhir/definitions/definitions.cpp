@@ -76,6 +76,7 @@ common::Result<std::unique_ptr<Definitions>> Definitions::Load(std::string_view 
       el.array = e.Find("array")->bool_value();
       if (const JsonValue* c = e.Find("choice")) el.choice = c->bool_value();
       if (const JsonValue* m = e.Find("modifier")) el.modifier = m->bool_value();
+      if (const JsonValue* m = e.Find("summary")) el.summary = m->bool_value();
       if (const JsonValue* b = e.Find("binding")) {
         auto it = defs->value_sets_.find(b->scalar());
         if (it != defs->value_sets_.end()) {

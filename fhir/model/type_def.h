@@ -25,6 +25,7 @@ struct ElementDef {
   bool array = false;                 // JSON array (base cardinality > 1)
   bool choice = false;                // value[x]
   bool modifier = false;
+  bool summary = false;               // part of the _summary=true view
   const std::vector<std::string>* required_codes = nullptr;  // sorted; required binding
   std::string binding_url;
   int index = 0;                      // position in the parent's definition order

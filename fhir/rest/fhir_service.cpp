@@ -12,6 +12,7 @@
 #include "fhir/rest/bundle_writer.h"
 #include "fhir/rest/capability_statement.h"
 #include "fhir/rest/outcome.h"
+#include "fhir/rest/subsetting.h"
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/search_query.h"
 #include "fhir/validation/validator.h"
@@ -454,8 +455,19 @@ class FhirService::Call {
       query.compartment_params = compartment_.params;
       self = req_.base_url + "/" + compartment_.type + "/" + compartment_.id + "/" + type_;
     }
+    auto subset = RequestedSubset(params);
+    if (!subset.has_value()) return Fail(subset.error());
     auto result = s_.search_.backend->Search(query);
     if (!result.has_value()) return Fail(result.error());
+    if (subset->active()) {
+      for (auto* list : {&result->matches, &result->included}) {
+        for (auto& m : *list) {
+          auto reduced = ApplySubset(m.content, *subset, s_.defs_);
+          if (!reduced.has_value()) return Fail(reduced.error());
+          m.content = std::move(reduced).value();
+        }
+      }
+    }
     std::string applied;
     for (const auto& [k, v] : query.applied) {
       applied += (applied.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
@@ -514,6 +526,17 @@ class FhirService::Call {
   }
 
   // --- helpers ------------------------------------------------------------------------------
+
+  // _summary / _elements among the request's parameters.
+  static Result<Subset> RequestedSubset(
+      const std::vector<std::pair<std::string, std::string>>& params) {
+    std::string summary, elements;
+    for (const auto& [k, v] : params) {
+      if (k == "_summary") summary = v;
+      if (k == "_elements") elements = v;
+    }
+    return ParseSubset(summary, elements);
+  }
 
   // The version named by If-Match (0 when absent); 400 when malformed.
   Result<int> IfMatchVersion() const {
@@ -597,6 +620,13 @@ class FhirService::Call {
     if (NotModified(v)) {
       res_.status = 304;
       return;
+    }
+    auto subset = RequestedSubset(req_.query);
+    if (!subset.has_value()) return Fail(subset.error());
+    if (subset->active()) {
+      auto reduced = ApplySubset(v.content, *subset, s_.defs_);
+      if (!reduced.has_value()) return Fail(reduced.error());
+      return Respond(200, std::move(reduced).value());
     }
     Respond(200, std::move(v.content));
   }

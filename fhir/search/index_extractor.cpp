@@ -60,7 +60,7 @@ class Extractor {
     switch (p_.type) {
       case ParamType::kString: String(text); break;
       case ParamType::kToken: Token("", false, text, ""); break;
-      case ParamType::kUri: rows_.uris.push_back({p_.code, text}); break;
+      case ParamType::kUri: rows_.uris.push_back({p_.code, Truncated(text, kMaxIndexedUriLength)}); break;
       case ParamType::kReference: ReferenceText(text); break;
       case ParamType::kDate: Date(text); break;
       case ParamType::kNumber: Number(text); break;
@@ -90,7 +90,7 @@ class Extractor {
           }
           if (e.Child("coding") == nullptr && !text.empty()) {
             // A CodeableConcept with only text still matches :text.
-            rows_.tokens.push_back({p_.code, "", false, "", text});
+            rows_.tokens.push_back({p_.code, "", false, "", Truncated(text)});
           }
         } else if (t == "Coding") {
           Coding(e, "");
@@ -130,9 +130,9 @@ class Extractor {
           std::string low, high;
           if (value.empty() || !DecimalRange(value, low, high)) return;
           rows_.quantities.push_back({p_.code, std::string(value), low, high,
-                                      std::string(ChildValue(e, "system")),
-                                      std::string(t == "Money" ? ChildValue(e, "currency") : ChildValue(e, "code")),
-                                      std::string(ChildValue(e, "unit"))});
+                                      Truncated(ChildValue(e, "system"), kMaxIndexedUriLength),
+                                      Truncated(t == "Money" ? ChildValue(e, "currency") : ChildValue(e, "code")),
+                                      Truncated(ChildValue(e, "unit"))});
         }
         break;
       default:
@@ -147,12 +147,14 @@ class Extractor {
   }
 
   void String(const std::string& text) {
-    rows_.strings.push_back({p_.code, NormalizeString(text), text});
+    rows_.strings.push_back({p_.code, Truncated(NormalizeString(text)), Truncated(text)});
   }
 
-  void Token(std::string system, bool has_system, std::string code, std::string text) {
+  void Token(const std::string& system, bool has_system, const std::string& code,
+             const std::string& text) {
     if (code.empty() && text.empty()) return;
-    rows_.tokens.push_back({p_.code, std::move(system), has_system, std::move(code), std::move(text)});
+    rows_.tokens.push_back({p_.code, Truncated(system, kMaxIndexedUriLength), has_system,
+                            Truncated(code), Truncated(text)});
   }
 
   // :text matches CodeableConcept.text or Coding.display: the coding's row carries the concept
@@ -163,7 +165,7 @@ class Extractor {
     Token(std::string(ChildValue(coding, "system")), coding.Child("system") != nullptr,
           std::string(ChildValue(coding, "code")), text);
     if (!display.empty() && display != text) {
-      rows_.tokens.push_back({p_.code, "", false, "", display});
+      rows_.tokens.push_back({p_.code, "", false, "", Truncated(display)});
     }
   }
 
@@ -174,11 +176,11 @@ class Extractor {
     std::size_t slash = r.rfind('/');
     bool absolute = r.find("://") != std::string_view::npos || r.rfind("urn:", 0) == 0;
     if (!absolute && slash != std::string_view::npos && slash > 0) {
-      rows_.references.push_back({p_.code, std::string(r.substr(0, slash)),
-                                  std::string(r.substr(slash + 1)), ""});
+      rows_.references.push_back({p_.code, Truncated(r.substr(0, slash)),
+                                  Truncated(r.substr(slash + 1)), ""});
       return;
     }
-    ReferenceRow row{p_.code, "", "", ref};
+    ReferenceRow row{p_.code, "", "", Truncated(ref, kMaxIndexedUriLength)};
     // An absolute URL that ends in Type/id also matches a search by Type/id.
     if (absolute && slash != std::string_view::npos) {
       std::size_t type_start = r.rfind('/', slash - 1);
@@ -216,6 +218,14 @@ std::string ForResourceType(const std::string& expression, const std::string& ty
 }
 
 }  // namespace
+
+std::string Truncated(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  std::size_t end = max_bytes;
+  // Back up over UTF-8 continuation bytes so no character is cut in half.
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return std::string(s.substr(0, end));
+}
 
 std::string NormalizeString(std::string_view s) {
   std::string out(s);

@@ -27,6 +27,13 @@ IndexRows ExtractIndex(const model::Element& resource, const SearchParameterRegi
 // Lower-cases ASCII letters (and leaves other text as is) for string matching.
 std::string NormalizeString(std::string_view s);
 
+// Index values are cut to a bounded length (on a UTF-8 character boundary): B-tree entries must
+// stay under PostgreSQL's row-size limit whatever a resource contains. Search values are cut
+// the same way, so a match on the first kMaxIndexedLength bytes is what :exact can promise.
+inline constexpr std::size_t kMaxIndexedLength = 200;
+inline constexpr std::size_t kMaxIndexedUriLength = 1000;
+std::string Truncated(std::string_view s, std::size_t max_bytes = kMaxIndexedLength);
+
 }  // namespace fhir::search
 
 #endif  // FOVEA_FHIR_SEARCH_INDEX_EXTRACTOR_H_

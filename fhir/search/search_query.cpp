@@ -364,12 +364,18 @@ SearchQuery ParseSearch(const std::string& type,
       continue;
     }
     if (name == "_summary") {
+      // count changes the search; the other modes shape each resource (fhir/rest/subsetting).
       if (value == "count") {
         q.summary_count = true;
-        q.applied.emplace_back("_summary", value);
-      } else if (value != "false") {
-        problem(name, "only _summary=count and _summary=false are supported");
+      } else if (value != "true" && value != "text" && value != "data" && value != "false") {
+        problem(name, "expected true, text, data, count or false");
+        continue;
       }
+      q.applied.emplace_back("_summary", value);
+      continue;
+    }
+    if (name == "_elements") {
+      q.applied.emplace_back("_elements", value);
       continue;
     }
     if (name == "_cursor") {

@@ -90,7 +90,11 @@ class Builder {
         "SELECT r.id, r.version, (extract(epoch FROM r.last_updated) * 1000000)::bigint AS lu,"
         " r.content" + keys + " FROM resource r WHERE " + where;
     std::string sql = "SELECT id, version, lu, content";
-    for (std::size_t i = 0; i + 1 < order.size(); ++i) sql += ", " + order[i].first + "::text";
+    // The cursor needs the keys as text; alias them apart so ORDER BY sorts the typed columns
+    // (an output column named like the key would win, and timestamps would sort as text).
+    for (std::size_t i = 0; i + 1 < order.size(); ++i) {
+      sql += ", " + order[i].first + "::text AS " + order[i].first + "_text";
+    }
     sql += " FROM (" + inner + ") s";
     if (q_.cursor) {
       std::vector<std::string> values;
@@ -102,7 +106,7 @@ class Builder {
     sql += " ORDER BY ";
     for (std::size_t i = 0; i < order.size(); ++i) {
       if (i > 0) sql += ", ";
-      sql += order[i].first + (order[i].second ? " DESC" : " ASC");
+      sql += "s." + order[i].first + (order[i].second ? " DESC" : " ASC");
     }
     sql += " LIMIT " + Param(std::to_string(q_.count + 1));
     out.page.text = std::move(sql);
@@ -235,8 +239,8 @@ class Builder {
   std::string ValueSql(const Clause& c, const std::string& v) {
     switch (c.param->type) {
       case ParamType::kString: {
-        if (c.modifier == "exact") return a_ + ".exact = " + Param(Unescape(v));
-        std::string needle = EscapeLike(NormalizeString(Unescape(v)));
+        if (c.modifier == "exact") return a_ + ".exact = " + Param(Truncated(Unescape(v)));
+        std::string needle = EscapeLike(Truncated(NormalizeString(Unescape(v))));
         if (c.modifier == "contains") return a_ + ".normalized LIKE " + Param("%" + needle + "%");
         return a_ + ".normalized LIKE " + Param(needle + "%");
       }
@@ -245,8 +249,9 @@ class Builder {
           return a_ + ".text ILIKE " + Param(EscapeLike(Unescape(v)) + "%");
         }
         std::string system, code;
-        if (!SplitPipe(v, system, code)) return a_ + ".code = " + Param(Unescape(v));
-        code = Unescape(code);
+        if (!SplitPipe(v, system, code)) return a_ + ".code = " + Param(Truncated(Unescape(v)));
+        code = Truncated(Unescape(code));
+        system = Truncated(system, kMaxIndexedUriLength);
         if (system.empty()) return "(" + a_ + ".system IS NULL AND " + a_ + ".code = " + Param(code) + ")";
         if (code.empty()) return a_ + ".system = " + Param(system);
         return "(" + a_ + ".system = " + Param(system) + " AND " + a_ + ".code = " + Param(code) + ")";
@@ -271,7 +276,7 @@ class Builder {
         return "(" + sql + ")";
       }
       case ParamType::kUri: {
-        std::string value = Unescape(v);
+        std::string value = Truncated(Unescape(v), kMaxIndexedUriLength);
         if (c.modifier == "below") return a_ + ".value LIKE " + Param(EscapeLike(value) + "%");
         if (c.modifier == "above") return Param(value) + " LIKE replace(replace(replace(" + a_ + ".value, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'";
         return a_ + ".value = " + Param(value);

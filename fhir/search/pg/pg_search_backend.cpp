@@ -14,8 +14,7 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
   if (query.count > 0 || query.summary_count) {
     // The text is assembled from constant fragments (sql_builder.cpp); values are parameters.
     FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult rows,
-                           conn->ExecuteUnprepared({"search.page", sql.page.text.c_str()},
-                                                   sql.page.params));
+                           conn->ExecuteCachedText("search.page", sql.page.text, sql.page.params));
     int n = rows.rows();
     for (int i = 0; i < n && i < query.count; ++i) {
       SearchMatch m;
@@ -39,8 +38,7 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
   }
   if (!result.total && (query.total != TotalMode::kNone || query.summary_count || query.count == 0)) {
     FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult count,
-                           conn->ExecuteUnprepared({"search.count", sql.count.text.c_str()},
-                                                   sql.count.params));
+                           conn->ExecuteCachedText("search.count", sql.count.text, sql.count.params));
     result.total = count.GetInt64(0, 0);
   }
   if (query.summary_count) {
@@ -74,8 +72,7 @@ common::Status PgSearchBackend::AddIncludes(store::pg::PgConnection& conn, const
         if (room <= 0) break;
         SqlQuery sql = BuildIncludeSql(inc, type, ids, room);
         FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult rows,
-                               conn.ExecuteUnprepared({"search.include", sql.text.c_str()},
-                                                      sql.params));
+                               conn.ExecuteCachedText("search.include", sql.text, sql.params));
         for (int i = 0; i < rows.rows(); ++i) {
           SearchMatch m;
           m.type = std::string(rows.Get(i, 0));

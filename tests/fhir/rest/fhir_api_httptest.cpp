@@ -178,6 +178,42 @@ BOOST_AUTO_TEST_CASE(ConditionalReadAnswers304) {
   BOOST_TEST(Request("GET", "Patient/e", "", {{"If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}}).status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(SummaryAndElementsSubsetAndTagTheResource) {
+  const std::string patient = R"({"resourceType":"Patient","id":"sum","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">Mei</div>"},"name":[{"family":"Tan"}],"gender":"female","contact":[{"name":{"family":"Lim"}}]})";
+  BOOST_REQUIRE(Request("PUT", "Patient/sum", patient).status == 201);
+  auto subsetted = [](const common::JsonValue& r) {
+    for (const auto& t : r.Find("meta")->Find("tag")->items()) {
+      if (Str(t, {"code"}) == "SUBSETTED") return true;
+    }
+    return false;
+  };
+  auto summary = Json(Request("GET", "Patient/sum?_summary=true").body);
+  BOOST_TEST(summary.Find("name") != nullptr);
+  BOOST_TEST(summary.Find("gender") != nullptr);
+  BOOST_TEST(summary.Find("contact") == nullptr);  // not a summary element
+  BOOST_TEST(summary.Find("text") == nullptr);
+  BOOST_TEST(subsetted(summary));
+  auto text = Json(Request("GET", "Patient/sum?_summary=text").body);
+  BOOST_TEST(text.Find("text") != nullptr);
+  BOOST_TEST(text.Find("name") == nullptr);
+  auto data = Json(Request("GET", "Patient/sum?_summary=data").body);
+  BOOST_TEST(data.Find("text") == nullptr);
+  BOOST_TEST(data.Find("contact") != nullptr);
+  auto elements = Json(Request("GET", "Patient/sum?_elements=gender").body);
+  BOOST_TEST(elements.Find("gender") != nullptr);
+  BOOST_TEST(elements.Find("name") == nullptr);
+  BOOST_TEST(Str(elements, {"id"}) == "sum");
+  BOOST_TEST(subsetted(elements));
+  auto full = Json(Request("GET", "Patient/sum?_summary=false").body);
+  BOOST_TEST(full.Find("contact") != nullptr);
+  BOOST_TEST(full.Find("meta")->Find("tag") == nullptr);
+  BOOST_TEST(Request("GET", "Patient/sum?_summary=bogus").status == 400);
+  auto searched = Json(Request("GET", "Patient?_id=sum&_elements=name").body);
+  const auto& entry = searched.Find("entry")->items().front();
+  BOOST_TEST(entry.Find("resource")->Find("gender") == nullptr);
+  BOOST_TEST(entry.Find("resource")->Find("name") != nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(PreferControlsTheResponseBody) {
   HttpResult minimal = Request("POST", "Patient", kPatient, {{"Prefer", "return=minimal"}});
   BOOST_TEST(minimal.status == 201);

@@ -254,6 +254,18 @@ BOOST_AUTO_TEST_CASE(IndexFollowsUpdatesAndDeletes) {
   BOOST_TEST(Ids(Get(*this, "Patient")).empty());
 }
 
+// Values longer than an index entry may hold are indexed by their first bytes: the write
+// succeeds and the resource stays findable.
+BOOST_AUTO_TEST_CASE(VeryLongValuesAreIndexedByTheirStart) {
+  std::string family = "Ng" + std::string(5000, 'x');
+  std::string url = "http://fovea.example/" + std::string(5000, 'u');
+  BOOST_REQUIRE(Request("PUT", "Patient/long", R"({"resourceType":"Patient","id":"long","name":[{"family":")" + family + R"("}]})").status == 201);
+  BOOST_REQUIRE(Request("PUT", "ValueSet/long", R"({"resourceType":"ValueSet","id":"long","status":"draft","url":")" + url + R"("})").status == 201);
+  BOOST_TEST(Ids(Get(*this, "Patient?name=ngxxx")) == std::set<std::string>{"long"});
+  BOOST_TEST(Ids(Get(*this, "Patient?name:exact=" + family)) == std::set<std::string>{"long"});
+  BOOST_TEST(Ids(Get(*this, "ValueSet?url=" + url)) == std::set<std::string>{"long"});
+}
+
 BOOST_AUTO_TEST_CASE(PagesWithCursorsStayCorrectWhileDataChanges) {
   for (int i = 1; i <= 5; ++i) {
     std::string id = "pg" + std::to_string(i);

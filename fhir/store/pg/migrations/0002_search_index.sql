@@ -1,6 +1,7 @@
 -- Search index rows for the current version of each resource (fhir/search/index_rows.h).
 -- Every table leads its main index with (type, param, value...) so a search parameter is one
--- index range scan; (type, id) serves replacing a resource's rows and the EXISTS joins.
+-- index range scan. The (type, id, param, value...) index serves replacing a resource's rows
+-- and the correlated EXISTS probes of a search, from the index alone.
 
 CREATE TABLE sp_string (
   type text NOT NULL, id text NOT NULL, param text NOT NULL,
@@ -9,14 +10,14 @@ CREATE TABLE sp_string (
 );
 CREATE INDEX sp_string_value ON sp_string (type, param, normalized text_pattern_ops);
 CREATE INDEX sp_string_exact ON sp_string (type, param, exact);
-CREATE INDEX sp_string_resource ON sp_string (type, id);
+CREATE INDEX sp_string_resource ON sp_string (type, id, param, normalized);
 
 CREATE TABLE sp_token (
   type text NOT NULL, id text NOT NULL, param text NOT NULL,
   system text, code text NOT NULL, text text
 );
 CREATE INDEX sp_token_value ON sp_token (type, param, code, system);
-CREATE INDEX sp_token_resource ON sp_token (type, id);
+CREATE INDEX sp_token_resource ON sp_token (type, id, param, code, system);
 
 CREATE TABLE sp_reference (
   type text NOT NULL, id text NOT NULL, param text NOT NULL,
@@ -25,21 +26,21 @@ CREATE TABLE sp_reference (
 CREATE INDEX sp_reference_value ON sp_reference (type, param, target_id, target_type);
 CREATE INDEX sp_reference_target ON sp_reference (target_type, target_id, param);
 CREATE INDEX sp_reference_url ON sp_reference (type, param, url);
-CREATE INDEX sp_reference_resource ON sp_reference (type, id);
+CREATE INDEX sp_reference_resource ON sp_reference (type, id, param, target_type, target_id);
 
 CREATE TABLE sp_date (
   type text NOT NULL, id text NOT NULL, param text NOT NULL,
   low timestamptz NOT NULL, high timestamptz NOT NULL
 );
 CREATE INDEX sp_date_value ON sp_date (type, param, low, high);
-CREATE INDEX sp_date_resource ON sp_date (type, id);
+CREATE INDEX sp_date_resource ON sp_date (type, id, param, low, high);
 
 CREATE TABLE sp_number (
   type text NOT NULL, id text NOT NULL, param text NOT NULL,
   value numeric NOT NULL, low numeric NOT NULL, high numeric NOT NULL
 );
 CREATE INDEX sp_number_value ON sp_number (type, param, value);
-CREATE INDEX sp_number_resource ON sp_number (type, id);
+CREATE INDEX sp_number_resource ON sp_number (type, id, param, value);
 
 CREATE TABLE sp_quantity (
   type text NOT NULL, id text NOT NULL, param text NOT NULL,
@@ -47,14 +48,14 @@ CREATE TABLE sp_quantity (
   system text, code text, unit text
 );
 CREATE INDEX sp_quantity_value ON sp_quantity (type, param, value);
-CREATE INDEX sp_quantity_resource ON sp_quantity (type, id);
+CREATE INDEX sp_quantity_resource ON sp_quantity (type, id, param, value);
 
 CREATE TABLE sp_uri (
   type text NOT NULL, id text NOT NULL, param text NOT NULL,
   value text NOT NULL
 );
 CREATE INDEX sp_uri_value ON sp_uri (type, param, value);
-CREATE INDEX sp_uri_resource ON sp_uri (type, id);
+CREATE INDEX sp_uri_resource ON sp_uri (type, id, param, value);
 
 -- Searches filter current, non-deleted resources of one type, often ordered by last_updated.
 CREATE INDEX resource_type_updated ON resource (type, last_updated, id) WHERE NOT deleted;
