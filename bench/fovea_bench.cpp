@@ -39,6 +39,7 @@
 #include "fhir/definitions/definitions.h"
 #include "fhir/format/json_format.h"
 #include "fhir/search/index_extractor.h"
+#include "bench/bench_common.h"
 #include "fhir/store/pg/queries.h"
 
 namespace {
@@ -119,40 +120,7 @@ Options ParseArgs(int argc, char** argv) {
   return o;
 }
 
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost") return true;
-  Poco::Net::IPAddress ip;
-  if (!Poco::Net::IPAddress::tryParse(host, ip)) return false;
-  return ip.isLoopback();
-}
 
-// Accepts unix sockets (absolute path or abstract "@name") and loopback TCP only.
-void CheckDsnIsLocal(const std::string& dsn) {
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
-  if (opts == nullptr) {
-    std::string msg = err ? err : "unparsable DSN";
-    PQfreemem(err);
-    Die("--dsn: " + msg);
-  }
-  std::string bad;
-  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
-    std::string key = o->keyword;
-    if ((key != "host" && key != "hostaddr") || o->val == nullptr) continue;
-    std::string list = o->val;
-    size_t start = 0;
-    while (start <= list.size()) {
-      size_t comma = list.find(',', start);
-      if (comma == std::string::npos) comma = list.size();
-      std::string h = list.substr(start, comma - start);
-      bool ok = h.empty() || h[0] == '/' || h[0] == '@' || IsLoopbackHost(h);
-      if (!ok) bad = h;
-      start = comma + 1;
-    }
-  }
-  PQconninfoFree(opts);
-  if (!bad.empty()) Die("--dsn host " + bad + " is not a loopback address or unix socket");
-}
 
 // ---------------------------------------------------------------------------------------------
 // Payload
@@ -450,9 +418,9 @@ int main(int argc, char** argv) {
       Die("--base: " + e.displayText());
     }
     if (base.getScheme() != "http") Die("--base must be an http:// URL");
-    if (!IsLoopbackHost(base.getHost())) Die("--base host must be a loopback address");
+    if (!bench::IsLoopbackHost(base.getHost())) Die("--base host must be a loopback address");
   } else {
-    CheckDsnIsLocal(o.dsn);
+    bench::CheckDsnIsLocal(o.dsn);
   }
 
   std::vector<std::unique_ptr<Client>> clients;

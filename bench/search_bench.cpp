@@ -57,6 +57,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/bench_common.h"
 #include "fhir/model/issues.h"
 #include "fhir/search/search_parameter.h"
 #include "fhir/search/search_query.h"
@@ -165,39 +166,7 @@ Options ParseArgs(int argc, char** argv) {
   return o;
 }
 
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost") return true;
-  Poco::Net::IPAddress ip;
-  if (!Poco::Net::IPAddress::tryParse(host, ip)) return false;
-  return ip.isLoopback();
-}
 
-// Accepts unix sockets (absolute path or abstract "@name") and loopback TCP only.
-void CheckDsnIsLocal(const std::string& dsn) {
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
-  if (opts == nullptr) {
-    std::string msg = err ? err : "unparsable DSN";
-    PQfreemem(err);
-    Die("--dsn: " + msg);
-  }
-  std::string bad;
-  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
-    std::string key = o->keyword;
-    if ((key != "host" && key != "hostaddr") || o->val == nullptr) continue;
-    std::string list = o->val;
-    std::size_t start = 0;
-    while (start <= list.size()) {
-      std::size_t comma = list.find(',', start);
-      if (comma == std::string::npos) comma = list.size();
-      std::string h = list.substr(start, comma - start);
-      if (!(h.empty() || h[0] == '/' || h[0] == '@' || IsLoopbackHost(h))) bad = h;
-      start = comma + 1;
-    }
-  }
-  PQconninfoFree(opts);
-  if (!bad.empty()) Die("--dsn host " + bad + " is not a loopback address or unix socket");
-}
 
 // ---------------------------------------------------------------------------------------------
 // The data set. Everything derives from the resource number through a fixed hash, so a re-run
@@ -1072,8 +1041,8 @@ int main(int argc, char** argv) {
     Die("--base: " + e.displayText());
   }
   if (base.getScheme() != "http") Die("--base must be an http:// URL");
-  if (!IsLoopbackHost(base.getHost())) Die("--base host must be a loopback address");
-  CheckDsnIsLocal(o.dsn);
+  if (!bench::IsLoopbackHost(base.getHost())) Die("--base host must be a loopback address");
+  bench::CheckDsnIsLocal(o.dsn);
   switch (o.phase) {
     case Phase::kLoad: return RunLoad(o, base);
     case Phase::kQuery: return RunQueries(o, base);

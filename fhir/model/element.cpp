@@ -39,6 +39,24 @@ Element* Element::MutableChild(std::string_view n) {
   return nullptr;
 }
 
+Element* Element::ChildOrAdd(std::string_view n) {
+  if (Element* existing = MutableChild(n)) return existing;
+  return AddRepeat(n);
+}
+
+Element* Element::AddRepeat(std::string_view n) {
+  if (type_ == nullptr) return nullptr;
+  const ElementDef* d = type_->FindElement(n);
+  if (d == nullptr || d->types.size() != 1) return nullptr;
+  AddChild(Element(d, d->types.front()));
+  SortChildren();  // stable: the new repeat stays after the existing ones
+  // After sorting, the new child is the last one with this definition.
+  for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
+    if (it->def_ == d) return &*it;
+  }
+  return nullptr;
+}
+
 void Element::RemoveChildren(std::string_view n) {
   children_.erase(std::remove_if(children_.begin(), children_.end(),
                                  [&](const Element& c) { return c.name() == n; }),

@@ -38,6 +38,11 @@ class Element {
   // First child with this definition name, or null.
   const Element* Child(std::string_view name) const;
   Element* MutableChild(std::string_view name);
+  // The first child with this name, added empty (in definition order) when there is none.
+  // Null when the type defines no single-typed element of that name.
+  Element* ChildOrAdd(std::string_view name);
+  // A new child for a repeating element, appended after its existing repeats.
+  Element* AddRepeat(std::string_view name);
   // Removes every child with this name.
   void RemoveChildren(std::string_view name);
   // Sets a single primitive child (creating or replacing it); the name must be defined.

@@ -68,13 +68,7 @@ PreferReturn ParsePrefer(std::string_view prefer) {
 // Sets id, meta.versionId and meta.lastUpdated on a resource root, keeping the rest of meta.
 void StampResource(Element& root, const std::string& id, int version, common::TimePoint at) {
   root.SetPrimitiveChild("id", id);
-  Element* meta = root.MutableChild("meta");
-  if (meta == nullptr) {
-    const model::ElementDef* def = root.type()->FindElement("meta");
-    root.AddChild(Element(def, def->types.front()));
-    root.SortChildren();
-    meta = root.MutableChild("meta");
-  }
+  Element* meta = root.ChildOrAdd("meta");
   meta->SetPrimitiveChild("versionId", std::to_string(version));
   meta->SetPrimitiveChild("lastUpdated", common::FormatInstant(at));
 }
@@ -280,6 +274,7 @@ class FhirService::Call {
     }
     auto if_match = IfMatchVersion();
     if (!if_match.has_value()) return Fail(if_match.error());
+    auto turn = s_.resource_writers_.Lock(type_ + "/" + id_);
     for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
       auto head = s_.store_.Head(type_, id_);
       if (!head.has_value() && head.error().code() != StatusCode::kNotFound) {
@@ -308,6 +303,7 @@ class FhirService::Call {
   void Delete() {
     auto if_match = IfMatchVersion();
     if (!if_match.has_value()) return Fail(if_match.error());
+    auto turn = s_.resource_writers_.Lock(type_ + "/" + id_);
     for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
       auto head = s_.store_.Head(type_, id_);
       if (!head.has_value()) {

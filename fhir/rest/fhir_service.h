@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/striped_mutex.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/rest/http_types.h"
 #include "fhir/search/search_backend.h"
@@ -52,6 +53,9 @@ class FhirService {
   const ServiceOptions options_;
   const SearchSupport search_;
   const common::TimePoint started_at_;
+  // Writers of one resource on this node take turns instead of racing: the compare-and-set in
+  // the store still decides between nodes, but local writers cannot starve each other.
+  mutable common::StripedMutex<64> resource_writers_;
 };
 
 }  // namespace fhir::rest

@@ -31,20 +31,10 @@ void KeepSummary(Element& e) {
 
 // Adds meta.tag SUBSETTED (hl7.org/fhir/R4/search.html#summary).
 void MarkSubsetted(Element& root) {
-  Element* meta = root.MutableChild("meta");
-  if (meta == nullptr) {
-    const model::ElementDef* def = root.type()->FindElement("meta");
-    root.AddChild(Element(def, def->types.front()));
-    root.SortChildren();
-    meta = root.MutableChild("meta");
-  }
-  const model::ElementDef* tag_def = meta->type()->FindElement("tag");
-  Element tag(tag_def, tag_def->types.front());
-  tag.SetPrimitiveChild("system", kSubsettedSystem);
-  tag.SetPrimitiveChild("code", "SUBSETTED");
-  tag.SetPrimitiveChild("display", "Resource encoded in summary mode");
-  meta->AddChild(std::move(tag));
-  meta->SortChildren();
+  Element* tag = root.ChildOrAdd("meta")->AddRepeat("tag");
+  tag->SetPrimitiveChild("system", kSubsettedSystem);
+  tag->SetPrimitiveChild("code", "SUBSETTED");
+  tag->SetPrimitiveChild("display", "Resource encoded in summary mode");
 }
 
 }  // namespace

@@ -72,15 +72,19 @@ class Builder {
     // Sort keys, then id as the final tie-breaker, so every row has a unique position.
     std::string keys;
     std::vector<std::pair<std::string, bool>> order;  // (column, descending)
-    for (std::size_t i = 0; i < q_.sort.size(); ++i) {
-      const SortKey& k = q_.sort[i];
+    // Without _sort, results come oldest change first: (last_updated, id) is served by the
+    // resource_type_updated index, so a _lastUpdated window reads only its own rows.
+    std::vector<SortKey> sort = q_.sort;
+    if (sort.empty()) sort.push_back(SortKey{"_lastUpdated", nullptr, false});
+    for (std::size_t i = 0; i < sort.size(); ++i) {
+      const SortKey& k = sort[i];
       if (k.name == "_id") continue;  // id is always the last key
       std::string col = "k" + std::to_string(i);
       keys += ", " + SortExpression(k, type_param) + " AS " + col;
       order.emplace_back(col, k.descending);
     }
     bool id_descending = false;
-    for (const SortKey& k : q_.sort) {
+    for (const SortKey& k : sort) {
       if (k.name == "_id") id_descending = k.descending;
     }
     order.emplace_back("id", id_descending);

@@ -100,25 +100,6 @@ Result<PgResult> PgConnection::ExecuteUnprepared(const PgQuery& query,
   return r;
 }
 
-Result<PgResult> PgConnection::ExecuteCachedText(const char* name, const std::string& sql,
-                                                 const std::vector<PgParam>& params) {
-  auto it = prepared_text_.find(sql);
-  if (it == prepared_text_.end()) {
-    if (prepared_text_.size() >= kMaxTextStatements) {
-      return ExecuteUnprepared({name, sql.c_str()}, params);
-    }
-    std::string statement = "fovea_text_" + std::to_string(prepared_text_.size());
-    PgResult prep(PQprepare(conn_.get(), statement.c_str(), sql.c_str(), 0, nullptr));
-    FOVEA_RETURN_IF_ERROR(ResultStatus(name, prep.r_.get()));
-    it = prepared_text_.emplace(sql, std::move(statement)).first;
-  }
-  ParamArrays p(params);
-  PgResult r(PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(p.values.size()),
-                            p.values.data(), nullptr, nullptr, 0));
-  FOVEA_RETURN_IF_ERROR(ResultStatus(name, r.r_.get()));
-  return r;
-}
-
 Status PgConnection::ExecuteScript(std::string_view name, const std::string& sql) {
   PgResult r(PQexec(conn_.get(), sql.c_str()));
   std::string n(name);

@@ -9,7 +9,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -68,11 +67,7 @@ class PgConnection {
   // Runs a statement without preparing it (for SQL assembled from constant fragments).
   common::Result<PgResult> ExecuteUnprepared(const PgQuery& query,
                                              const std::vector<PgParam>& params);
-  // Runs SQL assembled from constant fragments as a prepared statement cached by its text
-  // (searches of one shape share their text, whatever the values): parsing and planning are
-  // paid once per shape and connection. Past kMaxTextStatements shapes it runs unprepared.
-  common::Result<PgResult> ExecuteCachedText(const char* name, const std::string& sql,
-                                             const std::vector<PgParam>& params);
+
   // Runs a script of several statements without parameters (migrations).
   common::Status ExecuteScript(std::string_view name, const std::string& sql);
   bool healthy() const;
@@ -86,8 +81,7 @@ class PgConnection {
   };
   std::unique_ptr<pg_conn, Finish> conn_;
   std::unordered_set<const char*> prepared_;  // names of statements prepared here
-  static constexpr std::size_t kMaxTextStatements = 256;
-  std::unordered_map<std::string, std::string> prepared_text_;  // SQL text -> statement name
+
 };
 
 }  // namespace fhir::store::pg

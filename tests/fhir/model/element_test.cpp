@@ -33,6 +33,23 @@ BOOST_AUTO_TEST_CASE(SetPrimitiveChildKeepsDefinitionOrder) {
   BOOST_TEST(!patient.SetPrimitiveChild("name", "x"));      // not primitive
 }
 
+BOOST_AUTO_TEST_CASE(ChildOrAddAndAddRepeat) {
+  fhir::model::Element patient(nullptr, &Type("Patient"));
+  BOOST_TEST(patient.SetPrimitiveChild("gender", "female"));
+  fhir::model::Element* meta = patient.ChildOrAdd("meta");
+  BOOST_REQUIRE(meta != nullptr);
+  BOOST_TEST(patient.ChildOrAdd("meta") == meta);  // found, not added twice
+  BOOST_TEST(patient.children().front().name() == "meta");  // definition order
+  fhir::model::Element* first = meta->AddRepeat("tag");
+  first->SetPrimitiveChild("code", "a");
+  fhir::model::Element* second = patient.MutableChild("meta")->AddRepeat("tag");
+  second->SetPrimitiveChild("code", "b");
+  const auto& tags = patient.Child("meta")->children();
+  BOOST_REQUIRE(tags.size() == 2u);
+  BOOST_TEST(tags[1].Child("code")->value() == "b");
+  BOOST_TEST(patient.ChildOrAdd("nickname") == nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(ChoiceElementsNameTheirType) {
   const auto& obs = Type("Observation");
   const auto* value = obs.FindElement("value");
