@@ -678,7 +678,7 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
                "JOIN resource r ON r.type = s.type AND r.id = s.id "
                "WHERE s.type = 'Observation' AND s.param = 'subject' AND s.target_type = 'Patient' "
                "AND s.target_id = $1 AND t.param = 'code' AND t.system = $2 AND t.code = $3 "
-               "AND NOT r.deleted ORDER BY r.id LIMIT 21",
+               "AND NOT r.deleted ORDER BY r.last_updated, r.id LIMIT 21",
                [=](std::mt19937_64& rng) {
                  std::string p = PatientId(patient(rng));
                  std::string c = code(rng);
@@ -687,7 +687,7 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
                }});
 
   q.push_back({"code+date-month", "Observation",
-               "Observation?code=http://loinc.org|C&date=geYYYY-MM-01&date=ltYYYY-MM+1-01 (~400 matches, first page by id)",
+               "Observation?code=http://loinc.org|C&date=geYYYY-MM-01&date=ltYYYY-MM+1-01 (~400 matches, first page (default order: lastUpdated, id))",
                20,
                // MATERIALIZED keeps the planner from walking all Observations in id order
                // (it does with a plain join and LIMIT: ~45 ms); the matches are ~400 rows.
@@ -697,7 +697,7 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
                "AND d.high >= $3::timestamptz AND d.low < $4::timestamptz) "
                "SELECT r.id, r.version, r.last_updated, r.content FROM m "
                "JOIN resource r ON r.type = 'Observation' AND r.id = m.id "
-               "WHERE NOT r.deleted ORDER BY r.id LIMIT 21",
+               "WHERE NOT r.deleted ORDER BY r.last_updated, r.id LIMIT 21",
                [=](std::mt19937_64& rng) {
                  int month = static_cast<int>(rng() % 23);  // 2024-06 .. 2026-04
                  int y = 2024 + (5 + month) / 12, m = (5 + month) % 12 + 1;
@@ -738,15 +738,15 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
   std::string window_text = "(" + std::to_string(width) + " s of the load, ~1,000 matches)";
 
   q.push_back({"lastUpdated-range", "Observation",
-               "Observation?_lastUpdated=geT1&_lastUpdated=ltT2 " + window_text + ", first page by id", 20,
+               "Observation?_lastUpdated=geT1&_lastUpdated=ltT2 " + window_text + ", first page (default order: lastUpdated, id)", 20,
                // The page of ids first, from the ~1,000 in the window (resource_type_updated),
                // then their rows: a plain join with LIMIT walks resource_pkey in id order.
                "WITH m AS MATERIALIZED (SELECT r.id FROM resource r "
                "WHERE r.type = 'Observation' AND NOT r.deleted "
                "AND r.last_updated >= $1::timestamptz AND r.last_updated < $2::timestamptz "
-               "ORDER BY r.id LIMIT 21) "
+               "ORDER BY r.last_updated, r.id LIMIT 21) "
                "SELECT r.id, r.version, r.last_updated, r.content FROM m "
-               "JOIN resource r ON r.type = 'Observation' AND r.id = m.id ORDER BY r.id",
+               "JOIN resource r ON r.type = 'Observation' AND r.id = m.id ORDER BY r.last_updated, r.id",
                [=](std::mt19937_64& rng) {
                  auto [lo, hi] = window(rng);
                  return Instance{{{"_lastUpdated", "ge" + lo}, {"_lastUpdated", "lt" + hi}}, {lo, hi}};
@@ -768,7 +768,7 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
                "SELECT r.id, r.version, r.last_updated, r.content "
                "FROM sp_token t JOIN resource r ON r.type = t.type AND r.id = t.id "
                "WHERE t.type = 'Patient' AND t.param = 'identifier' AND t.system = $1 "
-               "AND t.code = $2 AND NOT r.deleted ORDER BY r.id LIMIT 21",
+               "AND t.code = $2 AND NOT r.deleted ORDER BY r.last_updated, r.id LIMIT 21",
                [=](std::mt19937_64& rng) {
                  std::string mrn = Mrn(patient(rng));
                  return Instance{{{"identifier", std::string(kMrnSystem) + "|" + mrn}}, {kMrnSystem, mrn}};
@@ -779,7 +779,7 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
                "SELECT r.id, r.version, r.last_updated, r.content FROM resource r "
                "WHERE r.type = 'Patient' AND NOT r.deleted AND r.id IN ("
                "SELECT s.id FROM sp_string s WHERE s.type = 'Patient' AND s.param = 'name' "
-               "AND s.normalized LIKE $1) ORDER BY r.id LIMIT 21",
+               "AND s.normalized LIKE $1) ORDER BY r.last_updated, r.id LIMIT 21",
                [=](std::mt19937_64& rng) {
                  std::string family = Pick(kFamilies, rng());
                  std::string prefix = family.substr(0, 3);

@@ -144,6 +144,8 @@ bool DecimalRange(std::string_view s, std::string& low, std::string& high) {
   std::string text(s);
   long double value = std::strtold(text.c_str(), nullptr);
   long double half = 0.5L * std::pow(10.0L, static_cast<long double>(exponent - decimals));
+  // Beyond what PostgreSQL's numeric (and any real measurement) holds: not indexable.
+  if (!std::isfinite(value) || !std::isfinite(half) || std::fabs(value) > 1e100L) return false;
   low = Format(value - half);
   high = Format(value + half);
   return true;

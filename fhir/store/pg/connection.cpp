@@ -56,9 +56,15 @@ Status PgConnection::ResultStatus(const char* name, pg_result* r) {
   const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   const char* primary = r != nullptr ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
   std::string sqlstate = state != nullptr ? state : "";
+  // Data and constraint errors (classes 22, 23) can quote the offending value, which may be
+  // PHI: for those the log keeps the SQLSTATE only.
+  bool may_quote_data = sqlstate.rfind("22", 0) == 0 || sqlstate.rfind("23", 0) == 0;
   common::LogWarning(std::string("query ") + name + " failed: sqlstate=" +
-                     (sqlstate.empty() ? "none" : sqlstate) + " " +
-                     (primary != nullptr ? primary : PQerrorMessage(conn_.get())));
+                     (sqlstate.empty() ? "none" : sqlstate) +
+                     (may_quote_data ? std::string()
+                                     : " " + std::string(primary != nullptr
+                                                             ? primary
+                                                             : PQerrorMessage(conn_.get()))));
   if (!healthy() || sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57P", 0) == 0) {
     return Status(StatusCode::kUnavailable, "The database is not reachable");
   }

@@ -266,6 +266,13 @@ BOOST_AUTO_TEST_CASE(VeryLongValuesAreIndexedByTheirStart) {
   BOOST_TEST(Ids(Get(*this, "ValueSet?url=" + url)) == std::set<std::string>{"long"});
 }
 
+// A valid FHIR decimal beyond what the index can hold is stored, just not searchable by value.
+BOOST_AUTO_TEST_CASE(HugeDecimalsAreStoredNotIndexed) {
+  HttpResult r = Request("PUT", "Observation/huge", R"({"resourceType":"Observation","id":"huge","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e400}})");
+  BOOST_TEST(r.status == 201, r.body);
+  BOOST_TEST(Ids(Get(*this, "Observation?status=final")).count("huge") == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(PagesWithCursorsStayCorrectWhileDataChanges) {
   for (int i = 1; i <= 5; ++i) {
     std::string id = "pg" + std::to_string(i);
