@@ -101,6 +101,7 @@ class FhirService::Call {
     std::vector<std::string_view> p = SplitPath(req_.path);
     const std::string& m = req_.method;
     if (p.empty()) {
+      if (m == "GET") return Search(req_.query);  // system-level search, _type to narrow it
       return Fail(Status(StatusCode::kNotSupported,
                          "Batch and transaction Bundles are not supported yet"));
     }
@@ -444,7 +445,7 @@ class FhirService::Call {
         search::ParseSearch(type_, params, *s_.search_.registry, options, issues);
     if (issues.HasErrors()) return Respond(400, OperationOutcomeJson(issues.issues()));
     query.base_url = req_.base_url;
-    std::string self = req_.base_url + "/" + type_;
+    std::string self = req_.base_url + (type_.empty() ? "" : "/" + type_);
     if (!compartment_.type.empty()) {
       query.compartment_type = compartment_.type;
       query.compartment_id = compartment_.id;

@@ -378,6 +378,26 @@ SearchQuery ParseSearch(const std::string& type,
       q.applied.emplace_back("_elements", value);
       continue;
     }
+    if (name == "_type") {
+      std::vector<std::string> types;
+      bool ok = true;
+      for (const std::string& t : SplitValues(value)) {
+        if (definitions::Definitions::R4().FindResource(t) == nullptr) {
+          problem(name, "'" + t + "' is not a resource type");
+          ok = false;
+          break;
+        }
+        types.push_back(t);
+      }
+      if (!ok) continue;
+      if (!type.empty()) {
+        problem(name, "_type applies to system-level search only");
+        continue;
+      }
+      q.types = std::move(types);
+      q.applied.emplace_back("_type", value);
+      continue;
+    }
     if (name == "_cursor") {
       q.cursor = value;
       continue;

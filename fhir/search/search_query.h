@@ -58,7 +58,8 @@ struct SortKey {
 enum class TotalMode { kNone, kEstimate, kAccurate };
 
 struct SearchQuery {
-  std::string type;
+  std::string type;                // empty: system-level search (GET [base]?...)
+  std::vector<std::string> types;  // system-level: _type, empty for every type
   std::string base_url;  // this server's FHIR base, to recognise absolute local references
   // Compartment search (Patient/123/Observation): resources that refer to this one through
   // any of `compartment_params`.

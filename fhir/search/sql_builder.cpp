@@ -1,5 +1,7 @@
 #include "fhir/search/sql_builder.h"
 
+#include <cctype>
+
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/ranges.h"
 
@@ -60,8 +62,14 @@ class Builder {
   explicit Builder(const SearchQuery& q) : q_(q) {}
 
   common::Result<CompiledSearch> Build() {
-    std::string type_param = Param(q_.type);
-    std::string where = "r.type = " + type_param + " AND NOT r.deleted";
+    std::string where = "NOT r.deleted";
+    if (!q_.type.empty()) {
+      where = "r.type = " + Param(q_.type) + " AND " + where;
+    } else if (!q_.types.empty()) {
+      std::string list;
+      for (const std::string& t : q_.types) list += (list.empty() ? "" : ", ") + Param(t);
+      where = "r.type IN (" + list + ") AND " + where;
+    }
     for (const Clause& c : q_.clauses) where += " AND " + ClauseSql(c, "r.type", "r.id");
     if (!q_.compartment_type.empty()) where += " AND " + CompartmentSql();
 
@@ -80,29 +88,31 @@ class Builder {
       const SortKey& k = sort[i];
       if (k.name == "_id") continue;  // id is always the last key
       std::string col = "k" + std::to_string(i);
-      keys += ", " + SortExpression(k, type_param) + " AS " + col;
+      keys += ", " + SortExpression(k) + " AS " + col;
       order.emplace_back(col, k.descending);
     }
     bool id_descending = false;
     for (const SortKey& k : sort) {
       if (k.name == "_id") id_descending = k.descending;
     }
+    order.emplace_back("type", false);  // ids are unique per type only (system search)
     order.emplace_back("id", id_descending);
-    out.sort_keys = order.size() - 1;
+    out.sort_keys = order.size() - 2;  // the keys before type and id
 
     std::string inner =
-        "SELECT r.id, r.version, (extract(epoch FROM r.last_updated) * 1000000)::bigint AS lu,"
+        "SELECT r.type, r.id, r.version, (extract(epoch FROM r.last_updated) * 1000000)::bigint AS lu,"
         " r.content" + keys + " FROM resource r WHERE " + where;
-    std::string sql = "SELECT id, version, lu, content";
+    std::string sql = "SELECT id, version, lu, content, type";
     // The cursor needs the keys as text; alias them apart so ORDER BY sorts the typed columns
     // (an output column named like the key would win, and timestamps would sort as text).
-    for (std::size_t i = 0; i + 1 < order.size(); ++i) {
+    for (std::size_t i = 0; i + 2 < order.size(); ++i) {
       sql += ", " + order[i].first + "::text AS " + order[i].first + "_text";
     }
     sql += " FROM (" + inner + ") s";
     if (q_.cursor) {
       std::vector<std::string> values;
-      if (!DecodeCursor(*q_.cursor, values) || values.size() != order.size()) {
+      if (!DecodeCursor(*q_.cursor, values) || values.size() != order.size() ||
+          !TimestampsLookValid(order, values)) {
         return common::InvalidError("The paging cursor is malformed or belongs to another search");
       }
       sql += " WHERE " + CursorCondition(order, values);
@@ -116,6 +126,26 @@ class Builder {
     out.page.text = std::move(sql);
     out.page.params = params_;
     return out;
+  }
+
+  // Sort-key values are PostgreSQL timestamps as it printed them ("2026-11-28 06:30:00.1+00",
+  // "infinity"); anything else did not come from us.
+  static bool TimestampsLookValid(const std::vector<std::pair<std::string, bool>>& order,
+                                  const std::vector<std::string>& values) {
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      if (order[i].first == "id" || order[i].first == "type") continue;
+      const std::string& v = values[i];
+      if (v == "infinity" || v == "-infinity") continue;
+      if (v.size() < 10 || v.size() > 40 || !std::isdigit(static_cast<unsigned char>(v[0]))) {
+        return false;
+      }
+      for (char c : v) {
+        if (!std::isdigit(static_cast<unsigned char>(c)) && std::string_view("-: .+").find(c) == std::string_view::npos) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   static bool DecodeCursor(std::string_view cursor, std::vector<std::string>& values) {
@@ -146,14 +176,14 @@ class Builder {
 
   // Sorting by a date parameter uses the earliest start (ascending) or the latest end
   // (descending) of the resource's values; resources without one sort last.
-  std::string SortExpression(const SortKey& k, const std::string& type_param) {
+  std::string SortExpression(const SortKey& k) {
     if (k.name == "_lastUpdated") return "r.last_updated";
     std::string p = Param(k.param->code);
     if (k.descending) {
-      return "COALESCE((SELECT max(sp.high) FROM sp_date sp WHERE sp.type = " + type_param +
+      return "COALESCE((SELECT max(sp.high) FROM sp_date sp WHERE sp.type = r.type"
              " AND sp.id = r.id AND sp.param = " + p + "), '-infinity')";
     }
-    return "COALESCE((SELECT min(sp.low) FROM sp_date sp WHERE sp.type = " + type_param +
+    return "COALESCE((SELECT min(sp.low) FROM sp_date sp WHERE sp.type = r.type"
            " AND sp.id = r.id AND sp.param = " + p + "), 'infinity')";
   }
 
@@ -176,7 +206,8 @@ class Builder {
   static std::string Column(const std::string& col) { return "s." + col; }
 
   std::string Typed(const std::string& col, const std::string& value) {
-    return col == "id" ? Param(value) + "::text" : Param(value) + "::timestamptz";
+    return col == "id" || col == "type" ? Param(value) + "::text"
+                                        : Param(value) + "::timestamptz";
   }
 
   // Membership of the compartment: a reference to it through one of the defining parameters
@@ -430,7 +461,8 @@ SqlQuery BuildIncludeSql(const Include& include, const std::string& type,
   return q;
 }
 
-std::string EncodeCursor(const std::vector<std::string>& sort_values, const std::string& id) {
+std::string EncodeCursor(const std::vector<std::string>& sort_values, const std::string& type,
+                         const std::string& id) {
   std::string out;
   auto append = [&](const std::string& v) {
     for (char c : v) {
@@ -443,6 +475,8 @@ std::string EncodeCursor(const std::vector<std::string>& sort_values, const std:
     append(v);
     out += '~';
   }
+  append(type);
+  out += '~';
   append(id);
   return out;
 }

@@ -20,8 +20,8 @@ struct SqlQuery {
 };
 
 struct CompiledSearch {
-  // Columns: id, version, last_updated (epoch µs), content, then one column per sort key
-  // (text, used to build the next cursor). At most count + 1 rows: one more than a page tells
+  // Columns: id, version, last_updated (epoch µs), content, type, then one column per sort
+  // key (text, used to build the next cursor). At most count + 1 rows: one more than a page tells
   // whether a next page exists.
   SqlQuery page;
   SqlQuery count;  // SELECT count(*) with the same filters
@@ -36,8 +36,9 @@ common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query);
 SqlQuery BuildIncludeSql(const Include& include, const std::string& type,
                          const std::vector<std::string>& ids, int limit);
 
-// The cursor that continues after a row whose sort-key columns and id are given.
-std::string EncodeCursor(const std::vector<std::string>& sort_values, const std::string& id);
+// The cursor that continues after a row whose sort-key columns, type and id are given.
+std::string EncodeCursor(const std::vector<std::string>& sort_values, const std::string& type,
+                         const std::string& id);
 
 }  // namespace fhir::search
 

@@ -22,7 +22,7 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
     int n = rows.rows();
     for (int i = 0; i < n && i < query.count; ++i) {
       SearchMatch m;
-      m.type = query.type;
+      m.type = std::string(rows.Get(i, 4));
       m.id = std::string(rows.Get(i, 0));
       m.version = static_cast<int>(rows.GetInt64(i, 1));
       m.last_updated = common::TimePoint(std::chrono::microseconds(rows.GetInt64(i, 2)));
@@ -33,9 +33,10 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
       int last = query.count - 1;
       std::vector<std::string> keys;
       for (std::size_t k = 0; k < sql.sort_keys; ++k) {
-        keys.emplace_back(rows.Get(last, 4 + static_cast<int>(k)));
+        keys.emplace_back(rows.Get(last, 5 + static_cast<int>(k)));
       }
-      result.next_cursor = EncodeCursor(keys, result.matches.back().id);
+      result.next_cursor =
+          EncodeCursor(keys, result.matches.back().type, result.matches.back().id);
     }
     // A first page that is not full already tells the total for free.
     if (!query.cursor && n <= query.count && query.count > 0) result.total = n;

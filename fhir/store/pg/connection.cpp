@@ -68,6 +68,10 @@ Status PgConnection::ResultStatus(const char* name, pg_result* r) {
   if (!healthy() || sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57P", 0) == 0) {
     return Status(StatusCode::kUnavailable, "The database is not reachable");
   }
+  if (sqlstate.rfind("22", 0) == 0) {
+    // A data exception: a value from the request that validation let through.
+    return Status(StatusCode::kInvalid, "A value in the request is malformed or out of range");
+  }
   if (sqlstate == "23505" || sqlstate == "40001" || sqlstate == "40P01") {
     return Status(StatusCode::kVersionConflict, "A concurrent write conflicted; retry");
   }

@@ -122,6 +122,9 @@ const Case kCases[] = {
     {"Practitioner/d1/Observation", "o2"},
     {"Patient/p1/Patient", "p1"},
     {"Patient/nobody/Observation", ""},
+    // system-level search
+    {"?_type=Patient,Practitioner&_id=p1,d1,o1", "d1,p1"},
+    {"?_id=o2", "o2"},
     // lenient handling: an unknown parameter is ignored
     {"Patient?gender=male&nonsense=1", "p2"},
 };
@@ -291,6 +294,8 @@ BOOST_AUTO_TEST_CASE(PagesWithCursorsStayCorrectWhileDataChanges) {
   BOOST_TEST(OrderedIds(page3) == (std::vector<std::string>{"pg5"}));
   BOOST_TEST(Link(page3, "next").empty());
   BOOST_TEST(Get(*this, "Patient?gender=other&_cursor=garbage~x~y", 400).Find("resourceType")->scalar() == "OperationOutcome");
+  BOOST_TEST(Get(*this, "Patient?gender=other&_cursor=garbage~x", 400).Find("resourceType")->scalar() == "OperationOutcome");
+  BOOST_TEST(Get(*this, "Patient?gender=other&_cursor=2026-13-45 99:99:99+00~Patient~x", 400).Find("resourceType")->scalar() == "OperationOutcome");
 }
 
 BOOST_AUTO_TEST_CASE(SortsByDateAndLastUpdated) {

@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(ValuesAreAlwaysParameters) {
 }
 
 BOOST_AUTO_TEST_CASE(CursorsRoundTripAndRejectGarbage) {
-  std::string cursor = fhir::search::EncodeCursor({"2026-11-28 10:00:00+00", "a~b!c"}, "id~1");
+  std::string cursor = fhir::search::EncodeCursor({"2026-11-28 10:00:00+00", "2026-11-28 10:00:01.5+00"}, "Patient", "id~1!");
   fhir::model::OperationOutcomeSink issues;
   auto q = Parse("Patient", {{"_sort", "-birthdate,_lastUpdated"}}, issues);
   q.cursor = cursor;
