@@ -21,13 +21,19 @@ void AppendBundleHead(std::string& out, const char* type, common::TimePoint now)
 }
 
 void AppendLinks(std::string& out, const std::string& self_url,
-                 const std::optional<std::string>& next_url) {
+                 const std::optional<std::string>& next_url,
+                 const std::optional<std::string>& previous_url = std::nullopt) {
   out += R"(,"link":[{"relation":"self","url":)";
   common::AppendJsonString(out, self_url);
   out += '}';
   if (next_url) {
     out += R"(,{"relation":"next","url":)";
     common::AppendJsonString(out, *next_url);
+    out += '}';
+  }
+  if (previous_url) {
+    out += R"(,{"relation":"previous","url":)";
+    common::AppendJsonString(out, *previous_url);
     out += '}';
   }
   out += ']';
@@ -38,6 +44,7 @@ void AppendLinks(std::string& out, const std::string& self_url,
 std::string SearchBundleJson(const search::SearchResult& result,
                              const std::string& base_url, const std::string& self_url,
                              const std::optional<std::string>& next_url,
+                             const std::optional<std::string>& previous_url,
                              const std::vector<model::Issue>& warnings, common::TimePoint now) {
   std::string out;
   out.reserve(256 + result.matches.size() * 1024);
@@ -46,7 +53,7 @@ std::string SearchBundleJson(const search::SearchResult& result,
     out += R"(,"total":)";
     out += std::to_string(*result.total);
   }
-  AppendLinks(out, self_url, next_url);
+  AppendLinks(out, self_url, next_url, previous_url);
   if (!result.matches.empty() || !result.included.empty() || !warnings.empty()) {
     out += R"(,"entry":[)";
     bool first = true;

@@ -26,6 +26,7 @@ std::string HistoryBundleJson(const store::HistoryPage& page, const std::string&
 std::string SearchBundleJson(const search::SearchResult& result,
                              const std::string& base_url, const std::string& self_url,
                              const std::optional<std::string>& next_url,
+                             const std::optional<std::string>& previous_url,
                              const std::vector<model::Issue>& warnings, common::TimePoint now);
 
 std::string ETagFor(int version);  // W/"3"

@@ -469,15 +469,16 @@ class FhirService::Call {
     for (const auto& [k, v] : query.applied) {
       applied += (applied.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
     }
-    std::optional<std::string> next;
-    if (result->next_cursor) {
-      next = self + applied + (applied.empty() ? "?" : "&") + "_cursor=" +
-             UrlEncode(*result->next_cursor);
-    }
+    auto page_link = [&](const std::optional<std::string>& cursor) -> std::optional<std::string> {
+      if (!cursor) return std::nullopt;
+      return self + applied + (applied.empty() ? "?" : "&") + "_cursor=" + UrlEncode(*cursor);
+    };
+    std::optional<std::string> next = page_link(result->next_cursor);
+    std::optional<std::string> previous = page_link(result->previous_cursor);
     if (query.cursor) {
       applied += (applied.empty() ? "?" : "&") + std::string("_cursor=") + UrlEncode(*query.cursor);
     }
-    Respond(200, SearchBundleJson(*result, req_.base_url, self + applied, next,
+    Respond(200, SearchBundleJson(*result, req_.base_url, self + applied, next, previous,
                                   issues.issues(), s_.clock_.Now()));
   }
 

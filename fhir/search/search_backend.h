@@ -26,7 +26,8 @@ struct SearchMatch {
 struct SearchResult {
   std::vector<SearchMatch> matches;     // at most query.count
   std::vector<SearchMatch> included;    // added by _include / _revinclude
-  std::optional<std::string> next_cursor;  // set when more rows follow
+  std::optional<std::string> next_cursor;      // set when more rows follow
+  std::optional<std::string> previous_cursor;  // set when this is not the first page
   std::optional<std::int64_t> total;
 };
 

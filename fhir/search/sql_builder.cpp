@@ -111,9 +111,18 @@ class Builder {
     sql += " FROM (" + inner + ") s";
     if (q_.cursor) {
       std::vector<std::string> values;
-      if (!DecodeCursor(*q_.cursor, values) || values.size() != order.size() ||
-          !TimestampsLookValid(order, values)) {
+      if (!DecodeCursor(*q_.cursor, values) || values.size() != order.size() + 1 ||
+          (values[0] != "f" && values[0] != "b")) {
         return common::InvalidError("The paging cursor is malformed or belongs to another search");
+      }
+      out.backward = values[0] == "b";
+      values.erase(values.begin());
+      if (!TimestampsLookValid(order, values)) {
+        return common::InvalidError("The paging cursor is malformed or belongs to another search");
+      }
+      // Backward: the rows just before the cursor, nearest first.
+      if (out.backward) {
+        for (auto& [column, descending] : order) descending = !descending;
       }
       sql += " WHERE " + CursorCondition(order, values);
     }
@@ -462,7 +471,7 @@ SqlQuery BuildIncludeSql(const Include& include, const std::string& type,
 }
 
 std::string EncodeCursor(const std::vector<std::string>& sort_values, const std::string& type,
-                         const std::string& id) {
+                         const std::string& id, bool backward) {
   std::string out;
   auto append = [&](const std::string& v) {
     for (char c : v) {
@@ -471,6 +480,7 @@ std::string EncodeCursor(const std::vector<std::string>& sort_values, const std:
       else out += c;
     }
   };
+  out += backward ? "b~" : "f~";
   for (const std::string& v : sort_values) {
     append(v);
     out += '~';

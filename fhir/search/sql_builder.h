@@ -26,6 +26,9 @@ struct CompiledSearch {
   SqlQuery page;
   SqlQuery count;  // SELECT count(*) with the same filters
   std::size_t sort_keys = 0;
+  // A `previous` cursor: the page query runs in reverse order from the cursor, and the caller
+  // reverses the rows it keeps.
+  bool backward = false;
 };
 
 // kInvalid when the paging cursor is malformed.
@@ -36,9 +39,10 @@ common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query);
 SqlQuery BuildIncludeSql(const Include& include, const std::string& type,
                          const std::vector<std::string>& ids, int limit);
 
-// The cursor that continues after a row whose sort-key columns, type and id are given.
+// The cursor of a page boundary row (its sort-key columns, type and id): forward for `next`
+// (rows after it), backward for `previous` (rows before it).
 std::string EncodeCursor(const std::vector<std::string>& sort_values, const std::string& type,
-                         const std::string& id);
+                         const std::string& id, bool backward = false);
 
 }  // namespace fhir::search
 

@@ -1,5 +1,6 @@
 #include "fhir/search/pg/pg_search_backend.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -20,7 +21,9 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
                            conn->ExecuteUnprepared({"search.page", sql.page.text.c_str()},
                                                    sql.page.params));
     int n = rows.rows();
-    for (int i = 0; i < n && i < query.count; ++i) {
+    int kept = std::min(n, query.count);
+    std::vector<std::vector<std::string>> keys(static_cast<std::size_t>(kept));
+    for (int i = 0; i < kept; ++i) {
       SearchMatch m;
       m.type = std::string(rows.Get(i, 4));
       m.id = std::string(rows.Get(i, 0));
@@ -28,15 +31,26 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
       m.last_updated = common::TimePoint(std::chrono::microseconds(rows.GetInt64(i, 2)));
       m.content = std::string(rows.Get(i, 3));
       result.matches.push_back(std::move(m));
-    }
-    if (n > query.count && query.count > 0) {
-      int last = query.count - 1;
-      std::vector<std::string> keys;
       for (std::size_t k = 0; k < sql.sort_keys; ++k) {
-        keys.emplace_back(rows.Get(last, 5 + static_cast<int>(k)));
+        keys[static_cast<std::size_t>(i)].emplace_back(rows.Get(i, 5 + static_cast<int>(k)));
       }
-      result.next_cursor =
-          EncodeCursor(keys, result.matches.back().type, result.matches.back().id);
+    }
+    bool more = n > query.count;  // beyond the page, in the direction we read
+    if (sql.backward) {
+      std::reverse(result.matches.begin(), result.matches.end());
+      std::reverse(keys.begin(), keys.end());
+    }
+    if (!result.matches.empty()) {
+      const SearchMatch& first = result.matches.front();
+      const SearchMatch& last = result.matches.back();
+      // Reading forward, the rows before this page exist if we came through a cursor; reading
+      // backward, the rows after it do.
+      bool has_next = sql.backward ? true : more;
+      bool has_previous = sql.backward ? more : query.cursor.has_value();
+      if (has_next) result.next_cursor = EncodeCursor(keys.back(), last.type, last.id);
+      if (has_previous) {
+        result.previous_cursor = EncodeCursor(keys.front(), first.type, first.id, true);
+      }
     }
     // A first page that is not full already tells the total for free.
     if (!query.cursor && n <= query.count && query.count > 0) result.total = n;

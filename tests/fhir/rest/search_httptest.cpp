@@ -293,6 +293,16 @@ BOOST_AUTO_TEST_CASE(PagesWithCursorsStayCorrectWhileDataChanges) {
   auto page3 = Get(*this, PathOf(Link(page2, "next")));
   BOOST_TEST(OrderedIds(page3) == (std::vector<std::string>{"pg5"}));
   BOOST_TEST(Link(page3, "next").empty());
+  // And back: previous links walk the same pages in reverse, now including pg0 at the start.
+  BOOST_TEST(Link(page1, "previous").empty());
+  auto back2 = Get(*this, PathOf(Link(page3, "previous")));
+  BOOST_TEST(OrderedIds(back2) == (std::vector<std::string>{"pg3", "pg4"}));
+  auto back1 = Get(*this, PathOf(Link(back2, "previous")));
+  BOOST_TEST(OrderedIds(back1) == (std::vector<std::string>{"pg1", "pg2"}));
+  auto back0 = Get(*this, PathOf(Link(back1, "previous")));
+  BOOST_TEST(OrderedIds(back0) == (std::vector<std::string>{"pg0"}));
+  BOOST_TEST(Link(back0, "previous").empty());
+  BOOST_TEST(OrderedIds(Get(*this, PathOf(Link(back0, "next")))) == (std::vector<std::string>{"pg1", "pg2"}));
   BOOST_TEST(Get(*this, "Patient?gender=other&_cursor=garbage~x~y", 400).Find("resourceType")->scalar() == "OperationOutcome");
   BOOST_TEST(Get(*this, "Patient?gender=other&_cursor=garbage~x", 400).Find("resourceType")->scalar() == "OperationOutcome");
   BOOST_TEST(Get(*this, "Patient?gender=other&_cursor=2026-13-45 99:99:99+00~Patient~x", 400).Find("resourceType")->scalar() == "OperationOutcome");
