@@ -107,6 +107,14 @@ class Extractor {
         if (t == "Reference") {
           std::string_view ref = ChildValue(e, "reference");
           if (!ref.empty()) ReferenceText(std::string(ref));
+          // Reference.identifier serves `param:identifier=system|value`: a token row under the
+          // modifier-qualified name.
+          if (const Element* identifier = e.Child("identifier")) {
+            rows_.tokens.push_back({p_.code + ":identifier",
+                                    Truncated(ChildValue(*identifier, "system"), kMaxIndexedUriLength),
+                                    identifier->Child("system") != nullptr,
+                                    Truncated(ChildValue(*identifier, "value")), ""});
+          }
         }
         break;
       case ParamType::kDate:

@@ -23,7 +23,8 @@ bool ModifierAllowed(ParamType type, std::string_view modifier) {
     case ParamType::kToken: return modifier == "not" || modifier == "text";
     case ParamType::kUri: return modifier == "below" || modifier == "above";
     case ParamType::kReference:
-      return definitions::Definitions::R4().FindResource(modifier) != nullptr;
+      return modifier == "identifier" ||
+             definitions::Definitions::R4().FindResource(modifier) != nullptr;
     default: return false;
   }
 }

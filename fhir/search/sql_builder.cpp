@@ -258,10 +258,13 @@ class Builder {
              " AND " + alias + ".target_type = " + type_expr + " AND " + alias +
              ".target_id = " + id_expr + " AND " + inner + ")";
     }
-    const char* table = TableFor(c.param->type);
+    // :identifier matches Reference.identifier, indexed as tokens under "code:identifier".
+    bool by_identifier = c.param->type == ParamType::kReference && c.modifier == "identifier";
+    const char* table = TableFor(by_identifier ? ParamType::kToken : c.param->type);
     std::string prefix = std::string("SELECT 1 FROM ") + table + " " + alias + " WHERE " + alias +
                          ".type = " + type_expr + " AND " + alias + ".id = " + id_expr + " AND " +
-                         alias + ".param = " + Param(c.param->code);
+                         alias + ".param = " +
+                         Param(by_identifier ? c.param->code + ":identifier" : c.param->code);
     if (c.chain) {
       // Chain: a reference from here to a resource of an allowed type that matches the chain.
       std::string types;
@@ -281,7 +284,9 @@ class Builder {
   }
 
   std::string ValueSql(const Clause& c, const std::string& v) {
-    switch (c.param->type) {
+    ParamType type = c.param->type;
+    if (type == ParamType::kReference && c.modifier == "identifier") type = ParamType::kToken;
+    switch (type) {
       case ParamType::kString: {
         if (c.modifier == "exact") return a_ + ".exact = " + Param(Truncated(Unescape(v)));
         std::string needle = EscapeLike(Truncated(NormalizeString(Unescape(v))));

@@ -23,7 +23,7 @@ const char* const kSeed[][2] = {
     {"Practitioner/d1", R"({"resourceType":"Practitioner","id":"d1","name":[{"family":"Lim"}]})"},
     {"Observation/o1", R"({"resourceType":"Observation","id":"o1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"79880-1","display":"Visual acuity left eye"}],"text":"VA left"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-11-28T09:30:00Z","valueQuantity":{"value":0.80,"unit":"decimal","system":"http://unitsofmeasure.org","code":"1"}})"},
     {"Observation/o2", R"({"resourceType":"Observation","id":"o2","status":"preliminary","code":{"coding":[{"system":"http://loinc.org","code":"79881-9"}]},"subject":{"reference":"Patient/p2"},"performer":[{"reference":"Practitioner/d1"}],"effectiveDateTime":"2026-11-27","valueQuantity":{"value":5.4,"unit":"mg","system":"http://unitsofmeasure.org","code":"mg"}})"},
-    {"Observation/o3", R"({"resourceType":"Observation","id":"o3","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"79880-1"}]},"subject":{"reference":"http://elsewhere.example/fhir/Patient/p9"},"effectivePeriod":{"start":"2026-10-01","end":"2026-10-31"}})"},
+    {"Observation/o3", R"({"resourceType":"Observation","id":"o3","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"79880-1"}]},"subject":{"reference":"http://elsewhere.example/fhir/Patient/p9","identifier":{"system":"http://elsewhere.example/mrn","value":"999"}},"effectivePeriod":{"start":"2026-10-01","end":"2026-10-31"}})"},
     {"ValueSet/vs1", R"({"resourceType":"ValueSet","id":"vs1","url":"http://fovea.example/ValueSet/acuity","status":"active"})"},
     {"Provenance/pv1", R"({"resourceType":"Provenance","id":"pv1","target":[{"reference":"Observation/o1"}],"recorded":"2026-11-28T09:31:00Z","agent":[{"who":{"reference":"Practitioner/d1"}}]})"},
 };
@@ -65,6 +65,9 @@ const Case kCases[] = {
     {"Observation?patient=Patient/p2", "o2"},
     {"Observation?performer=Practitioner/d1", "o2"},
     {"Observation?subject=http://elsewhere.example/fhir/Patient/p9", "o3"},
+    {"Observation?subject:identifier=http://elsewhere.example/mrn|999", "o3"},
+    {"Observation?subject:identifier=999", "o3"},
+    {"Observation?subject:identifier=http://hosp.example/mrn|999", ""},
     // date: precision ranges, prefixes, periods
     {"Patient?birthdate=2015", "p1"},
     {"Patient?birthdate=2015-06", "p1"},
