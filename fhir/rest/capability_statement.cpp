@@ -1,12 +1,17 @@
 #include "fhir/rest/capability_statement.h"
 
 #include "common/json.h"
+#include "fhir/search/search_query.h"
 
 namespace fhir::rest {
 
-bool IsSearchSupported(const search::SearchParameter& p) {
-  return !p.expression.empty() && p.type != search::ParamType::kComposite &&
-         p.type != search::ParamType::kSpecial;
+bool IsSearchSupported(const search::SearchParameter& p,
+                       const search::SearchParameterRegistry& registry) {
+  if (p.expression.empty() || p.type == search::ParamType::kSpecial) return false;
+  if (p.type != search::ParamType::kComposite) return true;
+  std::vector<const search::SearchParameter*> components;
+  for (const auto& c : p.components) components.push_back(registry.FindByUrl(c.definition));
+  return search::IsSupportedComposite(components);
 }
 
 std::string BuildCapabilityStatement(const definitions::Definitions& defs,
@@ -41,7 +46,7 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
       out += R"("searchParam":[)";
       bool first_param = true;
       for (const search::SearchParameter* p : options.search->ForType(type)) {
-        if (!IsSearchSupported(*p)) continue;
+        if (!IsSearchSupported(*p, *options.search)) continue;
         if (!first_param) out += ',';
         first_param = false;
         out += R"({"name":)";

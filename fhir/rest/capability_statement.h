@@ -19,8 +19,9 @@ struct CapabilityOptions {
   const search::SearchParameterRegistry* search = nullptr;
 };
 
-// Whether Fovea's search supports this parameter (composites and specials not yet).
-bool IsSearchSupported(const search::SearchParameter& p);
+// Whether Fovea's search supports this parameter (specials and some composite shapes not yet).
+bool IsSearchSupported(const search::SearchParameter& p,
+                       const search::SearchParameterRegistry& registry);
 
 // Canonical JSON of the CapabilityStatement; `base_url` goes into implementation.url.
 std::string BuildCapabilityStatement(const definitions::Definitions& defs,

@@ -243,6 +243,66 @@ std::string NormalizeString(std::string_view s) {
   return out;
 }
 
+namespace {
+
+// The rows one component parameter yields for the element a composite expression selected.
+common::Status ComponentRows(const SearchParameter& component, const std::string& expression,
+                             const Element& focus, const fhirpath::EvaluationContext& context,
+                             IndexRows& rows) {
+  FOVEA_ASSIGN_OR_RETURN(auto expr, fhirpath::CompileCached(expression));
+  FOVEA_ASSIGN_OR_RETURN(auto values, fhirpath::Evaluate(*expr, focus, context));
+  Extractor extractor(component, rows);
+  for (const auto& v : values) extractor.Add(v);
+  return common::Status::Ok();
+}
+
+template <class Second>
+void Pair(const std::string& code, const std::vector<TokenRow>& firsts,
+          const std::vector<Second>& seconds, std::vector<CompositeRow<Second>>& out) {
+  for (const TokenRow& a : firsts) {
+    if (a.code.empty()) continue;  // text-only rows do not identify a code
+    for (const Second& b : seconds) out.push_back({code, a, b});
+  }
+}
+
+// token$token, token$quantity, token$date and token$string composites: one row per pair of
+// component values found under the same element (Observation.component[i]: its code with its
+// value, never another component's).
+void ExtractComposite(const SearchParameter& p, const Element& resource,
+                      const SearchParameterRegistry& registry,
+                      const fhirpath::EvaluationContext& context, IndexRows& rows,
+                      ExtractionStats* stats) {
+  if (p.components.size() != 2) return;
+  const SearchParameter* first = registry.FindByUrl(p.components[0].definition);
+  const SearchParameter* second = registry.FindByUrl(p.components[1].definition);
+  if (first == nullptr || second == nullptr || first->type != ParamType::kToken) return;
+  if (stats != nullptr) ++stats->parameters;
+  auto fail = [&] {
+    if (stats != nullptr) ++stats->failed;
+  };
+  auto expr = fhirpath::CompileCached(ForResourceType(p.expression, resource.type()->name));
+  if (!expr.has_value()) return fail();
+  auto bases = fhirpath::Evaluate(**expr, resource, context);
+  if (!bases.has_value()) return fail();
+  for (const auto& base : *bases) {
+    if (base.kind() != fhirpath::Value::Kind::kElement) continue;
+    IndexRows a, b;
+    if (!ComponentRows(*first, p.components[0].expression, *base.element(), context, a).ok() ||
+        !ComponentRows(*second, p.components[1].expression, *base.element(), context, b).ok()) {
+      return fail();
+    }
+    switch (second->type) {
+      case ParamType::kToken: Pair(p.code, a.tokens, b.tokens, rows.composite_tokens); break;
+      case ParamType::kQuantity: Pair(p.code, a.tokens, b.quantities, rows.composite_quantities); break;
+      case ParamType::kDate: Pair(p.code, a.tokens, b.dates, rows.composite_dates); break;
+      case ParamType::kString: Pair(p.code, a.tokens, b.strings, rows.composite_strings); break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
 IndexRows ExtractIndex(const Element& resource, const SearchParameterRegistry& registry,
                        ExtractionStats* stats) {
   IndexRows rows;
@@ -251,10 +311,14 @@ IndexRows ExtractIndex(const Element& resource, const SearchParameterRegistry& r
   context.resolver = TypeStub;
   context.as_filters_collections = true;
   for (const SearchParameter* p : registry.ForType(resource.type()->name)) {
-    // _id and _lastUpdated are columns of the resource table; composites and specials later.
+    // _id and _lastUpdated are columns of the resource table; specials are not indexed.
     if (p->expression.empty() || p->code == "_id" || p->code == "_lastUpdated" ||
-        p->type == ParamType::kComposite || p->type == ParamType::kSpecial)
+        p->type == ParamType::kSpecial)
       continue;
+    if (p->type == ParamType::kComposite) {
+      ExtractComposite(*p, resource, registry, context, rows, stats);
+      continue;
+    }
     if (stats != nullptr) ++stats->parameters;
     auto expr = fhirpath::CompileCached(ForResourceType(p->expression, resource.type()->name));
     if (!expr.has_value()) {

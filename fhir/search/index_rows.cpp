@@ -98,6 +98,38 @@ std::string IndexRows::ToJson() const {
     Field(out, "p", r.param, f);
     Field(out, "v", r.value, f);
   });
+  auto first_component = [&](const auto& r, bool& f) {
+    Field(out, "p", r.param, f);
+    NullableField(out, "ts", r.first.system, r.first.has_system, f);
+    Field(out, "tc", r.first.code, f);
+  };
+  Table(out, "composite_token", composite_tokens, first, [&](const CompositeRow<TokenRow>& r, bool& f) {
+    first_component(r, f);
+    NullableField(out, "s", r.second.system, r.second.has_system, f);
+    Field(out, "c", r.second.code, f);
+    NullableField(out, "t", r.second.text, !r.second.text.empty(), f);
+  });
+  Table(out, "composite_quantity", composite_quantities, first,
+        [&](const CompositeRow<QuantityRow>& r, bool& f) {
+          first_component(r, f);
+          Field(out, "v", r.second.value, f);
+          Field(out, "lo", r.second.low, f);
+          Field(out, "hi", r.second.high, f);
+          NullableField(out, "s", r.second.system, !r.second.system.empty(), f);
+          NullableField(out, "c", r.second.code, !r.second.code.empty(), f);
+          NullableField(out, "u", r.second.unit, !r.second.unit.empty(), f);
+        });
+  Table(out, "composite_date", composite_dates, first, [&](const CompositeRow<DateRow>& r, bool& f) {
+    first_component(r, f);
+    Field(out, "lo", Timestamp(r.second.low), f);
+    Field(out, "hi", Timestamp(r.second.high), f);
+  });
+  Table(out, "composite_string", composite_strings, first,
+        [&](const CompositeRow<StringRow>& r, bool& f) {
+          first_component(r, f);
+          Field(out, "n", r.second.normalized, f);
+          Field(out, "e", r.second.exact, f);
+        });
   out += '}';
   return out;
 }

@@ -61,6 +61,15 @@ struct UriRow {
   std::string value;
 };
 
+// A composite parameter's row: the first component is a token; the second is one of the
+// simple rows (its `param` field unused).
+template <class Second>
+struct CompositeRow {
+  std::string param;
+  TokenRow first;
+  Second second;
+};
+
 struct IndexRows {
   std::vector<StringRow> strings;
   std::vector<TokenRow> tokens;
@@ -69,10 +78,15 @@ struct IndexRows {
   std::vector<NumberRow> numbers;
   std::vector<QuantityRow> quantities;
   std::vector<UriRow> uris;
+  std::vector<CompositeRow<TokenRow>> composite_tokens;
+  std::vector<CompositeRow<QuantityRow>> composite_quantities;
+  std::vector<CompositeRow<DateRow>> composite_dates;
+  std::vector<CompositeRow<StringRow>> composite_strings;
 
   std::size_t size() const {
     return strings.size() + tokens.size() + references.size() + dates.size() + numbers.size() +
-           quantities.size() + uris.size();
+           quantities.size() + uris.size() + composite_tokens.size() +
+           composite_quantities.size() + composite_dates.size() + composite_strings.size();
   }
   // One JSON document {"string":[...],"token":[...],...} that the write statement unpacks with
   // jsonb_to_recordset: every row travels as a bound parameter, in one round trip.

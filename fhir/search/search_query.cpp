@@ -78,6 +78,18 @@ bool ValueIsWellFormed(ParamType type, std::string_view v, std::string& why) {
 
 constexpr int kMaxChainDepth = 4;
 
+}  // namespace
+
+bool IsSupportedComposite(const std::vector<const SearchParameter*>& components) {
+  if (components.size() != 2 || components[0] == nullptr || components[1] == nullptr) return false;
+  if (components[0]->type != ParamType::kToken) return false;
+  ParamType second = components[1]->type;
+  return second == ParamType::kToken || second == ParamType::kQuantity ||
+         second == ParamType::kDate || second == ParamType::kString;
+}
+
+namespace {
+
 // Splits "name:modifier" (a chain tail after '.' is the caller's business).
 std::pair<std::string, std::string> NameAndModifier(std::string_view key) {
   std::size_t colon = key.find(':');
@@ -184,10 +196,22 @@ std::optional<Clause> ParseClause(const std::string& type, std::string_view key,
       error = "unknown for " + type;
       return std::nullopt;
     }
-    if (clause.param->type == ParamType::kComposite || clause.param->type == ParamType::kSpecial ||
-        clause.param->expression.empty()) {
+    if (clause.param->type == ParamType::kSpecial || clause.param->expression.empty()) {
       error = "this parameter is not supported yet";
       return std::nullopt;
+    }
+    if (clause.param->type == ParamType::kComposite) {
+      for (const auto& c : clause.param->components) {
+        clause.components.push_back(registry.FindByUrl(c.definition));
+      }
+      if (!IsSupportedComposite(clause.components)) {
+        error = "this composite parameter is not supported yet";
+        return std::nullopt;
+      }
+      if (!modifier.empty() && modifier != "missing") {
+        error = "composite parameters take no modifier";
+        return std::nullopt;
+      }
     }
     if (!ModifierAllowed(clause.param->type, modifier)) {
       error = "modifier ':" + modifier + "' is not supported for " +
@@ -212,6 +236,15 @@ std::optional<Clause> ParseClause(const std::string& type, std::string_view key,
                                        : clause.param->type;
   std::string why;
   for (const std::string& v : clause.values) {
+    if (t == ParamType::kComposite) {
+      std::size_t dollar = v.find('$');
+      if (dollar == std::string::npos || dollar == 0 ||
+          !ValueIsWellFormed(clause.components[1]->type, v.substr(dollar + 1), why)) {
+        error = "'" + v + "': expected token$value" + (why.empty() ? "" : " (" + why + ")");
+        return std::nullopt;
+      }
+      continue;
+    }
     if (!ValueIsWellFormed(t, v, why)) {
       error = "'" + v + "': " + why;
       return std::nullopt;

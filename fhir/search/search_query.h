@@ -34,6 +34,10 @@ struct Clause {
   std::shared_ptr<Clause> chain;
   std::vector<std::string> target_types;
 
+  // Composite parameters: the component parameters (token first); each value is
+  // "token$second".
+  std::vector<const SearchParameter*> components;
+
   // Reverse chaining: resources of `has_type` whose `has_param` refers to this resource and
   // that match `chain`.
   std::string has_type;
@@ -90,6 +94,9 @@ SearchQuery ParseSearch(const std::string& type,
                         const std::vector<std::pair<std::string, std::string>>& params,
                         const SearchParameterRegistry& registry, const SearchOptions& options,
                         model::IssueSink& issues);
+
+// Composite shapes Fovea indexes: token$token, token$quantity, token$date, token$string.
+bool IsSupportedComposite(const std::vector<const SearchParameter*>& components);
 
 // True when a date/number/quantity value starts with a comparison prefix (ge2026, lt5.4).
 bool HasPrefix(std::string_view value);

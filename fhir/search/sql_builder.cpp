@@ -22,6 +22,17 @@ const char* TableFor(ParamType t) {
   }
 }
 
+// The table of a composite parameter, by the type of its second component.
+const char* CompositeTableFor(ParamType second) {
+  switch (second) {
+    case ParamType::kToken: return "sp_composite_token";
+    case ParamType::kQuantity: return "sp_composite_quantity";
+    case ParamType::kDate: return "sp_composite_date";
+    case ParamType::kString: return "sp_composite_string";
+    default: return nullptr;
+  }
+}
+
 std::string EscapeLike(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -260,7 +271,9 @@ class Builder {
     }
     // :identifier matches Reference.identifier, indexed as tokens under "code:identifier".
     bool by_identifier = c.param->type == ParamType::kReference && c.modifier == "identifier";
-    const char* table = TableFor(by_identifier ? ParamType::kToken : c.param->type);
+    const char* table = c.param->type == ParamType::kComposite
+                            ? CompositeTableFor(c.components[1]->type)
+                            : TableFor(by_identifier ? ParamType::kToken : c.param->type);
     std::string prefix = std::string("SELECT 1 FROM ") + table + " " + alias + " WHERE " + alias +
                          ".type = " + type_expr + " AND " + alias + ".id = " + id_expr + " AND " +
                          alias + ".param = " +
@@ -283,7 +296,28 @@ class Builder {
     return "EXISTS (" + prefix + " AND (" + any + "))";
   }
 
+  // token$value: the first component on t_system/t_code, the second through its own type's
+  // conditions (the composite tables name those columns like the simple ones).
+  std::string CompositeSql(const Clause& c, const std::string& v) {
+    std::size_t dollar = v.find('$');
+    std::string token = v.substr(0, dollar), system, code;
+    std::string first;
+    if (!SplitPipe(token, system, code)) {
+      first = a_ + ".t_code = " + Param(Truncated(Unescape(token)));
+    } else {
+      code = Truncated(Unescape(code));
+      first = (system.empty() ? a_ + ".t_system IS NULL"
+                              : a_ + ".t_system = " + Param(Truncated(system, kMaxIndexedUriLength))) +
+              (code.empty() ? "" : " AND " + a_ + ".t_code = " + Param(code));
+    }
+    Clause second;
+    second.param = c.components[1];
+    second.name = second.param->code;
+    return "(" + first + " AND " + ValueSql(second, v.substr(dollar + 1)) + ")";
+  }
+
   std::string ValueSql(const Clause& c, const std::string& v) {
+    if (c.param->type == ParamType::kComposite) return CompositeSql(c, v);
     ParamType type = c.param->type;
     if (type == ParamType::kReference && c.modifier == "identifier") type = ParamType::kToken;
     switch (type) {

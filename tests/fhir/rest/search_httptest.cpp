@@ -24,6 +24,7 @@ const char* const kSeed[][2] = {
     {"Observation/o1", R"({"resourceType":"Observation","id":"o1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"79880-1","display":"Visual acuity left eye"}],"text":"VA left"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-11-28T09:30:00Z","valueQuantity":{"value":0.80,"unit":"decimal","system":"http://unitsofmeasure.org","code":"1"}})"},
     {"Observation/o2", R"({"resourceType":"Observation","id":"o2","status":"preliminary","code":{"coding":[{"system":"http://loinc.org","code":"79881-9"}]},"subject":{"reference":"Patient/p2"},"performer":[{"reference":"Practitioner/d1"}],"effectiveDateTime":"2026-11-27","valueQuantity":{"value":5.4,"unit":"mg","system":"http://unitsofmeasure.org","code":"mg"}})"},
     {"Observation/o3", R"({"resourceType":"Observation","id":"o3","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"79880-1"}]},"subject":{"reference":"http://elsewhere.example/fhir/Patient/p9","identifier":{"system":"http://elsewhere.example/mrn","value":"999"}},"effectivePeriod":{"start":"2026-10-01","end":"2026-10-31"}})"},
+    {"Observation/o4", R"({"resourceType":"Observation","id":"o4","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},"subject":{"reference":"Patient/p3"},"effectiveDateTime":"2026-01-15","component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":120,"unit":"mm[Hg]","system":"http://unitsofmeasure.org","code":"mm[Hg]"}},{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":80,"unit":"mm[Hg]","system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]})"},
     {"ValueSet/vs1", R"({"resourceType":"ValueSet","id":"vs1","url":"http://fovea.example/ValueSet/acuity","status":"active"})"},
     {"Provenance/pv1", R"({"resourceType":"Provenance","id":"pv1","target":[{"reference":"Observation/o1"}],"recorded":"2026-11-28T09:31:00Z","agent":[{"who":{"reference":"Practitioner/d1"}}]})"},
 };
@@ -83,7 +84,7 @@ const Case kCases[] = {
     {"Observation?date=ap2026-10-15", "o3"},
     {"Observation?date=ge2026-10-31", "o1,o2,o3"},
     {"Observation?date=sa2026-10-31", "o1,o2"},
-    {"Observation?date=eb2026-11-01", "o3"},
+    {"Observation?date=eb2026-11-01", "o3,o4"},
     {"Observation?date=2026-11-28T09:30:00Z", "o1"},
     {"Observation?date=2026-11-28T11:30:00%2B02:00", "o1"},
     // quantity and number comparisons
@@ -108,14 +109,14 @@ const Case kCases[] = {
     // chaining, at any depth, with and without the target type
     {"Observation?subject:Patient.name=tan", "o1,o2"},
     {"Observation?subject.name=tanaka", "o2"},
-    {"Observation?subject:Patient.gender=female", "o1"},
+    {"Observation?subject:Patient.gender=female", "o1,o4"},
     {"Observation?subject:Patient.organization.name=eye", "o1"},
     {"Observation?subject:Patient._id=p2", "o2"},
     {"Observation?performer:Practitioner.name=lim", "o2"},
     {"Observation?subject:Patient.name=nobody", ""},
     // reverse chaining, nestable
     {"Patient?_has:Observation:subject:code=79881-9", "p2"},
-    {"Patient?_has:Observation:patient:status=final", "p1"},
+    {"Patient?_has:Observation:patient:status=final", "p1,p3"},
     {"Patient?_has:Observation:subject:_has:Provenance:target:_id=pv1", "p1"},
     {"Practitioner?_has:Observation:performer:subject:Patient.name=tanaka", "d1"},
     // compartments
@@ -125,6 +126,13 @@ const Case kCases[] = {
     {"Practitioner/d1/Observation", "o2"},
     {"Patient/p1/Patient", "p1"},
     {"Patient/nobody/Observation", ""},
+    // composite parameters: each pair from the same element
+    {"Observation?code-value-quantity=http://loinc.org|79881-9$5.4", "o2"},
+    {"Observation?code-value-quantity=79881-9$gt5", "o2"},
+    {"Observation?code-value-quantity=79881-9$lt5", ""},
+    {"Observation?component-code-value-quantity=http://loinc.org|8480-6$gt100", "o4"},
+    {"Observation?component-code-value-quantity=8462-4$gt100", ""},
+    {"Observation?combo-code-value-quantity=8462-4$80", "o4"},
     // system-level search
     {"?_type=Patient,Practitioner&_id=p1,d1,o1", "d1,p1"},
     {"?_id=o2", "o2"},
@@ -240,6 +248,7 @@ BOOST_AUTO_TEST_CASE(IncludeAndRevinclude) {
   BOOST_TEST(Included(self).empty());
   BOOST_TEST(s.Request("GET", "Observation?_include=Observation:nonsense", "", {{"Prefer", "handling=strict"}}).status == 400);
   BOOST_TEST(s.Request("GET", "Patient/p1/ValueSet").status == 400);  // not in the compartment
+  BOOST_TEST(s.Request("GET", "Observation?code-value-quantity=79881-9", "", {{"Prefer", "handling=strict"}}).status == 400);
   BOOST_TEST(Link(Get(s, "Patient/p1/Observation?_count=5"), "self").find("/Patient/p1/Observation?_count=5") !=
              std::string::npos);
   BOOST_TEST(s.Request("GET", "Observation?subject.nonsense=1", "", {{"Prefer", "handling=strict"}}).status == 400);

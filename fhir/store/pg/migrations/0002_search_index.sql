@@ -60,6 +60,39 @@ CREATE INDEX sp_uri_resource ON sp_uri (type, id, param, value);
 -- Searches filter current, non-deleted resources of one type, often ordered by last_updated.
 CREATE INDEX resource_type_updated ON resource (type, last_updated, id) WHERE NOT deleted;
 
+
+-- Composite parameters (token$token, token$quantity, token$date, token$string): the first
+-- component's token in t_system/t_code, the second in the columns its own type uses above.
+CREATE TABLE sp_composite_token (
+  type text NOT NULL, id text NOT NULL, param text NOT NULL,
+  t_system text, t_code text NOT NULL, system text, code text NOT NULL, text text
+);
+CREATE INDEX sp_composite_token_value ON sp_composite_token (type, param, t_code, code);
+CREATE INDEX sp_composite_token_resource ON sp_composite_token (type, id, param);
+
+CREATE TABLE sp_composite_quantity (
+  type text NOT NULL, id text NOT NULL, param text NOT NULL,
+  t_system text, t_code text NOT NULL,
+  value numeric NOT NULL, low numeric NOT NULL, high numeric NOT NULL,
+  system text, code text, unit text
+);
+CREATE INDEX sp_composite_quantity_value ON sp_composite_quantity (type, param, t_code, value);
+CREATE INDEX sp_composite_quantity_resource ON sp_composite_quantity (type, id, param);
+
+CREATE TABLE sp_composite_date (
+  type text NOT NULL, id text NOT NULL, param text NOT NULL,
+  t_system text, t_code text NOT NULL, low timestamptz NOT NULL, high timestamptz NOT NULL
+);
+CREATE INDEX sp_composite_date_value ON sp_composite_date (type, param, t_code, low, high);
+CREATE INDEX sp_composite_date_resource ON sp_composite_date (type, id, param);
+
+CREATE TABLE sp_composite_string (
+  type text NOT NULL, id text NOT NULL, param text NOT NULL,
+  t_system text, t_code text NOT NULL, normalized text NOT NULL, exact text NOT NULL
+);
+CREATE INDEX sp_composite_string_value ON sp_composite_string (type, param, t_code, normalized text_pattern_ops);
+CREATE INDEX sp_composite_string_resource ON sp_composite_string (type, id, param);
+
 -- Maintenance the server must finish before serving: resources stored before this migration
 -- have no index rows yet, so a reindex is pending (cleared by fovea reindex when it completes;
 -- fovea serve runs it at start-up while the row is here).
