@@ -111,6 +111,12 @@ const model::TypeDef* Definitions::FindType(std::string_view name) const {
   return it == types_.end() ? nullptr : it->second.get();
 }
 
+const std::vector<std::string>* Definitions::ValueSetCodes(std::string_view url) const {
+  std::string_view base = url.substr(0, url.find('|'));  // a version suffix is ignored
+  auto it = value_sets_.find(base);
+  return it == value_sets_.end() ? nullptr : &it->second;
+}
+
 const model::TypeDef* Definitions::FindResource(std::string_view name) const {
   const TypeDef* t = FindType(name);
   return t != nullptr && t->is_resource() && !t->abstract ? t : nullptr;

@@ -32,6 +32,9 @@ class Definitions {
   const model::TypeDef* FindType(std::string_view name) const;
   // A concrete (non-abstract) resource type, or null.
   const model::TypeDef* FindResource(std::string_view name) const;
+  // The codes of a value set shipped with the definitions (required bindings that can be
+  // enumerated offline), sorted; null when Fovea does not have it.
+  const std::vector<std::string>* ValueSetCodes(std::string_view url) const;
   // Every concrete resource type name, sorted.
   const std::vector<std::string>& resource_names() const { return resource_names_; }
 

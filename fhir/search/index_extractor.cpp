@@ -98,7 +98,20 @@ class Extractor {
           const Element* type = e.Child("type");
           std::string text = type != nullptr ? std::string(ChildValue(*type, "text")) : "";
           std::string_view system = ChildValue(e, "system");
-          Token(std::string(system), e.Child("system") != nullptr, std::string(ChildValue(e, "value")), text);
+          std::string value(ChildValue(e, "value"));
+          Token(std::string(system), e.Child("system") != nullptr, value, text);
+          // :of-type matches type-system|type-code|value: rows under "code:of-type" whose code
+          // is "type-code|value".
+          if (type != nullptr && !value.empty()) {
+            for (const Element& coding : type->children()) {
+              if (coding.name() != "coding") continue;
+              rows_.tokens.push_back({p_.code + ":of-type",
+                                      Truncated(ChildValue(coding, "system"), kMaxIndexedUriLength),
+                                      coding.Child("system") != nullptr,
+                                      Truncated(std::string(ChildValue(coding, "code")) + "|" + value),
+                                      ""});
+            }
+          }
         } else if (t == "ContactPoint") {
           Token(std::string(ChildValue(e, "system")), false, std::string(ChildValue(e, "value")), "");
         }

@@ -1,5 +1,6 @@
 #include "fhir/search/search_query.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/clock.h"
@@ -20,7 +21,9 @@ bool ModifierAllowed(ParamType type, std::string_view modifier) {
   if (modifier.empty() || modifier == "missing") return true;
   switch (type) {
     case ParamType::kString: return modifier == "exact" || modifier == "contains";
-    case ParamType::kToken: return modifier == "not" || modifier == "text";
+    case ParamType::kToken:
+      return modifier == "not" || modifier == "text" || modifier == "in" ||
+             modifier == "not-in" || modifier == "of-type";
     case ParamType::kUri: return modifier == "below" || modifier == "above";
     case ParamType::kReference:
       return modifier == "identifier" ||
@@ -236,6 +239,18 @@ std::optional<Clause> ParseClause(const std::string& type, std::string_view key,
                                        : clause.param->type;
   std::string why;
   for (const std::string& v : clause.values) {
+    if (modifier == "in" || modifier == "not-in") {
+      if (definitions::Definitions::R4().ValueSetCodes(v) == nullptr) {
+        error = "value set '" + v + "' is not available on this server (the value sets of R4 "
+                "required bindings are)";
+        return std::nullopt;
+      }
+      continue;
+    }
+    if (modifier == "of-type" && std::count(v.begin(), v.end(), '|') < 2) {
+      error = "'" + v + "': expected type-system|type-code|identifier-value";
+      return std::nullopt;
+    }
     if (t == ParamType::kComposite) {
       std::size_t dollar = v.find('$');
       if (dollar == std::string::npos || dollar == 0 ||

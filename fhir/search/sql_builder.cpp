@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "fhir/definitions/definitions.h"
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/ranges.h"
 
@@ -271,13 +272,16 @@ class Builder {
     }
     // :identifier matches Reference.identifier, indexed as tokens under "code:identifier".
     bool by_identifier = c.param->type == ParamType::kReference && c.modifier == "identifier";
+    bool of_type = c.modifier == "of-type";
     const char* table = c.param->type == ParamType::kComposite
                             ? CompositeTableFor(c.components[1]->type)
                             : TableFor(by_identifier ? ParamType::kToken : c.param->type);
     std::string prefix = std::string("SELECT 1 FROM ") + table + " " + alias + " WHERE " + alias +
                          ".type = " + type_expr + " AND " + alias + ".id = " + id_expr + " AND " +
                          alias + ".param = " +
-                         Param(by_identifier ? c.param->code + ":identifier" : c.param->code);
+                         Param(by_identifier ? c.param->code + ":identifier"
+                               : of_type     ? c.param->code + ":of-type"
+                                             : c.param->code);
     if (c.chain) {
       // Chain: a reference from here to a resource of an allowed type that matches the chain.
       std::string types;
@@ -292,7 +296,9 @@ class Builder {
     a_ = alias;
     std::string any;
     for (const std::string& v : c.values) any += (any.empty() ? "" : " OR ") + ValueSql(c, v);
-    if (c.modifier == "not") return "NOT EXISTS (" + prefix + " AND (" + any + "))";
+    if (c.modifier == "not" || c.modifier == "not-in") {
+      return "NOT EXISTS (" + prefix + " AND (" + any + "))";
+    }
     return "EXISTS (" + prefix + " AND (" + any + "))";
   }
 
@@ -328,6 +334,20 @@ class Builder {
         return a_ + ".normalized LIKE " + Param(needle + "%");
       }
       case ParamType::kToken: {
+        if (c.modifier == "in" || c.modifier == "not-in") {
+          // A shipped value set: its codes (these value sets list codes of one code system).
+          const auto* codes = definitions::Definitions::R4().ValueSetCodes(Unescape(v));
+          std::string list;
+          for (const std::string& code : *codes) list += (list.empty() ? "" : ", ") + Param(code);
+          return a_ + ".code IN (" + list + ")";
+        }
+        if (c.modifier == "of-type") {
+          // type-system|type-code|value -> system = type-system, code = "type-code|value"
+          std::string type_system, rest;
+          SplitPipe(v, type_system, rest);
+          return "(" + a_ + ".system = " + Param(Truncated(type_system, kMaxIndexedUriLength)) +
+                 " AND " + a_ + ".code = " + Param(Truncated(Unescape(rest))) + ")";
+        }
         if (c.modifier == "text") {
           return a_ + ".text ILIKE " + Param(EscapeLike(Unescape(v)) + "%");
         }

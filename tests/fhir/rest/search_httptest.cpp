@@ -18,7 +18,7 @@ using test_support::HttpResult;
 const char* const kSeed[][2] = {
     {"Organization/org1", R"({"resourceType":"Organization","id":"org1","name":"Eye Clinic Kuching"})"},
     {"Patient/p1", R"({"resourceType":"Patient","id":"p1","identifier":[{"system":"http://hosp.example/mrn","value":"123"}],"name":[{"family":"Tan","given":["Mei"]}],"gender":"female","birthDate":"2015-06-01","address":[{"city":"Kuching"}],"managingOrganization":{"reference":"Organization/org1"}})"},
-    {"Patient/p2", R"({"resourceType":"Patient","id":"p2","identifier":[{"system":"http://hosp.example/mrn","value":"456"}],"name":[{"family":"Tanaka","given":["Hiro"]}],"gender":"male","birthDate":"2009-12-24"})"},
+    {"Patient/p2", R"({"resourceType":"Patient","id":"p2","identifier":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":"http://hosp.example/mrn","value":"456"}],"name":[{"family":"Tanaka","given":["Hiro"]}],"gender":"male","birthDate":"2009-12-24"})"},
     {"Patient/p3", R"({"resourceType":"Patient","id":"p3","name":[{"family":"Müller","given":["Anna"]}],"gender":"female"})"},
     {"Practitioner/d1", R"({"resourceType":"Practitioner","id":"d1","name":[{"family":"Lim"}]})"},
     {"Observation/o1", R"({"resourceType":"Observation","id":"o1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"79880-1","display":"Visual acuity left eye"}],"text":"VA left"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-11-28T09:30:00Z","valueQuantity":{"value":0.80,"unit":"decimal","system":"http://unitsofmeasure.org","code":"1"}})"},
@@ -55,6 +55,13 @@ const Case kCases[] = {
     {"Patient?identifier=http://hosp.example/mrn|", "p1,p2"},
     {"Patient?identifier=|123", ""},
     {"Patient?gender:not=female", "p2"},
+    {"Patient?gender:in=http://hl7.org/fhir/ValueSet/administrative-gender", "p1,p2,p3"},
+    {"Observation?status:in=http://hl7.org/fhir/ValueSet/observation-status", "o1,o2,o3,o4"},
+    {"Observation?status:not-in=http://hl7.org/fhir/ValueSet/observation-status", ""},
+    {"Patient?gender:in=http://hl7.org/fhir/ValueSet/observation-status", ""},
+    {"Patient?gender:not-in=http://hl7.org/fhir/ValueSet/observation-status", "p1,p2,p3"},
+    {"Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|456", "p2"},
+    {"Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|123", ""},
     {"Observation?code=http://loinc.org|79880-1", "o1,o3"},
     {"Observation?code:text=visual", "o1"},
     {"Observation?code:text=VA", "o1"},
@@ -249,6 +256,7 @@ BOOST_AUTO_TEST_CASE(IncludeAndRevinclude) {
   BOOST_TEST(s.Request("GET", "Observation?_include=Observation:nonsense", "", {{"Prefer", "handling=strict"}}).status == 400);
   BOOST_TEST(s.Request("GET", "Patient/p1/ValueSet").status == 400);  // not in the compartment
   BOOST_TEST(s.Request("GET", "Observation?code-value-quantity=79881-9", "", {{"Prefer", "handling=strict"}}).status == 400);
+  BOOST_TEST(s.Request("GET", "Patient?gender:in=http://example.org/unknown-vs", "", {{"Prefer", "handling=strict"}}).status == 400);
   BOOST_TEST(Link(Get(s, "Patient/p1/Observation?_count=5"), "self").find("/Patient/p1/Observation?_count=5") !=
              std::string::npos);
   BOOST_TEST(s.Request("GET", "Observation?subject.nonsense=1", "", {{"Prefer", "handling=strict"}}).status == 400);
