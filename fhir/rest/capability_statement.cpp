@@ -7,6 +7,7 @@ namespace fhir::rest {
 
 bool IsSearchSupported(const search::SearchParameter& p,
                        const search::SearchParameterRegistry& registry) {
+  if (p.code == "_text" || p.code == "_content") return true;  // full text (sp_text)
   if (p.expression.empty() || p.type == search::ParamType::kSpecial) return false;
   if (p.type != search::ParamType::kComposite) return true;
   std::vector<const search::SearchParameter*> components;

@@ -316,6 +316,56 @@ void ExtractComposite(const SearchParameter& p, const Element& resource,
 
 }  // namespace
 
+namespace {
+
+// Words of the narrative: the XHTML with its tags dropped.
+std::string NarrativeWords(std::string_view xhtml) {
+  std::string out;
+  bool in_tag = false;
+  for (char c : xhtml) {
+    if (c == '<') {
+      in_tag = true;
+      out += ' ';
+    } else if (c == '>') {
+      in_tag = false;
+    } else if (!in_tag) {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Every string-like value in the tree (not codes, ids or URIs), for _content.
+void CollectText(const Element& e, std::string& out) {
+  if (e.has_value()) {
+    const std::string& t = e.type()->name;
+    if (t == "string" || t == "markdown") {
+      out += e.value();
+      out += ' ';
+    } else if (t == "xhtml") {
+      out += NarrativeWords(e.value());
+      out += ' ';
+    }
+  }
+  for (const Element& c : e.children()) {
+    if (out.size() >= kMaxFullTextBytes) return;
+    CollectText(c, out);
+  }
+}
+
+void ExtractFullText(const Element& resource, IndexRows& rows) {
+  if (const Element* text = resource.Child("text")) {
+    if (const Element* div = text->Child("div"); div != nullptr && div->has_value()) {
+      rows.texts.push_back({"_text", Truncated(NarrativeWords(div->value()), kMaxFullTextBytes)});
+    }
+  }
+  std::string content;
+  CollectText(resource, content);
+  if (!content.empty()) rows.texts.push_back({"_content", Truncated(content, kMaxFullTextBytes)});
+}
+
+}  // namespace
+
 IndexRows ExtractIndex(const Element& resource, const SearchParameterRegistry& registry,
                        ExtractionStats* stats) {
   IndexRows rows;
@@ -323,6 +373,7 @@ IndexRows ExtractIndex(const Element& resource, const SearchParameterRegistry& r
   context.resource = &resource;
   context.resolver = TypeStub;
   context.as_filters_collections = true;
+  ExtractFullText(resource, rows);
   for (const SearchParameter* p : registry.ForType(resource.type()->name)) {
     // _id and _lastUpdated are columns of the resource table; specials are not indexed.
     if (p->expression.empty() || p->code == "_id" || p->code == "_lastUpdated" ||

@@ -32,6 +32,8 @@ std::string NormalizeString(std::string_view s);
 // the same way, so a match on the first kMaxIndexedLength bytes is what :exact can promise.
 inline constexpr std::size_t kMaxIndexedLength = 200;
 inline constexpr std::size_t kMaxIndexedUriLength = 1000;
+// Full-text input per resource (_content, _text): beyond this the rest is not searchable.
+inline constexpr std::size_t kMaxFullTextBytes = 64 * 1024;
 std::string Truncated(std::string_view s, std::size_t max_bytes = kMaxIndexedLength);
 
 }  // namespace fhir::search

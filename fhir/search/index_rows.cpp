@@ -130,6 +130,10 @@ std::string IndexRows::ToJson() const {
           Field(out, "n", r.second.normalized, f);
           Field(out, "e", r.second.exact, f);
         });
+  Table(out, "text", texts, first, [&](const TextRow& r, bool& f) {
+    Field(out, "p", r.param, f);
+    Field(out, "v", r.text, f);
+  });
   out += '}';
   return out;
 }

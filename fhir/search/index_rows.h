@@ -61,6 +61,12 @@ struct UriRow {
   std::string value;
 };
 
+// Full-text input for _text (the narrative's words) and _content (all the resource's text).
+struct TextRow {
+  std::string param;
+  std::string text;
+};
+
 // A composite parameter's row: the first component is a token; the second is one of the
 // simple rows (its `param` field unused).
 template <class Second>
@@ -82,11 +88,13 @@ struct IndexRows {
   std::vector<CompositeRow<QuantityRow>> composite_quantities;
   std::vector<CompositeRow<DateRow>> composite_dates;
   std::vector<CompositeRow<StringRow>> composite_strings;
+  std::vector<TextRow> texts;
 
   std::size_t size() const {
     return strings.size() + tokens.size() + references.size() + dates.size() + numbers.size() +
            quantities.size() + uris.size() + composite_tokens.size() +
-           composite_quantities.size() + composite_dates.size() + composite_strings.size();
+           composite_quantities.size() + composite_dates.size() + composite_strings.size() +
+           texts.size();
   }
   // One JSON document {"string":[...],"token":[...],...} that the write statement unpacks with
   // jsonb_to_recordset: every row travels as a bound parameter, in one round trip.

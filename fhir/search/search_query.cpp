@@ -199,7 +199,13 @@ std::optional<Clause> ParseClause(const std::string& type, std::string_view key,
       error = "unknown for " + type;
       return std::nullopt;
     }
-    if (clause.param->type == ParamType::kSpecial || clause.param->expression.empty()) {
+    bool full_text = name == "_text" || name == "_content";
+    if (full_text) {
+      if (!modifier.empty()) {
+        error = "full-text parameters take no modifier";
+        return std::nullopt;
+      }
+    } else if (clause.param->type == ParamType::kSpecial || clause.param->expression.empty()) {
       error = "this parameter is not supported yet";
       return std::nullopt;
     }

@@ -273,9 +273,9 @@ class Builder {
     // :identifier matches Reference.identifier, indexed as tokens under "code:identifier".
     bool by_identifier = c.param->type == ParamType::kReference && c.modifier == "identifier";
     bool of_type = c.modifier == "of-type";
-    const char* table = c.param->type == ParamType::kComposite
-                            ? CompositeTableFor(c.components[1]->type)
-                            : TableFor(by_identifier ? ParamType::kToken : c.param->type);
+    const char* table = IsFullText(c)                         ? "sp_text"
+                        : c.param->type == ParamType::kComposite ? CompositeTableFor(c.components[1]->type)
+                        : TableFor(by_identifier ? ParamType::kToken : c.param->type);
     std::string prefix = std::string("SELECT 1 FROM ") + table + " " + alias + " WHERE " + alias +
                          ".type = " + type_expr + " AND " + alias + ".id = " + id_expr + " AND " +
                          alias + ".param = " +
@@ -322,7 +322,13 @@ class Builder {
     return "(" + first + " AND " + ValueSql(second, v.substr(dollar + 1)) + ")";
   }
 
+  static bool IsFullText(const Clause& c) { return c.name == "_text" || c.name == "_content"; }
+
   std::string ValueSql(const Clause& c, const std::string& v) {
+    if (IsFullText(c)) {
+      // Search syntax as people type it: words, "phrases", or, -excluded.
+      return a_ + ".tsv @@ websearch_to_tsquery('simple', " + Param(Unescape(v)) + ")";
+    }
     if (c.param->type == ParamType::kComposite) return CompositeSql(c, v);
     ParamType type = c.param->type;
     if (type == ParamType::kReference && c.modifier == "identifier") type = ParamType::kToken;

@@ -56,6 +56,9 @@ inline constexpr PgQuery kInsertFirstVersion{
     " i_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)"
     "  SELECT $1, $2, r.p, r.ts, r.tc, r.n, r.e FROM cur,"
     "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text)),"
+    " i_text AS (INSERT INTO sp_text (type, id, param, tsv)"
+    "  SELECT $1, $2, r.p, to_tsvector('simple', r.v) FROM cur,"
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'text', '[]')) AS r(p text, v text)),"
     " ev AS ("
     "  INSERT INTO event (type, id, version, interaction, at)"
     "  SELECT $1, $2, $3, $7, $4 FROM cur RETURNING seq)"
@@ -113,6 +116,10 @@ inline constexpr PgQuery kInsertNextVersion{
     " i_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)"
     "  SELECT $1, $2, r.p, r.ts, r.tc, r.n, r.e FROM cur,"
     "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text)),"
+    " d_text AS (DELETE FROM sp_text WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_text AS (INSERT INTO sp_text (type, id, param, tsv)"
+    "  SELECT $1, $2, r.p, to_tsvector('simple', r.v) FROM cur,"
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'text', '[]')) AS r(p text, v text)),"
     " ev AS ("
     "  INSERT INTO event (type, id, version, interaction, at)"
     "  SELECT $1, $2, $3, $7, $4 FROM cur RETURNING seq)"
@@ -181,7 +188,11 @@ inline constexpr PgQuery kReplaceIndex{
     " d_composite_string AS (DELETE FROM sp_composite_string WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
     " i_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)"
     "  SELECT $1, $2, r.p, r.ts, r.tc, r.n, r.e FROM cur,"
-    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text))"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text)),"
+    " d_text AS (DELETE FROM sp_text WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_text AS (INSERT INTO sp_text (type, id, param, tsv)"
+    "  SELECT $1, $2, r.p, to_tsvector('simple', r.v) FROM cur,"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'text', '[]')) AS r(p text, v text))"
     " SELECT count(*) FROM cur"};
 
 // Every current, non-deleted resource after ($1 type, $2 id), in key order: reindex batches.

@@ -16,7 +16,7 @@ namespace {
 using test_support::HttpResult;
 
 const char* const kSeed[][2] = {
-    {"Organization/org1", R"({"resourceType":"Organization","id":"org1","name":"Eye Clinic Kuching"})"},
+    {"Organization/org1", R"({"resourceType":"Organization","id":"org1","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Mobile <b>screening</b> unit, Sarawak</p></div>"},"name":"Eye Clinic Kuching"})"},
     {"Patient/p1", R"({"resourceType":"Patient","id":"p1","identifier":[{"system":"http://hosp.example/mrn","value":"123"}],"name":[{"family":"Tan","given":["Mei"]}],"gender":"female","birthDate":"2015-06-01","address":[{"city":"Kuching"}],"managingOrganization":{"reference":"Organization/org1"}})"},
     {"Patient/p2", R"({"resourceType":"Patient","id":"p2","identifier":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":"http://hosp.example/mrn","value":"456"}],"name":[{"family":"Tanaka","given":["Hiro"]}],"gender":"male","birthDate":"2009-12-24"})"},
     {"Patient/p3", R"({"resourceType":"Patient","id":"p3","name":[{"family":"Müller","given":["Anna"]}],"gender":"female"})"},
@@ -140,6 +140,14 @@ const Case kCases[] = {
     {"Observation?component-code-value-quantity=http://loinc.org|8480-6$gt100", "o4"},
     {"Observation?component-code-value-quantity=8462-4$gt100", ""},
     {"Observation?combo-code-value-quantity=8462-4$80", "o4"},
+    // full text: _text is the narrative, _content every string
+    {"Organization?_text=screening", "org1"},
+    {"Organization?_text=kuching", ""},
+    {"Organization?_content=kuching", "org1"},
+    {"Organization?_content=%22eye%20clinic%22", "org1"},
+    {"Organization?_content=eye%20-kuching", ""},
+    {"Organization?_content=clinic%20kuching", "org1"},
+    {"Observation?_content=visual", "o1"},
     // system-level search
     {"?_type=Patient,Practitioner&_id=p1,d1,o1", "d1,p1"},
     {"?_id=o2", "o2"},

@@ -93,6 +93,14 @@ CREATE TABLE sp_composite_string (
 CREATE INDEX sp_composite_string_value ON sp_composite_string (type, param, t_code, normalized text_pattern_ops);
 CREATE INDEX sp_composite_string_resource ON sp_composite_string (type, id, param);
 
+-- _text (narrative) and _content (all text of the resource): PostgreSQL full-text vectors.
+CREATE TABLE sp_text (
+  type text NOT NULL, id text NOT NULL, param text NOT NULL,
+  tsv tsvector NOT NULL
+);
+CREATE INDEX sp_text_value ON sp_text USING gin (tsv);
+CREATE INDEX sp_text_resource ON sp_text (type, id, param);
+
 -- Maintenance the server must finish before serving: resources stored before this migration
 -- have no index rows yet, so a reindex is pending (cleared by fovea reindex when it completes;
 -- fovea serve runs it at start-up while the row is here).
