@@ -388,9 +388,14 @@ SearchQuery ParseSearch(const std::string& type,
         k.name = k.descending ? key.substr(1) : key;
         if (k.name != "_id" && k.name != "_lastUpdated") {
           const SearchParameter* p = registry.Find(type, k.name);
-          if (p == nullptr || p->type != ParamType::kDate) {
+          bool sortable = p != nullptr &&
+                          (p->type == ParamType::kDate || p->type == ParamType::kString ||
+                           p->type == ParamType::kToken || p->type == ParamType::kNumber ||
+                           p->type == ParamType::kQuantity);
+          if (!sortable) {
             problem(name, "cannot sort by '" + k.name + "' (sorting by _id, _lastUpdated and "
-                                                        "date parameters is supported)");
+                                                        "date, string, token, number and quantity "
+                                                        "parameters is supported)");
             ok = false;
             break;
           }

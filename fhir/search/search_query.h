@@ -54,8 +54,8 @@ struct Include {
 };
 
 struct SortKey {
-  std::string name;  // "_id", "_lastUpdated", or a date parameter ("date", "birthdate")
-  const SearchParameter* param = nullptr;  // for a date parameter
+  std::string name;  // "_id", "_lastUpdated", or a parameter ("date", "family", "code")
+  const SearchParameter* param = nullptr;  // for a parameter
   bool descending = false;
 };
 

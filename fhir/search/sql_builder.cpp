@@ -1,6 +1,7 @@
 #include "fhir/search/sql_builder.h"
 
 #include <cctype>
+#include <map>
 
 #include "fhir/definitions/definitions.h"
 #include "fhir/search/index_extractor.h"
@@ -100,7 +101,7 @@ class Builder {
       const SortKey& k = sort[i];
       if (k.name == "_id") continue;  // id is always the last key
       std::string col = "k" + std::to_string(i);
-      keys += ", " + SortExpression(k) + " AS " + col;
+      keys += ", " + SortExpression(k, col) + " AS " + col;
       order.emplace_back(col, k.descending);
     }
     bool id_descending = false;
@@ -129,7 +130,7 @@ class Builder {
       }
       out.backward = values[0] == "b";
       values.erase(values.begin());
-      if (!TimestampsLookValid(order, values)) {
+      if (!CursorValuesLookValid(order, values)) {
         return common::InvalidError("The paging cursor is malformed or belongs to another search");
       }
       // Backward: the rows just before the cursor, nearest first.
@@ -149,19 +150,22 @@ class Builder {
     return out;
   }
 
-  // Sort-key values are PostgreSQL timestamps as it printed them ("2026-11-28 06:30:00.1+00",
-  // "infinity"); anything else did not come from us.
-  static bool TimestampsLookValid(const std::vector<std::pair<std::string, bool>>& order,
-                                  const std::vector<std::string>& values) {
+  // Sort-key values are what PostgreSQL printed for the key's type (timestamps such as
+  // "2026-11-28 06:30:00.1+00" or "infinity"; numbers); anything else did not come from us.
+  bool CursorValuesLookValid(const std::vector<std::pair<std::string, bool>>& order,
+                             const std::vector<std::string>& values) const {
     for (std::size_t i = 0; i < order.size(); ++i) {
-      if (order[i].first == "id" || order[i].first == "type") continue;
+      auto kind = kinds_.find(order[i].first);
+      if (kind == kinds_.end() || kind->second == "text") continue;
       const std::string& v = values[i];
-      if (v == "infinity" || v == "-infinity") continue;
-      if (v.size() < 10 || v.size() > 40 || !std::isdigit(static_cast<unsigned char>(v[0]))) {
+      if (v == "infinity" || v == "-infinity" || v == "Infinity" || v == "-Infinity") continue;
+      bool timestamp = kind->second == "timestamptz";
+      std::string_view allowed = timestamp ? "-: .+" : "-.eE+";
+      if (v.empty() || v.size() > 60 || !std::isdigit(static_cast<unsigned char>(v[v[0] == '-' ? 1 : 0]))) {
         return false;
       }
       for (char c : v) {
-        if (!std::isdigit(static_cast<unsigned char>(c)) && std::string_view("-: .+").find(c) == std::string_view::npos) {
+        if (!std::isdigit(static_cast<unsigned char>(c)) && allowed.find(c) == std::string_view::npos) {
           return false;
         }
       }
@@ -197,15 +201,46 @@ class Builder {
 
   // Sorting by a date parameter uses the earliest start (ascending) or the latest end
   // (descending) of the resource's values; resources without one sort last.
-  std::string SortExpression(const SortKey& k) {
-    if (k.name == "_lastUpdated") return "r.last_updated";
-    std::string p = Param(k.param->code);
-    if (k.descending) {
-      return "COALESCE((SELECT max(sp.high) FROM sp_date sp WHERE sp.type = r.type"
-             " AND sp.id = r.id AND sp.param = " + p + "), '-infinity')";
+  // A resource's sort value for a parameter: its smallest value ascending, its largest
+  // descending (for dates: earliest start, latest end); resources without one sort last.
+  // `column` is the key's output name; its kind decides how cursor values are typed.
+  std::string SortExpression(const SortKey& k, const std::string& column) {
+    if (k.name == "_lastUpdated") {
+      kinds_[column] = "timestamptz";
+      return "r.last_updated";
     }
-    return "COALESCE((SELECT min(sp.low) FROM sp_date sp WHERE sp.type = r.type"
-           " AND sp.id = r.id AND sp.param = " + p + "), 'infinity')";
+    struct Shape {
+      const char* table;
+      const char* asc_column;
+      const char* desc_column;
+      const char* kind;
+      const char* last_asc;
+      const char* last_desc;
+      const char* extra;
+    };
+    Shape shape{"sp_date", "low", "high", "timestamptz", "'infinity'", "'-infinity'", ""};
+    switch (k.param->type) {
+      case ParamType::kString:
+        shape = {"sp_string", "normalized", "normalized", "text", "U&'\\FFFF'", "''", ""};
+        break;
+      case ParamType::kToken:
+        shape = {"sp_token", "code", "code", "text", "U&'\\FFFF'", "''", " AND sp.code <> ''"};
+        break;
+      case ParamType::kNumber:
+        shape = {"sp_number", "value", "value", "numeric", "'Infinity'::numeric", "'-Infinity'::numeric", ""};
+        break;
+      case ParamType::kQuantity:
+        shape = {"sp_quantity", "value", "value", "numeric", "'Infinity'::numeric", "'-Infinity'::numeric", ""};
+        break;
+      default:
+        break;
+    }
+    kinds_[column] = shape.kind;
+    std::string p = Param(k.param->code);
+    return std::string("COALESCE((SELECT ") + (k.descending ? "max(sp." : "min(sp.") +
+           (k.descending ? shape.desc_column : shape.asc_column) + ") FROM " + shape.table +
+           " sp WHERE sp.type = r.type AND sp.id = r.id AND sp.param = " + p + shape.extra +
+           "), " + (k.descending ? shape.last_desc : shape.last_asc) + ")";
   }
 
   // Rows strictly after the cursor in the sort order (mixed directions allowed).
@@ -227,8 +262,8 @@ class Builder {
   static std::string Column(const std::string& col) { return "s." + col; }
 
   std::string Typed(const std::string& col, const std::string& value) {
-    return col == "id" || col == "type" ? Param(value) + "::text"
-                                        : Param(value) + "::timestamptz";
+    auto kind = kinds_.find(col);
+    return Param(value) + "::" + (kind == kinds_.end() ? std::string("text") : kind->second);
   }
 
   // Membership of the compartment: a reference to it through one of the defining parameters
@@ -479,6 +514,7 @@ class Builder {
   const SearchQuery& q_;
   std::vector<std::optional<std::string>> params_;
   int next_alias_ = 0;
+  std::map<std::string, std::string> kinds_;  // sort-key column -> SQL type of its values
   std::string a_ = "sp";  // alias of the index table the value conditions refer to
 };
 

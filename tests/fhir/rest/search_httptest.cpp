@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "common/json.h"
 #include "tests/support/test_server.h"
@@ -357,8 +358,29 @@ BOOST_AUTO_TEST_CASE(SortsByDateAndLastUpdated) {
   BOOST_TEST(OrderedIds(second) == std::vector<std::string>{"s1"});
   auto third = Get(*this, PathOf(Link(second, "next")));
   BOOST_TEST(OrderedIds(third) == std::vector<std::string>{"s3"});
-  Get(*this, "Patient?_sort=name", 200);  // lenient: unsupported sort ignored
-  BOOST_TEST(Request("GET", "Patient?_sort=name", "", {{"Prefer", "handling=strict"}}).status == 400);
+  Get(*this, "Patient?_sort=link", 200);  // lenient: unsupported sort ignored
+  BOOST_TEST(Request("GET", "Patient?_sort=link", "", {{"Prefer", "handling=strict"}}).status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(SortsByStringTokenAndQuantity) {
+  for (const auto& [id, family, gender] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"n1", "Ong", "male"}, {"n2", "Abdullah", "female"}, {"n3", "Zainal", "other"}}) {
+    BOOST_REQUIRE(Request("PUT", "Patient/" + id, R"({"resourceType":"Patient","id":")" + id + R"(","name":[{"family":")" + family + R"("}],"gender":")" + gender + R"("})").status == 201);
+  }
+  BOOST_REQUIRE(Request("PUT", "Patient/n4", R"({"resourceType":"Patient","id":"n4"})").status == 201);
+  BOOST_TEST(OrderedIds(Get(*this, "Patient?_sort=family")) == (std::vector<std::string>{"n2", "n1", "n3", "n4"}));
+  BOOST_TEST(OrderedIds(Get(*this, "Patient?_sort=-family")) == (std::vector<std::string>{"n3", "n1", "n2", "n4"}));
+  BOOST_TEST(OrderedIds(Get(*this, "Patient?_sort=gender,family")) == (std::vector<std::string>{"n2", "n1", "n3", "n4"}));
+  // Paging through a string sort with cursors.
+  auto first = Get(*this, "Patient?_sort=family&_count=2");
+  BOOST_TEST(OrderedIds(first) == (std::vector<std::string>{"n2", "n1"}));
+  auto second = Get(*this, PathOf(Link(first, "next")));
+  BOOST_TEST(OrderedIds(second) == (std::vector<std::string>{"n3", "n4"}));
+  BOOST_REQUIRE(Request("PUT", "Observation/q1", R"({"resourceType":"Observation","id":"q1","status":"final","code":{"text":"x"},"valueQuantity":{"value":7}})").status == 201);
+  BOOST_REQUIRE(Request("PUT", "Observation/q2", R"({"resourceType":"Observation","id":"q2","status":"final","code":{"text":"x"},"valueQuantity":{"value":-2.5}})").status == 201);
+  auto by_value = Get(*this, "Observation?_sort=-value-quantity&_count=1");
+  BOOST_TEST(OrderedIds(by_value) == std::vector<std::string>{"q1"});
+  BOOST_TEST(OrderedIds(Get(*this, PathOf(Link(by_value, "next")))) == std::vector<std::string>{"q2"});
 }
 
 BOOST_AUTO_TEST_CASE(TotalsAndSummaryCount) {
