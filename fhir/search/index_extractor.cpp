@@ -150,10 +150,15 @@ class Extractor {
           std::string_view value = ChildValue(e, "value");
           std::string low, high;
           if (value.empty() || !DecimalRange(value, low, high)) return;
-          rows_.quantities.push_back({p_.code, std::string(value), low, high,
-                                      Truncated(ChildValue(e, "system"), kMaxIndexedUriLength),
-                                      Truncated(t == "Money" ? ChildValue(e, "currency") : ChildValue(e, "code")),
-                                      Truncated(ChildValue(e, "unit"))});
+          QuantityRow row{p_.code, std::string(value), low, high,
+                          Truncated(ChildValue(e, "system"), kMaxIndexedUriLength),
+                          Truncated(t == "Money" ? ChildValue(e, "currency") : ChildValue(e, "code")),
+                          Truncated(ChildValue(e, "unit")), "", ""};
+          long double factor = 0;
+          if (t != "Money" && UcumFactor(row.system, row.code, row.dimension, factor)) {
+            row.canonical = ScaledDecimal(value, factor);
+          }
+          rows_.quantities.push_back(std::move(row));
         }
         break;
       default:

@@ -93,6 +93,8 @@ std::string IndexRows::ToJson() const {
     NullableField(out, "s", r.system, !r.system.empty(), f);
     NullableField(out, "c", r.code, !r.code.empty(), f);
     NullableField(out, "u", r.unit, !r.unit.empty(), f);
+    NullableField(out, "d", r.dimension, !r.dimension.empty(), f);
+    NullableField(out, "cv", r.canonical, !r.dimension.empty(), f);
   });
   Table(out, "uri", uris, first, [&](const UriRow& r, bool& f) {
     Field(out, "p", r.param, f);

@@ -54,6 +54,8 @@ struct QuantityRow {
   std::string system;
   std::string code;
   std::string unit;
+  std::string dimension;  // UCUM units Fovea converts ("mass"): else empty
+  std::string canonical;  // the value in the dimension's base unit
 };
 
 struct UriRow {

@@ -1,5 +1,7 @@
 #include "fhir/search/ranges.h"
 
+#include "fhir/model/ucum.h"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -149,6 +151,25 @@ bool DecimalRange(std::string_view s, std::string& low, std::string& high) {
   low = Format(value - half);
   high = Format(value + half);
   return true;
+}
+
+bool UcumFactor(std::string_view system, std::string_view code, std::string& dimension,
+                long double& factor) {
+  if (system != "http://unitsofmeasure.org" && !system.empty()) return false;
+  const model::UcumUnit* unit = model::FindUcumUnit(code);
+  // Calendar durations are FHIRPath keywords, not UCUM codes.
+  if (unit == nullptr || unit->dimension == "calendar-month" || unit->unit == "second" ||
+      unit->unit == "millisecond" || unit->unit == "minute" || unit->unit == "hour" ||
+      unit->unit == "day" || unit->unit == "week") {
+    return false;
+  }
+  dimension = std::string(unit->dimension);
+  factor = std::strtold(std::string(unit->factor).c_str(), nullptr);
+  return true;
+}
+
+std::string ScaledDecimal(std::string_view value, long double factor) {
+  return Format(std::strtold(std::string(value).c_str(), nullptr) * factor);
 }
 
 }  // namespace fhir::search

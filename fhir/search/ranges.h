@@ -19,6 +19,14 @@ bool DateRange(std::string_view lexeme, common::TimePoint& low, common::TimePoin
 // "100" -> [99.5, 100.5]; "1.50" -> [1.495, 1.505]; "1e2" -> [50, 150]. False when malformed.
 bool DecimalRange(std::string_view lexeme, std::string& low, std::string& high);
 
+// A UCUM unit Fovea can convert: its dimension ("mass") and the factor to the dimension's base
+// unit (mg -> 0.001). False for other systems and unknown units, which match by code only.
+bool UcumFactor(std::string_view system, std::string_view code, std::string& dimension,
+                long double& factor);
+
+// `value` times `factor`, as a decimal text for PostgreSQL's numeric.
+std::string ScaledDecimal(std::string_view value, long double factor);
+
 }  // namespace fhir::search
 
 #endif  // FOVEA_FHIR_SEARCH_RANGES_H_

@@ -354,7 +354,10 @@ class Builder {
     Clause second;
     second.param = c.components[1];
     second.name = second.param->code;
-    return "(" + first + " AND " + ValueSql(second, v.substr(dollar + 1)) + ")";
+    in_composite_ = true;  // composite tables keep no canonical (converted) quantity
+    std::string second_sql = ValueSql(second, v.substr(dollar + 1));
+    in_composite_ = false;
+    return "(" + first + " AND " + second_sql + ")";
   }
 
   static bool IsFullText(const Clause& c) { return c.name == "_text" || c.name == "_content"; }
@@ -409,6 +412,13 @@ class Builder {
         if (SplitPipe(v, number, rest)) {
           if (!SplitPipe(rest, system, code)) code = Unescape(rest);
           code = Unescape(code);
+        }
+        std::string dimension;
+        long double factor = 1;
+        if (!in_composite_ && !code.empty() && UcumFactor(system, code, dimension, factor)) {
+          // A unit Fovea converts: compare in base units, so 5 g finds 5000 mg.
+          return "(" + a_ + ".dimension = " + Param(dimension) + " AND " +
+                 NumberSql(a_ + ".canonical", number, factor) + ")";
         }
         std::string sql = NumberSql(a_ + ".value", number);
         if (!system.empty()) sql += " AND " + a_ + ".system = " + Param(system);
@@ -497,10 +507,16 @@ class Builder {
 
   // A stored number against the searched one: eq/ne use the searched value's significant
   // figures; the ordering prefixes compare with the value itself; ap allows 10%.
-  std::string NumberSql(const std::string& column, const std::string& v) {
+  // `factor` scales the searched value (and its range) into the column's units.
+  std::string NumberSql(const std::string& column, const std::string& v, long double factor = 1) {
     auto [prefix, value] = SplitPrefix(v);
     std::string lo, hi;
     DecimalRange(value, lo, hi);
+    if (factor != 1) {
+      lo = ScaledDecimal(lo, factor);
+      hi = ScaledDecimal(hi, factor);
+      value = ScaledDecimal(value, factor);
+    }
     if (prefix == "eq") return "(" + column + " >= " + Param(lo) + "::numeric AND " + column + " < " + Param(hi) + "::numeric)";
     if (prefix == "ne") return "NOT (" + column + " >= " + Param(lo) + "::numeric AND " + column + " < " + Param(hi) + "::numeric)";
     std::string x = Param(value) + "::numeric";
@@ -514,6 +530,7 @@ class Builder {
   const SearchQuery& q_;
   std::vector<std::optional<std::string>> params_;
   int next_alias_ = 0;
+  bool in_composite_ = false;
   std::map<std::string, std::string> kinds_;  // sort-key column -> SQL type of its values
   std::string a_ = "sp";  // alias of the index table the value conditions refer to
 };

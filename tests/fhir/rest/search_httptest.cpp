@@ -103,6 +103,12 @@ const Case kCases[] = {
     {"Observation?value-quantity=5.4||mg", "o2"},
     {"Observation?value-quantity=5.4|http://unitsofmeasure.org|g", ""},
     {"Observation?value-quantity=0.8", "o1"},
+    // UCUM conversion: 5.4 mg is 0.0054 g and 5400 ug
+    {"Observation?value-quantity=0.0054|http://unitsofmeasure.org|g", "o2"},
+    {"Observation?value-quantity=5400|http://unitsofmeasure.org|ug", "o2"},
+    {"Observation?value-quantity=gt0.005|http://unitsofmeasure.org|g", "o2"},
+    {"Observation?value-quantity=lt0.005|http://unitsofmeasure.org|g", ""},
+    {"Observation?value-quantity=5.4|http://unitsofmeasure.org|mL", ""},
     // uri
     {"ValueSet?url=http://fovea.example/ValueSet/acuity", "vs1"},
     {"ValueSet?url:below=http://fovea.example/", "vs1"},

@@ -45,8 +45,10 @@ CREATE INDEX sp_number_resource ON sp_number (type, id, param, value);
 CREATE TABLE sp_quantity (
   type text NOT NULL, id text NOT NULL, param text NOT NULL,
   value numeric NOT NULL, low numeric NOT NULL, high numeric NOT NULL,
-  system text, code text, unit text
+  system text, code text, unit text,
+  dimension text, canonical numeric  -- UCUM units Fovea can convert: the value in base units
 );
+CREATE INDEX sp_quantity_canonical ON sp_quantity (type, param, dimension, canonical);
 CREATE INDEX sp_quantity_value ON sp_quantity (type, param, value);
 CREATE INDEX sp_quantity_resource ON sp_quantity (type, id, param, value);
 
