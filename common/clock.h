@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace common {
 
@@ -33,6 +34,10 @@ class FakeClock final : public Clock {
  private:
   std::atomic<std::int64_t> now_;
 };
+
+// Reads exactly `n` decimal digits of `s` at `pos` into `out`; false when they are not there.
+// (The fixed-width fields of FHIR dates and times.)
+bool ParseFixedDigits(std::string_view s, std::size_t pos, std::size_t n, int& out);
 
 // FHIR instant in UTC with millisecond precision: 2026-11-28T05:01:02.345Z.
 std::string FormatInstant(TimePoint t);

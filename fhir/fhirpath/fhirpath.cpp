@@ -148,106 +148,6 @@ common::Result<Collection> Evaluate(const Expression& expression, const model::E
 
 // ---- output ----
 
-namespace {
-
-void AppendElementJson(std::string& out, const model::Element& e);
-
-void AppendPrimitiveJson(std::string& out, const model::Element& e) {
-  if (e.type() != nullptr && e.type()->json_scalar != model::JsonScalar::kString) {
-    out += e.value();
-  } else {
-    common::AppendJsonString(out, e.value());
-  }
-}
-
-// A complex (non-resource) element as a FHIR JSON object, children grouped into arrays the way
-// their definitions say.
-void AppendComplexJson(std::string& out, const model::Element& e) {
-  out += '{';
-  bool first = true;
-  const auto& children = e.children();
-  for (std::size_t i = 0; i < children.size();) {
-    const model::Element& c = children[i];
-    std::size_t j = i + 1;
-    while (j < children.size() && children[j].def() == c.def() && c.def() != nullptr &&
-           children[j].JsonName() == c.JsonName()) {
-      ++j;
-    }
-    bool array = c.def() != nullptr && c.def()->array;
-    bool primitive = c.type() != nullptr && c.type()->is_primitive();
-    std::string name = c.JsonName();
-    if (primitive) {
-      bool any_value = false;
-      bool any_extra = false;
-      for (std::size_t k = i; k < j; ++k) {
-        any_value = any_value || children[k].has_value();
-        any_extra = any_extra || !children[k].children().empty();
-      }
-      if (any_value) {
-        if (!first) out += ',';
-        first = false;
-        common::AppendJsonString(out, name);
-        out += ':';
-        if (array) out += '[';
-        for (std::size_t k = i; k < j; ++k) {
-          if (k > i) out += ',';
-          if (children[k].has_value()) {
-            AppendPrimitiveJson(out, children[k]);
-          } else {
-            out += "null";
-          }
-        }
-        if (array) out += ']';
-      }
-      if (any_extra) {
-        if (!first) out += ',';
-        first = false;
-        common::AppendJsonString(out, "_" + name);
-        out += ':';
-        if (array) out += '[';
-        for (std::size_t k = i; k < j; ++k) {
-          if (k > i) out += ',';
-          if (children[k].children().empty()) {
-            out += "null";
-          } else {
-            AppendComplexJson(out, children[k]);
-          }
-        }
-        if (array) out += ']';
-      }
-    } else {
-      if (!first) out += ',';
-      first = false;
-      common::AppendJsonString(out, name);
-      out += ':';
-      if (array) out += '[';
-      for (std::size_t k = i; k < j; ++k) {
-        if (k > i) out += ',';
-        AppendElementJson(out, children[k]);
-      }
-      if (array) out += ']';
-    }
-    i = j;
-  }
-  out += '}';
-}
-
-void AppendElementJson(std::string& out, const model::Element& e) {
-  if (e.is_resource()) {
-    format::AppendResourceJson(out, e);
-  } else if (e.type() != nullptr && e.type()->is_primitive()) {
-    if (e.has_value()) {
-      AppendPrimitiveJson(out, e);
-    } else {
-      out += "null";
-    }
-  } else {
-    AppendComplexJson(out, e);
-  }
-}
-
-}  // namespace
-
 std::string CollectionToJson(const Collection& collection) {
   std::string out = "[";
   bool first = true;
@@ -255,7 +155,7 @@ std::string CollectionToJson(const Collection& collection) {
     if (!first) out += ',';
     first = false;
     switch (v.kind()) {
-      case Value::Kind::kElement: AppendElementJson(out, *v.element()); break;
+      case Value::Kind::kElement: format::AppendElementJson(out, *v.element()); break;
       case Value::Kind::kBoolean: out += v.boolean() ? "true" : "false"; break;
       case Value::Kind::kInteger: out += std::to_string(v.integer()); break;
       case Value::Kind::kDecimal: out += v.text(); break;

@@ -305,6 +305,18 @@ common::Result<Element> ResourceFromJson(const JsonValue& json,
   return builder.Resource(json, nullptr, IssueScope(issues, ""));
 }
 
+void AppendElementJson(std::string& out, const Element& element) {
+  if (element.type()->is_primitive()) {
+    if (element.has_value()) {
+      AppendPrimitive(out, element);
+    } else {
+      out += "null";
+    }
+    return;
+  }
+  AppendComplexValue(out, element);
+}
+
 void AppendResourceJson(std::string& out, const Element& resource) {
   out += "{\"resourceType\":\"";
   out += resource.type()->name;

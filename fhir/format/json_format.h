@@ -35,6 +35,10 @@ common::Result<model::Element> ResourceFromJson(const common::JsonValue& json,
                                                 const definitions::Definitions& defs,
                                                 model::IssueSink& issues);
 
+// Any element as FHIR JSON: a resource, a complex value as an object, a primitive as its JSON
+// scalar (null when it has only extensions). Used for FHIRPath results.
+void AppendElementJson(std::string& out, const model::Element& element);
+
 // Canonical compact JSON: resourceType first, then elements in definition order.
 std::string WriteResourceJson(const model::Element& resource);
 void AppendResourceJson(std::string& out, const model::Element& resource);

@@ -233,15 +233,6 @@ class Extractor {
   IndexRows& rows_;
 };
 
-// The common parameters (_tag, _profile, _security, _source) are written against the abstract
-// "Resource."; evaluate them against the concrete type, whose name the path's first step must
-// match.
-std::string ForResourceType(const std::string& expression, const std::string& type) {
-  for (std::string_view base : {"Resource.", "DomainResource."}) {
-    if (expression.rfind(base, 0) == 0) return type + "." + expression.substr(base.size());
-  }
-  return expression;
-}
 
 }  // namespace
 
@@ -264,11 +255,10 @@ std::string NormalizeString(std::string_view s) {
 namespace {
 
 // The rows one component parameter yields for the element a composite expression selected.
-common::Status ComponentRows(const SearchParameter& component, const std::string& expression,
-                             const Element& focus, const fhirpath::EvaluationContext& context,
-                             IndexRows& rows) {
-  FOVEA_ASSIGN_OR_RETURN(auto expr, fhirpath::CompileCached(expression));
-  FOVEA_ASSIGN_OR_RETURN(auto values, fhirpath::Evaluate(*expr, focus, context));
+common::Status ComponentRows(const SearchParameter& component,
+                             const fhirpath::Expression& expression, const Element& focus,
+                             const fhirpath::EvaluationContext& context, IndexRows& rows) {
+  FOVEA_ASSIGN_OR_RETURN(auto values, fhirpath::Evaluate(expression, focus, context));
   Extractor extractor(component, rows);
   for (const auto& v : values) extractor.Add(v);
   return common::Status::Ok();
@@ -298,15 +288,17 @@ void ExtractComposite(const SearchParameter& p, const Element& resource,
   auto fail = [&] {
     if (stats != nullptr) ++stats->failed;
   };
-  auto expr = fhirpath::CompileCached(ForResourceType(p.expression, resource.type()->name));
-  if (!expr.has_value()) return fail();
-  auto bases = fhirpath::Evaluate(**expr, resource, context);
+  if (p.compiled == nullptr || p.components[0].compiled == nullptr ||
+      p.components[1].compiled == nullptr) {
+    return fail();
+  }
+  auto bases = fhirpath::Evaluate(*p.compiled, resource, context);
   if (!bases.has_value()) return fail();
   for (const auto& base : *bases) {
     if (base.kind() != fhirpath::Value::Kind::kElement) continue;
     IndexRows a, b;
-    if (!ComponentRows(*first, p.components[0].expression, *base.element(), context, a).ok() ||
-        !ComponentRows(*second, p.components[1].expression, *base.element(), context, b).ok()) {
+    if (!ComponentRows(*first, *p.components[0].compiled, *base.element(), context, a).ok() ||
+        !ComponentRows(*second, *p.components[1].compiled, *base.element(), context, b).ok()) {
       return fail();
     }
     switch (second->type) {
@@ -389,12 +381,11 @@ IndexRows ExtractIndex(const Element& resource, const SearchParameterRegistry& r
       continue;
     }
     if (stats != nullptr) ++stats->parameters;
-    auto expr = fhirpath::CompileCached(ForResourceType(p->expression, resource.type()->name));
-    if (!expr.has_value()) {
+    if (p->compiled == nullptr) {
       if (stats != nullptr) ++stats->failed;
       continue;
     }
-    auto result = fhirpath::Evaluate(**expr, resource, context);
+    auto result = fhirpath::Evaluate(*p->compiled, resource, context);
     if (!result.has_value()) {
       if (stats != nullptr) ++stats->failed;
       continue;

@@ -11,14 +11,7 @@ namespace fhir::search {
 namespace {
 
 bool Digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  out = v;
-  return true;
+  return common::ParseFixedDigits(s, pos, n, out);
 }
 
 std::int64_t Epoch(int year, int month, int day, int hour, int minute, int second) {

@@ -27,6 +27,15 @@ bool ParseType(std::string_view s, ParamType& out) {
   return false;
 }
 
+// "Resource.meta.tag" -> "meta.tag": evaluated on a resource, the relative path means the same
+// for every concrete type.
+std::string WithoutAbstractRoot(const std::string& expression) {
+  for (std::string_view root : {"Resource.", "DomainResource."}) {
+    if (expression.rfind(root, 0) == 0) return expression.substr(root.size());
+  }
+  return expression;
+}
+
 }  // namespace
 
 std::string_view ParamTypeName(ParamType t) {
@@ -68,7 +77,18 @@ common::Result<std::shared_ptr<const SearchParameterRegistry>> SearchParameterRe
     }
     if (const auto* c = item.Find("component")) {
       for (const auto& v : c->items()) {
-        p->components.push_back({v.Find("definition")->scalar(), v.Find("expression")->scalar()});
+        SearchParameter::Component component{v.Find("definition")->scalar(),
+                                             v.Find("expression")->scalar(), nullptr};
+        if (auto compiled = fhirpath::Compile(component.expression); compiled.has_value()) {
+          component.compiled = std::move(compiled).value();
+        }
+        p->components.push_back(std::move(component));
+      }
+    }
+    if (!p->expression.empty()) {
+      if (auto compiled = fhirpath::Compile(WithoutAbstractRoot(p->expression));
+          compiled.has_value()) {
+        p->compiled = std::move(compiled).value();
       }
     }
     for (const auto& b : p->base) registry->by_type_[b][p->code] = p.get();

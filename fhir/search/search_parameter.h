@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "fhir/fhirpath/fhirpath.h"
 
 namespace fhir::search {
 
@@ -24,6 +25,7 @@ struct SearchParameter {
   struct Component {
     std::string definition;  // canonical URL of the component's SearchParameter
     std::string expression;  // relative to the composite's expression
+    std::shared_ptr<const fhirpath::Expression> compiled;  // null if it does not compile
   };
   std::string url;
   std::string code;                 // the name used in queries: "subject", "birthdate"
@@ -32,6 +34,10 @@ struct SearchParameter {
   std::string expression;           // FHIRPath; empty for _text/_content/_query
   std::vector<std::string> targets; // reference parameters: allowed target types
   std::vector<Component> components;
+  // `expression` compiled once at load. Expressions on the abstract Resource/DomainResource
+  // ("Resource.meta.tag") are compiled without that first step ("meta.tag"), which applies to
+  // every concrete resource. Null when the expression is empty or does not compile.
+  std::shared_ptr<const fhirpath::Expression> compiled;
 };
 
 class SearchParameterRegistry {

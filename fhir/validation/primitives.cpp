@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "common/clock.h"
 #include "fhir/model/ids.h"
 
 namespace fhir::validation {
@@ -12,12 +13,8 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out = nullptr) {
-  if (pos + n > s.size()) return false;
   int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (!IsDigit(s[i])) return false;
-    v = v * 10 + (s[i] - '0');
-  }
+  if (!common::ParseFixedDigits(s, pos, n, v)) return false;
   if (out != nullptr) *out = v;
   return true;
 }
