@@ -62,67 +62,9 @@ if [[ "$FOVEA_BENCH" == 1 || ( "$FOVEA_BENCH" == auto && -x "$FOVEA_BENCH_BIN" )
   run_fovea_bench=1
 fi
 
-if [[ -z "${PG_BIN:-}" ]]; then
-  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
-fi
-[[ -x "$PG_BIN/initdb" ]] || { log "no PostgreSQL server binaries (set PG_BIN)"; exit 1; }
-
-# PostgreSQL refuses to run as root, so as root the cluster belongs to the postgres user.
-as_pg=()
-if [[ $(id -u) == 0 ]]; then
-  as_pg=(runuser -u postgres --)
-fi
-
-tmp=$(mktemp -d -t fovea-bench-search.XXXXXX)
-pgdata=$tmp/data
-server_pid=""
-
-cleanup() {
-  set +e
-  if [[ -n "$server_pid" ]]; then
-    kill "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-  fi
-  if [[ -f "$pgdata/postmaster.pid" ]]; then
-    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null 2>&1
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [[ ${#as_pg[@]} -gt 0 ]]; then
-  chown postgres: "$tmp"
-fi
-
-log "starting PostgreSQL from $PG_BIN in $pgdata"
-"${as_pg[@]}" "$PG_BIN/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 --no-sync \
-  >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
-# Unix socket only, inside the data dir. PostgreSQL's default durability and memory settings.
-"${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$pgdata" -l "$tmp/postgres.log" -w \
-  -o "-c listen_addresses='' -c unix_socket_directories='$pgdata' -c max_connections=200" \
-  start >/dev/null || { cat "$tmp/postgres.log" >&2; exit 1; }
-
-dsn="host=$pgdata port=5432 dbname=postgres user=postgres"
-db_url="postgresql:///postgres?host=$pgdata&port=5432&user=postgres"
-
-"$FOVEA_BIN" migrate --database-url "$db_url" >&2
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port/fhir/R4"
-log "starting fovea on 127.0.0.1:$port"
-"$FOVEA_BIN" serve --database-url "$db_url" --bind 127.0.0.1 --port "$port" \
-  >"$tmp/fovea.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  if curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; then break; fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    log "fovea exited during start-up:"; cat "$tmp/fovea.log" >&2; exit 1
-  fi
-  sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || {
-  log "fovea not healthy after 10s:"; cat "$tmp/fovea.log" >&2; exit 1; }
+# shellcheck source=lib/bench-env.sh
+source "$repo/scripts/lib/bench-env.sh"
+bench_start_environment bench-search
 
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%d-%H%M%S)
