@@ -51,4 +51,11 @@ void CheckDsnIsLocal(const std::string& dsn) {
   if (!bad.empty()) Fail("--dsn host " + bad + " is not a loopback address or unix socket");
 }
 
+double ParseNonNegative(const std::string& flag, const std::string& value) {
+  char* end = nullptr;
+  double d = std::strtod(value.c_str(), &end);
+  if (end == value.c_str() || *end != '\0' || !(d >= 0)) Fail("bad value for " + flag);
+  return d;
+}
+
 }  // namespace bench

@@ -76,12 +76,6 @@ void Usage() {
   std::exit(2);
 }
 
-double ParsePositive(const std::string& flag, const std::string& value) {
-  char* end = nullptr;
-  double d = std::strtod(value.c_str(), &end);
-  if (end == value.c_str() || *end != '\0' || !(d >= 0)) Die("bad value for " + flag);
-  return d;
-}
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
@@ -99,16 +93,16 @@ Options ParseArgs(int argc, char** argv) {
       else if (value == "read") o.op = Op::kRead;
       else Die("--op must be create or read");
     } else if (flag == "--concurrency") {
-      double n = ParsePositive(flag, value);
+      double n = bench::ParseNonNegative(flag, value);
       if (n < 1 || n > kMaxConcurrency || n != static_cast<int>(n)) {
         Die("--concurrency must be an integer in 1.." + std::to_string(kMaxConcurrency));
       }
       o.concurrency = static_cast<int>(n);
     } else if (flag == "--duration-seconds") {
-      o.duration_seconds = ParsePositive(flag, value);
+      o.duration_seconds = bench::ParseNonNegative(flag, value);
       if (o.duration_seconds <= 0) Die("--duration-seconds must be positive");
     } else if (flag == "--warmup-seconds") {
-      o.warmup_seconds = ParsePositive(flag, value);
+      o.warmup_seconds = bench::ParseNonNegative(flag, value);
     } else if (flag == "--base") {
       o.base = value;
     } else if (flag == "--dsn") {

@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "fhir/rest/http_types.h"
 #include "fhir/model/issues.h"
 #include "fhir/search/search_parameter.h"
 #include "fhir/search/search_query.h"
@@ -109,15 +110,9 @@ void Usage() {
   std::exit(2);
 }
 
-double ParseNumber(const std::string& flag, const std::string& value) {
-  char* end = nullptr;
-  double d = std::strtod(value.c_str(), &end);
-  if (end == value.c_str() || *end != '\0' || !(d >= 0)) Die("bad value for " + flag);
-  return d;
-}
 
 int ParseCount(const std::string& flag, const std::string& value, int min, int max) {
-  double d = ParseNumber(flag, value);
+  double d = bench::ParseNonNegative(flag, value);
   if (d < min || d > max || d != static_cast<int>(d)) {
     Die(flag + " must be an integer in " + std::to_string(min) + ".." + std::to_string(max));
   }
@@ -147,7 +142,7 @@ Options ParseArgs(int argc, char** argv) {
     } else if (flag == "--concurrency") {
       o.concurrency = ParseCount(flag, value, 1, kMaxConcurrency);
     } else if (flag == "--timeout-seconds") {
-      o.timeout_seconds = ParseNumber(flag, value);
+      o.timeout_seconds = bench::ParseNonNegative(flag, value);
     } else if (flag == "--iterations") {
       o.iterations = ParseCount(flag, value, 1, 1'000'000);
     } else if (flag == "--warmup") {
@@ -155,10 +150,10 @@ Options ParseArgs(int argc, char** argv) {
     } else if (flag == "--plans-out") {
       o.plans_out = value;
     } else if (flag == "--duration-seconds") {
-      o.duration_seconds = ParseNumber(flag, value);
+      o.duration_seconds = bench::ParseNonNegative(flag, value);
       if (o.duration_seconds <= 0) Die("--duration-seconds must be positive");
     } else if (flag == "--warmup-seconds") {
-      o.warmup_seconds = ParseNumber(flag, value);
+      o.warmup_seconds = bench::ParseNonNegative(flag, value);
     } else {
       Usage();
     }
@@ -319,20 +314,6 @@ std::string ObservationJson(const std::string& id, int n, int patients) {
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-std::string UrlEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 // One keep-alive connection. Thread-compatible: one per thread.
 class HttpClient {
@@ -813,9 +794,9 @@ std::string QueryString(const Params& params) {
   std::string out;
   for (const auto& [k, v] : params) {
     out += out.empty() ? '?' : '&';
-    out += UrlEncode(k);
+    out += fhir::rest::UrlEncode(k);
     out += '=';
-    out += UrlEncode(v);
+    out += fhir::rest::UrlEncode(v);
   }
   return out;
 }

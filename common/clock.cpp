@@ -28,6 +28,17 @@ bool ParseFixedDigits(std::string_view s, std::size_t pos, std::size_t n, int& o
   return true;
 }
 
+std::int64_t EpochSeconds(int year, int month, int day, int hour, int minute, int second) {
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
 TimePoint SystemClock::Now() const {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
@@ -116,14 +127,7 @@ bool ParseInstant(std::string_view s, TimePoint& out) {
   if (pos != s.size() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
       minute > 59 || second > 60)
     return false;
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  std::time_t secs = timegm(&tm);
+  std::int64_t secs = EpochSeconds(year, month, day, hour, minute, second);
   secs -= offset_minutes * 60;
   out = TimePoint(std::chrono::microseconds(static_cast<std::int64_t>(secs) * 1000000 + micros));
   return true;

@@ -39,6 +39,9 @@ class FakeClock final : public Clock {
 // (The fixed-width fields of FHIR dates and times.)
 bool ParseFixedDigits(std::string_view s, std::size_t pos, std::size_t n, int& out);
 
+// Seconds since the epoch of a UTC civil time (fields as written: month 1-12).
+std::int64_t EpochSeconds(int year, int month, int day, int hour, int minute, int second);
+
 // FHIR instant in UTC with millisecond precision: 2026-11-28T05:01:02.345Z.
 std::string FormatInstant(TimePoint t);
 // The same with microsecond precision (for database timestamps): 2026-11-28T05:01:02.345678Z.

@@ -15,14 +15,7 @@ bool Digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 }
 
 std::int64_t Epoch(int year, int month, int day, int hour, int minute, int second) {
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return static_cast<std::int64_t>(timegm(&tm));
+  return common::EpochSeconds(year, month, day, hour, minute, second);
 }
 
 common::TimePoint FromMicros(std::int64_t us) {
