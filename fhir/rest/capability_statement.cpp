@@ -62,7 +62,26 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
     }
     out += R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]})";
   }
-  out += R"(],"interaction":[{"code":"history-system"}]}]})";
+  out += R"(],"interaction":[{"code":"history-system"})";
+  if (options.search != nullptr) {
+    // GET [base]?_type=...: the parameters every resource type shares.
+    out += R"(,{"code":"search-system"}],"searchParam":[)";
+    bool first_param = true;
+    for (const search::SearchParameter* p : options.search->ForType("")) {
+      if (!IsSearchSupported(*p, *options.search)) continue;
+      if (!first_param) out += ',';
+      first_param = false;
+      out += R"({"name":)";
+      common::AppendJsonString(out, p->code);
+      out += R"(,"definition":)";
+      common::AppendJsonString(out, p->url);
+      out += R"(,"type":")";
+      out += search::ParamTypeName(p->type);
+      out += R"("})";
+    }
+    out += R"(,{"name":"_type","type":"token","documentation":"Resource types to search"})";
+  }
+  out += "]}]}";
   return out;
 }
 

@@ -438,6 +438,16 @@ BOOST_AUTO_TEST_CASE(CapabilityStatementListsSearchParameters) {
   bool search_type = false;
   for (const auto& i : patient->Find("interaction")->items()) search_type |= i.Find("code")->scalar() == "search-type";
   BOOST_TEST(search_type);
+  const auto& rest = cs.Find("rest")->items()[0];
+  bool search_system = false;
+  for (const auto& i : rest.Find("interaction")->items()) search_system |= i.Find("code")->scalar() == "search-system";
+  BOOST_TEST(search_system);
+  std::set<std::string> system_params;
+  for (const auto& p : rest.Find("searchParam")->items()) system_params.insert(p.Find("name")->scalar());
+  BOOST_TEST(system_params.count("_type") == 1u);
+  BOOST_TEST(system_params.count("_lastUpdated") == 1u);
+  BOOST_TEST(names.count("code-value-quantity") == 0u);  // Patient has none
+  BOOST_TEST(names.count("_content") == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
