@@ -16,6 +16,7 @@
 #include "fhir/store/pg/migrations.h"
 #include "fhir/store/pg/pg_resource_store.h"
 #include "server/embedded_postgres.h"
+#include "server/background_reindexer.h"
 #include "server/reindex_command.h"
 
 namespace server {
@@ -75,11 +76,23 @@ int RunMigrate(const Config& config) {
   return 0;
 }
 
+// The R4 parameters plus the SearchParameter resources stored in the database.
+std::shared_ptr<fhir::search::LiveRegistry> LoadRegistry(fhir::search::SearchBackend& backend) {
+  auto live =
+      std::make_shared<fhir::search::LiveRegistry>(fhir::search::SearchParameterRegistry::R4());
+  if (!live->Reload(backend).has_value()) {
+    common::LogWarning("custom search parameters could not be loaded; the R4 ones apply");
+  }
+  return live;
+}
+
 int RunReindex(const Config& config) {
   Database db;
   if (auto st = db.Open(config); !st.ok()) return Fail(st);
   if (auto st = MigrateDatabase(db.dsn()); !st.ok()) return Fail(st);
-  auto report = Reindex(db.dsn());
+  fhir::store::pg::ConnectionPool pool(db.dsn(), 2);
+  fhir::search::pg::PgSearchBackend backend(pool);
+  auto report = Reindex(db.dsn(), *LoadRegistry(backend)->Get());
   if (!report.has_value()) return Fail(report.error());
   std::cout << "reindexed " << report->resources << " resources, skipped " << report->skipped
             << "\n";
@@ -98,18 +111,23 @@ int RunServe(const Config& config) {
   Database db;
   if (auto st = db.Open(config); !st.ok()) return Fail(st);
   if (auto st = MigrateDatabase(db.dsn()); !st.ok()) return Fail(st);
-  if (auto st = ReindexIfPending(db.dsn()); !st.ok()) return Fail(st);
 
   const auto& defs = fhir::definitions::Definitions::R4();
   fhir::store::pg::ConnectionPool pool(db.dsn(), static_cast<std::size_t>(config.pool_size));
   fhir::store::pg::PgResourceStore store(pool);
+  fhir::search::pg::PgSearchBackend search_backend(pool);
+  auto registry = LoadRegistry(search_backend);
+  if (auto st = ReindexIfPending(db.dsn(), *registry->Get()); !st.ok()) return Fail(st);
+  BackgroundReindexer reindexer(db.dsn(), registry);
   common::SystemClock clock;
   fhir::rest::ServiceOptions service_options;
   service_options.require_if_match = config.require_if_match;
   service_options.max_body_bytes = config.max_body_bytes;
   service_options.software_version = kVersion;
-  fhir::search::pg::PgSearchBackend search_backend(pool);
-  fhir::rest::SearchSupport search{fhir::search::SearchParameterRegistry::R4(), &search_backend};
+  fhir::rest::SearchSupport search{registry, &search_backend,
+                                   [&reindexer](const std::vector<std::string>& types) {
+                                     reindexer.Enqueue(types);
+                                   }};
   fhir::rest::FhirService service(defs, store, clock, service_options, search);
 
   fhir::rest::HttpServerOptions http_options;

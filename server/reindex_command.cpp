@@ -11,31 +11,35 @@ namespace server {
 
 namespace pg = fhir::store::pg;
 
-common::Result<ReindexReport> Reindex(const std::string& dsn) {
+namespace {
+
+// Re-extracts the rows of every resource `scan` yields (batches of kBatch after a cursor).
+common::Result<ReindexReport> ReindexScan(pg::PgConnection& conn,
+                                          const fhir::search::SearchParameterRegistry& registry,
+                                          const pg::PgQuery& scan, const std::string& type) {
   constexpr int kBatch = 500;
-  FOVEA_ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(dsn));
-  auto registry = fhir::search::SearchParameterRegistry::R4();
   const auto& defs = fhir::definitions::Definitions::R4();
   ReindexReport report;
   std::string after_type, after_id;
   while (true) {
-    FOVEA_ASSIGN_OR_RETURN(pg::PgResult batch, conn->Execute(pg::kScanCurrent,
-                                                             {after_type, after_id,
-                                                              std::to_string(kBatch)}));
+    std::vector<pg::PgParam> params =
+        type.empty() ? std::vector<pg::PgParam>{after_type, after_id, std::to_string(kBatch)}
+                     : std::vector<pg::PgParam>{type, after_id, std::to_string(kBatch)};
+    FOVEA_ASSIGN_OR_RETURN(pg::PgResult batch, conn.Execute(scan, params));
     int n = batch.rows();
     for (int i = 0; i < n; ++i) {
-      std::string type(batch.Get(i, 0)), id(batch.Get(i, 1)), version(batch.Get(i, 2));
+      std::string row_type(batch.Get(i, 0)), id(batch.Get(i, 1)), version(batch.Get(i, 2));
       fhir::model::FailFastSink issues;  // stored resources were validated when written
       auto tree = fhir::format::ParseResourceJson(batch.Get(i, 3), defs, issues);
-      after_type = type;
+      after_type = row_type;
       after_id = id;
       if (!tree.has_value()) {
         ++report.skipped;
         continue;
       }
-      std::string rows = fhir::search::ExtractIndex(*tree, *registry).ToJson();
+      std::string rows = fhir::search::ExtractIndex(*tree, registry).ToJson();
       FOVEA_ASSIGN_OR_RETURN(pg::PgResult done,
-                             conn->Execute(pg::kReplaceIndex, {type, id, rows, version}));
+                             conn.Execute(pg::kReplaceIndex, {row_type, id, rows, version}));
       if (done.GetInt64(0, 0) == 1) {
         ++report.resources;
       } else {
@@ -44,6 +48,15 @@ common::Result<ReindexReport> Reindex(const std::string& dsn) {
     }
     if (n < kBatch) break;
   }
+  return report;
+}
+
+}  // namespace
+
+common::Result<ReindexReport> Reindex(const std::string& dsn,
+                                      const fhir::search::SearchParameterRegistry& registry) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(dsn));
+  FOVEA_ASSIGN_OR_RETURN(ReindexReport report, ReindexScan(*conn, registry, pg::kScanCurrent, ""));
   FOVEA_ASSIGN_OR_RETURN(pg::PgResult cleared, conn->Execute(pg::kReindexDone, {}));
   (void)cleared;
   common::LogInfo("reindexed " + std::to_string(report.resources) + " resources (" +
@@ -51,12 +64,29 @@ common::Result<ReindexReport> Reindex(const std::string& dsn) {
   return report;
 }
 
-common::Status ReindexIfPending(const std::string& dsn) {
+common::Result<ReindexReport> ReindexTypes(const std::string& dsn,
+                                           const fhir::search::SearchParameterRegistry& registry,
+                                           const std::vector<std::string>& types) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(dsn));
+  ReindexReport total;
+  for (const std::string& type : types) {
+    FOVEA_ASSIGN_OR_RETURN(ReindexReport report,
+                           ReindexScan(*conn, registry, pg::kScanCurrentOfType, type));
+    total.resources += report.resources;
+    total.skipped += report.skipped;
+  }
+  common::LogInfo("reindexed " + std::to_string(total.resources) + " resources of " +
+                  std::to_string(types.size()) + " type(s) after search parameters changed");
+  return total;
+}
+
+common::Status ReindexIfPending(const std::string& dsn,
+                                const fhir::search::SearchParameterRegistry& registry) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(dsn));
   FOVEA_ASSIGN_OR_RETURN(pg::PgResult pending, conn->Execute(pg::kReindexPending, {}));
   if (pending.rows() == 0) return common::Status::Ok();
   common::LogInfo("a migration changed the search index: reindexing before serving");
-  FOVEA_ASSIGN_OR_RETURN(ReindexReport report, Reindex(dsn));
+  FOVEA_ASSIGN_OR_RETURN(ReindexReport report, Reindex(dsn, registry));
   (void)report;
   return common::Status::Ok();
 }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/ids.h"
@@ -83,6 +84,8 @@ class FhirService::Call {
 
   RestResponse Run() {
     try {
+      // One registry for the whole request, even if SearchParameters change meanwhile.
+      if (s_.search_.registry != nullptr) registry_ = s_.search_.registry->Get();
       Route();
     } catch (const std::exception& e) {
       // Last resort: log the request id, never the content; answer a generic 500.
@@ -154,8 +157,8 @@ class FhirService::Call {
     if (p.size() == 3 && p[2] == "$validate") {
       return m == "POST" ? Validate(id_) : MethodNotAllowed();
     }
-    if (p.size() == 3 && m == "GET" && s_.search_.registry != nullptr &&
-        s_.search_.registry->IsCompartment(type_) && s_.defs_.FindResource(p[2]) != nullptr) {
+    if (p.size() == 3 && m == "GET" && registry_ != nullptr && registry_->IsCompartment(type_) &&
+        s_.defs_.FindResource(p[2]) != nullptr) {
       return CompartmentSearch(std::string(p[2]));
     }
     if (p[2] == "_history" && p.size() == 3) {
@@ -230,6 +233,7 @@ class FhirService::Call {
                                                   " but the URL is for " + type_);
     }
     validation::ValidateResource(root, scope);
+    if (!issues.HasErrors() && type_ == "SearchParameter") CheckSearchable(root, scope);
     if (issues.HasErrors()) {
       Respond(400, OperationOutcomeJson(issues.issues()));
       return std::nullopt;
@@ -237,11 +241,41 @@ class FhirService::Call {
     return root;
   }
 
+  // An active SearchParameter written here becomes searchable, so it must be one Fovea can
+  // search.
+  void CheckSearchable(const Element& root, const model::IssueScope& scope) {
+    if (registry_ == nullptr || s_.search_.backend == nullptr) return;
+    auto json = common::ParseJson(format::WriteResourceJson(root));
+    if (!json.has_value()) return;
+    // Only active parameters are searched (as in HAPI); drafts and retired ones are just stored.
+    const common::JsonValue* status = json->Find("status");
+    if (status == nullptr || status->scalar() != "active") return;
+    auto parameter = s_.search_.registry->base().FromResource(*json);
+    if (!parameter.has_value()) {
+      scope.Error(model::IssueType::kNotSupported, parameter.error().message());
+    }
+  }
+
+  // After a SearchParameter changed: reload the registry and reindex what it concerns.
+  void SearchParametersChanged() {
+    if (type_ != "SearchParameter" || s_.search_.registry == nullptr ||
+        s_.search_.backend == nullptr) {
+      return;
+    }
+    auto types = s_.search_.registry->Reload(*s_.search_.backend);
+    if (!types.has_value()) {
+      common::LogWarning("request " + req_.request_id +
+                         ": search parameters not reloaded; they apply after a restart");
+      return;
+    }
+    if (s_.search_.reindex && !types->empty()) s_.search_.reindex(*types);
+  }
+
   // --- interactions -------------------------------------------------------------------------
 
   void Metadata() {
     CapabilityOptions options{s_.options_.software_version, s_.options_.require_if_match,
-                              s_.search_.backend != nullptr ? s_.search_.registry.get() : nullptr};
+                              s_.search_.backend != nullptr ? registry_.get() : nullptr};
     Respond(200, BuildCapabilityStatement(s_.defs_, options, req_.base_url, s_.started_at_));
   }
 
@@ -333,6 +367,7 @@ class FhirService::Call {
         continue;
       }
       if (!st.ok()) return Fail(st);
+      SearchParametersChanged();
       res_.status = 204;
       res_.SetHeader("ETag", ETagFor(v.version));
       return;
@@ -422,7 +457,7 @@ class FhirService::Call {
 
   // GET Patient/123/Observation?...: the search, restricted to the compartment of Patient/123.
   void CompartmentSearch(std::string member_type) {
-    const auto& params = s_.search_.registry->CompartmentParams(type_, member_type);
+    const auto& params = registry_->CompartmentParams(type_, member_type);
     if (params.empty() && member_type != type_) {
       return Fail(common::InvalidError(member_type + " resources are not in the " + type_ +
                                        " compartment"));
@@ -433,7 +468,7 @@ class FhirService::Call {
   }
 
   void Search(const std::vector<std::pair<std::string, std::string>>& params) {
-    if (s_.search_.backend == nullptr || s_.search_.registry == nullptr) {
+    if (s_.search_.backend == nullptr || registry_ == nullptr) {
       return Fail(Status(StatusCode::kNotSupported, "Search is not enabled on this server"));
     }
     search::SearchOptions options;
@@ -442,7 +477,7 @@ class FhirService::Call {
     options.max_count = s_.options_.max_page_size;
     model::OperationOutcomeSink issues;
     search::SearchQuery query =
-        search::ParseSearch(type_, params, *s_.search_.registry, options, issues);
+        search::ParseSearch(type_, params, *registry_, options, issues);
     if (issues.HasErrors()) return Respond(400, OperationOutcomeJson(issues.issues()));
     query.base_url = req_.base_url;
     std::string self = req_.base_url + (type_.empty() ? "" : "/" + type_);
@@ -577,13 +612,12 @@ class FhirService::Call {
     v.last_updated = now;
     v.method = method;
     v.content = format::WriteResourceJson(root);
-    if (s_.search_.registry != nullptr) {
-      v.index_rows_json = search::ExtractIndex(root, *s_.search_.registry).ToJson();
-    }
+    if (registry_ != nullptr) v.index_rows_json = search::ExtractIndex(root, *registry_).ToJson();
     Status st = s_.store_.Write(v, expected);
     if (st.ok()) {
       written_content_ = std::move(v.content);
       written_at_ = now;
+      SearchParametersChanged();
     }
     return st;
   }
@@ -669,6 +703,7 @@ class FhirService::Call {
 
   const FhirService& s_;
   const RestRequest& req_;
+  std::shared_ptr<const search::SearchParameterRegistry> registry_;
   RestResponse res_;
   std::string type_;
   std::string id_;

@@ -7,6 +7,8 @@
 // per-request state.
 
 #include <cstddef>
+#include <functional>
+#include <vector>
 #include <string>
 
 #include "common/clock.h"
@@ -14,6 +16,7 @@
 #include "fhir/definitions/definitions.h"
 #include "fhir/rest/http_types.h"
 #include "fhir/search/search_backend.h"
+#include "fhir/search/live_registry.h"
 #include "fhir/search/search_parameter.h"
 #include "fhir/store/resource_store.h"
 
@@ -29,10 +32,13 @@ struct ServiceOptions {
 };
 
 // Search wiring. With a registry, every write stores its index rows; with a backend too,
-// search interactions are served (otherwise 501).
+// search interactions are served (otherwise 501), and SearchParameter resources written through
+// the API become searchable: the registry reloads, and `reindex` is asked to rebuild the rows of
+// the resource types concerned (the server runs it in the background).
 struct SearchSupport {
-  std::shared_ptr<const search::SearchParameterRegistry> registry;
+  std::shared_ptr<search::LiveRegistry> registry;
   search::SearchBackend* backend = nullptr;
+  std::function<void(const std::vector<std::string>& types)> reindex;
 };
 
 class FhirService {

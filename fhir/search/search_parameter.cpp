@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "common/json.h"
+#include "fhir/definitions/definitions.h"
 
 std::string_view EmbeddedR4SearchParameters();
 
@@ -53,6 +54,60 @@ std::string_view ParamTypeName(ParamType t) {
   return "string";
 }
 
+namespace {
+
+// One parameter from a SearchParameter resource, or the compact form (which keeps the same
+// field names): url, code, base, type, expression, target, component.
+common::Result<std::unique_ptr<SearchParameter>> ParseParameter(const common::JsonValue& item) {
+  auto p = std::make_unique<SearchParameter>();
+  auto text = [&](const char* key) {
+    const common::JsonValue* v = item.Find(key);
+    return v != nullptr ? v->scalar() : std::string();
+  };
+  p->url = text("url");
+  p->code = text("code");
+  p->expression = text("expression");
+  if (!ParseType(text("type"), p->type)) {
+    return common::InvalidError("search parameter " + p->url + " has an unknown type");
+  }
+  if (const auto* base = item.Find("base")) {
+    for (const auto& b : base->items()) p->base.push_back(b.scalar());
+  }
+  if (const auto* t = item.Find("target")) {
+    for (const auto& v : t->items()) p->targets.push_back(v.scalar());
+  }
+  if (const auto* c = item.Find("component")) {
+    for (const auto& v : c->items()) {
+      const common::JsonValue* definition = v.Find("definition");
+      const common::JsonValue* expression = v.Find("expression");
+      if (definition == nullptr || expression == nullptr) {
+        return common::InvalidError("search parameter " + p->url +
+                                    ": each component needs a definition and an expression");
+      }
+      SearchParameter::Component component{definition->scalar(), expression->scalar(), nullptr};
+      if (auto compiled = fhirpath::Compile(component.expression); compiled.has_value()) {
+        component.compiled = std::move(compiled).value();
+      }
+      p->components.push_back(std::move(component));
+    }
+  }
+  if (!p->expression.empty()) {
+    if (auto compiled = fhirpath::Compile(WithoutAbstractRoot(p->expression));
+        compiled.has_value()) {
+      p->compiled = std::move(compiled).value();
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+void SearchParameterRegistry::Add(std::unique_ptr<SearchParameter> p) {
+  for (const auto& b : p->base) by_type_[b][p->code] = p.get();
+  by_url_[p->url] = p.get();
+  params_.push_back(std::move(p));
+}
+
 common::Result<std::shared_ptr<const SearchParameterRegistry>> SearchParameterRegistry::Load(
     std::string_view json) {
   FOVEA_ASSIGN_OR_RETURN(common::JsonValue root, common::ParseJson(json, {.max_depth = 16}));
@@ -60,40 +115,8 @@ common::Result<std::shared_ptr<const SearchParameterRegistry>> SearchParameterRe
   if (list == nullptr) return common::InternalError("search parameters lack 'searchParameters'");
   auto registry = std::make_shared<SearchParameterRegistry>();
   for (const auto& item : list->items()) {
-    auto p = std::make_unique<SearchParameter>();
-    auto text = [&](const char* key) {
-      const common::JsonValue* v = item.Find(key);
-      return v != nullptr ? v->scalar() : std::string();
-    };
-    p->url = text("url");
-    p->code = text("code");
-    p->expression = text("expression");
-    if (!ParseType(text("type"), p->type)) {
-      return common::InternalError("search parameter " + p->url + " has an unknown type");
-    }
-    for (const auto& b : item.Find("base")->items()) p->base.push_back(b.scalar());
-    if (const auto* t = item.Find("target")) {
-      for (const auto& v : t->items()) p->targets.push_back(v.scalar());
-    }
-    if (const auto* c = item.Find("component")) {
-      for (const auto& v : c->items()) {
-        SearchParameter::Component component{v.Find("definition")->scalar(),
-                                             v.Find("expression")->scalar(), nullptr};
-        if (auto compiled = fhirpath::Compile(component.expression); compiled.has_value()) {
-          component.compiled = std::move(compiled).value();
-        }
-        p->components.push_back(std::move(component));
-      }
-    }
-    if (!p->expression.empty()) {
-      if (auto compiled = fhirpath::Compile(WithoutAbstractRoot(p->expression));
-          compiled.has_value()) {
-        p->compiled = std::move(compiled).value();
-      }
-    }
-    for (const auto& b : p->base) registry->by_type_[b][p->code] = p.get();
-    registry->by_url_[p->url] = p.get();
-    registry->params_.push_back(std::move(p));
+    FOVEA_ASSIGN_OR_RETURN(auto p, ParseParameter(item));
+    registry->Add(std::move(p));
   }
   if (const auto* compartments = root.Find("compartments")) {
     for (const auto& [compartment, members] : compartments->members()) {
@@ -104,6 +127,46 @@ common::Result<std::shared_ptr<const SearchParameterRegistry>> SearchParameterRe
     }
   }
   return std::shared_ptr<const SearchParameterRegistry>(std::move(registry));
+}
+
+common::Result<SearchParameter> SearchParameterRegistry::FromResource(
+    const common::JsonValue& resource) const {
+  FOVEA_ASSIGN_OR_RETURN(auto p, ParseParameter(resource));
+  if (p->code.empty() || p->base.empty() || p->url.empty()) {
+    return common::InvalidError("A SearchParameter needs url, code and base to be searchable");
+  }
+  if (p->type == ParamType::kSpecial || (p->type != ParamType::kComposite && p->expression.empty())) {
+    return common::InvalidError("SearchParameter " + p->code +
+                                ": Fovea can only search parameters with an expression");
+  }
+  if (!p->expression.empty() && p->compiled == nullptr) {
+    auto compiled = fhirpath::Compile(p->expression);
+    return common::InvalidError("SearchParameter " + p->code + ": the expression does not compile: " +
+                                (compiled.has_value() ? std::string("unknown error")
+                                                      : compiled.error().message()));
+  }
+  for (const std::string& b : p->base) {
+    if (definitions::Definitions::R4().FindResource(b) == nullptr && b != "Resource" &&
+        b != "DomainResource") {
+      return common::InvalidError("SearchParameter " + p->code + ": '" + b +
+                                  "' is not a resource type");
+    }
+    const SearchParameter* existing = Find(b, p->code);
+    if (existing != nullptr && existing->url != p->url) {
+      return common::InvalidError("SearchParameter " + p->code + ": " + b +
+                                  " already has a parameter with that code (" + existing->url + ")");
+    }
+  }
+  return std::move(*p);
+}
+
+std::shared_ptr<const SearchParameterRegistry> SearchParameterRegistry::WithCustom(
+    const std::vector<SearchParameter>& custom) const {
+  auto registry = std::make_shared<SearchParameterRegistry>();
+  for (const auto& p : params_) registry->Add(std::make_unique<SearchParameter>(*p));
+  for (const auto& p : custom) registry->Add(std::make_unique<SearchParameter>(p));
+  registry->compartments_ = compartments_;
+  return registry;
 }
 
 std::shared_ptr<const SearchParameterRegistry> SearchParameterRegistry::R4() {

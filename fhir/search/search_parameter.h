@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json.h"
 #include "common/status.h"
 #include "fhir/fhirpath/fhirpath.h"
 
@@ -47,6 +48,13 @@ class SearchParameterRegistry {
   // The R4 parameters compiled into the binary; built on first use.
   static std::shared_ptr<const SearchParameterRegistry> R4();
 
+  // A SearchParameter resource (JSON) as a parameter this registry could add: kInvalid (with
+  // a message for the client) when Fovea cannot search it or its code is taken on a base.
+  common::Result<SearchParameter> FromResource(const common::JsonValue& resource) const;
+  // A new registry: these parameters plus the given custom ones.
+  std::shared_ptr<const SearchParameterRegistry> WithCustom(
+      const std::vector<SearchParameter>& custom) const;
+
   // The parameter `code` of `resource_type` (own, or inherited from Resource/DomainResource).
   const SearchParameter* Find(std::string_view resource_type, std::string_view code) const;
   // Every parameter that applies to `resource_type`, in code order.
@@ -60,6 +68,8 @@ class SearchParameterRegistry {
   std::size_t size() const { return params_.size(); }
 
  private:
+  void Add(std::unique_ptr<SearchParameter> p);
+
   std::vector<std::unique_ptr<SearchParameter>> params_;
   // type -> code -> parameter; "Resource" and "DomainResource" hold the common ones.
   std::map<std::string, std::map<std::string, const SearchParameter*, std::less<>>, std::less<>> by_type_;

@@ -50,13 +50,13 @@ BOOST_AUTO_TEST_CASE(IndexesResourcesStoredWithoutRows) {
   BOOST_REQUIRE(store.Write(Patient("r1", "Tan"), 0).ok());
   BOOST_REQUIRE(store.Write(Patient("r2", "Lim"), 0).ok());
   BOOST_TEST(FindByName(backend, "tan").empty());
-  auto report = server::Reindex(db.dsn());
+  auto report = server::Reindex(db.dsn(), *fhir::search::SearchParameterRegistry::R4());
   BOOST_REQUIRE(report.has_value());
   BOOST_TEST(report->resources == 2);
   BOOST_TEST(report->skipped == 0);
   BOOST_TEST(FindByName(backend, "tan") == std::vector<std::string>{"r1"});
   // Running it again replaces rather than duplicates.
-  BOOST_REQUIRE(server::Reindex(db.dsn()).has_value());
+  BOOST_REQUIRE(server::Reindex(db.dsn(), *fhir::search::SearchParameterRegistry::R4()).has_value());
   BOOST_TEST(FindByName(backend, "lim") == std::vector<std::string>{"r2"});
 }
 
@@ -66,11 +66,11 @@ BOOST_AUTO_TEST_CASE(PendingReindexRunsOnceAfterTheMigration) {
   fhir::store::pg::PgResourceStore store(pool);
   fhir::search::pg::PgSearchBackend backend(pool);
   BOOST_REQUIRE(store.Write(Patient("r3", "Ng"), 0).ok());
-  BOOST_REQUIRE(server::ReindexIfPending(db.dsn()).ok());
+  BOOST_REQUIRE(server::ReindexIfPending(db.dsn(), *fhir::search::SearchParameterRegistry::R4()).ok());
   BOOST_TEST(FindByName(backend, "ng") == std::vector<std::string>{"r3"});
   // Done: a resource written without rows now stays unindexed until someone asks again.
   BOOST_REQUIRE(store.Write(Patient("r4", "Ngo"), 0).ok());
-  BOOST_REQUIRE(server::ReindexIfPending(db.dsn()).ok());
+  BOOST_REQUIRE(server::ReindexIfPending(db.dsn(), *fhir::search::SearchParameterRegistry::R4()).ok());
   BOOST_TEST(FindByName(backend, "ngo").empty());
 }
 

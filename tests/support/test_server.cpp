@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "fhir/definitions/definitions.h"
+#include "server/reindex_command.h"
 
 namespace test_support {
 
@@ -24,8 +25,15 @@ TestServer::TestServer(fhir::rest::ServiceOptions options)
     : pool_(db_.dsn(), 16),
       store_(pool_),
       search_(pool_),
+      registry_(std::make_shared<fhir::search::LiveRegistry>(
+          fhir::search::SearchParameterRegistry::R4())),
       service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
-               {fhir::search::SearchParameterRegistry::R4(), &search_}) {
+               {registry_, &search_, [this](const std::vector<std::string>& types) {
+                  // Synchronous here, so tests see the result without waiting.
+                  if (!server::ReindexTypes(db_.dsn(), *registry_->Get(), types).has_value()) {
+                    throw std::runtime_error("reindex failed");
+                  }
+                }}) {
   fhir::rest::HttpServerOptions http;
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);

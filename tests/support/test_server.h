@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "fhir/rest/fhir_service.h"
 #include "fhir/rest/http_server.h"
+#include "fhir/search/live_registry.h"
 #include "fhir/search/pg/pg_search_backend.h"
 #include "fhir/store/pg/connection_pool.h"
 #include "fhir/store/pg/pg_resource_store.h"
@@ -45,6 +46,7 @@ class TestServer {
   fhir::store::pg::ConnectionPool pool_;
   fhir::store::pg::PgResourceStore store_;
   fhir::search::pg::PgSearchBackend search_;
+  std::shared_ptr<fhir::search::LiveRegistry> registry_;
   common::SystemClock clock_;
   fhir::rest::FhirService service_;
   std::unique_ptr<fhir::rest::HttpServer> http_;

@@ -201,6 +201,12 @@ inline constexpr PgQuery kScanCurrent{
     "SELECT type, id, version, content FROM resource WHERE NOT deleted AND (type, id) > ($1, $2)"
     " ORDER BY type, id LIMIT $3"};
 
+// The current, non-deleted resources of type $1 after id $2: reindexing one type.
+inline constexpr PgQuery kScanCurrentOfType{
+    "store.scan_current_of_type",
+    "SELECT type, id, version, content FROM resource WHERE type = $1 AND NOT deleted AND id > $2"
+    " ORDER BY id LIMIT $3"};
+
 // A migration that changes what is indexed leaves a 'reindex' task (0002_search_index.sql).
 inline constexpr PgQuery kReindexPending{
     "store.reindex_pending", "SELECT 1 FROM maintenance WHERE task = 'reindex'"};

@@ -424,6 +424,47 @@ BOOST_AUTO_TEST_CASE(PostSearchWithAFormBody) {
   BOOST_TEST(Request("POST", "Patient/_search", "{}").status == 415);
 }
 
+// A SearchParameter created through the API makes existing and new resources searchable, shows
+// in the CapabilityStatement, and stops applying when deleted.
+BOOST_AUTO_TEST_CASE(CustomSearchParametersThroughTheApi) {
+  auto patient = [](const std::string& id, const std::string& colour) {
+    return R"({"resourceType":"Patient","id":")" + id + R"(","extension":[{"url":"http://fovea.example/eye-colour","valueString":")" + colour + R"("}]})";
+  };
+  BOOST_REQUIRE(Request("PUT", "Patient/e1", patient("e1", "brown")).status == 201);
+  BOOST_TEST(Request("GET", "Patient?eye-colour=brown", "", {{"Prefer", "handling=strict"}}).status == 400);
+  const std::string sp = R"({"resourceType":"SearchParameter","id":"eye-colour","url":"http://fovea.example/SearchParameter/eye-colour","name":"EyeColour","status":"active","description":"Eye colour recorded at check-in","code":"eye-colour","base":["Patient"],"type":"string","expression":"Patient.extension.where(url='http://fovea.example/eye-colour').value"})";
+  BOOST_REQUIRE(Request("PUT", "SearchParameter/eye-colour", sp).status == 201);
+  // Existing resources: reindexed; new ones: indexed when written.
+  BOOST_TEST(Ids(Get(*this, "Patient?eye-colour=brown")) == std::set<std::string>{"e1"});
+  BOOST_REQUIRE(Request("PUT", "Patient/e2", patient("e2", "green")).status == 201);
+  BOOST_TEST(Ids(Get(*this, "Patient?eye-colour=gr")) == std::set<std::string>{"e2"});
+  auto cs = Get(*this, "metadata");
+  bool listed = false;
+  for (const auto& r : cs.Find("rest")->items()[0].Find("resource")->items()) {
+    if (r.Find("type")->scalar() != "Patient") continue;
+    for (const auto& p : r.Find("searchParam")->items()) listed |= p.Find("name")->scalar() == "eye-colour";
+  }
+  BOOST_TEST(listed);
+  // One Fovea cannot search is refused, so it never looks searchable.
+  std::string broken = sp;
+  broken.replace(broken.find("Patient.extension"), 17, "Patient.(((");
+  broken.replace(broken.find("\"id\":\"eye-colour\""), 17, "\"id\":\"broken\"");
+  HttpResult refused = Request("PUT", "SearchParameter/broken", broken);
+  BOOST_TEST(refused.status == 400);
+  BOOST_TEST(refused.body.find("does not compile") != std::string::npos);
+  std::string taken = sp;
+  taken.replace(taken.find("\"code\":\"eye-colour\""), 19, "\"code\":\"birthdate\"");
+  taken.replace(taken.find("\"id\":\"eye-colour\""), 17, "\"id\":\"taken\"");
+  taken.replace(taken.find("eye-colour\",\"name"), 10, "taken");
+  BOOST_TEST(Request("PUT", "SearchParameter/taken", taken).status == 400);
+  std::string draft = taken;
+  draft.replace(draft.find("\"status\":\"active\""), 17, "\"status\":\"draft\"");
+  BOOST_TEST(Request("PUT", "SearchParameter/taken", draft).status == 201);  // stored, not searched
+  // Deleted: the parameter is gone again.
+  BOOST_REQUIRE(Request("DELETE", "SearchParameter/eye-colour").status == 204);
+  BOOST_TEST(Request("GET", "Patient?eye-colour=brown", "", {{"Prefer", "handling=strict"}}).status == 400);
+}
+
 BOOST_AUTO_TEST_CASE(CapabilityStatementListsSearchParameters) {
   auto cs = Get(*this, "metadata");
   const auto& resources = cs.Find("rest")->items()[0].Find("resource")->items();
