@@ -76,7 +76,6 @@ void Usage() {
   std::exit(2);
 }
 
-
 Options ParseArgs(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {

@@ -15,6 +15,28 @@ bool IsSearchSupported(const search::SearchParameter& p,
   return search::IsSupportedComposite(components);
 }
 
+namespace {
+
+// The searchParam entries of one resource type ("" for the system level), comma-separated.
+void AppendSearchParams(std::string& out, const search::SearchParameterRegistry& registry,
+                        const std::string& type) {
+  bool first = true;
+  for (const search::SearchParameter* p : registry.ForType(type)) {
+    if (!IsSearchSupported(*p, registry)) continue;
+    if (!first) out += ',';
+    first = false;
+    out += R"({"name":)";
+    common::AppendJsonString(out, p->code);
+    out += R"(,"definition":)";
+    common::AppendJsonString(out, p->url);
+    out += R"(,"type":")";
+    out += search::ParamTypeName(p->type);
+    out += R"("})";
+  }
+}
+
+}  // namespace
+
 std::string BuildCapabilityStatement(const definitions::Definitions& defs,
                                      const CapabilityOptions& options, const std::string& base_url,
                                      common::TimePoint built_at) {
@@ -45,19 +67,7 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
     out += R"("conditionalDelete":"not-supported",)";
     if (options.search != nullptr) {
       out += R"("searchParam":[)";
-      bool first_param = true;
-      for (const search::SearchParameter* p : options.search->ForType(type)) {
-        if (!IsSearchSupported(*p, *options.search)) continue;
-        if (!first_param) out += ',';
-        first_param = false;
-        out += R"({"name":)";
-        common::AppendJsonString(out, p->code);
-        out += R"(,"definition":)";
-        common::AppendJsonString(out, p->url);
-        out += R"(,"type":")";
-        out += search::ParamTypeName(p->type);
-        out += R"("})";
-      }
+      AppendSearchParams(out, *options.search, type);
       out += "],";
     }
     out += R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]})";
@@ -66,19 +76,7 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
   if (options.search != nullptr) {
     // GET [base]?_type=...: the parameters every resource type shares.
     out += R"(,{"code":"search-system"}],"searchParam":[)";
-    bool first_param = true;
-    for (const search::SearchParameter* p : options.search->ForType("")) {
-      if (!IsSearchSupported(*p, *options.search)) continue;
-      if (!first_param) out += ',';
-      first_param = false;
-      out += R"({"name":)";
-      common::AppendJsonString(out, p->code);
-      out += R"(,"definition":)";
-      common::AppendJsonString(out, p->url);
-      out += R"(,"type":")";
-      out += search::ParamTypeName(p->type);
-      out += R"("})";
-    }
+    AppendSearchParams(out, *options.search, "");
     out += R"(,{"name":"_type","type":"token","documentation":"Resource types to search"})";
   }
   out += "]}]}";
