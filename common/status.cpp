@@ -20,6 +20,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kNotSupported: return "kNotSupported";
     case StatusCode::kUnauthenticated: return "kUnauthenticated";
     case StatusCode::kForbidden: return "kForbidden";
+    case StatusCode::kTooManyRequests: return "kTooManyRequests";
     case StatusCode::kUnavailable: return "kUnavailable";
     case StatusCode::kInternal: return "kInternal";
   }

@@ -29,6 +29,7 @@ enum class StatusCode {
   kNotSupported,        // 501
   kUnauthenticated,     // 401
   kForbidden,           // 403
+  kTooManyRequests,     // 429: a rate limit; retry later
   kUnavailable,         // 503: e.g. the database is down
   kInternal,            // 500
 };

@@ -15,7 +15,9 @@
 #include "fhir/store/pg/connection_pool.h"
 #include "fhir/store/pg/migrations.h"
 #include "fhir/store/pg/pg_resource_store.h"
-#include "server/embedded_postgres.h"
+#include "fhir/audit/audit_log.h"
+#include "server/security.h"
+#include "server/storage.h"
 #include "server/background_reindexer.h"
 #include "server/reindex_command.h"
 
@@ -23,33 +25,15 @@ namespace server {
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
+// Token, login and revocation requests per second per network address (bursts of 20).
+constexpr fhir::rest::RateLimit kLoginRateLimit{5, 20};
 
-// The database the command works on: external, or the embedded cluster (started here).
-class Database {
- public:
-  common::Status Open(const Config& config) {
-    if (!config.database_url.empty()) {
-      dsn_ = config.database_url;
-      return common::Status::Ok();
-    }
-    embedded_.emplace(config.data_dir);
-    FOVEA_RETURN_IF_ERROR(embedded_->Start());
-    dsn_ = embedded_->ConnectionString();
-    return common::Status::Ok();
-  }
-  const std::string& dsn() const { return dsn_; }
-
- private:
-  std::optional<EmbeddedPostgres> embedded_;  // stopped by its destructor
-  std::string dsn_;
-};
-
-common::Status MigrateDatabase(const std::string& dsn) {
-  FOVEA_ASSIGN_OR_RETURN(auto conn, fhir::store::pg::PgConnection::Connect(dsn));
-  FOVEA_ASSIGN_OR_RETURN(auto report, fhir::store::pg::Migrate(*conn));
-  common::LogInfo("schema is current (" + std::to_string(report.applied) +
-                  " migration(s) applied now)");
-  return common::Status::Ok();
+// Where clients reach this server: --public-url, or the bind address and port.
+std::string PublicUrl(const Config& config, bool tls) {
+  if (!config.public_url.empty()) return config.public_url;
+  std::string host = config.bind.find(':') != std::string::npos ? "[" + config.bind + "]"
+                                                                : config.bind;
+  return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(config.port);
 }
 
 int Fail(const common::Status& st) {
@@ -74,16 +58,6 @@ int RunMigrate(const Config& config) {
   if (auto st = db.Open(config); !st.ok()) return Fail(st);
   if (auto st = MigrateDatabase(db.dsn()); !st.ok()) return Fail(st);
   return 0;
-}
-
-// The R4 parameters plus the SearchParameter resources stored in the database.
-std::shared_ptr<fhir::search::LiveRegistry> LoadRegistry(fhir::search::SearchBackend& backend) {
-  auto live =
-      std::make_shared<fhir::search::LiveRegistry>(fhir::search::SearchParameterRegistry::R4());
-  if (!live->Reload(backend).has_value()) {
-    common::LogWarning("custom search parameters could not be loaded; the R4 ones apply");
-  }
-  return live;
 }
 
 int RunReindex(const Config& config) {
@@ -124,24 +98,46 @@ int RunServe(const Config& config) {
   service_options.require_if_match = config.require_if_match;
   service_options.max_body_bytes = config.max_body_bytes;
   service_options.software_version = kVersion;
+  service_options.rate_limit = {config.rate_limit, 2 * config.rate_limit};
   fhir::rest::SearchSupport search{registry, &search_backend,
                                    [&reindexer](const std::vector<std::string>& types) {
                                      reindexer.Enqueue(types);
                                    }};
-  fhir::rest::FhirService service(defs, store, clock, service_options, search);
+  // Declared before the HTTP server, so it outlives every request and drains on shutdown.
+  fhir::audit::AuditLog audit_log(store, clock, registry);
+  std::unique_ptr<SecurityStack> security;
+  fhir::rest::SecuritySupport security_support;
+  bool tls = !config.tls_cert.empty();
+  if (config.auth) {
+    fhir::auth::AuthSettings auth;
+    auth.issuer = PublicUrl(config, tls);
+    auto opened = SecurityStack::Open(pool, clock, auth, &audit_log, kLoginRateLimit);
+    if (!opened.has_value()) return Fail(opened.error());
+    security = std::move(opened).value();
+    security_support = security->ForFhirService();
+  } else {
+    common::LogWarning("authorisation is OFF (--auth off): every caller on this machine has "
+                       "full access; for tests and benchmarks only");
+  }
+  fhir::rest::FhirService service(defs, store, clock, service_options, search, security_support);
 
   fhir::rest::HttpServerOptions http_options;
   http_options.bind = config.bind;
   http_options.port = config.port;
   http_options.max_threads = config.max_threads;
   http_options.access_log = config.access_log;
+  http_options.tls.cert_chain_file = config.tls_cert;
+  http_options.tls.private_key_file = config.tls_key;
   fhir::rest::HttpServer http(service, [&store] { return store.Ping(); }, http_options);
+  if (security != nullptr) security->Mount(http);
   if (auto st = http.Start(); !st.ok()) return Fail(st);
-  common::LogInfo("Fovea " + std::string(kVersion) + " serving http://" + config.bind + ":" +
+  common::LogInfo("Fovea " + std::string(kVersion) + " serving " +
+                  (http.tls() ? "https://" : "http://") + config.bind + ":" +
                   std::to_string(http.port()) + fhir::rest::kFhirBasePath);
   WaitForTermination();
   common::LogInfo("shutting down");
   http.Stop();
+  audit_log.Stop();  // every queued AuditEvent is stored before the database goes away
   return 0;
 }
 

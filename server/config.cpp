@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "fhir/rest/bind_address.h"
+
 namespace server {
 namespace {
 
@@ -25,11 +27,14 @@ std::string UsageText() {
   return R"(Usage: fovea COMMAND [options]
 
 Commands:
-  serve     Serve the FHIR R4 API at http://BIND:PORT/fhir/R4 (default command)
+  serve     Serve the FHIR R4 API at https://BIND:PORT/fhir/R4, or http:// on loopback without
+            TLS (default command)
   migrate   Create or upgrade the database schema, then exit
   reindex   Rebuild the search index of every current resource, then exit
   fhirpath  Evaluate FHIRPath: fovea fhirpath [--resource FILE|-] EXPRESSION, or --batch
             (one expression per line on stdin, one JSON result line each)
+  cert dev  Write a self-signed certificate and key for local HTTPS:
+            fovea cert dev [--out DIR] [--force] (default DIR: DATA_DIR/tls)
   version   Print the version
 
 Options (environment variable in brackets):
@@ -43,6 +48,22 @@ Options (environment variable in brackets):
   --threads N            HTTP worker threads (default 64) [FOVEA_THREADS]
   --pool-size N          PostgreSQL connections (default 16) [FOVEA_POOL_SIZE]
   --access-log           Log one line per request (no ids, no content) [FOVEA_ACCESS_LOG=1]
+  --tls-cert FILE        Serve HTTPS with this PEM certificate chain [FOVEA_TLS_CERT]
+  --tls-key FILE         ... and this unencrypted PEM private key [FOVEA_TLS_KEY]
+                         Without TLS, --bind must be a loopback address (127.0.0.1, ::1).
+  --public-url URL       The URL clients use to reach this server, e.g. https://unit7.example
+                         (token issuer; default from --bind/--port) [FOVEA_PUBLIC_URL]
+  --auth on|off          SMART on FHIR authorisation (default on); off only on loopback, for
+                         tests and benchmarks [FOVEA_AUTH]
+  --rate-limit N         Requests per second per client, bursts of 2N; 0: none (default 200)
+                         [FOVEA_RATE_LIMIT]
+
+Account administration:
+  user add --username U --role ROLE [--role ...] --name "Full Name" [--password-stdin]
+  client add --client-id ID --jwks FILE [--role ehr-system] [--name NAME]
+  client add --client-id ID --public --redirect-uri URI [--first-party] [--name NAME]
+  key rotate             Start signing tokens with a fresh key
+  Roles: registration technician doctor supervisor ehr-system admin auditor (docs/SECURITY.md)
 )";
 }
 
@@ -58,6 +79,19 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
   }
   if (const char* v = Env("FOVEA_REQUIRE_IF_MATCH")) c.require_if_match = std::string(v) != "0";
   if (const char* v = Env("FOVEA_ACCESS_LOG")) c.access_log = std::string(v) != "0";
+  if (const char* v = Env("FOVEA_TLS_CERT")) c.tls_cert = v;
+  if (const char* v = Env("FOVEA_TLS_KEY")) c.tls_key = v;
+  if (const char* v = Env("FOVEA_PUBLIC_URL")) c.public_url = v;
+  if (const char* v = Env("FOVEA_AUTH")) {
+    if (std::string(v) != "on" && std::string(v) != "off") {
+      return common::InvalidError("FOVEA_AUTH must be on or off");
+    }
+    c.auth = std::string(v) == "on";
+  }
+  if (const char* v = Env("FOVEA_RATE_LIMIT")) {
+    if (!ParseInt(v, 0, 1000000, n)) return common::InvalidError("bad FOVEA_RATE_LIMIT");
+    c.rate_limit = static_cast<double>(n);
+  }
   if (const char* v = Env("FOVEA_MAX_BODY_BYTES")) {
     if (!ParseInt(v, 1024, 1LL << 30, n)) return common::InvalidError("bad FOVEA_MAX_BODY_BYTES");
     c.max_body_bytes = static_cast<std::size_t>(n);
@@ -102,6 +136,20 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       c.require_if_match = true;
     } else if (a == "--access-log") {
       c.access_log = true;
+    } else if (a == "--tls-cert") {
+      FOVEA_RETURN_IF_ERROR(value(c.tls_cert));
+    } else if (a == "--tls-key") {
+      FOVEA_RETURN_IF_ERROR(value(c.tls_key));
+    } else if (a == "--public-url") {
+      FOVEA_RETURN_IF_ERROR(value(c.public_url));
+    } else if (a == "--auth") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (v != "on" && v != "off") return common::InvalidError("--auth takes on or off");
+      c.auth = v == "on";
+    } else if (a == "--rate-limit") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 0, 1000000, n)) return common::InvalidError("--rate-limit must be 0-1000000");
+      c.rate_limit = static_cast<double>(n);
     } else if (a == "--max-body-bytes") {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 1024, 1LL << 30, n)) return common::InvalidError("bad --max-body-bytes");
@@ -122,6 +170,21 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       c.command != "version" &&
       c.command != "help") {
     return common::InvalidError("Unknown command '" + c.command + "' (see fovea --help)");
+  }
+  if (c.command == "serve" && !c.auth && !fhir::rest::IsLoopbackAddress(c.bind)) {
+    return common::InvalidError("Refusing --auth off on " + c.bind +
+                                ": without authentication Fovea listens only on a loopback "
+                                "address (tests and benchmarks)");
+  }
+  if (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return common::InvalidError("--tls-cert and --tls-key go together");
+  }
+  if (c.command == "serve" && c.tls_cert.empty() && !fhir::rest::IsLoopbackAddress(c.bind)) {
+    return common::InvalidError(
+        "Refusing plain HTTP on " + c.bind +
+        ": without TLS Fovea listens only on a loopback address. Give --tls-cert and --tls-key "
+        "(`fovea cert dev` makes a self-signed pair for local use), or --bind 127.0.0.1");
   }
   return c;
 }

@@ -22,10 +22,18 @@ struct Config {
   int max_threads = 64;
   int pool_size = 16;
   bool access_log = false;
+  std::string tls_cert;  // PEM certificate chain; empty: plain HTTP (loopback bind only)
+  std::string tls_key;   // PEM private key, unencrypted
+  // SMART on FHIR security. Off is for tests and benchmarks, and only on a loopback bind.
+  bool auth = true;
+  // The URL clients reach this server at (the token issuer; the FHIR base is PUBLIC_URL/fhir/R4).
+  // Empty: derived from --bind, --port and TLS.
+  std::string public_url;
+  double rate_limit = 200;  // requests per second per client (burst: twice that); 0: unlimited
 };
 
 // Parses `fovea COMMAND [flags]` with the environment already applied. kInvalid with a message
-// for unknown flags or bad values.
+// for unknown flags or bad values, and for `serve` without TLS on a non-loopback --bind.
 common::Result<Config> ParseConfig(const std::vector<std::string>& args);
 std::string UsageText();
 

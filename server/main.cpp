@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "server/cert_command.h"
+#include "server/admin_commands.h"
 #include "server/commands.h"
 #include "server/config.h"
 #include "server/fhirpath_command.h"
@@ -14,6 +16,20 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "fhirpath") {
     return server::RunFhirpathCommand({args.begin() + 1, args.end()}, std::cin, std::cout,
                                       std::cerr);
+  }
+  // `fovea cert dev` likewise has a subcommand and flags of its own.
+  if (!args.empty() && args[0] == "cert") {
+    return server::RunCertCommand({args.begin() + 1, args.end()}, std::cout, std::cerr);
+  }
+  // Account administration parses its own flags.
+  if (!args.empty() && args[0] == "user") {
+    return server::RunUserCommand({args.begin() + 1, args.end()}, std::cin, std::cout, std::cerr);
+  }
+  if (!args.empty() && args[0] == "client") {
+    return server::RunClientCommand({args.begin() + 1, args.end()}, std::cout, std::cerr);
+  }
+  if (!args.empty() && args[0] == "key") {
+    return server::RunKeyCommand({args.begin() + 1, args.end()}, std::cout, std::cerr);
   }
   auto config = server::ParseConfig(args);
   if (!config.has_value()) {

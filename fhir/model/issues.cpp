@@ -32,6 +32,7 @@ std::string_view IssueTypeCode(IssueType t) {
     case IssueType::kInformational: return "informational";
     case IssueType::kDuplicate: return "duplicate";
     case IssueType::kTooCostly: return "too-costly";
+    case IssueType::kThrottled: return "throttled";
   }
   return "invalid";
 }

@@ -17,7 +17,7 @@ enum class IssueSeverity { kFatal, kError, kWarning, kInformation };
 enum class IssueType {
   kInvalid, kStructure, kRequired, kValue, kInvariant, kCodeInvalid, kNotFound, kDeleted,
   kConflict, kProcessing, kNotSupported, kTooLong, kSecurity, kException, kTransient,
-  kInformational, kDuplicate, kTooCostly,
+  kInformational, kDuplicate, kTooCostly, kThrottled,
 };
 
 std::string_view IssueSeverityCode(IssueSeverity s);

@@ -52,6 +52,18 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
       out, options.require_if_match
                ? "Updates and deletes of existing resources require If-Match (428 otherwise)."
                : "Optimistic concurrency with If-Match (412 on a stale version).");
+  if (!options.token_url.empty()) {
+    // hl7.org/fhir/smart-app-launch/conformance.html: the SMART service code and oauth-uris.
+    out += R"(,"security":{"cors":false,"service":[{"coding":[{"system":)"
+           R"("http://terminology.hl7.org/CodeSystem/restful-security-service","code":"SMART-on-FHIR"}],)"
+           R"json("text":"OAuth2 using SMART-on-FHIR profile (see .well-known/smart-configuration)"}],)json"
+           R"("extension":[{"url":"http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",)"
+           R"("extension":[{"url":"token","valueUri":)";
+    common::AppendJsonString(out, options.token_url);
+    out += R"(},{"url":"authorize","valueUri":)";
+    common::AppendJsonString(out, options.authorize_url);
+    out += "}]}]}";
+  }
   out += R"(,"resource":[)";
   bool first = true;
   for (const std::string& type : defs.resource_names()) {

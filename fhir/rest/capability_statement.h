@@ -17,6 +17,9 @@ struct CapabilityOptions {
   bool require_if_match = false;
   // When set, search is served and each resource lists the parameters it supports.
   const search::SearchParameterRegistry* search = nullptr;
+  // When set, rest.security advertises SMART on FHIR with these OAuth endpoints.
+  std::string authorize_url;
+  std::string token_url;
 };
 
 // Whether Fovea's search supports this parameter (specials and some composite shapes not yet).

@@ -10,6 +10,9 @@
 #include "fhir/format/json_format.h"
 #include "fhir/model/ids.h"
 #include "fhir/model/issues.h"
+#include "fhir/audit/audit_log.h"
+#include "fhir/rest/access_control.h"
+#include "fhir/rest/audit_recording.h"
 #include "fhir/rest/bundle_writer.h"
 #include "fhir/rest/capability_statement.h"
 #include "fhir/rest/outcome.h"
@@ -20,6 +23,8 @@
 
 namespace fhir::rest {
 
+using auth::Permission;
+using auth::Reach;
 using common::Result;
 using common::Status;
 using common::StatusCode;
@@ -86,17 +91,82 @@ class FhirService::Call {
     try {
       // One registry for the whole request, even if SearchParameters change meanwhile.
       if (s_.search_.registry != nullptr) registry_ = s_.search_.registry->Get();
-      Route();
+      if (!Authenticate()) {
+        interaction_ = audit::Interaction::kLoginFailed;  // a missing or rejected token
+      } else if (WithinRateLimit()) {
+        access_.emplace(principal_, s_.defs_, registry_.get());
+        Route();
+      }
     } catch (const std::exception& e) {
       // Last resort: log the request id, never the content; answer a generic 500.
       common::LogError("request " + req_.request_id + " failed: unexpected exception");
       Fail(Status(StatusCode::kInternal, "Internal server error (request " + req_.request_id + ")"));
     }
     res_.SetHeader("X-Request-Id", req_.request_id);
+    RecordAudit();
     return std::move(res_);
   }
 
  private:
+  // --- authentication -----------------------------------------------------------------------
+
+  // Establishes principal_; false when the request is refused (the 401 is then set).
+  bool Authenticate() {
+    if (!s_.security_.authenticate) {
+      principal_ = auth::Principal::Trusted();
+      return true;
+    }
+    // The CapabilityStatement is public: clients read it to find out how to authenticate.
+    if (req_.method == "GET" && (req_.path == "/metadata" || req_.path == "metadata")) return true;
+    std::string_view header = req_.Header("Authorization");
+    constexpr std::string_view kBearer = "bearer ";
+    std::string_view token;
+    if (header.size() > kBearer.size() &&
+        ContainsCaseInsensitive(header.substr(0, kBearer.size()), kBearer)) {
+      token = header.substr(kBearer.size());
+      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    }
+    if (token.empty()) {
+      Unauthenticated("", "This server requires an OAuth 2.0 bearer token (SMART on FHIR); "
+                          "see /.well-known/smart-configuration");
+      return false;
+    }
+    auto principal = s_.security_.authenticate(token);
+    if (!principal.has_value()) {
+      if (principal.error().code() != StatusCode::kUnauthenticated) {
+        Fail(principal.error());
+      } else {
+        Unauthenticated("invalid_token", principal.error().message());
+      }
+      return false;
+    }
+    principal_ = std::move(principal).value();
+    return true;
+  }
+
+  // One bucket per client application and user (or per address before authentication).
+  bool WithinRateLimit() {
+    if (!s_.rate_limiter_.enabled()) return true;
+    std::string key = principal_.kind == auth::Principal::Kind::kTrusted
+                          ? "addr:" + req_.peer_address
+                          : principal_.client_id + "|" + principal_.subject;
+    int retry_after = s_.rate_limiter_.Acquire(key);
+    if (retry_after == 0) return true;
+    res_.SetHeader("Retry-After", std::to_string(retry_after));
+    Fail(Status(StatusCode::kTooManyRequests,
+                "Too many requests from this client; retry in " + std::to_string(retry_after) +
+                    " s"));
+    return false;
+  }
+
+  // 401 with the RFC 6750 challenge.
+  void Unauthenticated(std::string_view error, const std::string& message) {
+    std::string challenge = "Bearer realm=\"fovea\"";
+    if (!error.empty()) challenge += ", error=\"" + std::string(error) + "\"";
+    res_.SetHeader("WWW-Authenticate", challenge);
+    Fail(Status(StatusCode::kUnauthenticated, message));
+  }
+
   // --- routing ------------------------------------------------------------------------------
 
   void Route() {
@@ -275,18 +345,22 @@ class FhirService::Call {
 
   void Metadata() {
     CapabilityOptions options{s_.options_.software_version, s_.options_.require_if_match,
-                              s_.search_.backend != nullptr ? registry_.get() : nullptr};
+                              s_.search_.backend != nullptr ? registry_.get() : nullptr,
+                              s_.security_.authorize_url, s_.security_.token_url};
     Respond(200, BuildCapabilityStatement(s_.defs_, options, req_.base_url, s_.started_at_));
   }
 
   void Create() {
+    interaction_ = audit::Interaction::kCreate;
+    if (Status st = access_->Require(type_, Permission::kCreate); !st.ok()) return Fail(st);
     model::OperationOutcomeSink issues;
     std::optional<Element> root = ParseBody(issues, BodyId::kDrop);
     if (!root) return;
+    if (Status st = CheckWriteReach(Permission::kCreate, *root); !st.ok()) return Fail(st);
     // The server assigns the id of a created resource (http.html#create): any id sent is ignored.
     for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
       id_ = model::LogicalId::Generate().value();
-      Status st = WriteVersion(*root, 1, 0, store::Method::kCreate);
+      Status st = WriteVersion(*root, 1, 0, store::Method::kCreate, 201);
       if (st.code() == StatusCode::kVersionConflict) continue;
       if (!st.ok()) return Fail(st);
       return RespondWritten(201, 1);
@@ -295,9 +369,12 @@ class FhirService::Call {
   }
 
   void Update() {
+    interaction_ = audit::Interaction::kUpdate;
+    if (Status st = access_->Require(type_, Permission::kUpdate); !st.ok()) return Fail(st);
     model::OperationOutcomeSink issues;
     std::optional<Element> root = ParseBody(issues, BodyId::kKeep);
     if (!root) return;
+    if (Status st = CheckWriteReach(Permission::kUpdate, *root); !st.ok()) return Fail(st);
     const Element* body_id = root->Child("id");
     if (body_id == nullptr || !body_id->has_value()) {
       return Fail(common::InvalidError("The resource in a PUT must have an id equal to the id in "
@@ -317,9 +394,11 @@ class FhirService::Call {
       }
       int current = head.has_value() ? head->version : 0;
       bool exists = head.has_value() && !head->deleted;
+      // Reach before preconditions: a 412 would reveal the version of a resource out of reach.
+      if (Status st = CheckExistingReach(exists, Permission::kUpdate); !st.ok()) return Fail(st);
       if (Status st = CheckPreconditions(*if_match, current, exists); !st.ok()) return Fail(st);
       int next = current + 1;
-      Status st = WriteVersion(*root, next, current, store::Method::kUpdate);
+      Status st = WriteVersion(*root, next, current, store::Method::kUpdate, exists ? 200 : 201);
       if (st.code() == StatusCode::kVersionConflict) {
         if (*if_match != 0) {
           return Fail(Status(StatusCode::kPreconditionFailed,
@@ -336,6 +415,9 @@ class FhirService::Call {
   }
 
   void Delete() {
+    interaction_ = audit::Interaction::kDelete;
+    audit_entities_ = {type_ + "/" + id_};
+    if (Status st = access_->Require(type_, Permission::kDelete); !st.ok()) return Fail(st);
     auto if_match = IfMatchVersion();
     if (!if_match.has_value()) return Fail(if_match.error());
     auto turn = s_.resource_writers_.Lock(type_ + "/" + id_);
@@ -350,6 +432,7 @@ class FhirService::Call {
         res_.SetHeader("ETag", ETagFor(head->version));
         return;
       }
+      if (Status st = CheckExistingReach(true, Permission::kDelete); !st.ok()) return Fail(st);
       if (Status st = CheckPreconditions(*if_match, head->version, true); !st.ok()) return Fail(st);
       store::ResourceVersion v;
       v.type = type_;
@@ -358,7 +441,7 @@ class FhirService::Call {
       v.last_updated = s_.clock_.Now();
       v.deleted = true;
       v.method = store::Method::kDelete;
-      Status st = s_.store_.Write(v, head->version);
+      Status st = StoreVersion(v, head->version, 204);
       if (st.code() == StatusCode::kVersionConflict) {
         if (*if_match != 0) {
           return Fail(Status(StatusCode::kPreconditionFailed,
@@ -376,17 +459,23 @@ class FhirService::Call {
   }
 
   void Read() {
+    interaction_ = audit::Interaction::kRead;
+    audit_entities_ = {type_ + "/" + id_};
+    if (Status st = access_->Require(type_, Permission::kRead); !st.ok()) return Fail(st);
     auto current = s_.store_.Read(type_, id_);
     if (!current.has_value()) {
-      if (current.error().code() == StatusCode::kNotFound) {
-        return Fail(Status(StatusCode::kNotFound, type_ + "/" + id_ + " is not known"));
-      }
+      if (current.error().code() == StatusCode::kNotFound) return NotKnown();
       return Fail(current.error());
     }
+    if (!Reachable(*current, Permission::kRead)) return NotKnown();
+    if (s_.security_.audit != nullptr) audit_patients_ = PatientsOf(type_, id_, current->content);
     RespondStored(std::move(current).value());
   }
 
   void VRead(std::string_view version_text) {
+    interaction_ = audit::Interaction::kVread;
+    audit_entities_ = {type_ + "/" + id_ + "/_history/" + std::string(version_text)};
+    if (Status st = access_->Require(type_, Permission::kRead); !st.ok()) return Fail(st);
     auto version = model::VersionId::Parse(version_text);
     if (!version.has_value()) return Fail(version.error());
     auto stored = s_.store_.ReadVersion(type_, id_, version->value());
@@ -397,10 +486,19 @@ class FhirService::Call {
       }
       return Fail(stored.error());
     }
+    if (!Reachable(*stored, Permission::kRead)) return NotKnown();
+    if (s_.security_.audit != nullptr) audit_patients_ = PatientsOf(type_, id_, stored->content);
     RespondStored(std::move(stored).value());
   }
 
   void History(std::optional<std::string> type, std::optional<std::string> id) {
+    interaction_ = id     ? audit::Interaction::kHistoryInstance
+                   : type ? audit::Interaction::kHistoryType
+                          : audit::Interaction::kHistorySystem;
+    if (id) audit_entities_ = {*type + "/" + *id};
+    if (type) {
+      if (Status st = access_->Require(*type, Permission::kRead); !st.ok()) return Fail(st);
+    }
     store::HistoryQuery q;
     q.type = type;
     q.id = id;
@@ -434,14 +532,20 @@ class FhirService::Call {
     if (id) {
       auto head = s_.store_.Head(*type, *id);
       if (!head.has_value()) {
-        if (head.error().code() == StatusCode::kNotFound) {
-          return Fail(Status(StatusCode::kNotFound, *type + "/" + *id + " is not known"));
-        }
+        if (head.error().code() == StatusCode::kNotFound) return NotKnown();
         return Fail(head.error());
+      }
+      if (Status st = CheckExistingReach(!head->deleted, Permission::kRead); !st.ok()) {
+        return NotKnown();
       }
     }
     auto page = s_.store_.History(q);
     if (!page.has_value()) return Fail(page.error());
+    // Entries the principal may not read are left out (a deleted entry has no content to
+    // place in a compartment, so only full access shows it).
+    std::erase_if(page->entries, [&](const store::ResourceVersion& v) {
+      return !Reachable(v, Permission::kRead);
+    });
     std::string path = req_.base_url + "/" + (type ? *type + "/" : "") +
                        (id ? *id + "/" : "") + "_history";
     std::string params = "_count=" + std::to_string(q.count);
@@ -468,6 +572,9 @@ class FhirService::Call {
   }
 
   void Search(const std::vector<std::pair<std::string, std::string>>& params) {
+    interaction_ = type_.empty() ? audit::Interaction::kSearchSystem
+                                 : audit::Interaction::kSearchType;
+    if (compartment_.type == "Patient") audit_patients_ = {"Patient/" + compartment_.id};
     if (s_.search_.backend == nullptr || registry_ == nullptr) {
       return Fail(Status(StatusCode::kNotSupported, "Search is not enabled on this server"));
     }
@@ -489,8 +596,14 @@ class FhirService::Call {
     }
     auto subset = RequestedSubset(params);
     if (!subset.has_value()) return Fail(subset.error());
+    if (Status st = access_->NarrowSearch(query); !st.ok()) return Fail(st);
+    if (query.compartment_type == "Patient") audit_patients_ = {"Patient/" + query.compartment_id};
     auto result = s_.search_.backend->Search(query);
     if (!result.has_value()) return Fail(result.error());
+    // _include/_revinclude may pull in anything the references lead to: keep what is readable.
+    std::erase_if(result->included, [&](const search::SearchMatch& m) {
+      return !access_->MayAccess(m.type, Permission::kRead, m.content);
+    });
     if (subset->active()) {
       for (auto* list : {&result->matches, &result->included}) {
         for (auto& m : *list) {
@@ -518,6 +631,7 @@ class FhirService::Call {
   }
 
   void Validate(std::optional<std::string> id) {
+    interaction_ = audit::Interaction::kOperation;
     model::OperationOutcomeSink issues;
     if (Status st = CheckBody(); !st.ok()) return Fail(st);
     // The body is the resource itself, or a Parameters with a `resource` parameter.
@@ -602,7 +716,33 @@ class FhirService::Call {
     return Status::Ok();
   }
 
-  Status WriteVersion(Element& root, int version, int expected, store::Method method) {
+  // Writes `v` with its audit trail (AuditEvent and Provenance in the same transaction) when
+  // auditing is on; `http_status` is the answer the write will get.
+  Status StoreVersion(const store::ResourceVersion& v, int expected, int http_status) {
+    if (s_.security_.audit == nullptr) return s_.store_.Write(v, expected);
+    std::string ref = v.type + "/" + v.id + "/_history/" + std::to_string(v.version);
+    audit::AuditRecord record = AuditRecordFor(req_, principal_, s_.security_.server_name);
+    record.interaction = interaction_.value_or(audit::Interaction::kUpdate);
+    record.http_status = http_status;
+    record.entities = {ref};
+    record.patients = PatientsOf(v.type, v.id, v.content);
+    audit::ProvenanceRecord provenance;
+    provenance.targets = {ref};
+    provenance.activity = v.method == store::Method::kCreate   ? audit::ProvenanceActivity::kCreate
+                          : v.method == store::Method::kDelete ? audit::ProvenanceActivity::kDelete
+                                                               : audit::ProvenanceActivity::kUpdate;
+    provenance.agent_reference = principal_.fhir_user;
+    provenance.client_id = principal_.client_id;
+    provenance.request_id = req_.request_id;
+    FOVEA_ASSIGN_OR_RETURN(auto companions,
+                           audit::WriteCompanions(record, provenance, v.last_updated, registry_.get()));
+    Status st = s_.store_.WriteWith(v, expected, companions);
+    audited_ = st.ok();
+    return st;
+  }
+
+  Status WriteVersion(Element& root, int version, int expected, store::Method method,
+                      int http_status) {
     common::TimePoint now = s_.clock_.Now();
     StampResource(root, id_, version, now);
     store::ResourceVersion v;
@@ -613,7 +753,7 @@ class FhirService::Call {
     v.method = method;
     v.content = format::WriteResourceJson(root);
     if (registry_ != nullptr) v.index_rows_json = search::ExtractIndex(root, *registry_).ToJson();
-    Status st = s_.store_.Write(v, expected);
+    Status st = StoreVersion(v, expected, http_status);
     if (st.ok()) {
       written_content_ = std::move(v.content);
       written_at_ = now;
@@ -686,6 +826,42 @@ class FhirService::Call {
     return false;
   }
 
+  // --- access ------------------------------------------------------------------------------
+
+  // Out of reach and never existed look the same: nothing is revealed about other patients.
+  void NotKnown() { Fail(Status(StatusCode::kNotFound, type_ + "/" + id_ + " is not known")); }
+
+  bool Reachable(const store::ResourceVersion& v, Permission permission) const {
+    Reach reach = access_->ReachFor(v.type, permission);
+    if (reach == Reach::kAll) return true;
+    if (reach == Reach::kNone || v.deleted) return false;
+    return access_->MayAccess(v.type, permission, v.content);
+  }
+
+  // A resource being written must land within the principal's reach.
+  Status CheckWriteReach(Permission permission, const Element& root) const {
+    if (access_->ReachFor(type_, permission) == Reach::kAll) return Status::Ok();
+    if (access_->MayAccess(type_, permission, format::WriteResourceJson(root))) {
+      return Status::Ok();
+    }
+    return Status(StatusCode::kForbidden,
+                  "Access denied: this token may only write resources of its own patient");
+  }
+
+  // Before changing a resource: the current version must be within reach, and an update that
+  // creates needs create permission too.
+  Status CheckExistingReach(bool exists, Permission permission) const {
+    if (!exists) {
+      return permission == Permission::kUpdate ? access_->Require(type_, Permission::kCreate)
+                                               : Status::Ok();
+    }
+    if (access_->ReachFor(type_, permission) == Reach::kAll) return Status::Ok();
+    auto current = s_.store_.Read(type_, id_);
+    if (current.has_value() && Reachable(*current, permission)) return Status::Ok();
+    return Status(StatusCode::kForbidden,
+                  "Access denied: this token may only change resources of its own patient");
+  }
+
   void MethodNotAllowed() {
     Fail(Status(StatusCode::kMethodNotAllowed,
                 "HTTP " + req_.method + " is not allowed on this URL"));
@@ -698,12 +874,44 @@ class FhirService::Call {
   }
 
   void Fail(const Status& status) {
+    failure_ = status.message();
     Respond(HttpStatusFor(status.code()), OperationOutcomeJson(status));
+  }
+
+  // Every interaction leaves an AuditEvent; writes have stored theirs with the data already.
+  void RecordAudit() {
+    if (s_.security_.audit == nullptr || !interaction_ || audited_) return;
+    audit::AuditRecord r = AuditRecordFor(req_, principal_, s_.security_.server_name);
+    r.interaction = *interaction_;
+    r.http_status = res_.status;
+    if (res_.status >= 400) r.failure = failure_.empty() ? "The request was invalid" : failure_;
+    r.entities = std::move(audit_entities_);
+    r.patients = std::move(audit_patients_);
+    switch (*interaction_) {
+      case audit::Interaction::kSearchType:
+      case audit::Interaction::kSearchSystem:
+      case audit::Interaction::kHistoryType:
+      case audit::Interaction::kHistorySystem:
+      case audit::Interaction::kOperation:
+        r.query = AuditQuery(req_);
+        break;
+      default:
+        break;
+    }
+    s_.security_.audit->Record(std::move(r));
   }
 
   const FhirService& s_;
   const RestRequest& req_;
   std::shared_ptr<const search::SearchParameterRegistry> registry_;
+  auth::Principal principal_;
+  std::optional<AccessControl> access_;
+  // The audit trail's view of this call.
+  std::optional<audit::Interaction> interaction_;
+  std::vector<std::string> audit_entities_;
+  std::vector<std::string> audit_patients_;
+  std::string failure_;
+  bool audited_ = false;  // stored with a write already
   RestResponse res_;
   std::string type_;
   std::string id_;
@@ -717,13 +925,15 @@ class FhirService::Call {
 
 FhirService::FhirService(const definitions::Definitions& defs, store::ResourceStore& store,
                          const common::Clock& clock, ServiceOptions options,
-                         SearchSupport search)
+                         SearchSupport search, SecuritySupport security)
     : defs_(defs),
       store_(store),
       clock_(clock),
       options_(std::move(options)),
       search_(std::move(search)),
-      started_at_(clock.Now()) {}
+      security_(std::move(security)),
+      started_at_(clock.Now()),
+      rate_limiter_(options_.rate_limit) {}
 
 RestResponse FhirService::Handle(const RestRequest& request) const {
   return Call(*this, request).Run();

@@ -13,12 +13,18 @@
 
 #include "common/clock.h"
 #include "common/striped_mutex.h"
+#include "fhir/auth/principal.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/rest/http_types.h"
+#include "fhir/rest/rate_limiter.h"
 #include "fhir/search/search_backend.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/search/search_parameter.h"
 #include "fhir/store/resource_store.h"
+
+namespace fhir::audit {
+class AuditLog;
+}  // namespace fhir::audit
 
 namespace fhir::rest {
 
@@ -29,6 +35,7 @@ struct ServiceOptions {
   int default_page_size = 50;
   int max_page_size = 1000;
   std::string software_version = "0.1.0";
+  RateLimit rate_limit;  // per client (token) or per address; unlimited by default
 };
 
 // Search wiring. With a registry, every write stores its index rows; with a backend too,
@@ -41,10 +48,24 @@ struct SearchSupport {
   std::function<void(const std::vector<std::string>& types)> reindex;
 };
 
+// Security wiring. Without `authenticate` every request acts as the trusted local principal
+// (`--auth off`, loopback only). With it, every interaction but the CapabilityStatement needs
+// a bearer token, and the token's scopes are checked on everything read or written.
+struct SecuritySupport {
+  std::function<common::Result<auth::Principal>(std::string_view access_token)> authenticate;
+  std::string authorize_url;  // advertised in the CapabilityStatement (SMART oauth-uris)
+  std::string token_url;
+  // The audit trail: every interaction but the CapabilityStatement is recorded; writes commit
+  // their AuditEvent and Provenance in their own transaction. Null: no audit (tests, tools).
+  audit::AuditLog* audit = nullptr;
+  std::string server_name = "Fovea";  // AuditEvent.source.observer
+};
+
 class FhirService {
  public:
   FhirService(const definitions::Definitions& defs, store::ResourceStore& store,
-              const common::Clock& clock, ServiceOptions options, SearchSupport search = {});
+              const common::Clock& clock, ServiceOptions options, SearchSupport search = {},
+              SecuritySupport security = {});
 
   // Handles one request below the FHIR base. Never throws.
   RestResponse Handle(const RestRequest& request) const;
@@ -58,10 +79,12 @@ class FhirService {
   const common::Clock& clock_;
   const ServiceOptions options_;
   const SearchSupport search_;
+  const SecuritySupport security_;
   const common::TimePoint started_at_;
   // Writers of one resource on this node take turns instead of racing: the compare-and-set in
   // the store still decides between nodes, but local writers cannot starve each other.
   mutable common::StripedMutex<64> resource_writers_;
+  mutable RateLimiter rate_limiter_;
 };
 
 }  // namespace fhir::rest

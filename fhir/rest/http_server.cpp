@@ -1,6 +1,5 @@
 #include "fhir/rest/http_server.h"
 
-#include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
@@ -10,14 +9,17 @@
 #include <Poco/Net/TCPServerParams.h>
 #include <Poco/ThreadPool.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <random>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "fhir/rest/detail/transport.h"
 #include "fhir/rest/http_parser.h"
 #include "fhir/rest/outcome.h"
 
@@ -25,8 +27,11 @@ namespace fhir::rest {
 namespace {
 
 constexpr const char* kFhirJson = "application/fhir+json; charset=utf-8";
-// How much of a refused request body we read and discard before closing.
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// How much of a refused request body we read and discard before closing, and for how long.
 constexpr std::size_t kMaxLingerBytes = 64u << 20;
+constexpr detail::Millis kLingerIdle{1000};
+constexpr detail::Millis kLingerTotal{10000};
 
 std::string NewRequestId() {
   static const std::string prefix = [] {
@@ -76,6 +81,27 @@ RestResponse Outcome(const common::Status& status) {
   return res;
 }
 
+// When a request body must have arrived: a grace period, plus one second for every
+// min_body_bytes_per_second received, so the allowance keeps growing for a steady upload and a
+// trickle runs out of it.
+class BodyDeadline {
+ public:
+  explicit BodyDeadline(const HttpServerOptions& options)
+      : start_(std::chrono::steady_clock::now()),
+        grace_(std::chrono::seconds(options.request_body_timeout_seconds)),
+        bytes_per_second_(options.min_body_bytes_per_second) {}
+
+  std::chrono::steady_clock::time_point At(std::size_t received) const {
+    std::size_t earned_ms = bytes_per_second_ > 0 ? received * 1000 / bytes_per_second_ : 0;
+    return start_ + grace_ + detail::Millis(static_cast<detail::Millis::rep>(earned_ms));
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+  detail::Millis grace_;
+  std::size_t bytes_per_second_;
+};
+
 }  // namespace
 
 // One client connection: reads requests, answers each with a single write, until the client
@@ -90,76 +116,110 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
     server_.Register(&sock);
     try {
       sock.setNoDelay(true);
-      sock.setReceiveTimeout(Poco::Timespan(server_.options_.keep_alive_seconds, 0));
-      while (ServeOne(sock)) {
+      peer_ = sock.peerAddress().host().toString();  // once per connection: audit, rate limits
+      Millis stall = Seconds(server_.options_.keep_alive_seconds);
+      transport_ = server_.tls_ ? detail::NewTlsTransport(sock, *server_.tls_, stall)
+                                : detail::NewPlainTransport(sock, stall);
+      if (transport_->Open(Seconds(server_.options_.request_head_timeout_seconds))) {
+        while (ServeOne()) {
+        }
+        transport_->Close();
       }
     } catch (const Poco::Exception&) {
-      // Timeout, reset or shutdown: the connection simply ends.
+      // Reset or shutdown: the connection simply ends.
     } catch (const std::exception&) {
       common::LogError("connection ended by an unexpected exception");
     }
+    transport_.reset();
     server_.Unregister(&sock);
   }
 
  private:
-  // Appends received bytes to in_; false when the peer closed.
-  bool Receive(Poco::Net::StreamSocket& sock) {
-    char buf[16384];
-    int n = sock.receiveBytes(buf, sizeof buf);
-    if (n <= 0) return false;
-    in_.append(buf, static_cast<std::size_t>(n));
-    return true;
-  }
+  using Millis = detail::Millis;
+  using ReadResult = detail::Transport::ReadResult;
 
-  void SendAll(Poco::Net::StreamSocket& sock, const std::string& data) {
-    std::size_t sent = 0;
-    while (sent < data.size()) {
-      int n = sock.sendBytes(data.data() + sent, static_cast<int>(data.size() - sent));
-      if (n <= 0) throw Poco::Net::NetException("send failed");
-      sent += static_cast<std::size_t>(n);
-    }
+  static Millis Seconds(int seconds) { return std::chrono::seconds(seconds); }
+  static Millis Remaining(std::chrono::steady_clock::time_point deadline) {
+    return std::chrono::ceil<Millis>(deadline - std::chrono::steady_clock::now());
   }
 
   // Answers and ends the connection. The client may still be sending a body we refused: close
   // only after draining it for a moment, or the kernel would reset the connection and the
-  // client could lose our answer (a "lingering close").
-  void SendAndClose(Poco::Net::StreamSocket& sock, const RestResponse& res) {
+  // client could lose our answer (a "lingering close"). The drain is bounded in time too, so
+  // a client cannot hold the connection by trickling.
+  void SendAndClose(const RestResponse& res) {
     out_.clear();
     SerializeResponse(res, false, true, CurrentHttpDate(), out_);
-    SendAll(sock, out_);
-    sock.shutdownSend();
-    sock.setReceiveTimeout(Poco::Timespan(1, 0));
-    char buf[16384];
-    std::size_t drained = 0;
-    while (drained < kMaxLingerBytes) {
-      int n = sock.receiveBytes(buf, sizeof buf);
-      if (n <= 0) break;
-      drained += static_cast<std::size_t>(n);
+    if (!transport_->Send(out_)) return;
+    transport_->CloseLingering(kLingerIdle, kLingerTotal, kMaxLingerBytes);
+  }
+
+  bool HeadTooLarge() {
+    RestResponse res = Outcome(common::InvalidError("The request headers are too large"));
+    res.status = 431;
+    SendAndClose(res);
+    return false;
+  }
+
+  // 408 and a close, for a client too slow to deliver its request.
+  bool RequestTimeout() {
+    RestResponse res = Outcome(common::InvalidError("The request was not received in time"));
+    res.status = 408;
+    SendAndClose(res);
+    return false;
+  }
+
+  // Receives more of a request head or body, waiting at most until `deadline` (and never
+  // longer than the keep-alive time at once). False when the connection should end: the
+  // client closed, or it was too slow and has been answered 408.
+  bool ReceiveBefore(std::chrono::steady_clock::time_point deadline) {
+    Millis wait = std::min(Seconds(server_.options_.keep_alive_seconds), Remaining(deadline));
+    if (wait <= Millis::zero()) return RequestTimeout();
+    switch (transport_->Receive(in_, wait)) {
+      case ReadResult::kData: return true;
+      case ReadResult::kClosed: return false;
+      case ReadResult::kTimedOut: return RequestTimeout();
     }
+    return false;
+  }
+
+  // Reads until a full request head is in in_. Between requests the connection may idle for
+  // the keep-alive time; once a request's first byte is in, its whole head must follow within
+  // request_head_timeout_seconds. False when the connection should end (after a 431 or 408
+  // where one is due).
+  bool ReceiveHead(HttpRequestHead& head, ParseState& state, std::string& error) {
+    const HttpServerOptions& options = server_.options_;
+    std::chrono::steady_clock::time_point deadline;
+    bool started = false;
+    while ((state = ParseRequestHead(in_, head, error)) == ParseState::kIncomplete) {
+      if (in_.size() > options.max_head_bytes) return HeadTooLarge();
+      if (!started && !in_.empty()) {
+        started = true;
+        deadline = std::chrono::steady_clock::now() + Seconds(options.request_head_timeout_seconds);
+      }
+      if (started) {
+        if (!ReceiveBefore(deadline)) return false;
+      } else if (transport_->Receive(in_, Seconds(options.keep_alive_seconds)) !=
+                 ReadResult::kData) {
+        return false;  // idle: closed or timed out between requests
+      }
+    }
+    return true;
   }
 
   // Serves one request; false when the connection should end.
-  bool ServeOne(Poco::Net::StreamSocket& sock) {
+  bool ServeOne() {
     const HttpServerOptions& options = server_.options_;
     std::size_t max_body = server_.service_.options().max_body_bytes;
     HttpRequestHead head;
     std::string error;
-    ParseState state;
-    auto head_too_large = [&] {
-      RestResponse res = Outcome(common::InvalidError("The request headers are too large"));
-      res.status = 431;
-      SendAndClose(sock, res);
-      return false;
-    };
-    while ((state = ParseRequestHead(in_, head, error)) == ParseState::kIncomplete) {
-      if (in_.size() > options.max_head_bytes) return head_too_large();
-      if (!Receive(sock)) return false;
-    }
+    ParseState state = ParseState::kIncomplete;
+    if (!ReceiveHead(head, state, error)) return false;
     if (state == ParseState::kComplete && head.head_size > options.max_head_bytes) {
-      return head_too_large();
+      return HeadTooLarge();
     }
     if (state == ParseState::kError) {
-      SendAndClose(sock, Outcome(common::InvalidError(error)));
+      SendAndClose(Outcome(common::InvalidError(error)));
       return false;
     }
     auto started = std::chrono::steady_clock::now();
@@ -167,8 +227,9 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
     RestRequest req;
     req.method = std::move(head.method);
     req.request_id = NewRequestId();
+    req.peer_address = peer_;
     bool keep_alive = head.keep_alive();
-    if (!ReadBody(sock, head, max_body, req.body)) return false;
+    if (!ReadBody(head, max_body, req.body)) return false;
 
     std::string raw_query;
     SplitTarget(head.target, req.path, raw_query);
@@ -176,7 +237,7 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
     RestResponse res = Dispatch(req, raw_query);
     out_.clear();
     SerializeResponse(res, keep_alive, req.method != "HEAD", CurrentHttpDate(), out_);
-    SendAll(sock, out_);
+    if (!transport_->Send(out_)) return false;
     if (options.access_log || res.status >= 500) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - started)
@@ -189,17 +250,19 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
   }
 
   // Reads the body announced by the head into `body`; answers and returns false on failure.
-  bool ReadBody(Poco::Net::StreamSocket& sock, const HttpRequestHead& head, std::size_t max_body,
-                std::string& body) {
+  // The body must arrive by request_body_timeout_seconds plus one second for every
+  // min_body_bytes_per_second received so far (see BodyDeadline).
+  bool ReadBody(const HttpRequestHead& head, std::size_t max_body, std::string& body) {
+    BodyDeadline deadline(server_.options_);
     auto too_large = [&] {
-      SendAndClose(sock, Outcome(common::Status(
+      SendAndClose(Outcome(common::Status(
                              common::StatusCode::kTooLarge,
                              "The request body exceeds the limit of " + std::to_string(max_body) +
                                  " bytes")));
       return false;
     };
     if (head.chunked()) {
-      if (head.expects_continue()) SendAll(sock, "HTTP/1.1 100 Continue\r\n\r\n");
+      if (head.expects_continue() && !transport_->Send(kContinue)) return false;
       std::string error;
       std::size_t consumed = 0;
       while (true) {
@@ -207,10 +270,10 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
         if (st == ParseState::kComplete) break;
         if (st == ParseState::kError) {
           if (error == "body too large") return too_large();
-          SendAndClose(sock, Outcome(common::InvalidError(error)));
+          SendAndClose(Outcome(common::InvalidError(error)));
           return false;
         }
-        if (!Receive(sock)) return false;
+        if (!ReceiveBefore(deadline.At(in_.size()))) return false;
       }
       in_.erase(0, consumed);
       return true;
@@ -221,15 +284,15 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
     auto [ptr, ec] = std::from_chars(length_text.data(), length_text.data() + length_text.size(),
                                      length);
     if (ec != std::errc() || ptr != length_text.data() + length_text.size()) {
-      SendAndClose(sock, Outcome(common::InvalidError("Malformed Content-Length")));
+      SendAndClose(Outcome(common::InvalidError("Malformed Content-Length")));
       return false;
     }
     if (length > max_body) return too_large();  // refuse before reading it
-    if (head.expects_continue() && in_.size() < length) {
-      SendAll(sock, "HTTP/1.1 100 Continue\r\n\r\n");
+    if (head.expects_continue() && in_.size() < length && !transport_->Send(kContinue)) {
+      return false;
     }
     while (in_.size() < length) {
-      if (!Receive(sock)) return false;
+      if (!ReceiveBefore(deadline.At(in_.size()))) return false;
     }
     body.assign(in_, 0, length);
     in_.erase(0, length);
@@ -247,6 +310,12 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
                            : R"({"status":"unavailable","database":"unreachable"})";
         return res;
       }
+      for (const auto& [prefix, handler] : server_.mounts_) {
+        if (req.path.compare(0, prefix.size(), prefix) == 0) {
+          req.query = ParseQueryString(raw_query);
+          return handler(req);
+        }
+      }
       std::string_view base = kFhirBasePath;
       if (req.path.compare(0, base.size(), base) != 0 ||
           (req.path.size() > base.size() && req.path[base.size()] != '/')) {
@@ -256,7 +325,7 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
       req.path.erase(0, base.size());
       req.query = ParseQueryString(raw_query);
       std::string_view host = req.Header("Host");
-      req.base_url = "http://" +
+      req.base_url = (server_.tls_ ? "https://" : "http://") +
                      (host.empty() ? server_.options_.bind + ":" + std::to_string(server_.port_)
                                    : std::string(host)) +
                      std::string(base);
@@ -268,6 +337,8 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
   }
 
   HttpServer& server_;
+  std::unique_ptr<detail::Transport> transport_;
+  std::string peer_;  // the client's IP address
   std::string in_;   // received, not yet consumed
   std::string out_;  // the response being sent (reused)
 };
@@ -284,6 +355,14 @@ class ConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
  private:
   HttpServer& server_;
 };
+
+// See HttpServer::Start.
+void IgnoreSigpipeIfDefault() {
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    std::signal(SIGPIPE, SIG_IGN);
+  }
+}
 
 }  // namespace
 
@@ -310,6 +389,10 @@ void HttpServer::Unregister(Poco::Net::StreamSocket* socket) {
 }
 
 common::Status HttpServer::Start() {
+  if (options_.tls.enabled()) {
+    FOVEA_ASSIGN_OR_RETURN(tls_, detail::TlsContext::Create(options_.tls));
+    IgnoreSigpipeIfDefault();
+  }
   try {
     Poco::Net::ServerSocket socket;
     socket.bind(Poco::Net::SocketAddress(options_.bind, static_cast<Poco::UInt16>(options_.port)),

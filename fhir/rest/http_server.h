@@ -5,13 +5,17 @@
 // Fovea's own connection loop (http_parser.h) frames requests and writes each response in one
 // send. POCO's HTTPServer was replaced because it cost five extra system calls per request
 // (a fresh epoll set per keep-alive wait, getpeername/getsockname) — see docs/PERFORMANCE.md.
-// Serves the FHIR API under /fhir/R4 and /healthz. Thread-safe.
+// With TlsOptions set it speaks HTTPS (detail/transport.h; the handshake runs in the
+// connection's thread). Request heads and bodies have total deadlines (slow-request
+// protection). Serves the FHIR API under /fhir/R4 and /healthz. Thread-safe.
 
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "fhir/rest/fhir_service.h"
@@ -25,17 +29,34 @@ class StreamSocket;
 }  // namespace Poco
 
 namespace fhir::rest {
+namespace detail {
+class TlsContext;
+}  // namespace detail
 
-inline constexpr const char* kFhirBasePath = "/fhir/R4";
+// HTTPS. Both files are PEM; an empty cert_chain_file means plain HTTP (which `fovea serve`
+// allows only on a loopback address: see bind_address.h).
+struct TlsOptions {
+  std::string cert_chain_file;   // the server certificate first, then any intermediates
+  std::string private_key_file;  // unencrypted; keep it mode 0600
+  bool enabled() const { return !cert_chain_file.empty(); }
+};
 
 struct HttpServerOptions {
   std::string bind = "127.0.0.1";
   int port = 8080;  // 0: any free port (tests)
   int max_threads = 64;  // one per open keep-alive connection
   int max_queued = 256;
-  int keep_alive_seconds = 15;
+  int keep_alive_seconds = 15;  // idle wait for the next request; also the longest send stall
   std::size_t max_head_bytes = 64 * 1024;  // request line + headers; 431 above
   bool access_log = false;  // one line per request: method, route shape, status, duration; no ids
+  TlsOptions tls;
+  // Slow-request ("slowloris") limits; 408 and a close when exceeded. A request head must be
+  // complete this long after its first byte arrived (with TLS, the handshake too).
+  int request_head_timeout_seconds = 10;
+  // A body gets this long, plus one second for every min_body_bytes_per_second received, so a
+  // large upload at a reasonable rate always fits and a trickle does not.
+  int request_body_timeout_seconds = 30;
+  std::size_t min_body_bytes_per_second = 16 * 1024;
 };
 
 class HttpServer {
@@ -47,11 +68,22 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Loads the TLS certificate and key (kInvalid when they are unusable) and starts listening
+  // (kUnavailable when the address is taken). With TLS, SIGPIPE is set to ignored if it is at
+  // its default: OpenSSL writes to the socket without MSG_NOSIGNAL, and a client that vanishes
+  // mid-answer must not kill the process.
   common::Status Start();
   // Stops accepting, closes open connections, waits for in-flight requests.
   void Stop();
+  // Serves requests whose path starts with `prefix` with `handler` (the path is passed whole),
+  // checked in mount order before the FHIR API. Call before Start.
+  using RequestHandler = std::function<RestResponse(const RestRequest&)>;
+  void Mount(std::string prefix, RequestHandler handler) {
+    mounts_.emplace_back(std::move(prefix), std::move(handler));
+  }
   // The bound port (useful with port 0).
   int port() const { return port_; }
+  bool tls() const { return tls_ != nullptr; }
 
   class Connection;
 
@@ -63,6 +95,8 @@ class HttpServer {
   const FhirService& service_;
   std::function<common::Status()> health_;
   HttpServerOptions options_;
+  std::vector<std::pair<std::string, RequestHandler>> mounts_;
+  std::unique_ptr<detail::TlsContext> tls_;  // null: plain HTTP
   std::unique_ptr<Poco::ThreadPool> threads_;
   std::unique_ptr<Poco::Net::TCPServer> server_;
   int port_ = 0;

@@ -9,7 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/url.h"
+
 namespace fhir::rest {
+
+// Where the FHIR API lives below the server root.
+inline constexpr const char* kFhirBasePath = "/fhir/R4";
 
 struct RestRequest {
   std::string method;                                      // "GET"
@@ -19,6 +24,7 @@ struct RestRequest {
   std::string body;
   std::string base_url;    // "http://127.0.0.1:8080/fhir/R4", for Location and links
   std::string request_id;  // echoed in logs and X-Request-Id
+  std::string peer_address;  // the client's IP address (for audit and rate limits)
 
   // Case-insensitive; empty when absent.
   std::string_view Header(std::string_view name) const;
@@ -36,10 +42,8 @@ struct RestResponse {
   void SetHeader(std::string name, std::string value);
 };
 
-// Splits "a=1&b=x%20y" into decoded pairs ('+' is a space, as in forms).
-std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
-// Percent-encodes a query parameter value.
-std::string UrlEncode(std::string_view s);
+using common::ParseQueryString;
+using common::UrlEncode;
 
 }  // namespace fhir::rest
 

@@ -23,6 +23,7 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kNotSupported: return 501;
     case StatusCode::kUnauthenticated: return 401;
     case StatusCode::kForbidden: return 403;
+    case StatusCode::kTooManyRequests: return 429;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kInternal: return 500;
   }
@@ -44,6 +45,7 @@ IssueType IssueTypeFor(StatusCode code) {
     case StatusCode::kNotSupported: return IssueType::kNotSupported;
     case StatusCode::kUnauthenticated:
     case StatusCode::kForbidden: return IssueType::kSecurity;
+    case StatusCode::kTooManyRequests: return IssueType::kThrottled;
     case StatusCode::kUnavailable: return IssueType::kTransient;
     default: return IssueType::kException;
   }

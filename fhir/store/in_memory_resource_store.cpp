@@ -1,6 +1,7 @@
 #include "fhir/store/in_memory_resource_store.h"
 
 #include <algorithm>
+#include <set>
 
 namespace fhir::store {
 
@@ -33,17 +34,52 @@ Result<ResourceVersion> InMemoryResourceStore::ReadVersion(const std::string& ty
 }
 
 Status InMemoryResourceStore::Write(const ResourceVersion& v, int expected_version) {
+  return WriteWith(v, expected_version, {});
+}
+
+Status InMemoryResourceStore::WriteWith(const ResourceVersion& v, int expected_version,
+                                        const std::vector<ResourceVersion>& companions) {
+  FOVEA_RETURN_IF_ERROR(CheckNewResources(companions));
   std::lock_guard lock(mu_);
-  auto& list = versions_[{v.type, v.id}];
-  int current = list.empty() ? 0 : list.back().version;
+  auto it = versions_.find({v.type, v.id});
+  int current = it == versions_.end() ? 0 : it->second.back().version;
   if (current != expected_version || v.version != current + 1) {
-    if (list.empty()) versions_.erase({v.type, v.id});
     return Status(StatusCode::kVersionConflict, "concurrent write");
   }
+  FOVEA_RETURN_IF_ERROR(CheckAbsentLocked(companions));
+  for (const auto& c : companions) {
+    if (c.type == v.type && c.id == v.id) {
+      return Status(StatusCode::kVersionConflict, "a companion names the written resource");
+    }
+  }
+  AppendLocked(v);
+  for (const auto& c : companions) AppendLocked(c);
+  return Status::Ok();
+}
+
+Status InMemoryResourceStore::CreateAll(const std::vector<ResourceVersion>& batch) {
+  FOVEA_RETURN_IF_ERROR(CheckNewResources(batch));
+  std::lock_guard lock(mu_);
+  FOVEA_RETURN_IF_ERROR(CheckAbsentLocked(batch));
+  for (const auto& v : batch) AppendLocked(v);
+  return Status::Ok();
+}
+
+Status InMemoryResourceStore::CheckAbsentLocked(const std::vector<ResourceVersion>& created) const {
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& c : created) {
+    if (versions_.count({c.type, c.id}) != 0 || !seen.insert({c.type, c.id}).second) {
+      // What PostgreSQL reports for the duplicate key (connection.cpp maps 23505 so).
+      return Status(StatusCode::kVersionConflict, "A concurrent write conflicted; retry");
+    }
+  }
+  return Status::Ok();
+}
+
+void InMemoryResourceStore::AppendLocked(const ResourceVersion& v) {
   ResourceVersion stored = v;
   stored.seq = next_seq_++;
-  list.push_back(std::move(stored));
-  return Status::Ok();
+  versions_[{v.type, v.id}].push_back(std::move(stored));
 }
 
 Result<HistoryPage> InMemoryResourceStore::History(const HistoryQuery& q) {

@@ -21,10 +21,18 @@ class InMemoryResourceStore final : public ResourceStore {
   common::Result<ResourceVersion> ReadVersion(const std::string& type, const std::string& id,
                                               int version) override;
   common::Status Write(const ResourceVersion& v, int expected_version) override;
+  common::Status WriteWith(const ResourceVersion& v, int expected_version,
+                           const std::vector<ResourceVersion>& companions) override;
+  common::Status CreateAll(const std::vector<ResourceVersion>& batch) override;
   common::Result<HistoryPage> History(const HistoryQuery& query) override;
   common::Status Ping() override { return common::Status::Ok(); }
 
  private:
+  // kVersionConflict unless every resource of `created` is new and named once. Requires mu_.
+  common::Status CheckAbsentLocked(const std::vector<ResourceVersion>& created) const;
+  // Appends `v` with the next change-log position. Requires mu_.
+  void AppendLocked(const ResourceVersion& v);
+
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::vector<ResourceVersion>> versions_;  // GUARDED_BY(mu_)
   std::int64_t next_seq_ = 1;  // GUARDED_BY(mu_)

@@ -50,6 +50,11 @@ struct HistoryPage {
   std::optional<std::int64_t> next_before_seq;
 };
 
+// OK when every version of `resources` is a new resource as WriteWith and CreateAll require:
+// non-empty type, id and content, version 1, method kCreate, not deleted. Else kInvalid (a
+// programming error of the caller, checked before anything is written).
+common::Status CheckNewResources(const std::vector<ResourceVersion>& resources);
+
 // Implementations are thread-safe.
 class ResourceStore {
  public:
@@ -66,6 +71,20 @@ class ResourceStore {
   // if and only if the current version is `expected_version` (0: the resource must not exist).
   // kVersionConflict when another writer got there first; nothing is written then.
   virtual common::Status Write(const ResourceVersion& v, int expected_version) = 0;
+  // Write, plus each of `companions` created in the same transaction: everything commits or
+  // nothing does. A version conflict on `v` writes no companion; a companion whose (type, id)
+  // already exists (or appears twice) fails the whole call with kVersionConflict and writes
+  // nothing, not even `v`. Companions are new resources (CheckNewResources): version 1, method
+  // kCreate, not deleted, with content and a fresh id; each gets its history row, change-log
+  // event and index rows like any create. Used for the AuditEvent and Provenance of a write
+  // (fhir/audit). With no companions this is Write.
+  virtual common::Status WriteWith(const ResourceVersion& v, int expected_version,
+                                   const std::vector<ResourceVersion>& companions) = 0;
+  // Creates every resource of `batch` (each as CheckNewResources requires) in one transaction:
+  // all or none. kVersionConflict when one of them exists already (or appears twice); nothing
+  // is written then. An empty batch is OK and writes nothing. Used to store AuditEvents in
+  // batches (fhir/audit/audit_log.h).
+  virtual common::Status CreateAll(const std::vector<ResourceVersion>& batch) = 0;
   virtual common::Result<HistoryPage> History(const HistoryQuery& query) = 0;
   // OK when the backing store answers.
   virtual common::Status Ping() = 0;

@@ -40,7 +40,9 @@ bench_start_environment() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   base="http://127.0.0.1:$port/fhir/R4"
   log "starting fovea on 127.0.0.1:$port"
-  "$FOVEA_BIN" serve --database-url "$db_url" --bind 127.0.0.1 --port "$port" \
+  # Authorisation off unless the caller asks (bench-auth measures it on): FOVEA_SERVE_ARGS.
+  # shellcheck disable=SC2086
+  "$FOVEA_BIN" serve --database-url "$db_url" --bind 127.0.0.1 --port "$port" ${FOVEA_SERVE_ARGS:---auth off --rate-limit 0} \
     >"$tmp/fovea.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do

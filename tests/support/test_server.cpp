@@ -3,6 +3,7 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/StreamCopier.h>
 #include <strings.h>
 
@@ -22,34 +23,82 @@ std::string HttpResult::Header(const std::string& name) const {
 }
 
 TestServer::TestServer(fhir::rest::ServiceOptions options)
+    : TestServer(std::move(options), fhir::rest::HttpServerOptions{}) {}
+
+namespace {
+
+std::unique_ptr<server::SecurityStack> OpenSecurity(fhir::store::pg::ConnectionPool& pool,
+                                                    const common::Clock& clock,
+                                                    fhir::audit::AuditLog* audit) {
+  fhir::auth::AuthSettings settings;
+  settings.issuer = TestServer::kTestIssuer;
+  auto stack = server::SecurityStack::Open(pool, clock, settings, audit);
+  if (!stack.has_value()) throw std::runtime_error(stack.error().message());
+  return std::move(stack).value();
+}
+
+}  // namespace
+
+TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http)
+    : pool_(db_.dsn(), 16),
+      store_(pool_),
+      search_(pool_),
+      registry_(std::make_shared<fhir::search::LiveRegistry>(
+          fhir::search::SearchParameterRegistry::R4())),
+      audit_(std::make_unique<fhir::audit::AuditLog>(store_, clock_, registry_)),
+      security_(OpenSecurity(pool_, clock_, audit_.get())),
+      service_(fhir::definitions::Definitions::R4(), store_, clock_, {},
+               {registry_, &search_, [this](const auto& types) { ReindexNow(types); }},
+               security_->ForFhirService()) {
+  http.port = 0;
+  http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
+  security_->Mount(*http_);
+  if (auto st = http_->Start(); !st.ok()) throw std::runtime_error(st.message());
+}
+
+TestServer::TestServer(fhir::rest::ServiceOptions options, fhir::rest::HttpServerOptions http)
     : pool_(db_.dsn(), 16),
       store_(pool_),
       search_(pool_),
       registry_(std::make_shared<fhir::search::LiveRegistry>(
           fhir::search::SearchParameterRegistry::R4())),
       service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
-               {registry_, &search_, [this](const std::vector<std::string>& types) {
-                  // Synchronous here, so tests see the result without waiting.
-                  if (!server::ReindexTypes(db_.dsn(), *registry_->Get(), types).has_value()) {
-                    throw std::runtime_error("reindex failed");
-                  }
-                }}) {
-  fhir::rest::HttpServerOptions http;
+               {registry_, &search_, [this](const auto& types) { ReindexNow(types); }}) {
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
   if (auto st = http_->Start(); !st.ok()) throw std::runtime_error(st.message());
 }
 
-TestServer::~TestServer() { http_->Stop(); }
+TestServer::~TestServer() {
+  http_->Stop();
+  if (audit_ != nullptr) audit_->Stop();
+}
+
+// Synchronous here, so tests see the result of a SearchParameter change without waiting.
+void TestServer::ReindexNow(const std::vector<std::string>& types) {
+  if (!server::ReindexTypes(db_.dsn(), *registry_->Get(), types).has_value()) {
+    throw std::runtime_error("reindex failed");
+  }
+}
 
 std::string TestServer::base() const {
-  return "http://127.0.0.1:" + std::to_string(port()) + fhir::rest::kFhirBasePath;
+  return std::string(http_->tls() ? "https" : "http") + "://127.0.0.1:" + std::to_string(port()) +
+         fhir::rest::kFhirBasePath;
 }
 
 HttpResult TestServer::Request(const std::string& method, const std::string& path,
                                const std::string& body,
                                const std::vector<std::pair<std::string, std::string>>& headers) const {
-  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port()));
+  auto host_port = static_cast<Poco::UInt16>(port());
+  std::unique_ptr<Poco::Net::HTTPClientSession> client;
+  if (http_->tls()) {
+    Poco::Net::Context::Ptr context(new Poco::Net::Context(
+        Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_NONE));
+    client = std::make_unique<Poco::Net::HTTPSClientSession>("127.0.0.1", host_port, context);
+  } else {
+    client = std::make_unique<Poco::Net::HTTPClientSession>("127.0.0.1", host_port);
+  }
+  Poco::Net::HTTPClientSession& session = *client;
   std::string uri = path.rfind('/', 0) == 0 ? path : std::string(fhir::rest::kFhirBasePath) + "/" + path;
   Poco::Net::HTTPRequest req(method, uri, Poco::Net::HTTPMessage::HTTP_1_1);
   bool has_content_type = false;

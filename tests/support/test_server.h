@@ -16,6 +16,7 @@
 #include "fhir/search/pg/pg_search_backend.h"
 #include "fhir/store/pg/connection_pool.h"
 #include "fhir/store/pg/pg_resource_store.h"
+#include "server/security.h"
 #include "tests/support/test_database.h"
 
 namespace test_support {
@@ -30,24 +31,40 @@ struct HttpResult {
 class TestServer {
  public:
   explicit TestServer(fhir::rest::ServiceOptions options = {});
+  // With HTTP options of the test's choosing (TLS, timeouts); the port is always a free one.
+  TestServer(fhir::rest::ServiceOptions options, fhir::rest::HttpServerOptions http);
+  // With SMART on FHIR security on: tokens issued for kTestIssuer (see security()).
+  struct Secured {};
+  TestServer(Secured, fhir::rest::HttpServerOptions http = {});
   ~TestServer();
+
+  static constexpr const char* kTestIssuer = "https://fovea.test:8443";
+  // The security stack of a Secured server (null otherwise).
+  server::SecurityStack* security() { return security_.get(); }
+  // The audit trail of a Secured server (null otherwise); Flush() before reading it back.
+  fhir::audit::AuditLog* audit() { return audit_.get(); }
 
   int port() const { return http_->port(); }
   const std::string& dsn() const { return db_.dsn(); }
-  std::string base() const;  // http://127.0.0.1:PORT/fhir/R4
+  std::string base() const;  // http://127.0.0.1:PORT/fhir/R4 (https:// with TLS)
 
   // One request on a fresh connection. `path` is below the FHIR base unless it starts with '/'.
+  // With TLS the server's certificate is not checked.
   HttpResult Request(const std::string& method, const std::string& path,
                      const std::string& body = "",
                      const std::vector<std::pair<std::string, std::string>>& headers = {}) const;
 
  private:
+  void ReindexNow(const std::vector<std::string>& types);
+
   TestDatabase db_;
   fhir::store::pg::ConnectionPool pool_;
   fhir::store::pg::PgResourceStore store_;
   fhir::search::pg::PgSearchBackend search_;
   std::shared_ptr<fhir::search::LiveRegistry> registry_;
   common::SystemClock clock_;
+  std::unique_ptr<fhir::audit::AuditLog> audit_;
+  std::unique_ptr<server::SecurityStack> security_;
   fhir::rest::FhirService service_;
   std::unique_ptr<fhir::rest::HttpServer> http_;
 };

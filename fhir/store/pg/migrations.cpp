@@ -6,6 +6,7 @@
 
 std::string_view EmbeddedMigration0001();
 std::string_view EmbeddedMigration0002();
+std::string_view EmbeddedMigration0003();
 
 namespace fhir::store::pg {
 namespace {
@@ -31,6 +32,7 @@ const std::vector<Migration>& AllMigrations() {
   static const std::vector<Migration> kAll = {
       {1, "resources", EmbeddedMigration0001()},
       {2, "search_index", EmbeddedMigration0002()},
+      {3, "auth", EmbeddedMigration0003()},
   };
   return kAll;
 }

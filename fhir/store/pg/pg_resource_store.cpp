@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "common/json.h"
 #include "fhir/store/pg/queries.h"
 
 namespace fhir::store::pg {
@@ -36,6 +37,28 @@ ResourceVersion RowToVersion(const PgResult& r, int row, const std::string& type
   return v;
 }
 
+// The JSON array parameter of FOVEA_SQL_CREATED_CTES (queries.h): one object per new resource.
+// The index rows are already JSON (search::IndexRows::ToJson) and go in as they are.
+std::string CreatedResourcesJson(const std::vector<ResourceVersion>& created) {
+  std::string out = "[";
+  for (const ResourceVersion& v : created) {
+    if (out.size() > 1) out += ',';
+    out += "{\"t\":";
+    common::AppendJsonString(out, v.type);
+    out += ",\"i\":";
+    common::AppendJsonString(out, v.id);
+    out += ",\"at\":";
+    common::AppendJsonString(out, common::FormatInstant(v.last_updated));
+    out += ",\"c\":";
+    common::AppendJsonString(out, v.content);
+    out += ",\"x\":";
+    out += v.index_rows_json.empty() ? std::string_view("{}") : std::string_view(v.index_rows_json);
+    out += '}';
+  }
+  out += ']';
+  return out;
+}
+
 }  // namespace
 
 Result<CurrentState> PgResourceStore::Head(const std::string& type, const std::string& id) {
@@ -65,7 +88,12 @@ Result<ResourceVersion> PgResourceStore::ReadVersion(const std::string& type,
 }
 
 Status PgResourceStore::Write(const ResourceVersion& v, int expected_version) {
-  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  return WriteWith(v, expected_version, {});
+}
+
+Status PgResourceStore::WriteWith(const ResourceVersion& v, int expected_version,
+                                  const std::vector<ResourceVersion>& companions) {
+  FOVEA_RETURN_IF_ERROR(CheckNewResources(companions));
   std::vector<PgParam> params = {
       v.type,
       v.id,
@@ -75,15 +103,29 @@ Status PgResourceStore::Write(const ResourceVersion& v, int expected_version) {
       v.deleted ? PgParam() : PgParam(v.content),
       std::string(MethodName(v.method)),
   };
-  const PgQuery* query = &kInsertFirstVersion;
-  if (expected_version > 0) {
-    params.push_back(std::to_string(expected_version));
-    query = &kInsertNextVersion;
-  }
+  const bool first = expected_version <= 0;
+  if (!first) params.push_back(std::to_string(expected_version));
   params.push_back(v.index_rows_json.empty() ? std::string("{}") : v.index_rows_json);
+  const PgQuery* query = first ? &kInsertFirstVersion : &kInsertNextVersion;
+  if (!companions.empty()) {
+    params.push_back(CreatedResourcesJson(companions));
+    query = first ? &kInsertFirstVersionWith : &kInsertNextVersionWith;
+  }
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(*query, params));
   if (r.affected() != 1) {
     return Status(StatusCode::kVersionConflict, "The resource was changed by another writer");
+  }
+  return Status::Ok();
+}
+
+Status PgResourceStore::CreateAll(const std::vector<ResourceVersion>& batch) {
+  FOVEA_RETURN_IF_ERROR(CheckNewResources(batch));
+  if (batch.empty()) return Status::Ok();
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kCreateAll, {CreatedResourcesJson(batch)}));
+  if (r.rows() != 1 || r.GetInt64(0, 0) != static_cast<std::int64_t>(batch.size())) {
+    return common::InternalError("not every resource of the batch was created");
   }
   return Status::Ok();
 }

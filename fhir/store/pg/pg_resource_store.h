@@ -18,6 +18,9 @@ class PgResourceStore final : public ResourceStore {
   common::Result<ResourceVersion> ReadVersion(const std::string& type, const std::string& id,
                                               int version) override;
   common::Status Write(const ResourceVersion& v, int expected_version) override;
+  common::Status WriteWith(const ResourceVersion& v, int expected_version,
+                           const std::vector<ResourceVersion>& companions) override;
+  common::Status CreateAll(const std::vector<ResourceVersion>& batch) override;
   common::Result<HistoryPage> History(const HistoryQuery& query) override;
   common::Status Ping() override;
 

@@ -10,121 +10,201 @@
 // see the same snapshot, so deleting the old index rows and inserting the new ones in sibling
 // CTEs does not interfere.) The current-row change is a compare-and-set
 // on `version`: if another writer got there first it touches no row, and since every other CTE
-// selects FROM that one, nothing else is written either.
+// selects FROM that one, nothing else is written either. The resources created with a write
+// (WriteWith's companions: its AuditEvent and Provenance) join the same statement, as one JSON
+// array parameter, gated on that CTE too; CreateAll is the same fragment on its own.
 
 #include "fhir/store/pg/connection.h"
 
 namespace fhir::store::pg {
 
+// The statements are assembled from these fragments (macros only to concatenate literals; they
+// are #undef'd at the end of this header).
+
+// The CTEs of kInsertFirstVersion.
+#define FOVEA_SQL_FIRST_VERSION_CTES \
+    "WITH cur AS (" \
+    "  INSERT INTO resource (type, id, version, last_updated, deleted, content)" \
+    "  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (type, id) DO NOTHING RETURNING 1)," \
+    " i_string AS (INSERT INTO sp_string (type, id, param, normalized, exact)" \
+    "  SELECT $1, $2, r.p, r.n, r.e FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'string', '[]')) AS r(p text, n text, e text))," \
+    " i_token AS (INSERT INTO sp_token (type, id, param, system, code, text)" \
+    "  SELECT $1, $2, r.p, r.s, r.c, r.t FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'token', '[]')) AS r(p text, s text, c text, t text))," \
+    " i_reference AS (INSERT INTO sp_reference (type, id, param, target_type, target_id, url)" \
+    "  SELECT $1, $2, r.p, r.tt, r.ti, r.u FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'reference', '[]')) AS r(p text, tt text, ti text, u text))," \
+    " i_date AS (INSERT INTO sp_date (type, id, param, low, high)" \
+    "  SELECT $1, $2, r.p, r.lo::timestamptz, r.hi::timestamptz FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'date', '[]')) AS r(p text, lo text, hi text))," \
+    " i_number AS (INSERT INTO sp_number (type, id, param, value, low, high)" \
+    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'number', '[]')) AS r(p text, v text, lo text, hi text))," \
+    " i_quantity AS (INSERT INTO sp_quantity (type, id, param, value, low, high, system, code, unit, dimension, canonical)" \
+    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u, r.d, r.cv::numeric FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'quantity', '[]')) AS r(p text, v text, lo text, hi text, s text, c text, u text, d text, cv text))," \
+    " i_uri AS (INSERT INTO sp_uri (type, id, param, value)" \
+    "  SELECT $1, $2, r.p, r.v FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'uri', '[]')) AS r(p text, v text))," \
+    " i_composite_token AS (INSERT INTO sp_composite_token (type, id, param, t_system, t_code, system, code, text)" \
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.s, r.c, r.t FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_token', '[]')) AS r(p text, ts text, tc text, s text, c text, t text))," \
+    " i_composite_quantity AS (INSERT INTO sp_composite_quantity (type, id, param, t_system, t_code, value, low, high, system, code, unit)" \
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_quantity', '[]')) AS r(p text, ts text, tc text, v text, lo text, hi text, s text, c text, u text))," \
+    " i_composite_date AS (INSERT INTO sp_composite_date (type, id, param, t_system, t_code, low, high)" \
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.lo::timestamptz, r.hi::timestamptz FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_date', '[]')) AS r(p text, ts text, tc text, lo text, hi text))," \
+    " i_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)" \
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.n, r.e FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text))," \
+    " i_text AS (INSERT INTO sp_text (type, id, param, tsv)" \
+    "  SELECT $1, $2, r.p, to_tsvector('simple', r.v) FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'text', '[]')) AS r(p text, v text))," \
+    " ev AS (" \
+    "  INSERT INTO event (type, id, version, interaction, at)" \
+    "  SELECT $1, $2, $3, $7, $4 FROM cur RETURNING seq)"
+
+// The CTEs of kInsertNextVersion.
+#define FOVEA_SQL_NEXT_VERSION_CTES \
+    "WITH cur AS (" \
+    "  UPDATE resource SET version = $3, last_updated = $4, deleted = $5, content = $6" \
+    "  WHERE type = $1 AND id = $2 AND version = $8 RETURNING 1)," \
+    " d_string AS (DELETE FROM sp_string WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_string AS (INSERT INTO sp_string (type, id, param, normalized, exact)" \
+    "  SELECT $1, $2, r.p, r.n, r.e FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'string', '[]')) AS r(p text, n text, e text))," \
+    " d_token AS (DELETE FROM sp_token WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_token AS (INSERT INTO sp_token (type, id, param, system, code, text)" \
+    "  SELECT $1, $2, r.p, r.s, r.c, r.t FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'token', '[]')) AS r(p text, s text, c text, t text))," \
+    " d_reference AS (DELETE FROM sp_reference WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_reference AS (INSERT INTO sp_reference (type, id, param, target_type, target_id, url)" \
+    "  SELECT $1, $2, r.p, r.tt, r.ti, r.u FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'reference', '[]')) AS r(p text, tt text, ti text, u text))," \
+    " d_date AS (DELETE FROM sp_date WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_date AS (INSERT INTO sp_date (type, id, param, low, high)" \
+    "  SELECT $1, $2, r.p, r.lo::timestamptz, r.hi::timestamptz FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'date', '[]')) AS r(p text, lo text, hi text))," \
+    " d_number AS (DELETE FROM sp_number WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_number AS (INSERT INTO sp_number (type, id, param, value, low, high)" \
+    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'number', '[]')) AS r(p text, v text, lo text, hi text))," \
+    " d_quantity AS (DELETE FROM sp_quantity WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_quantity AS (INSERT INTO sp_quantity (type, id, param, value, low, high, system, code, unit, dimension, canonical)" \
+    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u, r.d, r.cv::numeric FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'quantity', '[]')) AS r(p text, v text, lo text, hi text, s text, c text, u text, d text, cv text))," \
+    " d_uri AS (DELETE FROM sp_uri WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_uri AS (INSERT INTO sp_uri (type, id, param, value)" \
+    "  SELECT $1, $2, r.p, r.v FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'uri', '[]')) AS r(p text, v text))," \
+    " d_composite_token AS (DELETE FROM sp_composite_token WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_composite_token AS (INSERT INTO sp_composite_token (type, id, param, t_system, t_code, system, code, text)" \
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.s, r.c, r.t FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_token', '[]')) AS r(p text, ts text, tc text, s text, c text, t text))," \
+    " d_composite_quantity AS (DELETE FROM sp_composite_quantity WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_composite_quantity AS (INSERT INTO sp_composite_quantity (type, id, param, t_system, t_code, value, low, high, system, code, unit)" \
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_quantity', '[]')) AS r(p text, ts text, tc text, v text, lo text, hi text, s text, c text, u text))," \
+    " d_composite_date AS (DELETE FROM sp_composite_date WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_composite_date AS (INSERT INTO sp_composite_date (type, id, param, t_system, t_code, low, high)" \
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.lo::timestamptz, r.hi::timestamptz FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_date', '[]')) AS r(p text, ts text, tc text, lo text, hi text))," \
+    " d_composite_string AS (DELETE FROM sp_composite_string WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)" \
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.n, r.e FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text))," \
+    " d_text AS (DELETE FROM sp_text WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_text AS (INSERT INTO sp_text (type, id, param, tsv)" \
+    "  SELECT $1, $2, r.p, to_tsvector('simple', r.v) FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'text', '[]')) AS r(p text, v text))," \
+    " ev AS (" \
+    "  INSERT INTO event (type, id, version, interaction, at)" \
+    "  SELECT $1, $2, $3, $7, $4 FROM cur RETURNING seq)"
+
+// The main query of both: the history row, selected from the change-log event.
+#define FOVEA_SQL_HISTORY_FROM_EV \
+    " INSERT INTO resource_history (seq, type, id, version, last_updated, deleted, method, content)" \
+    " SELECT seq, $1, $2, $3, $4, $5, $7, $6 FROM ev"
+
+// Resources created with a write (its companions) or by CreateAll. $P (a JSON array of
+// {"t": type, "i": id, "at": last_updated, "c": canonical JSON, "x": index rows as
+// search::IndexRows::ToJson}) becomes, per element, version 1 in `resource`, its index rows, its
+// change-log event and its history row. GATE is "cur," to create them only when the write's
+// compare-and-set succeeded (c_in then selects FROM it), or empty. No ON CONFLICT: an id that
+// exists already fails the whole statement (23505, kVersionConflict), so nothing is written.
+#define FOVEA_SQL_CREATED_CTES(P, GATE) \
+    " c_in AS (SELECT r.t, r.i, r.at::timestamptz AS at, r.c, COALESCE(r.x, '{}') AS x" \
+    "  FROM " GATE " jsonb_to_recordset($" P "::jsonb) AS r(t text, i text, at text, c text, x jsonb))," \
+    " c_cur AS (INSERT INTO resource (type, id, version, last_updated, deleted, content)" \
+    "  SELECT t, i, 1, at, false, c FROM c_in)," \
+    " c_string AS (INSERT INTO sp_string (type, id, param, normalized, exact)" \
+    "  SELECT c.t, c.i, r.p, r.n, r.e FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'string', '[]')) AS r(p text, n text, e text))," \
+    " c_token AS (INSERT INTO sp_token (type, id, param, system, code, text)" \
+    "  SELECT c.t, c.i, r.p, r.s, r.c, r.t FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'token', '[]')) AS r(p text, s text, c text, t text))," \
+    " c_reference AS (INSERT INTO sp_reference (type, id, param, target_type, target_id, url)" \
+    "  SELECT c.t, c.i, r.p, r.tt, r.ti, r.u FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'reference', '[]')) AS r(p text, tt text, ti text, u text))," \
+    " c_date AS (INSERT INTO sp_date (type, id, param, low, high)" \
+    "  SELECT c.t, c.i, r.p, r.lo::timestamptz, r.hi::timestamptz FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'date', '[]')) AS r(p text, lo text, hi text))," \
+    " c_number AS (INSERT INTO sp_number (type, id, param, value, low, high)" \
+    "  SELECT c.t, c.i, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'number', '[]')) AS r(p text, v text, lo text, hi text))," \
+    " c_quantity AS (INSERT INTO sp_quantity (type, id, param, value, low, high, system, code, unit, dimension, canonical)" \
+    "  SELECT c.t, c.i, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u, r.d, r.cv::numeric FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'quantity', '[]')) AS r(p text, v text, lo text, hi text, s text, c text, u text, d text, cv text))," \
+    " c_uri AS (INSERT INTO sp_uri (type, id, param, value)" \
+    "  SELECT c.t, c.i, r.p, r.v FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'uri', '[]')) AS r(p text, v text))," \
+    " c_composite_token AS (INSERT INTO sp_composite_token (type, id, param, t_system, t_code, system, code, text)" \
+    "  SELECT c.t, c.i, r.p, r.ts, r.tc, r.s, r.c, r.t FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'composite_token', '[]')) AS r(p text, ts text, tc text, s text, c text, t text))," \
+    " c_composite_quantity AS (INSERT INTO sp_composite_quantity (type, id, param, t_system, t_code, value, low, high, system, code, unit)" \
+    "  SELECT c.t, c.i, r.p, r.ts, r.tc, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'composite_quantity', '[]')) AS r(p text, ts text, tc text, v text, lo text, hi text, s text, c text, u text))," \
+    " c_composite_date AS (INSERT INTO sp_composite_date (type, id, param, t_system, t_code, low, high)" \
+    "  SELECT c.t, c.i, r.p, r.ts, r.tc, r.lo::timestamptz, r.hi::timestamptz FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'composite_date', '[]')) AS r(p text, ts text, tc text, lo text, hi text))," \
+    " c_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)" \
+    "  SELECT c.t, c.i, r.p, r.ts, r.tc, r.n, r.e FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text))," \
+    " c_text AS (INSERT INTO sp_text (type, id, param, tsv)" \
+    "  SELECT c.t, c.i, r.p, to_tsvector('simple', r.v) FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'text', '[]')) AS r(p text, v text))," \
+    " c_ev AS (INSERT INTO event (type, id, version, interaction, at)" \
+    "  SELECT t, i, 1, 'POST', at FROM c_in RETURNING seq, type, id)," \
+    " c_hist AS (INSERT INTO resource_history (seq, type, id, version, last_updated, deleted, method, content)" \
+    "  SELECT e.seq, c.t, c.i, 1, c.at, false, 'POST', c.c FROM c_ev e JOIN c_in c ON c.t = e.type AND c.i = e.id" \
+    "  RETURNING 1)"
+
 // $1 type, $2 id, $3 version, $4 last_updated, $5 deleted, $6 content, $7 method,
 // $8 search-index rows as JSON (search::IndexRows::ToJson)
 inline constexpr PgQuery kInsertFirstVersion{
-    "store.insert_first_version",
-    "WITH cur AS ("
-    "  INSERT INTO resource (type, id, version, last_updated, deleted, content)"
-    "  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (type, id) DO NOTHING RETURNING 1),"
-    " i_string AS (INSERT INTO sp_string (type, id, param, normalized, exact)"
-    "  SELECT $1, $2, r.p, r.n, r.e FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'string', '[]')) AS r(p text, n text, e text)),"
-    " i_token AS (INSERT INTO sp_token (type, id, param, system, code, text)"
-    "  SELECT $1, $2, r.p, r.s, r.c, r.t FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'token', '[]')) AS r(p text, s text, c text, t text)),"
-    " i_reference AS (INSERT INTO sp_reference (type, id, param, target_type, target_id, url)"
-    "  SELECT $1, $2, r.p, r.tt, r.ti, r.u FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'reference', '[]')) AS r(p text, tt text, ti text, u text)),"
-    " i_date AS (INSERT INTO sp_date (type, id, param, low, high)"
-    "  SELECT $1, $2, r.p, r.lo::timestamptz, r.hi::timestamptz FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'date', '[]')) AS r(p text, lo text, hi text)),"
-    " i_number AS (INSERT INTO sp_number (type, id, param, value, low, high)"
-    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'number', '[]')) AS r(p text, v text, lo text, hi text)),"
-    " i_quantity AS (INSERT INTO sp_quantity (type, id, param, value, low, high, system, code, unit, dimension, canonical)"
-    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u, r.d, r.cv::numeric FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'quantity', '[]')) AS r(p text, v text, lo text, hi text, s text, c text, u text, d text, cv text)),"
-    " i_uri AS (INSERT INTO sp_uri (type, id, param, value)"
-    "  SELECT $1, $2, r.p, r.v FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'uri', '[]')) AS r(p text, v text)),"
-    " i_composite_token AS (INSERT INTO sp_composite_token (type, id, param, t_system, t_code, system, code, text)"
-    "  SELECT $1, $2, r.p, r.ts, r.tc, r.s, r.c, r.t FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_token', '[]')) AS r(p text, ts text, tc text, s text, c text, t text)),"
-    " i_composite_quantity AS (INSERT INTO sp_composite_quantity (type, id, param, t_system, t_code, value, low, high, system, code, unit)"
-    "  SELECT $1, $2, r.p, r.ts, r.tc, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_quantity', '[]')) AS r(p text, ts text, tc text, v text, lo text, hi text, s text, c text, u text)),"
-    " i_composite_date AS (INSERT INTO sp_composite_date (type, id, param, t_system, t_code, low, high)"
-    "  SELECT $1, $2, r.p, r.ts, r.tc, r.lo::timestamptz, r.hi::timestamptz FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_date', '[]')) AS r(p text, ts text, tc text, lo text, hi text)),"
-    " i_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)"
-    "  SELECT $1, $2, r.p, r.ts, r.tc, r.n, r.e FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text)),"
-    " i_text AS (INSERT INTO sp_text (type, id, param, tsv)"
-    "  SELECT $1, $2, r.p, to_tsvector('simple', r.v) FROM cur,"
-    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'text', '[]')) AS r(p text, v text)),"
-    " ev AS ("
-    "  INSERT INTO event (type, id, version, interaction, at)"
-    "  SELECT $1, $2, $3, $7, $4 FROM cur RETURNING seq)"
-    " INSERT INTO resource_history (seq, type, id, version, last_updated, deleted, method, content)"
-    " SELECT seq, $1, $2, $3, $4, $5, $7, $6 FROM ev"};
+    "store.insert_first_version", FOVEA_SQL_FIRST_VERSION_CTES FOVEA_SQL_HISTORY_FROM_EV};
+
+// kInsertFirstVersion plus $9: the companions, created with it (see FOVEA_SQL_CREATED_CTES).
+inline constexpr PgQuery kInsertFirstVersionWith{
+    "store.insert_first_version_with",
+    FOVEA_SQL_FIRST_VERSION_CTES "," FOVEA_SQL_CREATED_CTES("9", "cur,") FOVEA_SQL_HISTORY_FROM_EV};
 
 // As above, plus $8: the version the writer read (compare-and-set), and $9 the index rows,
 // which replace the previous version's.
 inline constexpr PgQuery kInsertNextVersion{
-    "store.insert_next_version",
-    "WITH cur AS ("
-    "  UPDATE resource SET version = $3, last_updated = $4, deleted = $5, content = $6"
-    "  WHERE type = $1 AND id = $2 AND version = $8 RETURNING 1),"
-    " d_string AS (DELETE FROM sp_string WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_string AS (INSERT INTO sp_string (type, id, param, normalized, exact)"
-    "  SELECT $1, $2, r.p, r.n, r.e FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'string', '[]')) AS r(p text, n text, e text)),"
-    " d_token AS (DELETE FROM sp_token WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_token AS (INSERT INTO sp_token (type, id, param, system, code, text)"
-    "  SELECT $1, $2, r.p, r.s, r.c, r.t FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'token', '[]')) AS r(p text, s text, c text, t text)),"
-    " d_reference AS (DELETE FROM sp_reference WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_reference AS (INSERT INTO sp_reference (type, id, param, target_type, target_id, url)"
-    "  SELECT $1, $2, r.p, r.tt, r.ti, r.u FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'reference', '[]')) AS r(p text, tt text, ti text, u text)),"
-    " d_date AS (DELETE FROM sp_date WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_date AS (INSERT INTO sp_date (type, id, param, low, high)"
-    "  SELECT $1, $2, r.p, r.lo::timestamptz, r.hi::timestamptz FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'date', '[]')) AS r(p text, lo text, hi text)),"
-    " d_number AS (DELETE FROM sp_number WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_number AS (INSERT INTO sp_number (type, id, param, value, low, high)"
-    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'number', '[]')) AS r(p text, v text, lo text, hi text)),"
-    " d_quantity AS (DELETE FROM sp_quantity WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_quantity AS (INSERT INTO sp_quantity (type, id, param, value, low, high, system, code, unit, dimension, canonical)"
-    "  SELECT $1, $2, r.p, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u, r.d, r.cv::numeric FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'quantity', '[]')) AS r(p text, v text, lo text, hi text, s text, c text, u text, d text, cv text)),"
-    " d_uri AS (DELETE FROM sp_uri WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_uri AS (INSERT INTO sp_uri (type, id, param, value)"
-    "  SELECT $1, $2, r.p, r.v FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'uri', '[]')) AS r(p text, v text)),"
-    " d_composite_token AS (DELETE FROM sp_composite_token WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_composite_token AS (INSERT INTO sp_composite_token (type, id, param, t_system, t_code, system, code, text)"
-    "  SELECT $1, $2, r.p, r.ts, r.tc, r.s, r.c, r.t FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_token', '[]')) AS r(p text, ts text, tc text, s text, c text, t text)),"
-    " d_composite_quantity AS (DELETE FROM sp_composite_quantity WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_composite_quantity AS (INSERT INTO sp_composite_quantity (type, id, param, t_system, t_code, value, low, high, system, code, unit)"
-    "  SELECT $1, $2, r.p, r.ts, r.tc, r.v::numeric, r.lo::numeric, r.hi::numeric, r.s, r.c, r.u FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_quantity', '[]')) AS r(p text, ts text, tc text, v text, lo text, hi text, s text, c text, u text)),"
-    " d_composite_date AS (DELETE FROM sp_composite_date WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_composite_date AS (INSERT INTO sp_composite_date (type, id, param, t_system, t_code, low, high)"
-    "  SELECT $1, $2, r.p, r.ts, r.tc, r.lo::timestamptz, r.hi::timestamptz FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_date', '[]')) AS r(p text, ts text, tc text, lo text, hi text)),"
-    " d_composite_string AS (DELETE FROM sp_composite_string WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)"
-    "  SELECT $1, $2, r.p, r.ts, r.tc, r.n, r.e FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text)),"
-    " d_text AS (DELETE FROM sp_text WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
-    " i_text AS (INSERT INTO sp_text (type, id, param, tsv)"
-    "  SELECT $1, $2, r.p, to_tsvector('simple', r.v) FROM cur,"
-    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'text', '[]')) AS r(p text, v text)),"
-    " ev AS ("
-    "  INSERT INTO event (type, id, version, interaction, at)"
-    "  SELECT $1, $2, $3, $7, $4 FROM cur RETURNING seq)"
-    " INSERT INTO resource_history (seq, type, id, version, last_updated, deleted, method, content)"
-    " SELECT seq, $1, $2, $3, $4, $5, $7, $6 FROM ev"};
+    "store.insert_next_version", FOVEA_SQL_NEXT_VERSION_CTES FOVEA_SQL_HISTORY_FROM_EV};
+
+// kInsertNextVersion plus $10: the companions, created with it (see FOVEA_SQL_CREATED_CTES).
+inline constexpr PgQuery kInsertNextVersionWith{
+    "store.insert_next_version_with",
+    FOVEA_SQL_NEXT_VERSION_CTES "," FOVEA_SQL_CREATED_CTES("10", "cur,") FOVEA_SQL_HISTORY_FROM_EV};
+
+// CreateAll: $1 the resources (as for companions), each created as version 1 in one statement.
+// Returns the number of history rows written.
+inline constexpr PgQuery kCreateAll{
+    "store.create_all", "WITH" FOVEA_SQL_CREATED_CTES("1", "") " SELECT count(*) FROM c_hist"};
 
 inline constexpr PgQuery kHead{
     "store.head", "SELECT version, deleted FROM resource WHERE type = $1 AND id = $2"};
@@ -216,5 +296,10 @@ inline constexpr PgQuery kReindexDone{
 inline constexpr PgQuery kPing{"store.ping", "SELECT 1"};
 
 }  // namespace fhir::store::pg
+
+#undef FOVEA_SQL_FIRST_VERSION_CTES
+#undef FOVEA_SQL_NEXT_VERSION_CTES
+#undef FOVEA_SQL_HISTORY_FROM_EV
+#undef FOVEA_SQL_CREATED_CTES
 
 #endif  // FOVEA_FHIR_STORE_PG_QUERIES_H_

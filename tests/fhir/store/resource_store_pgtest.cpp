@@ -1,5 +1,6 @@
 // fhir/store: the ResourceStore contract, run against PostgreSQL and the in-memory store alike,
-// plus PostgreSQL-only checks of atomicity (history and change-log rows commit with the version).
+// plus PostgreSQL-only checks of atomicity (history, change-log and index rows commit with the
+// version, and with the companions of WriteWith).
 
 #include <boost/test/unit_test.hpp>
 
@@ -53,11 +54,32 @@ struct Stores {
   }
 };
 
+// A companion or batch member: a new resource with one token index row (param "type").
+ResourceVersion Created(const std::string& type, const std::string& id, int at) {
+  ResourceVersion r = Version(type, id, 1, at);
+  r.index_rows_json = R"({"token":[{"p":"type","s":"http://example.org/t","c":")" + id + R"("}]})";
+  return r;
+}
+
+bool Exists(ResourceStore& store, const std::string& type, const std::string& id) {
+  return store.Read(type, id).has_value();
+}
+
 std::int64_t CountRows(Stores& s, const char* table) {
   auto conn = s.pool.Acquire();
   BOOST_REQUIRE(conn.has_value());
   std::string sql = std::string("SELECT count(*) FROM ") + table;  // table: a constant below
   auto r = (*conn)->ExecuteUnprepared({"test.count", sql.c_str()}, {});
+  BOOST_REQUIRE(r.has_value());
+  return r->GetInt64(0, 0);
+}
+
+// Index rows written for one resource id (sp_token only: what Created() indexes).
+std::int64_t CountTokenRows(Stores& s, const std::string& id) {
+  auto conn = s.pool.Acquire();
+  BOOST_REQUIRE(conn.has_value());
+  auto r = (*conn)->ExecuteUnprepared({"test.count_tokens", "SELECT count(*) FROM sp_token WHERE id = $1"},
+                                      {id});
   BOOST_REQUIRE(r.has_value());
   return r->GetInt64(0, 0);
 }
@@ -209,6 +231,145 @@ BOOST_AUTO_TEST_CASE(ConcurrentWritersNeverLoseOrDuplicateVersions) {
   BOOST_TEST(CountRows(*this, "event") == CountRows(*this, "resource_history"));
 }
 
+BOOST_AUTO_TEST_CASE(WriteWithCommitsCompanionsWithTheWrite) {
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      const std::string n(name);
+      BOOST_TEST(store->WriteWith(Version("Patient", "w1", 1, 0), 0,
+                                  {Created("AuditEvent", n + "-a1", 0),
+                                   Created("Provenance", n + "-p1", 0)})
+                     .ok());
+      BOOST_TEST(store->WriteWith(Version("Patient", "w1", 2, 1), 1,
+                                  {Created("AuditEvent", n + "-a2", 1)})
+                     .ok());
+      BOOST_TEST(store->Head("Patient", "w1")->version == 2);
+      for (const char* id : {"-a1", "-a2"}) {
+        auto audit = store->Read("AuditEvent", n + id);
+        BOOST_REQUIRE(audit.has_value());
+        BOOST_TEST(audit->version == 1);
+        BOOST_TEST(!audit->deleted);
+        BOOST_TEST(audit->content == Version("AuditEvent", n + id, 1, 0).content);
+        auto v1 = store->ReadVersion("AuditEvent", n + id, 1);
+        BOOST_REQUIRE(v1.has_value());
+        BOOST_TEST((v1->method == Method::kCreate));
+      }
+      BOOST_TEST(Exists(*store, "Provenance", n + "-p1"));
+      HistoryQuery q;
+      q.type = "AuditEvent";
+      BOOST_TEST(store->History(q)->entries.size() == 2u);
+      // No companions: the same as Write.
+      BOOST_TEST(store->WriteWith(Version("Patient", "w1", 3, 2), 2, {}).ok());
+    }
+  }
+  BOOST_TEST(CountRows(*this, "event") == CountRows(*this, "resource_history"));
+  BOOST_TEST(CountTokenRows(*this, "pg-a1") == 1);
+  BOOST_TEST(CountTokenRows(*this, "pg-p1") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(VersionConflictWritesNeitherResourceNorCompanions) {
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      const std::string n(name);
+      BOOST_TEST(store->Write(Version("Patient", "c1", 1, 0), 0).ok());
+      BOOST_TEST(store->Write(Version("Patient", "c1", 2, 1), 1).ok());
+      // Stale update (read version 1) and a second "create": both lose, with their companions.
+      BOOST_TEST(store->WriteWith(Version("Patient", "c1", 2, 2), 1,
+                                  {Created("AuditEvent", n + "-lost1", 2)})
+                     .code() == StatusCode::kVersionConflict);
+      BOOST_TEST(store->WriteWith(Version("Patient", "c1", 1, 2), 0,
+                                  {Created("AuditEvent", n + "-lost2", 2),
+                                   Created("Provenance", n + "-lost3", 2)})
+                     .code() == StatusCode::kVersionConflict);
+      for (const char* id : {"-lost1", "-lost2"}) {
+        BOOST_TEST(store->Read("AuditEvent", n + id).error().code() == StatusCode::kNotFound);
+      }
+      BOOST_TEST(!Exists(*store, "Provenance", n + "-lost3"));
+      BOOST_TEST(store->Head("Patient", "c1")->version == 2);
+    }
+  }
+  BOOST_TEST(CountRows(*this, "event") == CountRows(*this, "resource_history"));
+  BOOST_TEST(CountRows(*this, "event") == 2);  // c1's two versions, in PostgreSQL
+  BOOST_TEST(CountRows(*this, "sp_token") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(ExistingCompanionIdFailsTheWholeWrite) {
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(store->CreateAll({Created("AuditEvent", "taken", 0)}).ok());
+      BOOST_TEST(store->WriteWith(Version("Patient", "x1", 1, 1), 0,
+                                  {Created("Provenance", "fresh", 1),
+                                   Created("AuditEvent", "taken", 1)})
+                     .code() == StatusCode::kVersionConflict);
+      BOOST_TEST(!Exists(*store, "Patient", "x1"));
+      BOOST_TEST(!Exists(*store, "Provenance", "fresh"));
+      // Twice in one call, or the written resource itself: the same.
+      BOOST_TEST(store->WriteWith(Version("Patient", "x1", 1, 1), 0,
+                                  {Created("AuditEvent", "twice", 1),
+                                   Created("AuditEvent", "twice", 1)})
+                     .code() == StatusCode::kVersionConflict);
+      BOOST_TEST(store->WriteWith(Version("Patient", "x1", 1, 1), 0,
+                                  {Created("Patient", "x1", 1)})
+                     .code() == StatusCode::kVersionConflict);
+      BOOST_TEST(!Exists(*store, "Patient", "x1"));
+      BOOST_TEST(!Exists(*store, "AuditEvent", "twice"));
+      // A companion must be a first version.
+      ResourceVersion second = Created("AuditEvent", "v2", 1);
+      second.version = 2;
+      BOOST_TEST(store->WriteWith(Version("Patient", "x1", 1, 1), 0, {second}).code() ==
+                 StatusCode::kInvalid);
+      BOOST_TEST(!Exists(*store, "Patient", "x1"));
+    }
+  }
+  BOOST_TEST(CountRows(*this, "event") == CountRows(*this, "resource_history"));
+  BOOST_TEST(CountRows(*this, "resource") == 1);  // "taken"
+  BOOST_TEST(CountTokenRows(*this, "fresh") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(CreateAllIsAllOrNothing) {
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      std::vector<ResourceVersion> batch;
+      for (int i = 0; i < 20; ++i) {
+        std::string id = "b";
+        id += std::to_string(i);
+        batch.push_back(Created("AuditEvent", id, i));
+      }
+      BOOST_TEST(store->CreateAll(batch).ok());
+      BOOST_TEST(store->CreateAll({}).ok());
+      for (const auto& v : batch) {
+        auto stored = store->Read(v.type, v.id);
+        BOOST_REQUIRE(stored.has_value());
+        BOOST_TEST(stored->content == v.content);
+        BOOST_TEST(stored->last_updated.time_since_epoch().count() ==
+                   v.last_updated.time_since_epoch().count());
+      }
+      HistoryQuery q;
+      q.type = "AuditEvent";
+      q.count = 100;
+      BOOST_TEST(store->History(q)->entries.size() == 20u);
+      // One member exists already: none of the batch is written.
+      BOOST_TEST(store->CreateAll({Created("AuditEvent", "new1", 0), Created("AuditEvent", "b7", 0),
+                                   Created("AuditEvent", "new2", 0)})
+                     .code() == StatusCode::kVersionConflict);
+      BOOST_TEST(!Exists(*store, "AuditEvent", "new1"));
+      BOOST_TEST(!Exists(*store, "AuditEvent", "new2"));
+      // The content goes through a JSON parameter: its bytes must come back unchanged.
+      ResourceVersion tricky = Created("AuditEvent", "tricky", 0);
+      tricky.content = "{\"resourceType\":\"AuditEvent\",\"outcomeDesc\":\"\u00fc \xc3\xa9 \xf0\x9f\x98\x80 "
+                       "\\\"q\\\" \\\\ \\u00e9 \\n\\t '\"}";
+      BOOST_TEST(store->CreateAll({tricky}).ok());
+      BOOST_TEST(store->Read("AuditEvent", "tricky")->content == tricky.content);
+      ResourceVersion deleted = Created("AuditEvent", "gone", 0);
+      deleted.deleted = true;
+      BOOST_TEST(store->CreateAll({deleted}).code() == StatusCode::kInvalid);
+    }
+  }
+  BOOST_TEST(CountRows(*this, "event") == 21);
+  BOOST_TEST(CountRows(*this, "resource_history") == 21);
+  BOOST_TEST(CountRows(*this, "sp_token") == 21);
+  BOOST_TEST(CountTokenRows(*this, "new1") == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(PgResourceStoreAvailability)
@@ -220,6 +381,7 @@ BOOST_AUTO_TEST_CASE(UnreachableDatabaseIsUnavailableNotACrash) {
   BOOST_TEST(store.Ping().code() == StatusCode::kUnavailable);
   BOOST_TEST(store.Read("Patient", "p").error().code() == StatusCode::kUnavailable);
   BOOST_TEST(store.Write(Version("Patient", "p", 1, 0), 0).code() == StatusCode::kUnavailable);
+  BOOST_TEST(store.CreateAll({Created("AuditEvent", "a", 0)}).code() == StatusCode::kUnavailable);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,21 @@
+#ifndef FOVEA_COMMON_URL_H_
+#define FOVEA_COMMON_URL_H_
+
+// application/x-www-form-urlencoded and percent-encoding, shared by the FHIR API (query
+// strings) and the OAuth endpoints (form bodies, redirect URLs).
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace common {
+
+// Splits "a=1&b=x%20y" into decoded pairs ('+' is a space, as in forms).
+std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
+// Percent-encodes a query parameter value.
+std::string UrlEncode(std::string_view s);
+
+}  // namespace common
+
+#endif  // FOVEA_COMMON_URL_H_

@@ -1,0 +1,77 @@
+#include "fhir/audit/detail/resources.h"
+
+#include "fhir/definitions/definitions.h"
+#include "fhir/format/json_format.h"
+#include "fhir/model/ids.h"
+#include "fhir/model/issues.h"
+#include "fhir/search/index_extractor.h"
+
+namespace fhir::audit::detail {
+
+using common::JsonValue;
+
+std::string Base64Encode(std::string_view in) {
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (std::size_t rest = in.size() - i; rest > 0) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (rest == 2) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+JsonValue Coding(std::string_view system, std::string_view code, std::string_view display) {
+  JsonValue coding = JsonValue::Object();
+  if (!system.empty()) coding.Set("system", JsonValue::String(std::string(system)));
+  if (!code.empty()) coding.Set("code", JsonValue::String(std::string(code)));
+  if (!display.empty()) coding.Set("display", JsonValue::String(std::string(display)));
+  return coding;
+}
+
+JsonValue CodeableConcept(std::string_view system, std::string_view code,
+                          std::string_view display) {
+  JsonValue codings = JsonValue::Array();
+  codings.Add(Coding(system, code, display));
+  JsonValue cc = JsonValue::Object();
+  cc.Set("coding", std::move(codings));
+  return cc;
+}
+
+common::Result<store::ResourceVersion> NewResource(const JsonValue& resource, common::TimePoint now,
+                                                   const search::SearchParameterRegistry* registry) {
+  model::FailFastSink issues;
+  auto root = format::ResourceFromJson(resource, definitions::Definitions::R4(), issues);
+  if (!root.has_value() || issues.HasErrors()) {
+    return common::InternalError("an audit resource could not be built");
+  }
+  store::ResourceVersion v;
+  v.id = model::LogicalId::Generate().value();
+  v.type = root->type()->name;
+  v.version = 1;
+  v.last_updated = now;
+  v.method = store::Method::kCreate;
+  root->SetPrimitiveChild("id", v.id);
+  model::Element* meta = root->ChildOrAdd("meta");
+  meta->SetPrimitiveChild("versionId", "1");
+  meta->SetPrimitiveChild("lastUpdated", common::FormatInstant(now));
+  v.content = format::WriteResourceJson(*root);
+  if (registry != nullptr) v.index_rows_json = search::ExtractIndex(*root, *registry).ToJson();
+  return v;
+}
+
+}  // namespace fhir::audit::detail

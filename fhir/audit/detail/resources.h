@@ -1,0 +1,42 @@
+#ifndef FOVEA_FHIR_AUDIT_DETAIL_RESOURCES_H_
+#define FOVEA_FHIR_AUDIT_DETAIL_RESOURCES_H_
+
+// Internals shared by the audit builders and AuditLog: the resources as JSON values, and their
+// conversion into stored versions. Not for use outside fhir/audit.
+
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/status.h"
+#include "fhir/audit/audit_event.h"
+#include "fhir/audit/provenance.h"
+#include "fhir/search/search_parameter.h"
+#include "fhir/store/resource_store.h"
+
+namespace fhir::audit::detail {
+
+// RFC 4648 base64 with padding (AuditEvent.entity.query).
+std::string Base64Encode(std::string_view in);
+
+// {"system": ..., "code": ..., "display": ...}, leaving out empty parts.
+common::JsonValue Coding(std::string_view system, std::string_view code,
+                         std::string_view display);
+// {"coding": [Coding(...)]}
+common::JsonValue CodeableConcept(std::string_view system, std::string_view code,
+                                  std::string_view display);
+
+common::JsonValue AuditEventValue(const AuditRecord& record);
+common::JsonValue ProvenanceValue(const ProvenanceRecord& record);
+
+// A new resource (version 1, a fresh id, meta.versionId/lastUpdated = `now`) from `resource`:
+// canonical JSON plus, with a registry, its search-index rows. kInternal when `resource` is not
+// valid FHIR JSON (a bug in the builders above; the message names no content).
+common::Result<store::ResourceVersion> NewResource(const common::JsonValue& resource,
+                                                   common::TimePoint now,
+                                                   const search::SearchParameterRegistry* registry);
+
+}  // namespace fhir::audit::detail
+
+#endif  // FOVEA_FHIR_AUDIT_DETAIL_RESOURCES_H_

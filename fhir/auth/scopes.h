@@ -1,0 +1,70 @@
+#ifndef FOVEA_FHIR_AUTH_SCOPES_H_
+#define FOVEA_FHIR_AUTH_SCOPES_H_
+
+// SMART on FHIR scopes (App Launch 2.x, hl7.org/fhir/smart-app-launch/scopes-and-launch-context):
+// `patient|user|system / Type|* . cruds` (v2) and `.read|.write|.*` (v1), plus the launch and
+// identity scopes. A ScopeSet answers "may this token do interaction X on type T, and how far":
+// everywhere, or only inside the patient compartment of its launch patient.
+//
+// Deliberate narrowing: a wildcard (`*`) never covers AuditEvent; only a scope that names
+// AuditEvent reaches the audit trail. Granular scopes (`?param=value`) are parsed but not granted
+// (Fovea does not enforce them yet), so a token never carries a promise the server cannot keep.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fhir::auth {
+
+// SMART v2 permissions, in their canonical order c r u d s.
+enum class Permission : unsigned { kCreate = 1, kRead = 2, kUpdate = 4, kDelete = 8, kSearch = 16 };
+
+enum class ScopeContext { kPatient, kUser, kSystem };
+
+struct ResourceScope {
+  ScopeContext context = ScopeContext::kUser;
+  std::string type;          // "Observation" or "*"
+  unsigned permissions = 0;  // bit set of Permission
+  std::string query;         // granular restriction after '?', empty when none
+  bool v1 = false;           // written as .read/.write/.*
+
+  bool Covers(std::string_view resource_type) const;
+  std::string ToString() const;  // canonical v2 form (v1 scopes are written as v2)
+};
+
+// How far an interaction reaches.
+enum class Reach { kNone, kPatientCompartment, kAll };
+
+class ScopeSet {
+ public:
+  ScopeSet() = default;
+  // Splits a space-separated scope string; unknown scopes are kept in `others` (e.g. openid).
+  static ScopeSet Parse(std::string_view text);
+
+  Reach ReachFor(std::string_view resource_type, Permission permission) const;
+  // True when some resource scope could allow `permission` on some type (for quick 403s).
+  bool AllowsAny(Permission permission) const;
+
+  // The scopes of `requested` this set permits: each requested resource scope is narrowed to the
+  // permissions some scope here grants for the same context and type (a requested `*` stays `*`
+  // only if a `*` scope here grants it). Granular scopes are dropped. Identity/launch scopes of
+  // `requested` are kept when `others_allowed` lists them.
+  ScopeSet Grant(const ScopeSet& requested, const std::vector<std::string>& others_allowed) const;
+
+  const std::vector<ResourceScope>& resource_scopes() const { return resource_; }
+  const std::vector<std::string>& others() const { return others_; }
+  bool Has(std::string_view other) const;  // e.g. Has("offline_access")
+  bool empty() const { return resource_.empty() && others_.empty(); }
+  std::string ToString() const;  // space-separated, resource scopes first
+
+ private:
+  std::vector<ResourceScope> resource_;
+  std::vector<std::string> others_;
+};
+
+std::optional<ResourceScope> ParseResourceScope(std::string_view scope);
+
+}  // namespace fhir::auth
+
+#endif  // FOVEA_FHIR_AUTH_SCOPES_H_

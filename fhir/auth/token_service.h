@@ -1,0 +1,159 @@
+#ifndef FOVEA_FHIR_AUTH_TOKEN_SERVICE_H_
+#define FOVEA_FHIR_AUTH_TOKEN_SERVICE_H_
+
+// The OAuth 2.0 authorization server of SMART App Launch 2.x and SMART Backend Services, minus
+// HTTP: grants (authorization_code with PKCE, refresh_token with rotation, client_credentials
+// with private_key_jwt, and the password grant for the unit's own first-party devices), token
+// revocation (RFC 7009), and verification of the access tokens it issued. The HTTP face is
+// fhir/rest/oauth_service. Thread-safe.
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "fhir/auth/auth_store.h"
+#include "fhir/auth/key_ring.h"
+#include "fhir/auth/principal.h"
+#include "fhir/auth/roles.h"
+
+namespace fhir::auth {
+
+struct AuthSettings {
+  std::string issuer;  // "https://unit7.example.org:8443": no trailing slash
+  std::chrono::seconds access_token_lifetime{600};
+  std::chrono::seconds refresh_token_lifetime{12 * 3600};  // a shift
+  std::chrono::seconds code_lifetime{60};
+  std::chrono::seconds max_assertion_lifetime{300};  // SMART Backend Services: at most 5 minutes
+  std::chrono::seconds clock_skew{60};
+  int max_failed_logins = 5;
+  std::chrono::seconds lockout{900};
+
+  std::string FhirBase() const { return issuer + "/fhir/R4"; }
+  std::string TokenEndpoint() const { return issuer + "/auth/token"; }
+  std::string AuthorizeEndpoint() const { return issuer + "/auth/authorize"; }
+  std::string RevokeEndpoint() const { return issuer + "/auth/revoke"; }
+  std::string JwksUri() const { return issuer + "/auth/jwks"; }
+};
+
+using Form = std::vector<std::pair<std::string, std::string>>;
+
+// An answer of the token or revocation endpoint: HTTP status and JSON body (RFC 6749 §5).
+struct OAuthReply {
+  int status = 200;
+  std::string body;
+};
+
+// What the audit trail records about authentication.
+struct SecurityEvent {
+  enum class Kind { kLogin, kLoginFailed, kTokenIssued, kTokenRefused, kTokenRevoked };
+  Kind kind = Kind::kTokenRefused;
+  std::string username;   // empty for system clients
+  std::string client_id;  // as claimed; may be unknown
+  std::string fhir_user;
+  std::string grant;      // "client_credentials", ...
+  std::string reason;     // for refusals: the OAuth error code
+  std::string address;    // the caller's network address
+  std::string request_id;
+};
+
+// Where a call to the authorization server came from (for the audit trail).
+struct Caller {
+  std::string address;
+  std::string request_id;
+};
+
+// A validated authorization request (the parameters of GET /auth/authorize).
+struct AuthorizeRequest {
+  std::string client_id;
+  std::string redirect_uri;
+  std::string scope;
+  std::string state;
+  std::string code_challenge;
+  std::string aud;
+};
+
+class TokenService {
+ public:
+  TokenService(AuthStore& store, KeyRing& keys, const RoleCatalog& roles,
+               const common::Clock& clock, AuthSettings settings);
+
+  void SetSecurityEventSink(std::function<void(const SecurityEvent&)> sink) {
+    sink_ = std::move(sink);
+  }
+  const AuthSettings& settings() const { return settings_; }
+
+  // POST /auth/token.
+  OAuthReply Token(const Form& form, const Caller& caller = {});
+  // POST /auth/revoke: 200 whether or not the token was known (RFC 7009 §2.2).
+  OAuthReply Revoke(const Form& form, const Caller& caller = {});
+
+  // Checks the authorization request before the login form is shown. kInvalid with a message
+  // for the person at the screen when the client or redirect URI is wrong (then nothing is
+  // redirected, RFC 6749 §4.1.2.1).
+  common::Result<AuthorizeRequest> CheckAuthorizeRequest(const Form& form);
+  // After the login form: checks the credentials and returns the redirect URL carrying the
+  // code (or an OAuth error for the client). kUnauthenticated for a wrong name or password (the
+  // form is shown again).
+  common::Result<std::string> Approve(const AuthorizeRequest& request, const std::string& username,
+                                      const std::string& password, const std::string& patient,
+                                      const Caller& caller = {});
+
+  // Verifies an access token issued here: signature, issuer, audience, lifetime, revocation.
+  // kUnauthenticated with a reason safe to show.
+  common::Result<Principal> Authenticate(std::string_view access_token);
+
+ private:
+  struct Grant {
+    std::string username;  // empty for clients
+    std::string client_id;
+    std::string fhir_user;
+    std::vector<std::string> roles;
+    ScopeSet scopes;
+    std::string patient;
+    std::string refresh_family;  // continue a refresh family; empty: start one if allowed
+    bool refresh = false;        // issue a refresh token
+    Caller caller;
+  };
+
+  OAuthReply ClientCredentials(const Form& form, const Caller& caller);
+  OAuthReply PasswordGrant(const Form& form, const Caller& caller);
+  OAuthReply AuthorizationCodeGrant(const Form& form, const Caller& caller);
+  OAuthReply RefreshTokenGrant(const Form& form, const Caller& caller);
+  OAuthReply Issue(Grant grant, std::string_view grant_type);
+  OAuthReply Refuse(std::string_view error, std::string description, const SecurityEvent& event,
+                    int status = 400);
+  // Checks a private_key_jwt client assertion; the client on success.
+  common::Result<ClientRegistration> AuthenticateClient(const Form& form);
+  // Checks a user's password, counting failures; the account on success.
+  common::Result<UserAccount> CheckPassword(const std::string& username,
+                                            const std::string& password,
+                                            const std::string& client_id, const Caller& caller);
+  ScopeSet GrantedScopes(const std::vector<std::string>& roles, std::string_view requested) const;
+  void RefreshRevocations();
+  void Emit(SecurityEvent event, const Caller& caller) const;
+
+  AuthStore& store_;
+  KeyRing& keys_;
+  const RoleCatalog& roles_;
+  const common::Clock& clock_;
+  const AuthSettings settings_;
+  std::function<void(const SecurityEvent&)> sink_;
+
+  // Verified tokens, by their signature, so repeated use skips the signature check.
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, Principal> verified_;  // GUARDED_BY(cache_mu_)
+  std::unordered_set<std::string> revoked_;               // GUARDED_BY(cache_mu_)
+  std::chrono::steady_clock::time_point revocations_loaded_{};  // GUARDED_BY(cache_mu_)
+};
+
+}  // namespace fhir::auth
+
+#endif  // FOVEA_FHIR_AUTH_TOKEN_SERVICE_H_

@@ -1,0 +1,245 @@
+#include "fhir/rest/oauth_service.h"
+
+#include <strings.h>
+
+#include "common/json.h"
+#include "fhir/rest/outcome.h"
+
+namespace fhir::rest {
+namespace {
+
+using common::JsonValue;
+
+constexpr const char* kJson = "application/json; charset=utf-8";
+constexpr const char* kHtml = "text/html; charset=utf-8";
+// The OAuth parameters the login form carries through as hidden fields.
+constexpr const char* kAuthorizeParams[] = {"response_type", "client_id",      "redirect_uri",
+                                            "scope",         "state",          "aud",
+                                            "code_challenge", "code_challenge_method"};
+
+auth::Caller CallerOf(const RestRequest& req) { return {req.peer_address, req.request_id}; }
+
+bool IsFormEncoded(const RestRequest& req) {
+  std::string_view ct = req.Header("Content-Type");
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  return ct.size() >= kForm.size() && strncasecmp(ct.data(), kForm.data(), kForm.size()) == 0;
+}
+
+// Token responses carry credentials: never cached (RFC 6749 §5.1).
+void NoStore(RestResponse& res) {
+  res.SetHeader("Cache-Control", "no-store");
+  res.SetHeader("Pragma", "no-cache");
+}
+
+RestResponse JsonReply(int status, std::string body) {
+  RestResponse res;
+  res.status = status;
+  if (!body.empty()) {
+    res.content_type = kJson;
+    res.body = std::move(body);
+  }
+  NoStore(res);
+  return res;
+}
+
+RestResponse OAuthError(int status, std::string_view error, std::string_view description) {
+  JsonValue body = JsonValue::Object();
+  body.Set("error", JsonValue::String(std::string(error)));
+  body.Set("error_description", JsonValue::String(std::string(description)));
+  return JsonReply(status, common::ToJson(body));
+}
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string FormValue(const auth::Form& form, std::string_view name) {
+  for (const auto& [k, v] : form) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+RestResponse HtmlPage(int status, const std::string& body) {
+  RestResponse res;
+  res.status = status;
+  res.content_type = kHtml;
+  res.body = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+             "<title>Fovea sign-in</title><style>body{font-family:system-ui,sans-serif;"
+             "max-width:24rem;margin:3rem auto;padding:0 1rem}label{display:block;margin:.8rem 0 .2rem}"
+             "input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}"
+             "button{margin-top:1rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00}"
+             "</style></head><body><h1>Fovea</h1>" +
+             body + "</body></html>";
+  // The page takes a password: no framing (clickjacking), no scripts, no caching.
+  res.SetHeader("Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                "frame-ancestors 'none'");
+  res.SetHeader("X-Frame-Options", "DENY");
+  res.SetHeader("Referrer-Policy", "no-referrer");
+  NoStore(res);
+  return res;
+}
+
+std::string LoginForm(const auth::Form& params, const std::string& error) {
+  std::string html = "<p>Sign in to continue to the application.</p>";
+  if (!error.empty()) html += "<p class=\"error\" role=\"alert\">" + HtmlEscape(error) + "</p>";
+  html += "<form method=\"post\" action=\"/auth/authorize\">";
+  for (const char* name : kAuthorizeParams) {
+    std::string value = FormValue(params, name);
+    if (value.empty()) continue;
+    html += "<input type=\"hidden\" name=\"" + std::string(name) + "\" value=\"" +
+            HtmlEscape(value) + "\">";
+  }
+  html += "<label for=\"username\">User name</label>"
+          "<input id=\"username\" name=\"username\" autocomplete=\"username\" required>"
+          "<label for=\"password\">Password</label>"
+          "<input id=\"password\" name=\"password\" type=\"password\" "
+          "autocomplete=\"current-password\" required>";
+  std::string scope = FormValue(params, "scope");
+  if (scope.find("patient/") != std::string::npos || scope.find("launch/patient") != std::string::npos) {
+    html += "<label for=\"patient\">Patient id (for a patient-level application)</label>"
+            "<input id=\"patient\" name=\"patient\" value=\"" +
+            HtmlEscape(FormValue(params, "patient")) + "\">";
+  }
+  html += "<button type=\"submit\">Sign in</button></form>";
+  return html;
+}
+
+}  // namespace
+
+std::string OAuthService::SmartConfigurationJson() const {
+  const auth::AuthSettings& s = tokens_.settings();
+  auto strings = [](std::initializer_list<const char*> values) {
+    JsonValue a = JsonValue::Array();
+    for (const char* v : values) a.Add(JsonValue::String(v));
+    return a;
+  };
+  JsonValue c = JsonValue::Object();
+  c.Set("issuer", JsonValue::String(s.issuer));
+  c.Set("jwks_uri", JsonValue::String(s.JwksUri()));
+  c.Set("authorization_endpoint", JsonValue::String(s.AuthorizeEndpoint()));
+  c.Set("token_endpoint", JsonValue::String(s.TokenEndpoint()));
+  c.Set("revocation_endpoint", JsonValue::String(s.RevokeEndpoint()));
+  c.Set("token_endpoint_auth_methods_supported", strings({"private_key_jwt", "none"}));
+  c.Set("token_endpoint_auth_signing_alg_values_supported",
+        strings({"RS384", "ES384", "RS256", "ES256"}));
+  c.Set("grant_types_supported",
+        strings({"authorization_code", "refresh_token", "client_credentials", "password"}));
+  c.Set("scopes_supported",
+        strings({"openid", "fhirUser", "launch/patient", "offline_access", "online_access",
+                 "patient/*.rs", "user/*.cruds", "system/*.cruds", "user/AuditEvent.rs",
+                 "system/AuditEvent.rs"}));
+  c.Set("response_types_supported", strings({"code"}));
+  c.Set("code_challenge_methods_supported", strings({"S256"}));
+  c.Set("capabilities",
+        strings({"launch-standalone", "authorize-post", "client-public",
+                 "client-confidential-asymmetric", "context-standalone-patient",
+                 "permission-offline", "permission-online", "permission-patient",
+                 "permission-user", "permission-v1", "permission-v2"}));
+  return common::ToJson(c);
+}
+
+RestResponse OAuthService::Handle(const RestRequest& req) const {
+  const std::string& path = req.path;
+  constexpr std::string_view kWellKnown = "/.well-known/smart-configuration";
+  bool discovery = path == kWellKnown || path == std::string(kFhirBasePath) + std::string(kWellKnown);
+  if (discovery) {
+    if (req.method != "GET" && req.method != "HEAD") return OAuthError(405, "invalid_request", "Use GET");
+    RestResponse res;
+    res.content_type = kJson;
+    res.body = SmartConfigurationJson();
+    return res;
+  }
+  if (path == "/auth/jwks") {
+    RestResponse res;
+    res.content_type = kJson;
+    res.body = keys_.JwksJson();
+    res.SetHeader("Cache-Control", "max-age=300");
+    return res;
+  }
+  if (int retry = limiter_.Acquire(req.peer_address); retry > 0) {
+    RestResponse res = OAuthError(429, "slow_down", "Too many requests; retry later");
+    res.SetHeader("Retry-After", std::to_string(retry));
+    return res;
+  }
+  if (path == "/auth/token") return Token(req);
+  if (path == "/auth/revoke") return Revoke(req);
+  if (path == "/auth/authorize") return Authorize(req);
+  return OAuthError(404, "invalid_request", "Unknown authorization server endpoint");
+}
+
+RestResponse OAuthService::Token(const RestRequest& req) const {
+  if (req.method != "POST") return OAuthError(405, "invalid_request", "The token endpoint takes POST");
+  if (!IsFormEncoded(req)) {
+    return OAuthError(400, "invalid_request",
+                      "Send the parameters as application/x-www-form-urlencoded");
+  }
+  auth::OAuthReply reply = tokens_.Token(ParseQueryString(req.body), CallerOf(req));
+  RestResponse res = JsonReply(reply.status, std::move(reply.body));
+  if (reply.status == 401) res.SetHeader("WWW-Authenticate", "Bearer realm=\"fovea\"");
+  return res;
+}
+
+RestResponse OAuthService::Revoke(const RestRequest& req) const {
+  if (req.method != "POST") return OAuthError(405, "invalid_request", "The revocation endpoint takes POST");
+  if (!IsFormEncoded(req)) {
+    return OAuthError(400, "invalid_request",
+                      "Send the parameters as application/x-www-form-urlencoded");
+  }
+  auth::OAuthReply reply = tokens_.Revoke(ParseQueryString(req.body), CallerOf(req));
+  return JsonReply(reply.status, std::move(reply.body));
+}
+
+RestResponse OAuthService::Authorize(const RestRequest& req) const {
+  auth::Form params;
+  if (req.method == "GET") {
+    params = req.query;
+  } else if (req.method == "POST") {
+    if (!IsFormEncoded(req)) return HtmlPage(400, "<p class=\"error\">Unsupported form encoding.</p>");
+    params = ParseQueryString(req.body);
+  } else {
+    return HtmlPage(405, "<p class=\"error\">Method not allowed.</p>");
+  }
+  // Credentials are not authorization parameters.
+  auth::Form oauth;
+  for (const auto& kv : params) {
+    if (kv.first != "username" && kv.first != "password" && kv.first != "patient") {
+      oauth.push_back(kv);
+    }
+  }
+  auto request = tokens_.CheckAuthorizeRequest(oauth);
+  if (!request.has_value()) {
+    return HtmlPage(400, "<p class=\"error\" role=\"alert\">" +
+                             HtmlEscape(request.error().message()) + "</p>");
+  }
+  std::string username = FormValue(params, "username");
+  if (req.method == "GET" || username.empty()) return HtmlPage(200, LoginForm(params, ""));
+  auto redirect = tokens_.Approve(*request, username, FormValue(params, "password"),
+                                  FormValue(params, "patient"), CallerOf(req));
+  if (!redirect.has_value()) {
+    if (redirect.error().code() == common::StatusCode::kUnauthenticated) {
+      return HtmlPage(401, LoginForm(params, redirect.error().message()));
+    }
+    return HtmlPage(503, "<p class=\"error\">Sign-in is unavailable right now; try again.</p>");
+  }
+  RestResponse res;
+  res.status = 302;
+  res.SetHeader("Location", *redirect);
+  NoStore(res);
+  return res;
+}
+
+}  // namespace fhir::rest

@@ -1,0 +1,414 @@
+// SMART on FHIR over real HTTP: discovery, every grant through the token endpoint, the login
+// page, 401/403 on the FHIR API, scopes on every interaction (includes, chains, system search,
+// history), patient compartments, revocation, and hostile tokens.
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "common/json.h"
+#include "common/url.h"
+#include "fhir/auth/crypto/jose.h"
+#include "fhir/auth/crypto/secrets.h"
+#include "tests/support/test_server.h"
+
+namespace {
+
+using common::JsonValue;
+using test_support::HttpResult;
+using test_support::TestServer;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+constexpr const char* kRedirect = "https://console.unit7.test/callback";
+
+JsonValue Json(const HttpResult& r) {
+  auto parsed = common::ParseJson(r.body);
+  BOOST_REQUIRE_MESSAGE(parsed.has_value(), "not JSON: " + r.body);
+  return std::move(parsed).value();
+}
+
+std::string Str(const JsonValue& v, const char* name) {
+  const JsonValue* f = v.Find(name);
+  return f != nullptr ? f->scalar() : "";
+}
+
+std::string Form(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    out += (out.empty() ? "" : "&") + common::UrlEncode(k) + "=" + common::UrlEncode(v);
+  }
+  return out;
+}
+
+Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+std::vector<std::string> EntryIds(const HttpResult& r) {
+  std::vector<std::string> ids;
+  JsonValue bundle = Json(r);
+  if (const JsonValue* entries = bundle.Find("entry")) {
+    for (const JsonValue& e : entries->items()) {
+      const JsonValue* res = e.Find("resource");
+      ids.push_back(Str(*res, "resourceType") + "/" + Str(*res, "id"));
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+struct Fixture {
+  TestServer server{TestServer::Secured{}};
+  fhir::auth::JwsKey ehr_key =
+      fhir::auth::JwsKey::Generate(fhir::auth::JwsAlgorithm::kRS384, "k1").value();
+
+  Fixture() {
+    fhir::auth::ClientRegistration ehr;
+    ehr.client_id = "hospital-ehr";
+    ehr.name = "Hospital EHR";
+    ehr.jwks_json = fhir::auth::JwksJson({ehr_key});
+    ehr.roles = {"ehr-system", "auditor"};
+    BOOST_REQUIRE(server.security()->store().AddClient(ehr).ok());
+    fhir::auth::ClientRegistration console;
+    console.client_id = "staff-console";
+    console.name = "Staff console";
+    console.kind = fhir::auth::ClientRegistration::Kind::kPublic;
+    console.redirect_uris = {kRedirect};
+    console.first_party = true;
+    BOOST_REQUIRE(server.security()->store().AddClient(console).ok());
+    AddUser("tech.lee", {"technician"});
+    AddUser("dr.okafor", {"doctor"});
+  }
+
+  void AddUser(const std::string& name, std::vector<std::string> roles) {
+    fhir::auth::UserAccount u;
+    u.username = name;
+    u.password_hash = fhir::auth::HashPassword("pass-" + name, {10, 8, 1});
+    u.fhir_user = "Practitioner/" + name;
+    u.roles = std::move(roles);
+    BOOST_REQUIRE(server.security()->store().AddUser(u).ok());
+  }
+
+  HttpResult PostForm(const std::string& path, const std::string& body) {
+    return server.Request("POST", path, body,
+                          {{"Content-Type", "application/x-www-form-urlencoded"}});
+  }
+
+  std::string SystemToken(const std::string& scope) {
+    JsonValue claims = JsonValue::Object();
+    claims.Set("iss", JsonValue::String("hospital-ehr"));
+    claims.Set("sub", JsonValue::String("hospital-ehr"));
+    claims.Set("aud", JsonValue::String(std::string(TestServer::kTestIssuer) + "/auth/token"));
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    claims.Set("exp", JsonValue::Number(std::to_string(now + 120)));
+    claims.Set("jti", JsonValue::String(fhir::auth::RandomToken(8)));
+    HttpResult r = PostForm(
+        "/auth/token",
+        Form({{"grant_type", "client_credentials"},
+              {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+              {"client_assertion", fhir::auth::SignJwt(ehr_key, claims).value()},
+              {"scope", scope}}));
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    BOOST_TEST(r.Header("Cache-Control") == "no-store");
+    return Str(Json(r), "access_token");
+  }
+
+  std::string StaffToken(const std::string& user, const std::string& scope = "") {
+    std::vector<std::pair<std::string, std::string>> f = {{"grant_type", "password"},
+                                                          {"client_id", "staff-console"},
+                                                          {"username", user},
+                                                          {"password", "pass-" + user}};
+    if (!scope.empty()) f.emplace_back("scope", scope);
+    HttpResult r = PostForm("/auth/token", Form(f));
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    return Str(Json(r), "access_token");
+  }
+
+  void Put(const std::string& token, const std::string& path, const std::string& body) {
+    HttpResult r = server.Request("PUT", path, body, Bearer(token));
+    BOOST_REQUIRE_MESSAGE(r.status == 201 || r.status == 200, path + ": " + r.body);
+  }
+
+  // Two patients, an Observation each, and a Practitioner the first one refers to.
+  void Seed() {
+    std::string admin = SystemToken("system/*.cruds");
+    Put(admin, "Patient/p1", R"({"resourceType":"Patient","id":"p1","name":[{"family":"Tan"}]})");
+    Put(admin, "Patient/p2", R"({"resourceType":"Patient","id":"p2","name":[{"family":"Ng"}]})");
+    Put(admin, "Practitioner/d1", R"({"resourceType":"Practitioner","id":"d1"})");
+    Put(admin, "Observation/o1",
+        R"({"resourceType":"Observation","id":"o1","status":"final","code":{"text":"VA"},"subject":{"reference":"Patient/p1"},"performer":[{"reference":"Practitioner/d1"}]})");
+    Put(admin, "Observation/o2",
+        R"({"resourceType":"Observation","id":"o2","status":"final","code":{"text":"VA"},"subject":{"reference":"Patient/p2"}})");
+  }
+
+  // The authorization-code flow as a browser and an app would run it.
+  std::string AuthorizationCodeToken(const std::string& scope, const std::string& patient) {
+    std::string verifier = fhir::auth::RandomToken(32);
+    std::string challenge = fhir::auth::Base64UrlEncode(fhir::auth::Sha256(verifier));
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"response_type", "code"},       {"client_id", "staff-console"},
+        {"redirect_uri", kRedirect},     {"scope", scope},
+        {"state", "s1"},                 {"aud", std::string(TestServer::kTestIssuer) + "/fhir/R4"},
+        {"code_challenge", challenge},   {"code_challenge_method", "S256"}};
+    HttpResult page = server.Request("GET", "/auth/authorize?" + Form(params));
+    BOOST_REQUIRE_MESSAGE(page.status == 200, page.body);
+    BOOST_TEST(page.Header("Content-Type").find("text/html") == 0);
+    BOOST_TEST(page.Header("X-Frame-Options") == "DENY");
+    params.emplace_back("username", "dr.okafor");
+    params.emplace_back("password", "pass-dr.okafor");
+    params.emplace_back("patient", patient);
+    HttpResult login = PostForm("/auth/authorize", Form(params));
+    BOOST_REQUIRE_MESSAGE(login.status == 302, login.body);
+    std::string location = login.Header("Location");
+    BOOST_REQUIRE(location.rfind(kRedirect, 0) == 0);
+    std::string code;
+    for (auto& [k, v] : common::ParseQueryString(location.substr(location.find('?') + 1))) {
+      if (k == "code") code = v;
+    }
+    HttpResult token = PostForm("/auth/token", Form({{"grant_type", "authorization_code"},
+                                                     {"client_id", "staff-console"},
+                                                     {"redirect_uri", kRedirect},
+                                                     {"code", code},
+                                                     {"code_verifier", verifier}}));
+    BOOST_REQUIRE_MESSAGE(token.status == 200, token.body);
+    return Str(Json(token), "access_token");
+  }
+};
+
+BOOST_FIXTURE_TEST_SUITE(Discovery, Fixture)
+
+BOOST_AUTO_TEST_CASE(TheCapabilityStatementIsPublicAndNamesTheEndpoints) {
+  HttpResult r = server.Request("GET", "metadata");
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  BOOST_TEST(r.body.find("SMART-on-FHIR") != std::string::npos);
+  BOOST_TEST(r.body.find(std::string(TestServer::kTestIssuer) + "/auth/token") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(SmartConfigurationIsServedUnderTheFhirBase) {
+  for (const char* path : {"/fhir/R4/.well-known/smart-configuration",
+                           "/.well-known/smart-configuration"}) {
+    HttpResult r = server.Request("GET", path);
+    BOOST_REQUIRE_EQUAL(r.status, 200);
+    JsonValue c = Json(r);
+    BOOST_TEST(Str(c, "token_endpoint") == std::string(TestServer::kTestIssuer) + "/auth/token");
+    BOOST_TEST(r.body.find("\"permission-v2\"") != std::string::npos);
+    BOOST_TEST(r.body.find("\"S256\"") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(TheJwksHoldsPublicKeysOnly) {
+  HttpResult r = server.Request("GET", "/auth/jwks");
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  JsonValue jwks = Json(r);
+  BOOST_REQUIRE(!jwks.Find("keys")->items().empty());
+  for (const JsonValue& k : jwks.Find("keys")->items()) {
+    BOOST_TEST(k.Find("d") == nullptr);
+    BOOST_TEST(!Str(k, "kid").empty());
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(Authentication, Fixture)
+
+BOOST_AUTO_TEST_CASE(NoTokenMeans401WithAChallenge) {
+  HttpResult r = server.Request("GET", "Patient");
+  BOOST_TEST(r.status == 401);
+  BOOST_TEST(r.Header("WWW-Authenticate").rfind("Bearer", 0) == 0);
+  BOOST_TEST(Str(Json(r), "resourceType") == "OperationOutcome");
+  BOOST_TEST(r.body.find("\"security\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(BadTokensMean401) {
+  std::string good = SystemToken("system/*.rs");
+  std::string header = fhir::auth::Base64UrlEncode(R"({"alg":"none"})");
+  std::string payload = good.substr(good.find('.') + 1);
+  payload = payload.substr(0, payload.find('.'));
+  for (const std::string& bad :
+       {std::string("garbage"), header + "." + payload + ".", std::string(10000, 'x'),
+        good.substr(0, good.size() - 4) + "AAAA"}) {
+    HttpResult r = server.Request("GET", "Patient", "", Bearer(bad));
+    BOOST_TEST(r.status == 401);
+    BOOST_TEST(r.Header("WWW-Authenticate").find("invalid_token") != std::string::npos);
+  }
+  // Tokens in the query string are not accepted (they end up in logs and histories).
+  BOOST_TEST(server.Request("GET", "Patient?access_token=" + good).status == 401);
+  BOOST_TEST(server.Request("GET", "Patient", "", Bearer(good)).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(RevokedTokensStopWorking) {
+  std::string token = SystemToken("system/*.rs");
+  BOOST_TEST(server.Request("GET", "Patient", "", Bearer(token)).status == 200);
+  BOOST_TEST(PostForm("/auth/revoke", Form({{"token", token}})).status == 200);
+  BOOST_TEST(server.Request("GET", "Patient", "", Bearer(token)).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(TheTokenEndpointSpeaksOAuthErrors) {
+  HttpResult r = PostForm("/auth/token", "grant_type=client_credentials");
+  BOOST_TEST(r.status == 401);
+  BOOST_TEST(Str(Json(r), "error") == "invalid_client");
+  HttpResult json_body = server.Request("POST", "/auth/token", R"({"grant_type":"password"})",
+                                        {{"Content-Type", "application/json"}});
+  BOOST_TEST(json_body.status == 400);
+  BOOST_TEST(server.Request("GET", "/auth/token").status == 405);
+}
+
+BOOST_AUTO_TEST_CASE(TheLoginPageShowsWrongPasswordsWithoutRedirecting) {
+  std::string challenge(43, 'a');
+  std::string params = Form({{"response_type", "code"}, {"client_id", "staff-console"},
+                             {"redirect_uri", kRedirect}, {"code_challenge", challenge},
+                             {"code_challenge_method", "S256"}, {"username", "dr.okafor"},
+                             {"password", "wrong"}});
+  HttpResult r = PostForm("/auth/authorize", params);
+  BOOST_TEST(r.status == 401);
+  BOOST_TEST(r.body.find("Wrong user name or password") != std::string::npos);
+  BOOST_TEST(r.Header("Location").empty());
+  // An unregistered redirect is shown as an error, never followed.
+  HttpResult evil = server.Request(
+      "GET", "/auth/authorize?" + Form({{"response_type", "code"},
+                                        {"client_id", "staff-console"},
+                                        {"redirect_uri", "https://evil.test/cb"},
+                                        {"code_challenge", challenge},
+                                        {"code_challenge_method", "S256"}}));
+  BOOST_TEST(evil.status == 400);
+  BOOST_TEST(evil.Header("Location").empty());
+  // Reflected input is escaped.
+  HttpResult xss = server.Request(
+      "GET", "/auth/authorize?" + Form({{"response_type", "code"},
+                                        {"client_id", "staff-console"},
+                                        {"redirect_uri", kRedirect},
+                                        {"state", "\"><script>alert(1)</script>"},
+                                        {"code_challenge", challenge},
+                                        {"code_challenge_method", "S256"}}));
+  BOOST_TEST(xss.status == 200);
+  BOOST_TEST(xss.body.find("<script>") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(Authorisation, Fixture)
+
+BOOST_AUTO_TEST_CASE(ScopesDecideEachInteraction) {
+  Seed();
+  std::string tech = StaffToken("tech.lee");
+  BOOST_TEST(server.Request("GET", "Observation/o1", "", Bearer(tech)).status == 200);
+  HttpResult obs = server.Request(
+      "POST", "Observation",
+      R"({"resourceType":"Observation","status":"final","code":{"text":"VA"},"subject":{"reference":"Patient/p1"}})",
+      Bearer(tech));
+  BOOST_TEST(obs.status == 201);
+  HttpResult diagnosis = server.Request(
+      "POST", "Condition",
+      R"({"resourceType":"Condition","subject":{"reference":"Patient/p1"}})", Bearer(tech));
+  BOOST_TEST(diagnosis.status == 403);
+  BOOST_TEST(diagnosis.body.find("Condition") != std::string::npos);
+  BOOST_TEST(server.Request("DELETE", "Observation/o1", "", Bearer(tech)).status == 403);
+  BOOST_TEST(server.Request("GET", "AuditEvent", "", Bearer(tech)).status == 403);
+  BOOST_TEST(server.Request("GET", "Observation/o1/_history", "", Bearer(tech)).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(IncludesAndSystemSearchShowOnlyReadableTypes) {
+  Seed();
+  std::string narrow = SystemToken("system/Observation.rs");
+  HttpResult r = server.Request(
+      "GET", "Observation?_include=Observation:subject&_include=Observation:performer", "",
+      Bearer(narrow));
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  BOOST_TEST(EntryIds(r) == (std::vector<std::string>{"Observation/o1", "Observation/o2"}));
+  HttpResult all = server.Request("GET", "?_count=50", "", Bearer(narrow));
+  BOOST_REQUIRE_EQUAL(all.status, 200);
+  BOOST_TEST(EntryIds(all) == (std::vector<std::string>{"Observation/o1", "Observation/o2"}));
+  BOOST_TEST(server.Request("GET", "?_type=Patient", "", Bearer(narrow)).status == 403);
+  // A chain would reveal Patient names through Observation matches.
+  BOOST_TEST(server.Request("GET", "Observation?subject.name=Tan", "", Bearer(narrow)).status ==
+             403);
+  BOOST_TEST(server.Request("GET", "Patient?_has:Observation:subject:status=final", "",
+                            Bearer(SystemToken("system/Patient.rs")))
+                 .status == 403);
+  HttpResult history = server.Request("GET", "_history", "", Bearer(narrow));
+  BOOST_REQUIRE_EQUAL(history.status, 200);
+  for (const std::string& id : EntryIds(history)) BOOST_TEST(id.rfind("Observation/", 0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(PatientScopesStayInTheirCompartment) {
+  Seed();
+  std::string token = AuthorizationCodeToken("patient/Observation.rs patient/Patient.rs launch/patient", "p1");
+  BOOST_TEST(server.Request("GET", "Observation/o1", "", Bearer(token)).status == 200);
+  HttpResult other = server.Request("GET", "Observation/o2", "", Bearer(token));
+  BOOST_TEST(other.status == 404);  // indistinguishable from a resource that does not exist
+  BOOST_TEST(server.Request("GET", "Observation/nope", "", Bearer(token)).body.find("is not known") !=
+             std::string::npos);
+  BOOST_TEST(server.Request("GET", "Patient/p1", "", Bearer(token)).status == 200);
+  BOOST_TEST(server.Request("GET", "Patient/p2", "", Bearer(token)).status == 404);
+  HttpResult search = server.Request("GET", "Observation?_include=Observation:subject", "",
+                                     Bearer(token));
+  BOOST_REQUIRE_EQUAL(search.status, 200);
+  BOOST_TEST(EntryIds(search) == (std::vector<std::string>{"Observation/o1", "Patient/p1"}));
+  HttpResult total = server.Request("GET", "Observation?_summary=count", "", Bearer(token));
+  BOOST_TEST(Str(Json(total), "total") == "1");
+  BOOST_TEST(server.Request("GET", "Patient/p2/Observation", "", Bearer(token)).status == 403);
+  BOOST_TEST(server.Request("PUT", "Observation/o1", R"({"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}})",
+                            Bearer(token))
+                 .status == 403);  // read-only scopes
+}
+
+BOOST_AUTO_TEST_CASE(OnlyAuditorsReadTheAuditTrail) {
+  std::string everything = SystemToken("system/*.cruds");
+  BOOST_TEST(server.Request("GET", "AuditEvent", "", Bearer(everything)).status == 403);
+  std::string auditor = SystemToken("system/AuditEvent.rs");
+  BOOST_TEST(server.Request("GET", "AuditEvent", "", Bearer(auditor)).status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+
+namespace {
+
+BOOST_FIXTURE_TEST_SUITE(AuditTrail, Fixture)
+
+BOOST_AUTO_TEST_CASE(ReadsWritesAndLoginsAreAudited) {
+  Seed();
+  std::string doctor = StaffToken("dr.okafor");
+  HttpResult read = server.Request("GET", "Observation/o1", "", Bearer(doctor));
+  BOOST_REQUIRE_EQUAL(read.status, 200);
+  std::string request_id = read.Header("X-Request-Id");
+  HttpResult created = server.Request(
+      "POST", "Condition",
+      R"({"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"text":"Myopia"}})",
+      Bearer(doctor));
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  BOOST_TEST(server.Request("GET", "Observation/o1", "", Bearer("forged")).status == 401);
+  server.audit()->Flush();
+
+  std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.rs");
+  // The read: who (the practitioner), what (the Observation), which patient, success.
+  HttpResult reads = server.Request("GET", "AuditEvent?subtype=read&entity=Observation/o1", "",
+                                    Bearer(auditor));
+  BOOST_REQUIRE_EQUAL(reads.status, 200);
+  BOOST_TEST(reads.body.find("Practitioner/dr.okafor") != std::string::npos);
+  BOOST_TEST(reads.body.find("Patient/p1") != std::string::npos);
+  BOOST_TEST(reads.body.find(request_id) != std::string::npos);
+  // The write carries its Provenance, committed with it.
+  std::string condition = Str(Json(created), "id");
+  HttpResult provenance = server.Request("GET", "Provenance?target=Condition/" + condition, "",
+                                         Bearer(auditor));
+  BOOST_REQUIRE_EQUAL(provenance.status, 200);
+  BOOST_TEST(EntryIds(provenance).size() == 1u);
+  HttpResult create_events = server.Request(
+      "GET", "AuditEvent?subtype=create&patient=Patient/p1", "", Bearer(auditor));
+  BOOST_TEST(create_events.body.find("Condition/" + condition) != std::string::npos);
+  // Logins (DICOM 110122) and rejected tokens are security events.
+  HttpResult logins = server.Request("GET", "AuditEvent?subtype=110122&outcome=0", "",
+                                     Bearer(auditor));
+  BOOST_TEST(logins.body.find("dr.okafor") != std::string::npos);
+  HttpResult failures = server.Request("GET", "AuditEvent?subtype=110122&outcome=4", "",
+                                       Bearer(auditor));
+  BOOST_TEST(!EntryIds(failures).empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace

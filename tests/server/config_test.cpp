@@ -1,0 +1,41 @@
+// server/config: the transport flags and the plain-HTTP-on-loopback-only rule.
+
+#include "server/config.h"
+
+#include <boost/test/unit_test.hpp>
+
+BOOST_AUTO_TEST_SUITE(ConfigTransport)
+
+BOOST_AUTO_TEST_CASE(TlsFlagsAreRead) {
+  auto c = server::ParseConfig({"serve", "--tls-cert", "c.pem", "--tls-key", "k.pem"});
+  BOOST_REQUIRE(c.has_value());
+  BOOST_TEST(c->tls_cert == "c.pem");
+  BOOST_TEST(c->tls_key == "k.pem");
+}
+
+BOOST_AUTO_TEST_CASE(PlainHttpServesOnlyOnLoopback) {
+  BOOST_TEST(server::ParseConfig({"serve"}).has_value());  // default 127.0.0.1
+  BOOST_TEST(server::ParseConfig({"serve", "--bind", "::1"}).has_value());
+  BOOST_TEST(server::ParseConfig({"serve", "--bind", "localhost"}).has_value());
+  auto refused = server::ParseConfig({"serve", "--bind", "0.0.0.0"});
+  BOOST_REQUIRE(!refused.has_value());
+  BOOST_TEST(refused.error().message().find("--tls-cert") != std::string::npos);
+  BOOST_TEST(!server::ParseConfig({"--bind", "192.168.1.10"}).has_value());  // serve by default
+}
+
+BOOST_AUTO_TEST_CASE(TlsServesOnAnyAddress) {
+  BOOST_TEST(server::ParseConfig(
+                 {"serve", "--bind", "0.0.0.0", "--tls-cert", "c.pem", "--tls-key", "k.pem"})
+                 .has_value());
+}
+
+BOOST_AUTO_TEST_CASE(OtherCommandsDoNotCareAboutTheBindAddress) {
+  BOOST_TEST(server::ParseConfig({"migrate", "--bind", "0.0.0.0"}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(CertificateAndKeyGoTogether) {
+  BOOST_TEST(!server::ParseConfig({"serve", "--tls-cert", "c.pem"}).has_value());
+  BOOST_TEST(!server::ParseConfig({"serve", "--tls-key", "k.pem"}).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
