@@ -61,6 +61,8 @@ struct Options {
   double warmup_seconds = 1;
   std::string base = "http://127.0.0.1:8080/fhir/R4";
   std::string dsn;  // empty: libpq's defaults and PG* environment variables
+  std::string bearer;  // an access token for a server with authorisation on
+  std::string label;   // copied into the result line (e.g. "auth-on")
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -72,7 +74,8 @@ void Usage() {
   std::fprintf(stderr,
                "usage: fovea_bench --mode http|libpq --op create|read --concurrency N\n"
                "                   [--duration-seconds S] [--warmup-seconds W]\n"
-               "                   [--base http://127.0.0.1:PORT/fhir/R4] [--dsn DSN]\n");
+               "                   [--base http://127.0.0.1:PORT/fhir/R4] [--dsn DSN]\n"
+               "                   [--bearer ACCESS_TOKEN] [--label TEXT]\n");
   std::exit(2);
 }
 
@@ -106,6 +109,10 @@ Options ParseArgs(int argc, char** argv) {
       o.base = value;
     } else if (flag == "--dsn") {
       o.dsn = value;
+    } else if (flag == "--bearer") {
+      o.bearer = value;
+    } else if (flag == "--label") {
+      o.label = value;
     } else {
       Usage();
     }
@@ -206,10 +213,11 @@ class Client {
 
 class HttpClient : public Client {
  public:
-  explicit HttpClient(const Poco::URI& base)
+  HttpClient(const Poco::URI& base, const std::string& bearer)
       : session_(base.getHost(), base.getPort()),
         path_(base.getPath()),
-        body_(ObservationForCreate()) {
+        body_(ObservationForCreate()),
+        authorization_(bearer.empty() ? "" : "Bearer " + bearer) {
     while (!path_.empty() && path_.back() == '/') path_.pop_back();
     session_.setKeepAlive(true);
     session_.setTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::seconds>(
@@ -223,6 +231,7 @@ class HttpClient : public Client {
       req.setKeepAlive(true);
       req.setContentType("application/fhir+json");
       req.set("Accept", "application/fhir+json");
+      if (!authorization_.empty()) req.set("Authorization", authorization_);
       req.setContentLength(static_cast<std::streamsize>(body_.size()));
       std::ostream& out = session_.sendRequest(req);
       DisableNagle();
@@ -247,6 +256,7 @@ class HttpClient : public Client {
                                  Poco::Net::HTTPMessage::HTTP_1_1);
       req.setKeepAlive(true);
       req.set("Accept", "application/fhir+json");
+      if (!authorization_.empty()) req.set("Authorization", authorization_);
       session_.sendRequest(req);
       DisableNagle();
       Poco::Net::HTTPResponse resp;
@@ -288,6 +298,7 @@ class HttpClient : public Client {
   Poco::Net::HTTPClientSession session_;
   std::string path_;
   const std::string body_;
+  const std::string authorization_;  // "Bearer ...", or empty
 };
 
 class LibpqClient : public Client {
@@ -394,7 +405,7 @@ std::uint32_t Percentile(std::vector<std::uint32_t>& v, double p) {
 }
 
 std::unique_ptr<Client> MakeClient(const Options& o, const Poco::URI& base) {
-  if (o.mode == Mode::kHttp) return std::make_unique<HttpClient>(base);
+  if (o.mode == Mode::kHttp) return std::make_unique<HttpClient>(base, o.bearer);
   return std::make_unique<LibpqClient>(o.dsn);
 }
 
@@ -465,10 +476,10 @@ int main(int argc, char** argv) {
 
   std::printf(
       "{\"mode\":\"%s\",\"op\":\"%s\",\"concurrency\":%d,\"ops\":%lld,\"seconds\":%.3f,"
-      "\"ops_per_sec\":%.1f,\"p50_us\":%u,\"p99_us\":%u,\"errors\":%lld}\n",
+      "\"ops_per_sec\":%.1f,\"p50_us\":%u,\"p99_us\":%u,\"errors\":%lld,\"label\":\"%s\"}\n",
       o.mode == Mode::kHttp ? "http" : "libpq", o.op == Op::kCreate ? "create" : "read",
       o.concurrency, static_cast<long long>(ops), seconds, static_cast<double>(ops) / seconds, p50,
-      p99, static_cast<long long>(errors));
+      p99, static_cast<long long>(errors), o.label.c_str());
   std::fflush(stdout);
   return ops > 0 ? 0 : 1;
 }

@@ -20,7 +20,7 @@ using common::StatusCode;
 constexpr std::string_view kJwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 constexpr std::size_t kMaxAssertionBytes = 16 * 1024;
 constexpr std::size_t kMaxTokenBytes = 8 * 1024;
-constexpr std::size_t kMaxVerifiedTokens = 20000;
+constexpr std::size_t kMaxVerifiedTokens = 10000;
 constexpr auto kRevocationRefresh = std::chrono::seconds(5);
 // Identity and launch scopes a grant may carry besides resource scopes.
 const std::vector<std::string> kOtherScopes = {"openid", "fhirUser", "offline_access",
@@ -608,12 +608,12 @@ common::Result<Principal> TokenService::Authenticate(std::string_view access_tok
   if (access_token.size() > kMaxTokenBytes) return fail("The access token is too long");
   RefreshRevocations();
   common::TimePoint now = clock_.Now();
-  std::size_t last_dot = access_token.rfind('.');
-  std::string signature(last_dot == std::string_view::npos ? access_token
-                                                           : access_token.substr(last_dot + 1));
+  // Keyed by the whole token: a token that differs anywhere, even with the same signature,
+  // is verified afresh.
+  std::string cache_key(access_token);
   {
     std::lock_guard lock(cache_mu_);
-    auto it = verified_.find(signature);
+    auto it = verified_.find(cache_key);
     if (it != verified_.end()) {
       if (revoked_.count(it->second.token_id) > 0) return fail("The access token was revoked");
       if (it->second.expires_at <= now) return fail("The access token has expired");
@@ -648,7 +648,7 @@ common::Result<Principal> TokenService::Authenticate(std::string_view access_tok
   std::lock_guard lock(cache_mu_);
   if (revoked_.count(p.token_id) > 0) return fail("The access token was revoked");
   if (verified_.size() >= kMaxVerifiedTokens) verified_.clear();
-  verified_.emplace(std::move(signature), p);
+  verified_.emplace(std::move(cache_key), p);
   return p;
 }
 

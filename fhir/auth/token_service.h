@@ -147,7 +147,7 @@ class TokenService {
   const AuthSettings settings_;
   std::function<void(const SecurityEvent&)> sink_;
 
-  // Verified tokens, by their signature, so repeated use skips the signature check.
+  // Verified tokens (the whole compact form), so repeated use skips the signature check.
   std::mutex cache_mu_;
   std::unordered_map<std::string, Principal> verified_;  // GUARDED_BY(cache_mu_)
   std::unordered_set<std::string> revoked_;               // GUARDED_BY(cache_mu_)

@@ -407,3 +407,25 @@ BOOST_AUTO_TEST_CASE(TokensOfAnotherIssuerAreRefused) {
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
+
+namespace {
+
+BOOST_FIXTURE_TEST_SUITE(VerificationCache, Fixture)
+
+// A verified token is cached; a different token with the same signature must not hit the cache.
+BOOST_AUTO_TEST_CASE(ATokenAlteredAroundACachedSignatureIsRefused) {
+  std::string token = Str(Body(ClientCredentials(Assertion(ehr_key))), "access_token");
+  BOOST_REQUIRE(tokens->Authenticate(token).has_value());
+  BOOST_TEST(!tokens->Authenticate(token.substr(1)).has_value());
+  std::size_t a = token.find('.'), b = token.rfind('.');
+  auto claims = common::ParseJson(*fhir::auth::Base64UrlDecode(token.substr(a + 1, b - a - 1)));
+  claims->Set("scope", JsonValue::String("system/*.cruds"));
+  std::string forged = token.substr(0, a + 1) +
+                       fhir::auth::Base64UrlEncode(common::ToJson(*claims)) + token.substr(b);
+  BOOST_TEST(!tokens->Authenticate(forged).has_value());
+  BOOST_TEST(tokens->Authenticate(token).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace

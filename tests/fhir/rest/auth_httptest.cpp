@@ -1,16 +1,19 @@
-// SMART on FHIR over real HTTP: discovery, every grant through the token endpoint, the login
+// SMART on FHIR over real HTTPS: discovery, every grant through the token endpoint, the login
 // page, 401/403 on the FHIR API, scopes on every interaction (includes, chains, system search,
-// history), patient compartments, revocation, and hostile tokens.
+// history), patient compartments, revocation, hostile tokens, and the audit trail.
 
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include "common/json.h"
 #include "common/url.h"
 #include "fhir/auth/crypto/jose.h"
 #include "fhir/auth/crypto/secrets.h"
+#include "server/cert_command.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -56,8 +59,23 @@ std::vector<std::string> EntryIds(const HttpResult& r) {
   return ids;
 }
 
+// The server speaks HTTPS with a certificate from `fovea cert dev`, as a van would.
+fhir::rest::HttpServerOptions Https() {
+  static const server::DevCertificate cert = [] {
+    char dir[] = "/tmp/fovea-auth-tls.XXXXXX";
+    if (mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
+    auto written = server::WriteDevCertificate(dir, false);
+    if (!written.has_value()) throw std::runtime_error(written.error().message());
+    return std::move(written).value();
+  }();
+  fhir::rest::HttpServerOptions http;
+  http.tls.cert_chain_file = cert.cert_path;
+  http.tls.private_key_file = cert.key_path;
+  return http;
+}
+
 struct Fixture {
-  TestServer server{TestServer::Secured{}};
+  TestServer server{TestServer::Secured{}, Https()};
   fhir::auth::JwsKey ehr_key =
       fhir::auth::JwsKey::Generate(fhir::auth::JwsAlgorithm::kRS384, "k1").value();
 
@@ -179,6 +197,7 @@ struct Fixture {
 BOOST_FIXTURE_TEST_SUITE(Discovery, Fixture)
 
 BOOST_AUTO_TEST_CASE(TheCapabilityStatementIsPublicAndNamesTheEndpoints) {
+  BOOST_TEST(server.base().rfind("https://", 0) == 0);
   HttpResult r = server.Request("GET", "metadata");
   BOOST_REQUIRE_EQUAL(r.status, 200);
   BOOST_TEST(r.body.find("SMART-on-FHIR") != std::string::npos);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The cost of security: Fovea create/read throughput with authorisation and the audit trail on
+# (SMART bearer token checked on every request, an AuditEvent per read, AuditEvent + Provenance
+# in every write's transaction) against the same build with --auth off, in one run on one
+# database. Runs alternate off/on so drift hits both. Prints a markdown table of medians.
+#
+#   scripts/bench-auth.sh                 # RUNS=3 DURATION=5 CONCURRENCY="1 8"
+#
+# Environment: RUNS, DURATION, WARMUP, CONCURRENCY, OPS, BUILD_DIR, JOBS, SKIP_BUILD, PG_BIN
+# (as scripts/bench.sh). Results: bench/results/auth.jsonl.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+CONCURRENCY=${CONCURRENCY:-"1 8"}
+OPS=${OPS:-"create read"}
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-2}
+FOVEA_BIN=${FOVEA_BIN:-$BUILD_DIR/bin/fovea}
+BENCH_BIN=${BENCH_BIN:-$BUILD_DIR/bin/fovea_bench}
+
+log() { echo "bench-auth: $*" >&2; }
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  cmake -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DFOVEA_BUILD_BENCH=ON >&2
+  cmake --build "$BUILD_DIR" -j"$JOBS" --target fovea fovea_bench >&2
+fi
+FOVEA_BIN=$(realpath "$FOVEA_BIN")
+BENCH_BIN=$(realpath "$BENCH_BIN")
+
+# shellcheck source=lib/bench-env.sh
+source "$repo/scripts/lib/bench-env.sh"
+bench_start_environment bench-auth  # the --auth off server: $base
+off_base=$base
+
+# A second server on the same database with authorisation and audit on.
+auth_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$FOVEA_BIN" serve --database-url "$db_url" --bind 127.0.0.1 --port "$auth_port" --rate-limit 0 \
+  >"$tmp/fovea-auth.log" 2>&1 &
+auth_pid=$!
+trap 'kill "$auth_pid" 2>/dev/null; wait "$auth_pid" 2>/dev/null; bench_cleanup' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$auth_port/healthz" 2>/dev/null && break
+  sleep 0.1
+done
+on_base="http://127.0.0.1:$auth_port/fhir/R4"
+
+password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+"$FOVEA_BIN" user add --database-url "$db_url" --username bench.tech --role technician \
+  --name "Bench Technician" --password-stdin <<<"$password" >&2
+"$FOVEA_BIN" client add --database-url "$db_url" --client-id bench --public --first-party \
+  --redirect-uri http://127.0.0.1/cb >&2
+token() {
+  curl -fsS "http://127.0.0.1:$auth_port/auth/token" -d grant_type=password -d client_id=bench \
+    -d username=bench.tech --data-urlencode "password=$password" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+mkdir -p bench/results
+out=bench/results/auth.jsonl
+: >"$out"
+failed=0
+for op in $OPS; do
+  for c in $CONCURRENCY; do
+    for run in $(seq 1 "$RUNS"); do
+      for label in auth-off auth-on; do
+        log "$op c=$c $label run $run/$RUNS"
+        args=(--mode http --op "$op" --concurrency "$c" --duration-seconds "$DURATION"
+              --warmup-seconds "$WARMUP" --label "$label")
+        if [[ $label == auth-on ]]; then
+          args+=(--base "$on_base" --bearer "$(token)")  # fresh: tokens live 10 minutes
+        else
+          args+=(--base "$off_base")
+        fi
+        "$BENCH_BIN" "${args[@]}" >>"$out" || { log "fovea_bench failed"; failed=1; }
+      done
+    done
+  done
+done
+kill -0 "$auth_pid" 2>/dev/null || { log "the auth server died"; tail -n 30 "$tmp/fovea-auth.log" >&2; failed=1; }
+
+python3 scripts/bench_auth_report.py "$out" --runs "$RUNS" --duration "$DURATION"
+exit "$failed"

@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Markdown table for scripts/bench-auth.sh: medians of auth-off and auth-on runs per operation
+and concurrency, and the overhead of authorisation + audit (1 - on/off throughput)."""
+import argparse
+import json
+import statistics
+from collections import defaultdict
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("results")
+    p.add_argument("--runs", type=int, default=0)
+    p.add_argument("--duration", type=float, default=0)
+    a = p.parse_args()
+    cells = defaultdict(list)
+    for line in open(a.results):
+        line = line.strip()
+        if line:
+            r = json.loads(line)
+            cells[(r["op"], r["concurrency"], r["label"])].append(r)
+    print(f"Medians of {a.runs} runs x {a.duration:g} s; alternating auth-off / auth-on.\n")
+    print("| op | clients | auth off ops/s | auth on ops/s | overhead | p50 off (µs) | p50 on (µs) | errors on |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for (op, c) in sorted({(k[0], k[1]) for k in cells}):
+        off, on = cells.get((op, c, "auth-off"), []), cells.get((op, c, "auth-on"), [])
+        if not off or not on:
+            continue
+        off_ops = statistics.median(r["ops_per_sec"] for r in off)
+        on_ops = statistics.median(r["ops_per_sec"] for r in on)
+        print(f"| {op} | {c} | {off_ops:.0f} | {on_ops:.0f} | {100 * (1 - on_ops / off_ops):.1f}% | "
+              f"{statistics.median(r['p50_us'] for r in off):.0f} | "
+              f"{statistics.median(r['p50_us'] for r in on):.0f} | {sum(r['errors'] for r in on)} |")
+
+
+if __name__ == "__main__":
+    main()
