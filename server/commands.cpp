@@ -16,6 +16,7 @@
 #include "fhir/store/pg/migrations.h"
 #include "fhir/store/pg/pg_resource_store.h"
 #include "fhir/audit/audit_log.h"
+#include "fhir/audit/pg/pg_audit_store.h"
 #include "server/security.h"
 #include "server/storage.h"
 #include "server/background_reindexer.h"
@@ -104,7 +105,8 @@ int RunServe(const Config& config) {
                                      reindexer.Enqueue(types);
                                    }};
   // Declared before the HTTP server, so it outlives every request and drains on shutdown.
-  fhir::audit::AuditLog audit_log(store, clock, registry);
+  fhir::audit::pg::PgAuditStore audit_store(pool);
+  fhir::audit::AuditLog audit_log(audit_store, clock);
   std::unique_ptr<SecurityStack> security;
   fhir::rest::SecuritySupport security_support;
   bool tls = !config.tls_cert.empty();
@@ -115,6 +117,7 @@ int RunServe(const Config& config) {
     if (!opened.has_value()) return Fail(opened.error());
     security = std::move(opened).value();
     security_support = security->ForFhirService();
+    security_support.audit_store = &audit_store;
   } else {
     common::LogWarning("authorisation is OFF (--auth off): every caller on this machine has "
                        "full access; for tests and benchmarks only");

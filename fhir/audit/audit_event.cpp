@@ -210,14 +210,6 @@ std::string OutcomeDescription(const AuditRecord& r, Outcome outcome) {
   return text;
 }
 
-Outcome RecordOutcome(const AuditRecord& r) {
-  Outcome outcome = OutcomeForStatus(r.http_status);
-  if (r.interaction == Interaction::kLoginFailed && outcome == Outcome::kSuccess) {
-    outcome = Outcome::kMinorFailure;
-  }
-  return outcome;
-}
-
 }  // namespace
 
 std::string_view InteractionCode(Interaction i) {
@@ -285,6 +277,14 @@ Outcome OutcomeForStatus(int http_status) {
 
 namespace detail {
 
+Outcome RecordOutcome(const AuditRecord& r) {
+  Outcome outcome = OutcomeForStatus(r.http_status);
+  if (r.interaction == Interaction::kLoginFailed && outcome == Outcome::kSuccess) {
+    outcome = Outcome::kMinorFailure;
+  }
+  return outcome;
+}
+
 JsonValue AuditEventValue(const AuditRecord& r) {
   const Pattern pattern = PatternFor(r.interaction);
   const Action action = r.action.value_or(DefaultAction(r.interaction));
@@ -297,12 +297,12 @@ JsonValue AuditEventValue(const AuditRecord& r) {
     case Pattern::kAuthentication:
       event.Set("type", Coding(kDicom, "110114", "User Authentication"));
       if (r.interaction == Interaction::kTokenIssued) {
-        subtypes.Add(Coding(kIheEventType, "ITI-71", "Get Access Token"));  // BALP IUA
+        subtypes.Add(Coding(kIheEventType, SubtypeCode(r.interaction), "Get Access Token"));
       } else if (r.interaction == Interaction::kLogout ||
                  r.interaction == Interaction::kTokenRevoked) {
-        subtypes.Add(Coding(kDicom, "110123", "Logout"));
+        subtypes.Add(Coding(kDicom, SubtypeCode(r.interaction), "Logout"));
       } else {
-        subtypes.Add(Coding(kDicom, "110122", "Login"));
+        subtypes.Add(Coding(kDicom, SubtypeCode(r.interaction), "Login"));
       }
       break;
     case Pattern::kNotification:
@@ -374,6 +374,25 @@ JsonValue AuditEventValue(const AuditRecord& r) {
 }
 
 }  // namespace detail
+
+std::optional<Interaction> InteractionFromCode(std::string_view code) {
+  for (int i = 0; i <= static_cast<int>(Interaction::kSubscriptionNotification); ++i) {
+    auto interaction = static_cast<Interaction>(i);
+    if (InteractionCode(interaction) == code) return interaction;
+  }
+  return std::nullopt;
+}
+
+std::string_view SubtypeCode(Interaction interaction) {
+  switch (interaction) {
+    case Interaction::kTokenIssued: return "ITI-71";  // BALP IUA: Get Access Token
+    case Interaction::kLogout:
+    case Interaction::kTokenRevoked: return "110123";
+    case Interaction::kLogin:
+    case Interaction::kLoginFailed: return "110122";
+    default: return InteractionCode(interaction);
+  }
+}
 
 std::string AuditEventJson(const AuditRecord& record) {
   return common::ToJson(detail::AuditEventValue(record));

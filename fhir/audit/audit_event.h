@@ -49,6 +49,12 @@ enum class Interaction {
 
 // "read", "search-type", ..., "login", "login-failed", "token-issued", "subscription-notification".
 std::string_view InteractionCode(Interaction interaction);
+// The inverse of InteractionCode; nullopt for an unknown code.
+std::optional<Interaction> InteractionFromCode(std::string_view code);
+// The code of AuditEvent.subtype for `interaction`: the restful-interaction code for REST
+// calls, DICOM 110122 Login / 110123 Logout or IHE ITI-71 for security events; for a
+// notification (which has no subtype) its InteractionCode. Searches on `subtype` match this.
+std::string_view SubtypeCode(Interaction interaction);
 // kLogin ... kTokenRevoked.
 bool IsSecurityEvent(Interaction interaction);
 
@@ -72,7 +78,7 @@ struct AuditCode {
 };
 
 struct AuditRecord {
-  // When it happened. AuditLog::Record and WriteCompanions fill in "now" when left unset.
+  // When it happened. AuditLog::Record fills in "now" when left unset; AuditRowFor needs it set.
   common::TimePoint recorded{};
   Interaction interaction = Interaction::kRead;
   std::optional<Action> action;  // unset: DefaultAction(interaction)

@@ -19,10 +19,10 @@ namespace {
 // At most this many request ids in one log line.
 constexpr std::size_t kMaxLoggedRequestIds = 20;
 
-std::string RequestIds(const std::vector<AuditRecord>& batch) {
+std::string RequestIds(const std::vector<AuditRow>& batch) {
   std::string ids;
   std::size_t n = 0;
-  for (const AuditRecord& r : batch) {
+  for (const AuditRow& r : batch) {
     if (r.request_id.empty()) continue;
     if (n == kMaxLoggedRequestIds) {
       ids += " ...";
@@ -32,17 +32,6 @@ std::string RequestIds(const std::vector<AuditRecord>& batch) {
     ids += r.request_id;
   }
   return ids.empty() ? "-" : ids;
-}
-
-Result<store::ResourceVersion> ProvenanceVersion(const ProvenanceRecord& provenance,
-                                                 common::TimePoint now,
-                                                 const search::SearchParameterRegistry* registry) {
-  if (provenance.recorded != common::TimePoint{}) {
-    return detail::NewResource(detail::ProvenanceValue(provenance), now, registry);
-  }
-  ProvenanceRecord stamped = provenance;
-  stamped.recorded = now;
-  return detail::NewResource(detail::ProvenanceValue(stamped), now, registry);
 }
 
 // Zero sizes would stall the writer or every caller: at least one of each.
@@ -55,31 +44,19 @@ AuditLogOptions Sanitized(AuditLogOptions o) {
 
 }  // namespace
 
-Result<store::ResourceVersion> AuditEventVersion(const AuditRecord& audit, common::TimePoint now,
-                                                 const search::SearchParameterRegistry* registry) {
-  if (audit.recorded != common::TimePoint{}) {
-    return detail::NewResource(detail::AuditEventValue(audit), now, registry);
+Result<store::ResourceVersion> ProvenanceCompanion(const ProvenanceRecord& provenance,
+                                                   common::TimePoint now,
+                                                   const search::SearchParameterRegistry* registry) {
+  if (provenance.recorded != common::TimePoint{}) {
+    return detail::NewResource(detail::ProvenanceValue(provenance), now, registry);
   }
-  AuditRecord stamped = audit;
+  ProvenanceRecord stamped = provenance;
   stamped.recorded = now;
-  return detail::NewResource(detail::AuditEventValue(stamped), now, registry);
+  return detail::NewResource(detail::ProvenanceValue(stamped), now, registry);
 }
 
-Result<std::vector<store::ResourceVersion>> WriteCompanions(
-    const AuditRecord& audit, const ProvenanceRecord& provenance, common::TimePoint now,
-    const search::SearchParameterRegistry* registry) {
-  std::vector<store::ResourceVersion> out;
-  FOVEA_ASSIGN_OR_RETURN(auto event, AuditEventVersion(audit, now, registry));
-  out.push_back(std::move(event));
-  FOVEA_ASSIGN_OR_RETURN(auto prov, ProvenanceVersion(provenance, now, registry));
-  out.push_back(std::move(prov));
-  return out;
-}
-
-AuditLog::AuditLog(store::ResourceStore& store, const common::Clock& clock,
-                   std::shared_ptr<search::LiveRegistry> registry, AuditLogOptions options)
-    : store_(store), clock_(clock), registry_(std::move(registry)),
-      options_(Sanitized(options)) {
+AuditLog::AuditLog(AuditStore& store, const common::Clock& clock, AuditLogOptions options)
+    : store_(store), clock_(clock), options_(Sanitized(options)) {
   writer_ = std::thread([this] { Run(); });
 }
 
@@ -87,12 +64,13 @@ AuditLog::~AuditLog() { Stop(); }
 
 void AuditLog::Record(AuditRecord record) {
   if (record.recorded == common::TimePoint{}) record.recorded = clock_.Now();
+  AuditRow row = AuditRowFor(record);
   ++recorded_;
   {
     std::unique_lock lock(mu_);
     not_full_cv_.wait(lock, [&] { return queue_.size() < options_.queue_capacity || stopped_; });
     if (!stopped_) {
-      queue_.push_back(std::move(record));
+      queue_.push_back(std::move(row));
       ++enqueued_;
       // Wake the writer when it may be idle (first record) or lingering for a full batch.
       if (queue_.size() == 1 || queue_.size() >= options_.max_batch) work_cv_.notify_one();
@@ -100,9 +78,7 @@ void AuditLog::Record(AuditRecord record) {
     }
   }
   // The writer is gone (after Stop): store it here rather than lose it.
-  std::vector<AuditRecord> one;
-  one.push_back(std::move(record));
-  Store(std::move(one));
+  Store({std::move(row)});
 }
 
 void AuditLog::Flush() {
@@ -145,7 +121,7 @@ void AuditLog::Run() {
       return stopping_ || queue_.size() >= options_.max_batch || flush_until_ > taken_;
     });
     const std::size_t n = std::min(queue_.size(), options_.max_batch);
-    std::vector<AuditRecord> batch;
+    std::vector<AuditRow> batch;
     batch.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
       batch.push_back(std::move(queue_.front()));
@@ -154,7 +130,7 @@ void AuditLog::Run() {
     taken_ += n;
     not_full_cv_.notify_all();
     lock.unlock();
-    Store(std::move(batch));
+    Store(batch);
     lock.lock();
     finished_ += n;
     done_cv_.notify_all();
@@ -164,53 +140,67 @@ void AuditLog::Run() {
   done_cv_.notify_all();
 }
 
-void AuditLog::Store(std::vector<AuditRecord> batch) {
-  const common::TimePoint now = clock_.Now();
-  std::shared_ptr<const search::SearchParameterRegistry> registry;
-  if (registry_ != nullptr) registry = registry_->Get();
-  std::vector<store::ResourceVersion> versions;
-  versions.reserve(batch.size());
-  std::uint64_t unbuildable = 0;
-  for (const AuditRecord& record : batch) {
-    auto v = AuditEventVersion(record, now, registry.get());
-    if (v.has_value()) {
-      versions.push_back(std::move(v).value());
-    } else {
-      ++unbuildable;
-      common::LogError("audit: an AuditEvent could not be built (request " +
-                       (record.request_id.empty() ? std::string("-") : record.request_id) + ")");
-    }
-  }
-  failed_ += unbuildable;
-  if (versions.empty()) return;
-
+void AuditLog::Store(const std::vector<AuditRow>& batch) {
+  if (batch.empty()) return;
   Status st;
+  // Set once an attempt failed in a way that may hide a commit (the connection dropped after
+  // COMMIT, say): from then on each attempt first checks whether the batch is there already,
+  // so a lost answer does not store the batch twice. Costs one indexed lookup, on retries only.
+  bool maybe_committed = false;
   std::chrono::milliseconds backoff = options_.first_backoff;
   const int attempts = options_.max_attempts;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
-    st = store_.CreateAll(versions);
-    if (st.ok()) break;
-    // A conflict on a retry most likely means an earlier attempt committed after all (its
-    // answer was lost); the ids are random, so a real collision is not a concern.
-    if (attempt > 1 && st.code() == StatusCode::kVersionConflict &&
-        store_.Head(versions.front().type, versions.front().id).has_value()) {
-      st = Status::Ok();
-      break;
+    if (maybe_committed) {
+      Result<bool> stored = Stored(batch.front());
+      if (stored.has_value() && *stored) {
+        st = Status::Ok();
+        break;
+      }
+      st = stored.has_value() ? store_.Append(batch) : stored.error();
+    } else {
+      st = store_.Append(batch);
     }
+    if (st.ok()) break;
+    // kInvalid: the statement was refused as it stands (nothing committed; retrying is futile).
     if (st.code() == StatusCode::kInvalid || attempt == attempts) break;
+    maybe_committed = true;
     ++retries_;
     std::this_thread::sleep_for(backoff);
     backoff *= 2;
   }
   if (st.ok()) {
-    written_ += versions.size();
+    written_ += batch.size();
     return;
   }
-  failed_ += versions.size();
-  common::LogError("audit: " + std::to_string(versions.size()) +
+  failed_ += batch.size();
+  common::LogError("audit: " + std::to_string(batch.size()) +
                    " AuditEvents could not be stored (" +
                    std::string(common::StatusCodeName(st.code())) + "); requests: " +
                    RequestIds(batch));
+}
+
+Result<bool> AuditLog::Stored(const AuditRow& first) {
+  // The same microsecond, subtype and agent: a handful of rows at most; the content decides.
+  AuditQuery q;
+  q.recorded_from = first.recorded;
+  q.recorded_until = first.recorded + std::chrono::microseconds(1);
+  q.subtype = first.subtype;
+  q.agent = first.agent;
+  q.patient = first.patient;
+  q.entity = first.entity;
+  q.oldest_first = true;
+  q.count = 100;
+  while (true) {
+    FOVEA_ASSIGN_OR_RETURN(AuditPage page, store_.Search(q));
+    for (const AuditRow& row : page.rows) {
+      if (row.content == first.content && row.client_id == first.client_id &&
+          row.address == first.address && row.request_id == first.request_id) {
+        return true;
+      }
+    }
+    if (!page.next_after_seq) return false;
+    q.after_seq = page.next_after_seq;
+  }
 }
 
 }  // namespace fhir::audit

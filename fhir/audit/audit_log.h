@@ -1,16 +1,16 @@
 #ifndef FOVEA_FHIR_AUDIT_AUDIT_LOG_H_
 #define FOVEA_FHIR_AUDIT_AUDIT_LOG_H_
 
-// Storing audit records as FHIR resources, two ways (docs/AUDIT.md):
+// Storing the audit trail (docs/AUDIT.md), two ways:
 //
-//  * Writes: WriteCompanions builds the AuditEvent and Provenance of a write as new resource
-//    versions, which the caller passes to ResourceStore::WriteWith, so they commit (or not) in
-//    the write's own transaction.
+//  * Writes: the caller stores the write's AuditEvent row (AuditRowFor + AuditRowsJson) and its
+//    Provenance (ProvenanceCompanion, a resource) through ResourceStore::WriteWith, so they
+//    commit (or not) in the write's own statement.
 //  * Everything else (reads, searches, failed requests, logins, deliveries): AuditLog::Record
-//    queues the record and returns; a background thread stores AuditEvents in batches, one
-//    ResourceStore::CreateAll each. Flush waits for what was recorded before; Stop and the
-//    destructor store everything still queued, so a clean shutdown loses nothing. A crash loses
-//    what was queued and not yet stored (at most one linger period plus a full queue).
+//    queues the record and returns; a background thread appends AuditEvent rows in batches, one
+//    AuditStore::Append each. Flush waits for what was recorded before; Stop and the destructor
+//    store everything still queued, so a clean shutdown loses nothing. A crash loses what was
+//    queued and not yet stored (at most one linger period plus a full queue).
 //
 // Logs never carry audit content: only counts, status codes and request ids.
 
@@ -20,7 +20,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -28,36 +27,33 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "fhir/audit/audit_event.h"
+#include "fhir/audit/audit_store.h"
 #include "fhir/audit/provenance.h"
-#include "fhir/search/live_registry.h"
 #include "fhir/search/search_parameter.h"
 #include "fhir/store/resource_store.h"
 
 namespace fhir::audit {
 
-// The AuditEvent and Provenance of one write, as new resources (version 1, fresh ids,
-// meta.versionId/lastUpdated = `now`, search-index rows when `registry` is given) for
-// ResourceStore::WriteWith. Records whose `recorded` is unset are stamped with `now`.
-// kInternal only if a record cannot be turned into a valid resource (a bug).
+// The Provenance of one write as a new resource (version 1, a fresh id, meta.versionId/
+// lastUpdated = `now`; with `registry`, its search-index rows, without full-text rows) for
+// ResourceStore::WriteWith. A record whose `recorded` is unset is stamped with `now`. kInternal
+// only if the record cannot be turned into a valid resource (a bug).
 //
-//   auto companions = audit::WriteCompanions(audit_record, provenance_record, now, registry);
-//   Status st = store.WriteWith(version, expected, *companions);
+//   FOVEA_ASSIGN_OR_RETURN(auto provenance, audit::ProvenanceCompanion(prov, now, registry));
+//   audit_record.recorded = now;
+//   Status st = store.WriteWith(version, expected, {provenance},
+//                               audit::AuditRowsJson({audit::AuditRowFor(audit_record)}));
 //
-// A write that fails writes no companion; audit the failure through AuditLog::Record instead.
-common::Result<std::vector<store::ResourceVersion>> WriteCompanions(
-    const AuditRecord& audit, const ProvenanceRecord& provenance, common::TimePoint now,
-    const search::SearchParameterRegistry* registry);
-
-// The AuditEvent alone, as a new resource (for writes that keep no Provenance).
-common::Result<store::ResourceVersion> AuditEventVersion(
-    const AuditRecord& audit, common::TimePoint now,
+// A write that fails writes neither; audit the failure through AuditLog::Record instead.
+common::Result<store::ResourceVersion> ProvenanceCompanion(
+    const ProvenanceRecord& provenance, common::TimePoint now,
     const search::SearchParameterRegistry* registry);
 
 // Zero sizes and attempts are raised to 1.
 struct AuditLogOptions {
   // Record blocks while this many records wait (backpressure: a record is never dropped).
   std::size_t queue_capacity = 10'000;
-  std::size_t max_batch = 200;  // AuditEvents per CreateAll
+  std::size_t max_batch = 200;  // AuditEvents per AuditStore::Append
   // How long the writer waits for a batch to fill before storing what it has.
   std::chrono::milliseconds linger{20};
   // Store attempts per batch; between them the writer sleeps `first_backoff`, doubling.
@@ -76,16 +72,15 @@ struct AuditLogStats {
 // thread; Stop (or destruction) from the owner, once the callers of Record are done with it.
 class AuditLog {
  public:
-  // `store` and `clock` must outlive the log. `registry` (may be null: no index rows) is read
-  // per batch, so SearchParameter changes apply to later batches.
-  AuditLog(store::ResourceStore& store, const common::Clock& clock,
-           std::shared_ptr<search::LiveRegistry> registry, AuditLogOptions options = {});
+  // `store` and `clock` must outlive the log.
+  AuditLog(AuditStore& store, const common::Clock& clock, AuditLogOptions options = {});
   ~AuditLog();  // Stop()
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Queues `record` and returns, unless the queue is full (then it waits for room). An unset
-  // `recorded` is stamped with the clock's now. After Stop, stores it synchronously instead.
+  // Turns `record` into its row (AuditRowFor, in the caller's thread), queues it and returns,
+  // unless the queue is full (then it waits for room). An unset `recorded` is stamped with the
+  // clock's now. After Stop, stores it synchronously instead.
   void Record(AuditRecord record);
   // Returns when every record queued before the call has been stored or given up on.
   void Flush();
@@ -96,19 +91,21 @@ class AuditLog {
 
  private:
   void Run();
-  // Builds and stores one batch, with retries; updates the counters.
-  void Store(std::vector<AuditRecord> batch);
+  // Stores one batch, with retries; updates the counters.
+  void Store(const std::vector<AuditRow>& batch);
+  // After a failed Append that may have committed anyway (its answer lost): whether `first`,
+  // the batch's first row, is stored. Append is all or nothing, so that answers for the batch.
+  common::Result<bool> Stored(const AuditRow& first);
 
-  store::ResourceStore& store_;
+  AuditStore& store_;
   const common::Clock& clock_;
-  const std::shared_ptr<search::LiveRegistry> registry_;
   const AuditLogOptions options_;
 
   std::mutex mu_;
   std::condition_variable work_cv_;      // the writer: records arrived, flush or stop asked
   std::condition_variable not_full_cv_;  // Record: room in the queue, or stopped
   std::condition_variable done_cv_;      // Flush: a batch finished
-  std::deque<AuditRecord> queue_;        // GUARDED_BY(mu_)
+  std::deque<AuditRow> queue_;           // GUARDED_BY(mu_)
   std::uint64_t enqueued_ = 0;           // GUARDED_BY(mu_): records ever queued
   std::uint64_t taken_ = 0;              // GUARDED_BY(mu_): records the writer took
   std::uint64_t finished_ = 0;           // GUARDED_BY(mu_): records stored or given up on

@@ -3,7 +3,7 @@
 
 // The Provenance of a write (hl7.org/fhir/R4/provenance.html): which versions it produced, when,
 // the kind of change, and who made it through which application. Stored with the write in one
-// transaction (fhir/audit/audit_log.h: WriteCompanions). docs/AUDIT.md describes the shape.
+// transaction (fhir/audit/audit_log.h: ProvenanceCompanion). docs/AUDIT.md describes the shape.
 // Stateless functions over value types: thread-safe.
 
 #include <string>
@@ -20,7 +20,7 @@ struct ProvenanceRecord {
   // The versions written, version-specific: "Observation/1/_history/2" (1..*). For a deletion,
   // the version that records it.
   std::vector<std::string> targets;
-  common::TimePoint recorded{};  // WriteCompanions fills in "now" when unset
+  common::TimePoint recorded{};  // ProvenanceCompanion fills in "now" when unset
   ProvenanceActivity activity = ProvenanceActivity::kCreate;
   // The user who made the change: a reference ("Practitioner/abc") and/or a display name.
   std::string agent_reference;

@@ -21,14 +21,38 @@ audit::AuditRecord AuditRecordFor(const RestRequest& request, const auth::Princi
   return r;
 }
 
+namespace {
+
+constexpr const char* kPatientFields[] = {"subject", "patient", "beneficiary"};
+
+// The stored JSON is canonical: compact, and a Reference's first member is "reference". So a
+// patient reference can be found without parsing, unless contained resources (which come
+// before subject/patient and may name other patients) are present.
+bool ScanPatients(std::string_view content, std::vector<std::string>& patients) {
+  if (content.find("\"contained\":") != std::string_view::npos) return false;
+  for (const char* field : kPatientFields) {
+    std::string needle = "\"" + std::string(field) + "\":{\"reference\":\"Patient/";
+    std::size_t at = content.find(needle);
+    if (at == std::string_view::npos) continue;
+    std::size_t begin = at + needle.size() - std::string_view("Patient/").size();
+    std::size_t end = content.find('"', begin);
+    if (end == std::string_view::npos) return false;
+    patients.emplace_back(content.substr(begin, end - begin));
+  }
+  return true;
+}
+
+}  // namespace
+
 std::vector<std::string> PatientsOf(std::string_view type, std::string_view id,
                                     std::string_view content) {
   if (type == "Patient") return {"Patient/" + std::string(id)};
   std::vector<std::string> patients;
-  if (content.empty()) return patients;
+  if (content.empty() || ScanPatients(content, patients)) return patients;
+  patients.clear();
   auto json = common::ParseJson(content);
   if (!json.has_value()) return patients;
-  for (const char* field : {"subject", "patient", "beneficiary"}) {
+  for (const char* field : kPatientFields) {
     const common::JsonValue* ref = json->Find(field);
     if (ref == nullptr || !ref->is_object()) continue;
     const common::JsonValue* reference = ref->Find("reference");

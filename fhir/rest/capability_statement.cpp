@@ -35,6 +35,26 @@ void AppendSearchParams(std::string& out, const search::SearchParameterRegistry&
   }
 }
 
+// The AuditEvent entry when the audit table serves it.
+void AppendAuditTrailResource(std::string& out) {
+  out += R"({"type":"AuditEvent","documentation":"The audit trail: written by the server for )"
+         R"(every interaction (IHE BALP); read and search only, for auditors.",)"
+         R"("interaction":[{"code":"read"},{"code":"search-type"}],"versioning":"no-version",)"
+         R"("readHistory":false,"updateCreate":false,"searchParam":[)";
+  const char* params[][2] = {{"date", "date"},       {"patient", "reference"},
+                             {"agent", "reference"}, {"entity", "reference"},
+                             {"subtype", "token"},   {"action", "token"},
+                             {"outcome", "token"},   {"address", "string"},
+                             {"_id", "token"}};
+  bool first = true;
+  for (const auto& [name, type] : params) {
+    if (!first) out += ',';
+    first = false;
+    out += R"({"name":")" + std::string(name) + R"(","type":")" + type + R"("})";
+  }
+  out += "]}";
+}
+
 }  // namespace
 
 std::string BuildCapabilityStatement(const definitions::Definitions& defs,
@@ -69,6 +89,10 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
   for (const std::string& type : defs.resource_names()) {
     if (!first) out += ',';
     first = false;
+    if (type == "AuditEvent" && options.audit_trail) {
+      AppendAuditTrailResource(out);
+      continue;
+    }
     out += R"({"type":")" + type + R"(","interaction":[)";
     out += R"({"code":"read"},{"code":"vread"},{"code":"update"},{"code":"delete"},)";
     out += R"({"code":"history-instance"},{"code":"history-type"},{"code":"create"})";

@@ -20,6 +20,8 @@ struct CapabilityOptions {
   // When set, rest.security advertises SMART on FHIR with these OAuth endpoints.
   std::string authorize_url;
   std::string token_url;
+  // AuditEvent is served from the audit table: read and search only (audit_trail_api.h).
+  bool audit_trail = false;
 };
 
 // Whether Fovea's search supports this parameter (specials and some composite shapes not yet).

@@ -11,8 +11,10 @@
 #include "fhir/model/ids.h"
 #include "fhir/model/issues.h"
 #include "fhir/audit/audit_log.h"
+#include "fhir/audit/audit_store.h"
 #include "fhir/rest/access_control.h"
 #include "fhir/rest/audit_recording.h"
+#include "fhir/rest/audit_trail_api.h"
 #include "fhir/rest/bundle_writer.h"
 #include "fhir/rest/capability_statement.h"
 #include "fhir/rest/outcome.h"
@@ -92,7 +94,9 @@ class FhirService::Call {
       // One registry for the whole request, even if SearchParameters change meanwhile.
       if (s_.search_.registry != nullptr) registry_ = s_.search_.registry->Get();
       if (!Authenticate()) {
-        interaction_ = audit::Interaction::kLoginFailed;  // a missing or rejected token
+        // A missing or rejected token is a security event, unless the address is flooding us
+        // (then the answer is 429 and nothing is recorded: no audit amplification).
+        if (WithinRateLimit()) interaction_ = audit::Interaction::kLoginFailed;
       } else if (WithinRateLimit()) {
         access_.emplace(principal_, s_.defs_, registry_.get());
         Route();
@@ -144,10 +148,12 @@ class FhirService::Call {
     return true;
   }
 
-  // One bucket per client application and user (or per address before authentication).
+  // One bucket per client application and user (per address without a valid token). Keeps
+  // the 401 or the answer already set; false (and 429) when the bucket is empty.
   bool WithinRateLimit() {
     if (!s_.rate_limiter_.enabled()) return true;
-    std::string key = principal_.kind == auth::Principal::Kind::kTrusted
+    std::string key = principal_.kind == auth::Principal::Kind::kTrusted ||
+                              principal_.client_id.empty()
                           ? "addr:" + req_.peer_address
                           : principal_.client_id + "|" + principal_.subject;
     int retry_after = s_.rate_limiter_.Acquire(key);
@@ -191,6 +197,7 @@ class FhirService::Call {
                              "': expected an R4 resource type such as Patient"));
     }
     type_ = type->name;
+    if (type_ == "AuditEvent" && s_.security_.audit_store != nullptr) return RouteAuditTrail(p);
     if (p.size() == 1) {
       if (m == "POST") return Create();
       if (m == "GET") return Search(req_.query);
@@ -238,6 +245,91 @@ class FhirService::Call {
       return m == "GET" || m == "HEAD" ? VRead(p[3]) : MethodNotAllowed();
     }
     Fail(Status(StatusCode::kNotFound, "No FHIR interaction matches this URL"));
+  }
+
+  // The audit trail lives in its own table: read and search only; the server alone writes it.
+  void RouteAuditTrail(const std::vector<std::string_view>& p) {
+    const std::string& m = req_.method;
+    bool get = m == "GET" || m == "HEAD";
+    if (p.size() == 1 && get) return AuditSearch(req_.query);
+    if (p.size() == 2 && p[1] == "_search" && m == "POST") {
+      auto params = req_.query;
+      for (auto& kv : ParseQueryString(req_.body)) params.push_back(std::move(kv));
+      return AuditSearch(params);
+    }
+    if (p.size() == 2 && get && p[1] != "_history") return AuditRead(p[1]);
+    if (p.size() == 4 && get && p[2] == "_history") {
+      if (p[3] == "1") return AuditRead(p[1]);
+      id_ = std::string(p[1]);
+      return Fail(Status(StatusCode::kNotFound, "AuditEvents have one version only"));
+    }
+    Fail(Status(StatusCode::kMethodNotAllowed,
+                "The audit trail is append-only and written by the server: AuditEvent supports "
+                "read and search only"));
+  }
+
+  void AuditRead(std::string_view id) {
+    interaction_ = audit::Interaction::kRead;
+    id_ = std::string(id);
+    audit_entities_ = {"AuditEvent/" + id_};
+    if (Status st = access_->Require(type_, Permission::kRead); !st.ok()) return Fail(st);
+    auto seq = AuditEventSeq(id);
+    if (!seq.has_value()) return NotKnown();
+    auto row = s_.security_.audit_store->Read(*seq);
+    if (!row.has_value()) {
+      if (row.error().code() == StatusCode::kNotFound) return NotKnown();
+      return Fail(row.error());
+    }
+    if (access_->ReachFor(type_, Permission::kRead) == Reach::kPatientCompartment &&
+        row->patient != "Patient/" + principal_.patient) {
+      return NotKnown();
+    }
+    res_.SetHeader("ETag", ETagFor(1));
+    res_.SetHeader("Last-Modified", common::FormatHttpDate(row->recorded));
+    Respond(200, audit::ServedAuditEventJson(*row));
+  }
+
+  void AuditSearch(const std::vector<std::pair<std::string, std::string>>& params) {
+    interaction_ = audit::Interaction::kSearchType;
+    if (Status st = access_->Require(type_, Permission::kSearch); !st.ok()) return Fail(st);
+    model::OperationOutcomeSink issues;
+    bool strict = ContainsCaseInsensitive(req_.Header("Prefer"), "handling=strict");
+    AuditSearchRequest search = ParseAuditSearch(params, strict, 20, s_.options_.max_page_size,
+                                                 issues);
+    if (issues.HasErrors()) return Respond(400, OperationOutcomeJson(issues.issues()));
+    if (access_->ReachFor(type_, Permission::kSearch) == Reach::kPatientCompartment) {
+      std::string own = "Patient/" + principal_.patient;
+      if (!search.query.patient.empty() && search.query.patient != own) {
+        return Fail(Status(StatusCode::kForbidden,
+                           "Access denied: this token reaches only its own patient's events"));
+      }
+      search.query.patient = own;
+    }
+    if (!search.query.patient.empty()) audit_patients_ = {search.query.patient};
+    auto page = s_.security_.audit_store->Search(search.query);
+    if (!page.has_value()) return Fail(page.error());
+    search::SearchResult result;
+    for (const audit::AuditRow& row : page->rows) {
+      result.matches.push_back({"AuditEvent", std::to_string(row.seq), 1, row.recorded,
+                                audit::ServedAuditEventJson(row)});
+    }
+    std::string self = req_.base_url + "/AuditEvent";
+    std::string applied;
+    for (const auto& [k, v] : search.applied) {
+      applied += (applied.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
+    }
+    std::optional<std::string> next;
+    if (page->next_after_seq) {
+      next = self + applied + (applied.empty() ? "?" : "&") + "_cursor=" +
+             UrlEncode(AuditCursor(*page->next_after_seq));
+    }
+    std::string self_url = self + applied;
+    if (search.query.after_seq) {
+      self_url += (applied.empty() ? "?" : "&") + std::string("_cursor=") +
+                  UrlEncode(AuditCursor(*search.query.after_seq));
+    }
+    Respond(200, SearchBundleJson(result, req_.base_url, self_url, next, std::nullopt,
+                                  issues.issues(), s_.clock_.Now()));
   }
 
   // --- content negotiation ------------------------------------------------------------------
@@ -346,7 +438,8 @@ class FhirService::Call {
   void Metadata() {
     CapabilityOptions options{s_.options_.software_version, s_.options_.require_if_match,
                               s_.search_.backend != nullptr ? registry_.get() : nullptr,
-                              s_.security_.authorize_url, s_.security_.token_url};
+                              s_.security_.authorize_url, s_.security_.token_url,
+                              s_.security_.audit_store != nullptr};
     Respond(200, BuildCapabilityStatement(s_.defs_, options, req_.base_url, s_.started_at_));
   }
 
@@ -734,9 +827,11 @@ class FhirService::Call {
     provenance.agent_reference = principal_.fhir_user;
     provenance.client_id = principal_.client_id;
     provenance.request_id = req_.request_id;
-    FOVEA_ASSIGN_OR_RETURN(auto companions,
-                           audit::WriteCompanions(record, provenance, v.last_updated, registry_.get()));
-    Status st = s_.store_.WriteWith(v, expected, companions);
+    record.recorded = v.last_updated;
+    FOVEA_ASSIGN_OR_RETURN(auto provenance_version,
+                           audit::ProvenanceCompanion(provenance, v.last_updated, registry_.get()));
+    Status st = s_.store_.WriteWith(v, expected, {std::move(provenance_version)},
+                                    audit::AuditRowsJson({audit::AuditRowFor(record)}));
     audited_ = st.ok();
     return st;
   }

@@ -24,6 +24,7 @@
 
 namespace fhir::audit {
 class AuditLog;
+class AuditStore;
 }  // namespace fhir::audit
 
 namespace fhir::rest {
@@ -58,6 +59,9 @@ struct SecuritySupport {
   // The audit trail: every interaction but the CapabilityStatement is recorded; writes commit
   // their AuditEvent and Provenance in their own transaction. Null: no audit (tests, tools).
   audit::AuditLog* audit = nullptr;
+  // Where AuditEvents are read and searched (the audit table); null: AuditEvent is an ordinary
+  // resource type.
+  audit::AuditStore* audit_store = nullptr;
   std::string server_name = "Fovea";  // AuditEvent.source.observer
 };
 

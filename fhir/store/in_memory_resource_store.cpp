@@ -3,11 +3,36 @@
 #include <algorithm>
 #include <set>
 
+#include "common/json.h"
+
 namespace fhir::store {
 
 using common::Result;
 using common::Status;
 using common::StatusCode;
+
+namespace {
+
+// The objects of WriteWith's audit_rows_json, each as compact JSON. PostgreSQL rejects anything
+// but an array of objects with the keys of the NOT NULL columns (queries.h); so does this.
+Result<std::vector<std::string>> SplitAuditRows(const std::string& json) {
+  std::vector<std::string> rows;
+  if (json.empty()) return rows;
+  auto parsed = common::ParseJson(json);
+  if (!parsed.has_value() || !parsed->is_array()) {
+    return common::InvalidError("the audit rows are not a JSON array");
+  }
+  for (const common::JsonValue& row : parsed->items()) {
+    if (!row.is_object()) return common::InvalidError("an audit row is not a JSON object");
+    for (const char* required : {"r", "s", "a", "o", "x"}) {
+      if (row.Find(required) == nullptr) return common::InvalidError("an audit row lacks a value");
+    }
+    rows.push_back(common::ToJson(row));
+  }
+  return rows;
+}
+
+}  // namespace
 
 Result<CurrentState> InMemoryResourceStore::Head(const std::string& type, const std::string& id) {
   std::lock_guard lock(mu_);
@@ -34,12 +59,14 @@ Result<ResourceVersion> InMemoryResourceStore::ReadVersion(const std::string& ty
 }
 
 Status InMemoryResourceStore::Write(const ResourceVersion& v, int expected_version) {
-  return WriteWith(v, expected_version, {});
+  return WriteWith(v, expected_version, {}, {});
 }
 
 Status InMemoryResourceStore::WriteWith(const ResourceVersion& v, int expected_version,
-                                        const std::vector<ResourceVersion>& companions) {
+                                        const std::vector<ResourceVersion>& companions,
+                                        const std::string& audit_rows_json) {
   FOVEA_RETURN_IF_ERROR(CheckNewResources(companions));
+  FOVEA_ASSIGN_OR_RETURN(std::vector<std::string> audit_rows, SplitAuditRows(audit_rows_json));
   std::lock_guard lock(mu_);
   auto it = versions_.find({v.type, v.id});
   int current = it == versions_.end() ? 0 : it->second.back().version;
@@ -54,7 +81,13 @@ Status InMemoryResourceStore::WriteWith(const ResourceVersion& v, int expected_v
   }
   AppendLocked(v);
   for (const auto& c : companions) AppendLocked(c);
+  for (auto& row : audit_rows) audit_rows_.push_back(std::move(row));
   return Status::Ok();
+}
+
+std::vector<std::string> InMemoryResourceStore::AuditRowsForTesting() const {
+  std::lock_guard lock(mu_);
+  return audit_rows_;
 }
 
 Status InMemoryResourceStore::CreateAll(const std::vector<ResourceVersion>& batch) {

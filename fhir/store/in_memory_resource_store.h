@@ -7,6 +7,7 @@
 
 #include <map>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,10 +23,14 @@ class InMemoryResourceStore final : public ResourceStore {
                                               int version) override;
   common::Status Write(const ResourceVersion& v, int expected_version) override;
   common::Status WriteWith(const ResourceVersion& v, int expected_version,
-                           const std::vector<ResourceVersion>& companions) override;
+                           const std::vector<ResourceVersion>& companions,
+                           const std::string& audit_rows_json) override;
   common::Status CreateAll(const std::vector<ResourceVersion>& batch) override;
   common::Result<HistoryPage> History(const HistoryQuery& query) override;
   common::Status Ping() override { return common::Status::Ok(); }
+
+  // The AuditEvent rows committed by WriteWith, in order, each as a compact JSON object.
+  std::vector<std::string> AuditRowsForTesting() const;
 
  private:
   // kVersionConflict unless every resource of `created` is new and named once. Requires mu_.
@@ -33,9 +38,10 @@ class InMemoryResourceStore final : public ResourceStore {
   // Appends `v` with the next change-log position. Requires mu_.
   void AppendLocked(const ResourceVersion& v);
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::vector<ResourceVersion>> versions_;  // GUARDED_BY(mu_)
   std::int64_t next_seq_ = 1;  // GUARDED_BY(mu_)
+  std::vector<std::string> audit_rows_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace fhir::store

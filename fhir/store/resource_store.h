@@ -71,19 +71,25 @@ class ResourceStore {
   // if and only if the current version is `expected_version` (0: the resource must not exist).
   // kVersionConflict when another writer got there first; nothing is written then.
   virtual common::Status Write(const ResourceVersion& v, int expected_version) = 0;
-  // Write, plus each of `companions` created in the same transaction: everything commits or
-  // nothing does. A version conflict on `v` writes no companion; a companion whose (type, id)
-  // already exists (or appears twice) fails the whole call with kVersionConflict and writes
-  // nothing, not even `v`. Companions are new resources (CheckNewResources): version 1, method
-  // kCreate, not deleted, with content and a fresh id; each gets its history row, change-log
-  // event and index rows like any create. Used for the AuditEvent and Provenance of a write
-  // (fhir/audit). With no companions this is Write.
+  // Write, plus each of `companions` created and the AuditEvent rows of `audit_rows_json`
+  // appended in the same transaction: everything commits or nothing does. A version conflict
+  // on `v` writes no companion and no audit row; a companion whose (type, id) already exists
+  // (or appears twice) fails the whole call with kVersionConflict and writes nothing, not even
+  // `v`. Companions are new resources (CheckNewResources): version 1, method kCreate, not
+  // deleted, with content and a fresh id; each gets its history row, change-log event and index
+  // rows like any create (the Provenance of a write). `audit_rows_json` is a JSON array of
+  // AuditEvent rows as fhir/audit's AuditRowsJson makes them (the store passes it through; its
+  // shape is in fhir/store/pg/queries.h); empty: none. One that is not a JSON array of such
+  // objects is a caller's bug: the call fails (kInvalid, or kInternal for an object without the
+  // required keys) and writes nothing. With neither companions nor audit rows this is Write.
+  //
+  //   store.WriteWith(v, expected, {provenance}, audit::AuditRowsJson({audit::AuditRowFor(r)}));
   virtual common::Status WriteWith(const ResourceVersion& v, int expected_version,
-                                   const std::vector<ResourceVersion>& companions) = 0;
+                                   const std::vector<ResourceVersion>& companions,
+                                   const std::string& audit_rows_json) = 0;
   // Creates every resource of `batch` (each as CheckNewResources requires) in one transaction:
   // all or none. kVersionConflict when one of them exists already (or appears twice); nothing
-  // is written then. An empty batch is OK and writes nothing. Used to store AuditEvents in
-  // batches (fhir/audit/audit_log.h).
+  // is written then. An empty batch is OK and writes nothing.
   virtual common::Status CreateAll(const std::vector<ResourceVersion>& batch) = 0;
   virtual common::Result<HistoryPage> History(const HistoryQuery& query) = 0;
   // OK when the backing store answers.

@@ -37,19 +37,28 @@ std::unique_ptr<server::SecurityStack> OpenSecurity(fhir::store::pg::ConnectionP
   return std::move(stack).value();
 }
 
+fhir::rest::SecuritySupport SecuritySupportFor(server::SecurityStack& stack,
+                                              fhir::audit::AuditStore* audit_store) {
+  fhir::rest::SecuritySupport support = stack.ForFhirService();
+  support.audit_store = audit_store;
+  return support;
+}
+
 }  // namespace
 
-TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http)
+TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http,
+                       fhir::rest::ServiceOptions options)
     : pool_(db_.dsn(), 16),
       store_(pool_),
       search_(pool_),
       registry_(std::make_shared<fhir::search::LiveRegistry>(
           fhir::search::SearchParameterRegistry::R4())),
-      audit_(std::make_unique<fhir::audit::AuditLog>(store_, clock_, registry_)),
+      audit_store_(std::make_unique<fhir::audit::pg::PgAuditStore>(pool_)),
+      audit_(std::make_unique<fhir::audit::AuditLog>(*audit_store_, clock_)),
       security_(OpenSecurity(pool_, clock_, audit_.get())),
-      service_(fhir::definitions::Definitions::R4(), store_, clock_, {},
+      service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
                {registry_, &search_, [this](const auto& types) { ReindexNow(types); }},
-               security_->ForFhirService()) {
+               SecuritySupportFor(*security_, audit_store_.get())) {
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
   security_->Mount(*http_);

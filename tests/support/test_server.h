@@ -16,6 +16,7 @@
 #include "fhir/search/pg/pg_search_backend.h"
 #include "fhir/store/pg/connection_pool.h"
 #include "fhir/store/pg/pg_resource_store.h"
+#include "fhir/audit/pg/pg_audit_store.h"
 #include "server/security.h"
 #include "tests/support/test_database.h"
 
@@ -35,7 +36,8 @@ class TestServer {
   TestServer(fhir::rest::ServiceOptions options, fhir::rest::HttpServerOptions http);
   // With SMART on FHIR security on: tokens issued for kTestIssuer (see security()).
   struct Secured {};
-  TestServer(Secured, fhir::rest::HttpServerOptions http = {});
+  TestServer(Secured, fhir::rest::HttpServerOptions http = {},
+             fhir::rest::ServiceOptions options = {});
   ~TestServer();
 
   static constexpr const char* kTestIssuer = "https://fovea.test:8443";
@@ -63,6 +65,7 @@ class TestServer {
   fhir::search::pg::PgSearchBackend search_;
   std::shared_ptr<fhir::search::LiveRegistry> registry_;
   common::SystemClock clock_;
+  std::unique_ptr<fhir::audit::pg::PgAuditStore> audit_store_;
   std::unique_ptr<fhir::audit::AuditLog> audit_;
   std::unique_ptr<server::SecurityStack> security_;
   fhir::rest::FhirService service_;

@@ -70,7 +70,11 @@ common::Result<store::ResourceVersion> NewResource(const JsonValue& resource, co
   meta->SetPrimitiveChild("versionId", "1");
   meta->SetPrimitiveChild("lastUpdated", common::FormatInstant(now));
   v.content = format::WriteResourceJson(*root);
-  if (registry != nullptr) v.index_rows_json = search::ExtractIndex(*root, *registry).ToJson();
+  if (registry != nullptr) {
+    search::IndexRows rows = search::ExtractIndex(*root, *registry);
+    rows.texts.clear();
+    v.index_rows_json = rows.ToJson();
+  }
   return v;
 }
 

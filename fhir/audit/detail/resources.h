@@ -6,11 +6,13 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/status.h"
 #include "fhir/audit/audit_event.h"
+#include "fhir/audit/audit_store.h"
 #include "fhir/audit/provenance.h"
 #include "fhir/search/search_parameter.h"
 #include "fhir/store/resource_store.h"
@@ -27,12 +29,22 @@ common::JsonValue Coding(std::string_view system, std::string_view code,
 common::JsonValue CodeableConcept(std::string_view system, std::string_view code,
                                   std::string_view display);
 
+// OK when every row can be stored: subtype and content set (NOT NULL columns). Else kInvalid,
+// a caller's bug; AuditStore implementations check it before writing anything.
+common::Status CheckAuditRows(const std::vector<AuditRow>& rows);
+
+// AuditEvent.outcome of a record: OutcomeForStatus(http_status), and at least kMinorFailure for
+// kLoginFailed (whose http_status may be 0). AuditEventValue and AuditRowFor both use it.
+Outcome RecordOutcome(const AuditRecord& record);
+
 common::JsonValue AuditEventValue(const AuditRecord& record);
 common::JsonValue ProvenanceValue(const ProvenanceRecord& record);
 
 // A new resource (version 1, a fresh id, meta.versionId/lastUpdated = `now`) from `resource`:
-// canonical JSON plus, with a registry, its search-index rows. kInternal when `resource` is not
-// valid FHIR JSON (a bug in the builders above; the message names no content).
+// canonical JSON plus, with a registry, its search-index rows except the full-text ones
+// (_text, _content): the audit resources have no narrative, their full text is never worth a
+// search, and its rows are the most expensive to write. kInternal when `resource` is not valid
+// FHIR JSON (a bug in the builders above; the message names no content).
 common::Result<store::ResourceVersion> NewResource(const common::JsonValue& resource,
                                                    common::TimePoint now,
                                                    const search::SearchParameterRegistry* registry);

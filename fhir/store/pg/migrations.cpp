@@ -7,6 +7,7 @@
 std::string_view EmbeddedMigration0001();
 std::string_view EmbeddedMigration0002();
 std::string_view EmbeddedMigration0003();
+std::string_view EmbeddedMigration0004();
 
 namespace fhir::store::pg {
 namespace {
@@ -33,6 +34,7 @@ const std::vector<Migration>& AllMigrations() {
       {1, "resources", EmbeddedMigration0001()},
       {2, "search_index", EmbeddedMigration0002()},
       {3, "auth", EmbeddedMigration0003()},
+      {4, "audit_event", EmbeddedMigration0004()},
   };
   return kAll;
 }

@@ -88,11 +88,12 @@ Result<ResourceVersion> PgResourceStore::ReadVersion(const std::string& type,
 }
 
 Status PgResourceStore::Write(const ResourceVersion& v, int expected_version) {
-  return WriteWith(v, expected_version, {});
+  return WriteWith(v, expected_version, {}, {});
 }
 
 Status PgResourceStore::WriteWith(const ResourceVersion& v, int expected_version,
-                                  const std::vector<ResourceVersion>& companions) {
+                                  const std::vector<ResourceVersion>& companions,
+                                  const std::string& audit_rows_json) {
   FOVEA_RETURN_IF_ERROR(CheckNewResources(companions));
   std::vector<PgParam> params = {
       v.type,
@@ -107,8 +108,9 @@ Status PgResourceStore::WriteWith(const ResourceVersion& v, int expected_version
   if (!first) params.push_back(std::to_string(expected_version));
   params.push_back(v.index_rows_json.empty() ? std::string("{}") : v.index_rows_json);
   const PgQuery* query = first ? &kInsertFirstVersion : &kInsertNextVersion;
-  if (!companions.empty()) {
+  if (!companions.empty() || !audit_rows_json.empty()) {
     params.push_back(CreatedResourcesJson(companions));
+    params.push_back(audit_rows_json.empty() ? std::string("[]") : audit_rows_json);
     query = first ? &kInsertFirstVersionWith : &kInsertNextVersionWith;
   }
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());

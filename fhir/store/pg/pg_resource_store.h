@@ -19,7 +19,8 @@ class PgResourceStore final : public ResourceStore {
                                               int version) override;
   common::Status Write(const ResourceVersion& v, int expected_version) override;
   common::Status WriteWith(const ResourceVersion& v, int expected_version,
-                           const std::vector<ResourceVersion>& companions) override;
+                           const std::vector<ResourceVersion>& companions,
+                           const std::string& audit_rows_json) override;
   common::Status CreateAll(const std::vector<ResourceVersion>& batch) override;
   common::Result<HistoryPage> History(const HistoryQuery& query) override;
   common::Status Ping() override;

@@ -11,8 +11,9 @@
 // CTEs does not interfere.) The current-row change is a compare-and-set
 // on `version`: if another writer got there first it touches no row, and since every other CTE
 // selects FROM that one, nothing else is written either. The resources created with a write
-// (WriteWith's companions: its AuditEvent and Provenance) join the same statement, as one JSON
-// array parameter, gated on that CTE too; CreateAll is the same fragment on its own.
+// (WriteWith's companions: its Provenance) and its AuditEvent rows (the audit_event table,
+// migration 0004) join the same statement, each as one JSON array parameter, gated on that CTE
+// too; CreateAll and kAppendAuditEvents are the same fragments on their own.
 
 #include "fhir/store/pg/connection.h"
 
@@ -181,25 +182,48 @@ namespace fhir::store::pg {
     "  SELECT e.seq, c.t, c.i, 1, c.at, false, 'POST', c.c FROM c_ev e JOIN c_in c ON c.t = e.type AND c.i = e.id" \
     "  RETURNING 1)"
 
+// AuditEvent rows into audit_event (migration 0004; fhir/audit/audit_store.h). $P is a JSON array
+// as audit::AuditRowsJson makes it, one object per row: {"r": recorded (instant, microseconds),
+// "s": subtype, "a": action, "o": outcome, "g": agent, "c": client id, "p": patient,
+// "e": entity, "d": address, "q": request id, "x": the AuditEvent JSON}; an absent key is NULL.
+// GATE as for FOVEA_SQL_CREATED_CTES. seq comes from the identity column. jsonb_array_elements
+// with ->> rather than jsonb_to_recordset: the same result, but jsonb_to_recordset spends ~50 us
+// per row extracting the 2 KB "x" string, which made the append 1.6 times slower
+// (bench/audit_bench.cpp, PostgreSQL 15).
+#define FOVEA_SQL_INSERT_AUDIT_ROWS(P, GATE) \
+    "INSERT INTO audit_event" \
+    " (recorded, subtype, action, outcome, agent, client_id, patient, entity, address, request_id, content)" \
+    " SELECT (ar ->> 'r')::timestamptz, ar ->> 's', ar ->> 'a', (ar ->> 'o')::smallint, ar ->> 'g'," \
+    "  ar ->> 'c', ar ->> 'p', ar ->> 'e', ar ->> 'd', ar ->> 'q', ar ->> 'x'" \
+    " FROM " GATE " jsonb_array_elements($" P "::jsonb) AS ar"
+
 // $1 type, $2 id, $3 version, $4 last_updated, $5 deleted, $6 content, $7 method,
 // $8 search-index rows as JSON (search::IndexRows::ToJson)
 inline constexpr PgQuery kInsertFirstVersion{
     "store.insert_first_version", FOVEA_SQL_FIRST_VERSION_CTES FOVEA_SQL_HISTORY_FROM_EV};
 
-// kInsertFirstVersion plus $9: the companions, created with it (see FOVEA_SQL_CREATED_CTES).
+// kInsertFirstVersion plus $9: the companions, created with it (see FOVEA_SQL_CREATED_CTES), and
+// $10: its AuditEvent rows (see FOVEA_SQL_INSERT_AUDIT_ROWS). Either array may be empty.
 inline constexpr PgQuery kInsertFirstVersionWith{
     "store.insert_first_version_with",
-    FOVEA_SQL_FIRST_VERSION_CTES "," FOVEA_SQL_CREATED_CTES("9", "cur,") FOVEA_SQL_HISTORY_FROM_EV};
+    FOVEA_SQL_FIRST_VERSION_CTES "," FOVEA_SQL_CREATED_CTES("9", "cur,")
+    ", a_ev AS (" FOVEA_SQL_INSERT_AUDIT_ROWS("10", "cur,") ")" FOVEA_SQL_HISTORY_FROM_EV};
 
 // As above, plus $8: the version the writer read (compare-and-set), and $9 the index rows,
 // which replace the previous version's.
 inline constexpr PgQuery kInsertNextVersion{
     "store.insert_next_version", FOVEA_SQL_NEXT_VERSION_CTES FOVEA_SQL_HISTORY_FROM_EV};
 
-// kInsertNextVersion plus $10: the companions, created with it (see FOVEA_SQL_CREATED_CTES).
+// kInsertNextVersion plus $10: the companions, created with it (see FOVEA_SQL_CREATED_CTES), and
+// $11: its AuditEvent rows (see FOVEA_SQL_INSERT_AUDIT_ROWS). Either array may be empty.
 inline constexpr PgQuery kInsertNextVersionWith{
     "store.insert_next_version_with",
-    FOVEA_SQL_NEXT_VERSION_CTES "," FOVEA_SQL_CREATED_CTES("10", "cur,") FOVEA_SQL_HISTORY_FROM_EV};
+    FOVEA_SQL_NEXT_VERSION_CTES "," FOVEA_SQL_CREATED_CTES("10", "cur,")
+    ", a_ev AS (" FOVEA_SQL_INSERT_AUDIT_ROWS("11", "cur,") ")" FOVEA_SQL_HISTORY_FROM_EV};
+
+// AuditStore::Append (fhir/audit/pg): $1 the rows, appended in one statement.
+inline constexpr PgQuery kAppendAuditEvents{
+    "audit.append", FOVEA_SQL_INSERT_AUDIT_ROWS("1", "")};
 
 // CreateAll: $1 the resources (as for companions), each created as version 1 in one statement.
 // Returns the number of history rows written.
@@ -301,5 +325,6 @@ inline constexpr PgQuery kPing{"store.ping", "SELECT 1"};
 #undef FOVEA_SQL_NEXT_VERSION_CTES
 #undef FOVEA_SQL_HISTORY_FROM_EV
 #undef FOVEA_SQL_CREATED_CTES
+#undef FOVEA_SQL_INSERT_AUDIT_ROWS
 
 #endif  // FOVEA_FHIR_STORE_PG_QUERIES_H_

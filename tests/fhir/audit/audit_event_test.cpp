@@ -1,5 +1,5 @@
-// fhir/audit: the AuditEvent (IHE BALP) and Provenance builders, and the companion versions of a
-// write. Every resource built must parse and validate as R4.
+// fhir/audit: the AuditEvent (IHE BALP) and Provenance builders, and the Provenance companion of
+// a write. Every resource built must parse and validate as R4.
 
 #include "fhir/audit/audit_event.h"
 
@@ -471,49 +471,49 @@ BOOST_AUTO_TEST_CASE(NobodyKnownIsAnonymousNotInvalid) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-BOOST_AUTO_TEST_SUITE(WriteCompanions)
+BOOST_AUTO_TEST_SUITE(ProvenanceCompanion)
 
-BOOST_AUTO_TEST_CASE(NewVersionsWithIdsMetaAndIndexRows) {
-  AuditRecord audit = PatientRead();
-  audit.interaction = Interaction::kUpdate;
-  audit.recorded = {};  // stamped with `now`
+BOOST_AUTO_TEST_CASE(NewVersionWithIdMetaAndIndexRowsButNoFullText) {
   ProvenanceRecord prov;
   prov.targets = {"Observation/o1/_history/2"};
   prov.activity = ProvenanceActivity::kUpdate;
   prov.agent_reference = "Practitioner/prac-1";
+  prov.agent_display = "Dr. Example";
+  prov.client_id = "chart-app";
+  prov.request_id = "req-123";
   const common::TimePoint now = At2026();
   auto registry = fhir::search::SearchParameterRegistry::R4();
-  auto companions = fhir::audit::WriteCompanions(audit, prov, now, registry.get());
-  BOOST_REQUIRE(companions.has_value());
-  BOOST_REQUIRE(companions->size() == 2u);
-  const auto& event = (*companions)[0];
-  const auto& provenance = (*companions)[1];
-  BOOST_TEST(event.type == "AuditEvent");
-  BOOST_TEST(provenance.type == "Provenance");
-  for (const auto& v : *companions) {
-    BOOST_TEST(fhir::model::LogicalId::IsValid(v.id));
-    BOOST_TEST(v.version == 1);
-    BOOST_TEST((v.method == fhir::store::Method::kCreate));
-    BOOST_TEST(!v.deleted);
-    BOOST_TEST(v.last_updated.time_since_epoch().count() == now.time_since_epoch().count());
-    BOOST_TEST(ValidationIssues(v.content) == "", v.content);
-    JsonValue c = Parse(v.content);
-    BOOST_TEST(Str(c, {"id"}) == v.id);
-    BOOST_TEST(Str(c, {"meta", "versionId"}) == "1");
-    BOOST_TEST(Str(c, {"meta", "lastUpdated"}) == common::FormatInstant(now));
-    BOOST_TEST(Str(c, {"recorded"}) == common::FormatInstant(now));
-    BOOST_TEST(v.index_rows_json.find("\"reference\"") != std::string::npos, v.index_rows_json);
-  }
-  BOOST_TEST(event.id != provenance.id);
-  BOOST_TEST(fhir::store::CheckNewResources(*companions).ok());
-  // The AuditEvent's index has its patient and its subtype.
-  BOOST_TEST(event.index_rows_json.find("\"p1\"") != std::string::npos, event.index_rows_json);
-  BOOST_TEST(event.index_rows_json.find("\"update\"") != std::string::npos, event.index_rows_json);
+  auto companion = fhir::audit::ProvenanceCompanion(prov, now, registry.get());
+  BOOST_REQUIRE(companion.has_value());
+  const fhir::store::ResourceVersion& v = *companion;
+  BOOST_TEST(v.type == "Provenance");
+  BOOST_TEST(fhir::model::LogicalId::IsValid(v.id));
+  BOOST_TEST(v.version == 1);
+  BOOST_TEST((v.method == fhir::store::Method::kCreate));
+  BOOST_TEST(!v.deleted);
+  BOOST_TEST(v.last_updated.time_since_epoch().count() == now.time_since_epoch().count());
+  BOOST_TEST(ValidationIssues(v.content) == "", v.content);
+  JsonValue c = Parse(v.content);
+  BOOST_TEST(Str(c, {"id"}) == v.id);
+  BOOST_TEST(Str(c, {"meta", "versionId"}) == "1");
+  BOOST_TEST(Str(c, {"meta", "lastUpdated"}) == common::FormatInstant(now));
+  BOOST_TEST(Str(c, {"recorded"}) == common::FormatInstant(now));  // stamped: it was unset
+  BOOST_TEST(fhir::store::CheckNewResources({v}).ok());
+  // Searchable by target and agent; no _text/_content rows (no narrative; costly, useless).
+  BOOST_TEST(v.index_rows_json.find(R"("reference":[)") != std::string::npos, v.index_rows_json);
+  BOOST_TEST(v.index_rows_json.find(R"("o1")") != std::string::npos, v.index_rows_json);
+  BOOST_TEST(v.index_rows_json.find(R"("prac-1")") != std::string::npos, v.index_rows_json);
+  BOOST_TEST(v.index_rows_json.find(R"("text":[)") == std::string::npos, v.index_rows_json);
 
-  auto unindexed = fhir::audit::WriteCompanions(audit, prov, now, nullptr);
+  auto unindexed = fhir::audit::ProvenanceCompanion(prov, now, nullptr);
   BOOST_REQUIRE(unindexed.has_value());
-  BOOST_TEST((*unindexed)[0].index_rows_json.empty());
-  BOOST_TEST((*unindexed)[0].id != event.id);  // fresh ids every time
+  BOOST_TEST(unindexed->index_rows_json.empty());
+  BOOST_TEST(unindexed->id != v.id);  // fresh ids every time
+
+  prov.recorded = At2026() - std::chrono::seconds(5);  // kept when set
+  auto dated = fhir::audit::ProvenanceCompanion(prov, now, nullptr);
+  BOOST_REQUIRE(dated.has_value());
+  BOOST_TEST(Str(Parse(dated->content), {"recorded"}) == common::FormatInstant(prov.recorded));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,6 @@
-// fhir/audit on PostgreSQL: AuditLog batches become rows that the FHIR search finds, and the
-// companions of a write commit with it or not at all (run on the in-memory store too).
+// fhir/audit on PostgreSQL: AuditLog batches become audit_event rows that AuditStore::Search
+// finds, and the AuditEvent row and Provenance of a write commit with it or not at all (run on
+// the in-memory stores too).
 
 #include "fhir/audit/audit_log.h"
 
@@ -12,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "fhir/audit/in_memory_audit_store.h"
+#include "fhir/audit/pg/pg_audit_store.h"
 #include "fhir/model/issues.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/search/pg/pg_search_backend.h"
@@ -25,16 +28,39 @@ namespace {
 
 using common::StatusCode;
 using fhir::audit::AuditLog;
+using fhir::audit::AuditQuery;
 using fhir::audit::AuditRecord;
+using fhir::audit::AuditRow;
+using fhir::audit::AuditStore;
 using fhir::audit::Interaction;
 using fhir::search::SearchParameterRegistry;
 using fhir::store::ResourceStore;
 using fhir::store::ResourceVersion;
 
+// Every row matching `q`, following the cursor.
+std::vector<AuditRow> All(AuditStore& store, AuditQuery q) {
+  q.count = 100;
+  std::vector<AuditRow> rows;
+  while (true) {
+    auto page = store.Search(q);
+    BOOST_REQUIRE(page.has_value());
+    rows.insert(rows.end(), page->rows.begin(), page->rows.end());
+    if (!page->next_after_seq) return rows;
+    q.after_seq = page->next_after_seq;
+  }
+}
+
+std::set<std::string> RequestIds(const std::vector<AuditRow>& rows) {
+  std::set<std::string> ids;
+  for (const AuditRow& row : rows) ids.insert(row.request_id);
+  return ids;
+}
+
 struct Pg {
   test_support::TestDatabase db;
   fhir::store::pg::ConnectionPool pool{db.dsn(), 8};
   fhir::store::pg::PgResourceStore store{pool};
+  fhir::audit::pg::PgAuditStore audit_store{pool};
   fhir::search::pg::PgSearchBackend search{pool};
   std::shared_ptr<fhir::search::LiveRegistry> registry =
       std::make_shared<fhir::search::LiveRegistry>(SearchParameterRegistry::R4());
@@ -87,22 +113,6 @@ AuditRecord Workload(int n) {
   return r;
 }
 
-std::set<std::string> RequestIdsStored(ResourceStore& store) {
-  fhir::store::HistoryQuery q;
-  q.type = "AuditEvent";
-  q.count = 100'000;
-  auto page = store.History(q);
-  BOOST_REQUIRE(page.has_value());
-  std::set<std::string> ids;
-  for (const auto& v : page->entries) {
-    auto at = v.content.find(R"("value":"req-)");
-    BOOST_REQUIRE(at != std::string::npos);
-    auto start = at + 9;
-    ids.insert(v.content.substr(start, v.content.find('"', start) - start));
-  }
-  return ids;
-}
-
 ResourceVersion Observation(const std::string& id, int version) {
   ResourceVersion v;
   v.type = "Observation";
@@ -115,11 +125,14 @@ ResourceVersion Observation(const std::string& id, int version) {
   return v;
 }
 
-// The AuditEvent and Provenance of writing `id` at `version`.
-std::vector<ResourceVersion> Companions(const std::string& id, int version,
-                                        const SearchParameterRegistry* registry) {
+// Writes `id` at `version` with its audit trail, as the REST layer does: the Provenance as a
+// companion, the AuditEvent as a row, both in the write's statement.
+common::Status WriteAudited(ResourceStore& store, const std::string& id, int version,
+                            int expected, const SearchParameterRegistry* registry) {
+  ResourceVersion v = Observation(id, version);
   const std::string target = "Observation/" + id + "/_history/" + std::to_string(version);
   AuditRecord audit;
+  audit.recorded = v.last_updated;
   audit.interaction = version == 1 ? Interaction::kCreate : Interaction::kUpdate;
   audit.http_status = version == 1 ? 201 : 200;
   audit.agent_reference = "Practitioner/prac-1";
@@ -134,10 +147,10 @@ std::vector<ResourceVersion> Companions(const std::string& id, int version,
   prov.agent_reference = "Practitioner/prac-1";
   prov.client_id = "app";
   prov.request_id = audit.request_id;
-  auto companions =
-      fhir::audit::WriteCompanions(audit, prov, common::SystemClock().Now(), registry);
-  BOOST_REQUIRE(companions.has_value());
-  return std::move(companions).value();
+  auto provenance = fhir::audit::ProvenanceCompanion(prov, v.last_updated, registry);
+  BOOST_REQUIRE(provenance.has_value());
+  return store.WriteWith(v, expected, {*provenance},
+                         fhir::audit::AuditRowsJson({fhir::audit::AuditRowFor(audit)}));
 }
 
 std::size_t CountOfType(ResourceStore& store, const std::string& type) {
@@ -157,7 +170,7 @@ BOOST_AUTO_TEST_CASE(RecordsFromManyThreadsAreAllStoredAndSearchable) {
   constexpr int kTotal = kThreads * kEach;
   fhir::audit::AuditLogOptions options;
   options.max_batch = 32;
-  AuditLog log(store, clock, registry, options);
+  AuditLog log(audit_store, clock, options);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     // Each thread takes every kThreads-th record: arrival order differs from numbering.
@@ -170,82 +183,105 @@ BOOST_AUTO_TEST_CASE(RecordsFromManyThreadsAreAllStoredAndSearchable) {
   BOOST_TEST(log.stats().written == static_cast<std::uint64_t>(kTotal));
   BOOST_TEST(log.stats().failed == 0u);
 
-  // Every record is there once, whatever the order of arrival.
+  // Every record is there once, whatever the order of arrival, and only in audit_event.
   std::set<std::string> expected;
   for (int n = 0; n < kTotal; ++n) expected.insert("req-" + std::to_string(n));
-  BOOST_TEST((RequestIdsStored(store) == expected));
-  BOOST_TEST(Count("SELECT count(*) FROM resource WHERE type = 'AuditEvent'") == kTotal);
-  BOOST_TEST(Count("SELECT count(*) FROM event") == Count("SELECT count(*) FROM resource_history"));
+  BOOST_TEST((RequestIds(All(audit_store, {})) == expected));
+  BOOST_TEST(Count("SELECT count(*) FROM audit_event") == kTotal);
+  BOOST_TEST(Count("SELECT count(*) FROM resource") == 0);
+  BOOST_TEST(Count("SELECT count(*) FROM event") == 0);
 
-  // And the FHIR search finds them by their BALP codes, patient, agent and outcome.
-  BOOST_TEST(Find("AuditEvent", {}).size() == static_cast<std::size_t>(kTotal));
-  BOOST_TEST(Find("AuditEvent", {{"type", "rest"}}).size() == static_cast<std::size_t>(kTotal * 3 / 4));
-  BOOST_TEST(Find("AuditEvent", {{"type", "http://dicom.nema.org/resources/ontology/DCM|110114"}}).size() ==
-             static_cast<std::size_t>(kTotal / 4));
-  BOOST_TEST(Find("AuditEvent", {{"subtype", "read"}}).size() == static_cast<std::size_t>(kTotal / 4));
-  BOOST_TEST(Find("AuditEvent", {{"subtype", "search-type"}}).size() == static_cast<std::size_t>(kTotal / 4));
-  BOOST_TEST(Find("AuditEvent", {{"patient", "Patient/p1"}}).size() == static_cast<std::size_t>(kTotal / 5));
+  // And the audit search finds them by subtype, patient, agent, outcome, entity and action.
+  auto count = [&](AuditQuery q) { return All(audit_store, std::move(q)).size(); };
+  AuditQuery q;
+  q.subtype = "read";
+  BOOST_TEST(count(q) == static_cast<std::size_t>(kTotal / 4));
+  q = {};
+  q.subtype = "110122";  // DICOM Login, the AuditEvent.subtype of a login
+  BOOST_TEST(count(q) == static_cast<std::size_t>(kTotal / 4));
+  q = {};
+  q.patient = "Patient/p1";
+  BOOST_TEST(count(q) == static_cast<std::size_t>(kTotal / 5));
   std::size_t by_prac2 = 0;
   for (int n = 0; n < kTotal; ++n) by_prac2 += n % 3 == 2 ? 1 : 0;
-  BOOST_TEST(Find("AuditEvent", {{"agent", "Practitioner/prac-2"}}).size() == by_prac2);
-  BOOST_TEST(Find("AuditEvent", {{"outcome", "4"}}).size() == static_cast<std::size_t>(kTotal / 10));
-  BOOST_TEST(Find("AuditEvent", {{"entity", "Observation/o8"}}).size() == 1u);
-  BOOST_TEST(Find("AuditEvent", {{"action", "E"}}).size() == static_cast<std::size_t>(kTotal / 2));
+  q = {};
+  q.agent = "Practitioner/prac-2";
+  BOOST_TEST(count(q) == by_prac2);
+  q = {};
+  q.outcome = 4;
+  BOOST_TEST(count(q) == static_cast<std::size_t>(kTotal / 10));
+  q = {};
+  q.entity = "Observation/o8";
+  BOOST_TEST(count(q) == 1u);
+  q = {};
+  q.action = 'E';
+  BOOST_TEST(count(q) == static_cast<std::size_t>(kTotal / 2));
 }
 
 BOOST_AUTO_TEST_CASE(DestructionStoresEverythingQueued) {
   {
     fhir::audit::AuditLogOptions options;
     options.linger = std::chrono::seconds(30);
-    AuditLog log(store, clock, registry, options);
+    AuditLog log(audit_store, clock, options);
     for (int n = 0; n < 300; ++n) log.Record(Workload(n));
   }
-  BOOST_TEST(Count("SELECT count(*) FROM resource WHERE type = 'AuditEvent'") == 300);
-  BOOST_TEST(Find("AuditEvent", {{"patient", "Patient/p3"}}).size() == 60u);
+  BOOST_TEST(Count("SELECT count(*) FROM audit_event") == 300);
+  AuditQuery q;
+  q.patient = "Patient/p3";
+  BOOST_TEST(All(audit_store, q).size() == 60u);
 }
 
-BOOST_AUTO_TEST_CASE(WriteCompanionsAreSearchableWithTheWrite) {
+BOOST_AUTO_TEST_CASE(WriteAuditAndProvenanceCommitWithTheWrite) {
   auto snapshot = registry->Get();
-  BOOST_REQUIRE(store.WriteWith(Observation("o1", 1), 0, Companions("o1", 1, snapshot.get())).ok());
-  BOOST_REQUIRE(store.WriteWith(Observation("o1", 2), 1, Companions("o1", 2, snapshot.get())).ok());
+  BOOST_REQUIRE(WriteAudited(store, "o1", 1, 0, snapshot.get()).ok());
+  BOOST_REQUIRE(WriteAudited(store, "o1", 2, 1, snapshot.get()).ok());
   // A stale writer loses: no version 3, no AuditEvent, no Provenance.
-  BOOST_TEST(store.WriteWith(Observation("o1", 2), 1, Companions("o1", 2, snapshot.get())).code() ==
-             StatusCode::kVersionConflict);
+  BOOST_TEST(WriteAudited(store, "o1", 2, 1, snapshot.get()).code() == StatusCode::kVersionConflict);
   BOOST_TEST(store.Head("Observation", "o1")->version == 2);
-  BOOST_TEST(Find("AuditEvent", {{"entity", "Observation/o1"}}).size() == 2u);
-  BOOST_TEST(Find("AuditEvent", {{"subtype", "create"}}).size() == 1u);
-  BOOST_TEST(Find("AuditEvent", {{"subtype", "update"}}).size() == 1u);
-  BOOST_TEST(Find("AuditEvent", {{"patient", "Patient/p1"}, {"action", "U"}}).size() == 1u);
+  AuditQuery q;
+  q.entity = "Observation/o1";
+  const auto rows = All(audit_store, q);
+  BOOST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[0].subtype == "update");  // newest first
+  BOOST_TEST(rows[1].subtype == "create");
+  BOOST_TEST(rows[0].request_id == "req-write-o1-2");
+  q = {};
+  q.patient = "Patient/p1";
+  q.action = 'U';
+  BOOST_TEST(All(audit_store, q).size() == 1u);
   BOOST_TEST(Find("Provenance", {{"target", "Observation/o1"}}).size() == 2u);
   BOOST_TEST(Find("Provenance", {{"agent", "Practitioner/prac-1"}}).size() == 2u);
-  BOOST_TEST(Count("SELECT count(*) FROM resource") == 5);  // o1 + 2 AuditEvents + 2 Provenances
+  BOOST_TEST(Count("SELECT count(*) FROM resource") == 3);  // o1 + 2 Provenances
+  BOOST_TEST(Count("SELECT count(*) FROM audit_event") == 2);
   BOOST_TEST(Count("SELECT count(*) FROM event") == Count("SELECT count(*) FROM resource_history"));
+  // The Provenance has no full-text rows.
+  BOOST_TEST(Count("SELECT count(*) FROM sp_text WHERE type = 'Provenance'") == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
 
-// The same contract on the in-memory store.
+// The same contract on the in-memory stores.
 BOOST_AUTO_TEST_SUITE(AuditLogInMemory)
 
-BOOST_AUTO_TEST_CASE(WriteCompanionsCommitWithTheWriteOrNotAtAll) {
+BOOST_AUTO_TEST_CASE(WriteAuditAndProvenanceCommitWithTheWriteOrNotAtAll) {
   fhir::store::InMemoryResourceStore store;
   auto registry = SearchParameterRegistry::R4();
-  BOOST_REQUIRE(store.WriteWith(Observation("o1", 1), 0, Companions("o1", 1, registry.get())).ok());
-  BOOST_TEST(store.WriteWith(Observation("o1", 1), 0, Companions("o1", 1, registry.get())).code() ==
-             StatusCode::kVersionConflict);
-  BOOST_TEST(store.WriteWith(Observation("o1", 3), 2, Companions("o1", 3, registry.get())).code() ==
-             StatusCode::kVersionConflict);
+  BOOST_REQUIRE(WriteAudited(store, "o1", 1, 0, registry.get()).ok());
+  BOOST_TEST(WriteAudited(store, "o1", 1, 0, registry.get()).code() == StatusCode::kVersionConflict);
+  BOOST_TEST(WriteAudited(store, "o1", 3, 2, registry.get()).code() == StatusCode::kVersionConflict);
   BOOST_TEST(CountOfType(store, "Observation") == 1u);
-  BOOST_TEST(CountOfType(store, "AuditEvent") == 1u);
   BOOST_TEST(CountOfType(store, "Provenance") == 1u);
+  BOOST_TEST(CountOfType(store, "AuditEvent") == 0u);
+  const auto rows = store.AuditRowsForTesting();
+  BOOST_REQUIRE(rows.size() == 1u);
+  BOOST_TEST(rows[0].find(R"("q":"req-write-o1-1")") != std::string::npos, rows[0]);
 }
 
 BOOST_AUTO_TEST_CASE(RecordsFromManyThreadsAreAllStored) {
-  fhir::store::InMemoryResourceStore store;
+  fhir::audit::InMemoryAuditStore audit_store;
   common::SystemClock clock;
-  auto registry = std::make_shared<fhir::search::LiveRegistry>(SearchParameterRegistry::R4());
   {
-    AuditLog log(store, clock, registry);
+    AuditLog log(audit_store, clock);
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
@@ -254,11 +290,11 @@ BOOST_AUTO_TEST_CASE(RecordsFromManyThreadsAreAllStored) {
     }
     for (auto& t : threads) t.join();
     log.Flush();
-    BOOST_TEST(CountOfType(store, "AuditEvent") == 400u);
+    BOOST_TEST(audit_store.size() == 400u);
   }
   std::set<std::string> expected;
   for (int n = 0; n < 400; ++n) expected.insert("req-" + std::to_string(n));
-  BOOST_TEST((RequestIdsStored(store) == expected));
+  BOOST_TEST((RequestIds(All(audit_store, {})) == expected));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,6 @@
 // fhir/audit/audit_log: batching, flushing, draining on shutdown, backpressure and retries,
-// against the in-memory store (with fault injection). audit_log_pgtest.cpp runs the PostgreSQL
-// side.
+// against the in-memory AuditStore (with fault injection). audit_log_pgtest.cpp runs the
+// PostgreSQL side.
 
 #include "fhir/audit/audit_log.h"
 
@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "fhir/store/in_memory_resource_store.h"
+#include "fhir/audit/in_memory_audit_store.h"
 
 namespace {
 
@@ -28,60 +28,53 @@ using common::StatusCode;
 using fhir::audit::AuditLog;
 using fhir::audit::AuditLogOptions;
 using fhir::audit::AuditRecord;
-using fhir::store::ResourceVersion;
+using fhir::audit::AuditRow;
 
-// An in-memory store whose CreateAll can be slowed down or made to fail.
-class FaultyStore final : public fhir::store::ResourceStore {
+// An in-memory AuditStore whose Append can be slowed down or made to fail, and whose Search can
+// be made to fail.
+class FaultyStore final : public fhir::audit::AuditStore {
  public:
-  common::Result<fhir::store::CurrentState> Head(const std::string& type,
-                                                 const std::string& id) override {
-    return inner_.Head(type, id);
-  }
-  common::Result<ResourceVersion> Read(const std::string& type, const std::string& id) override {
-    return inner_.Read(type, id);
-  }
-  common::Result<ResourceVersion> ReadVersion(const std::string& type, const std::string& id,
-                                              int version) override {
-    return inner_.ReadVersion(type, id, version);
-  }
-  Status Write(const ResourceVersion& v, int expected) override { return inner_.Write(v, expected); }
-  Status WriteWith(const ResourceVersion& v, int expected,
-                   const std::vector<ResourceVersion>& companions) override {
-    return inner_.WriteWith(v, expected, companions);
-  }
-  common::Result<fhir::store::HistoryPage> History(const fhir::store::HistoryQuery& q) override {
-    return inner_.History(q);
-  }
-  Status Ping() override { return inner_.Ping(); }
-
-  Status CreateAll(const std::vector<ResourceVersion>& batch) override {
+  Status Append(const std::vector<AuditRow>& rows) override {
     ++calls;
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
     if (fail_next > 0) {
       --fail_next;
       // "Committed, but the answer was lost": the rows are there, the caller sees an error.
-      if (commit_before_failing) (void)inner_.CreateAll(batch);
+      if (commit_before_failing) (void)inner_.Append(rows);
+      return Status(fail_with.load(), "database unavailable");
+    }
+    max_batch_seen = std::max<std::size_t>(max_batch_seen, rows.size());
+    return inner_.Append(rows);
+  }
+  common::Result<AuditRow> Read(std::int64_t seq) override { return inner_.Read(seq); }
+  common::Result<fhir::audit::AuditPage> Search(const fhir::audit::AuditQuery& q) override {
+    ++searches;
+    if (fail_searches > 0) {
+      --fail_searches;
       return Status(StatusCode::kUnavailable, "database unavailable");
     }
-    max_batch_seen = std::max<std::size_t>(max_batch_seen, batch.size());
-    return inner_.CreateAll(batch);
+    return inner_.Search(q);
   }
 
-  std::size_t Stored() {
-    fhir::store::HistoryQuery q;
-    q.type = "AuditEvent";
+  std::size_t Stored() const { return inner_.size(); }
+  std::vector<AuditRow> All() {
+    fhir::audit::AuditQuery q;
     q.count = 1'000'000;
-    return inner_.History(q)->entries.size();
+    q.oldest_first = true;
+    return inner_.Search(q)->rows;
   }
 
   std::atomic<int> calls{0};
+  std::atomic<int> searches{0};
   std::atomic<int> fail_next{0};
+  std::atomic<StatusCode> fail_with{StatusCode::kUnavailable};
+  std::atomic<int> fail_searches{0};
   std::atomic<bool> commit_before_failing{false};
   std::atomic<std::size_t> max_batch_seen{0};
   std::chrono::milliseconds delay{0};
 
  private:
-  fhir::store::InMemoryResourceStore inner_;
+  fhir::audit::InMemoryAuditStore inner_;
 };
 
 AuditRecord Read(int n) {
@@ -144,7 +137,7 @@ BOOST_AUTO_TEST_CASE(ManyThreadsThenFlushStoresEverything) {
   common::SystemClock clock;
   AuditLogOptions options = Fast();
   options.max_batch = 50;
-  AuditLog log(store, clock, nullptr, options);
+  AuditLog log(store, clock, options);
   constexpr int kThreads = 8;
   constexpr int kEach = 250;
   std::vector<std::thread> threads;
@@ -169,7 +162,7 @@ BOOST_AUTO_TEST_CASE(FlushDoesNotWaitForTheLinger) {
   common::SystemClock clock;
   AuditLogOptions options;
   options.linger = std::chrono::seconds(30);
-  AuditLog log(store, clock, nullptr, options);
+  AuditLog log(store, clock, options);
   log.Record(Read(1));
   auto start = std::chrono::steady_clock::now();
   log.Flush();
@@ -185,7 +178,7 @@ BOOST_AUTO_TEST_CASE(DestructionDrainsTheQueue) {
     AuditLogOptions options;
     options.linger = std::chrono::seconds(30);  // nothing would be written before the end
     options.max_batch = 64;
-    AuditLog log(store, clock, nullptr, options);
+    AuditLog log(store, clock, options);
     for (int i = 0; i < 500; ++i) log.Record(Read(i));
   }
   BOOST_TEST(store.Stored() == 500u);
@@ -194,7 +187,7 @@ BOOST_AUTO_TEST_CASE(DestructionDrainsTheQueue) {
 BOOST_AUTO_TEST_CASE(RecordAfterStopIsStoredAtOnce) {
   FaultyStore store;
   common::SystemClock clock;
-  AuditLog log(store, clock, nullptr, Fast());
+  AuditLog log(store, clock, Fast());
   log.Record(Read(1));
   log.Stop();
   BOOST_TEST(store.Stored() == 1u);
@@ -212,7 +205,7 @@ BOOST_AUTO_TEST_CASE(FullQueueBlocksTheCallerAndDropsNothing) {
   AuditLogOptions options = Fast();
   options.queue_capacity = 4;
   options.max_batch = 3;
-  AuditLog log(store, clock, nullptr, options);
+  AuditLog log(store, clock, options);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
@@ -226,21 +219,30 @@ BOOST_AUTO_TEST_CASE(FullQueueBlocksTheCallerAndDropsNothing) {
   BOOST_TEST(log.stats().failed == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(RecordsAreStampedAndSearchableByRequest) {
+BOOST_AUTO_TEST_CASE(RecordsAreStampedAndStoredAsRows) {
   FaultyStore store;
   common::FakeClock clock(common::TimePoint(std::chrono::seconds(1'780'000'000)));
-  AuditLog log(store, clock, nullptr, Fast());
+  AuditLog log(store, clock, Fast());
   log.Record(Read(5));
+  AuditRecord dated = Read(6);
+  dated.recorded = clock.Now() - std::chrono::seconds(3);  // kept when set
+  log.Record(dated);
   log.Flush();
-  fhir::store::HistoryQuery q;
-  q.type = "AuditEvent";
-  auto page = store.History(q);
-  BOOST_REQUIRE(page->entries.size() == 1u);
-  const std::string& content = page->entries[0].content;
-  BOOST_TEST(content.find(R"("recorded":")" + common::FormatInstant(clock.Now())) != std::string::npos,
-             content);
-  BOOST_TEST(content.find(R"("value":"req-5")") != std::string::npos, content);
-  BOOST_TEST(content.find(R"("versionId":"1")") != std::string::npos, content);
+  auto rows = store.All();
+  BOOST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[0].recorded.time_since_epoch().count() ==
+             (clock.Now() - std::chrono::seconds(3)).time_since_epoch().count());
+  BOOST_TEST(rows[1].recorded.time_since_epoch().count() == clock.Now().time_since_epoch().count());
+  const AuditRow& row = rows[1];
+  BOOST_TEST(row.subtype == "read");
+  BOOST_TEST(row.request_id == "req-5");
+  BOOST_TEST(row.patient == "Patient/p5");
+  BOOST_TEST(row.entity == "Observation/o5");
+  const std::string served = fhir::audit::ServedAuditEventJson(row);
+  BOOST_TEST(served.find(R"("recorded":")" + common::FormatInstant(clock.Now())) !=
+                 std::string::npos,
+             served);
+  BOOST_TEST(served.find(R"("value":"req-5")") != std::string::npos, served);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -251,7 +253,7 @@ BOOST_AUTO_TEST_CASE(TransientFailuresAreRetried) {
   FaultyStore store;
   store.fail_next = 2;
   common::SystemClock clock;
-  AuditLog log(store, clock, nullptr, Fast());
+  AuditLog log(store, clock, Fast());
   for (int i = 0; i < 10; ++i) log.Record(Read(i));
   log.Flush();
   BOOST_TEST(store.Stored() == 10u);
@@ -269,12 +271,65 @@ BOOST_AUTO_TEST_CASE(LostCommitAnswerIsNotStoredTwice) {
   common::SystemClock clock;
   AuditLogOptions options = Fast();
   options.linger = std::chrono::seconds(30);
-  AuditLog log(store, clock, nullptr, options);
+  AuditLog log(store, clock, options);
   for (int i = 0; i < 10; ++i) log.Record(Read(i));
   log.Flush();
   BOOST_TEST(store.Stored() == 10u);
+  BOOST_TEST(store.calls.load() == 1);  // found, not appended again
   BOOST_TEST(log.stats().written == 10u);
   BOOST_TEST(log.stats().failed == 0u);
+}
+
+// The check itself fails once: that attempt appends nothing, the next one checks again.
+BOOST_AUTO_TEST_CASE(LostCommitAnswerWithAFailingCheckIsNotStoredTwice) {
+  FaultyStore store;
+  store.fail_next = 1;
+  store.commit_before_failing = true;
+  store.fail_searches = 1;
+  common::SystemClock clock;
+  AuditLogOptions options = Fast();
+  options.linger = std::chrono::seconds(30);
+  AuditLog log(store, clock, options);
+  for (int i = 0; i < 10; ++i) log.Record(Read(i));
+  log.Flush();
+  BOOST_TEST(store.Stored() == 10u);
+  BOOST_TEST(store.calls.load() == 1);
+  BOOST_TEST(store.searches.load() == 2);
+  BOOST_TEST(log.stats().written == 10u);
+  BOOST_TEST(log.stats().retries == 2u);
+}
+
+// A failure that did not commit: the check finds nothing and the batch is appended again.
+BOOST_AUTO_TEST_CASE(UncommittedFailureIsAppendedAgain) {
+  FaultyStore store;
+  store.fail_next = 1;
+  common::SystemClock clock;
+  AuditLogOptions options = Fast();
+  options.linger = std::chrono::seconds(30);
+  AuditLog log(store, clock, options);
+  for (int i = 0; i < 3; ++i) log.Record(Read(i));
+  log.Flush();
+  BOOST_TEST(store.Stored() == 3u);
+  BOOST_TEST(store.calls.load() == 2);
+  BOOST_TEST(store.searches.load() == 1);
+}
+
+// kInvalid: the statement was refused as it stands; retrying cannot help.
+BOOST_AUTO_TEST_CASE(InvalidIsNotRetried) {
+  FaultyStore store;
+  store.fail_next = 1;
+  store.fail_with = StatusCode::kInvalid;
+  common::SystemClock clock;
+  StderrCapture capture;
+  {
+    AuditLog log(store, clock, Fast());
+    log.Record(Read(1));
+    log.Flush();
+    BOOST_TEST(log.stats().failed == 1u);
+    BOOST_TEST(log.stats().retries == 0u);
+    BOOST_TEST(store.calls.load() == 1);
+  }
+  BOOST_TEST(capture.Text().find("1 AuditEvents could not be stored (kInvalid)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(PersistentFailureIsCountedAndLoggedWithoutContent) {
@@ -286,7 +341,7 @@ BOOST_AUTO_TEST_CASE(PersistentFailureIsCountedAndLoggedWithoutContent) {
     AuditLogOptions options = Fast();
     options.max_attempts = 3;
     options.linger = std::chrono::seconds(30);
-    AuditLog log(store, clock, nullptr, options);
+    AuditLog log(store, clock, options);
     AuditRecord r = Read(1);
     r.user_name = "Dr. Secret";
     r.query = "Patient?name=Confidential";

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -426,6 +427,119 @@ BOOST_AUTO_TEST_CASE(ReadsWritesAndLoginsAreAudited) {
   HttpResult failures = server.Request("GET", "AuditEvent?subtype=110122&outcome=4", "",
                                        Bearer(auditor));
   BOOST_TEST(!EntryIds(failures).empty());
+}
+
+BOOST_AUTO_TEST_CASE(TheAuditTrailIsReadOnlyAndPaged) {
+  Seed();
+  std::string doctor = StaffToken("dr.okafor");
+  for (int i = 0; i < 5; ++i) {
+    BOOST_REQUIRE_EQUAL(server.Request("GET", "Patient/p1", "", Bearer(doctor)).status, 200);
+  }
+  server.audit()->Flush();
+  std::string auditor = SystemToken("system/AuditEvent.rs");
+  // Written by the server only.
+  HttpResult post = server.Request("POST", "AuditEvent", R"({"resourceType":"AuditEvent"})",
+                                   Bearer(SystemToken("system/AuditEvent.cruds")));
+  BOOST_TEST(post.status == 405);
+  // Paging through the reads of Patient/p1, newest first, without duplicates.
+  std::set<std::string> seen;
+  std::string next = "AuditEvent?entity=Patient/p1&subtype=read&_count=2";
+  int pages = 0;
+  while (!next.empty() && pages < 10) {
+    HttpResult page = server.Request("GET", next, "", Bearer(auditor));
+    BOOST_REQUIRE_EQUAL(page.status, 200);
+    for (const std::string& id : EntryIds(page)) BOOST_TEST(seen.insert(id).second, id);
+    next.clear();
+    JsonValue bundle = Json(page);
+    if (const JsonValue* links = bundle.Find("link")) {
+      for (const JsonValue& l : links->items()) {
+        if (Str(l, "relation") == "next") {
+          std::string url = Str(l, "url");
+          next = url.substr(url.find("/fhir/R4/") + 9);
+        }
+      }
+    }
+    ++pages;
+  }
+  BOOST_TEST(seen.size() == 5u);
+  // Each is readable on its own, as version 1.
+  std::string id = seen.begin()->substr(std::string("AuditEvent/").size());
+  HttpResult one = server.Request("GET", "AuditEvent/" + id, "", Bearer(auditor));
+  BOOST_REQUIRE_EQUAL(one.status, 200);
+  BOOST_TEST(Str(Json(one), "id") == id);
+  BOOST_TEST(server.Request("GET", "AuditEvent/" + id + "/_history/1", "", Bearer(auditor)).status ==
+             200);
+  BOOST_TEST(server.Request("GET", "AuditEvent/999999999", "", Bearer(auditor)).status == 404);
+  // Only auditors: the doctor may not look at the trail.
+  BOOST_TEST(server.Request("GET", "AuditEvent/" + id, "", Bearer(doctor)).status == 403);
+  // The CapabilityStatement says so.
+  HttpResult metadata = server.Request("GET", "metadata");
+  BOOST_TEST(metadata.body.find(R"("type":"AuditEvent","documentation")") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(DateFiltersAndStrictHandling) {
+  std::string auditor = SystemToken("system/AuditEvent.rs");
+  server.audit()->Flush();
+  HttpResult future = server.Request("GET", "AuditEvent?date=gt2999-01-01", "", Bearer(auditor));
+  BOOST_REQUIRE_EQUAL(future.status, 200);
+  BOOST_TEST(EntryIds(future).empty());
+  HttpResult today = server.Request("GET", "AuditEvent?date=ge2000-01-01&_count=100", "",
+                                    Bearer(auditor));
+  BOOST_TEST(!EntryIds(today).empty());  // at least the token request just made
+  HttpResult unknown = server.Request("GET", "AuditEvent?policy=x", "",
+                                      {{"Authorization", "Bearer " + auditor},
+                                       {"Prefer", "handling=strict"}});
+  BOOST_TEST(unknown.status == 400);
+  BOOST_TEST(server.Request("GET", "AuditEvent?date=yesterday", "",
+                            {{"Authorization", "Bearer " + auditor},
+                             {"Prefer", "handling=strict"}})
+                 .status == 400);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+
+namespace {
+
+BOOST_AUTO_TEST_SUITE(RateLimits)
+
+BOOST_AUTO_TEST_CASE(EachClientHasItsOwnBucket) {
+  fhir::rest::ServiceOptions options;
+  options.rate_limit = {0.5, 3};  // 3 at once, then one every 2 s
+  TestServer limited(TestServer::Secured{}, Https(), options);
+  fhir::auth::UserAccount u;
+  u.username = "tech.lee";
+  u.password_hash = fhir::auth::HashPassword("pass-tech.lee", {10, 8, 1});
+  u.fhir_user = "Practitioner/tech.lee";
+  u.roles = {"technician"};
+  BOOST_REQUIRE(limited.security()->store().AddUser(u).ok());
+  u.username = "dr.okafor";
+  u.roles = {"doctor"};
+  BOOST_REQUIRE(limited.security()->store().AddUser(u).ok());
+  fhir::auth::ClientRegistration console;
+  console.client_id = "staff-console";
+  console.name = "Staff console";
+  console.kind = fhir::auth::ClientRegistration::Kind::kPublic;
+  console.redirect_uris = {kRedirect};
+  console.first_party = true;
+  BOOST_REQUIRE(limited.security()->store().AddClient(console).ok());
+  auto token = [&](const std::string& user, const std::string& password) {
+    HttpResult r = limited.Request("POST", "/auth/token",
+                                   Form({{"grant_type", "password"}, {"client_id", "staff-console"},
+                                         {"username", user}, {"password", password}}),
+                                   {{"Content-Type", "application/x-www-form-urlencoded"}});
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    return Str(Json(r), "access_token");
+  };
+  std::string tech = token("tech.lee", "pass-tech.lee");
+  std::string doctor = token("dr.okafor", "pass-tech.lee");
+  for (int i = 0; i < 3; ++i) BOOST_TEST(limited.Request("GET", "Patient", "", Bearer(tech)).status == 200);
+  HttpResult throttled = limited.Request("GET", "Patient", "", Bearer(tech));
+  BOOST_TEST(throttled.status == 429);
+  BOOST_TEST(!throttled.Header("Retry-After").empty());
+  BOOST_TEST(throttled.body.find("throttled") != std::string::npos);
+  BOOST_TEST(limited.Request("GET", "Patient", "", Bearer(doctor)).status == 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,6 @@
 // fhir/store: the ResourceStore contract, run against PostgreSQL and the in-memory store alike,
 // plus PostgreSQL-only checks of atomicity (history, change-log and index rows commit with the
-// version, and with the companions of WriteWith).
+// version, and with the companions and AuditEvent rows of WriteWith).
 
 #include <boost/test/unit_test.hpp>
 
@@ -61,6 +61,19 @@ ResourceVersion Created(const std::string& type, const std::string& id, int at) 
   return r;
 }
 
+// WriteWith's AuditEvent rows, as fhir/audit's AuditRowsJson writes them (the store does not
+// know fhir/audit): `n` rows about `entity`, without agent.
+std::string AuditRows(const std::string& entity, int n) {
+  std::string out = "[";
+  for (int i = 0; i < n; ++i) {
+    if (i > 0) out += ',';
+    out += R"({"r":"2027-01-15T08:00:00.000001Z","s":"update","a":"U","o":0,"c":"app","e":")" +
+           entity + R"(","q":"req-)" + std::to_string(i) +
+           R"(","x":"{\"resourceType\":\"AuditEvent\"}"})";
+  }
+  return out + "]";
+}
+
 bool Exists(ResourceStore& store, const std::string& type, const std::string& id) {
   return store.Read(type, id).has_value();
 }
@@ -70,6 +83,17 @@ std::int64_t CountRows(Stores& s, const char* table) {
   BOOST_REQUIRE(conn.has_value());
   std::string sql = std::string("SELECT count(*) FROM ") + table;  // table: a constant below
   auto r = (*conn)->ExecuteUnprepared({"test.count", sql.c_str()}, {});
+  BOOST_REQUIRE(r.has_value());
+  return r->GetInt64(0, 0);
+}
+
+// AuditEvent rows stored: in audit_event for PostgreSQL, in the test accessor in memory.
+std::int64_t AuditRowCount(Stores& s, const std::string& name, const char* where = "true") {
+  if (name == "memory") return static_cast<std::int64_t>(s.memory.AuditRowsForTesting().size());
+  auto conn = s.pool.Acquire();
+  BOOST_REQUIRE(conn.has_value());
+  std::string sql = std::string("SELECT count(*) FROM audit_event WHERE ") + where;  // a constant
+  auto r = (*conn)->ExecuteUnprepared({"test.count_audit", sql.c_str()}, {});
   BOOST_REQUIRE(r.has_value());
   return r->GetInt64(0, 0);
 }
@@ -237,12 +261,14 @@ BOOST_AUTO_TEST_CASE(WriteWithCommitsCompanionsWithTheWrite) {
       const std::string n(name);
       BOOST_TEST(store->WriteWith(Version("Patient", "w1", 1, 0), 0,
                                   {Created("AuditEvent", n + "-a1", 0),
-                                   Created("Provenance", n + "-p1", 0)})
+                                   Created("Provenance", n + "-p1", 0)},
+                                  AuditRows("Patient/w1", 1))
                      .ok());
       BOOST_TEST(store->WriteWith(Version("Patient", "w1", 2, 1), 1,
-                                  {Created("AuditEvent", n + "-a2", 1)})
+                                  {Created("AuditEvent", n + "-a2", 1)}, AuditRows("Patient/w1", 2))
                      .ok());
       BOOST_TEST(store->Head("Patient", "w1")->version == 2);
+      BOOST_TEST(AuditRowCount(*this, n) == 3);
       for (const char* id : {"-a1", "-a2"}) {
         auto audit = store->Read("AuditEvent", n + id);
         BOOST_REQUIRE(audit.has_value());
@@ -257,13 +283,28 @@ BOOST_AUTO_TEST_CASE(WriteWithCommitsCompanionsWithTheWrite) {
       HistoryQuery q;
       q.type = "AuditEvent";
       BOOST_TEST(store->History(q)->entries.size() == 2u);
-      // No companions: the same as Write.
-      BOOST_TEST(store->WriteWith(Version("Patient", "w1", 3, 2), 2, {}).ok());
+      // Audit rows without companions, then neither: the same as Write.
+      BOOST_TEST(store->WriteWith(Version("Patient", "w1", 3, 2), 2, {}, AuditRows("Patient/w1", 1))
+                     .ok());
+      BOOST_TEST(store->WriteWith(Version("Patient", "w1", 4, 3), 3, {}, {}).ok());
+      BOOST_TEST(store->WriteWith(Version("Patient", "w1", 5, 4), 4, {}, "[]").ok());
+      BOOST_TEST(store->Head("Patient", "w1")->version == 5);
+      BOOST_TEST(AuditRowCount(*this, n) == 4);
     }
   }
   BOOST_TEST(CountRows(*this, "event") == CountRows(*this, "resource_history"));
   BOOST_TEST(CountTokenRows(*this, "pg-a1") == 1);
   BOOST_TEST(CountTokenRows(*this, "pg-p1") == 1);
+  // The columns as sent; absent keys are NULL (no agent, patient or address was given).
+  BOOST_TEST(AuditRowCount(*this, "pg",
+                           "subtype = 'update' AND action = 'U' AND outcome = 0 AND client_id = 'app'"
+                           " AND entity = 'Patient/w1' AND request_id LIKE 'req-%'"
+                           " AND recorded = '2027-01-15T08:00:00.000001Z'"
+                           " AND content = '{\"resourceType\":\"AuditEvent\"}'") == 4);
+  BOOST_TEST(AuditRowCount(*this, "pg", "agent IS NULL AND patient IS NULL AND address IS NULL") == 4);
+  const auto in_memory = memory.AuditRowsForTesting();
+  BOOST_REQUIRE(in_memory.size() == 4u);
+  BOOST_TEST(in_memory[0].find(R"("e":"Patient/w1")") != std::string::npos, in_memory[0]);
 }
 
 BOOST_AUTO_TEST_CASE(VersionConflictWritesNeitherResourceNorCompanions) {
@@ -274,12 +315,17 @@ BOOST_AUTO_TEST_CASE(VersionConflictWritesNeitherResourceNorCompanions) {
       BOOST_TEST(store->Write(Version("Patient", "c1", 2, 1), 1).ok());
       // Stale update (read version 1) and a second "create": both lose, with their companions.
       BOOST_TEST(store->WriteWith(Version("Patient", "c1", 2, 2), 1,
-                                  {Created("AuditEvent", n + "-lost1", 2)})
+                                  {Created("AuditEvent", n + "-lost1", 2)}, AuditRows("Patient/c1", 1))
                      .code() == StatusCode::kVersionConflict);
       BOOST_TEST(store->WriteWith(Version("Patient", "c1", 1, 2), 0,
                                   {Created("AuditEvent", n + "-lost2", 2),
-                                   Created("Provenance", n + "-lost3", 2)})
+                                   Created("Provenance", n + "-lost3", 2)},
+                                  AuditRows("Patient/c1", 2))
                      .code() == StatusCode::kVersionConflict);
+      // Audit rows alone lose with the write too.
+      BOOST_TEST(store->WriteWith(Version("Patient", "c1", 2, 2), 1, {}, AuditRows("Patient/c1", 1))
+                     .code() == StatusCode::kVersionConflict);
+      BOOST_TEST(AuditRowCount(*this, n) == 0);
       for (const char* id : {"-lost1", "-lost2"}) {
         BOOST_TEST(store->Read("AuditEvent", n + id).error().code() == StatusCode::kNotFound);
       }
@@ -298,26 +344,44 @@ BOOST_AUTO_TEST_CASE(ExistingCompanionIdFailsTheWholeWrite) {
       BOOST_TEST(store->CreateAll({Created("AuditEvent", "taken", 0)}).ok());
       BOOST_TEST(store->WriteWith(Version("Patient", "x1", 1, 1), 0,
                                   {Created("Provenance", "fresh", 1),
-                                   Created("AuditEvent", "taken", 1)})
+                                   Created("AuditEvent", "taken", 1)},
+                                  AuditRows("Patient/x1", 1))
                      .code() == StatusCode::kVersionConflict);
+      BOOST_TEST(AuditRowCount(*this, name) == 0);
       BOOST_TEST(!Exists(*store, "Patient", "x1"));
       BOOST_TEST(!Exists(*store, "Provenance", "fresh"));
       // Twice in one call, or the written resource itself: the same.
       BOOST_TEST(store->WriteWith(Version("Patient", "x1", 1, 1), 0,
                                   {Created("AuditEvent", "twice", 1),
-                                   Created("AuditEvent", "twice", 1)})
+                                   Created("AuditEvent", "twice", 1)},
+                                  {})
                      .code() == StatusCode::kVersionConflict);
       BOOST_TEST(store->WriteWith(Version("Patient", "x1", 1, 1), 0,
-                                  {Created("Patient", "x1", 1)})
+                                  {Created("Patient", "x1", 1)}, {})
                      .code() == StatusCode::kVersionConflict);
       BOOST_TEST(!Exists(*store, "Patient", "x1"));
       BOOST_TEST(!Exists(*store, "AuditEvent", "twice"));
       // A companion must be a first version.
       ResourceVersion second = Created("AuditEvent", "v2", 1);
       second.version = 2;
-      BOOST_TEST(store->WriteWith(Version("Patient", "x1", 1, 1), 0, {second}).code() ==
+      BOOST_TEST(store->WriteWith(Version("Patient", "x1", 1, 1), 0, {second}, {}).code() ==
                  StatusCode::kInvalid);
       BOOST_TEST(!Exists(*store, "Patient", "x1"));
+      // Audit rows that are not an array of row objects: a caller's bug, and nothing is written.
+      for (const char* bad : {"not json", R"({"s":"read","x":"{}"})"}) {
+        BOOST_TEST_CONTEXT(bad) {
+          BOOST_TEST(store->WriteWith(Version("Patient", "x1", 1, 1), 0, {}, bad).code() ==
+                     StatusCode::kInvalid);
+          BOOST_TEST(!Exists(*store, "Patient", "x1"));
+        }
+      }
+      for (const char* bad : {"[1]", R"([{"r":"2027-01-15T08:00:00Z","x":"{}"}])"}) {
+        BOOST_TEST_CONTEXT(bad) {
+          BOOST_TEST(!store->WriteWith(Version("Patient", "x1", 1, 1), 0, {}, bad).ok());
+          BOOST_TEST(!Exists(*store, "Patient", "x1"));
+        }
+      }
+      BOOST_TEST(AuditRowCount(*this, name) == 0);
     }
   }
   BOOST_TEST(CountRows(*this, "event") == CountRows(*this, "resource_history"));

@@ -1,0 +1,189 @@
+// audit_bench: what one AuditEvent costs to store, through Fovea's own code, in batches as
+// AuditLog writes them.
+//
+//   audit_bench --dsn DSN [--rows N] [--batch B] [--compare]
+//
+// Appends N AuditEvents (a mixed read/search/update workload) with PgAuditStore::Append, B per
+// statement, and prints one JSON line: the time to build the rows (AuditRowFor, paid in the
+// request thread by AuditLog::Record) and the rows stored per second. With --compare it also
+// stores the same events the way they were stored before migration 0004: as FHIR resources with
+// their FHIRPath search-index rows, through ResourceStore::CreateAll (a second line).
+// The database is migrated first. Only local databases (unix socket or loopback) are accepted:
+// point it at a throwaway cluster (scripts/pg-throwaway.sh).
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "bench/bench_common.h"
+#include "fhir/audit/audit_store.h"
+#include "fhir/audit/pg/pg_audit_store.h"
+#include "fhir/definitions/definitions.h"
+#include "fhir/format/json_format.h"
+#include "fhir/model/ids.h"
+#include "fhir/model/issues.h"
+#include "fhir/search/index_extractor.h"
+#include "fhir/store/pg/connection_pool.h"
+#include "fhir/store/pg/migrations.h"
+#include "fhir/store/pg/pg_resource_store.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string dsn;
+  int rows = 20'000;
+  int batch = 200;
+  bool compare = false;
+};
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "audit_bench: %s\n", message.c_str());
+  std::exit(2);
+}
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--compare") {
+      o.compare = true;
+      continue;
+    }
+    if (i + 1 >= argc) Die("usage: audit_bench --dsn DSN [--rows N] [--batch B] [--compare]");
+    const std::string value = argv[++i];
+    if (flag == "--dsn") {
+      o.dsn = value;
+    } else if (flag == "--rows") {
+      o.rows = static_cast<int>(bench::ParseNonNegative(flag, value));
+    } else if (flag == "--batch") {
+      o.batch = static_cast<int>(bench::ParseNonNegative(flag, value));
+    } else {
+      Die("unknown flag " + flag);
+    }
+  }
+  if (o.rows < 1 || o.batch < 1) Die("--rows and --batch must be at least 1");
+  return o;
+}
+
+// Event n: reads, searches and updates by a few users over many patients, as a clinic's day.
+fhir::audit::AuditRecord Event(int n, common::TimePoint now) {
+  using fhir::audit::Interaction;
+  fhir::audit::AuditRecord r;
+  r.recorded = now;
+  static constexpr Interaction kMix[] = {Interaction::kRead, Interaction::kRead,
+                                         Interaction::kSearchType, Interaction::kUpdate};
+  r.interaction = kMix[n % 4];
+  r.http_status = r.interaction == Interaction::kUpdate ? 200 : (n % 50 == 0 ? 404 : 200);
+  r.agent_reference = "Practitioner/prac-" + std::to_string(n % 40);
+  r.user_id = "user-" + std::to_string(n % 40);
+  r.user_name = "Bench User " + std::to_string(n % 40);
+  r.client_id = "chart-app";
+  r.token_id = "tok-" + std::to_string(n % 97);
+  r.source_address = "10.0." + std::to_string(n % 250) + ".1";
+  r.server_address = "https://fhir.example.org/fhir/R4";
+  r.observer = "fovea";
+  r.request_id = "req-" + std::to_string(n);
+  r.patients = {"Patient/p" + std::to_string(n % 5000)};
+  if (r.interaction == Interaction::kSearchType) {
+    r.query = "Observation?patient=Patient/p" + std::to_string(n % 5000) + "&_count=20";
+  } else {
+    r.entities = {"Observation/o" + std::to_string(n) + "/_history/1"};
+  }
+  return r;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+void Print(const char* path, const Options& o, double build_s, double store_s) {
+  std::printf(
+      "{\"path\":\"%s\",\"rows\":%d,\"batch\":%d,\"build_us_per_row\":%.2f,"
+      "\"store_seconds\":%.3f,\"rows_per_sec\":%.0f}\n",
+      path, o.rows, o.batch, build_s * 1e6 / o.rows, store_s, o.rows / store_s);
+  std::fflush(stdout);
+}
+
+// The batches of `all`, B at a time.
+template <class T>
+std::vector<std::vector<T>> Batches(std::vector<T> all, int batch) {
+  std::vector<std::vector<T>> out;
+  for (std::size_t i = 0; i < all.size(); i += static_cast<std::size_t>(batch)) {
+    auto end = std::min(all.size(), i + static_cast<std::size_t>(batch));
+    out.emplace_back(std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(i)),
+                     std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(end)));
+  }
+  return out;
+}
+
+// The audit_event path: AuditRowFor per event, one Append per batch.
+void RunRows(fhir::store::pg::ConnectionPool& pool, const Options& o) {
+  const common::TimePoint now = common::SystemClock().Now();
+  auto t0 = Clock::now();
+  std::vector<fhir::audit::AuditRow> rows;
+  rows.reserve(static_cast<std::size_t>(o.rows));
+  for (int n = 0; n < o.rows; ++n) rows.push_back(fhir::audit::AuditRowFor(Event(n, now)));
+  auto t1 = Clock::now();
+  auto batches = Batches(std::move(rows), o.batch);
+  fhir::audit::pg::PgAuditStore store(pool);
+  auto t2 = Clock::now();
+  for (const auto& b : batches) {
+    if (common::Status st = store.Append(b); !st.ok()) Die("append failed: " + st.message());
+  }
+  Print("audit_event", o, Seconds(t1 - t0), Seconds(Clock::now() - t2));
+}
+
+// The previous path: each AuditEvent a resource (parsed, stamped, FHIRPath-indexed), stored with
+// CreateAll: resource, history, change-log and ~25 index rows per event.
+void RunResources(fhir::store::pg::ConnectionPool& pool, const Options& o) {
+  const common::TimePoint now = common::SystemClock().Now();
+  const auto registry = fhir::search::SearchParameterRegistry::R4();
+  auto t0 = Clock::now();
+  std::vector<fhir::store::ResourceVersion> versions;
+  versions.reserve(static_cast<std::size_t>(o.rows));
+  for (int n = 0; n < o.rows; ++n) {
+    fhir::model::FailFastSink issues;
+    auto root = fhir::format::ParseResourceJson(fhir::audit::AuditEventJson(Event(n, now)),
+                                                fhir::definitions::Definitions::R4(), issues);
+    if (!root.has_value() || issues.HasErrors()) Die("an AuditEvent does not parse");
+    fhir::store::ResourceVersion v;
+    v.id = fhir::model::LogicalId::Generate().value();
+    v.type = "AuditEvent";
+    v.version = 1;
+    v.last_updated = now;
+    root->SetPrimitiveChild("id", v.id);
+    fhir::model::Element* meta = root->ChildOrAdd("meta");
+    meta->SetPrimitiveChild("versionId", "1");
+    meta->SetPrimitiveChild("lastUpdated", common::FormatInstant(now));
+    v.content = fhir::format::WriteResourceJson(*root);
+    v.index_rows_json = fhir::search::ExtractIndex(*root, *registry).ToJson();
+    versions.push_back(std::move(v));
+  }
+  auto t1 = Clock::now();
+  auto batches = Batches(std::move(versions), o.batch);
+  fhir::store::pg::PgResourceStore store(pool);
+  auto t2 = Clock::now();
+  for (const auto& b : batches) {
+    if (common::Status st = store.CreateAll(b); !st.ok()) Die("CreateAll failed: " + st.message());
+  }
+  Print("resources", o, Seconds(t1 - t0), Seconds(Clock::now() - t2));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = ParseArgs(argc, argv);
+  bench::CheckDsnIsLocal(o.dsn);
+  {
+    auto conn = fhir::store::pg::PgConnection::Connect(o.dsn);
+    if (!conn.has_value()) Die("cannot connect: " + conn.error().message());
+    auto migrated = fhir::store::pg::Migrate(**conn);
+    if (!migrated.has_value()) Die("migration failed: " + migrated.error().message());
+  }
+  fhir::store::pg::ConnectionPool pool(o.dsn, 1);
+  RunRows(pool, o);
+  if (o.compare) RunResources(pool, o);
+  return 0;
+}

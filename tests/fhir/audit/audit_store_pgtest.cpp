@@ -1,0 +1,392 @@
+// fhir/audit: the AuditStore contract, run against PostgreSQL (PgAuditStore, the audit_event
+// table) and the in-memory store alike: append and read, every search filter, date ranges, both
+// sort orders, keyset paging; plus the served AuditEvent of a stored row validating as R4.
+
+#include "fhir/audit/audit_store.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fhir/audit/in_memory_audit_store.h"
+#include "fhir/audit/pg/pg_audit_store.h"
+#include "fhir/definitions/definitions.h"
+#include "fhir/format/json_format.h"
+#include "fhir/model/issues.h"
+#include "fhir/store/pg/connection_pool.h"
+#include "fhir/validation/validator.h"
+#include "tests/support/test_database.h"
+
+namespace {
+
+using common::StatusCode;
+using common::TimePoint;
+using fhir::audit::AuditQuery;
+using fhir::audit::AuditRecord;
+using fhir::audit::AuditRow;
+using fhir::audit::AuditStore;
+using fhir::audit::Interaction;
+
+// 2027-01-15T08:00:00Z plus `us` microseconds.
+TimePoint At(std::int64_t us) {
+  return TimePoint(std::chrono::seconds(1'800'000'000) + std::chrono::microseconds(us));
+}
+
+struct Stores {
+  test_support::TestDatabase db;
+  fhir::store::pg::ConnectionPool pool{db.dsn(), 4};
+  fhir::audit::pg::PgAuditStore pg{pool};
+  fhir::audit::InMemoryAuditStore memory;
+  std::vector<std::pair<std::string, AuditStore*>> all() { return {{"pg", &pg}, {"memory", &memory}}; }
+};
+
+// Row n of a varied set: a few subtypes, agents, patients, entities, addresses, outcomes;
+// `recorded` advances 1 ms every 3 rows, so rows share timestamps (ties broken by seq).
+AuditRow Row(int n) {
+  AuditRecord r;
+  r.recorded = At(static_cast<std::int64_t>(n / 3) * 1000);
+  static constexpr Interaction kInteractions[] = {Interaction::kRead, Interaction::kSearchType,
+                                                  Interaction::kUpdate, Interaction::kLogin};
+  r.interaction = kInteractions[n % 4];
+  r.http_status = n % 5 == 4 ? 403 : n % 11 == 10 ? 500 : 200;
+  if (n % 3 != 0) r.agent_reference = "Practitioner/prac-" + std::to_string(n % 3);
+  r.client_id = n % 2 == 0 ? "app-a" : "app-b";
+  r.source_address = "10.0.0." + std::to_string(n % 4);
+  r.request_id = "req-" + std::to_string(n);
+  if (n % 6 != 5) r.patients = {"Patient/p" + std::to_string(n % 6)};
+  if (n % 4 != 3) r.entities = {"Observation/o" + std::to_string(n % 7) + "/_history/2"};
+  return fhir::audit::AuditRowFor(r);
+}
+
+std::vector<AuditRow> Rows(int count) {
+  std::vector<AuditRow> rows;
+  for (int n = 0; n < count; ++n) rows.push_back(Row(n));
+  return rows;
+}
+
+// The request ids of every row of `q`, page by page of `page_size`; fails on duplicates.
+std::vector<std::string> Collect(AuditStore& store, AuditQuery q, int page_size) {
+  q.count = page_size;
+  std::vector<std::string> ids;
+  std::set<std::int64_t> seen;
+  for (int pages = 0; pages < 10'000; ++pages) {
+    auto page = store.Search(q);
+    BOOST_REQUIRE(page.has_value());
+    BOOST_TEST(page->rows.size() <= static_cast<std::size_t>(page_size));
+    for (const AuditRow& row : page->rows) {
+      BOOST_TEST(seen.insert(row.seq).second, "duplicate seq " << row.seq);
+      ids.push_back(row.request_id);
+    }
+    if (!page->next_after_seq) return ids;
+    BOOST_TEST(page->rows.size() == static_cast<std::size_t>(page_size));
+    BOOST_TEST(*page->next_after_seq == page->rows.back().seq);
+    q.after_seq = page->next_after_seq;
+  }
+  BOOST_FAIL("paging does not end");
+  return ids;
+}
+
+// The request ids of the rows of `all` that `keep` selects, in the order the store must return
+// them: (recorded, seq) descending, or ascending with `oldest_first`. Rows are appended in index
+// order, so seq order is index order.
+template <class Keep>
+std::vector<std::string> Expected(const std::vector<AuditRow>& all, Keep keep,
+                                  bool oldest_first = false) {
+  std::vector<std::size_t> idx;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (keep(all[i])) idx.push_back(i);
+  }
+  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+    if (all[a].recorded != all[b].recorded) return all[a].recorded < all[b].recorded;
+    return a < b;
+  });
+  if (!oldest_first) std::reverse(idx.begin(), idx.end());
+  std::vector<std::string> ids;
+  for (std::size_t i : idx) ids.push_back(all[i].request_id);
+  return ids;
+}
+
+std::string ValidationIssues(const std::string& json) {
+  fhir::model::OperationOutcomeSink issues;
+  auto parsed = fhir::format::ParseResourceJson(json, fhir::definitions::Definitions::R4(), issues);
+  if (!parsed.has_value()) return parsed.error().message();
+  fhir::validation::ValidateResource(*parsed, fhir::model::IssueScope(issues, parsed->type()->name));
+  std::string text;
+  for (const auto& i : issues.issues()) text += i.location + ": " + i.diagnostics + "\n";
+  return text;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(AuditStoreContract, Stores)
+
+BOOST_AUTO_TEST_CASE(AppendThenReadBySeq) {
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(store->Append({}).ok());
+      std::vector<AuditRow> rows = Rows(3);
+      rows[1].seq = 999;  // ignored
+      // Content goes through a JSON parameter: its bytes must come back unchanged.
+      rows[2].content = "{\"resourceType\":\"AuditEvent\",\"outcomeDesc\":\"\u00fc \xf0\x9f\x98\x80 "
+                        "\\\"q\\\" \\\\ \\u00e9 \\n\\t '\"}";
+      BOOST_REQUIRE(store->Append(rows).ok());
+      BOOST_REQUIRE(store->Append({Row(3)}).ok());
+      auto page = store->Search({});
+      BOOST_REQUIRE(page.has_value());
+      BOOST_REQUIRE(page->rows.size() == 4u);
+      // Newest first; seq increases in append order.
+      std::vector<std::int64_t> seqs;
+      for (const AuditRow& row : page->rows) seqs.push_back(row.seq);
+      BOOST_TEST(seqs[0] > seqs[1]);
+      BOOST_TEST(seqs[1] > seqs[2]);
+      BOOST_TEST(seqs[2] > seqs[3]);
+      for (std::size_t i = 0; i < 4; ++i) {
+        const AuditRow& expected = i < 3 ? rows[i] : Row(3);
+        auto read = store->Read(seqs[3 - i]);
+        BOOST_REQUIRE(read.has_value());
+        BOOST_TEST(read->seq == seqs[3 - i]);
+        BOOST_TEST(read->recorded.time_since_epoch().count() ==
+                   expected.recorded.time_since_epoch().count());
+        BOOST_TEST(read->subtype == expected.subtype);
+        BOOST_TEST(read->action == expected.action);
+        BOOST_TEST(read->outcome == expected.outcome);
+        BOOST_TEST(read->agent == expected.agent);
+        BOOST_TEST(read->client_id == expected.client_id);
+        BOOST_TEST(read->patient == expected.patient);
+        BOOST_TEST(read->entity == expected.entity);
+        BOOST_TEST(read->address == expected.address);
+        BOOST_TEST(read->request_id == expected.request_id);
+        BOOST_TEST(read->content == expected.content);
+      }
+      BOOST_TEST(store->Read(seqs[0] + 1000).error().code() == StatusCode::kNotFound);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(AppendIsAllOrNothing) {
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      std::vector<AuditRow> rows = Rows(3);
+      rows[2].subtype.clear();
+      BOOST_TEST(store->Append(rows).code() == StatusCode::kInvalid);
+      rows[2] = Row(2);
+      rows[1].content.clear();
+      BOOST_TEST(store->Append(rows).code() == StatusCode::kInvalid);
+      BOOST_TEST(store->Search({})->rows.empty());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(SearchByEachFilter) {
+  const std::vector<AuditRow> rows = Rows(60);
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_REQUIRE(store->Append(rows).ok());
+      struct Case {
+        const char* what;
+        AuditQuery query;
+        std::function<bool(const AuditRow&)> keep;
+      };
+      std::vector<Case> cases;
+      auto add = [&](const char* what, auto set, std::function<bool(const AuditRow&)> keep) {
+        AuditQuery q;
+        set(q);
+        cases.push_back({what, q, std::move(keep)});
+      };
+      add("all", [](AuditQuery&) {}, [](const AuditRow&) { return true; });
+      add("subtype", [](AuditQuery& q) { q.subtype = "update"; },
+          [](const AuditRow& r) { return r.subtype == "update"; });
+      add("agent", [](AuditQuery& q) { q.agent = "Practitioner/prac-2"; },
+          [](const AuditRow& r) { return r.agent == "Practitioner/prac-2"; });
+      add("client", [](AuditQuery& q) { q.client_id = "app-b"; },
+          [](const AuditRow& r) { return r.client_id == "app-b"; });
+      add("patient", [](AuditQuery& q) { q.patient = "Patient/p4"; },
+          [](const AuditRow& r) { return r.patient == "Patient/p4"; });
+      add("entity", [](AuditQuery& q) { q.entity = "Observation/o3"; },
+          [](const AuditRow& r) { return r.entity == "Observation/o3"; });
+      add("address", [](AuditQuery& q) { q.address = "10.0.0.1"; },
+          [](const AuditRow& r) { return r.address == "10.0.0.1"; });
+      add("action", [](AuditQuery& q) { q.action = 'U'; },
+          [](const AuditRow& r) { return r.action == 'U'; });
+      add("outcome 4", [](AuditQuery& q) { q.outcome = 4; },
+          [](const AuditRow& r) { return r.outcome == 4; });
+      add("outcome 8", [](AuditQuery& q) { q.outcome = 8; },
+          [](const AuditRow& r) { return r.outcome == 8; });
+      add("id", [](AuditQuery& q) { q.seq = -1; }, [](const AuditRow&) { return false; });
+      add("unknown patient", [](AuditQuery& q) { q.patient = "Patient/nobody"; },
+          [](const AuditRow&) { return false; });
+      add("patient and subtype and client",
+          [](AuditQuery& q) {
+            q.patient = "Patient/p0";
+            q.subtype = "read";
+            q.client_id = "app-a";
+          },
+          [](const AuditRow& r) {
+            return r.patient == "Patient/p0" && r.subtype == "read" && r.client_id == "app-a";
+          });
+      add("agent and outcome",
+          [](AuditQuery& q) {
+            q.agent = "Practitioner/prac-1";
+            q.outcome = 0;
+          },
+          [](const AuditRow& r) { return r.agent == "Practitioner/prac-1" && r.outcome == 0; });
+      for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT(c.what) {
+          const auto expected = Expected(rows, c.keep);
+          BOOST_TEST(Collect(*store, c.query, 1000) == expected, boost::test_tools::per_element());
+          const bool none_expected = std::string(c.what) == "id" || std::string(c.what) == "unknown patient";
+          BOOST_TEST(expected.empty() == none_expected);  // the data exercises every filter
+        }
+      }
+      // _id: the seq of a row found otherwise.
+      auto newest = store->Search({});
+      BOOST_REQUIRE(newest.has_value());
+      AuditQuery by_id;
+      by_id.seq = newest->rows.at(0).seq;
+      auto found = store->Search(by_id);
+      BOOST_REQUIRE(found->rows.size() == 1u);
+      BOOST_TEST(found->rows[0].request_id == "req-59");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(DateRangesAreFromInclusiveUntilExclusive) {
+  const std::vector<AuditRow> rows = Rows(30);  // recorded: At(0) .. At(9000), three per ms
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_REQUIRE(store->Append(rows).ok());
+      auto between = [&](std::optional<TimePoint> from, std::optional<TimePoint> until) {
+        AuditQuery q;
+        q.recorded_from = from;
+        q.recorded_until = until;
+        return Collect(*store, q, 1000);
+      };
+      auto expected = [&](std::optional<TimePoint> from, std::optional<TimePoint> until) {
+        return Expected(rows, [&](const AuditRow& r) {
+          return (!from || r.recorded >= *from) && (!until || r.recorded < *until);
+        });
+      };
+      for (auto [from, until] : std::vector<std::pair<std::optional<TimePoint>, std::optional<TimePoint>>>{
+               {At(2000), At(5000)},        // exact boundaries: 2000 in, 5000 out
+               {At(1999), At(5001)},        // one microsecond either side
+               {At(2001), At(4999)},
+               {At(3000), std::nullopt},
+               {std::nullopt, At(1000)},
+               {At(5000), At(5000)},        // empty
+               {At(100'000), std::nullopt}}) {  // after everything
+        BOOST_TEST((between(from, until) == expected(from, until)));
+      }
+      BOOST_TEST(between(At(2000), At(5000)).size() == 9u);
+      BOOST_TEST(between(At(1999), At(5001)).size() == 12u);
+      BOOST_TEST(between(At(2001), At(4999)).size() == 6u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(BothSortOrdersBreakTiesBySeq) {
+  const std::vector<AuditRow> rows = Rows(12);
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      // Appended in two batches, the second one older: sort is by recorded, not by arrival.
+      std::vector<AuditRow> newer(rows.begin() + 6, rows.end());
+      std::vector<AuditRow> older(rows.begin(), rows.begin() + 6);
+      BOOST_REQUIRE(store->Append(newer).ok());
+      BOOST_REQUIRE(store->Append(older).ok());
+      AuditQuery q;
+      q.count = 100;
+      std::vector<std::string> newest_first;
+      auto newest = store->Search(q);
+      BOOST_REQUIRE(newest.has_value());
+      for (const AuditRow& r : newest->rows) newest_first.push_back(r.request_id);
+      BOOST_TEST(newest_first == Expected(rows, [](const AuditRow&) { return true; }),
+                 boost::test_tools::per_element());
+      BOOST_TEST(newest_first.front() == "req-11");
+      q.oldest_first = true;
+      std::vector<std::string> oldest_first;
+      auto oldest = store->Search(q);
+      BOOST_REQUIRE(oldest.has_value());
+      for (const AuditRow& r : oldest->rows) oldest_first.push_back(r.request_id);
+      BOOST_TEST(oldest_first == Expected(rows, [](const AuditRow&) { return true; }, true),
+                 boost::test_tools::per_element());
+      BOOST_TEST(oldest_first.front() == "req-0");
+    }
+  }
+}
+
+// More rows than a page, timestamps shared across page boundaries: every row once, in order,
+// in both directions, with and without a filter, whatever the page size.
+BOOST_AUTO_TEST_CASE(CursorPagesWithoutDuplicatesOrGaps) {
+  const std::vector<AuditRow> rows = Rows(47);
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_REQUIRE(store->Append(rows).ok());
+      for (bool oldest_first : {false, true}) {
+        for (int page_size : {1, 2, 3, 10, 46, 47, 48}) {
+          BOOST_TEST_CONTEXT("oldest_first " << oldest_first << " page " << page_size) {
+            AuditQuery q;
+            q.oldest_first = oldest_first;
+            BOOST_TEST(Collect(*store, q, page_size) ==
+                       Expected(rows, [](const AuditRow&) { return true; }, oldest_first));
+            q.client_id = "app-a";
+            q.recorded_from = At(2000);
+            BOOST_TEST(Collect(*store, q, page_size) ==
+                       Expected(rows, [](const AuditRow& r) {
+                         return r.client_id == "app-a" && r.recorded >= At(2000);
+                       }, oldest_first));
+          }
+        }
+      }
+      // Exactly one page: no cursor. A cursor row that does not exist: an empty page.
+      AuditQuery q;
+      q.count = 47;
+      auto full = store->Search(q);
+      BOOST_TEST(full->rows.size() == 47u);
+      BOOST_TEST(!full->next_after_seq.has_value());
+      q.after_seq = 1'000'000;
+      BOOST_TEST(store->Search(q)->rows.empty());
+      q.after_seq.reset();
+      q.count = 0;
+      auto none = store->Search(q);
+      BOOST_TEST(none->rows.empty());
+      BOOST_TEST(!none->next_after_seq.has_value());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(StoredRowsServeValidR4) {
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_REQUIRE(store->Append(Rows(8)).ok());
+      auto page = store->Search({});
+      BOOST_REQUIRE(page.has_value());
+      BOOST_TEST(page->rows.size() == 8u);
+      for (const AuditRow& row : page->rows) {
+        const std::string json = fhir::audit::ServedAuditEventJson(row);
+        BOOST_TEST(ValidationIssues(json) == "", json);
+        BOOST_TEST(json.find("\"id\":\"" + std::to_string(row.seq) + "\"") != std::string::npos);
+        BOOST_TEST(json.find("\"lastUpdated\":\"" + common::FormatInstant(row.recorded) + "\"") !=
+                   std::string::npos);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(PgAuditStoreAvailability)
+
+BOOST_AUTO_TEST_CASE(UnreachableDatabaseIsUnavailableNotACrash) {
+  fhir::store::pg::ConnectionPool pool("host=/nonexistent-fovea-socket-dir port=5432 user=x", 2,
+                                       std::chrono::milliseconds(200));
+  fhir::audit::pg::PgAuditStore store(pool);
+  BOOST_TEST(store.Append({Row(1)}).code() == StatusCode::kUnavailable);
+  BOOST_TEST(store.Read(1).error().code() == StatusCode::kUnavailable);
+  BOOST_TEST(store.Search({}).error().code() == StatusCode::kUnavailable);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
