@@ -254,8 +254,11 @@ BOOST_AUTO_TEST_CASE(WriteAuditAndProvenanceCommitWithTheWrite) {
   BOOST_TEST(Count("SELECT count(*) FROM resource") == 3);  // o1 + 2 Provenances
   BOOST_TEST(Count("SELECT count(*) FROM audit_event") == 2);
   BOOST_TEST(Count("SELECT count(*) FROM event") == Count("SELECT count(*) FROM resource_history"));
-  // The Provenance has no full-text rows.
+  // The Provenance is indexed only by what it is searched by: no full text, no agent types.
   BOOST_TEST(Count("SELECT count(*) FROM sp_text WHERE type = 'Provenance'") == 0);
+  BOOST_TEST(Count("SELECT count(*) FROM sp_token WHERE type = 'Provenance'") == 0);
+  BOOST_TEST(Count("SELECT count(*) FROM sp_date WHERE type = 'Provenance' AND param = 'recorded'") ==
+             2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
