@@ -129,6 +129,7 @@ int RunServe(const Config& config) {
   http_options.port = config.port;
   http_options.max_threads = config.max_threads;
   http_options.access_log = config.access_log;
+  http_options.cors_origins = config.cors_origins;
   http_options.tls.cert_chain_file = config.tls_cert;
   http_options.tls.private_key_file = config.tls_key;
   fhir::rest::HttpServer http(service, [&store] { return store.Ping(); }, http_options);

@@ -57,6 +57,8 @@ Options (environment variable in brackets):
                          tests and benchmarks [FOVEA_AUTH]
   --rate-limit N         Requests per second per client, bursts of 2N; 0: none (default 200)
                          [FOVEA_RATE_LIMIT]
+  --cors-origin ORIGIN   Let browser apps from ORIGIN (https://apps.example) call across
+                         origins; repeatable [FOVEA_CORS_ORIGINS, comma-separated]
 
 Account administration:
   user add --username U --role ROLE [--role ...] --name "Full Name" [--password-stdin]
@@ -82,6 +84,17 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
   if (const char* v = Env("FOVEA_TLS_CERT")) c.tls_cert = v;
   if (const char* v = Env("FOVEA_TLS_KEY")) c.tls_key = v;
   if (const char* v = Env("FOVEA_PUBLIC_URL")) c.public_url = v;
+  if (const char* v = Env("FOVEA_CORS_ORIGINS")) {
+    std::string list = v;
+    for (std::size_t start = 0; start <= list.size();) {
+      std::size_t comma = list.find(',', start);
+      std::string origin = list.substr(start, comma == std::string::npos ? std::string::npos
+                                                                          : comma - start);
+      if (!origin.empty()) c.cors_origins.push_back(origin);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
   if (const char* v = Env("FOVEA_AUTH")) {
     if (std::string(v) != "on" && std::string(v) != "off") {
       return common::InvalidError("FOVEA_AUTH must be on or off");
@@ -140,6 +153,9 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       FOVEA_RETURN_IF_ERROR(value(c.tls_cert));
     } else if (a == "--tls-key") {
       FOVEA_RETURN_IF_ERROR(value(c.tls_key));
+    } else if (a == "--cors-origin") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      c.cors_origins.push_back(v);
     } else if (a == "--public-url") {
       FOVEA_RETURN_IF_ERROR(value(c.public_url));
     } else if (a == "--auth") {

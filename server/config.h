@@ -30,6 +30,7 @@ struct Config {
   // Empty: derived from --bind, --port and TLS.
   std::string public_url;
   double rate_limit = 200;  // requests per second per client (burst: twice that); 0: unlimited
+  std::vector<std::string> cors_origins;  // browser origins allowed cross-origin access
 };
 
 // Parses `fovea COMMAND [flags]` with the environment already applied. kInvalid with a message

@@ -61,6 +61,7 @@ void SecurityStack::Mount(fhir::rest::HttpServer& http) {
   http.Mount("/.well-known/smart-configuration", handler);
   http.Mount(std::string(fhir::rest::kFhirBasePath) + "/.well-known/smart-configuration", handler);
   http.Mount("/auth/", handler);
+  http.Mount("/.well-known/openid-configuration", handler);
 }
 
 }  // namespace server

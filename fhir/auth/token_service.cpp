@@ -590,6 +590,35 @@ OAuthReply TokenService::Revoke(const Form& form, const Caller& caller) {
   return {200, ""};
 }
 
+OAuthReply TokenService::Introspect(const Form& form) {
+  std::string token = FormValue(form, "token");
+  if (token.empty()) return {400, ErrorBody("invalid_request", "token is required")};
+  auto principal = Authenticate(token);
+  if (!principal.has_value()) {
+    if (principal.error().code() != StatusCode::kUnauthenticated) {
+      return {503, ErrorBody("server_error", "Try again later")};
+    }
+    return {200, R"({"active":false})"};
+  }
+  JsonValue body = JsonValue::Object();
+  body.Set("active", JsonValue::Bool(true));
+  body.Set("scope", JsonValue::String(principal->scopes.ToString()));
+  body.Set("client_id", JsonValue::String(principal->client_id));
+  if (principal->kind == Principal::Kind::kUser) {
+    body.Set("username", JsonValue::String(principal->subject));
+  }
+  body.Set("token_type", JsonValue::String("Bearer"));
+  body.Set("exp", JsonValue::Number(std::to_string(EpochSeconds(principal->expires_at))));
+  body.Set("sub", JsonValue::String(principal->subject));
+  body.Set("aud", JsonValue::String(settings_.FhirBase()));
+  body.Set("iss", JsonValue::String(settings_.issuer));
+  if (!principal->patient.empty()) body.Set("patient", JsonValue::String(principal->patient));
+  if (!principal->fhir_user.empty()) {
+    body.Set("fhirUser", JsonValue::String(settings_.FhirBase() + "/" + principal->fhir_user));
+  }
+  return {200, common::ToJson(body)};
+}
+
 void TokenService::RefreshRevocations() {
   {
     std::lock_guard lock(cache_mu_);

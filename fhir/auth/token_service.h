@@ -40,6 +40,7 @@ struct AuthSettings {
   std::string TokenEndpoint() const { return issuer + "/auth/token"; }
   std::string AuthorizeEndpoint() const { return issuer + "/auth/authorize"; }
   std::string RevokeEndpoint() const { return issuer + "/auth/revoke"; }
+  std::string IntrospectEndpoint() const { return issuer + "/auth/introspect"; }
   std::string JwksUri() const { return issuer + "/auth/jwks"; }
 };
 
@@ -94,6 +95,9 @@ class TokenService {
   OAuthReply Token(const Form& form, const Caller& caller = {});
   // POST /auth/revoke: 200 whether or not the token was known (RFC 7009 §2.2).
   OAuthReply Revoke(const Form& form, const Caller& caller = {});
+  // POST /auth/introspect (RFC 7662) for a caller already authenticated by a bearer token:
+  // {"active":false} for anything that is not a valid token of this server, else its claims.
+  OAuthReply Introspect(const Form& form);
 
   // Checks the authorization request before the login form is shown. kInvalid with a message
   // for the person at the screen when the client or redirect URI is wrong (then nothing is

@@ -235,6 +235,7 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
     SplitTarget(head.target, req.path, raw_query);
     req.headers = std::move(head.headers);
     RestResponse res = Dispatch(req, raw_query);
+    server_.cors_.Decorate(req, res);
     out_.clear();
     SerializeResponse(res, keep_alive, req.method != "HEAD", CurrentHttpDate(), out_);
     if (!transport_->Send(out_)) return false;
@@ -301,6 +302,7 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
 
   RestResponse Dispatch(RestRequest& req, const std::string& raw_query) {
     try {
+      if (auto preflight = server_.cors_.Preflight(req)) return std::move(*preflight);
       if (req.path == "/healthz") {
         RestResponse res;
         common::Status st = server_.health_();
@@ -368,7 +370,10 @@ void IgnoreSigpipeIfDefault() {
 
 HttpServer::HttpServer(const FhirService& service, std::function<common::Status()> health,
                        HttpServerOptions options)
-    : service_(service), health_(std::move(health)), options_(std::move(options)) {}
+    : service_(service),
+      health_(std::move(health)),
+      options_(std::move(options)),
+      cors_(options_.cors_origins) {}
 
 HttpServer::~HttpServer() { Stop(); }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "fhir/rest/cors.h"
 #include "fhir/rest/fhir_service.h"
 
 namespace Poco {
@@ -49,6 +50,8 @@ struct HttpServerOptions {
   int keep_alive_seconds = 15;  // idle wait for the next request; also the longest send stall
   std::size_t max_head_bytes = 64 * 1024;  // request line + headers; 431 above
   bool access_log = false;  // one line per request: method, route shape, status, duration; no ids
+  // Browser origins allowed to call across origins (CORS); empty: none (see cors.h).
+  std::vector<std::string> cors_origins;
   TlsOptions tls;
   // Slow-request ("slowloris") limits; 408 and a close when exceeded. A request head must be
   // complete this long after its first byte arrived (with TLS, the handshake too).
@@ -95,6 +98,7 @@ class HttpServer {
   const FhirService& service_;
   std::function<common::Status()> health_;
   HttpServerOptions options_;
+  CorsPolicy cors_;
   std::vector<std::pair<std::string, RequestHandler>> mounts_;
   std::unique_ptr<detail::TlsContext> tls_;  // null: plain HTTP
   std::unique_ptr<Poco::ThreadPool> threads_;

@@ -133,6 +133,7 @@ std::string OAuthService::SmartConfigurationJson() const {
   c.Set("authorization_endpoint", JsonValue::String(s.AuthorizeEndpoint()));
   c.Set("token_endpoint", JsonValue::String(s.TokenEndpoint()));
   c.Set("revocation_endpoint", JsonValue::String(s.RevokeEndpoint()));
+  c.Set("introspection_endpoint", JsonValue::String(s.IntrospectEndpoint()));
   c.Set("token_endpoint_auth_methods_supported", strings({"private_key_jwt", "none"}));
   c.Set("token_endpoint_auth_signing_alg_values_supported",
         strings({"RS384", "ES384", "RS256", "ES256"}));
@@ -145,7 +146,7 @@ std::string OAuthService::SmartConfigurationJson() const {
   c.Set("response_types_supported", strings({"code"}));
   c.Set("code_challenge_methods_supported", strings({"S256"}));
   c.Set("capabilities",
-        strings({"launch-standalone", "authorize-post", "client-public",
+        strings({"launch-standalone", "authorize-post", "client-public", "sso-openid-connect",
                  "client-confidential-asymmetric", "context-standalone-patient",
                  "permission-offline", "permission-online", "permission-patient",
                  "permission-user", "permission-v1", "permission-v2"}));
@@ -163,6 +164,12 @@ RestResponse OAuthService::Handle(const RestRequest& req) const {
     res.body = SmartConfigurationJson();
     return res;
   }
+  if (path == "/.well-known/openid-configuration") {
+    RestResponse res;
+    res.content_type = kJson;
+    res.body = OpenIdConfigurationJson();
+    return res;
+  }
   if (path == "/auth/jwks") {
     RestResponse res;
     res.content_type = kJson;
@@ -177,6 +184,7 @@ RestResponse OAuthService::Handle(const RestRequest& req) const {
   }
   if (path == "/auth/token") return Token(req);
   if (path == "/auth/revoke") return Revoke(req);
+  if (path == "/auth/introspect") return Introspect(req);
   if (path == "/auth/authorize") return Authorize(req);
   return OAuthError(404, "invalid_request", "Unknown authorization server endpoint");
 }
@@ -201,6 +209,50 @@ RestResponse OAuthService::Revoke(const RestRequest& req) const {
   }
   auth::OAuthReply reply = tokens_.Revoke(ParseQueryString(req.body), CallerOf(req));
   return JsonReply(reply.status, std::move(reply.body));
+}
+
+// RFC 7662 §2.1: the endpoint must be protected, or it would let anyone scan for tokens. A
+// resource server (or any caller) proves itself with a valid access token of its own.
+RestResponse OAuthService::Introspect(const RestRequest& req) const {
+  if (req.method != "POST") return OAuthError(405, "invalid_request", "The introspection endpoint takes POST");
+  std::string_view header = req.Header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() ||
+      strncasecmp(header.data(), kBearer.data(), kBearer.size()) != 0 ||
+      !tokens_.Authenticate(header.substr(kBearer.size())).has_value()) {
+    RestResponse res = OAuthError(401, "invalid_client", "Authenticate with a bearer token");
+    res.SetHeader("WWW-Authenticate", "Bearer realm=\"fovea\"");
+    return res;
+  }
+  if (!IsFormEncoded(req)) {
+    return OAuthError(400, "invalid_request",
+                      "Send the parameters as application/x-www-form-urlencoded");
+  }
+  auth::OAuthReply reply = tokens_.Introspect(ParseQueryString(req.body));
+  return JsonReply(reply.status, std::move(reply.body));
+}
+
+// OpenID Connect discovery: Fovea issues id_tokens (scope openid) signed with its JWKS.
+std::string OAuthService::OpenIdConfigurationJson() const {
+  const auth::AuthSettings& s = tokens_.settings();
+  JsonValue c = JsonValue::Object();
+  c.Set("issuer", JsonValue::String(s.issuer));
+  c.Set("authorization_endpoint", JsonValue::String(s.AuthorizeEndpoint()));
+  c.Set("token_endpoint", JsonValue::String(s.TokenEndpoint()));
+  c.Set("jwks_uri", JsonValue::String(s.JwksUri()));
+  JsonValue code = JsonValue::Array();
+  code.Add(JsonValue::String("code"));
+  c.Set("response_types_supported", std::move(code));
+  JsonValue subject = JsonValue::Array();
+  subject.Add(JsonValue::String("public"));
+  c.Set("subject_types_supported", std::move(subject));
+  JsonValue algs = JsonValue::Array();
+  algs.Add(JsonValue::String("RS256"));
+  c.Set("id_token_signing_alg_values_supported", std::move(algs));
+  JsonValue scopes = JsonValue::Array();
+  for (const char* scope : {"openid", "fhirUser"}) scopes.Add(JsonValue::String(scope));
+  c.Set("scopes_supported", std::move(scopes));
+  return common::ToJson(c);
 }
 
 RestResponse OAuthService::Authorize(const RestRequest& req) const {

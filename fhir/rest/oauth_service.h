@@ -6,6 +6,8 @@
 //   GET  /auth/jwks                                the public keys that verify access tokens
 //   POST /auth/token                               every grant (form-encoded)
 //   POST /auth/revoke                              RFC 7009
+//   POST /auth/introspect                          RFC 7662 (the caller shows a bearer token)
+//   GET  /.well-known/openid-configuration         OpenID Connect discovery (id_token keys)
 //   GET|POST /auth/authorize                       the login page of the authorization-code flow
 // Transport-neutral like FhirService. Thread-safe.
 
@@ -29,10 +31,12 @@ class OAuthService {
   RestResponse Handle(const RestRequest& request) const;
 
   std::string SmartConfigurationJson() const;
+  std::string OpenIdConfigurationJson() const;
 
  private:
   RestResponse Token(const RestRequest& request) const;
   RestResponse Revoke(const RestRequest& request) const;
+  RestResponse Introspect(const RestRequest& request) const;
   RestResponse Authorize(const RestRequest& request) const;
 
   auth::TokenService& tokens_;

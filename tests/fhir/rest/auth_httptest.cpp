@@ -218,6 +218,15 @@ BOOST_AUTO_TEST_CASE(SmartConfigurationIsServedUnderTheFhirBase) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(OpenIdConnectDiscoveryNamesTheKeys) {
+  HttpResult r = server.Request("GET", "/.well-known/openid-configuration");
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  JsonValue c = Json(r);
+  BOOST_TEST(Str(c, "issuer") == TestServer::kTestIssuer);
+  BOOST_TEST(Str(c, "jwks_uri") == std::string(TestServer::kTestIssuer) + "/auth/jwks");
+  BOOST_TEST(r.body.find("\"RS256\"") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(TheJwksHoldsPublicKeysOnly) {
   HttpResult r = server.Request("GET", "/auth/jwks");
   BOOST_REQUIRE_EQUAL(r.status, 200);
@@ -263,6 +272,25 @@ BOOST_AUTO_TEST_CASE(RevokedTokensStopWorking) {
   BOOST_TEST(server.Request("GET", "Patient", "", Bearer(token)).status == 200);
   BOOST_TEST(PostForm("/auth/revoke", Form({{"token", token}})).status == 200);
   BOOST_TEST(server.Request("GET", "Patient", "", Bearer(token)).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(IntrospectionNeedsABearerAndTellsActiveFromNot) {
+  std::string token = SystemToken("system/Observation.rs");
+  std::string form = Form({{"token", token}});
+  HttpResult anonymous = PostForm("/auth/introspect", form);
+  BOOST_TEST(anonymous.status == 401);
+  Headers as_caller = {{"Authorization", "Bearer " + SystemToken("system/*.rs")},
+                       {"Content-Type", "application/x-www-form-urlencoded"}};
+  HttpResult active = server.Request("POST", "/auth/introspect", form, as_caller);
+  BOOST_REQUIRE_EQUAL(active.status, 200);
+  BOOST_TEST(Str(Json(active), "active") == "true");
+  BOOST_TEST(Str(Json(active), "scope") == "system/Observation.rs");
+  BOOST_TEST(Str(Json(active), "client_id") == "hospital-ehr");
+  HttpResult junk = server.Request("POST", "/auth/introspect", Form({{"token", "junk"}}), as_caller);
+  BOOST_TEST(Str(Json(junk), "active") == "false");
+  BOOST_TEST(PostForm("/auth/revoke", form).status == 200);
+  HttpResult revoked = server.Request("POST", "/auth/introspect", form, as_caller);
+  BOOST_TEST(Str(Json(revoked), "active") == "false");
 }
 
 BOOST_AUTO_TEST_CASE(TheTokenEndpointSpeaksOAuthErrors) {
@@ -540,6 +568,39 @@ BOOST_AUTO_TEST_CASE(EachClientHasItsOwnBucket) {
   BOOST_TEST(!throttled.Header("Retry-After").empty());
   BOOST_TEST(throttled.body.find("throttled") != std::string::npos);
   BOOST_TEST(limited.Request("GET", "Patient", "", Bearer(doctor)).status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+
+namespace {
+
+BOOST_AUTO_TEST_SUITE(CrossOrigin)
+
+BOOST_AUTO_TEST_CASE(OnlyConfiguredOriginsMayCallFromABrowser) {
+  fhir::rest::HttpServerOptions http = Https();
+  http.cors_origins = {"https://apps.example"};
+  TestServer server(TestServer::Secured{}, http);
+  HttpResult preflight = server.Request("OPTIONS", "/auth/token", "",
+                                        {{"Origin", "https://apps.example"},
+                                         {"Access-Control-Request-Method", "POST"},
+                                         {"Access-Control-Request-Headers", "content-type"}});
+  BOOST_TEST(preflight.status == 204);
+  BOOST_TEST(preflight.Header("Access-Control-Allow-Origin") == "https://apps.example");
+  BOOST_TEST(preflight.Header("Access-Control-Allow-Methods").find("POST") != std::string::npos);
+  BOOST_TEST(preflight.Header("Access-Control-Allow-Credentials").empty());
+  HttpResult read = server.Request("GET", "metadata", "", {{"Origin", "https://apps.example"}});
+  BOOST_TEST(read.Header("Access-Control-Allow-Origin") == "https://apps.example");
+  BOOST_TEST(read.Header("Access-Control-Expose-Headers").find("ETag") != std::string::npos);
+  HttpResult other = server.Request("OPTIONS", "Patient", "",
+                                    {{"Origin", "https://apps.example.evil"},
+                                     {"Access-Control-Request-Method", "GET"}});
+  BOOST_TEST(other.status == 403);
+  BOOST_TEST(other.Header("Access-Control-Allow-Origin").empty());
+  BOOST_TEST(server.Request("GET", "metadata", "", {{"Origin", "null"}})
+                 .Header("Access-Control-Allow-Origin")
+                 .empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
