@@ -193,11 +193,48 @@ common::Status CheckRoles(const std::vector<std::string>& roles) {
 
 }  // namespace
 
+namespace {
+
+// fovea user disable|enable|passwd --username U
+int ChangeUser(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+               std::ostream& err) {
+  auto flags = ParseFlags(args, 1, {"--username"}, {"--password-stdin"});
+  if (!flags.has_value()) return Fail(err, flags.error().message());
+  std::string username = flags->Get("--username");
+  if (username.empty()) return Fail(err, "--username is required");
+  std::string hash;
+  if (args[0] == "passwd") {
+    std::string password = ReadPassword(in, out, flags->Has("--password-stdin"));
+    if (password.size() < kMinPasswordLength) {
+      return Fail(err, "the password must have at least " + std::to_string(kMinPasswordLength) +
+                           " characters");
+    }
+    hash = fhir::auth::HashPassword(password);
+  }
+  AdminSession session;
+  if (auto st = session.Open(flags->rest); !st.ok()) return Fail(err, st.message());
+  auto user = session.auth().FindUser(username);
+  if (!user.has_value()) return Fail(err, "no user '" + username + "'");
+  bool disabled = args[0] == "disable" || (args[0] == "passwd" && user->disabled);
+  if (auto st = session.auth().UpdateUser(username, disabled, hash); !st.ok()) {
+    return Fail(err, st.message());
+  }
+  out << (args[0] == "passwd" ? "password changed for " : args[0] + "d user ") << username
+      << (disabled ? "; refresh tokens revoked, access tokens expire within 10 minutes" : "")
+      << "\n";
+  return 0;
+}
+
+}  // namespace
+
 int RunUserCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                    std::ostream& err) {
+  if (!args.empty() && (args[0] == "disable" || args[0] == "enable" || args[0] == "passwd")) {
+    return ChangeUser(args, in, out, err);
+  }
   if (args.empty() || args[0] != "add") {
     return Fail(err, "usage: fovea user add --username U --role ROLE --name \"Full Name\" "
-                     "[--password-stdin]");
+                     "[--password-stdin] | user disable|enable|passwd --username U");
   }
   auto flags = ParseFlags(args, 1, {"--username", "--role", "--name"}, {"--password-stdin"});
   if (!flags.has_value()) return Fail(err, flags.error().message());
@@ -243,6 +280,21 @@ int RunUserCommand(const std::vector<std::string>& args, std::istream& in, std::
 }
 
 int RunClientCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (!args.empty() && (args[0] == "disable" || args[0] == "enable")) {
+    auto flags = ParseFlags(args, 1, {"--client-id"}, {});
+    if (!flags.has_value() || flags->Get("--client-id").empty()) {
+      return Fail(err, "usage: fovea client disable|enable --client-id ID");
+    }
+    AdminSession session;
+    if (auto st = session.Open(flags->rest); !st.ok()) return Fail(err, st.message());
+    std::string id = flags->Get("--client-id");
+    if (auto st = session.auth().SetClientDisabled(id, args[0] == "disable"); !st.ok()) {
+      return Fail(err, st.code() == common::StatusCode::kNotFound ? "no client '" + id + "'"
+                                                                  : st.message());
+    }
+    out << args[0] << "d client " << id << "\n";
+    return 0;
+  }
   if (args.empty() || args[0] != "add") {
     return Fail(err, "usage: fovea client add --client-id ID (--jwks FILE | --public "
                      "--redirect-uri URI) [--role ROLE] [--name NAME] [--first-party]");
@@ -275,9 +327,8 @@ int RunClientCommand(const std::vector<std::string>& args, std::ostream& out, st
     if (!keys.has_value() || keys->empty()) {
       return Fail(err, path + " has no usable signature key (RS256/RS384/ES256/ES384)");
     }
-    for (const auto& key : *keys) {
-      if (key.has_private()) return Fail(err, "the JWKS must hold public keys only");
-    }
+    // Re-serialised from the parsed keys: only public halves are ever stored, whatever the file
+    // held.
     client.jwks_json = fhir::auth::JwksJson(*keys);
     if (client.roles.empty()) client.roles = {"ehr-system"};
   }

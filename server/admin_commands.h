@@ -6,6 +6,8 @@
 //   fovea user add --username U --role ROLE [--role ...] --name "Full Name" [--password-stdin]
 //   fovea client add --client-id ID --jwks FILE [--role ehr-system] [--name N]
 //   fovea client add --client-id ID --public --redirect-uri URI [--first-party] [--name N]
+//   fovea user disable|enable|passwd --username U   (disable revokes the refresh tokens)
+//   fovea client disable|enable --client-id ID
 //   fovea key rotate
 // Database options (--database-url, --data-dir) as for every command.
 

@@ -64,6 +64,8 @@ Account administration:
   user add --username U --role ROLE [--role ...] --name "Full Name" [--password-stdin]
   client add --client-id ID --jwks FILE [--role ehr-system] [--name NAME]
   client add --client-id ID --public --redirect-uri URI [--first-party] [--name NAME]
+  user disable|enable|passwd --username U      (disable revokes refresh tokens)
+  client disable|enable --client-id ID
   key rotate             Start signing tokens with a fresh key
   Roles: registration technician doctor supervisor ehr-system admin auditor (docs/SECURITY.md)
 )";

@@ -81,6 +81,11 @@ class AuthStore {
   // kVersionConflict when the user name is taken.
   virtual common::Status AddUser(const UserAccount& user) = 0;
   virtual common::Result<UserAccount> FindUser(const std::string& username) = 0;
+  // Disables or re-enables an account and, when `password_hash` is not empty, replaces the
+  // password (clearing the failure count and lock). Disabling also revokes every refresh token
+  // of the user. kNotFound for an unknown user.
+  virtual common::Status UpdateUser(const std::string& username, bool disabled,
+                                    const std::string& password_hash) = 0;
   // Counts failed logins; at `max_failures` the account locks until `now + lockout`. A success
   // resets the count.
   virtual common::Status RecordLogin(const std::string& username, bool success,
@@ -89,6 +94,8 @@ class AuthStore {
 
   virtual common::Status AddClient(const ClientRegistration& client) = 0;
   virtual common::Result<ClientRegistration> FindClient(const std::string& client_id) = 0;
+  // Disables or re-enables a client; disabling revokes its refresh tokens. kNotFound if unknown.
+  virtual common::Status SetClientDisabled(const std::string& client_id, bool disabled) = 0;
 
   // Newest first.
   virtual common::Result<std::vector<StoredSigningKey>> SigningKeys() = 0;

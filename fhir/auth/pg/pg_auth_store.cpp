@@ -31,6 +31,24 @@ constexpr PgQuery kLoginFailed{
     "   THEN $3::timestamptz + make_interval(secs => $4::int) ELSE locked_until END,"
     " failed_logins = CASE WHEN failed_logins + 1 >= $2::int THEN 0 ELSE failed_logins + 1 END"
     " WHERE username = $1"};
+// One statement: the account change and, when disabling, its refresh tokens' revocation.
+constexpr PgQuery kUpdateUser{
+    "auth.update_user",
+    "WITH u AS (UPDATE auth_user SET disabled = $2::boolean,"
+    "   password_hash = CASE WHEN $3 = '' THEN password_hash ELSE $3 END,"
+    "   failed_logins = CASE WHEN $3 = '' THEN failed_logins ELSE 0 END,"
+    "   locked_until = CASE WHEN $3 = '' THEN locked_until ELSE NULL END"
+    "   WHERE username = $1 RETURNING username),"
+    " r AS (UPDATE auth_refresh_token SET revoked = true"
+    "   WHERE $2::boolean AND username IN (SELECT username FROM u))"
+    " SELECT count(*) FROM u"};
+constexpr PgQuery kSetClientDisabled{
+    "auth.set_client_disabled",
+    "WITH c AS (UPDATE auth_client SET disabled = $2::boolean WHERE client_id = $1"
+    "   RETURNING client_id),"
+    " r AS (UPDATE auth_refresh_token SET revoked = true"
+    "   WHERE $2::boolean AND client_id IN (SELECT client_id FROM c))"
+    " SELECT count(*) FROM c"};
 constexpr PgQuery kAddClient{
     "auth.add_client",
     "INSERT INTO auth_client (client_id, name, kind, jwks, roles, redirect_uris, first_party,"
@@ -144,6 +162,22 @@ common::Result<UserAccount> PgAuthStore::FindUser(const std::string& username) {
   std::int64_t locked = r.GetInt64(0, 6);
   if (locked != 0) u.locked_until = FromMicros(locked);
   return u;
+}
+
+Status PgAuthStore::UpdateUser(const std::string& username, bool disabled,
+                               const std::string& password_hash) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r,
+                         conn->Execute(kUpdateUser, {username, Bool(disabled), password_hash}));
+  if (r.GetInt64(0, 0) == 0) return Status(StatusCode::kNotFound, "no such user");
+  return Status::Ok();
+}
+
+Status PgAuthStore::SetClientDisabled(const std::string& client_id, bool disabled) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kSetClientDisabled, {client_id, Bool(disabled)}));
+  if (r.GetInt64(0, 0) == 0) return Status(StatusCode::kNotFound, "no such client");
+  return Status::Ok();
 }
 
 Status PgAuthStore::RecordLogin(const std::string& username, bool success, common::TimePoint now,

@@ -14,10 +14,13 @@ class PgAuthStore final : public AuthStore {
 
   common::Status AddUser(const UserAccount& user) override;
   common::Result<UserAccount> FindUser(const std::string& username) override;
+  common::Status UpdateUser(const std::string& username, bool disabled,
+                            const std::string& password_hash) override;
   common::Status RecordLogin(const std::string& username, bool success, common::TimePoint now,
                              int max_failures, std::chrono::seconds lockout) override;
   common::Status AddClient(const ClientRegistration& client) override;
   common::Result<ClientRegistration> FindClient(const std::string& client_id) override;
+  common::Status SetClientDisabled(const std::string& client_id, bool disabled) override;
   common::Result<std::vector<StoredSigningKey>> SigningKeys() override;
   common::Status AddSigningKey(const StoredSigningKey& key) override;
   common::Result<bool> UseAssertionId(const std::string& client_id, const std::string& jti,
