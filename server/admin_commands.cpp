@@ -299,7 +299,8 @@ int RunClientCommand(const std::vector<std::string>& args, std::ostream& out, st
     return Fail(err, "usage: fovea client add --client-id ID (--jwks FILE | --public "
                      "--redirect-uri URI) [--role ROLE] [--name NAME] [--first-party]");
   }
-  auto flags = ParseFlags(args, 1, {"--client-id", "--jwks", "--role", "--name", "--redirect-uri"},
+  auto flags = ParseFlags(args, 1,
+                          {"--client-id", "--jwks", "--jwks-url", "--role", "--name", "--redirect-uri"},
                           {"--public", "--first-party"});
   if (!flags.has_value()) return Fail(err, flags.error().message());
   fhir::auth::ClientRegistration client;
@@ -309,14 +310,26 @@ int RunClientCommand(const std::vector<std::string>& args, std::ostream& out, st
   client.redirect_uris = flags->All("--redirect-uri");
   client.first_party = flags->Has("--first-party");
   if (client.client_id.empty()) return Fail(err, "--client-id is required");
+  if (!flags->Has("--public") && flags->Get("--jwks").empty() && flags->Get("--jwks-url").empty()) {
+    return Fail(err, "a backend client needs --jwks FILE or --jwks-url URL (its public keys)");
+  }
   if (flags->Has("--public")) {
     client.kind = fhir::auth::ClientRegistration::Kind::kPublic;
     if (client.redirect_uris.empty()) return Fail(err, "a --public client needs --redirect-uri");
     if (!flags->Get("--jwks").empty()) return Fail(err, "a --public client has no --jwks");
   } else {
     client.kind = fhir::auth::ClientRegistration::Kind::kBackend;
+    client.jwks_url = flags->Get("--jwks-url");
+    // FetchJwks enforces the same rule each time it fetches.
+    if (!client.jwks_url.empty() && client.jwks_url.rfind("https://", 0) != 0 &&
+        client.jwks_url.rfind("http://127.", 0) != 0 &&
+        client.jwks_url.rfind("http://localhost", 0) != 0) {
+      return Fail(err, "--jwks-url must be an https:// URL (http:// only on loopback)");
+    }
+    if (client.roles.empty()) client.roles = {"ehr-system"};
+  }
+  if (!flags->Has("--public") && !flags->Get("--jwks").empty()) {
     std::string path = flags->Get("--jwks");
-    if (path.empty()) return Fail(err, "a backend client needs --jwks FILE (its public keys)");
     std::ifstream file(path);
     std::stringstream text;
     text << file.rdbuf();

@@ -4,7 +4,7 @@
 // Account administration from the command line (the unit's administrator runs these on the
 // server machine; there is no HTTP API for them on purpose):
 //   fovea user add --username U --role ROLE [--role ...] --name "Full Name" [--password-stdin]
-//   fovea client add --client-id ID --jwks FILE [--role ehr-system] [--name N]
+//   fovea client add --client-id ID (--jwks FILE | --jwks-url URL) [--role ehr-system] [--name N]
 //   fovea client add --client-id ID --public --redirect-uri URI [--first-party] [--name N]
 //   fovea user disable|enable|passwd --username U   (disable revokes the refresh tokens)
 //   fovea client disable|enable --client-id ID

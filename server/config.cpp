@@ -62,7 +62,7 @@ Options (environment variable in brackets):
 
 Account administration:
   user add --username U --role ROLE [--role ...] --name "Full Name" [--password-stdin]
-  client add --client-id ID --jwks FILE [--role ehr-system] [--name NAME]
+  client add --client-id ID (--jwks FILE | --jwks-url URL) [--role ehr-system] [--name NAME]
   client add --client-id ID --public --redirect-uri URI [--first-party] [--name NAME]
   user disable|enable|passwd --username U      (disable revokes refresh tokens)
   client disable|enable --client-id ID

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "server/jwks_fetcher.h"
+
 namespace server {
 namespace {
 
@@ -40,6 +42,7 @@ common::Result<std::unique_ptr<SecurityStack>> SecurityStack::Open(
   std::unique_ptr<SecurityStack> stack(
       new SecurityStack(pool, clock, std::move(settings), audit, login_limit));
   FOVEA_RETURN_IF_ERROR(stack->keys_.Load());
+  stack->tokens_.SetJwksFetcher(FetchJwks);
   if (audit != nullptr) {
     stack->tokens_.SetSecurityEventSink(
         [audit](const SecurityEvent& e) { audit->Record(AuditRecordOf(e)); });

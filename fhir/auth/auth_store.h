@@ -35,6 +35,7 @@ struct ClientRegistration {
   std::string name;
   Kind kind = Kind::kBackend;
   std::string jwks_json;  // backend clients: their public keys
+  std::string jwks_url;   // ... or where they publish them (fetched and cached)
   std::vector<std::string> roles;
   std::vector<std::string> redirect_uris;
   bool first_party = false;  // may use the password grant (the unit's own devices)

@@ -193,18 +193,22 @@ common::Result<ClientRegistration> TokenService::AuthenticateClient(const Form& 
   }
   std::string jti = StringClaim(jwt.claims, "jti");
   if (jti.empty() || jti.size() > 256) return fail("The assertion needs a jti");
-  auto jwks = common::ParseJson(client->jwks_json);
-  if (!jwks.has_value()) return fail("The client has no usable keys registered");
-  auto keys = ParseJwks(*jwks);
-  if (!keys.has_value()) return fail("The client has no usable keys registered");
-  bool verified = false;
-  for (const JwsKey& key : *keys) {
-    if (!jwt.kid.empty() && !key.kid().empty() && key.kid() != jwt.kid) continue;
-    if (key.alg() != jwt.alg) continue;
-    if (VerifyJwtSignature(jwt, key).ok()) {
-      verified = true;
-      break;
+  auto verifies = [&jwt](const std::vector<JwsKey>& keys) {
+    for (const JwsKey& key : keys) {
+      if (!jwt.kid.empty() && !key.kid().empty() && key.kid() != jwt.kid) continue;
+      if (key.alg() == jwt.alg && VerifyJwtSignature(jwt, key).ok()) return true;
     }
+    return false;
+  };
+  bool verified = false;
+  if (!client->jwks_json.empty()) {
+    auto jwks = common::ParseJson(client->jwks_json);
+    auto keys = jwks.has_value() ? ParseJwks(*jwks) : common::Result<std::vector<JwsKey>>(jwks.error());
+    verified = keys.has_value() && verifies(*keys);
+  }
+  if (!verified && !client->jwks_url.empty()) {
+    verified = verifies(PublishedKeys(client->jwks_url, false)) ||
+               verifies(PublishedKeys(client->jwks_url, true));  // the client rotated its keys
   }
   if (!verified) return fail("The assertion's signature does not match the client's keys");
   // Only a verified assertion is remembered: junk cannot fill the table.
@@ -257,6 +261,39 @@ common::Result<UserAccount> TokenService::CheckPassword(const std::string& usern
   Emit(MakeEvent(SecurityEvent::Kind::kLogin, username, client_id, user->fhir_user, "", caller),
        caller);
   return user;
+}
+
+std::vector<JwsKey> TokenService::PublishedKeys(const std::string& url, bool refetch) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(jwks_mu_);
+    auto it = jwks_cache_.find(url);
+    if (it != jwks_cache_.end()) {
+      auto age = now - it->second.fetched_at;
+      bool fresh = age < settings_.jwks_cache_lifetime;
+      // A forced refetch only after the minimum interval: junk assertions cannot make Fovea
+      // hammer a client's key server.
+      if (fresh && (!refetch || age < settings_.jwks_min_refetch)) return it->second.keys;
+    }
+  }
+  if (!fetch_jwks_) return {};
+  auto text = fetch_jwks_(url);
+  std::vector<JwsKey> keys;
+  if (text.has_value()) {
+    auto json = common::ParseJson(*text, {.max_depth = 16});
+    if (json.has_value()) {
+      auto parsed = ParseJwks(*json);
+      if (parsed.has_value()) keys = std::move(parsed).value();
+    }
+  } else {
+    common::LogWarning("fetching a client's JWKS failed: " + text.error().message());
+  }
+  std::lock_guard lock(jwks_mu_);
+  FetchedJwks& entry = jwks_cache_[url];
+  // A failed fetch keeps the keys known so far (the client's key server may be down briefly).
+  if (!keys.empty() || entry.keys.empty()) entry.keys = keys;
+  entry.fetched_at = now;
+  return entry.keys;
 }
 
 ScopeSet TokenService::GrantedScopes(const std::vector<std::string>& roles,

@@ -33,6 +33,10 @@ struct AuthSettings {
   std::chrono::seconds code_lifetime{60};
   std::chrono::seconds max_assertion_lifetime{300};  // SMART Backend Services: at most 5 minutes
   std::chrono::seconds clock_skew{60};
+  // A client's published JWKS (jwks_url) is cached this long, and fetched again at most this
+  // often when an assertion names a key the cache does not have (a rotation at the client).
+  std::chrono::seconds jwks_cache_lifetime{300};
+  std::chrono::seconds jwks_min_refetch{30};
   int max_failed_logins = 5;
   std::chrono::seconds lockout{900};
 
@@ -89,6 +93,10 @@ class TokenService {
   void SetSecurityEventSink(std::function<void(const SecurityEvent&)> sink) {
     sink_ = std::move(sink);
   }
+  // How a client's JWKS is fetched from its jwks_url (the server wires an HTTPS client; without
+  // one, only registered key sets are used). Returns the document's text.
+  using JwksFetcher = std::function<common::Result<std::string>(const std::string& url)>;
+  void SetJwksFetcher(JwksFetcher fetcher) { fetch_jwks_ = std::move(fetcher); }
   const AuthSettings& settings() const { return settings_; }
 
   // POST /auth/token.
@@ -141,6 +149,9 @@ class TokenService {
                                             const std::string& password,
                                             const std::string& client_id, const Caller& caller);
   ScopeSet GrantedScopes(const std::vector<std::string>& roles, std::string_view requested) const;
+  // The keys a client publishes at `url`, from the cache unless stale; `refetch` asks for a
+  // fresh copy (honoured at most every jwks_min_refetch).
+  std::vector<JwsKey> PublishedKeys(const std::string& url, bool refetch);
   void RefreshRevocations();
   void Emit(SecurityEvent event, const Caller& caller) const;
 
@@ -150,6 +161,14 @@ class TokenService {
   const common::Clock& clock_;
   const AuthSettings settings_;
   std::function<void(const SecurityEvent&)> sink_;
+  JwksFetcher fetch_jwks_;
+
+  struct FetchedJwks {
+    std::vector<JwsKey> keys;
+    std::chrono::steady_clock::time_point fetched_at{};
+  };
+  std::mutex jwks_mu_;
+  std::unordered_map<std::string, FetchedJwks> jwks_cache_;  // GUARDED_BY(jwks_mu_), by URL
 
   // Verified tokens (the whole compact form), so repeated use skips the signature check.
   std::mutex cache_mu_;

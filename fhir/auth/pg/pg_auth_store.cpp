@@ -52,12 +52,13 @@ constexpr PgQuery kSetClientDisabled{
 constexpr PgQuery kAddClient{
     "auth.add_client",
     "INSERT INTO auth_client (client_id, name, kind, jwks, roles, redirect_uris, first_party,"
-    " disabled) VALUES ($1, $2, $3, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)),"
-    " ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), $7, $8)"};
+    " disabled, jwks_url) VALUES ($1, $2, $3, $4,"
+    " ARRAY(SELECT jsonb_array_elements_text($5::jsonb)),"
+    " ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), $7, $8, $9)"};
 constexpr PgQuery kFindClient{
     "auth.find_client",
     "SELECT client_id, name, kind, jwks, array_to_json(roles)::text,"
-    " array_to_json(redirect_uris)::text, first_party, disabled"
+    " array_to_json(redirect_uris)::text, first_party, disabled, jwks_url"
     " FROM auth_client WHERE client_id = $1"};
 constexpr PgQuery kSigningKeys{
     "auth.signing_keys",
@@ -195,7 +196,7 @@ Status PgAuthStore::AddClient(const ClientRegistration& c) {
       kAddClient, {c.client_id, c.name,
                    std::string(c.kind == ClientRegistration::Kind::kBackend ? "backend" : "public"),
                    c.jwks_json, JsonArray(c.roles), JsonArray(c.redirect_uris),
-                   Bool(c.first_party), Bool(c.disabled)});
+                   Bool(c.first_party), Bool(c.disabled), c.jwks_url});
   if (!r.has_value()) {
     if (r.error().code() == StatusCode::kVersionConflict) {
       return Status(StatusCode::kVersionConflict, "client '" + c.client_id + "' exists");
@@ -219,6 +220,7 @@ common::Result<ClientRegistration> PgAuthStore::FindClient(const std::string& cl
   c.redirect_uris = FromJsonArray(r.Get(0, 5));
   c.first_party = r.GetBool(0, 6);
   c.disabled = r.GetBool(0, 7);
+  c.jwks_url = r.Get(0, 8);
   return c;
 }
 

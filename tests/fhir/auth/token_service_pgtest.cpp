@@ -429,3 +429,52 @@ BOOST_AUTO_TEST_CASE(ATokenAlteredAroundACachedSignatureIsRefused) {
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
+
+namespace {
+
+BOOST_FIXTURE_TEST_SUITE(PublishedKeySets, Fixture)
+
+// A backend client that publishes its keys at a URL (SMART Backend Services' jwks_url).
+BOOST_AUTO_TEST_CASE(KeysAreFetchedCachedAndRefetchedOnRotation) {
+  JwsKey first = JwsKey::Generate(JwsAlgorithm::kRS384, "rot-1").value();
+  JwsKey second = JwsKey::Generate(JwsAlgorithm::kRS384, "rot-2").value();
+  std::string published = fhir::auth::JwksJson({first});
+  int fetches = 0;
+  fhir::auth::AuthSettings settings;
+  settings.issuer = kIssuer;
+  settings.jwks_min_refetch = std::chrono::seconds(0);
+  fhir::auth::TokenService service(store, keys, fhir::auth::RoleCatalog::Default(), clock,
+                                   settings);
+  service.SetJwksFetcher([&](const std::string& url) -> common::Result<std::string> {
+    BOOST_TEST(url == "https://ehr2.example/jwks.json");
+    ++fetches;
+    return published;
+  });
+  ClientRegistration c;
+  c.client_id = "ehr2";
+  c.name = "EHR with a JWKS URL";
+  c.jwks_url = "https://ehr2.example/jwks.json";
+  c.roles = {"ehr-system"};
+  BOOST_REQUIRE(store.AddClient(c).ok());
+  auto request = [&](const JwsKey& key) {
+    return service.Token({{"grant_type", "client_credentials"},
+                          {"client_assertion_type",
+                           "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+                          {"client_assertion", Assertion(key, "", 120, kTokenUrl, "ehr2")},
+                          {"scope", "system/*.rs"}});
+  };
+  BOOST_TEST(request(first).status == 200);
+  BOOST_TEST(request(first).status == 200);
+  BOOST_TEST(fetches == 1);  // cached
+  // The client rotates: the new kid is unknown, so the set is fetched again.
+  published = fhir::auth::JwksJson({first, second});
+  BOOST_TEST(request(second).status == 200);
+  BOOST_TEST(fetches == 2);
+  // A key that is nowhere stays refused.
+  JwsKey stranger = JwsKey::Generate(JwsAlgorithm::kRS384, "rot-3").value();
+  BOOST_TEST(request(stranger).status == 401);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace

@@ -17,6 +17,7 @@ CREATE TABLE auth_client (
   name           text NOT NULL,
   kind           text NOT NULL CHECK (kind IN ('backend', 'public')),
   jwks           text NOT NULL DEFAULT '',
+  jwks_url       text NOT NULL DEFAULT '',   -- or where the client publishes its keys
   roles          text[] NOT NULL,
   redirect_uris  text[] NOT NULL DEFAULT '{}',
   first_party    boolean NOT NULL DEFAULT false,
