@@ -7,10 +7,12 @@
 #include <Poco/StreamCopier.h>
 #include <strings.h>
 
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
 #include "fhir/definitions/definitions.h"
+#include "server/cert_command.h"
 #include "server/reindex_command.h"
 
 namespace test_support {
@@ -45,6 +47,20 @@ fhir::rest::SecuritySupport SecuritySupportFor(server::SecurityStack& stack,
 }
 
 }  // namespace
+
+fhir::rest::HttpServerOptions TestServer::DevTls() {
+  static const server::DevCertificate cert = [] {
+    char dir[] = "/tmp/fovea-test-tls.XXXXXX";
+    if (mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
+    auto written = server::WriteDevCertificate(dir, false);
+    if (!written.has_value()) throw std::runtime_error(written.error().message());
+    return std::move(written).value();
+  }();
+  fhir::rest::HttpServerOptions http;
+  http.tls.cert_chain_file = cert.cert_path;
+  http.tls.private_key_file = cert.key_path;
+  return http;
+}
 
 TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http,
                        fhir::rest::ServiceOptions options)

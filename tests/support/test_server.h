@@ -41,6 +41,8 @@ class TestServer {
   ~TestServer();
 
   static constexpr const char* kTestIssuer = "https://fovea.test:8443";
+  // HTTP options for HTTPS with a certificate from `fovea cert dev` (made once per process).
+  static fhir::rest::HttpServerOptions DevTls();
   // The security stack of a Secured server (null otherwise).
   server::SecurityStack* security() { return security_.get(); }
   // The audit trail of a Secured server (null otherwise); Flush() before reading it back.

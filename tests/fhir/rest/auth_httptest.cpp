@@ -14,7 +14,6 @@
 #include "common/url.h"
 #include "fhir/auth/crypto/jose.h"
 #include "fhir/auth/crypto/secrets.h"
-#include "server/cert_command.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -61,26 +60,16 @@ std::vector<std::string> EntryIds(const HttpResult& r) {
 }
 
 // The server speaks HTTPS with a certificate from `fovea cert dev`, as a van would.
-fhir::rest::HttpServerOptions Https() {
-  static const server::DevCertificate cert = [] {
-    char dir[] = "/tmp/fovea-auth-tls.XXXXXX";
-    if (mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
-    auto written = server::WriteDevCertificate(dir, false);
-    if (!written.has_value()) throw std::runtime_error(written.error().message());
-    return std::move(written).value();
-  }();
-  fhir::rest::HttpServerOptions http;
-  http.tls.cert_chain_file = cert.cert_path;
-  http.tls.private_key_file = cert.key_path;
-  return http;
-}
+fhir::rest::HttpServerOptions Https() { return TestServer::DevTls(); }
 
 struct Fixture {
-  TestServer server{TestServer::Secured{}, Https()};
+  TestServer server;
   fhir::auth::JwsKey ehr_key =
       fhir::auth::JwsKey::Generate(fhir::auth::JwsAlgorithm::kRS384, "k1").value();
 
-  Fixture() {
+  explicit Fixture(fhir::rest::ServiceOptions options = {},
+                   fhir::rest::HttpServerOptions http = Https())
+      : server(TestServer::Secured{}, std::move(http), std::move(options)) {
     fhir::auth::ClientRegistration ehr;
     ehr.client_id = "hospital-ehr";
     ehr.name = "Hospital EHR";
@@ -535,39 +524,17 @@ BOOST_AUTO_TEST_SUITE(RateLimits)
 BOOST_AUTO_TEST_CASE(EachClientHasItsOwnBucket) {
   fhir::rest::ServiceOptions options;
   options.rate_limit = {0.5, 3};  // 3 at once, then one every 2 s
-  TestServer limited(TestServer::Secured{}, Https(), options);
-  fhir::auth::UserAccount u;
-  u.username = "tech.lee";
-  u.password_hash = fhir::auth::HashPassword("pass-tech.lee", {10, 8, 1});
-  u.fhir_user = "Practitioner/tech.lee";
-  u.roles = {"technician"};
-  BOOST_REQUIRE(limited.security()->store().AddUser(u).ok());
-  u.username = "dr.okafor";
-  u.roles = {"doctor"};
-  BOOST_REQUIRE(limited.security()->store().AddUser(u).ok());
-  fhir::auth::ClientRegistration console;
-  console.client_id = "staff-console";
-  console.name = "Staff console";
-  console.kind = fhir::auth::ClientRegistration::Kind::kPublic;
-  console.redirect_uris = {kRedirect};
-  console.first_party = true;
-  BOOST_REQUIRE(limited.security()->store().AddClient(console).ok());
-  auto token = [&](const std::string& user, const std::string& password) {
-    HttpResult r = limited.Request("POST", "/auth/token",
-                                   Form({{"grant_type", "password"}, {"client_id", "staff-console"},
-                                         {"username", user}, {"password", password}}),
-                                   {{"Content-Type", "application/x-www-form-urlencoded"}});
-    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
-    return Str(Json(r), "access_token");
-  };
-  std::string tech = token("tech.lee", "pass-tech.lee");
-  std::string doctor = token("dr.okafor", "pass-tech.lee");
-  for (int i = 0; i < 3; ++i) BOOST_TEST(limited.Request("GET", "Patient", "", Bearer(tech)).status == 200);
-  HttpResult throttled = limited.Request("GET", "Patient", "", Bearer(tech));
+  Fixture f(options);
+  std::string tech = f.StaffToken("tech.lee");
+  std::string doctor = f.StaffToken("dr.okafor");
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(f.server.Request("GET", "Patient", "", Bearer(tech)).status == 200);
+  }
+  HttpResult throttled = f.server.Request("GET", "Patient", "", Bearer(tech));
   BOOST_TEST(throttled.status == 429);
   BOOST_TEST(!throttled.Header("Retry-After").empty());
   BOOST_TEST(throttled.body.find("throttled") != std::string::npos);
-  BOOST_TEST(limited.Request("GET", "Patient", "", Bearer(doctor)).status == 200);
+  BOOST_TEST(f.server.Request("GET", "Patient", "", Bearer(doctor)).status == 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -581,7 +548,7 @@ BOOST_AUTO_TEST_SUITE(CrossOrigin)
 BOOST_AUTO_TEST_CASE(OnlyConfiguredOriginsMayCallFromABrowser) {
   fhir::rest::HttpServerOptions http = Https();
   http.cors_origins = {"https://apps.example"};
-  TestServer server(TestServer::Secured{}, http);
+  TestServer server(TestServer::Secured{}, http);  // no accounts needed
   HttpResult preflight = server.Request("OPTIONS", "/auth/token", "",
                                         {{"Origin", "https://apps.example"},
                                          {"Access-Control-Request-Method", "POST"},

@@ -16,7 +16,6 @@
 #include "common/url.h"
 #include "fhir/auth/crypto/jose.h"
 #include "fhir/auth/crypto/secrets.h"
-#include "server/cert_command.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -26,19 +25,7 @@ using test_support::HttpResult;
 using test_support::TestServer;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-fhir::rest::HttpServerOptions Https() {
-  static const server::DevCertificate cert = [] {
-    char dir[] = "/tmp/fovea-hostile-tls.XXXXXX";
-    if (mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
-    auto written = server::WriteDevCertificate(dir, false);
-    if (!written.has_value()) throw std::runtime_error(written.error().message());
-    return std::move(written).value();
-  }();
-  fhir::rest::HttpServerOptions http;
-  http.tls.cert_chain_file = cert.cert_path;
-  http.tls.private_key_file = cert.key_path;
-  return http;
-}
+fhir::rest::HttpServerOptions Https() { return TestServer::DevTls(); }
 
 std::int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
