@@ -66,7 +66,7 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
   common::AppendJsonString(out, options.software_version);
   out += R"(},"implementation":{"description":"Fovea FHIR R4 server for mobile screening units","url":)";
   common::AppendJsonString(out, base_url);
-  out += R"(},"fhirVersion":"4.0.1","format":["application/fhir+json","json"],"rest":[{"mode":"server",)";
+  out += R"(},"fhirVersion":"4.0.1","format":["application/fhir+json","json","application/fhir+xml","xml"],"rest":[{"mode":"server",)";
   out += R"("documentation":)";
   common::AppendJsonString(
       out, options.require_if_match

@@ -16,6 +16,7 @@
 #include "fhir/rest/audit_recording.h"
 #include "fhir/rest/audit_trail_api.h"
 #include "fhir/rest/bundle_writer.h"
+#include "fhir/rest/media_types.h"
 #include "fhir/rest/capability_statement.h"
 #include "fhir/rest/outcome.h"
 #include "fhir/rest/subsetting.h"
@@ -106,6 +107,7 @@ class FhirService::Call {
       common::LogError("request " + req_.request_id + " failed: unexpected exception");
       Fail(Status(StatusCode::kInternal, "Internal server error (request " + req_.request_id + ")"));
     }
+    ConvertResponseFormat();
     res_.SetHeader("X-Request-Id", req_.request_id);
     RecordAudit();
     return std::move(res_);
@@ -334,33 +336,19 @@ class FhirService::Call {
 
   // --- content negotiation ------------------------------------------------------------------
 
-  static bool IsJsonMediaType(std::string_view t) {
-    return ContainsCaseInsensitive(t, "application/fhir+json") ||
-           ContainsCaseInsensitive(t, "application/json") || ContainsCaseInsensitive(t, "*/*") ||
-           ContainsCaseInsensitive(t, "application/*") || t == "json";
-  }
-
-  Status CheckAcceptable() const {
-    std::string_view format = req_.Query("_format");
-    if (!format.empty()) {
-      if (IsJsonMediaType(format)) return Status::Ok();
-      return Status(StatusCode::kNotAcceptable,
-                    "Unsupported _format '" + std::string(format) +
-                        "': this server answers application/fhir+json");
-    }
-    std::string_view accept = req_.Header("Accept");
-    if (accept.empty() || IsJsonMediaType(accept)) return Status::Ok();
-    return Status(StatusCode::kNotAcceptable,
-                  "Cannot answer in the requested media type; accept application/fhir+json");
+  Status CheckAcceptable() {
+    auto format = NegotiateFormat(req_.Query("_format"), req_.Header("Accept"));
+    if (!format.has_value()) return format.error();
+    format_ = *format;
+    return Status::Ok();
   }
 
   Status CheckBody() const {
     std::string_view ct = req_.Header("Content-Type");
-    if (!ct.empty() && !ContainsCaseInsensitive(ct, "application/fhir+json") &&
-        !ContainsCaseInsensitive(ct, "application/json")) {
+    if (!BodyFormat(ct)) {
       return Status(StatusCode::kUnsupportedMedia,
                     "Unsupported Content-Type '" + std::string(ct) +
-                        "': send application/fhir+json");
+                        "': send application/fhir+json or application/fhir+xml");
     }
     if (req_.body.size() > s_.options_.max_body_bytes) {
       return Status(StatusCode::kTooLarge, "The request body exceeds the limit of " +
@@ -369,6 +357,28 @@ class FhirService::Call {
     }
     if (req_.body.empty()) return common::InvalidError("The request body is empty: send a resource");
     return Status::Ok();
+  }
+
+  // The body as FHIR JSON: as sent, or converted from FHIR XML (problems in the XML go to
+  // `issues`). CheckBody must have passed.
+  Result<std::string> BodyJson(model::OperationOutcomeSink& issues) const {
+    if (BodyFormat(req_.Header("Content-Type")) != FhirFormat::kXml) return req_.body;
+    return XmlToJson(req_.body, s_.defs_, issues, s_.options_.max_json_depth);
+  }
+
+  // Answers in XML when that was negotiated: every FHIR JSON body goes through the element tree
+  // once more (stored resources, Bundles and OperationOutcomes alike).
+  void ConvertResponseFormat() {
+    if (format_ != FhirFormat::kXml || res_.body.empty() || res_.content_type != kFhirJson) return;
+    auto xml = JsonToXml(res_.body, s_.defs_);
+    if (!xml.has_value()) {
+      common::LogError("request " + req_.request_id + ": a response could not be written as XML");
+      format_ = FhirFormat::kJson;
+      return Fail(Status(StatusCode::kInternal, "The answer could not be written as XML (request " +
+                                                    req_.request_id + ")"));
+    }
+    res_.body = std::move(xml).value();
+    res_.content_type = ContentTypeOf(FhirFormat::kXml);
   }
 
   // Parses and validates the body as a resource of this URL's type. On failure the response
@@ -381,7 +391,16 @@ class FhirService::Call {
       Fail(st);
       return std::nullopt;
     }
-    auto parsed = format::ParseResourceJson(req_.body, s_.defs_, issues,
+    auto body = BodyJson(issues);
+    if (!body.has_value() || issues.HasErrors()) {
+      if (!body.has_value()) {
+        Fail(body.error());
+      } else {
+        Respond(400, OperationOutcomeJson(issues.issues()));
+      }
+      return std::nullopt;
+    }
+    auto parsed = format::ParseResourceJson(*body, s_.defs_, issues,
                                             {.max_depth = s_.options_.max_json_depth});
     if (!parsed.has_value()) {
       Fail(parsed.error());
@@ -727,8 +746,11 @@ class FhirService::Call {
     interaction_ = audit::Interaction::kOperation;
     model::OperationOutcomeSink issues;
     if (Status st = CheckBody(); !st.ok()) return Fail(st);
+    // XML problems are part of the validation outcome.
+    auto body = BodyJson(issues);
+    if (!body.has_value()) return Fail(body.error());
     // The body is the resource itself, or a Parameters with a `resource` parameter.
-    auto json = common::ParseJson(req_.body, {.max_depth = s_.options_.max_json_depth});
+    auto json = common::ParseJson(*body, {.max_depth = s_.options_.max_json_depth});
     if (!json.has_value()) return Fail(json.error());
     const common::JsonValue* resource = &json.value();
     const common::JsonValue* rt = json->Find("resourceType");
@@ -1007,6 +1029,7 @@ class FhirService::Call {
   std::vector<std::string> audit_patients_;
   std::string failure_;
   bool audited_ = false;  // stored with a write already
+  FhirFormat format_ = FhirFormat::kJson;  // of the answer
   RestResponse res_;
   std::string type_;
   std::string id_;
