@@ -99,7 +99,7 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
     if (options.search != nullptr) out += R"(,{"code":"search-type"})";
     out += "],";
     out += R"("versioning":"versioned-update","readHistory":true,"updateCreate":true,)";
-    out += R"("conditionalCreate":false,"conditionalRead":"modified-since","conditionalUpdate":false,)";
+    out += R"("conditionalCreate":true,"conditionalRead":"modified-since","conditionalUpdate":false,)";
     out += R"("conditionalDelete":"not-supported",)";
     if (options.search != nullptr) {
       out += R"("searchParam":[)";

@@ -1,5 +1,6 @@
 #include "fhir/rest/fhir_service.h"
 
+#include <algorithm>
 #include <charconv>
 #include <exception>
 #include <optional>
@@ -469,6 +470,35 @@ class FhirService::Call {
     std::optional<Element> root = ParseBody(issues, BodyId::kDrop);
     if (!root) return;
     if (Status st = CheckWriteReach(Permission::kCreate, *root); !st.ok()) return Fail(st);
+    // Conditional create (http.html#ccreate): the check and the write happen under one lock on
+    // the criteria, here and on every other node, so concurrent identical requests create one.
+    std::unique_lock<std::mutex> local_turn;
+    std::unique_ptr<store::ResourceStore::Guard> criteria_turn;
+    if (std::string_view criteria = req_.Header("If-None-Exist"); !criteria.empty()) {
+      std::string key = CriteriaKey(criteria);
+      local_turn = s_.resource_writers_.Lock(key);
+      auto guard = s_.store_.LockCriteria(static_cast<std::int64_t>(std::hash<std::string>{}(key)));
+      if (!guard.has_value()) return Fail(guard.error());
+      criteria_turn = std::move(guard).value();
+      auto existing = MatchesOf(criteria);
+      if (!existing.has_value()) return Fail(existing.error());
+      if (existing->size() > 1) {
+        return Fail(Status(StatusCode::kPreconditionFailed,
+                           "If-None-Exist matches more than one " + type_ +
+                               "; make the criteria more selective"));
+      }
+      if (existing->size() == 1) {
+        // Already there: 200 with the existing resource, nothing written.
+        const search::SearchMatch& m = existing->front();
+        id_ = m.id;
+        std::string location = req_.base_url + "/" + type_ + "/" + id_ + "/_history/" +
+                               std::to_string(m.version);
+        res_.SetHeader("Location", location);
+        res_.SetHeader("ETag", ETagFor(m.version));
+        res_.SetHeader("Last-Modified", common::FormatHttpDate(m.last_updated));
+        return Respond(200, m.content);
+      }
+    }
     // The server assigns the id of a created resource (http.html#create): any id sent is ignored.
     for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
       id_ = model::LogicalId::Generate().value();
@@ -941,6 +971,46 @@ class FhirService::Call {
       return modified_seconds <= since;
     }
     return false;
+  }
+
+  // --- conditional operations ---------------------------------------------------------------
+
+  // The criteria in a canonical order, so that the same question locks the same key.
+  std::string CriteriaKey(std::string_view criteria) const {
+    auto params = ParseQueryString(criteria);
+    std::sort(params.begin(), params.end());
+    std::string key = "cond:" + type_;
+    for (const auto& [k, v] : params) key += "&" + UrlEncode(k) + "=" + UrlEncode(v);
+    return key;
+  }
+
+  // Up to two resources of this type matching `criteria` (a query string), within what the
+  // principal may search. Strict: unknown or malformed criteria are an error, never ignored
+  // (ignoring them would match everything).
+  Result<std::vector<search::SearchMatch>> MatchesOf(std::string_view criteria) {
+    if (s_.search_.backend == nullptr || registry_ == nullptr) {
+      return Status(StatusCode::kNotSupported, "Conditional operations need search");
+    }
+    FOVEA_RETURN_IF_ERROR(access_->Require(type_, Permission::kSearch));
+    search::SearchOptions options;
+    options.strict = true;
+    options.max_count = s_.options_.max_page_size;
+    model::OperationOutcomeSink issues;
+    search::SearchQuery query =
+        search::ParseSearch(type_, ParseQueryString(criteria), *registry_, options, issues);
+    if (issues.HasErrors()) {
+      return common::InvalidError("Invalid conditional criteria: " +
+                                  issues.issues().front().diagnostics);
+    }
+    if (query.clauses.empty()) {
+      return common::InvalidError("Conditional criteria must name at least one search parameter");
+    }
+    query.base_url = req_.base_url;
+    query.count = 2;
+    query.includes.clear();
+    FOVEA_RETURN_IF_ERROR(access_->NarrowSearch(query));
+    FOVEA_ASSIGN_OR_RETURN(search::SearchResult result, s_.search_.backend->Search(query));
+    return std::move(result.matches);
   }
 
   // --- access ------------------------------------------------------------------------------

@@ -138,4 +138,21 @@ Result<HistoryPage> InMemoryResourceStore::History(const HistoryQuery& q) {
   return page;
 }
 
+namespace {
+
+class StripeGuard final : public ResourceStore::Guard {
+ public:
+  explicit StripeGuard(std::unique_lock<std::mutex> lock) : lock_(std::move(lock)) {}
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
+
+}  // namespace
+
+common::Result<std::unique_ptr<ResourceStore::Guard>> InMemoryResourceStore::LockCriteria(
+    std::int64_t key) {
+  return std::unique_ptr<Guard>(new StripeGuard(criteria_.Lock(std::to_string(key))));
+}
+
 }  // namespace fhir::store

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/striped_mutex.h"
 #include "fhir/store/resource_store.h"
 
 namespace fhir::store {
@@ -28,6 +29,7 @@ class InMemoryResourceStore final : public ResourceStore {
   common::Status CreateAll(const std::vector<ResourceVersion>& batch) override;
   common::Result<HistoryPage> History(const HistoryQuery& query) override;
   common::Status Ping() override { return common::Status::Ok(); }
+  common::Result<std::unique_ptr<Guard>> LockCriteria(std::int64_t key) override;
 
   // The AuditEvent rows committed by WriteWith, in order, each as a compact JSON object.
   std::vector<std::string> AuditRowsForTesting() const;
@@ -42,6 +44,7 @@ class InMemoryResourceStore final : public ResourceStore {
   std::map<std::pair<std::string, std::string>, std::vector<ResourceVersion>> versions_;  // GUARDED_BY(mu_)
   std::int64_t next_seq_ = 1;  // GUARDED_BY(mu_)
   std::vector<std::string> audit_rows_;  // GUARDED_BY(mu_)
+  common::StripedMutex<64> criteria_;     // LockCriteria
 };
 
 }  // namespace fhir::store

@@ -6,6 +6,7 @@
 // The store never parses resources: it keeps the canonical JSON bytes it is given.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,6 +95,16 @@ class ResourceStore {
   virtual common::Result<HistoryPage> History(const HistoryQuery& query) = 0;
   // OK when the backing store answers.
   virtual common::Status Ping() = 0;
+
+  // Serialises the writers that decide on the same search criteria (a conditional create:
+  // "create unless one matches"), on every node sharing the store, until the guard is
+  // destroyed. `key` is a hash of the normalised criteria; a collision only serialises
+  // unrelated writers.
+  class Guard {
+   public:
+    virtual ~Guard() = default;
+  };
+  virtual common::Result<std::unique_ptr<Guard>> LockCriteria(std::int64_t key) = 0;
 };
 
 }  // namespace fhir::store

@@ -162,6 +162,41 @@ Result<HistoryPage> PgResourceStore::History(const HistoryQuery& q) {
   return page;
 }
 
+namespace {
+
+// pg_advisory_lock keys of conditional writes live in their own namespace (the first int of the
+// two-int form), apart from the migration lock's.
+constexpr const char* kCriteriaLockSpace = "7406512";
+constexpr PgQuery kLockCriteria{"store.lock_criteria",
+                                "SELECT pg_advisory_lock($1::int, hashint8($2::bigint))"};
+constexpr PgQuery kUnlockCriteria{"store.unlock_criteria",
+                                  "SELECT pg_advisory_unlock($1::int, hashint8($2::bigint))"};
+
+class AdvisoryGuard final : public ResourceStore::Guard {
+ public:
+  AdvisoryGuard(ConnectionPool::Lease lease, std::string key)
+      : lease_(std::move(lease)), key_(std::move(key)) {}
+  ~AdvisoryGuard() override {
+    // If the unlock fails the connection is broken, and PostgreSQL ends the session's locks.
+    (void)lease_->Execute(kUnlockCriteria, {kCriteriaLockSpace, key_});
+  }
+
+ private:
+  ConnectionPool::Lease lease_;
+  std::string key_;
+};
+
+}  // namespace
+
+common::Result<std::unique_ptr<ResourceStore::Guard>> PgResourceStore::LockCriteria(
+    std::int64_t key) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  std::string k = std::to_string(key);
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kLockCriteria, {kCriteriaLockSpace, k}));
+  (void)r;
+  return std::unique_ptr<Guard>(new AdvisoryGuard(std::move(conn), std::move(k)));
+}
+
 Status PgResourceStore::Ping() {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kPing, {}));

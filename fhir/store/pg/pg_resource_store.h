@@ -24,6 +24,9 @@ class PgResourceStore final : public ResourceStore {
   common::Status CreateAll(const std::vector<ResourceVersion>& batch) override;
   common::Result<HistoryPage> History(const HistoryQuery& query) override;
   common::Status Ping() override;
+  // A session-level advisory lock on a pooled connection, released (and the connection
+  // returned) when the guard goes; a crashed node's session ends, and its locks with it.
+  common::Result<std::unique_ptr<Guard>> LockCriteria(std::int64_t key) override;
 
  private:
   ConnectionPool& pool_;

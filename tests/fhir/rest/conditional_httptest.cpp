@@ -1,0 +1,89 @@
+// Conditional create (If-None-Exist) over HTTP: 0 matches create, 1 returns the existing
+// resource, more than one is 412; criteria are strict; and 20 clients sending the same
+// conditional create at once make exactly one resource.
+
+#include <boost/test/unit_test.hpp>
+
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/json.h"
+#include "tests/support/test_server.h"
+
+namespace {
+
+using test_support::HttpResult;
+using test_support::TestServer;
+
+const char* kPatient =
+    R"({"resourceType":"Patient","identifier":[{"system":"http://hosp.example/mrn","value":"42"}],"name":[{"family":"Tan"}]})";
+
+std::string IdOf(const HttpResult& r) {
+  auto json = common::ParseJson(r.body);
+  return json.has_value() && json->Find("id") != nullptr ? json->Find("id")->scalar() : "";
+}
+
+int Count(const TestServer& server, const std::string& query) {
+  HttpResult r = server.Request("GET", query + "&_summary=count");
+  return std::atoi(common::ParseJson(r.body)->Find("total")->scalar().c_str());
+}
+
+BOOST_AUTO_TEST_SUITE(ConditionalCreate)
+
+BOOST_AUTO_TEST_CASE(NoneOneOrMany) {
+  TestServer server;
+  const std::vector<std::pair<std::string, std::string>> cond = {
+      {"If-None-Exist", "identifier=http://hosp.example/mrn|42"}};
+  HttpResult first = server.Request("POST", "Patient", kPatient, cond);
+  BOOST_REQUIRE_EQUAL(first.status, 201);
+  HttpResult again = server.Request("POST", "Patient", kPatient, cond);
+  BOOST_TEST(again.status == 200);
+  BOOST_TEST(IdOf(again) == IdOf(first));
+  BOOST_TEST(again.Header("Location").find(IdOf(first)) != std::string::npos);
+  // A second match made without the condition: the criteria are now ambiguous.
+  BOOST_REQUIRE_EQUAL(server.Request("POST", "Patient", kPatient).status, 201);
+  BOOST_TEST(server.Request("POST", "Patient", kPatient, cond).status == 412);
+  BOOST_TEST(Count(server, "Patient?identifier=http://hosp.example/mrn|42") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(CriteriaAreStrict) {
+  TestServer server;
+  // An unknown parameter would match everything if ignored.
+  HttpResult unknown = server.Request("POST", "Patient", kPatient,
+                                      {{"If-None-Exist", "colour=red"}});
+  BOOST_TEST(unknown.status == 400);
+  BOOST_TEST(server.Request("POST", "Patient", kPatient, {{"If-None-Exist", "_count=1"}}).status ==
+             400);
+  BOOST_TEST(server.Request("POST", "Patient", kPatient, {{"If-None-Exist", "birthdate=notadate"}})
+                 .status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(ConcurrentIdenticalRequestsCreateOne) {
+  TestServer server;
+  constexpr int kClients = 20;
+  std::vector<HttpResult> results(kClients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = server.Request("POST", "Patient", kPatient,
+                                  {{"If-None-Exist", "identifier=http://hosp.example/mrn|42"}});
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> ids;
+  int created = 0;
+  for (const HttpResult& r : results) {
+    BOOST_TEST((r.status == 201 || r.status == 200), r.status << " " << r.body);
+    if (r.status == 201) ++created;
+    ids.insert(IdOf(r));
+  }
+  BOOST_TEST(created == 1);
+  BOOST_TEST(ids.size() == 1u);
+  BOOST_TEST(Count(server, "Patient?identifier=http://hosp.example/mrn|42") == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
