@@ -94,7 +94,7 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
       continue;
     }
     out += R"({"type":")" + type + R"(","interaction":[)";
-    out += R"({"code":"read"},{"code":"vread"},{"code":"update"},{"code":"delete"},)";
+    out += R"({"code":"read"},{"code":"vread"},{"code":"update"},{"code":"patch"},{"code":"delete"},)";
     out += R"({"code":"history-instance"},{"code":"history-type"},{"code":"create"})";
     if (options.search != nullptr) out += R"(,{"code":"search-type"})";
     out += "],";
