@@ -99,8 +99,8 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
     if (options.search != nullptr) out += R"(,{"code":"search-type"})";
     out += "],";
     out += R"("versioning":"versioned-update","readHistory":true,"updateCreate":true,)";
-    out += R"("conditionalCreate":true,"conditionalRead":"modified-since","conditionalUpdate":false,)";
-    out += R"("conditionalDelete":"not-supported",)";
+    out += R"("conditionalCreate":true,"conditionalRead":"modified-since","conditionalUpdate":true,)";
+    out += R"("conditionalDelete":"single",)";
     if (options.search != nullptr) {
       out += R"("searchParam":[)";
       AppendSearchParams(out, *options.search, type);

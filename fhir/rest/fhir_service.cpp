@@ -205,6 +205,8 @@ class FhirService::Call {
     if (p.size() == 1) {
       if (m == "POST") return Create();
       if (m == "GET") return Search(req_.query);
+      if (m == "PUT") return ConditionalUpdate();
+      if (m == "DELETE") return ConditionalDelete();
       return MethodNotAllowed();
     }
     if (p.size() == 2 && p[1] == "_history") {
@@ -475,15 +477,8 @@ class FhirService::Call {
     if (Status st = CheckWriteReach(Permission::kCreate, *root); !st.ok()) return Fail(st);
     // Conditional create (http.html#ccreate): the check and the write happen under one lock on
     // the criteria, here and on every other node, so concurrent identical requests create one.
-    std::unique_lock<std::mutex> local_turn;
-    std::unique_ptr<store::ResourceStore::Guard> criteria_turn;
     if (std::string_view criteria = req_.Header("If-None-Exist"); !criteria.empty()) {
-      std::string key = CriteriaKey(criteria);
-      local_turn = s_.resource_writers_.Lock(key);
-      auto guard = s_.store_.LockCriteria(static_cast<std::int64_t>(std::hash<std::string>{}(key)));
-      if (!guard.has_value()) return Fail(guard.error());
-      criteria_turn = std::move(guard).value();
-      auto existing = MatchesOf(criteria);
+      auto existing = LockAndMatch(ParseQueryString(criteria));
       if (!existing.has_value()) return Fail(existing.error());
       if (existing->size() > 1) {
         return Fail(Status(StatusCode::kPreconditionFailed,
@@ -1018,19 +1013,82 @@ class FhirService::Call {
 
   // --- conditional operations ---------------------------------------------------------------
 
-  // The criteria in a canonical order, so that the same question locks the same key.
-  std::string CriteriaKey(std::string_view criteria) const {
-    auto params = ParseQueryString(criteria);
-    std::sort(params.begin(), params.end());
+  using Params = std::vector<std::pair<std::string, std::string>>;
+
+  // Takes this call's turn on `criteria` (kept until the call ends, so the write that follows
+  // is decided and made under it), then returns up to two matches. Every conditional write
+  // goes through here: concurrent identical requests decide one after the other, on every node.
+  Result<std::vector<search::SearchMatch>> LockAndMatch(Params criteria) {
+    std::erase_if(criteria, [](const auto& kv) {
+      return kv.first == "_format" || kv.first == "_pretty";
+    });
+    // The criteria in a canonical order, so that the same question locks the same key.
+    Params sorted = criteria;
+    std::sort(sorted.begin(), sorted.end());
     std::string key = "cond:" + type_;
-    for (const auto& [k, v] : params) key += "&" + UrlEncode(k) + "=" + UrlEncode(v);
-    return key;
+    for (const auto& [k, v] : sorted) key += "&" + UrlEncode(k) + "=" + UrlEncode(v);
+    criteria_local_turn_ = s_.criteria_turns_.Lock(key);
+    FOVEA_ASSIGN_OR_RETURN(criteria_turn_, s_.store_.LockCriteria(static_cast<std::int64_t>(
+                                               std::hash<std::string>{}(key))));
+    return MatchesOf(criteria);
   }
 
-  // Up to two resources of this type matching `criteria` (a query string), within what the
-  // principal may search. Strict: unknown or malformed criteria are an error, never ignored
-  // (ignoring them would match everything).
-  Result<std::vector<search::SearchMatch>> MatchesOf(std::string_view criteria) {
+  // PUT [type]?criteria (http.html#cond-update): no match creates (with the body's id, if it has
+  // one), one match is updated (the body's id, if any, must be the match's), more is 412.
+  void ConditionalUpdate() {
+    interaction_ = audit::Interaction::kUpdate;
+    if (Status st = access_->Require(type_, Permission::kUpdate); !st.ok()) return Fail(st);
+    if (Status st = CheckBody(); !st.ok()) return Fail(st);
+    model::OperationOutcomeSink issues;
+    auto body = BodyJson(issues);
+    if (!body.has_value()) return Fail(body.error());
+    if (issues.HasErrors()) return Respond(400, OperationOutcomeJson(issues.issues()));
+    auto json = common::ParseJson(*body, {.max_depth = s_.options_.max_json_depth});
+    if (!json.has_value()) return Fail(json.error());
+    const common::JsonValue* body_id = json->Find("id");
+    auto matches = LockAndMatch(req_.query);
+    if (!matches.has_value()) return Fail(matches.error());
+    if (matches->size() > 1) {
+      return Fail(Status(StatusCode::kPreconditionFailed,
+                         "The criteria match more than one " + type_ +
+                             "; make them more selective"));
+    }
+    if (matches->empty() && body_id == nullptr) return Create();
+    if (matches->size() == 1 && body_id != nullptr && body_id->scalar() != matches->front().id) {
+      return Fail(common::InvalidError("The resource id '" + body_id->scalar() +
+                                       "' is not the id of the resource the criteria match"));
+    }
+    id_ = matches->empty() ? body_id->scalar() : matches->front().id;
+    auto id = model::LogicalId::Parse(id_);
+    if (!id.has_value()) return Fail(id.error());
+    json->Set("id", common::JsonValue::String(id_));
+    body_override_ = common::ToJson(*json);
+    Update();
+  }
+
+  // DELETE [type]?criteria: one match is deleted; none is 204 (nothing to do); more is 412.
+  void ConditionalDelete() {
+    interaction_ = audit::Interaction::kDelete;
+    if (Status st = access_->Require(type_, Permission::kDelete); !st.ok()) return Fail(st);
+    auto matches = LockAndMatch(req_.query);
+    if (!matches.has_value()) return Fail(matches.error());
+    if (matches->size() > 1) {
+      return Fail(Status(StatusCode::kPreconditionFailed,
+                         "The criteria match more than one " + type_ +
+                             "; deleting several at once is not supported"));
+    }
+    if (matches->empty()) {
+      res_.status = 204;
+      return;
+    }
+    id_ = matches->front().id;
+    Delete();
+  }
+
+  // Up to two resources of this type matching `criteria`, within what the principal may
+  // search. Strict: unknown or malformed criteria are an error, never ignored (ignoring them
+  // would match everything).
+  Result<std::vector<search::SearchMatch>> MatchesOf(const Params& criteria) {
     if (s_.search_.backend == nullptr || registry_ == nullptr) {
       return Status(StatusCode::kNotSupported, "Conditional operations need search");
     }
@@ -1040,7 +1098,7 @@ class FhirService::Call {
     options.max_count = s_.options_.max_page_size;
     model::OperationOutcomeSink issues;
     search::SearchQuery query =
-        search::ParseSearch(type_, ParseQueryString(criteria), *registry_, options, issues);
+        search::ParseSearch(type_, criteria, *registry_, options, issues);
     if (issues.HasErrors()) {
       return common::InvalidError("Invalid conditional criteria: " +
                                   issues.issues().front().diagnostics);
@@ -1145,6 +1203,9 @@ class FhirService::Call {
   FhirFormat format_ = FhirFormat::kJson;  // of the answer
   std::optional<std::string> body_override_;  // PATCH: the patched resource stands for the body
   int pinned_version_ = 0;                    // PATCH: the version the patch was applied to
+  // A conditional write's turn on its criteria: this node's, then every node's.
+  std::unique_lock<std::mutex> criteria_local_turn_;
+  std::unique_ptr<store::ResourceStore::Guard> criteria_turn_;
   RestResponse res_;
   std::string type_;
   std::string id_;

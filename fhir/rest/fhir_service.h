@@ -88,6 +88,9 @@ class FhirService {
   // Writers of one resource on this node take turns instead of racing: the compare-and-set in
   // the store still decides between nodes, but local writers cannot starve each other.
   mutable common::StripedMutex<64> resource_writers_;
+  // Conditional writes take turns on their criteria (apart from resource_writers_, which the
+  // write they decide on takes next).
+  mutable common::StripedMutex<64> criteria_turns_;
   mutable RateLimiter rate_limiter_;
 };
 

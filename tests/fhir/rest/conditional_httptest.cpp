@@ -1,6 +1,6 @@
-// Conditional create (If-None-Exist) over HTTP: 0 matches create, 1 returns the existing
-// resource, more than one is 412; criteria are strict; and 20 clients sending the same
-// conditional create at once make exactly one resource.
+// Conditional create (If-None-Exist), update (PUT [type]?criteria) and delete over HTTP: the
+// spec's outcomes for none, one and several matches; strict criteria; and 20 clients sending
+// the same conditional create at once make exactly one resource.
 
 #include <boost/test/unit_test.hpp>
 
@@ -82,6 +82,40 @@ BOOST_AUTO_TEST_CASE(ConcurrentIdenticalRequestsCreateOne) {
   BOOST_TEST(created == 1);
   BOOST_TEST(ids.size() == 1u);
   BOOST_TEST(Count(server, "Patient?identifier=http://hosp.example/mrn|42") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(ConditionalUpdateCreatesThenUpdatesTheMatch) {
+  TestServer server;
+  const std::string criteria = "Patient?identifier=http://hosp.example/mrn|42";
+  HttpResult created = server.Request("PUT", criteria, kPatient);
+  BOOST_REQUIRE_MESSAGE(created.status == 201, created.body);
+  std::string id = IdOf(created);
+  std::string renamed =
+      R"({"resourceType":"Patient","identifier":[{"system":"http://hosp.example/mrn","value":"42"}],"name":[{"family":"Lim"}]})";
+  HttpResult updated = server.Request("PUT", criteria, renamed);
+  BOOST_REQUIRE_MESSAGE(updated.status == 200, updated.body);
+  BOOST_TEST(IdOf(updated) == id);
+  BOOST_TEST(updated.Header("ETag") == "W/\"2\"");
+  // A body naming another resource is refused.
+  std::string other =
+      R"({"resourceType":"Patient","id":"someone-else","identifier":[{"system":"http://hosp.example/mrn","value":"42"}]})";
+  BOOST_TEST(server.Request("PUT", criteria, other).status == 400);
+  BOOST_REQUIRE_EQUAL(server.Request("POST", "Patient", kPatient).status, 201);
+  BOOST_TEST(server.Request("PUT", criteria, renamed).status == 412);
+  BOOST_TEST(server.Request("PUT", "Patient?colour=red", renamed).status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(ConditionalDeleteRemovesOneMatch) {
+  TestServer server;
+  const std::string criteria = "Patient?identifier=http://hosp.example/mrn|42";
+  HttpResult created = server.Request("POST", "Patient", kPatient);
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  BOOST_TEST(server.Request("DELETE", criteria).status == 204);
+  BOOST_TEST(server.Request("GET", "Patient/" + IdOf(created)).status == 410);
+  BOOST_TEST(server.Request("DELETE", criteria).status == 204);  // nothing left to delete
+  BOOST_REQUIRE_EQUAL(server.Request("POST", "Patient", kPatient).status, 201);
+  BOOST_REQUIRE_EQUAL(server.Request("POST", "Patient", kPatient).status, 201);
+  BOOST_TEST(server.Request("DELETE", criteria).status == 412);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
