@@ -53,6 +53,10 @@ bool ContextBacks(ScopeContext have, ScopeContext want) {
 
 }  // namespace
 
+bool NamedOnly(std::string_view resource_type) {
+  return resource_type == "AuditEvent" || resource_type == "SearchParameter";
+}
+
 std::optional<ResourceScope> ParseResourceScope(std::string_view scope) {
   std::size_t slash = scope.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
@@ -96,7 +100,7 @@ std::optional<ResourceScope> ParseResourceScope(std::string_view scope) {
 }
 
 bool ResourceScope::Covers(std::string_view resource_type) const {
-  if (type == "*") return resource_type != "AuditEvent";
+  if (type == "*") return !NamedOnly(resource_type);
   return type == resource_type;
 }
 
@@ -161,8 +165,8 @@ ScopeSet ScopeSet::Grant(const ScopeSet& requested,
         if (want.type != "*" && !have.Covers(want.type)) continue;
         type = want.type;
       } else if (want.type == have.type || want.Covers(have.type)) {
-        // A requested wildcard expands to the allowed types, but never to AuditEvent: the
-        // audit trail is reached only by asking for it by name.
+        // A requested wildcard expands to the allowed types, but never to the named-only ones:
+        // they are reached only by asking for them by name.
         type = have.type;
       } else {
         continue;

@@ -6,8 +6,9 @@
 // identity scopes. A ScopeSet answers "may this token do interaction X on type T, and how far":
 // everywhere, or only inside the patient compartment of its launch patient.
 //
-// Deliberate narrowing: a wildcard (`*`) never covers AuditEvent; only a scope that names
-// AuditEvent reaches the audit trail. Granular scopes (`?param=value`) are parsed but not granted
+// Deliberate narrowing: a wildcard (`*`) never covers AuditEvent or SearchParameter; only a
+// scope that names them reaches the audit trail, or changes how the server indexes (a new
+// SearchParameter re-indexes a resource type). Granular scopes (`?param=value`) are parsed but not granted
 // (Fovea does not enforce them yet), so a token never carries a promise the server cannot keep.
 
 #include <optional>
@@ -64,6 +65,8 @@ class ScopeSet {
 };
 
 std::optional<ResourceScope> ParseResourceScope(std::string_view scope);
+// AuditEvent and SearchParameter: types a wildcard scope does not reach.
+bool NamedOnly(std::string_view resource_type);
 
 }  // namespace fhir::auth
 

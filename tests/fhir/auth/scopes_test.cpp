@@ -64,6 +64,10 @@ BOOST_AUTO_TEST_CASE(WildcardsNeverReachTheAuditTrail) {
   ScopeSet set = ScopeSet::Parse("system/*.cruds");
   BOOST_TEST((set.ReachFor("Observation", Permission::kRead) == Reach::kAll));
   BOOST_TEST((set.ReachFor("AuditEvent", Permission::kRead) == Reach::kNone));
+  // Nor the search configuration: a new SearchParameter re-indexes the server.
+  BOOST_TEST((set.ReachFor("SearchParameter", Permission::kCreate) == Reach::kNone));
+  BOOST_TEST((ScopeSet::Parse("user/SearchParameter.c").ReachFor("SearchParameter",
+                                                               Permission::kCreate) == Reach::kAll));
   BOOST_TEST((ScopeSet::Parse("user/AuditEvent.rs").ReachFor("AuditEvent", Permission::kSearch) ==
               Reach::kAll));
 }
@@ -130,6 +134,13 @@ BOOST_AUTO_TEST_CASE(RolesMapToWorkflowSteps) {
   BOOST_TEST(!roles.MayPerformStep({"technician"}, "approval"));
   BOOST_TEST(roles.MayPerformStep({"technician", "supervisor"}, "approval"));
   BOOST_TEST(!roles.MayPerformStep({"unknown"}, "check-in"));
+}
+
+BOOST_AUTO_TEST_CASE(OnlyTheAdministratorChangesSearchParameters) {
+  for (const auto& role : RoleCatalog::Default().roles()) {
+    bool reaches = role.scopes.ReachFor("SearchParameter", Permission::kCreate) != Reach::kNone;
+    BOOST_TEST(reaches == (role.code == "admin"), role.code);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(OnlyTheAuditorReadsTheAuditTrail) {
