@@ -62,4 +62,21 @@ std::string UrlEncode(std::string_view s) {
   return out;
 }
 
+std::string BuildQueryString(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::string out;
+  for (const auto& [k, v] : pairs) {
+    if (!out.empty()) out += '&';
+    out += UrlEncode(k) + "=" + UrlEncode(v);
+  }
+  return out;
+}
+
+std::string_view FirstValue(const std::vector<std::pair<std::string, std::string>>& pairs,
+                            std::string_view name) {
+  for (const auto& [k, v] : pairs) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
 }  // namespace common

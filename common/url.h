@@ -15,6 +15,12 @@ namespace common {
 std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
 // Percent-encodes a query parameter value.
 std::string UrlEncode(std::string_view s);
+// "a=1&b=x%20y": the pairs percent-encoded and joined (ParseQueryString's inverse); empty for
+// no pairs.
+std::string BuildQueryString(const std::vector<std::pair<std::string, std::string>>& pairs);
+// The first value of `name` among decoded pairs (a query or a form); empty when absent.
+std::string_view FirstValue(const std::vector<std::pair<std::string, std::string>>& pairs,
+                            std::string_view name);
 
 }  // namespace common
 

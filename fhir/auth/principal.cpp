@@ -20,8 +20,4 @@ Reach Principal::ReachFor(std::string_view resource_type, Permission permission)
   return reach;
 }
 
-bool Principal::HasRole(std::string_view role) const {
-  return std::find(roles.begin(), roles.end(), role) != roles.end();
-}
-
 }  // namespace fhir::auth

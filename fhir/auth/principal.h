@@ -30,7 +30,6 @@ struct Principal {
 
   static Principal Trusted();
   Reach ReachFor(std::string_view resource_type, Permission permission) const;
-  bool HasRole(std::string_view role) const;
 };
 
 }  // namespace fhir::auth

@@ -32,12 +32,9 @@ const std::string& DummyPasswordHash() {
   return hash;
 }
 
-// The first value of a form parameter; empty when absent.
+// The first value of a form parameter, as the owned string the grants keep; empty when absent.
 std::string FormValue(const Form& form, std::string_view name) {
-  for (const auto& [k, v] : form) {
-    if (k == name) return v;
-  }
-  return {};
+  return std::string(common::FirstValue(form, name));
 }
 
 // RFC 6749 §3.1: request parameters must not be included more than once.
@@ -124,9 +121,7 @@ TokenService::TokenService(AuthStore& store, KeyRing& keys, const RoleCatalog& r
                            const common::Clock& clock, AuthSettings settings)
     : store_(store), keys_(keys), roles_(roles), clock_(clock), settings_(std::move(settings)) {}
 
-void TokenService::Emit(SecurityEvent event, const Caller& caller) const {
-  event.address = caller.address;
-  event.request_id = caller.request_id;
+void TokenService::Emit(const SecurityEvent& event) const {
   if (sink_) sink_(event);
 }
 
@@ -134,7 +129,7 @@ OAuthReply TokenService::Refuse(std::string_view error, std::string description,
                                 const SecurityEvent& event, int status) {
   SecurityEvent e = event;
   e.reason = std::string(error);
-  Emit(e, {e.address, e.request_id});  // the event carries its caller already
+  Emit(e);
   return {status, ErrorBody(error, description)};
 }
 
@@ -228,7 +223,7 @@ common::Result<UserAccount> TokenService::CheckPassword(const std::string& usern
       MakeEvent(SecurityEvent::Kind::kLoginFailed, username, client_id, "", "", caller);
   const Status wrong(StatusCode::kUnauthenticated, "Wrong user name or password");
   if (username.empty() || username.size() > 256 || password.size() > 1024) {
-    Emit(event, caller);
+    Emit(event);
     return wrong;
   }
   auto user = store_.FindUser(username);
@@ -236,7 +231,7 @@ common::Result<UserAccount> TokenService::CheckPassword(const std::string& usern
     if (user.error().code() != StatusCode::kNotFound) return user.error();
     (void)VerifyPassword(password, DummyPasswordHash());  // same cost as a real check
     event.reason = "unknown user";
-    Emit(event, caller);
+    Emit(event);
     return wrong;
   }
   common::TimePoint now = clock_.Now();
@@ -251,15 +246,14 @@ common::Result<UserAccount> TokenService::CheckPassword(const std::string& usern
                    : user->disabled ? "account disabled"
                                     : "wrong password";
     event.fhir_user = user->fhir_user;
-    Emit(event, caller);
+    Emit(event);
     // The same answer in every case: the caller learns nothing about the account.
     return wrong;
   }
   if (user->failed_logins > 0) {
     (void)store_.RecordLogin(username, true, now, settings_.max_failed_logins, settings_.lockout);
   }
-  Emit(MakeEvent(SecurityEvent::Kind::kLogin, username, client_id, user->fhir_user, "", caller),
-       caller);
+  Emit(MakeEvent(SecurityEvent::Kind::kLogin, username, client_id, user->fhir_user, "", caller));
   return user;
 }
 
@@ -529,7 +523,7 @@ OAuthReply TokenService::Issue(Grant grant, std::string_view grant_type) {
     if (id_token.has_value()) body.Set("id_token", JsonValue::String(*id_token));
   }
   event.kind = SecurityEvent::Kind::kTokenIssued;
-  Emit(event, grant.caller);
+  Emit(event);
   return {200, common::ToJson(body)};
 }
 
@@ -623,7 +617,7 @@ OAuthReply TokenService::Revoke(const Form& form, const Caller& caller) {
   } else if (!store_.RevokeRefreshToken(TokenHash(token)).ok()) {
     return Refuse("server_error", "Try again later", event, 503);
   }
-  Emit(event, caller);
+  Emit(event);
   return {200, ""};
 }
 
@@ -675,11 +669,10 @@ common::Result<Principal> TokenService::Authenticate(std::string_view access_tok
   RefreshRevocations();
   common::TimePoint now = clock_.Now();
   // Keyed by the whole token: a token that differs anywhere, even with the same signature,
-  // is verified afresh.
-  std::string cache_key(access_token);
+  // is verified afresh. Looked up without copying the token.
   {
     std::lock_guard lock(cache_mu_);
-    auto it = verified_.find(cache_key);
+    auto it = verified_.find(access_token);
     if (it != verified_.end()) {
       if (revoked_.count(it->second.token_id) > 0) return fail("The access token was revoked");
       if (it->second.expires_at <= now) return fail("The access token has expired");
@@ -714,7 +707,7 @@ common::Result<Principal> TokenService::Authenticate(std::string_view access_tok
   std::lock_guard lock(cache_mu_);
   if (revoked_.count(p.token_id) > 0) return fail("The access token was revoked");
   if (verified_.size() >= kMaxVerifiedTokens) verified_.clear();
-  verified_.emplace(std::move(cache_key), p);
+  verified_.emplace(std::string(access_token), p);
   return p;
 }
 

@@ -153,7 +153,7 @@ class TokenService {
   // fresh copy (honoured at most every jwks_min_refetch).
   std::vector<JwsKey> PublishedKeys(const std::string& url, bool refetch);
   void RefreshRevocations();
-  void Emit(SecurityEvent event, const Caller& caller) const;
+  void Emit(const SecurityEvent& event) const;  // events carry their caller (MakeEvent)
 
   AuthStore& store_;
   KeyRing& keys_;
@@ -172,7 +172,12 @@ class TokenService {
 
   // Verified tokens (the whole compact form), so repeated use skips the signature check.
   std::mutex cache_mu_;
-  std::unordered_map<std::string, Principal> verified_;  // GUARDED_BY(cache_mu_)
+  struct StringViewHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Principal, StringViewHash, std::equal_to<>>
+      verified_;  // GUARDED_BY(cache_mu_)
   std::unordered_set<std::string> revoked_;               // GUARDED_BY(cache_mu_)
   std::chrono::steady_clock::time_point revocations_loaded_{};  // GUARDED_BY(cache_mu_)
 };

@@ -80,11 +80,11 @@ Status AccessControl::RequireClauseTypes(const search::Clause& clause) const {
   if (!clause.has_type.empty()) {
     FOVEA_RETURN_IF_ERROR(Require(clause.has_type, Permission::kSearch));
   }
+  if (clause.chain == nullptr) return Status::Ok();
   for (const std::string& t : clause.target_types) {
-    if (clause.chain != nullptr) FOVEA_RETURN_IF_ERROR(Require(t, Permission::kSearch));
+    FOVEA_RETURN_IF_ERROR(Require(t, Permission::kSearch));
   }
-  if (clause.chain != nullptr) return RequireClauseTypes(*clause.chain);
-  return Status::Ok();
+  return RequireClauseTypes(*clause.chain);
 }
 
 Status AccessControl::NarrowSearch(search::SearchQuery& query) const {

@@ -66,11 +66,7 @@ std::vector<std::string> PatientsOf(std::string_view type, std::string_view id,
 std::string AuditQuery(const RestRequest& request) {
   std::string q = request.path;
   if (!q.empty() && q.front() == '/') q.erase(0, 1);
-  char sep = '?';
-  for (const auto& [k, v] : request.query) {
-    q += sep + UrlEncode(k) + "=" + UrlEncode(v);
-    sep = '&';
-  }
+  if (!request.query.empty()) q += "?" + common::BuildQueryString(request.query);
   return q;
 }
 

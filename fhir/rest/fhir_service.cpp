@@ -126,14 +126,7 @@ class FhirService::Call {
     }
     // The CapabilityStatement is public: clients read it to find out how to authenticate.
     if (req_.method == "GET" && (req_.path == "/metadata" || req_.path == "metadata")) return true;
-    std::string_view header = req_.Header("Authorization");
-    constexpr std::string_view kBearer = "bearer ";
-    std::string_view token;
-    if (header.size() > kBearer.size() &&
-        ContainsCaseInsensitive(header.substr(0, kBearer.size()), kBearer)) {
-      token = header.substr(kBearer.size());
-      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-    }
+    std::string_view token = req_.BearerToken();
     if (token.empty()) {
       Unauthenticated("", "This server requires an OAuth 2.0 bearer token (SMART on FHIR); "
                           "see /.well-known/smart-configuration");
@@ -320,22 +313,23 @@ class FhirService::Call {
                                 audit::ServedAuditEventJson(row)});
     }
     std::string self = req_.base_url + "/AuditEvent";
-    std::string applied;
-    for (const auto& [k, v] : search.applied) {
-      applied += (applied.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
-    }
     std::optional<std::string> next;
     if (page->next_after_seq) {
-      next = self + applied + (applied.empty() ? "?" : "&") + "_cursor=" +
-             UrlEncode(AuditCursor(*page->next_after_seq));
+      next = PageLink(self, search.applied, AuditCursor(*page->next_after_seq));
     }
-    std::string self_url = self + applied;
-    if (search.query.after_seq) {
-      self_url += (applied.empty() ? "?" : "&") + std::string("_cursor=") +
-                  UrlEncode(AuditCursor(*search.query.after_seq));
-    }
-    Respond(200, SearchBundleJson(result, req_.base_url, self_url, next, std::nullopt,
-                                  issues.issues(), s_.clock_.Now()));
+    std::optional<std::string> cursor;
+    if (search.query.after_seq) cursor = AuditCursor(*search.query.after_seq);
+    Respond(200, SearchBundleJson(result, req_.base_url, PageLink(self, search.applied, cursor),
+                                  next, std::nullopt, issues.issues(), s_.clock_.Now()));
+  }
+
+  // A searchset link: `base` with the parameters applied and, when given, a paging cursor.
+  static std::string PageLink(const std::string& base,
+                              std::vector<std::pair<std::string, std::string>> applied,
+                              const std::optional<std::string>& cursor) {
+    if (cursor) applied.emplace_back("_cursor", *cursor);
+    std::string query = common::BuildQueryString(applied);
+    return query.empty() ? base : base + "?" + query;
   }
 
   // --- content negotiation ------------------------------------------------------------------
@@ -793,21 +787,14 @@ class FhirService::Call {
         }
       }
     }
-    std::string applied;
-    for (const auto& [k, v] : query.applied) {
-      applied += (applied.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
-    }
     auto page_link = [&](const std::optional<std::string>& cursor) -> std::optional<std::string> {
       if (!cursor) return std::nullopt;
-      return self + applied + (applied.empty() ? "?" : "&") + "_cursor=" + UrlEncode(*cursor);
+      return PageLink(self, query.applied, cursor);
     };
     std::optional<std::string> next = page_link(result->next_cursor);
     std::optional<std::string> previous = page_link(result->previous_cursor);
-    if (query.cursor) {
-      applied += (applied.empty() ? "?" : "&") + std::string("_cursor=") + UrlEncode(*query.cursor);
-    }
-    Respond(200, SearchBundleJson(*result, req_.base_url, self + applied, next, previous,
-                                  issues.issues(), s_.clock_.Now()));
+    Respond(200, SearchBundleJson(*result, req_.base_url, PageLink(self, query.applied, query.cursor),
+                                  next, previous, issues.issues(), s_.clock_.Now()));
   }
 
   void Validate(std::optional<std::string> id) {

@@ -13,10 +13,19 @@ std::string_view RestRequest::Header(std::string_view name) const {
 }
 
 std::string_view RestRequest::Query(std::string_view name) const {
-  for (const auto& [k, v] : query) {
-    if (k == name) return v;
+  return common::FirstValue(query, name);
+}
+
+std::string_view RestRequest::BearerToken() const {
+  std::string_view header = Header("Authorization");
+  constexpr std::string_view kBearer = "bearer ";
+  if (header.size() <= kBearer.size() ||
+      strncasecmp(header.data(), kBearer.data(), kBearer.size()) != 0) {
+    return {};
   }
-  return {};
+  std::string_view token = header.substr(kBearer.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return token;
 }
 
 bool RestRequest::HasQuery(std::string_view name) const {

@@ -31,6 +31,9 @@ struct RestRequest {
   // First value of a query parameter; empty when absent.
   std::string_view Query(std::string_view name) const;
   bool HasQuery(std::string_view name) const;
+  // The token of `Authorization: Bearer <token>` (RFC 6750; the scheme in any case); empty
+  // when there is none.
+  std::string_view BearerToken() const;
 };
 
 struct RestResponse {

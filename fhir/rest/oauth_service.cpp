@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "common/json.h"
+#include "common/url.h"
 #include "fhir/rest/outcome.h"
 
 namespace fhir::rest {
@@ -64,13 +65,6 @@ std::string HtmlEscape(std::string_view s) {
   return out;
 }
 
-std::string FormValue(const auth::Form& form, std::string_view name) {
-  for (const auto& [k, v] : form) {
-    if (k == name) return v;
-  }
-  return {};
-}
-
 RestResponse HtmlPage(int status, const std::string& body) {
   RestResponse res;
   res.status = status;
@@ -98,7 +92,7 @@ std::string LoginForm(const auth::Form& params, const std::string& error) {
   if (!error.empty()) html += "<p class=\"error\" role=\"alert\">" + HtmlEscape(error) + "</p>";
   html += "<form method=\"post\" action=\"/auth/authorize\">";
   for (const char* name : kAuthorizeParams) {
-    std::string value = FormValue(params, name);
+    std::string_view value = common::FirstValue(params, name);
     if (value.empty()) continue;
     html += "<input type=\"hidden\" name=\"" + std::string(name) + "\" value=\"" +
             HtmlEscape(value) + "\">";
@@ -108,11 +102,11 @@ std::string LoginForm(const auth::Form& params, const std::string& error) {
           "<label for=\"password\">Password</label>"
           "<input id=\"password\" name=\"password\" type=\"password\" "
           "autocomplete=\"current-password\" required>";
-  std::string scope = FormValue(params, "scope");
+  std::string_view scope = common::FirstValue(params, "scope");
   if (scope.find("patient/") != std::string::npos || scope.find("launch/patient") != std::string::npos) {
     html += "<label for=\"patient\">Patient id (for a patient-level application)</label>"
             "<input id=\"patient\" name=\"patient\" value=\"" +
-            HtmlEscape(FormValue(params, "patient")) + "\">";
+            HtmlEscape(common::FirstValue(params, "patient")) + "\">";
   }
   html += "<button type=\"submit\">Sign in</button></form>";
   return html;
@@ -215,11 +209,8 @@ RestResponse OAuthService::Revoke(const RestRequest& req) const {
 // resource server (or any caller) proves itself with a valid access token of its own.
 RestResponse OAuthService::Introspect(const RestRequest& req) const {
   if (req.method != "POST") return OAuthError(405, "invalid_request", "The introspection endpoint takes POST");
-  std::string_view header = req.Header("Authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() ||
-      strncasecmp(header.data(), kBearer.data(), kBearer.size()) != 0 ||
-      !tokens_.Authenticate(header.substr(kBearer.size())).has_value()) {
+  std::string_view token = req.BearerToken();
+  if (token.empty() || !tokens_.Authenticate(token).has_value()) {
     RestResponse res = OAuthError(401, "invalid_client", "Authenticate with a bearer token");
     res.SetHeader("WWW-Authenticate", "Bearer realm=\"fovea\"");
     return res;
@@ -277,10 +268,11 @@ RestResponse OAuthService::Authorize(const RestRequest& req) const {
     return HtmlPage(400, "<p class=\"error\" role=\"alert\">" +
                              HtmlEscape(request.error().message()) + "</p>");
   }
-  std::string username = FormValue(params, "username");
+  std::string username(common::FirstValue(params, "username"));
   if (req.method == "GET" || username.empty()) return HtmlPage(200, LoginForm(params, ""));
-  auto redirect = tokens_.Approve(*request, username, FormValue(params, "password"),
-                                  FormValue(params, "patient"), CallerOf(req));
+  auto redirect = tokens_.Approve(*request, username,
+                                  std::string(common::FirstValue(params, "password")),
+                                  std::string(common::FirstValue(params, "patient")), CallerOf(req));
   if (!redirect.has_value()) {
     if (redirect.error().code() == common::StatusCode::kUnauthenticated) {
       return HtmlPage(401, LoginForm(params, redirect.error().message()));
