@@ -134,19 +134,22 @@ std::vector<std::string> FromJsonArray(std::string_view text) {
 
 std::string Bool(bool b) { return b ? "true" : "false"; }
 
+// An INSERT's outcome: a duplicate key is kVersionConflict "<what> exists".
+Status Inserted(const common::Result<PgResult>& r, const std::string& what) {
+  if (r.has_value()) return Status::Ok();
+  if (r.error().code() == StatusCode::kVersionConflict) {
+    return Status(StatusCode::kVersionConflict, what + " exists");
+  }
+  return r.error();
+}
+
 }  // namespace
 
 Status PgAuthStore::AddUser(const UserAccount& user) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   auto r = conn->Execute(kAddUser, {user.username, user.password_hash, user.fhir_user,
                                     JsonArray(user.roles), Bool(user.disabled)});
-  if (!r.has_value()) {
-    if (r.error().code() == StatusCode::kVersionConflict) {
-      return Status(StatusCode::kVersionConflict, "user '" + user.username + "' exists");
-    }
-    return r.error();
-  }
-  return Status::Ok();
+  return Inserted(r, "user '" + user.username + "'");
 }
 
 common::Result<UserAccount> PgAuthStore::FindUser(const std::string& username) {
@@ -197,13 +200,7 @@ Status PgAuthStore::AddClient(const ClientRegistration& c) {
                    std::string(c.kind == ClientRegistration::Kind::kBackend ? "backend" : "public"),
                    c.jwks_json, JsonArray(c.roles), JsonArray(c.redirect_uris),
                    Bool(c.first_party), Bool(c.disabled), c.jwks_url});
-  if (!r.has_value()) {
-    if (r.error().code() == StatusCode::kVersionConflict) {
-      return Status(StatusCode::kVersionConflict, "client '" + c.client_id + "' exists");
-    }
-    return r.error();
-  }
-  return Status::Ok();
+  return Inserted(r, "client '" + c.client_id + "'");
 }
 
 common::Result<ClientRegistration> PgAuthStore::FindClient(const std::string& client_id) {

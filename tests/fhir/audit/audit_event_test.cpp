@@ -1,6 +1,7 @@
 // fhir/audit: the AuditEvent (IHE BALP) and Provenance builders, and the Provenance companion of
 // a write. Every resource built must parse and validate as R4.
 
+#include "tests/support/validation_issues.h"
 #include "fhir/audit/audit_event.h"
 
 #include <boost/test/data/test_case.hpp>
@@ -13,10 +14,8 @@
 #include "common/json.h"
 #include "fhir/audit/audit_log.h"
 #include "fhir/audit/provenance.h"
-#include "fhir/format/json_format.h"
 #include "fhir/model/ids.h"
 #include "fhir/search/search_parameter.h"
-#include "fhir/validation/validator.h"
 
 namespace {
 
@@ -25,22 +24,13 @@ using fhir::audit::AuditRecord;
 using fhir::audit::Interaction;
 using fhir::audit::ProvenanceActivity;
 using fhir::audit::ProvenanceRecord;
-using fhir::model::OperationOutcomeSink;
 
 constexpr std::string_view kDicom = "http://dicom.nema.org/resources/ontology/DCM";
 
 common::TimePoint At2026() { return common::TimePoint(std::chrono::seconds(1'780'000'000)); }
 
 // Parses and validates `json` as an R4 resource; the issues, one per line (empty: valid).
-std::string ValidationIssues(const std::string& json) {
-  OperationOutcomeSink issues;
-  auto parsed = fhir::format::ParseResourceJson(json, fhir::definitions::Definitions::R4(), issues);
-  if (!parsed.has_value()) return parsed.error().message();
-  fhir::validation::ValidateResource(*parsed, fhir::model::IssueScope(issues, parsed->type()->name));
-  std::string text;
-  for (const auto& i : issues.issues()) text += i.location + ": " + i.diagnostics + "\n";
-  return text;
-}
+using test_support::ValidationIssues;
 
 JsonValue Parse(const std::string& json) {
   auto v = common::ParseJson(json);

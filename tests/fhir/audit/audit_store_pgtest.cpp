@@ -2,6 +2,7 @@
 // table) and the in-memory store alike: append and read, every search filter, date ranges, both
 // sort orders, keyset paging; plus the served AuditEvent of a stored row validating as R4.
 
+#include "tests/support/validation_issues.h"
 #include "fhir/audit/audit_store.h"
 
 #include <boost/test/unit_test.hpp>
@@ -15,11 +16,7 @@
 
 #include "fhir/audit/in_memory_audit_store.h"
 #include "fhir/audit/pg/pg_audit_store.h"
-#include "fhir/definitions/definitions.h"
-#include "fhir/format/json_format.h"
-#include "fhir/model/issues.h"
 #include "fhir/store/pg/connection_pool.h"
-#include "fhir/validation/validator.h"
 #include "tests/support/test_database.h"
 
 namespace {
@@ -111,15 +108,7 @@ std::vector<std::string> Expected(const std::vector<AuditRow>& all, Keep keep,
   return ids;
 }
 
-std::string ValidationIssues(const std::string& json) {
-  fhir::model::OperationOutcomeSink issues;
-  auto parsed = fhir::format::ParseResourceJson(json, fhir::definitions::Definitions::R4(), issues);
-  if (!parsed.has_value()) return parsed.error().message();
-  fhir::validation::ValidateResource(*parsed, fhir::model::IssueScope(issues, parsed->type()->name));
-  std::string text;
-  for (const auto& i : issues.issues()) text += i.location + ": " + i.diagnostics + "\n";
-  return text;
-}
+using test_support::ValidationIssues;
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // unpack (AuditRowsJson) and the AuditEvent as served (ServedAuditEventJson), which must parse
 // and validate as R4. audit_store_pgtest.cpp runs the stores themselves.
 
+#include "tests/support/validation_issues.h"
 #include "fhir/audit/audit_store.h"
 
 #include <boost/test/data/test_case.hpp>
@@ -10,10 +11,6 @@
 #include <string>
 
 #include "common/json.h"
-#include "fhir/definitions/definitions.h"
-#include "fhir/format/json_format.h"
-#include "fhir/model/issues.h"
-#include "fhir/validation/validator.h"
 
 namespace {
 
@@ -34,15 +31,7 @@ common::TimePoint At2026() {
   return common::TimePoint(std::chrono::seconds(1'780'000'000) + std::chrono::microseconds(123'456));
 }
 
-std::string ValidationIssues(const std::string& json) {
-  fhir::model::OperationOutcomeSink issues;
-  auto parsed = fhir::format::ParseResourceJson(json, fhir::definitions::Definitions::R4(), issues);
-  if (!parsed.has_value()) return parsed.error().message();
-  fhir::validation::ValidateResource(*parsed, fhir::model::IssueScope(issues, parsed->type()->name));
-  std::string text;
-  for (const auto& i : issues.issues()) text += i.location + ": " + i.diagnostics + "\n";
-  return text;
-}
+using test_support::ValidationIssues;
 
 AuditRecord PatientRead() {
   AuditRecord r;
