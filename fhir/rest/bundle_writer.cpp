@@ -121,4 +121,76 @@ std::string HistoryBundleJson(const store::HistoryPage& page, const std::string&
   return out;
 }
 
+std::string StatusLine(int status) {
+  const char* reason = "";
+  switch (status) {
+    case 200: reason = "OK"; break;
+    case 201: reason = "Created"; break;
+    case 204: reason = "No Content"; break;
+    case 304: reason = "Not Modified"; break;
+    case 400: reason = "Bad Request"; break;
+    case 401: reason = "Unauthorized"; break;
+    case 403: reason = "Forbidden"; break;
+    case 404: reason = "Not Found"; break;
+    case 405: reason = "Method Not Allowed"; break;
+    case 409: reason = "Conflict"; break;
+    case 410: reason = "Gone"; break;
+    case 412: reason = "Precondition Failed"; break;
+    case 413: reason = "Payload Too Large"; break;
+    case 415: reason = "Unsupported Media Type"; break;
+    case 422: reason = "Unprocessable Entity"; break;
+    case 428: reason = "Precondition Required"; break;
+    case 429: reason = "Too Many Requests"; break;
+    case 500: reason = "Internal Server Error"; break;
+    case 501: reason = "Not Implemented"; break;
+    case 503: reason = "Service Unavailable"; break;
+    default: break;
+  }
+  std::string line = std::to_string(status);
+  if (*reason != '\0') line += std::string(" ") + reason;
+  return line;
+}
+
+std::string ResponseBundleJson(std::string_view type, const std::vector<EntryResponse>& entries,
+                               common::TimePoint now) {
+  std::string out;
+  std::size_t size = 256;
+  for (const EntryResponse& e : entries) size += 160 + e.resource.size() + e.outcome.size();
+  out.reserve(size);
+  AppendBundleHead(out, std::string(type).c_str(), now);
+  out += R"(,"entry":[)";
+  bool first = true;
+  for (const EntryResponse& e : entries) {
+    if (!first) out += ',';
+    first = false;
+    out += '{';
+    if (!e.resource.empty()) {
+      out += R"("resource":)";
+      out += e.resource;
+      out += ',';
+    }
+    out += R"("response":{"status":)";
+    common::AppendJsonString(out, StatusLine(e.status));
+    if (!e.location.empty()) {
+      out += R"(,"location":)";
+      common::AppendJsonString(out, e.location);
+    }
+    if (!e.etag.empty()) {
+      out += R"(,"etag":)";
+      common::AppendJsonString(out, e.etag);
+    }
+    if (e.last_modified) {
+      out += R"(,"lastModified":)";
+      common::AppendJsonString(out, common::FormatInstant(*e.last_modified));
+    }
+    if (!e.outcome.empty()) {
+      out += R"(,"outcome":)";
+      out += e.outcome;
+    }
+    out += "}}";
+  }
+  out += "]}";
+  return out;
+}
+
 }  // namespace fhir::rest

@@ -29,6 +29,23 @@ std::string SearchBundleJson(const search::SearchResult& result,
                              const std::optional<std::string>& previous_url,
                              const std::vector<model::Issue>& warnings, common::TimePoint now);
 
+// A batch-response / transaction-response entry (Bundle.entry.response).
+struct EntryResponse {
+  int status = 200;
+  std::string location;  // "Patient/1/_history/1"
+  std::string etag;      // W/"1"
+  std::optional<common::TimePoint> last_modified;
+  std::string resource;  // canonical JSON of the resource, or empty
+  std::string outcome;   // an OperationOutcome's JSON, or empty
+};
+
+// `type`: "batch-response" or "transaction-response".
+std::string ResponseBundleJson(std::string_view type, const std::vector<EntryResponse>& entries,
+                               common::TimePoint now);
+
+// "201 Created": the status line of Bundle.entry.response.status.
+std::string StatusLine(int status);
+
 std::string ETagFor(int version);  // W/"3"
 
 }  // namespace fhir::rest

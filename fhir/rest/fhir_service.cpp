@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -17,11 +18,14 @@
 #include "fhir/rest/access_control.h"
 #include "fhir/rest/audit_recording.h"
 #include "fhir/rest/audit_trail_api.h"
+#include "fhir/rest/bundle_request.h"
 #include "fhir/rest/bundle_writer.h"
 #include "fhir/rest/media_types.h"
 #include "fhir/rest/capability_statement.h"
 #include "fhir/rest/outcome.h"
 #include "fhir/rest/subsetting.h"
+#include "fhir/rest/transaction.h"
+#include "fhir/rest/writes.h"
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/search_query.h"
 #include "fhir/validation/validator.h"
@@ -38,10 +42,6 @@ using model::Element;
 namespace {
 
 constexpr const char* kFhirJson = "application/fhir+json; charset=utf-8";
-// Attempts at a compare-and-set write before giving up with 409 (only reached under heavy
-// contention on one resource without If-Match).
-constexpr int kMaxWriteAttempts = 16;
-
 std::vector<std::string_view> SplitPath(std::string_view path) {
   std::vector<std::string_view> parts;
   while (!path.empty()) {
@@ -54,36 +54,6 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return parts;
 }
 
-bool ContainsCaseInsensitive(std::string_view haystack, std::string_view needle) {
-  if (needle.size() > haystack.size()) return false;
-  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    bool match = true;
-    for (std::size_t j = 0; j < needle.size() && match; ++j) {
-      match = std::tolower(static_cast<unsigned char>(haystack[i + j])) ==
-              std::tolower(static_cast<unsigned char>(needle[j]));
-    }
-    if (match) return true;
-  }
-  return false;
-}
-
-enum class PreferReturn { kRepresentation, kMinimal, kOperationOutcome };
-
-PreferReturn ParsePrefer(std::string_view prefer) {
-  if (ContainsCaseInsensitive(prefer, "return=minimal")) return PreferReturn::kMinimal;
-  if (ContainsCaseInsensitive(prefer, "return=operationoutcome"))
-    return PreferReturn::kOperationOutcome;
-  return PreferReturn::kRepresentation;
-}
-
-// Sets id, meta.versionId and meta.lastUpdated on a resource root, keeping the rest of meta.
-void StampResource(Element& root, const std::string& id, int version, common::TimePoint at) {
-  root.SetPrimitiveChild("id", id);
-  Element* meta = root.ChildOrAdd("meta");
-  meta->SetPrimitiveChild("versionId", std::to_string(version));
-  meta->SetPrimitiveChild("lastUpdated", common::FormatInstant(at));
-}
-
 }  // namespace
 
 // One request in flight: the request, the response being built, and the interactions.
@@ -91,12 +61,19 @@ class FhirService::Call {
  public:
   Call(const FhirService& service, const RestRequest& request)
       : s_(service), req_(request) {}
+  // An entry of a batch (or a transaction's read) run as a request of its own, by the principal
+  // of the Bundle's request: authenticated and rate-limited once, as that request.
+  Call(const FhirService& service, const RestRequest& request, const auth::Principal& principal)
+      : s_(service), req_(request), principal_(principal), nested_(true) {}
 
   RestResponse Run() {
     try {
       // One registry for the whole request, even if SearchParameters change meanwhile.
       if (s_.search_.registry != nullptr) registry_ = s_.search_.registry->Get();
-      if (!Authenticate()) {
+      if (nested_) {
+        access_.emplace(principal_, s_.defs_, registry_.get());
+        Route();
+      } else if (!Authenticate()) {
         // A missing or rejected token is a security event, unless the address is flooding us
         // (then the answer is 429 and nothing is recorded: no audit amplification).
         if (WithinRateLimit()) interaction_ = audit::Interaction::kLoginFailed;
@@ -178,8 +155,8 @@ class FhirService::Call {
     const std::string& m = req_.method;
     if (p.empty()) {
       if (m == "GET") return Search(req_.query);  // system-level search, _type to narrow it
-      return Fail(Status(StatusCode::kNotSupported,
-                         "Batch and transaction Bundles are not supported yet"));
+      if (m == "POST" && !nested_) return BundleInteraction();
+      return MethodNotAllowed();
     }
     if (p.size() == 1 && p[0] == "metadata") {
       return m == "GET" ? Metadata() : MethodNotAllowed();
@@ -460,6 +437,142 @@ class FhirService::Call {
                               s_.security_.authorize_url, s_.security_.token_url,
                               s_.security_.audit_store != nullptr};
     Respond(200, BuildCapabilityStatement(s_.defs_, options, req_.base_url, s_.started_at_));
+  }
+
+  // --- batch and transaction (http.html#transaction) ----------------------------------------
+
+  // POST [base] with a Bundle of type batch or transaction.
+  void BundleInteraction() {
+    interaction_ = audit::Interaction::kBatch;
+    if (Status st = CheckBody(); !st.ok()) return Fail(st);
+    model::OperationOutcomeSink issues;
+    auto body = BodyJson(issues);
+    if (!body.has_value()) return Fail(body.error());
+    if (issues.HasErrors()) return Respond(400, OperationOutcomeJson(issues.issues()));
+    auto bundle = common::ParseJson(*body, {.max_depth = s_.options_.max_json_depth});
+    if (!bundle.has_value()) return Fail(bundle.error());
+    const common::JsonValue* rt = bundle->Find("resourceType");
+    const common::JsonValue* type = bundle->Find("type");
+    if (rt == nullptr || rt->scalar() != "Bundle" || type == nullptr ||
+        (type->scalar() != "transaction" && type->scalar() != "batch")) {
+      return Fail(common::InvalidError(
+          "POST to the FHIR base takes a Bundle of type batch or transaction"));
+    }
+    if (type->scalar() == "batch") return Batch(*bundle);
+    Transaction(*bundle);
+  }
+
+  void Transaction(const common::JsonValue& bundle) {
+    interaction_ = audit::Interaction::kTransaction;
+    TransactionContext context{s_.defs_, s_.store_, s_.clock_, registry_.get(), *access_, req_,
+                               s_.options_.max_bundle_entries};
+    if (s_.search_.backend != nullptr && registry_ != nullptr) {
+      context.match = [this](const std::string& type, const Params& criteria) {
+        return MatchesOf(type, criteria);
+      };
+    }
+    if (s_.security_.audit != nullptr) {
+      context.audit = [this](const std::vector<store::PlannedWrite>& writes) {
+        return TransactionAudit(writes);
+      };
+    }
+    context.run = [this](const RestRequest& entry) { return Call(s_, entry, principal_).Run(); };
+    TransactionResult result = ExecuteTransaction(bundle, context);
+    failure_ = result.failure;
+    audited_ = result.status == 200 && !result.written.empty() && s_.security_.audit != nullptr;
+    audit_entities_ = result.written;
+    if (std::find(result.written_types.begin(), result.written_types.end(), "SearchParameter") !=
+        result.written_types.end()) {
+      type_ = "SearchParameter";
+      SearchParametersChanged();
+    }
+    Respond(result.status, std::move(result.body));
+  }
+
+  // The AuditEvent of a transaction's writes (one, naming every version) and their Provenance
+  // (one per kind of change), committed with them.
+  Result<WriteAudit> TransactionAudit(const std::vector<store::PlannedWrite>& writes) {
+    common::TimePoint now = writes.front().version.last_updated;
+    audit::AuditRecord record = AuditRecordFor(req_, principal_, s_.security_.server_name);
+    record.interaction = audit::Interaction::kTransaction;
+    record.http_status = 200;
+    record.recorded = now;
+    std::map<store::Method, std::vector<std::string>> targets;
+    for (const store::PlannedWrite& w : writes) {
+      const store::ResourceVersion& v = w.version;
+      std::string ref = v.type + "/" + v.id + "/_history/" + std::to_string(v.version);
+      record.entities.push_back(ref);
+      targets[v.method].push_back(ref);
+      for (std::string& patient : PatientsOf(v.type, v.id, v.content)) {
+        if (std::find(record.patients.begin(), record.patients.end(), patient) ==
+            record.patients.end()) {
+          record.patients.push_back(std::move(patient));
+        }
+      }
+    }
+    WriteAudit out;
+    for (auto& [method, refs] : targets) {
+      audit::ProvenanceRecord provenance;
+      provenance.targets = std::move(refs);
+      provenance.activity = ActivityOf(method);
+      provenance.agent_reference = principal_.fhir_user;
+      provenance.client_id = principal_.client_id;
+      provenance.request_id = req_.request_id;
+      FOVEA_ASSIGN_OR_RETURN(auto version,
+                             audit::ProvenanceCompanion(provenance, now, registry_.get()));
+      out.companions.push_back(std::move(version));
+    }
+    out.audit_rows_json = audit::AuditRowsJson({audit::AuditRowFor(record)});
+    return out;
+  }
+
+  static audit::ProvenanceActivity ActivityOf(store::Method method) {
+    switch (method) {
+      case store::Method::kCreate: return audit::ProvenanceActivity::kCreate;
+      case store::Method::kDelete: return audit::ProvenanceActivity::kDelete;
+      case store::Method::kUpdate: break;
+    }
+    return audit::ProvenanceActivity::kUpdate;
+  }
+
+  // Each entry on its own, as its own request; one failing changes nothing for the others.
+  void Batch(const common::JsonValue& bundle) {
+    const common::JsonValue* list = bundle.Find("entry");
+    std::size_t n = list != nullptr && list->is_array() ? list->items().size() : 0;
+    if (n > s_.options_.max_bundle_entries) {
+      return Fail(Status(StatusCode::kTooLarge,
+                         "The batch has " + std::to_string(n) + " entries; this server takes at "
+                         "most " + std::to_string(s_.options_.max_bundle_entries) +
+                             " per Bundle: split it"));
+    }
+    std::vector<EntryResponse> responses;
+    responses.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) responses.push_back(BatchEntry(list->items()[i]));
+    Respond(200, ResponseBundleJson("batch-response", responses, s_.clock_.Now()));
+  }
+
+  EntryResponse BatchEntry(const common::JsonValue& entry) {
+    auto failed = [&](const Status& st) {
+      EntryResponse r;
+      r.status = HttpStatusFor(st.code());
+      r.outcome = OperationOutcomeJson(st);
+      return r;
+    };
+    if (!entry.is_object()) return failed(common::InvalidError("The entry is not a JSON object"));
+    auto request = ParseEntryRequest(entry, req_.base_url);
+    if (!request.has_value()) return failed(request.error());
+    std::string body;
+    if (const common::JsonValue* resource = entry.Find("resource"); resource != nullptr) {
+      if (request->method == EntryMethod::kPatch) {
+        auto patch = JsonPatchOfBinary(*resource);
+        if (!patch.has_value()) return failed(patch.error());
+        body = std::move(patch).value();
+      } else {
+        body = common::ToJson(*resource);
+      }
+    }
+    RestRequest sub = EntryAsRestRequest(*request, req_, std::move(body));
+    return EntryResponseFrom(Call(s_, sub, principal_).Run(), req_.base_url);
   }
 
   void Create() {
@@ -1000,23 +1113,14 @@ class FhirService::Call {
 
   // --- conditional operations ---------------------------------------------------------------
 
-  using Params = std::vector<std::pair<std::string, std::string>>;
-
   // Takes this call's turn on `criteria` (kept until the call ends, so the write that follows
   // is decided and made under it), then returns up to two matches. Every conditional write
   // goes through here: concurrent identical requests decide one after the other, on every node.
   Result<std::vector<search::SearchMatch>> LockAndMatch(Params criteria) {
-    std::erase_if(criteria, [](const auto& kv) {
-      return kv.first == "_format" || kv.first == "_pretty";
-    });
-    // The criteria in a canonical order, so that the same question locks the same key.
-    Params sorted = criteria;
-    std::sort(sorted.begin(), sorted.end());
-    std::string key = "cond:" + type_;
-    for (const auto& [k, v] : sorted) key += "&" + UrlEncode(k) + "=" + UrlEncode(v);
-    criteria_local_turn_ = s_.criteria_turns_.Lock(key);
-    FOVEA_ASSIGN_OR_RETURN(criteria_turn_, s_.store_.LockCriteria(static_cast<std::int64_t>(
-                                               std::hash<std::string>{}(key))));
+    criteria = WithoutFormatParameters(std::move(criteria));
+    std::string question = CanonicalCriteria(type_, criteria);
+    criteria_local_turn_ = s_.criteria_turns_.Lock(question);
+    FOVEA_ASSIGN_OR_RETURN(criteria_turn_, s_.store_.LockCriteria({CriteriaLockKey(question)}));
     return MatchesOf(criteria);
   }
 
@@ -1076,16 +1180,21 @@ class FhirService::Call {
   // search. Strict: unknown or malformed criteria are an error, never ignored (ignoring them
   // would match everything).
   Result<std::vector<search::SearchMatch>> MatchesOf(const Params& criteria) {
+    return MatchesOf(type_, criteria);
+  }
+
+  Result<std::vector<search::SearchMatch>> MatchesOf(const std::string& type,
+                                                     const Params& criteria) {
     if (s_.search_.backend == nullptr || registry_ == nullptr) {
       return Status(StatusCode::kNotSupported, "Conditional operations need search");
     }
-    FOVEA_RETURN_IF_ERROR(access_->Require(type_, Permission::kSearch));
+    FOVEA_RETURN_IF_ERROR(access_->Require(type, Permission::kSearch));
     search::SearchOptions options;
     options.strict = true;
     options.max_count = s_.options_.max_page_size;
     model::OperationOutcomeSink issues;
     search::SearchQuery query =
-        search::ParseSearch(type_, criteria, *registry_, options, issues);
+        search::ParseSearch(type, criteria, *registry_, options, issues);
     if (issues.HasErrors()) {
       return common::InvalidError("Invalid conditional criteria: " +
                                   issues.issues().front().diagnostics);
@@ -1187,6 +1296,7 @@ class FhirService::Call {
   std::vector<std::string> audit_patients_;
   std::string failure_;
   bool audited_ = false;  // stored with a write already
+  const bool nested_ = false;  // a batch entry: no Bundle inside, principal given
   FhirFormat format_ = FhirFormat::kJson;  // of the answer
   std::optional<std::string> body_override_;  // PATCH: the patched resource stands for the body
   int pinned_version_ = 0;                    // PATCH: the version the patch was applied to

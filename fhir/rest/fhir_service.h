@@ -37,6 +37,7 @@ struct ServiceOptions {
   int max_page_size = 1000;
   std::string software_version = "0.1.0";
   RateLimit rate_limit;  // per client (token) or per address; unlimited by default
+  std::size_t max_bundle_entries = 10000;  // batch and transaction Bundles; 413 above
 };
 
 // Search wiring. With a registry, every write stores its index rows; with a backend too,

@@ -90,11 +90,33 @@ std::vector<std::string> InMemoryResourceStore::AuditRowsForTesting() const {
   return audit_rows_;
 }
 
-Status InMemoryResourceStore::CreateAll(const std::vector<ResourceVersion>& batch) {
-  FOVEA_RETURN_IF_ERROR(CheckNewResources(batch));
+Status InMemoryResourceStore::WriteAll(const std::vector<PlannedWrite>& writes,
+                                       const std::vector<ResourceVersion>& companions,
+                                       const std::string& audit_rows_json,
+                                       std::size_t* conflict_index) {
+  FOVEA_RETURN_IF_ERROR(CheckPlannedWrites(writes));
+  FOVEA_RETURN_IF_ERROR(CheckNewResources(companions));
+  FOVEA_ASSIGN_OR_RETURN(std::vector<std::string> audit_rows, SplitAuditRows(audit_rows_json));
   std::lock_guard lock(mu_);
-  FOVEA_RETURN_IF_ERROR(CheckAbsentLocked(batch));
-  for (const auto& v : batch) AppendLocked(v);
+  std::set<std::pair<std::string, std::string>> written;
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const PlannedWrite& w = writes[i];
+    auto it = versions_.find({w.version.type, w.version.id});
+    int current = it == versions_.end() ? 0 : it->second.back().version;
+    if (current != w.expected_version || !written.insert({w.version.type, w.version.id}).second) {
+      if (conflict_index != nullptr) *conflict_index = i;
+      return Status(StatusCode::kVersionConflict, "A concurrent write conflicted; retry");
+    }
+  }
+  for (const ResourceVersion& c : companions) {
+    if (versions_.count({c.type, c.id}) != 0 || !written.insert({c.type, c.id}).second) {
+      if (conflict_index != nullptr) *conflict_index = writes.size();
+      return Status(StatusCode::kVersionConflict, "A concurrent write conflicted; retry");
+    }
+  }
+  for (const PlannedWrite& w : writes) AppendLocked(w.version);
+  for (const ResourceVersion& c : companions) AppendLocked(c);
+  for (auto& row : audit_rows) audit_rows_.push_back(std::move(row));
   return Status::Ok();
 }
 
@@ -142,17 +164,21 @@ namespace {
 
 class StripeGuard final : public ResourceStore::Guard {
  public:
-  explicit StripeGuard(std::unique_lock<std::mutex> lock) : lock_(std::move(lock)) {}
+  explicit StripeGuard(std::vector<std::unique_lock<std::mutex>> locks)
+      : locks_(std::move(locks)) {}
 
  private:
-  std::unique_lock<std::mutex> lock_;
+  std::vector<std::unique_lock<std::mutex>> locks_;
 };
 
 }  // namespace
 
 common::Result<std::unique_ptr<ResourceStore::Guard>> InMemoryResourceStore::LockCriteria(
-    std::int64_t key) {
-  return std::unique_ptr<Guard>(new StripeGuard(criteria_.Lock(std::to_string(key))));
+    const std::vector<std::int64_t>& keys) {
+  std::vector<std::string> names;
+  names.reserve(keys.size());
+  for (std::int64_t key : keys) names.push_back(std::to_string(key));
+  return std::unique_ptr<Guard>(new StripeGuard(criteria_.LockEach(names)));
 }
 
 }  // namespace fhir::store

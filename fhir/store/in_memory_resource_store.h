@@ -26,10 +26,14 @@ class InMemoryResourceStore final : public ResourceStore {
   common::Status WriteWith(const ResourceVersion& v, int expected_version,
                            const std::vector<ResourceVersion>& companions,
                            const std::string& audit_rows_json) override;
-  common::Status CreateAll(const std::vector<ResourceVersion>& batch) override;
+  common::Status WriteAll(const std::vector<PlannedWrite>& writes,
+                          const std::vector<ResourceVersion>& companions,
+                          const std::string& audit_rows_json,
+                          std::size_t* conflict_index = nullptr) override;
   common::Result<HistoryPage> History(const HistoryQuery& query) override;
   common::Status Ping() override { return common::Status::Ok(); }
-  common::Result<std::unique_ptr<Guard>> LockCriteria(std::int64_t key) override;
+  common::Result<std::unique_ptr<Guard>> LockCriteria(
+      const std::vector<std::int64_t>& keys) override;
 
   // The AuditEvent rows committed by WriteWith, in order, each as a compact JSON object.
   std::vector<std::string> AuditRowsForTesting() const;

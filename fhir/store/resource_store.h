@@ -5,6 +5,7 @@
 // (fhir/store/pg, the product) and InMemoryResourceStore (tests, and the reference semantics).
 // The store never parses resources: it keeps the canonical JSON bytes it is given.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,10 +52,19 @@ struct HistoryPage {
   std::optional<std::int64_t> next_before_seq;
 };
 
+// One write of WriteAll: `version` appended if the resource's current version is
+// `expected_version` (0: it must not exist; `version` is then its version 1).
+struct PlannedWrite {
+  ResourceVersion version;
+  int expected_version = 0;
+};
+
 // OK when every version of `resources` is a new resource as WriteWith and CreateAll require:
 // non-empty type, id and content, version 1, method kCreate, not deleted. Else kInvalid (a
 // programming error of the caller, checked before anything is written).
 common::Status CheckNewResources(const std::vector<ResourceVersion>& resources);
+// OK when every write of `writes` is well formed as WriteAll requires; else kInvalid.
+common::Status CheckPlannedWrites(const std::vector<PlannedWrite>& writes);
 
 // Implementations are thread-safe.
 class ResourceStore {
@@ -88,23 +98,37 @@ class ResourceStore {
   virtual common::Status WriteWith(const ResourceVersion& v, int expected_version,
                                    const std::vector<ResourceVersion>& companions,
                                    const std::string& audit_rows_json) = 0;
+  // Every write of `writes` (each a compare-and-set as in Write, in the order given, each with
+  // its history row, change-log event and index rows), `companions` created and the audit rows
+  // appended, in one transaction: everything commits or nothing does (a FHIR transaction
+  // Bundle). The writes name distinct resources. kVersionConflict when a write's expected
+  // version is not current or a created resource exists already; nothing is written then, and
+  // `conflict_index` (when given) is set to the index of the write concerned, or to
+  // writes.size() when the store cannot tell which. kInvalid for a malformed write (a first
+  // version that is not version 1 with content, a version not expected + 1).
+  virtual common::Status WriteAll(const std::vector<PlannedWrite>& writes,
+                                  const std::vector<ResourceVersion>& companions,
+                                  const std::string& audit_rows_json,
+                                  std::size_t* conflict_index = nullptr) = 0;
   // Creates every resource of `batch` (each as CheckNewResources requires) in one transaction:
   // all or none. kVersionConflict when one of them exists already (or appears twice); nothing
   // is written then. An empty batch is OK and writes nothing.
-  virtual common::Status CreateAll(const std::vector<ResourceVersion>& batch) = 0;
+  common::Status CreateAll(const std::vector<ResourceVersion>& batch);
   virtual common::Result<HistoryPage> History(const HistoryQuery& query) = 0;
   // OK when the backing store answers.
   virtual common::Status Ping() = 0;
 
   // Serialises the writers that decide on the same search criteria (a conditional create:
   // "create unless one matches"), on every node sharing the store, until the guard is
-  // destroyed. `key` is a hash of the normalised criteria; a collision only serialises
-  // unrelated writers.
+  // destroyed. Each key is a hash of normalised criteria; a collision only serialises
+  // unrelated writers. Several keys (a transaction's conditional entries) are taken together,
+  // in one order for every caller, so two callers never deadlock.
   class Guard {
    public:
     virtual ~Guard() = default;
   };
-  virtual common::Result<std::unique_ptr<Guard>> LockCriteria(std::int64_t key) = 0;
+  virtual common::Result<std::unique_ptr<Guard>> LockCriteria(
+      const std::vector<std::int64_t>& keys) = 0;
 };
 
 }  // namespace fhir::store

@@ -12,6 +12,7 @@
 #include "common/json.h"
 #include "common/status.h"
 #include "fhir/audit/audit_event.h"
+#include "common/base64.h"
 #include "fhir/audit/audit_store.h"
 #include "fhir/audit/provenance.h"
 #include "fhir/search/search_parameter.h"
@@ -19,8 +20,7 @@
 
 namespace fhir::audit::detail {
 
-// RFC 4648 base64 with padding (AuditEvent.entity.query).
-std::string Base64Encode(std::string_view in);
+using common::Base64Encode;
 
 // {"system": ..., "code": ..., "display": ...}, leaving out empty parts.
 common::JsonValue Coding(std::string_view system, std::string_view code,

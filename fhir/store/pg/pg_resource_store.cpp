@@ -53,6 +53,10 @@ std::string CreatedResourcesJson(const std::vector<ResourceVersion>& created) {
     common::AppendJsonString(out, v.content);
     out += ",\"x\":";
     out += v.index_rows_json.empty() ? std::string_view("{}") : std::string_view(v.index_rows_json);
+    if (v.method != Method::kCreate) {
+      out += ",\"m\":";
+      common::AppendJsonString(out, MethodName(v.method));
+    }
     out += '}';
   }
   out += ']';
@@ -91,10 +95,10 @@ Status PgResourceStore::Write(const ResourceVersion& v, int expected_version) {
   return WriteWith(v, expected_version, {}, {});
 }
 
-Status PgResourceStore::WriteWith(const ResourceVersion& v, int expected_version,
-                                  const std::vector<ResourceVersion>& companions,
-                                  const std::string& audit_rows_json) {
-  FOVEA_RETURN_IF_ERROR(CheckNewResources(companions));
+namespace {
+
+// The parameters of kInsertFirstVersion / kInsertNextVersion for `v`.
+std::vector<PgParam> VersionParams(const ResourceVersion& v, int expected_version) {
   std::vector<PgParam> params = {
       v.type,
       v.id,
@@ -104,9 +108,19 @@ Status PgResourceStore::WriteWith(const ResourceVersion& v, int expected_version
       v.deleted ? PgParam() : PgParam(v.content),
       std::string(MethodName(v.method)),
   };
-  const bool first = expected_version <= 0;
-  if (!first) params.push_back(std::to_string(expected_version));
+  if (expected_version > 0) params.push_back(std::to_string(expected_version));
   params.push_back(v.index_rows_json.empty() ? std::string("{}") : v.index_rows_json);
+  return params;
+}
+
+}  // namespace
+
+Status PgResourceStore::WriteWith(const ResourceVersion& v, int expected_version,
+                                  const std::vector<ResourceVersion>& companions,
+                                  const std::string& audit_rows_json) {
+  FOVEA_RETURN_IF_ERROR(CheckNewResources(companions));
+  std::vector<PgParam> params = VersionParams(v, expected_version);
+  const bool first = expected_version <= 0;
   const PgQuery* query = first ? &kInsertFirstVersion : &kInsertNextVersion;
   if (!companions.empty() || !audit_rows_json.empty()) {
     params.push_back(CreatedResourcesJson(companions));
@@ -121,14 +135,78 @@ Status PgResourceStore::WriteWith(const ResourceVersion& v, int expected_version
   return Status::Ok();
 }
 
-Status PgResourceStore::CreateAll(const std::vector<ResourceVersion>& batch) {
-  FOVEA_RETURN_IF_ERROR(CheckNewResources(batch));
-  if (batch.empty()) return Status::Ok();
-  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kCreateAll, {CreatedResourcesJson(batch)}));
-  if (r.rows() != 1 || r.GetInt64(0, 0) != static_cast<std::int64_t>(batch.size())) {
-    return common::InternalError("not every resource of the batch was created");
+namespace {
+
+constexpr PgQuery kBegin{"tx.begin", "BEGIN"};
+constexpr PgQuery kCommit{"tx.commit", "COMMIT"};
+constexpr PgQuery kRollback{"tx.rollback", "ROLLBACK"};
+
+// The body of WriteAll on a connection inside BEGIN. On failure the caller rolls back.
+Status WriteAllInTransaction(PgConnection& conn, const std::vector<PlannedWrite>& writes,
+                             const std::vector<ResourceVersion>& companions,
+                             const std::string& audit_rows_json, std::size_t* conflict_index) {
+  // New resources are created a run at a time: one statement however many there are.
+  std::vector<ResourceVersion> run;
+  std::size_t run_start = 0;
+  auto create_run = [&]() -> Status {
+    if (run.empty()) return Status::Ok();
+    auto r = conn.Execute(kCreateResources, {CreatedResourcesJson(run)});
+    if (!r.has_value()) {
+      // A duplicate key: some resource of the run exists; which one only PostgreSQL's message
+      // says, so name the run's only write if it has one.
+      if (conflict_index != nullptr) *conflict_index = run.size() == 1 ? run_start : writes.size();
+      return r.error();
+    }
+    run.clear();
+    return Status::Ok();
+  };
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const PlannedWrite& w = writes[i];
+    if (w.expected_version == 0) {
+      if (run.empty()) run_start = i;
+      run.push_back(w.version);
+      continue;
+    }
+    FOVEA_RETURN_IF_ERROR(create_run());
+    FOVEA_ASSIGN_OR_RETURN(
+        PgResult r, conn.Execute(kInsertNextVersion, VersionParams(w.version, w.expected_version)));
+    if (r.affected() != 1) {
+      if (conflict_index != nullptr) *conflict_index = i;
+      return Status(StatusCode::kVersionConflict, "The resource was changed by another writer");
+    }
   }
+  FOVEA_RETURN_IF_ERROR(create_run());
+  run = companions;
+  run_start = writes.size();
+  FOVEA_RETURN_IF_ERROR(create_run());
+  if (!audit_rows_json.empty()) {
+    FOVEA_ASSIGN_OR_RETURN(PgResult r, conn.Execute(kAppendAuditEvents, {audit_rows_json}));
+    (void)r;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PgResourceStore::WriteAll(const std::vector<PlannedWrite>& writes,
+                                 const std::vector<ResourceVersion>& companions,
+                                 const std::string& audit_rows_json,
+                                 std::size_t* conflict_index) {
+  FOVEA_RETURN_IF_ERROR(CheckPlannedWrites(writes));
+  FOVEA_RETURN_IF_ERROR(CheckNewResources(companions));
+  if (writes.empty() && companions.empty() && audit_rows_json.empty()) return Status::Ok();
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult begun, conn->ExecuteUnprepared(kBegin, {}));
+  (void)begun;
+  Status st = WriteAllInTransaction(*conn, writes, companions, audit_rows_json, conflict_index);
+  if (!st.ok()) {
+    // If the rollback fails the connection is broken; the pool drops it and PostgreSQL aborts
+    // the transaction when the session ends.
+    (void)conn->ExecuteUnprepared(kRollback, {});
+    return st;
+  }
+  FOVEA_ASSIGN_OR_RETURN(PgResult committed, conn->ExecuteUnprepared(kCommit, {}));
+  (void)committed;
   return Status::Ok();
 }
 
@@ -165,36 +243,43 @@ Result<HistoryPage> PgResourceStore::History(const HistoryQuery& q) {
 namespace {
 
 // pg_advisory_lock keys of conditional writes live in their own namespace (the first int of the
-// two-int form), apart from the migration lock's.
+// two-int form), apart from the migration lock's. The keys are hashed to the second int and
+// taken in ascending order of it (the aggregate consumes the sorted rows one by one), so two
+// sessions locking overlapping sets cannot deadlock. The guard's connection holds nothing else,
+// so unlocking everything it holds is exact.
 constexpr const char* kCriteriaLockSpace = "7406512";
-constexpr PgQuery kLockCriteria{"store.lock_criteria",
-                                "SELECT pg_advisory_lock($1::int, hashint8($2::bigint))"};
-constexpr PgQuery kUnlockCriteria{"store.unlock_criteria",
-                                  "SELECT pg_advisory_unlock($1::int, hashint8($2::bigint))"};
+constexpr PgQuery kLockCriteria{
+    "store.lock_criteria",
+    "SELECT count(pg_advisory_lock($1::int, h)) FROM"
+    " (SELECT DISTINCT hashint8(k) AS h FROM unnest($2::bigint[]) AS k ORDER BY h) AS keys"};
+constexpr PgQuery kUnlockCriteria{"store.unlock_criteria", "SELECT pg_advisory_unlock_all()"};
 
 class AdvisoryGuard final : public ResourceStore::Guard {
  public:
-  AdvisoryGuard(ConnectionPool::Lease lease, std::string key)
-      : lease_(std::move(lease)), key_(std::move(key)) {}
+  explicit AdvisoryGuard(ConnectionPool::Lease lease) : lease_(std::move(lease)) {}
   ~AdvisoryGuard() override {
     // If the unlock fails the connection is broken, and PostgreSQL ends the session's locks.
-    (void)lease_->Execute(kUnlockCriteria, {kCriteriaLockSpace, key_});
+    (void)lease_->Execute(kUnlockCriteria, {});
   }
 
  private:
   ConnectionPool::Lease lease_;
-  std::string key_;
 };
 
 }  // namespace
 
 common::Result<std::unique_ptr<ResourceStore::Guard>> PgResourceStore::LockCriteria(
-    std::int64_t key) {
+    const std::vector<std::int64_t>& keys) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  std::string k = std::to_string(key);
-  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kLockCriteria, {kCriteriaLockSpace, k}));
+  std::string array = "{";
+  for (std::int64_t key : keys) {
+    if (array.size() > 1) array += ',';
+    array += std::to_string(key);
+  }
+  array += '}';
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kLockCriteria, {kCriteriaLockSpace, array}));
   (void)r;
-  return std::unique_ptr<Guard>(new AdvisoryGuard(std::move(conn), std::move(k)));
+  return std::unique_ptr<Guard>(new AdvisoryGuard(std::move(conn)));
 }
 
 Status PgResourceStore::Ping() {

@@ -21,12 +21,18 @@ class PgResourceStore final : public ResourceStore {
   common::Status WriteWith(const ResourceVersion& v, int expected_version,
                            const std::vector<ResourceVersion>& companions,
                            const std::string& audit_rows_json) override;
-  common::Status CreateAll(const std::vector<ResourceVersion>& batch) override;
+  // One explicit transaction on one connection: each run of consecutive new resources is one
+  // statement, each other write one statement (as Write's), the audit rows one more.
+  common::Status WriteAll(const std::vector<PlannedWrite>& writes,
+                          const std::vector<ResourceVersion>& companions,
+                          const std::string& audit_rows_json,
+                          std::size_t* conflict_index = nullptr) override;
   common::Result<HistoryPage> History(const HistoryQuery& query) override;
   common::Status Ping() override;
-  // A session-level advisory lock on a pooled connection, released (and the connection
+  // Session-level advisory locks on a pooled connection, released (and the connection
   // returned) when the guard goes; a crashed node's session ends, and its locks with it.
-  common::Result<std::unique_ptr<Guard>> LockCriteria(std::int64_t key) override;
+  common::Result<std::unique_ptr<Guard>> LockCriteria(
+      const std::vector<std::int64_t>& keys) override;
 
  private:
   ConnectionPool& pool_;

@@ -13,7 +13,8 @@
 // selects FROM that one, nothing else is written either. The resources created with a write
 // (WriteWith's companions: its Provenance) and its AuditEvent rows (the audit_event table,
 // migration 0004) join the same statement, each as one JSON array parameter, gated on that CTE
-// too; CreateAll and kAppendAuditEvents are the same fragments on their own.
+// too; WriteAll (a transaction Bundle) runs the same fragments as separate statements inside
+// one explicit transaction.
 
 #include "fhir/store/pg/connection.h"
 
@@ -129,15 +130,16 @@ namespace fhir::store::pg {
     " INSERT INTO resource_history (seq, type, id, version, last_updated, deleted, method, content)" \
     " SELECT seq, $1, $2, $3, $4, $5, $7, $6 FROM ev"
 
-// Resources created with a write (its companions) or by CreateAll. $P (a JSON array of
+// Resources created with a write (its companions) or by WriteAll. $P (a JSON array of
 // {"t": type, "i": id, "at": last_updated, "c": canonical JSON, "x": index rows as
-// search::IndexRows::ToJson}) becomes, per element, version 1 in `resource`, its index rows, its
+// search::IndexRows::ToJson, "m": the method, POST when absent}) becomes, per element, version 1 in `resource`, its index rows, its
 // change-log event and its history row. GATE is "cur," to create them only when the write's
 // compare-and-set succeeded (c_in then selects FROM it), or empty. No ON CONFLICT: an id that
 // exists already fails the whole statement (23505, kVersionConflict), so nothing is written.
 #define FOVEA_SQL_CREATED_CTES(P, GATE) \
-    " c_in AS (SELECT r.t, r.i, r.at::timestamptz AS at, r.c, COALESCE(r.x, '{}') AS x" \
-    "  FROM " GATE " jsonb_to_recordset($" P "::jsonb) AS r(t text, i text, at text, c text, x jsonb))," \
+    " c_in AS (SELECT r.t, r.i, r.at::timestamptz AS at, r.c, COALESCE(r.x, '{}') AS x," \
+    "  COALESCE(r.m, 'POST') AS m" \
+    "  FROM " GATE " jsonb_to_recordset($" P "::jsonb) AS r(t text, i text, at text, c text, x jsonb, m text))," \
     " c_cur AS (INSERT INTO resource (type, id, version, last_updated, deleted, content)" \
     "  SELECT t, i, 1, at, false, c FROM c_in)," \
     " c_string AS (INSERT INTO sp_string (type, id, param, normalized, exact)" \
@@ -177,9 +179,9 @@ namespace fhir::store::pg {
     "  SELECT c.t, c.i, r.p, to_tsvector('simple', r.v) FROM c_in c," \
     "  jsonb_to_recordset(COALESCE(c.x -> 'text', '[]')) AS r(p text, v text))," \
     " c_ev AS (INSERT INTO event (type, id, version, interaction, at)" \
-    "  SELECT t, i, 1, 'POST', at FROM c_in RETURNING seq, type, id)," \
+    "  SELECT t, i, 1, m, at FROM c_in RETURNING seq, type, id)," \
     " c_hist AS (INSERT INTO resource_history (seq, type, id, version, last_updated, deleted, method, content)" \
-    "  SELECT e.seq, c.t, c.i, 1, c.at, false, 'POST', c.c FROM c_ev e JOIN c_in c ON c.t = e.type AND c.i = e.id" \
+    "  SELECT e.seq, c.t, c.i, 1, c.at, false, c.m, c.c FROM c_ev e JOIN c_in c ON c.t = e.type AND c.i = e.id" \
     "  RETURNING 1)"
 
 // AuditEvent rows into audit_event (migration 0004; fhir/audit/audit_store.h). $P is a JSON array
@@ -225,10 +227,10 @@ inline constexpr PgQuery kInsertNextVersionWith{
 inline constexpr PgQuery kAppendAuditEvents{
     "audit.append", FOVEA_SQL_INSERT_AUDIT_ROWS("1", "")};
 
-// CreateAll: $1 the resources (as for companions), each created as version 1 in one statement.
-// Returns the number of history rows written.
-inline constexpr PgQuery kCreateAll{
-    "store.create_all", "WITH" FOVEA_SQL_CREATED_CTES("1", "") " SELECT count(*) FROM c_hist"};
+// WriteAll's new resources: $1 the resources (as for companions), each created as version 1 in
+// one statement. Returns the number of history rows written.
+inline constexpr PgQuery kCreateResources{
+    "store.create_resources", "WITH" FOVEA_SQL_CREATED_CTES("1", "") " SELECT count(*) FROM c_hist"};
 
 inline constexpr PgQuery kHead{
     "store.head", "SELECT version, deleted FROM resource WHERE type = $1 AND id = $2"};

@@ -434,6 +434,63 @@ BOOST_AUTO_TEST_CASE(CreateAllIsAllOrNothing) {
   BOOST_TEST(CountTokenRows(*this, "new1") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(WriteAllIsOneTransaction) {
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      const std::string p = std::string("w-") + name;
+      BOOST_REQUIRE(store->Write(Version("Patient", p + "-upd", 1, 0), 0).ok());
+      BOOST_REQUIRE(store->Write(Version("Patient", p + "-del", 1, 0), 0).ok());
+      using fhir::store::PlannedWrite;
+      // A delete, two creates, an update: in that order, all at once.
+      std::vector<PlannedWrite> writes = {
+          {Version("Patient", p + "-del", 2, 5, true), 1},
+          {Created("Patient", p + "-new1", 5), 0},
+          {Created("Patient", p + "-new2", 5), 0},
+          {Version("Patient", p + "-upd", 2, 5), 1},
+      };
+      BOOST_TEST(store->WriteAll(writes, {Created("Provenance", p + "-prov", 5)}, "").ok());
+      BOOST_TEST(store->Read("Patient", p + "-del")->deleted);
+      BOOST_TEST(store->Read("Patient", p + "-upd")->version == 2);
+      BOOST_TEST(Exists(*store, "Patient", p + "-new2"));
+      BOOST_TEST(Exists(*store, "Provenance", p + "-prov"));
+      HistoryQuery q;
+      q.type = "Patient";
+      q.count = 100;
+      auto history = store->History(q);
+      std::vector<std::string> newest_first;
+      for (const auto& v : history->entries) {
+        if (v.id.rfind(p, 0) == 0) newest_first.push_back(v.id + "@" + std::to_string(v.version));
+      }
+      std::vector<std::string> expected = {p + "-upd@2", p + "-new2@1", p + "-new1@1",
+                                           p + "-del@2", p + "-del@1", p + "-upd@1"};
+      BOOST_TEST(newest_first == expected, boost::test_tools::per_element());
+
+      // A stale expected version in the middle: nothing of the set is written, and the
+      // conflict names that write.
+      std::size_t conflict = 99;
+      std::vector<PlannedWrite> stale = {
+          {Created("Patient", p + "-new3", 6), 0},
+          {Version("Patient", p + "-upd", 2, 6), 1},  // current is 2
+          {Created("Patient", p + "-new4", 6), 0},
+      };
+      BOOST_TEST(store->WriteAll(stale, {}, "", &conflict).code() == StatusCode::kVersionConflict);
+      BOOST_TEST(conflict == 1u);
+      BOOST_TEST(!Exists(*store, "Patient", p + "-new3"));
+      BOOST_TEST(!Exists(*store, "Patient", p + "-new4"));
+      // A created resource that exists already fails the set too.
+      BOOST_TEST(store->WriteAll({{Version("Patient", p + "-upd", 3, 7), 2},
+                                  {Created("Patient", p + "-new1", 7), 0}},
+                                 {}, "")
+                     .code() == StatusCode::kVersionConflict);
+      BOOST_TEST(store->Read("Patient", p + "-upd")->version == 2);
+      // Malformed plans are the caller's bug.
+      BOOST_TEST(store->WriteAll({{Version("Patient", p + "-upd", 5, 7), 2}}, {}, "").code() ==
+                 StatusCode::kInvalid);
+    }
+  }
+  BOOST_TEST(CountRows(*this, "event") == CountRows(*this, "resource_history"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(PgResourceStoreAvailability)

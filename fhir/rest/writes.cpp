@@ -1,0 +1,56 @@
+#include "fhir/rest/writes.h"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+
+#include "common/url.h"
+
+namespace fhir::rest {
+
+void StampResource(model::Element& root, const std::string& id, int version, common::TimePoint at) {
+  root.SetPrimitiveChild("id", id);
+  model::Element* meta = root.ChildOrAdd("meta");
+  meta->SetPrimitiveChild("versionId", std::to_string(version));
+  meta->SetPrimitiveChild("lastUpdated", common::FormatInstant(at));
+}
+
+bool ContainsCaseInsensitive(std::string_view haystack, std::string_view needle) {
+  if (needle.size() > haystack.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    bool match = true;
+    for (std::size_t j = 0; j < needle.size() && match; ++j) {
+      match = std::tolower(static_cast<unsigned char>(haystack[i + j])) ==
+              std::tolower(static_cast<unsigned char>(needle[j]));
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
+PreferReturn ParsePrefer(std::string_view prefer) {
+  if (ContainsCaseInsensitive(prefer, "return=minimal")) return PreferReturn::kMinimal;
+  if (ContainsCaseInsensitive(prefer, "return=operationoutcome")) {
+    return PreferReturn::kOperationOutcome;
+  }
+  return PreferReturn::kRepresentation;
+}
+
+Params WithoutFormatParameters(Params criteria) {
+  std::erase_if(criteria, [](const auto& kv) {
+    return kv.first == "_format" || kv.first == "_pretty";
+  });
+  return criteria;
+}
+
+std::string CanonicalCriteria(std::string_view type, const Params& criteria) {
+  Params sorted = WithoutFormatParameters(criteria);
+  std::sort(sorted.begin(), sorted.end());
+  return std::string(type) + "?" + common::BuildQueryString(sorted);
+}
+
+std::int64_t CriteriaLockKey(const std::string& canonical_criteria) {
+  return static_cast<std::int64_t>(std::hash<std::string>{}("cond:" + canonical_criteria));
+}
+
+}  // namespace fhir::rest
