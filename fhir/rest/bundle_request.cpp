@@ -87,7 +87,7 @@ common::Result<EntryRequest> ParseEntryRequest(const common::JsonValue& entry,
 }
 
 RestRequest EntryAsRestRequest(const EntryRequest& entry, const RestRequest& outer,
-                               std::string body) {
+                               std::string body, std::string_view content_type) {
   RestRequest r;
   r.method = std::string(EntryMethodName(entry.method));
   r.path = entry.path;
@@ -106,11 +106,7 @@ RestRequest EntryAsRestRequest(const EntryRequest& entry, const RestRequest& out
   header("If-None-Match", entry.if_none_match);
   header("If-None-Exist", entry.if_none_exist);
   header("If-Modified-Since", entry.if_modified_since);
-  if (!body.empty()) {
-    r.headers.emplace_back("Content-Type", entry.method == EntryMethod::kPatch
-                                               ? "application/json-patch+json"
-                                               : "application/fhir+json");
-  }
+  if (!body.empty()) r.headers.emplace_back("Content-Type", std::string(content_type));
   r.body = std::move(body);
   return r;
 }

@@ -46,9 +46,11 @@ common::Result<EntryRequest> ParseEntryRequest(const common::JsonValue& entry,
                                                std::string_view base_url);
 
 // The entry as a request of its own (a batch entry, or a transaction's GET), carrying the outer
-// request's identity (base, request id, peer, Prefer, Accept is JSON).
+// request's identity (base, request id, peer, Prefer, Accept is JSON). `content_type` is that
+// of `body`, when there is one.
 RestRequest EntryAsRestRequest(const EntryRequest& entry, const RestRequest& outer,
-                               std::string body);
+                               std::string body,
+                               std::string_view content_type = "application/fhir+json");
 
 // The response to a stand-alone request as a Bundle entry response: status, Location, ETag,
 // Last-Modified, and the body as resource (or as outcome, for an OperationOutcome answering a

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "common/json.h"
-#include "common/json_patch.h"
 #include "common/log.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/ids.h"
@@ -23,6 +22,7 @@
 #include "fhir/rest/media_types.h"
 #include "fhir/rest/capability_statement.h"
 #include "fhir/rest/outcome.h"
+#include "fhir/rest/patching.h"
 #include "fhir/rest/subsetting.h"
 #include "fhir/rest/transaction.h"
 #include "fhir/rest/writes.h"
@@ -177,6 +177,7 @@ class FhirService::Call {
       if (m == "GET") return Search(req_.query);
       if (m == "PUT") return ConditionalUpdate();
       if (m == "DELETE") return ConditionalDelete();
+      if (m == "PATCH") return ConditionalPatch();
       return MethodNotAllowed();
     }
     if (p.size() == 2 && p[1] == "_history") {
@@ -465,7 +466,7 @@ class FhirService::Call {
   void Transaction(const common::JsonValue& bundle) {
     interaction_ = audit::Interaction::kTransaction;
     TransactionContext context{s_.defs_, s_.store_, s_.clock_, registry_.get(), *access_, req_,
-                               s_.options_.max_bundle_entries};
+                               s_.options_.max_bundle_entries, s_.options_.max_json_depth};
     if (s_.search_.backend != nullptr && registry_ != nullptr) {
       context.match = [this](const std::string& type, const Params& criteria) {
         return MatchesOf(type, criteria);
@@ -562,16 +563,18 @@ class FhirService::Call {
     auto request = ParseEntryRequest(entry, req_.base_url);
     if (!request.has_value()) return failed(request.error());
     std::string body;
+    std::string content_type = "application/fhir+json";
     if (const common::JsonValue* resource = entry.Find("resource"); resource != nullptr) {
       if (request->method == EntryMethod::kPatch) {
-        auto patch = JsonPatchOfBinary(*resource);
+        auto patch = PatchOfEntry(*resource);
         if (!patch.has_value()) return failed(patch.error());
-        body = std::move(patch).value();
+        if (patch->format == PatchFormat::kJsonPatch) content_type = "application/json-patch+json";
+        body = std::move(patch->json);
       } else {
         body = common::ToJson(*resource);
       }
     }
-    RestRequest sub = EntryAsRestRequest(*request, req_, std::move(body));
+    RestRequest sub = EntryAsRestRequest(*request, req_, std::move(body), content_type);
     return EntryResponseFrom(Call(s_, sub, principal_).Run(), req_.base_url);
   }
 
@@ -615,18 +618,18 @@ class FhirService::Call {
     Fail(Status(StatusCode::kVersionConflict, "Could not allocate a resource id; retry"));
   }
 
-  // PATCH [type]/[id] with a JSON Patch (RFC 6902): applied to the current version, then
-  // validated and written exactly like an update. The version patched is pinned: if someone
-  // changes the resource meanwhile the answer is 412, never a lost update.
+  // PATCH [type]/[id] with a JSON Patch (RFC 6902) or a FHIRPath Patch (a Parameters resource):
+  // applied to the current version, then validated and written exactly like an update. The
+  // version patched is pinned: if someone changes the resource meanwhile the answer is 412,
+  // never a lost update.
   void Patch() {
     interaction_ = audit::Interaction::kPatch;
     if (Status st = access_->Require(type_, Permission::kUpdate); !st.ok()) return Fail(st);
-    std::string_view ct = req_.Header("Content-Type");
-    if (ct.substr(0, ct.find(';')) != "application/json-patch+json") {
-      return Fail(Status(StatusCode::kUnsupportedMedia,
-                         "PATCH takes a JSON Patch (application/json-patch+json)"));
+    if (req_.body.size() > s_.options_.max_body_bytes) {
+      return Fail(Status(StatusCode::kTooLarge, "The patch exceeds the body size limit"));
     }
-    auto patch = common::ParseJson(req_.body, {.max_depth = s_.options_.max_json_depth});
+    auto patch = PatchOfRequest(req_.Header("Content-Type"), req_.body, s_.defs_,
+                                s_.options_.max_json_depth);
     if (!patch.has_value()) return Fail(patch.error());
     auto current = s_.store_.Read(type_, id_);
     if (!current.has_value()) {
@@ -637,20 +640,30 @@ class FhirService::Call {
     if (current->deleted) {
       return Fail(Status(StatusCode::kGone, type_ + "/" + id_ + " was deleted"));
     }
-    auto document = common::ParseJson(current->content);
-    if (!document.has_value()) return Fail(document.error());
-    auto patched = common::ApplyJsonPatch(*document, *patch);
-    if (!patched.has_value()) {
-      return Fail(Status(StatusCode::kInvalid, patched.error().message()));
-    }
-    const common::JsonValue* rt = patched->Find("resourceType");
-    const common::JsonValue* pid = patched->Find("id");
-    if (rt == nullptr || rt->scalar() != type_ || pid == nullptr || pid->scalar() != id_) {
-      return Fail(common::InvalidError("A patch may not change the resourceType or id"));
-    }
-    body_override_ = common::ToJson(*patched);
+    auto patched = ApplyPatch(*patch, current->content, type_, id_, s_.defs_,
+                              s_.options_.max_json_depth);
+    if (!patched.has_value()) return Fail(patched.error());
+    body_override_ = std::move(patched).value();
     pinned_version_ = current->version;
     Update(audit::Interaction::kPatch);
+  }
+
+  // PATCH [type]?criteria: exactly one match is patched; none is 404, more is 412.
+  void ConditionalPatch() {
+    interaction_ = audit::Interaction::kPatch;
+    if (Status st = access_->Require(type_, Permission::kUpdate); !st.ok()) return Fail(st);
+    auto matches = LockAndMatch(req_.query);
+    if (!matches.has_value()) return Fail(matches.error());
+    if (matches->empty()) {
+      return Fail(Status(StatusCode::kNotFound, "The criteria match no " + type_ + " to patch"));
+    }
+    if (matches->size() > 1) {
+      return Fail(Status(StatusCode::kPreconditionFailed,
+                         "The criteria match more than one " + type_ +
+                             "; make them more selective"));
+    }
+    id_ = matches->front().id;
+    Patch();
   }
 
   void Update(audit::Interaction interaction = audit::Interaction::kUpdate) {

@@ -8,13 +8,13 @@
 #include <set>
 #include <unordered_map>
 
-#include "common/json_patch.h"
 #include "common/log.h"
 #include "common/url.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/ids.h"
 #include "fhir/model/issues.h"
 #include "fhir/rest/outcome.h"
+#include "fhir/rest/patching.h"
 #include "fhir/rest/reference_rewriting.h"
 #include "fhir/search/index_extractor.h"
 #include "fhir/validation/validator.h"
@@ -572,21 +572,14 @@ class Transaction {
     return !v.deleted && c_.access.MayAccess(v.type, permission, v.content);
   }
 
-  // The current content with the entry's patch applied: a Binary holding a JSON Patch
-  // (http.html#patch in a Bundle).
+  // The current content with the entry's patch applied (a Binary holding a JSON Patch, or a
+  // FHIRPath Patch's Parameters).
   Result<Element> Patched(const Entry& e, const std::string& current) {
-    FOVEA_ASSIGN_OR_RETURN(std::string text, JsonPatchOfBinary(*e.resource_json));
-    FOVEA_ASSIGN_OR_RETURN(JsonValue patch, common::ParseJson(text));
-    FOVEA_ASSIGN_OR_RETURN(JsonValue document, common::ParseJson(current));
-    auto patched = common::ApplyJsonPatch(document, patch);
-    if (!patched.has_value()) return common::InvalidError(patched.error().message());
-    const JsonValue* type = patched->Find("resourceType");
-    const JsonValue* id = patched->Find("id");
-    if (type == nullptr || type->scalar() != e.type || id == nullptr || id->scalar() != e.id) {
-      return common::InvalidError("A patch may not change the resourceType or id");
-    }
+    FOVEA_ASSIGN_OR_RETURN(PatchDocument patch, PatchOfEntry(*e.resource_json));
+    FOVEA_ASSIGN_OR_RETURN(std::string json,
+                           ApplyPatch(patch, current, e.type, e.id, c_.defs, c_.max_json_depth));
     model::OperationOutcomeSink issues;
-    FOVEA_ASSIGN_OR_RETURN(Element root, format::ResourceFromJson(*patched, c_.defs, issues));
+    FOVEA_ASSIGN_OR_RETURN(Element root, format::ParseResourceJson(json, c_.defs, issues));
     if (issues.HasErrors()) {
       return common::InvalidError("The patched resource is invalid: " +
                                   issues.issues().front().location + ": " +

@@ -48,6 +48,7 @@ struct TransactionContext {
   const AccessControl& access;
   const RestRequest& request;  // base URL, Prefer
   std::size_t max_entries = 10000;
+  std::size_t max_json_depth = 100;
   // Up to two resources of `type` matching `criteria`, within what the caller may search.
   std::function<common::Result<std::vector<search::SearchMatch>>(const std::string& type,
                                                                  const Params& criteria)>
