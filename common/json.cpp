@@ -397,4 +397,52 @@ bool JsonEquals(const JsonValue& a, const JsonValue& b) {
   }
 }
 
+std::string PrettyJson(std::string_view compact) {
+  std::string out;
+  out.reserve(compact.size() * 5 / 4);
+  int depth = 0;
+  auto newline = [&] {
+    out += '\n';
+    out.append(static_cast<std::size_t>(depth) * 2, ' ');
+  };
+  for (std::size_t i = 0; i < compact.size(); ++i) {
+    char c = compact[i];
+    switch (c) {
+      case '"': {  // copy the whole string, escapes included
+        std::size_t end = i + 1;
+        while (end < compact.size() && compact[end] != '"') end += compact[end] == '\\' ? 2 : 1;
+        out.append(compact.substr(i, end - i + 1));
+        i = end;
+        break;
+      }
+      case '{':
+      case '[':
+        out += c;
+        if (i + 1 < compact.size() && (compact[i + 1] == '}' || compact[i + 1] == ']')) {
+          out += compact[++i];  // empty: stays on one line
+          break;
+        }
+        ++depth;
+        newline();
+        break;
+      case '}':
+      case ']':
+        --depth;
+        newline();
+        out += c;
+        break;
+      case ',':
+        out += c;
+        newline();
+        break;
+      case ':':
+        out += ": ";
+        break;
+      default:
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace common

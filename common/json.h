@@ -73,6 +73,9 @@ void AppendJsonString(std::string& out, std::string_view s);
 // Serialises compactly; numbers are written with their original lexeme.
 void AppendJson(std::string& out, const JsonValue& v);
 std::string ToJson(const JsonValue& v);
+// The same document indented by two spaces per level (for _pretty=true). `compact` must be
+// valid JSON, as ToJson and Fovea's writers make it; strings are copied as they are.
+std::string PrettyJson(std::string_view compact);
 
 // Structural equality: object member order is ignored, numbers compare by lexeme.
 bool JsonEquals(const JsonValue& a, const JsonValue& b);

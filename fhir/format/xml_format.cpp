@@ -744,4 +744,60 @@ std::string WriteResourceXml(const Element& resource) {
   return out;
 }
 
+namespace {
+
+// The end of the xhtml div that starts at `at` (just past its matching </div>), counting nested
+// divs; npos when it does not end.
+std::size_t EndOfXhtml(std::string_view xml, std::size_t at) {
+  int depth = 0;
+  std::size_t i = at;
+  while (i < xml.size()) {
+    std::size_t tag = xml.find('<', i);
+    if (tag == std::string_view::npos) return tag;
+    std::size_t close = xml.find('>', tag);
+    if (close == std::string_view::npos) return close;
+    std::string_view t = xml.substr(tag, close - tag + 1);
+    if (t.substr(0, 4) == "<div" && (t.size() == 5 || t[4] == ' ' || t[4] == '>' || t[4] == '/')) {
+      if (t[t.size() - 2] != '/') ++depth;
+    } else if (t.substr(0, 6) == "</div>" || t.substr(0, 5) == "</div") {
+      if (--depth == 0) return close + 1;
+    }
+    i = close + 1;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::string PrettyXml(std::string_view compact) {
+  std::string out;
+  out.reserve(compact.size() * 5 / 4);
+  int depth = 0;
+  std::size_t i = 0;
+  while (i < compact.size()) {
+    std::size_t close = compact.find('>', i);
+    if (compact[i] != '<' || close == std::string_view::npos) {  // not ours: leave the rest
+      out.append(compact.substr(i));
+      break;
+    }
+    std::string_view tag = compact.substr(i, close - i + 1);
+    bool end_tag = tag.size() > 1 && tag[1] == '/';
+    bool self_closing = tag.size() > 1 && tag[tag.size() - 2] == '/';
+    if (end_tag) --depth;
+    if (!out.empty()) out += '\n';
+    out.append(static_cast<std::size_t>(depth) * 2, ' ');
+    if (tag.substr(0, 4) == "<div" && tag.find("http://www.w3.org/1999/xhtml") != std::string_view::npos) {
+      std::size_t end = self_closing ? close + 1 : EndOfXhtml(compact, i);
+      if (end == std::string_view::npos) end = compact.size();
+      out.append(compact.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    out.append(tag);
+    if (!end_tag && !self_closing) ++depth;
+    i = close + 1;
+  }
+  return out;
+}
+
 }  // namespace fhir::format

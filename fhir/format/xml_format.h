@@ -56,6 +56,11 @@ common::Result<model::Element> ParseResourceXml(std::string_view text,
 std::string WriteResourceXml(const model::Element& resource);
 void AppendResourceXml(std::string& out, const model::Element& resource);
 
+// WriteResourceXml's output indented by two spaces per level (for _pretty=true). FHIR elements
+// carry their values in attributes, so whitespace between tags changes nothing; the XHTML of a
+// narrative (mixed content, where it would) is copied verbatim.
+std::string PrettyXml(std::string_view compact);
+
 }  // namespace fhir::format
 
 #endif  // FOVEA_FHIR_FORMAT_XML_FORMAT_H_

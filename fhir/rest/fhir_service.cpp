@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "fhir/format/json_format.h"
+#include "fhir/format/xml_format.h"
 #include "fhir/model/ids.h"
 #include "fhir/model/issues.h"
 #include "fhir/audit/audit_log.h"
@@ -87,6 +88,7 @@ class FhirService::Call {
       Fail(Status(StatusCode::kInternal, "Internal server error (request " + req_.request_id + ")"));
     }
     ConvertResponseFormat();
+    if (req_.Query("_pretty") == "true") Prettify();
     res_.SetHeader("X-Request-Id", req_.request_id);
     RecordAudit();
     return std::move(res_);
@@ -357,6 +359,16 @@ class FhirService::Call {
     }
     res_.body = std::move(xml).value();
     res_.content_type = ContentTypeOf(FhirFormat::kXml);
+  }
+
+  // _pretty=true: indented for people reading it; the same content.
+  void Prettify() {
+    if (res_.body.empty()) return;
+    if (res_.content_type == kFhirJson) {
+      res_.body = common::PrettyJson(res_.body);
+    } else if (res_.content_type == ContentTypeOf(FhirFormat::kXml)) {
+      res_.body = format::PrettyXml(res_.body);
+    }
   }
 
   // Parses and validates the body as a resource of this URL's type. On failure the response

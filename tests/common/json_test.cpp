@@ -61,4 +61,17 @@ BOOST_AUTO_TEST_CASE(EqualityIgnoresMemberOrderButNotLexemes) {
   BOOST_TEST(!common::JsonEquals(*a, *c));
 }
 
+BOOST_AUTO_TEST_CASE(PrettyJsonIndentsAndKeepsContent) {
+  const std::string compact =
+      R"({"a":[1,{"b":"x, y: {z} [w] \"q\" \\"}],"c":{},"d":[],"e":true})";
+  std::string pretty = common::PrettyJson(compact);
+  BOOST_TEST(pretty == "{\n  \"a\": [\n    1,\n    {\n      \"b\": \"x, y: {z} [w] \\\"q\\\" \\\\\"\n"
+                       "    }\n  ],\n  \"c\": {},\n  \"d\": [],\n  \"e\": true\n}");
+  auto a = common::ParseJson(compact);
+  auto b = common::ParseJson(pretty);
+  BOOST_REQUIRE(b.has_value());
+  BOOST_TEST(common::JsonEquals(*a, *b));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
+

@@ -76,6 +76,31 @@ BOOST_AUTO_TEST_CASE(UpdateSearchAndErrorsInXml) {
   BOOST_TEST(unknown.status == 400);
 }
 
+BOOST_AUTO_TEST_CASE(PrettyAnswersCarryTheSameContent) {
+  TestServer server;
+  HttpResult created = server.Request(
+      "PUT", "Patient/pretty",
+      R"({"resourceType":"Patient","id":"pretty","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Mrs <b>Tan</b></p></div>"},"name":[{"family":"Tan"}]})");
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  HttpResult compact = server.Request("GET", "Patient/pretty");
+  HttpResult pretty = server.Request("GET", "Patient/pretty?_pretty=true");
+  BOOST_TEST(pretty.body.find("\n  \"name\": [") != std::string::npos, pretty.body);
+  BOOST_TEST(common::JsonEquals(*common::ParseJson(compact.body), *common::ParseJson(pretty.body)));
+  HttpResult xml = server.Request("GET", "Patient/pretty?_format=xml&_pretty=true");
+  BOOST_TEST(xml.body.find("\n  <name>\n    <family value=\"Tan\"/>") != std::string::npos, xml.body);
+  // The narrative's XHTML is mixed content: copied as it is, never re-indented.
+  BOOST_TEST(xml.body.find("<p>Mrs <b>Tan</b></p>") != std::string::npos, xml.body);
+  HttpResult back = server.Request("PUT", "Patient/pretty", xml.body,
+                                   {{"Content-Type", "application/fhir+xml"}});
+  BOOST_TEST(back.status == 200, back.body);
+  HttpResult reread = server.Request("GET", "Patient/pretty");
+  auto before = common::ParseJson(compact.body);
+  auto after = common::ParseJson(reread.body);
+  before->Set("meta", common::JsonValue::Null());
+  after->Set("meta", common::JsonValue::Null());
+  BOOST_TEST(common::JsonEquals(*before, *after), reread.body);
+}
+
 BOOST_AUTO_TEST_CASE(ValidateTakesXml) {
   HttpResult ok = server.Request("POST", "Patient/$validate", kPatientXml,
                                  {{"Content-Type", kXml}, {"Accept", kXml}});
