@@ -100,6 +100,8 @@ int RunServe(const Config& config) {
   service_options.max_body_bytes = config.max_body_bytes;
   service_options.software_version = kVersion;
   service_options.rate_limit = {config.rate_limit, 2 * config.rate_limit};
+  service_options.max_bundle_entries = config.max_bundle_entries;
+  service_options.max_conditional_deletes = config.max_conditional_deletes;
   fhir::rest::SearchSupport search{registry, &search_backend,
                                    [&reindexer](const std::vector<std::string>& types) {
                                      reindexer.Enqueue(types);

@@ -59,6 +59,15 @@ Options (environment variable in brackets):
                          [FOVEA_RATE_LIMIT]
   --cors-origin ORIGIN   Let browser apps from ORIGIN (https://apps.example) call across
                          origins; repeatable [FOVEA_CORS_ORIGINS, comma-separated]
+  --max-bundle-entries N Largest batch/transaction Bundle (default 10000) [FOVEA_MAX_BUNDLE_ENTRIES]
+  --conditional-delete-max N
+                         DELETE [type]?criteria deletes up to N matches at once (default 1:
+                         one only; more matches are 412) [FOVEA_CONDITIONAL_DELETE_MAX]
+
+Loading data:
+  load [--batch-size N] [--strict] FILE...
+                         NDJSON or JSON Bundles through the normal write path, in
+                         transactions of N resources (default 500); see docs/LOADING.md
 
 Account administration:
   user add --username U --role ROLE [--role ...] --name "Full Name" [--password-stdin]
@@ -106,6 +115,14 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
   if (const char* v = Env("FOVEA_RATE_LIMIT")) {
     if (!ParseInt(v, 0, 1000000, n)) return common::InvalidError("bad FOVEA_RATE_LIMIT");
     c.rate_limit = static_cast<double>(n);
+  }
+  if (const char* v = Env("FOVEA_MAX_BUNDLE_ENTRIES")) {
+    if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("bad FOVEA_MAX_BUNDLE_ENTRIES");
+    c.max_bundle_entries = static_cast<std::size_t>(n);
+  }
+  if (const char* v = Env("FOVEA_CONDITIONAL_DELETE_MAX")) {
+    if (!ParseInt(v, 1, 100000, n)) return common::InvalidError("bad FOVEA_CONDITIONAL_DELETE_MAX");
+    c.max_conditional_deletes = static_cast<std::size_t>(n);
   }
   if (const char* v = Env("FOVEA_MAX_BODY_BYTES")) {
     if (!ParseInt(v, 1024, 1LL << 30, n)) return common::InvalidError("bad FOVEA_MAX_BODY_BYTES");
@@ -168,6 +185,14 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 0, 1000000, n)) return common::InvalidError("--rate-limit must be 0-1000000");
       c.rate_limit = static_cast<double>(n);
+    } else if (a == "--max-bundle-entries") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("--max-bundle-entries must be 1-1000000");
+      c.max_bundle_entries = static_cast<std::size_t>(n);
+    } else if (a == "--conditional-delete-max") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 1, 100000, n)) return common::InvalidError("--conditional-delete-max must be 1-100000");
+      c.max_conditional_deletes = static_cast<std::size_t>(n);
     } else if (a == "--max-body-bytes") {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 1024, 1LL << 30, n)) return common::InvalidError("bad --max-body-bytes");

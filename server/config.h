@@ -31,6 +31,8 @@ struct Config {
   std::string public_url;
   double rate_limit = 200;  // requests per second per client (burst: twice that); 0: unlimited
   std::vector<std::string> cors_origins;  // browser origins allowed cross-origin access
+  std::size_t max_bundle_entries = 10000;   // batch and transaction Bundles
+  std::size_t max_conditional_deletes = 1;  // DELETE [type]?criteria: 1 is single only
 };
 
 // Parses `fovea COMMAND [flags]` with the environment already applied. kInvalid with a message

@@ -9,6 +9,7 @@
 #include "server/commands.h"
 #include "server/config.h"
 #include "server/fhirpath_command.h"
+#include "server/load_command.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -27,6 +28,10 @@ int main(int argc, char** argv) {
   }
   if (!args.empty() && args[0] == "client") {
     return server::RunClientCommand({args.begin() + 1, args.end()}, std::cout, std::cerr);
+  }
+  // `fovea load FILE...` takes files as well as database flags.
+  if (!args.empty() && args[0] == "load") {
+    return server::RunLoadCommand({args.begin() + 1, args.end()}, std::cerr, std::cerr);
   }
   if (!args.empty() && args[0] == "key") {
     return server::RunKeyCommand({args.begin() + 1, args.end()}, std::cout, std::cerr);

@@ -100,7 +100,8 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
     out += "],";
     out += R"("versioning":"versioned-update","readHistory":true,"updateCreate":true,)";
     out += R"("conditionalCreate":true,"conditionalRead":"modified-since","conditionalUpdate":true,)";
-    out += R"("conditionalDelete":"single",)";
+    out += options.max_conditional_deletes > 1 ? R"("conditionalDelete":"multiple",)"
+                                                : R"("conditionalDelete":"single",)";
     if (options.search != nullptr) {
       out += R"("searchParam":[)";
       AppendSearchParams(out, *options.search, type);
@@ -108,7 +109,7 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
     }
     out += R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]})";
   }
-  out += R"(],"interaction":[{"code":"history-system"})";
+  out += R"(],"interaction":[{"code":"transaction"},{"code":"batch"},{"code":"history-system"})";
   if (options.search != nullptr) {
     // GET [base]?_type=...: the parameters every resource type shares.
     out += R"(,{"code":"search-system"}],"searchParam":[)";

@@ -22,6 +22,8 @@ struct CapabilityOptions {
   std::string token_url;
   // AuditEvent is served from the audit table: read and search only (audit_trail_api.h).
   bool audit_trail = false;
+  // Conditional delete deletes up to this many matches at once ("multiple" when above 1).
+  std::size_t max_conditional_deletes = 1;
 };
 
 // Whether Fovea's search supports this parameter (specials and some composite shapes not yet).

@@ -448,7 +448,8 @@ class FhirService::Call {
     CapabilityOptions options{s_.options_.software_version, s_.options_.require_if_match,
                               s_.search_.backend != nullptr ? registry_.get() : nullptr,
                               s_.security_.authorize_url, s_.security_.token_url,
-                              s_.security_.audit_store != nullptr};
+                              s_.security_.audit_store != nullptr,
+                              s_.options_.max_conditional_deletes};
     Respond(200, BuildCapabilityStatement(s_.defs_, options, req_.base_url, s_.started_at_));
   }
 
@@ -486,7 +487,7 @@ class FhirService::Call {
     }
     if (s_.security_.audit != nullptr) {
       context.audit = [this](const std::vector<store::PlannedWrite>& writes) {
-        return TransactionAudit(writes);
+        return WritesAudit(writes, audit::Interaction::kTransaction, 200);
       };
     }
     context.run = [this](const RestRequest& entry) { return Call(s_, entry, principal_).Run(); };
@@ -502,13 +503,14 @@ class FhirService::Call {
     Respond(result.status, std::move(result.body));
   }
 
-  // The AuditEvent of a transaction's writes (one, naming every version) and their Provenance
-  // (one per kind of change), committed with them.
-  Result<WriteAudit> TransactionAudit(const std::vector<store::PlannedWrite>& writes) {
+  // The AuditEvent of several writes made at once (one, naming every version) and their
+  // Provenance (one per kind of change), committed with them.
+  Result<WriteAudit> WritesAudit(const std::vector<store::PlannedWrite>& writes,
+                                 audit::Interaction interaction, int http_status) {
     common::TimePoint now = writes.front().version.last_updated;
     audit::AuditRecord record = AuditRecordFor(req_, principal_, s_.security_.server_name);
-    record.interaction = audit::Interaction::kTransaction;
-    record.http_status = 200;
+    record.interaction = interaction;
+    record.http_status = http_status;
     record.recorded = now;
     std::map<store::Method, std::vector<std::string>> targets;
     for (const store::PlannedWrite& w : writes) {
@@ -1141,12 +1143,12 @@ class FhirService::Call {
   // Takes this call's turn on `criteria` (kept until the call ends, so the write that follows
   // is decided and made under it), then returns up to two matches. Every conditional write
   // goes through here: concurrent identical requests decide one after the other, on every node.
-  Result<std::vector<search::SearchMatch>> LockAndMatch(Params criteria) {
+  Result<std::vector<search::SearchMatch>> LockAndMatch(Params criteria, std::size_t most = 2) {
     criteria = WithoutFormatParameters(std::move(criteria));
     std::string question = CanonicalCriteria(type_, criteria);
     criteria_local_turn_ = s_.criteria_turns_.Lock(question);
     FOVEA_ASSIGN_OR_RETURN(criteria_turn_, s_.store_.LockCriteria({CriteriaLockKey(question)}));
-    return MatchesOf(criteria);
+    return MatchesOf(type_, criteria, most);
   }
 
   // PUT [type]?criteria (http.html#cond-update): no match creates (with the body's id, if it has
@@ -1186,30 +1188,73 @@ class FhirService::Call {
   void ConditionalDelete() {
     interaction_ = audit::Interaction::kDelete;
     if (Status st = access_->Require(type_, Permission::kDelete); !st.ok()) return Fail(st);
-    auto matches = LockAndMatch(req_.query);
+    const std::size_t most = std::max<std::size_t>(1, s_.options_.max_conditional_deletes);
+    auto matches = LockAndMatch(req_.query, most + 1);
     if (!matches.has_value()) return Fail(matches.error());
-    if (matches->size() > 1) {
+    if (matches->size() > most) {
       return Fail(Status(StatusCode::kPreconditionFailed,
-                         "The criteria match more than one " + type_ +
-                             "; deleting several at once is not supported"));
+                         most == 1 ? "The criteria match more than one " + type_ +
+                                         "; this server deletes one resource per conditional "
+                                         "delete (see --conditional-delete-max)"
+                                   : "The criteria match more than " + std::to_string(most) +
+                                         " " + type_ + " resources, the most this server "
+                                         "deletes at once"));
     }
     if (matches->empty()) {
       res_.status = 204;
       return;
     }
-    id_ = matches->front().id;
-    Delete();
+    if (matches->size() == 1) {
+      id_ = matches->front().id;
+      return Delete();
+    }
+    DeleteAll(*matches);
+  }
+
+  // Deletes every match in one transaction (still under the criteria lock), with one
+  // AuditEvent and Provenance for all.
+  void DeleteAll(const std::vector<search::SearchMatch>& matches) {
+    for (const search::SearchMatch& m : matches) audit_entities_.push_back(type_ + "/" + m.id);
+    for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
+      std::vector<store::PlannedWrite> writes;
+      common::TimePoint now = s_.clock_.Now();
+      for (const search::SearchMatch& m : matches) {
+        auto head = s_.store_.Head(type_, m.id);
+        if (!head.has_value()) return Fail(head.error());
+        if (head->deleted) continue;
+        store::PlannedWrite w;
+        w.expected_version = head->version;
+        w.version.type = type_;
+        w.version.id = m.id;
+        w.version.version = head->version + 1;
+        w.version.last_updated = now;
+        w.version.deleted = true;
+        w.version.method = store::Method::kDelete;
+        writes.push_back(std::move(w));
+      }
+      WriteAudit audit;
+      if (s_.security_.audit != nullptr && !writes.empty()) {
+        auto made = WritesAudit(writes, audit::Interaction::kDelete, 204);
+        if (!made.has_value()) return Fail(made.error());
+        audit = std::move(made).value();
+      }
+      Status st = s_.store_.WriteAll(writes, audit.companions, audit.audit_rows_json);
+      if (st.code() == StatusCode::kVersionConflict) continue;
+      if (!st.ok()) return Fail(st);
+      audited_ = !writes.empty() && s_.security_.audit != nullptr;
+      SearchParametersChanged();
+      res_.status = 204;
+      return;
+    }
+    Fail(Status(StatusCode::kVersionConflict, "The resources are being changed too often; retry"));
   }
 
   // Up to two resources of this type matching `criteria`, within what the principal may
   // search. Strict: unknown or malformed criteria are an error, never ignored (ignoring them
   // would match everything).
-  Result<std::vector<search::SearchMatch>> MatchesOf(const Params& criteria) {
-    return MatchesOf(type_, criteria);
-  }
-
   Result<std::vector<search::SearchMatch>> MatchesOf(const std::string& type,
-                                                     const Params& criteria) {
+                                                     const Params& criteria,
+                                                     std::size_t most = 2) {
     if (s_.search_.backend == nullptr || registry_ == nullptr) {
       return Status(StatusCode::kNotSupported, "Conditional operations need search");
     }
@@ -1228,7 +1273,7 @@ class FhirService::Call {
       return common::InvalidError("Conditional criteria must name at least one search parameter");
     }
     query.base_url = req_.base_url;
-    query.count = 2;
+    query.count = static_cast<int>(most);
     query.includes.clear();
     FOVEA_RETURN_IF_ERROR(access_->NarrowSearch(query));
     FOVEA_ASSIGN_OR_RETURN(search::SearchResult result, s_.search_.backend->Search(query));

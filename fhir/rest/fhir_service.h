@@ -38,6 +38,9 @@ struct ServiceOptions {
   std::string software_version = "0.1.0";
   RateLimit rate_limit;  // per client (token) or per address; unlimited by default
   std::size_t max_bundle_entries = 10000;  // batch and transaction Bundles; 413 above
+  // DELETE [type]?criteria deletes up to this many matches in one transaction; more is 412.
+  // 1: a single match only (the default: deleting many at once is rarely what a client meant).
+  std::size_t max_conditional_deletes = 1;
 };
 
 // Search wiring. With a registry, every write stores its index rows; with a backend too,

@@ -131,8 +131,7 @@ class Transaction {
     }
     if (issues.HasErrors()) {
       return EntryError{FirstEntryWithIssues(issues.issues()),
-                        common::InvalidError("A resource of the transaction is invalid"),
-                        issues.issues()};
+                        common::InvalidError(InvalidBecause(issues.issues())), issues.issues()};
     }
     return std::nullopt;
   }
@@ -555,7 +554,8 @@ class Transaction {
     model::OperationOutcomeSink issues;
     validation::ValidateResource(root, model::IssueScope(issues, ResourcePath(e.index)));
     if (issues.HasErrors()) {
-      return EntryError{e.index, common::InvalidError("The resource is invalid"), issues.issues()};
+      return EntryError{e.index, common::InvalidError(InvalidBecause(issues.issues())),
+                        issues.issues()};
     }
     v.content = format::WriteResourceJson(root);
     if (c_.access.ReachFor(e.type, PermissionFor(e.action)) != Reach::kAll &&
@@ -693,6 +693,19 @@ class Transaction {
 
   static std::string ResourcePath(std::size_t index) {
     return "Bundle.entry[" + std::to_string(index) + "].resource";
+  }
+
+  // "The resource is invalid: Bundle.entry[2].resource.gender: ...": the first error, so a
+  // one-line report (a log, fovea load) says what to fix.
+  static std::string InvalidBecause(const std::vector<model::Issue>& issues) {
+    for (const model::Issue& issue : issues) {
+      if (issue.severity == model::IssueSeverity::kError ||
+          issue.severity == model::IssueSeverity::kFatal) {
+        return "The resource is invalid: " +
+               (issue.location.empty() ? "" : issue.location + ": ") + issue.diagnostics;
+      }
+    }
+    return "The resource is invalid";
   }
 
   static std::size_t FirstEntryWithIssues(const std::vector<model::Issue>& issues) {

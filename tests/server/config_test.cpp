@@ -39,3 +39,15 @@ BOOST_AUTO_TEST_CASE(CertificateAndKeyGoTogether) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(BundleAndConditionalDeleteLimits) {
+  auto c = server::ParseConfig({"serve", "--max-bundle-entries", "500", "--conditional-delete-max", "20"});
+  BOOST_REQUIRE(c.has_value());
+  BOOST_TEST(c->max_bundle_entries == 500u);
+  BOOST_TEST(c->max_conditional_deletes == 20u);
+  auto defaults = server::ParseConfig({"serve"});
+  BOOST_TEST(defaults->max_bundle_entries == 10000u);
+  BOOST_TEST(defaults->max_conditional_deletes == 1u);
+  BOOST_TEST(!server::ParseConfig({"serve", "--conditional-delete-max", "0"}).has_value());
+  BOOST_TEST(!server::ParseConfig({"serve", "--max-bundle-entries", "lots"}).has_value());
+}

@@ -118,6 +118,31 @@ BOOST_AUTO_TEST_CASE(ConditionalDeleteRemovesOneMatch) {
   BOOST_TEST(server.Request("DELETE", criteria).status == 412);
 }
 
+BOOST_AUTO_TEST_CASE(ConditionalDeleteOfSeveralIsBehindALimit) {
+  fhir::rest::ServiceOptions options;
+  options.max_conditional_deletes = 3;
+  TestServer server(options);
+  for (int i = 0; i < 3; ++i) BOOST_REQUIRE_EQUAL(server.Request("POST", "Patient", kPatient).status, 201);
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Patient/other",
+                                     R"({"resourceType":"Patient","id":"other"})").status, 201);
+  BOOST_TEST(server.Request("GET", "metadata").body.find(R"("conditionalDelete":"multiple")") !=
+             std::string::npos);
+  const std::string url = "Patient?identifier=http://hosp.example/mrn|42";
+  HttpResult r = server.Request("DELETE", url);
+  BOOST_TEST(r.status == 204, r.body);
+  BOOST_TEST(Count(server, url) == 0);
+  BOOST_TEST(server.Request("GET", "Patient/other").status == 200);
+  // Each deletion is a version of its own in the history.
+  BOOST_TEST(server.Request("GET", "Patient/_history?_count=50").body.find("DELETE") !=
+             std::string::npos);
+  // Above the limit nothing is deleted.
+  for (int i = 0; i < 4; ++i) BOOST_REQUIRE_EQUAL(server.Request("POST", "Patient", kPatient).status, 201);
+  r = server.Request("DELETE", url);
+  BOOST_TEST(r.status == 412);
+  BOOST_TEST(r.body.find("more than 3") != std::string::npos, r.body);
+  BOOST_TEST(Count(server, url) == 4);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
