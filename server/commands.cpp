@@ -102,6 +102,7 @@ int RunServe(const Config& config) {
   service_options.rate_limit = {config.rate_limit, 2 * config.rate_limit};
   service_options.max_bundle_entries = config.max_bundle_entries;
   service_options.max_conditional_deletes = config.max_conditional_deletes;
+  service_options.strict_xml = config.strict_xml;
   fhir::rest::SearchSupport search{registry, &search_backend,
                                    [&reindexer](const std::vector<std::string>& types) {
                                      reindexer.Enqueue(types);

@@ -59,6 +59,8 @@ Options (environment variable in brackets):
                          [FOVEA_RATE_LIMIT]
   --cors-origin ORIGIN   Let browser apps from ORIGIN (https://apps.example) call across
                          origins; repeatable [FOVEA_CORS_ORIGINS, comma-separated]
+  --strict-xml           Validate XML request bodies against the R4 schema (fhir-single.xsd)
+                         before anything else [FOVEA_STRICT_XML=1]
   --max-bundle-entries N Largest batch/transaction Bundle (default 10000) [FOVEA_MAX_BUNDLE_ENTRIES]
   --conditional-delete-max N
                          DELETE [type]?criteria deletes up to N matches at once (default 1:
@@ -116,6 +118,7 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
     if (!ParseInt(v, 0, 1000000, n)) return common::InvalidError("bad FOVEA_RATE_LIMIT");
     c.rate_limit = static_cast<double>(n);
   }
+  if (const char* v = Env("FOVEA_STRICT_XML")) c.strict_xml = std::string(v) == "1";
   if (const char* v = Env("FOVEA_MAX_BUNDLE_ENTRIES")) {
     if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("bad FOVEA_MAX_BUNDLE_ENTRIES");
     c.max_bundle_entries = static_cast<std::size_t>(n);
@@ -185,6 +188,8 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 0, 1000000, n)) return common::InvalidError("--rate-limit must be 0-1000000");
       c.rate_limit = static_cast<double>(n);
+    } else if (a == "--strict-xml") {
+      c.strict_xml = true;
     } else if (a == "--max-bundle-entries") {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("--max-bundle-entries must be 1-1000000");

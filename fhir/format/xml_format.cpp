@@ -1,6 +1,7 @@
 #include "fhir/format/xml_format.h"
 
 #include "fhir/format/detail/element_names.h"
+#include "fhir/format/detail/xerces_runtime.h"
 
 #include <cctype>
 #include <deque>
@@ -75,38 +76,6 @@ std::string Utf8(const XMLCh* s) {
   if (s != nullptr) AppendUtf8(out, s, xc::XMLString::stringLen(s));
   return out;
 }
-
-// Process-wide Xerces initialisation. XMLPlatformUtils::Initialize is not thread-safe; a
-// function-local static is constructed by exactly one thread while others wait, which makes the
-// first concurrent parses safe. Initialize/Terminate are reference-counted, so a guard in main or
-// another library composes with this one; Terminate runs at static destruction.
-class XercesRuntime {
- public:
-  static const common::Status& Ensure() {
-    static const XercesRuntime runtime;
-    return runtime.status_;
-  }
-
-  XercesRuntime(const XercesRuntime&) = delete;
-  XercesRuntime& operator=(const XercesRuntime&) = delete;
-
- private:
-  XercesRuntime() {
-    try {
-      xc::XMLPlatformUtils::Initialize();
-      initialized_ = true;
-    } catch (const xc::XMLException& e) {
-      status_ = common::InternalError("Xerces-C++ could not be initialised: " +
-                                      Utf8(e.getMessage()));
-    }
-  }
-  ~XercesRuntime() {
-    if (initialized_) xc::XMLPlatformUtils::Terminate();
-  }
-
-  bool initialized_ = false;
-  common::Status status_;
-};
 
 // Thrown from SAX callbacks to stop the parse; Xerces unwinds its scanner and rethrows it.
 struct AbortParse {
@@ -707,7 +676,7 @@ common::Result<Element> ParseResourceXml(std::string_view text,
                                          const definitions::Definitions& defs,
                                          model::IssueSink& issues,
                                          const XmlParseOptions& options) {
-  if (const common::Status& runtime = XercesRuntime::Ensure(); !runtime.ok()) return runtime;
+  if (const common::Status& runtime = detail::EnsureXercesRuntime(); !runtime.ok()) return runtime;
   TreeHandler handler(defs, options);
   try {
     xc::SecurityManager security;

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "fhir/format/json_format.h"
 #include "fhir/format/xml_format.h"
+#include "fhir/format/xml_schema.h"
 #include "fhir/model/ids.h"
 #include "fhir/model/issues.h"
 #include "fhir/audit/audit_log.h"
@@ -343,7 +344,18 @@ class FhirService::Call {
   Result<std::string> BodyJson(model::OperationOutcomeSink& issues) const {
     if (body_override_) return *body_override_;
     if (BodyFormat(req_.Header("Content-Type")) != FhirFormat::kXml) return req_.body;
+    FOVEA_RETURN_IF_ERROR(CheckXmlSchema(req_.body));
     return XmlToJson(req_.body, s_.defs_, issues, s_.options_.max_json_depth);
+  }
+
+  // --strict-xml: XML bodies must be valid against the official R4 schema before anything else.
+  Status CheckXmlSchema(std::string_view xml) const {
+    if (!s_.options_.strict_xml) return Status::Ok();
+    FOVEA_ASSIGN_OR_RETURN(const format::XmlSchema* schema, format::XmlSchema::R4());
+    Status st = schema->Validate(xml);
+    if (st.ok()) return st;
+    return common::InvalidError("The XML is not valid against the FHIR R4 schema (fhir-single.xsd): " +
+                                st.message());
   }
 
   // Answers in XML when that was negotiated: every FHIR JSON body goes through the element tree
@@ -641,6 +653,9 @@ class FhirService::Call {
     if (Status st = access_->Require(type_, Permission::kUpdate); !st.ok()) return Fail(st);
     if (req_.body.size() > s_.options_.max_body_bytes) {
       return Fail(Status(StatusCode::kTooLarge, "The patch exceeds the body size limit"));
+    }
+    if (BodyFormat(req_.Header("Content-Type")) == FhirFormat::kXml) {
+      if (Status st = CheckXmlSchema(req_.body); !st.ok()) return Fail(st);
     }
     auto patch = PatchOfRequest(req_.Header("Content-Type"), req_.body, s_.defs_,
                                 s_.options_.max_json_depth);

@@ -41,10 +41,12 @@ BOOST_AUTO_TEST_CASE(CertificateAndKeyGoTogether) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(BundleAndConditionalDeleteLimits) {
-  auto c = server::ParseConfig({"serve", "--max-bundle-entries", "500", "--conditional-delete-max", "20"});
+  auto c = server::ParseConfig({"serve", "--max-bundle-entries", "500", "--conditional-delete-max", "20",
+                                "--strict-xml"});
   BOOST_REQUIRE(c.has_value());
   BOOST_TEST(c->max_bundle_entries == 500u);
   BOOST_TEST(c->max_conditional_deletes == 20u);
+  BOOST_TEST(c->strict_xml);
   auto defaults = server::ParseConfig({"serve"});
   BOOST_TEST(defaults->max_bundle_entries == 10000u);
   BOOST_TEST(defaults->max_conditional_deletes == 1u);

@@ -101,6 +101,31 @@ BOOST_AUTO_TEST_CASE(PrettyAnswersCarryTheSameContent) {
   BOOST_TEST(common::JsonEquals(*before, *after), reread.body);
 }
 
+BOOST_AUTO_TEST_CASE(StrictModeChecksTheSchemaFirst) {
+  fhir::rest::ServiceOptions options;
+  options.strict_xml = true;
+  TestServer server(options);
+  const std::vector<std::pair<std::string, std::string>> xml = {
+      {"Content-Type", "application/fhir+xml"}};
+  HttpResult ok = server.Request(
+      "POST", "Patient",
+      R"(<Patient xmlns="http://hl7.org/fhir"><active value="true"/><name><family value="Ng"/></name></Patient>)",
+      xml);
+  BOOST_TEST(ok.status == 201, ok.body);
+  // Out of definition order: the lenient reader sorts it (with a warning); the schema refuses.
+  HttpResult misordered = server.Request(
+      "POST", "Patient",
+      R"(<Patient xmlns="http://hl7.org/fhir"><name><family value="Ng"/></name><active value="true"/></Patient>)",
+      xml);
+  BOOST_TEST(misordered.status == 400);
+  BOOST_TEST(misordered.body.find("fhir-single.xsd") != std::string::npos, misordered.body);
+  BOOST_TEST(misordered.body.find("line 1") != std::string::npos, misordered.body);
+  TestServer lenient;
+  BOOST_TEST(lenient.Request("POST", "Patient",
+      R"(<Patient xmlns="http://hl7.org/fhir"><name><family value="Ng"/></name><active value="true"/></Patient>)",
+      xml).status == 201);
+}
+
 BOOST_AUTO_TEST_CASE(ValidateTakesXml) {
   HttpResult ok = server.Request("POST", "Patient/$validate", kPatientXml,
                                  {{"Content-Type", kXml}, {"Accept", kXml}});
