@@ -446,6 +446,49 @@ BOOST_AUTO_TEST_CASE(ReadsWritesAndLoginsAreAudited) {
   BOOST_TEST(!EntryIds(failures).empty());
 }
 
+BOOST_AUTO_TEST_CASE(TransactionsAreCheckedPerEntryAndAuditedOnce) {
+  Seed();
+  const std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"fullUrl":"urn:uuid:5d1c0000-0000-4000-8000-0000000000e1","resource":{"resourceType":"Encounter",
+      "status":"in-progress","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"FLD"},
+      "subject":{"reference":"Patient/p1"}},"request":{"method":"POST","url":"Encounter"}},
+    {"resource":{"resourceType":"Observation","status":"final","code":{"text":"VA"},
+      "subject":{"reference":"Patient/p1"},"encounter":{"reference":"urn:uuid:5d1c0000-0000-4000-8000-0000000000e1"}},
+     "request":{"method":"POST","url":"Observation"}}]})";
+  // A token that may create Encounters but not Observations: refused, entry named, nothing written.
+  HttpResult narrow = server.Request("POST", "", bundle, Bearer(SystemToken("system/Encounter.c")));
+  BOOST_TEST(narrow.status == 403, narrow.body);
+  BOOST_TEST(narrow.body.find("Entry 1") != std::string::npos, narrow.body);
+  std::string reader = SystemToken("system/Encounter.rs system/Observation.rs");
+  BOOST_TEST(EntryIds(server.Request("GET", "Encounter", "", Bearer(reader))).empty());
+  // A patient-level token writes within its own compartment only.
+  std::string own = AuthorizationCodeToken(
+      "patient/Encounter.c patient/Observation.c launch/patient", "p2");
+  HttpResult elsewhere = server.Request("POST", "", bundle, Bearer(own));
+  BOOST_TEST(elsewhere.status == 403, elsewhere.body);
+  // A van's one-person check-in and acuity station (registration and technician roles) writes
+  // it: one AuditEvent for the transaction naming both versions, and a Provenance for both.
+  AddUser("van.staff", {"registration", "technician"});
+  HttpResult ok = server.Request("POST", "", bundle, Bearer(StaffToken("van.staff")));
+  BOOST_REQUIRE_MESSAGE(ok.status == 200, ok.body);
+  server.audit()->Flush();
+  std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.rs");
+  HttpResult events = server.Request("GET", "AuditEvent?subtype=transaction&patient=Patient/p1", "",
+                                     Bearer(auditor));
+  BOOST_REQUIRE_EQUAL(events.status, 200);
+  BOOST_TEST(EntryIds(events).size() == 1u, events.body);
+  BOOST_TEST(events.body.find("Practitioner/van.staff") != std::string::npos);
+  JsonValue answer = Json(ok);
+  for (const JsonValue& entry : answer.Find("entry")->items()) {
+    std::string location = entry.Find("response")->Find("location")->scalar();
+    BOOST_TEST(events.body.find(location) != std::string::npos, location);
+    HttpResult provenance = server.Request(
+        "GET", "Provenance?target=" + location.substr(0, location.find("/_history")), "",
+        Bearer(auditor));
+    BOOST_TEST(EntryIds(provenance).size() == 1u, provenance.body);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(TheAuditTrailIsReadOnlyAndPaged) {
   Seed();
   std::string doctor = StaffToken("dr.okafor");
