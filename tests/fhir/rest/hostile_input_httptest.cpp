@@ -314,6 +314,45 @@ BOOST_AUTO_TEST_CASE(DeepAndHugeBodiesAreRefused) {
   BOOST_TEST(form.status >= 400);
 }
 
+// Bundles that try to reach what the caller should not, or to break the processor.
+BOOST_DATA_TEST_CASE(HostileBundleEntries, boost::unit_test::data::make(kPayloads), payload) {
+  Hostile& t = Target();
+  std::string p;
+  common::AppendJsonString(p, payload);
+  for (const char* type : {"transaction", "batch"}) {
+    std::string bundle = std::string(R"({"resourceType":"Bundle","type":")") + type + R"(","entry":[)" +
+        R"({"fullUrl":)" + p + R"(,"resource":{"resourceType":"Patient","id":"p1"},"request":{"method":"PUT","url":)" + p + "}}," +
+        R"({"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":)" + p +
+        R"(}},"request":{"method":"POST","url":"Observation","ifNoneExist":)" + p + "}}," +
+        R"({"request":{"method":"DELETE","url":"Patient?name=)" + p.substr(1, p.size() - 2) + R"("}},)" +
+        R"({"request":{"method":"GET","url":"Patient?identifier=)" + p.substr(1, p.size() - 2) + R"("}}]})";
+    HttpResult r = t.Get("POST", "", bundle);
+    ExpectNoLeak(r, std::string(type) + " " + payload);
+  }
+  // Nothing was deleted or overwritten by any of it.
+  BOOST_TEST(t.Get("GET", "Patient/p2").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(MalformedBundlesAreRefusedCleanly) {
+  Hostile& t = Target();
+  for (const char* body : {
+           R"({"resourceType":"Bundle","type":"transaction","entry":{}})",
+           R"({"resourceType":"Bundle","type":"transaction","entry":[1,"x",null,[]]})",
+           R"({"resourceType":"Bundle","type":"transaction","entry":[{"request":"GET"}]})",
+           R"({"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"PUT","url":"Patient/p2"},"resource":[]}]})",
+           R"({"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"POST","url":"Patient"},"resource":{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"DELETE","url":"Patient/p2"}}]}}]})",
+           R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"POST","url":""},"resource":{"resourceType":"Bundle","type":"batch"}}]})",
+           R"({"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"PATCH","url":"Patient/p2"},"resource":{"resourceType":"Binary","contentType":"application/json-patch+json","data":"!!!"}}]})",
+           R"({"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":"../../../etc/passwd"}}]})",
+           R"({"resourceType":"Bundle"})",
+       }) {
+    HttpResult r = t.Get("POST", "", body);
+    ExpectNoLeak(r, body);
+  }
+  // A Bundle nested in an entry is stored as a resource, never executed: Patient/p2 stays.
+  BOOST_TEST(t.Get("GET", "Patient/p2").status == 200);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
