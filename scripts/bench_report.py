@@ -11,40 +11,11 @@ import platform
 import statistics
 import sys
 from collections import defaultdict
+from bench_report_common import cpu_model, fmt_num, median, mem_gib
 
 # The targets at concurrency 8.
 TARGETS = {"create": 0.6, "read": 0.5}
 TARGET_CONCURRENCY = 8
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def mem_gib():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) / (1024 * 1024)
-    except OSError:
-        pass
-    return None
-
-
-def median(rows, key):
-    return statistics.median(r[key] for r in rows) if rows else None
-
-
-def fmt_num(x, digits=0):
-    return "n/a" if x is None else f"{x:,.{digits}f}"
 
 
 def fmt_latency(rows):

@@ -16,18 +16,29 @@ bool IsUrnReference(std::string_view value) {
   return value.substr(0, 9) == "urn:uuid:" || value.substr(0, 8) == "urn:oid:";
 }
 
-// Replaces attribute values that are exactly a key of `targets`, quoted either way.
+// Replaces attribute values that are exactly a key of `targets`, quoted either way. One pass
+// over the narrative with a lookup per attribute value, so the cost does not grow with the
+// number of entries in the Bundle.
 void RewriteNarrative(std::string& div, const std::unordered_map<std::string, std::string>& targets) {
-  for (const auto& [from, to] : targets) {
-    for (char quote : {'"', '\''}) {
-      std::string needle = std::string("=") + quote + from + quote;
-      std::string replacement = std::string("=") + quote + to + quote;
-      for (std::size_t at = div.find(needle); at != std::string::npos;
-           at = div.find(needle, at + replacement.size())) {
-        div.replace(at, needle.size(), replacement);
-      }
+  if (targets.empty()) return;
+  std::string out;
+  std::size_t copied = 0;
+  for (std::size_t eq = div.find('='); eq != std::string::npos; eq = div.find('=', eq + 1)) {
+    if (eq + 1 >= div.size() || (div[eq + 1] != '"' && div[eq + 1] != '\'')) continue;
+    std::size_t start = eq + 2;
+    std::size_t end = div.find(div[eq + 1], start);
+    if (end == std::string::npos) break;
+    auto it = targets.find(div.substr(start, end - start));
+    if (it != targets.end()) {
+      out.append(div, copied, start - copied);
+      out += it->second;
+      copied = end;
     }
+    eq = end;
   }
+  if (copied == 0) return;
+  out.append(div, copied, std::string::npos);
+  div = std::move(out);
 }
 
 template <class Visit>

@@ -74,7 +74,8 @@ struct Entry {
   int status = 0;
   const Entry* same_as = nullptr;  // a conditional create answered by an earlier entry
   std::optional<search::SearchMatch> found;
-  store::PlannedWrite write;
+  store::PlannedWrite write;        // being planned; then moved to writes_
+  std::optional<std::size_t> write_at;  // its index in writes_
 };
 
 // A failed entry: the whole transaction fails with this. kWholeBundle: no entry in particular.
@@ -261,6 +262,7 @@ class Transaction {
       e.same_as = nullptr;
       e.found.reset();
       e.write = {};
+      e.write_at.reset();
     }
     targets_.clear();
     // Conditional entries and references decide under their locks until the commit.
@@ -281,13 +283,15 @@ class Transaction {
     if (auto error = ResolveConditionalReferences()) return error;
     if (auto error = CheckDistinctTargets(order)) return error;
     now_ = c_.clock.Now();
-    std::vector<store::PlannedWrite> writes;
+    writes_.clear();
     for (Entry* e : order) {
       if (e->action == Action::kRead || e->skip) continue;
       if (auto error = PlanWrite(*e)) return error;
-      if (!e->skip) writes.push_back(e->write);
+      if (e->skip) continue;
+      e->write_at = writes_.size();
+      writes_.push_back(std::move(e->write));
     }
-    return Commit(writes, order, retry);
+    return Commit(writes_, order, retry);
   }
 
   std::vector<std::int64_t> CriteriaKeys() {
@@ -602,8 +606,7 @@ class Transaction {
       // A version read for the plan changed meanwhile. With ifMatch the client pinned it: 412.
       if (conflict < writes.size()) {
         for (const Entry* e : order) {
-          if (!e->skip && e->write.version.type == writes[conflict].version.type &&
-              e->write.version.id == writes[conflict].version.id && e->if_match != 0) {
+          if (e->write_at == conflict && e->if_match != 0) {
             return EntryError{e->index,
                               Status(StatusCode::kPreconditionFailed,
                                      e->type + "/" + e->id + " was changed by someone else "
@@ -664,15 +667,15 @@ class Transaction {
         r.last_modified = first.found->last_updated;
         content = first.found->content;
       } else {
-        v = &first.write.version;
+        v = first.write_at ? &writes_[*first.write_at].version : nullptr;
       }
     } else if (e.found) {
       r.location = e.type + "/" + e.found->id + "/_history/" + std::to_string(e.found->version);
       r.etag = ETagFor(e.found->version);
       r.last_modified = e.found->last_updated;
       content = e.found->content;
-    } else if (!e.skip) {
-      v = &e.write.version;
+    } else if (e.write_at) {
+      v = &writes_[*e.write_at].version;
     }
     if (v != nullptr) {
       r.etag = ETagFor(v->version);
@@ -759,6 +762,7 @@ class Transaction {
   const TransactionContext& c_;
   std::vector<Entry> entries_;
   std::unordered_map<std::string, std::string> targets_;  // fullUrl / conditional ref -> Type/id
+  std::vector<store::PlannedWrite> writes_;  // this attempt's writes, in processing order
   common::TimePoint now_;
   std::vector<std::string> written_;
   std::vector<std::string> written_types_;

@@ -40,7 +40,14 @@ ResourceVersion RowToVersion(const PgResult& r, int row, const std::string& type
 // The JSON array parameter of FOVEA_SQL_CREATED_CTES (queries.h): one object per new resource.
 // The index rows are already JSON (search::IndexRows::ToJson) and go in as they are.
 std::string CreatedResourcesJson(const std::vector<ResourceVersion>& created) {
-  std::string out = "[";
+  std::size_t size = 2;
+  for (const ResourceVersion& v : created) {
+    // Escaping may add a little; the index rows go in as they are.
+    size += 96 + v.type.size() + v.id.size() + v.content.size() * 9 / 8 + v.index_rows_json.size();
+  }
+  std::string out;
+  out.reserve(size);
+  out = "[";
   for (const ResourceVersion& v : created) {
     if (out.size() > 1) out += ',';
     out += "{\"t\":";
@@ -150,7 +157,9 @@ Status WriteAllInTransaction(PgConnection& conn, const std::vector<PlannedWrite>
   std::size_t run_start = 0;
   auto create_run = [&]() -> Status {
     if (run.empty()) return Status::Ok();
-    auto r = conn.Execute(kCreateResources, {CreatedResourcesJson(run)});
+    std::vector<PgParam> params;
+    params.emplace_back(CreatedResourcesJson(run));
+    auto r = conn.Execute(kCreateResources, params);
     if (!r.has_value()) {
       // A duplicate key: some resource of the run exists; which one only PostgreSQL's message
       // says, so name the run's only write if it has one.
