@@ -104,6 +104,11 @@ bool HasPrefix(std::string_view value);
 // Splits a parameter value on unescaped commas; "\," becomes ",". The other escapes (\| \$ \\)
 // stay for the type-specific parsing (a token's system|code split).
 std::vector<std::string> SplitValues(std::string_view value);
+// Removes the remaining search escapes (\| \$ \\) of one value.
+std::string Unescape(std::string_view s);
+// Splits a token-like value at the first unescaped '|' (the left side unescaped); false when
+// there is none.
+bool SplitPipe(std::string_view s, std::string& left, std::string& right);
 
 }  // namespace fhir::search
 

@@ -44,32 +44,6 @@ std::string EscapeLike(std::string_view s) {
   return out;
 }
 
-// Removes the remaining search escapes (\| \$ \\).
-std::string Unescape(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size()) ++i;
-    out += s[i];
-  }
-  return out;
-}
-
-// Splits at the first unescaped '|'; false when there is none.
-bool SplitPipe(std::string_view s, std::string& left, std::string& right) {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\') {
-      ++i;
-      continue;
-    }
-    if (s[i] == '|') {
-      left = Unescape(s.substr(0, i));
-      right = std::string(s.substr(i + 1));
-      return true;
-    }
-  }
-  return false;
-}
-
 class Builder {
  public:
   explicit Builder(const SearchQuery& q) : q_(q) {}

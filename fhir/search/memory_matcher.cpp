@@ -1,0 +1,191 @@
+#include "fhir/search/memory_matcher.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "fhir/search/index_extractor.h"
+#include "fhir/search/ranges.h"
+
+namespace fhir::search {
+
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+template <class Row>
+std::vector<const Row*> RowsOf(const std::vector<Row>& rows, const std::string& param) {
+  std::vector<const Row*> out;
+  for (const Row& r : rows) {
+    if (r.param == param) out.push_back(&r);
+  }
+  return out;
+}
+
+bool StringMatches(const Clause& c, const StringRow& r, const std::string& v) {
+  std::string value = Unescape(v);
+  if (c.modifier == "exact") return r.exact == value;
+  std::string needle = NormalizeString(value);
+  if (c.modifier == "contains") return r.normalized.find(needle) != std::string::npos;
+  return StartsWith(r.normalized, needle);
+}
+
+bool TokenMatches(const Clause& c, const TokenRow& r, const std::string& v) {
+  if (c.modifier == "text") {
+    std::string needle = NormalizeString(Unescape(v));
+    return StartsWith(NormalizeString(r.text), needle);
+  }
+  std::string system, code;
+  if (!SplitPipe(v, system, code)) return r.code == Unescape(v);
+  code = Unescape(code);
+  if (system.empty()) return !r.has_system && r.code == code;
+  if (code.empty()) return r.has_system && r.system == system;
+  return r.has_system && r.system == system && r.code == code;
+}
+
+bool ReferenceMatches(const Clause& c, const ReferenceRow& r, const std::string& raw,
+                      const std::string& base_url) {
+  std::string v = Unescape(raw);
+  if (!c.modifier.empty()) return r.target_type == c.modifier && r.target_id == v;
+  if (!base_url.empty() && StartsWith(v, base_url + "/")) v = v.substr(base_url.size() + 1);
+  if (v.find("://") != std::string::npos || StartsWith(v, "urn:")) return r.url == v;
+  if (auto hist = v.find("/_history/"); hist != std::string::npos) v.resize(hist);
+  std::size_t slash = v.find('/');
+  if (slash == std::string::npos) return r.target_id == v;
+  return r.target_type == v.substr(0, slash) && r.target_id == v.substr(slash + 1);
+}
+
+bool UriMatches(const Clause& c, const UriRow& r, const std::string& v) {
+  std::string value = Unescape(v);
+  if (c.modifier == "below") return StartsWith(r.value, value);
+  return r.value == value;
+}
+
+bool DateMatches(const DateRow& r, const std::string& v) {
+  std::string prefix = "eq";
+  std::string value = v;
+  if (HasPrefix(v)) {
+    prefix = v.substr(0, 2);
+    value = v.substr(2);
+  }
+  common::TimePoint lo, hi;
+  if (!DateRange(value, lo, hi)) return false;
+  if (prefix == "eq") return r.low >= lo && r.high <= hi;
+  if (prefix == "ne") return !(r.low >= lo && r.high <= hi);
+  if (prefix == "gt") return r.high > hi;
+  if (prefix == "lt") return r.low < lo;
+  if (prefix == "ge") return r.high >= lo;
+  if (prefix == "le") return r.low <= hi;
+  if (prefix == "sa") return r.low > hi;
+  if (prefix == "eb") return r.high < lo;
+  if (prefix == "ap") return r.low <= hi && r.high >= lo;
+  return false;
+}
+
+// Whether the rows of this clause's parameter match one value (`any`: at least one row).
+template <class Row, class Test>
+bool AnyRow(const std::vector<Row>& rows, const Clause& c, const Test& test) {
+  for (const Row* r : RowsOf(rows, c.param->code)) {
+    if (test(*r)) return true;
+  }
+  return false;
+}
+
+template <class Row>
+bool HasRows(const std::vector<Row>& rows, const Clause& c) {
+  return !RowsOf(rows, c.param->code).empty();
+}
+
+bool ClauseHasRows(const Clause& c, const IndexRows& rows) {
+  switch (c.param->type) {
+    case ParamType::kString: return HasRows(rows.strings, c);
+    case ParamType::kToken: return HasRows(rows.tokens, c);
+    case ParamType::kReference: return HasRows(rows.references, c);
+    case ParamType::kUri: return HasRows(rows.uris, c);
+    case ParamType::kDate: return HasRows(rows.dates, c);
+    default: return false;
+  }
+}
+
+bool ValueMatches(const Clause& c, const std::string& v, const IndexRows& rows,
+                  const std::string& base_url) {
+  switch (c.param->type) {
+    case ParamType::kString:
+      return AnyRow(rows.strings, c, [&](const StringRow& r) { return StringMatches(c, r, v); });
+    case ParamType::kToken:
+      return AnyRow(rows.tokens, c, [&](const TokenRow& r) { return TokenMatches(c, r, v); });
+    case ParamType::kReference:
+      return AnyRow(rows.references, c,
+                    [&](const ReferenceRow& r) { return ReferenceMatches(c, r, v, base_url); });
+    case ParamType::kUri:
+      return AnyRow(rows.uris, c, [&](const UriRow& r) { return UriMatches(c, r, v); });
+    case ParamType::kDate:
+      return AnyRow(rows.dates, c, [&](const DateRow& r) { return DateMatches(r, v); });
+    default:
+      return false;
+  }
+}
+
+bool ClauseMatches(const Clause& c, const std::string& id, const IndexRows& rows,
+                   const std::string& base_url) {
+  if (c.param == nullptr) {  // _id (CheckMatchable let nothing else through)
+    return std::find(c.values.begin(), c.values.end(), id) != c.values.end();
+  }
+  if (c.modifier == "missing") {
+    bool missing = !ClauseHasRows(c, rows);
+    return std::any_of(c.values.begin(), c.values.end(),
+                       [&](const std::string& v) { return (v == "true") == missing; });
+  }
+  if (c.modifier == "not") {
+    Clause plain = c;
+    plain.modifier.clear();
+    return std::none_of(c.values.begin(), c.values.end(), [&](const std::string& v) {
+      return ValueMatches(plain, v, rows, base_url);
+    });
+  }
+  return std::any_of(c.values.begin(), c.values.end(),
+                     [&](const std::string& v) { return ValueMatches(c, v, rows, base_url); });
+}
+
+}  // namespace
+
+common::Status CheckMatchable(const SearchQuery& query) {
+  auto refuse = [](const Clause& c, const std::string& why) {
+    return common::Status(common::StatusCode::kNotSupported,
+                          "The criterion '" + c.name + (c.modifier.empty() ? "" : ":" + c.modifier) +
+                              "' cannot be evaluated for notifications: " + why);
+  };
+  for (const Clause& c : query.clauses) {
+    if (c.chain || !c.has_type.empty()) return refuse(c, "chained and _has criteria are not supported");
+    if (c.param == nullptr) {
+      if (c.name != "_id") return refuse(c, "only _id among the special parameters is supported");
+      continue;
+    }
+    if (c.name == "_text" || c.name == "_content") return refuse(c, "full-text search is not supported");
+    switch (c.param->type) {
+      case ParamType::kString:
+      case ParamType::kToken:
+      case ParamType::kReference:
+      case ParamType::kUri:
+      case ParamType::kDate:
+        break;
+      default:
+        return refuse(c, std::string(ParamTypeName(c.param->type)) + " parameters are not supported");
+    }
+    static const char* const kModifiers[] = {"", "exact", "contains", "text", "not", "missing", "below"};
+    bool known = std::find(std::begin(kModifiers), std::end(kModifiers), c.modifier) != std::end(kModifiers);
+    bool reference_type = c.param->type == ParamType::kReference && !c.modifier.empty() &&
+                          std::isupper(static_cast<unsigned char>(c.modifier.front()));
+    if (!known && !reference_type) return refuse(c, "the modifier is not supported");
+  }
+  return common::Status::Ok();
+}
+
+bool MatchesInMemory(const SearchQuery& query, const std::string& id, const IndexRows& rows) {
+  return std::all_of(query.clauses.begin(), query.clauses.end(), [&](const Clause& c) {
+    return ClauseMatches(c, id, rows, query.base_url);
+  });
+}
+
+}  // namespace fhir::search
