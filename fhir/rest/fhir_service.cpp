@@ -189,6 +189,7 @@ class FhirService::Call {
     if (p.size() == 2 && p[1] == "$validate") {
       return m == "POST" ? Validate(std::nullopt) : MethodNotAllowed();
     }
+    if (p.size() == 2 && !p[1].empty() && p[1].front() == '$') return Operation("", p[1]);
     if (p.size() == 2 && p[1] == "_search") {
       if (m != "POST") return MethodNotAllowed();
       // POST [type]/_search: parameters in a form body, plus any in the URL.
@@ -214,6 +215,7 @@ class FhirService::Call {
     if (p.size() == 3 && p[2] == "$validate") {
       return m == "POST" ? Validate(id_) : MethodNotAllowed();
     }
+    if (p.size() == 3 && !p[2].empty() && p[2].front() == '$') return Operation(id_, p[2]);
     if (p.size() == 3 && m == "GET" && registry_ != nullptr && registry_->IsCompartment(type_) &&
         s_.defs_.FindResource(p[2]) != nullptr) {
       return CompartmentSearch(std::string(p[2]));
@@ -456,6 +458,29 @@ class FhirService::Call {
 
   // --- interactions -------------------------------------------------------------------------
 
+  // An operation another module serves ($status, $events, ...).
+  void Operation(const std::string& id, std::string_view name) {
+    interaction_ = audit::Interaction::kOperation;
+    if (!id.empty()) audit_entities_ = {type_ + "/" + id};
+    std::optional<RestResponse> answer;
+    if (s_.extensions_.operation) {
+      answer = s_.extensions_.operation(type_, id, std::string(name.substr(1)), req_, *access_);
+    }
+    if (!answer) {
+      return Fail(Status(StatusCode::kNotFound, "The operation " + std::string(name) +
+                                                    " is not supported on " + type_));
+    }
+    res_ = std::move(*answer);
+    if (res_.status >= 400) {
+      auto outcome = common::ParseJson(res_.body);
+      const common::JsonValue* issues = outcome.has_value() ? outcome->Find("issue") : nullptr;
+      if (issues != nullptr && issues->is_array() && !issues->items().empty()) {
+        const common::JsonValue* d = issues->items().front().Find("diagnostics");
+        if (d != nullptr) failure_ = d->scalar();
+      }
+    }
+  }
+
   void Metadata() {
     CapabilityOptions options{s_.options_.software_version, s_.options_.require_if_match,
                               s_.search_.backend != nullptr ? registry_.get() : nullptr,
@@ -503,6 +528,7 @@ class FhirService::Call {
       };
     }
     context.run = [this](const RestRequest& entry) { return Call(s_, entry, principal_).Run(); };
+    context.before_write = s_.extensions_.before_write;
     TransactionResult result = ExecuteTransaction(bundle, context);
     failure_ = result.failure;
     audited_ = result.status == 200 && !result.written.empty() && s_.security_.audit != nullptr;
@@ -1070,6 +1096,7 @@ class FhirService::Call {
 
   Status WriteVersion(Element& root, int version, int expected, store::Method method,
                       int http_status) {
+    if (s_.extensions_.before_write) FOVEA_RETURN_IF_ERROR(s_.extensions_.before_write(root));
     common::TimePoint now = s_.clock_.Now();
     StampResource(root, id_, version, now);
     store::ResourceVersion v;
@@ -1401,13 +1428,15 @@ class FhirService::Call {
 
 FhirService::FhirService(const definitions::Definitions& defs, store::ResourceStore& store,
                          const common::Clock& clock, ServiceOptions options,
-                         SearchSupport search, SecuritySupport security)
+                         SearchSupport search, SecuritySupport security,
+                         ExtensionSupport extensions)
     : defs_(defs),
       store_(store),
       clock_(clock),
       options_(std::move(options)),
       search_(std::move(search)),
       security_(std::move(security)),
+      extensions_(std::move(extensions)),
       started_at_(clock.Now()),
       rate_limiter_(options_.rate_limit) {}
 

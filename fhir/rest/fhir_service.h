@@ -15,6 +15,7 @@
 #include "common/striped_mutex.h"
 #include "fhir/auth/principal.h"
 #include "fhir/definitions/definitions.h"
+#include "fhir/model/element.h"
 #include "fhir/rest/http_types.h"
 #include "fhir/rest/rate_limiter.h"
 #include "fhir/search/search_backend.h"
@@ -72,11 +73,29 @@ struct SecuritySupport {
   std::string server_name = "Fovea";  // AuditEvent.source.observer
 };
 
+class AccessControl;
+
+// What other modules (subscriptions) add to the API.
+struct ExtensionSupport {
+  // Operations on a resource type: `[type]/$name` (id empty) and `[type]/[id]/$name`, any
+  // method. Returns nullopt for an operation it does not know (then 404). Runs after
+  // authentication; `access` answers what the caller may do.
+  std::function<std::optional<RestResponse>(const std::string& type, const std::string& id,
+                                            const std::string& operation,
+                                            const RestRequest& request,
+                                            const AccessControl& access)>
+      operation;
+  // Called with every validated resource about to be written (single writes and transaction
+  // entries). May adjust it (a Subscription's server-managed status) or refuse it: the
+  // status's message goes to the client (kInvalid: 400).
+  std::function<common::Status(model::Element& resource)> before_write;
+};
+
 class FhirService {
  public:
   FhirService(const definitions::Definitions& defs, store::ResourceStore& store,
               const common::Clock& clock, ServiceOptions options, SearchSupport search = {},
-              SecuritySupport security = {});
+              SecuritySupport security = {}, ExtensionSupport extensions = {});
 
   // Handles one request below the FHIR base. Never throws.
   RestResponse Handle(const RestRequest& request) const;
@@ -91,6 +110,7 @@ class FhirService {
   const ServiceOptions options_;
   const SearchSupport search_;
   const SecuritySupport security_;
+  const ExtensionSupport extensions_;
   const common::TimePoint started_at_;
   // Writers of one resource on this node take turns instead of racing: the compare-and-set in
   // the store still decides between nodes, but local writers cannot starve each other.

@@ -554,6 +554,9 @@ class Transaction {
       return fail(common::InvalidError("The reference '" + dangling.front() +
                                        "' names no entry of this transaction (no fullUrl matches)"));
     }
+    if (c_.before_write) {
+      if (Status st = c_.before_write(root); !st.ok()) return fail(st);
+    }
     StampResource(root, e.id, v.version, now_);
     model::OperationOutcomeSink issues;
     validation::ValidateResource(root, model::IssueScope(issues, ResourcePath(e.index)));

@@ -57,6 +57,8 @@ struct TransactionContext {
   std::function<common::Result<WriteAudit>(const std::vector<store::PlannedWrite>&)> audit;
   // Runs a GET/HEAD entry as a request of its own, after the commit.
   std::function<RestResponse(const RestRequest&)> run;
+  // ExtensionSupport::before_write, for every resource written; empty: none.
+  std::function<common::Status(model::Element&)> before_write;
 };
 
 struct TransactionResult {

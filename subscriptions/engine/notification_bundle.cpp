@@ -1,0 +1,181 @@
+#include "subscriptions/engine/notification_bundle.h"
+
+#include "common/json.h"
+#include "fhir/model/ids.h"
+
+namespace subscriptions {
+
+namespace {
+
+constexpr const char* kStatusProfile =
+    "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-status-r4";
+
+void Str(std::string& out, std::string_view s) { common::AppendJsonString(out, s); }
+
+std::string MethodOf(Interaction i) {
+  switch (i) {
+    case Interaction::kCreate: return "POST";
+    case Interaction::kDelete: return "DELETE";
+    case Interaction::kUpdate: break;
+  }
+  return "PUT";
+}
+
+std::string ResponseStatusOf(Interaction i) {
+  switch (i) {
+    case Interaction::kCreate: return "201";
+    case Interaction::kDelete: return "204";
+    case Interaction::kUpdate: break;
+  }
+  return "200";
+}
+
+void AppendParameterString(std::string& out, const char* name, const char* type, std::string_view value) {
+  out += R"({"name":)";
+  Str(out, name);
+  out += ",\"value";
+  out += type;
+  out += "\":";
+  Str(out, value);
+  out += '}';
+}
+
+void AppendReferenceParameter(std::string& out, const char* name, std::string_view reference) {
+  out += R"({"name":)";
+  Str(out, name);
+  out += R"(,"valueReference":{"reference":)";
+  Str(out, reference);
+  out += "}}";
+}
+
+}  // namespace
+
+std::string_view NotificationTypeCode(NotificationType t) {
+  switch (t) {
+    case NotificationType::kHandshake: return "handshake";
+    case NotificationType::kHeartbeat: return "heartbeat";
+    case NotificationType::kEventNotification: return "event-notification";
+    case NotificationType::kQueryStatus: return "query-status";
+    case NotificationType::kQueryEvent: return "query-event";
+  }
+  return "event-notification";
+}
+
+std::string StatusParametersJson(const SubscriptionStatus& status, NotificationType type,
+                                 const std::vector<NotificationEvent>& events,
+                                 PayloadContent content, const std::string& base_url) {
+  std::string out = R"({"resourceType":"Parameters","meta":{"profile":[)";
+  Str(out, kStatusProfile);
+  out += R"(]},"parameter":[)";
+  AppendReferenceParameter(out, "subscription", base_url + "/Subscription/" + status.id);
+  if (!status.topic_url.empty() && content != PayloadContent::kEmpty) {
+    out += ',';
+    AppendParameterString(out, "topic", "Canonical", status.topic_url);
+  }
+  out += ',';
+  AppendParameterString(out, "status", "Code", status.status);
+  out += ',';
+  AppendParameterString(out, "type", "Code", NotificationTypeCode(type));
+  out += ',';
+  AppendParameterString(out, "events-since-subscription-start", "String",
+                        std::to_string(status.events_since_start));
+  for (const NotificationEvent& e : events) {
+    out += R"(,{"name":"notification-event","part":[)";
+    AppendParameterString(out, "event-number", "String", std::to_string(e.number));
+    out += ',';
+    AppendParameterString(out, "timestamp", "Instant", common::FormatInstant(e.at));
+    if (content != PayloadContent::kEmpty) {
+      out += ',';
+      AppendReferenceParameter(out, "focus", base_url + "/" + e.type + "/" + e.id);
+    }
+    out += "]}";
+  }
+  if (!status.error.empty()) {
+    out += R"(,{"name":"error","valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/subscription-error","code":"error-response"}],"text":)";
+    Str(out, status.error);
+    out += "}}";
+  }
+  out += "]}";
+  return out;
+}
+
+std::string NotificationBundleJson(const SubscriptionStatus& status, NotificationType type,
+                                   const std::vector<NotificationEvent>& events,
+                                   PayloadContent content, const std::string& base_url,
+                                   common::TimePoint now) {
+  std::string id = fhir::model::LogicalId::Generate().value();
+  std::string out = R"({"resourceType":"Bundle","id":)";
+  Str(out, id);
+  out += R"(,"meta":{"profile":["http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-notification-r4"]},"type":"history","timestamp":)";
+  Str(out, common::FormatInstant(now));
+  out += R"(,"entry":[{"fullUrl":)";
+  std::string status_id = fhir::model::LogicalId::Generate().value();
+  Str(out, "urn:uuid:" + status_id);
+  out += R"(,"resource":)";
+  std::string parameters = StatusParametersJson(status, type, events, content, base_url);
+  // The Parameters gets an id too (the IG's examples carry one).
+  out += R"({"resourceType":"Parameters","id":)";
+  Str(out, status_id);
+  out += ',';
+  out.append(parameters, std::string_view(R"({"resourceType":"Parameters",)").size(), std::string::npos);
+  out += R"(,"request":{"method":"GET","url":)";
+  Str(out, base_url + "/Subscription/" + status.id + "/$status");
+  out += R"(},"response":{"status":"200"}})";
+  if (content != PayloadContent::kEmpty) {
+    for (const NotificationEvent& e : events) {
+      out += R"(,{"fullUrl":)";
+      Str(out, base_url + "/" + e.type + "/" + e.id);
+      if (content == PayloadContent::kFullResource && !e.content.empty() &&
+          e.interaction != Interaction::kDelete) {
+        out += R"(,"resource":)";
+        out += e.content;
+      }
+      out += R"(,"request":{"method":)";
+      Str(out, MethodOf(e.interaction));
+      out += R"(,"url":)";
+      Str(out, e.interaction == Interaction::kCreate ? e.type : e.type + "/" + e.id);
+      out += R"(},"response":{"status":)";
+      Str(out, ResponseStatusOf(e.interaction));
+      if (e.interaction != Interaction::kDelete) {
+        out += R"(,"etag":)";
+        Str(out, "W/\"" + std::to_string(e.version) + "\"");
+      }
+      out += "}}";
+    }
+  }
+  out += "]}";
+  return out;
+}
+
+std::string StatusSearchsetJson(const std::vector<SubscriptionStatus>& statuses,
+                                const std::string& base_url, const std::string& self_url,
+                                common::TimePoint now) {
+  std::string out = R"({"resourceType":"Bundle","id":)";
+  Str(out, fhir::model::LogicalId::Generate().value());
+  out += R"(,"meta":{"lastUpdated":)";
+  Str(out, common::FormatInstant(now));
+  out += R"(},"type":"searchset","total":)";
+  out += std::to_string(statuses.size());
+  out += R"(,"link":[{"relation":"self","url":)";
+  Str(out, self_url);
+  out += R"(}],"entry":[)";
+  bool first = true;
+  for (const SubscriptionStatus& s : statuses) {
+    if (!first) out += ',';
+    first = false;
+    std::string id = fhir::model::LogicalId::Generate().value();
+    out += R"({"fullUrl":)";
+    Str(out, "urn:uuid:" + id);
+    std::string parameters =
+        StatusParametersJson(s, NotificationType::kQueryStatus, {}, PayloadContent::kIdOnly, base_url);
+    out += R"(,"resource":{"resourceType":"Parameters","id":)";
+    Str(out, id);
+    out += ',';
+    out.append(parameters, std::string_view(R"({"resourceType":"Parameters",)").size(), std::string::npos);
+    out += R"(,"search":{"mode":"match"}})";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace subscriptions

@@ -1,0 +1,61 @@
+#ifndef FOVEA_SUBSCRIPTIONS_ENGINE_NOTIFICATION_BUNDLE_H_
+#define FOVEA_SUBSCRIPTIONS_ENGINE_NOTIFICATION_BUNDLE_H_
+
+// Notification Bundles exactly as the R4 Backport IG has them (SUBSCRIPTIONS.md §2): a `history`
+// Bundle whose first entry is the subscription-status Parameters (profile
+// backport-subscription-status-r4), `request` and `response` on every entry, then one entry per
+// event as the payload content allows (empty: none; id-only: fullUrl and request, no resource;
+// full-resource: the resource too). Stateless: thread-safe.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "subscriptions/engine/subscription_spec.h"
+#include "subscriptions/engine/topics.h"
+
+namespace subscriptions {
+
+enum class NotificationType { kHandshake, kHeartbeat, kEventNotification, kQueryStatus, kQueryEvent };
+std::string_view NotificationTypeCode(NotificationType t);  // "event-notification", ...
+
+// One numbered event of one subscription.
+struct NotificationEvent {
+  std::int64_t number = 0;
+  common::TimePoint at{};
+  std::string type;
+  std::string id;
+  int version = 0;
+  Interaction interaction = Interaction::kUpdate;
+  std::string content;  // the version's canonical JSON, for full-resource payloads; may be empty
+};
+
+// The subscription as the status Parameters describe it.
+struct SubscriptionStatus {
+  std::string id;
+  std::string status;     // requested | active | error | off
+  std::string topic_url;  // empty for a classic subscription
+  std::int64_t events_since_start = 0;
+  std::string error;      // the last delivery error, if any
+};
+
+// The backport-subscription-status-r4 Parameters (without id).
+std::string StatusParametersJson(const SubscriptionStatus& status, NotificationType type,
+                                 const std::vector<NotificationEvent>& events,
+                                 PayloadContent content, const std::string& base_url);
+
+// The notification Bundle.
+std::string NotificationBundleJson(const SubscriptionStatus& status, NotificationType type,
+                                   const std::vector<NotificationEvent>& events,
+                                   PayloadContent content, const std::string& base_url,
+                                   common::TimePoint now);
+
+// $status: a searchset Bundle with one query-status Parameters per subscription.
+std::string StatusSearchsetJson(const std::vector<SubscriptionStatus>& statuses,
+                                const std::string& base_url, const std::string& self_url,
+                                common::TimePoint now);
+
+}  // namespace subscriptions
+
+#endif  // FOVEA_SUBSCRIPTIONS_ENGINE_NOTIFICATION_BUNDLE_H_
