@@ -18,6 +18,7 @@
 #include "fhir/audit/audit_log.h"
 #include "fhir/audit/pg/pg_audit_store.h"
 #include "server/security.h"
+#include "server/subscription_stack.h"
 #include "server/storage.h"
 #include "server/background_reindexer.h"
 #include "server/reindex_command.h"
@@ -125,7 +126,12 @@ int RunServe(const Config& config) {
     common::LogWarning("authorisation is OFF (--auth off): every caller on this machine has "
                        "full access; for tests and benchmarks only");
   }
-  fhir::rest::FhirService service(defs, store, clock, service_options, search, security_support);
+  auto subscriptions = SubscriptionStack::Open(
+      pool, registry, store, clock,
+      {PublicUrl(config, tls) + fhir::rest::kFhirBasePath, config.allow_http_hooks});
+  if (!subscriptions.has_value()) return Fail(subscriptions.error());
+  fhir::rest::FhirService service(defs, store, clock, service_options, search, security_support,
+                                  (*subscriptions)->ForFhirService());
 
   fhir::rest::HttpServerOptions http_options;
   http_options.bind = config.bind;
@@ -138,12 +144,14 @@ int RunServe(const Config& config) {
   fhir::rest::HttpServer http(service, [&store] { return store.Ping(); }, http_options);
   if (security != nullptr) security->Mount(http);
   if (auto st = http.Start(); !st.ok()) return Fail(st);
+  (*subscriptions)->matcher().Start();  // on every node; one of them holds the matcher lock
   common::LogInfo("Fovea " + std::string(kVersion) + " serving " +
                   (http.tls() ? "https://" : "http://") + config.bind + ":" +
                   std::to_string(http.port()) + fhir::rest::kFhirBasePath);
   WaitForTermination();
   common::LogInfo("shutting down");
   http.Stop();
+  (*subscriptions)->matcher().Stop();
   audit_log.Stop();  // every queued AuditEvent is stored before the database goes away
   return 0;
 }

@@ -61,6 +61,8 @@ Options (environment variable in brackets):
                          origins; repeatable [FOVEA_CORS_ORIGINS, comma-separated]
   --strict-xml           Validate XML request bodies against the R4 schema (fhir-single.xsd)
                          before anything else [FOVEA_STRICT_XML=1]
+  --allow-http-hooks     Let rest-hook subscriptions use plain http:// endpoints beyond
+                         loopback (not recommended) [FOVEA_ALLOW_HTTP_HOOKS=1]
   --max-bundle-entries N Largest batch/transaction Bundle (default 10000) [FOVEA_MAX_BUNDLE_ENTRIES]
   --conditional-delete-max N
                          DELETE [type]?criteria deletes up to N matches at once (default 1:
@@ -119,6 +121,7 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
     c.rate_limit = static_cast<double>(n);
   }
   if (const char* v = Env("FOVEA_STRICT_XML")) c.strict_xml = std::string(v) == "1";
+  if (const char* v = Env("FOVEA_ALLOW_HTTP_HOOKS")) c.allow_http_hooks = std::string(v) == "1";
   if (const char* v = Env("FOVEA_MAX_BUNDLE_ENTRIES")) {
     if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("bad FOVEA_MAX_BUNDLE_ENTRIES");
     c.max_bundle_entries = static_cast<std::size_t>(n);
@@ -190,6 +193,8 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       c.rate_limit = static_cast<double>(n);
     } else if (a == "--strict-xml") {
       c.strict_xml = true;
+    } else if (a == "--allow-http-hooks") {
+      c.allow_http_hooks = true;
     } else if (a == "--max-bundle-entries") {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("--max-bundle-entries must be 1-1000000");

@@ -34,6 +34,7 @@ struct Config {
   std::size_t max_bundle_entries = 10000;   // batch and transaction Bundles
   std::size_t max_conditional_deletes = 1;  // DELETE [type]?criteria: 1 is single only
   bool strict_xml = false;                  // XML bodies validated against fhir-single.xsd
+  bool allow_http_hooks = false;            // rest-hook endpoints over plain http beyond loopback
 };
 
 // Parses `fovea COMMAND [flags]` with the environment already applied. kInvalid with a message

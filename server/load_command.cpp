@@ -326,7 +326,7 @@ int RunLoadCommand(const std::vector<std::string>& args, std::ostream& out, std:
     } else if (a.rfind("--", 0) == 0) {
       // Database flags (--database-url, --data-dir, ...) take a value; these two do not.
       config_args.push_back(a);
-      if (a != "--require-if-match" && a != "--access-log" && a != "--strict-xml" &&
+      if (a != "--require-if-match" && a != "--access-log" && a != "--strict-xml" && a != "--allow-http-hooks" &&
           i + 1 < args.size()) {
         config_args.push_back(args[++i]);
       }

@@ -29,6 +29,14 @@ TestServer::TestServer(fhir::rest::ServiceOptions options)
 
 namespace {
 
+std::unique_ptr<server::SubscriptionStack> OpenSubscriptions(
+    fhir::store::pg::ConnectionPool& pool, std::shared_ptr<fhir::search::LiveRegistry> registry,
+    fhir::store::ResourceStore& store, const common::Clock& clock) {
+  auto stack = server::SubscriptionStack::Open(pool, std::move(registry), store, clock, {});
+  if (!stack.has_value()) throw std::runtime_error(stack.error().message());
+  return std::move(stack).value();
+}
+
 std::unique_ptr<server::SecurityStack> OpenSecurity(fhir::store::pg::ConnectionPool& pool,
                                                     const common::Clock& clock,
                                                     fhir::audit::AuditLog* audit) {
@@ -72,9 +80,11 @@ TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http,
       audit_store_(std::make_unique<fhir::audit::pg::PgAuditStore>(pool_)),
       audit_(std::make_unique<fhir::audit::AuditLog>(*audit_store_, clock_)),
       security_(OpenSecurity(pool_, clock_, audit_.get())),
+      subscriptions_(OpenSubscriptions(pool_, registry_, store_, clock_)),
       service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
                {registry_, &search_, [this](const auto& types) { ReindexNow(types); }},
-               SecuritySupportFor(*security_, audit_store_.get())) {
+               SecuritySupportFor(*security_, audit_store_.get()),
+               subscriptions_->ForFhirService()) {
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
   security_->Mount(*http_);
@@ -87,8 +97,10 @@ TestServer::TestServer(fhir::rest::ServiceOptions options, fhir::rest::HttpServe
       search_(pool_),
       registry_(std::make_shared<fhir::search::LiveRegistry>(
           fhir::search::SearchParameterRegistry::R4())),
+      subscriptions_(OpenSubscriptions(pool_, registry_, store_, clock_)),
       service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
-               {registry_, &search_, [this](const auto& types) { ReindexNow(types); }}) {
+               {registry_, &search_, [this](const auto& types) { ReindexNow(types); }}, {},
+               subscriptions_->ForFhirService()) {
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
   if (auto st = http_->Start(); !st.ok()) throw std::runtime_error(st.message());

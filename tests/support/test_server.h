@@ -18,6 +18,7 @@
 #include "fhir/store/pg/pg_resource_store.h"
 #include "fhir/audit/pg/pg_audit_store.h"
 #include "server/security.h"
+#include "server/subscription_stack.h"
 #include "tests/support/test_database.h"
 
 namespace test_support {
@@ -45,10 +46,15 @@ class TestServer {
   static fhir::rest::HttpServerOptions DevTls();
   // The security stack of a Secured server (null otherwise).
   server::SecurityStack* security() { return security_.get(); }
+  // Subscriptions: the API is always on; the matcher does not run by itself (tests call
+  // subscriptions()->matcher().MatchPending() to match what has been written, deterministically).
+  server::SubscriptionStack* subscriptions() { return subscriptions_.get(); }
   // The audit trail of a Secured server (null otherwise); Flush() before reading it back.
   fhir::audit::AuditLog* audit() { return audit_.get(); }
 
   int port() const { return http_->port(); }
+  // The running HTTP server, e.g. to mount a protocol upgrade (MountUpgrade works after Start).
+  fhir::rest::HttpServer& http() { return *http_; }
   const std::string& dsn() const { return db_.dsn(); }
   std::string base() const;  // http://127.0.0.1:PORT/fhir/R4 (https:// with TLS)
 
@@ -70,6 +76,7 @@ class TestServer {
   std::unique_ptr<fhir::audit::pg::PgAuditStore> audit_store_;
   std::unique_ptr<fhir::audit::AuditLog> audit_;
   std::unique_ptr<server::SecurityStack> security_;
+  std::unique_ptr<server::SubscriptionStack> subscriptions_;
   fhir::rest::FhirService service_;
   std::unique_ptr<fhir::rest::HttpServer> http_;
 };

@@ -1,5 +1,7 @@
 #include "fhir/store/pg/connection.h"
 
+#include <poll.h>
+
 #include <libpq-fe.h>
 
 #include <cstdlib>
@@ -49,6 +51,29 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& d
 }
 
 bool PgConnection::healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
+
+Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout) {
+  auto drain = [this]() {
+    bool any = false;
+    while (PGnotify* n = PQnotifies(conn_.get())) {
+      PQfreemem(n);
+      any = true;
+    }
+    return any;
+  };
+  if (PQconsumeInput(conn_.get()) == 0) {
+    return Status(StatusCode::kUnavailable, "the database connection broke while listening");
+  }
+  if (drain()) return true;
+  pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
+  if (fd.fd < 0) return Status(StatusCode::kUnavailable, "the database connection is closed");
+  int ready = poll(&fd, 1, static_cast<int>(timeout.count()));
+  if (ready <= 0) return false;
+  if (PQconsumeInput(conn_.get()) == 0) {
+    return Status(StatusCode::kUnavailable, "the database connection broke while listening");
+  }
+  return drain();
+}
 
 Status PgConnection::ResultStatus(const char* name, pg_result* r) {
   ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;

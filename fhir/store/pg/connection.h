@@ -5,6 +5,7 @@
 // SQL is always a named constant with $n placeholders; values travel only as parameters.
 // Logs name the query and the SQLSTATE, never parameter values (they are PHI).
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,10 @@ class PgConnection {
   // Runs a script of several statements without parameters (migrations).
   common::Status ExecuteScript(std::string_view name, const std::string& sql);
   bool healthy() const;
+  // After LISTEN on this connection: waits at most `timeout` for a notification (any channel)
+  // and consumes every one that arrived. True when one did; false on timeout. kUnavailable when
+  // the connection broke.
+  common::Result<bool> WaitForNotification(std::chrono::milliseconds timeout);
 
  private:
   explicit PgConnection(pg_conn* c) : conn_(c) {}

@@ -8,6 +8,7 @@ std::string_view EmbeddedMigration0001();
 std::string_view EmbeddedMigration0002();
 std::string_view EmbeddedMigration0003();
 std::string_view EmbeddedMigration0004();
+std::string_view EmbeddedMigration0005();
 
 namespace fhir::store::pg {
 namespace {
@@ -35,6 +36,7 @@ const std::vector<Migration>& AllMigrations() {
       {2, "search_index", EmbeddedMigration0002()},
       {3, "auth", EmbeddedMigration0003()},
       {4, "audit_event", EmbeddedMigration0004()},
+      {5, "subscriptions", EmbeddedMigration0005()},
   };
   return kAll;
 }

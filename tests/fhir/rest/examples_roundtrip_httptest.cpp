@@ -15,6 +15,9 @@ namespace {
 // the server must answer 400 for them and store nothing.
 const std::map<std::string, std::string> kRejectedBySpec = {
     {"Questionnaire-qs1.json", "Questionnaire.item.linkId is required (1..1)"},
+    // Subscription status is the server's to manage (Backport IG / R5: clients submit
+    // requested or off; the server sets active and error).
+    {"Subscription-example-error.json", "a client may not set Subscription.status to error"},
 };
 
 // Drops meta.versionId and meta.lastUpdated (and meta itself if nothing else is left).

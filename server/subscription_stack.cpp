@@ -1,0 +1,25 @@
+#include "server/subscription_stack.h"
+
+namespace server {
+
+common::Result<std::unique_ptr<SubscriptionStack>> SubscriptionStack::Open(
+    fhir::store::pg::ConnectionPool& pool, std::shared_ptr<fhir::search::LiveRegistry> registry,
+    fhir::store::ResourceStore& store, const common::Clock& clock,
+    const SubscriptionSettings& settings) {
+  FOVEA_ASSIGN_OR_RETURN(const subscriptions::TopicRegistry* topics,
+                         subscriptions::TopicRegistry::BuiltIn());
+  return std::unique_ptr<SubscriptionStack>(
+      new SubscriptionStack(*topics, pool, std::move(registry), store, clock, settings));
+}
+
+SubscriptionStack::SubscriptionStack(const subscriptions::TopicRegistry& topics,
+                                     fhir::store::pg::ConnectionPool& pool,
+                                     std::shared_ptr<fhir::search::LiveRegistry> registry,
+                                     fhir::store::ResourceStore& store, const common::Clock& clock,
+                                     const SubscriptionSettings& settings)
+    : notifications_(pool),
+      api_(topics, registry, store, notifications_, clock,
+           {settings.base_url, 1000, settings.allow_http_hooks}),
+      matcher_(pool.dsn(), registry, topics, {500, std::chrono::milliseconds(2000), settings.base_url}) {}
+
+}  // namespace server

@@ -1,0 +1,51 @@
+#ifndef FOVEA_SERVER_SUBSCRIPTION_STACK_H_
+#define FOVEA_SERVER_SUBSCRIPTION_STACK_H_
+
+// Subscriptions wired for `fovea serve` (and the test server): the built-in topics, the
+// notification store, the Subscription API that FhirService calls, and the matcher.
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "fhir/rest/fhir_service.h"
+#include "fhir/search/live_registry.h"
+#include "fhir/store/pg/connection_pool.h"
+#include "fhir/store/resource_store.h"
+#include "subscriptions/pg/event_matcher.h"
+#include "subscriptions/pg/pg_notification_store.h"
+#include "subscriptions/rest/subscription_api.h"
+
+namespace server {
+
+struct SubscriptionSettings {
+  std::string base_url;  // the public FHIR base
+  bool allow_http_hooks = false;
+};
+
+class SubscriptionStack {
+ public:
+  // kInternal if the built-in topics do not load (a build defect).
+  static common::Result<std::unique_ptr<SubscriptionStack>> Open(
+      fhir::store::pg::ConnectionPool& pool, std::shared_ptr<fhir::search::LiveRegistry> registry,
+      fhir::store::ResourceStore& store, const common::Clock& clock,
+      const SubscriptionSettings& settings);
+
+  fhir::rest::ExtensionSupport ForFhirService() { return api_.Extensions(); }
+  subscriptions::pg::EventMatcher& matcher() { return matcher_; }
+
+ private:
+  SubscriptionStack(const subscriptions::TopicRegistry& topics, fhir::store::pg::ConnectionPool& pool,
+                    std::shared_ptr<fhir::search::LiveRegistry> registry,
+                    fhir::store::ResourceStore& store, const common::Clock& clock,
+                    const SubscriptionSettings& settings);
+
+  subscriptions::pg::PgNotificationStore notifications_;
+  subscriptions::SubscriptionApi api_;
+  subscriptions::pg::EventMatcher matcher_;
+};
+
+}  // namespace server
+
+#endif  // FOVEA_SERVER_SUBSCRIPTION_STACK_H_

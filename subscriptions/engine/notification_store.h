@@ -1,0 +1,36 @@
+#ifndef FOVEA_SUBSCRIPTIONS_ENGINE_NOTIFICATION_STORE_H_
+#define FOVEA_SUBSCRIPTIONS_ENGINE_NOTIFICATION_STORE_H_
+
+// Where the numbered events of subscriptions are kept (written by the matcher; read by
+// $status, $events and the channels). Implementation: subscriptions/pg/PgNotificationStore.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "subscriptions/engine/notification_bundle.h"
+
+namespace subscriptions {
+
+class NotificationStore {
+ public:
+  virtual ~NotificationStore() = default;
+  // The ids of every Subscription resource that is not deleted.
+  virtual common::Result<std::vector<std::string>> SubscriptionIds() = 0;
+  // events-since-subscription-start per subscription id (absent: 0).
+  virtual common::Result<std::map<std::string, std::int64_t>> EventCounts(
+      const std::vector<std::string>& subscription_ids) = 0;
+  // The events numbered `since`..`until` (inclusive) of one subscription, oldest first, at most
+  // `limit`; with `with_content`, each carries its version's stored JSON.
+  virtual common::Result<std::vector<NotificationEvent>> Events(const std::string& subscription_id,
+                                                                std::int64_t since,
+                                                                std::int64_t until,
+                                                                std::size_t limit,
+                                                                bool with_content) = 0;
+};
+
+}  // namespace subscriptions
+
+#endif  // FOVEA_SUBSCRIPTIONS_ENGINE_NOTIFICATION_STORE_H_

@@ -1,0 +1,75 @@
+#ifndef FOVEA_SUBSCRIPTIONS_PG_EVENT_MATCHER_H_
+#define FOVEA_SUBSCRIPTIONS_PG_EVENT_MATCHER_H_
+
+// The matcher (ARCHITECTURE.md §5): reads the change log (`event`) in order and gives every
+// subscription each event that notifies it the next number of its own sequence, in one
+// transaction per batch with marking the events matched: nothing is skipped or numbered twice,
+// whatever crashes when. Exactly one node runs it at a time: every node's EventMatcher tries a
+// PostgreSQL advisory lock on a connection of its own; the one that holds it matches, the
+// others wait and take over within `retry` when its session ends. Events are found by a flag,
+// not a cursor, so a transaction that commits after a later one is still matched.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "fhir/search/live_registry.h"
+#include "subscriptions/engine/topics.h"
+
+namespace fhir::store::pg {
+class PgConnection;
+}  // namespace fhir::store::pg
+
+namespace subscriptions::pg {
+
+struct MatcherOptions {
+  std::size_t batch_size = 500;
+  std::chrono::milliseconds retry{2000};  // a standby's lock attempts; the holder's idle wake-up
+  std::string base_url;                   // absolute references to this server
+};
+
+class EventMatcher {
+ public:
+  EventMatcher(std::string dsn, std::shared_ptr<fhir::search::LiveRegistry> registry,
+               const TopicRegistry& topics, MatcherOptions options);
+  ~EventMatcher();  // Stop()
+
+  // Starts the background thread (take the lock, then match as events arrive).
+  void Start();
+  void Stop();
+
+  // Matches everything pending now on a connection of its own, if this process can take the
+  // matcher lock (tests, and `fovea` commands); returns the number of events matched, or
+  // kUnavailable when another node holds the lock.
+  common::Result<std::size_t> MatchPending();
+
+  bool active() const { return active_.load(); }  // holds the lock right now
+  // Waits until this matcher holds the lock, at most `limit`; whether it does.
+  bool WaitUntilActive(std::chrono::milliseconds limit);
+
+ private:
+  void Run();
+  // One batch in one transaction; the number of events it matched (0: nothing pending).
+  common::Result<std::size_t> MatchBatch(fhir::store::pg::PgConnection& conn);
+
+  const std::string dsn_;
+  const std::shared_ptr<fhir::search::LiveRegistry> registry_;
+  const TopicRegistry& topics_;
+  const MatcherOptions options_;
+  void SetActive(bool active);
+
+  std::atomic<bool> active_{false};
+  std::mutex mu_;
+  std::condition_variable active_changed_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace subscriptions::pg
+
+#endif  // FOVEA_SUBSCRIPTIONS_PG_EVENT_MATCHER_H_

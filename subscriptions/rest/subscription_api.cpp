@@ -1,0 +1,238 @@
+#include "subscriptions/rest/subscription_api.h"
+
+#include <algorithm>
+
+#include "common/json.h"
+#include "common/url.h"
+#include "fhir/format/json_format.h"
+#include "fhir/rest/access_control.h"
+#include "fhir/rest/media_types.h"
+#include "fhir/rest/outcome.h"
+#include "subscriptions/engine/notification_bundle.h"
+#include "subscriptions/engine/subscription_spec.h"
+
+namespace subscriptions {
+
+using common::JsonValue;
+using common::StatusCode;
+using fhir::auth::Permission;
+using fhir::auth::Reach;
+using fhir::rest::RestRequest;
+using fhir::rest::RestResponse;
+
+namespace {
+
+RestResponse Json(int status, std::string body) {
+  RestResponse r;
+  r.status = status;
+  r.content_type = fhir::rest::ContentTypeOf(fhir::rest::FhirFormat::kJson);
+  r.body = std::move(body);
+  return r;
+}
+
+RestResponse Failed(const common::Status& st) {
+  return Json(fhir::rest::HttpStatusFor(st.code()), fhir::rest::OperationOutcomeJson(st));
+}
+
+// The values of an operation parameter: from the query string, and from a Parameters body
+// (valueString, valueCode, valueId, valueUri... any primitive value[x]).
+std::vector<std::string> ParamValues(const RestRequest& request, std::string_view name) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : request.query) {
+    if (k == name) {
+      for (const std::string& item : fhir::search::SplitValues(v)) out.push_back(item);
+    }
+  }
+  if (request.method != "POST" || request.body.empty()) return out;
+  auto body = common::ParseJson(request.body);
+  const JsonValue* params = body.has_value() ? body->Find("parameter") : nullptr;
+  if (params == nullptr || !params->is_array()) return out;
+  for (const JsonValue& p : params->items()) {
+    const JsonValue* n = p.Find("name");
+    if (n == nullptr || n->scalar() != name) continue;
+    for (const auto& [key, value] : p.members()) {
+      if (key.rfind("value", 0) == 0 && !value.is_object()) out.push_back(value.scalar());
+    }
+  }
+  return out;
+}
+
+bool ParseCount(const std::string& text, std::int64_t& out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (end == nullptr || *end != '\0' || v < 0) return false;
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+SubscriptionApi::SubscriptionApi(const TopicRegistry& topics,
+                                 std::shared_ptr<fhir::search::LiveRegistry> search,
+                                 fhir::store::ResourceStore& store,
+                                 NotificationStore& notifications, const common::Clock& clock,
+                                 SubscriptionApiOptions options)
+    : topics_(topics),
+      search_(std::move(search)),
+      store_(store),
+      notifications_(notifications),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+fhir::rest::ExtensionSupport SubscriptionApi::Extensions() {
+  fhir::rest::ExtensionSupport e;
+  e.before_write = [this](fhir::model::Element& resource) { return BeforeWrite(resource); };
+  e.operation = [this](const std::string& type, const std::string& id, const std::string& name,
+                       const RestRequest& request, const fhir::rest::AccessControl& access) {
+    return Operation(type, id, name, request, access);
+  };
+  return e;
+}
+
+common::Status SubscriptionApi::BeforeWrite(fhir::model::Element& resource) const {
+  if (resource.type() == nullptr || resource.type()->name != "Subscription") {
+    return common::Status::Ok();
+  }
+  FOVEA_ASSIGN_OR_RETURN(JsonValue json, common::ParseJson(fhir::format::WriteResourceJson(resource)));
+  std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
+  SpecContext context{topics_, *search, options_.base_url, options_.allow_http_hooks};
+  FOVEA_ASSIGN_OR_RETURN(SubscriptionSpec spec, ParseSubscription(json, context));
+  // The server moves a subscription to active (or error); a client may ask, or switch it off.
+  if (spec.status == "requested" || spec.status == "active") {
+    resource.SetPrimitiveChild("status",
+                               spec.channel == ChannelType::kWebSocket ? "active" : "requested");
+  } else if (spec.status == "error") {
+    return common::InvalidError("Subscription.status: 'error' is set by the server; send requested "
+                                "(to try again) or off");
+  }
+  return common::Status::Ok();
+}
+
+std::optional<RestResponse> SubscriptionApi::Operation(const std::string& type,
+                                                       const std::string& id,
+                                                       const std::string& name,
+                                                       const RestRequest& request,
+                                                       const fhir::rest::AccessControl& access) const {
+  if (type != "Subscription") return std::nullopt;
+  if (request.method != "GET" && request.method != "POST") {
+    return Failed(common::Status(StatusCode::kMethodNotAllowed, "$" + name + " takes GET or POST"));
+  }
+  if (name == "status") return Status(id, request, access);
+  if (name == "events") {
+    if (id.empty()) return Failed(common::InvalidError("$events is an instance operation: Subscription/[id]/$events"));
+    return Events(id, request, access);
+  }
+  return std::nullopt;
+}
+
+RestResponse SubscriptionApi::Status(const std::string& id, const RestRequest& request,
+                                     const fhir::rest::AccessControl& access) const {
+  if (auto st = access.Require("Subscription", Permission::kRead); !st.ok()) return Failed(st);
+  std::vector<std::string> ids;
+  if (!id.empty()) {
+    ids = {id};
+  } else {
+    ids = ParamValues(request, "id");
+    if (ids.empty()) {
+      auto all = notifications_.SubscriptionIds();
+      if (!all.has_value()) return Failed(all.error());
+      ids = std::move(all).value();
+    }
+  }
+  std::vector<std::string> wanted_status = ParamValues(request, "status");
+  auto counts = notifications_.EventCounts(ids);
+  if (!counts.has_value()) return Failed(counts.error());
+  std::vector<SubscriptionStatus> statuses;
+  for (const std::string& sid : ids) {
+    auto stored = store_.Read("Subscription", sid);
+    if (!stored.has_value() || stored->deleted ||
+        (access.ReachFor("Subscription", Permission::kRead) != Reach::kAll &&
+         !access.MayAccess("Subscription", Permission::kRead, stored->content))) {
+      if (!id.empty()) {
+        return Failed(common::Status(StatusCode::kNotFound, "Subscription/" + sid + " is not known"));
+      }
+      continue;  // type level: not reported
+    }
+    auto json = common::ParseJson(stored->content);
+    if (!json.has_value()) continue;
+    SubscriptionStatus s;
+    s.id = sid;
+    const JsonValue* status = json->Find("status");
+    s.status = status != nullptr ? status->scalar() : "";
+    const JsonValue* criteria = json->Find("criteria");
+    if (criteria != nullptr && topics_.Find(criteria->scalar()) != nullptr) s.topic_url = criteria->scalar();
+    const JsonValue* error = json->Find("error");
+    if (error != nullptr) s.error = error->scalar();
+    auto count = counts->find(sid);
+    s.events_since_start = count != counts->end() ? count->second : 0;
+    if (!wanted_status.empty() &&
+        std::find(wanted_status.begin(), wanted_status.end(), s.status) == wanted_status.end()) {
+      continue;
+    }
+    statuses.push_back(std::move(s));
+  }
+  std::string self = request.base_url + "/Subscription/" + (id.empty() ? "" : id + "/") + "$status";
+  return Json(200, StatusSearchsetJson(statuses, request.base_url, self, clock_.Now()));
+}
+
+RestResponse SubscriptionApi::Events(const std::string& id, const RestRequest& request,
+                                     const fhir::rest::AccessControl& access) const {
+  if (auto st = access.Require("Subscription", Permission::kRead); !st.ok()) return Failed(st);
+  auto stored = store_.Read("Subscription", id);
+  if (!stored.has_value() || stored->deleted ||
+      (access.ReachFor("Subscription", Permission::kRead) != Reach::kAll &&
+       !access.MayAccess("Subscription", Permission::kRead, stored->content))) {
+    return Failed(common::Status(StatusCode::kNotFound, "Subscription/" + id + " is not known"));
+  }
+  auto json = common::ParseJson(stored->content);
+  if (!json.has_value()) return Failed(json.error());
+  std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
+  SpecContext context{topics_, *search, options_.base_url, true};
+  auto spec = ParseSubscription(*json, context);
+  if (!spec.has_value()) return Failed(spec.error());
+  auto counts = notifications_.EventCounts({id});
+  if (!counts.has_value()) return Failed(counts.error());
+  std::int64_t total = counts->count(id) != 0 ? counts->at(id) : 0;
+
+  std::int64_t since = 1;
+  std::int64_t until = total;
+  std::vector<std::string> since_values = ParamValues(request, "eventsSinceNumber");
+  std::vector<std::string> until_values = ParamValues(request, "eventsUntilNumber");
+  if (!since_values.empty() && !ParseCount(since_values.front(), since)) {
+    return Failed(common::InvalidError("eventsSinceNumber must be a whole number"));
+  }
+  if (!until_values.empty() && !ParseCount(until_values.front(), until)) {
+    return Failed(common::InvalidError("eventsUntilNumber must be a whole number"));
+  }
+  // Without a lower bound, the most recent events the answer can carry.
+  if (since_values.empty() && until - since + 1 > static_cast<std::int64_t>(options_.max_events)) {
+    since = until - static_cast<std::int64_t>(options_.max_events) + 1;
+  }
+  PayloadContent content = spec->content;
+  if (std::vector<std::string> hint = ParamValues(request, "content"); !hint.empty()) {
+    if (hint.front() == "empty") content = PayloadContent::kEmpty;
+    else if (hint.front() == "id-only") content = PayloadContent::kIdOnly;
+    else if (hint.front() == "full-resource") content = PayloadContent::kFullResource;
+    else return Failed(common::InvalidError("content must be empty, id-only or full-resource"));
+  }
+  auto events = notifications_.Events(id, since, until, options_.max_events,
+                                      content == PayloadContent::kFullResource);
+  if (!events.has_value()) return Failed(events.error());
+  // Full resources only where the caller may read them; the others stay id-only.
+  for (NotificationEvent& e : *events) {
+    if (!e.content.empty() && access.ReachFor(e.type, Permission::kRead) != Reach::kAll &&
+        !access.MayAccess(e.type, Permission::kRead, e.content)) {
+      e.content.clear();
+    }
+  }
+  SubscriptionStatus status;
+  status.id = id;
+  status.status = spec->status;
+  if (spec->topic_based()) status.topic_url = spec->topic->url;
+  status.events_since_start = total;
+  return Json(200, NotificationBundleJson(status, NotificationType::kQueryEvent, *events, content,
+                                          request.base_url, clock_.Now()));
+}
+
+}  // namespace subscriptions

@@ -1,0 +1,158 @@
+// Subscriptions over HTTP against PostgreSQL: Subscriptions checked and given their status on
+// write, the matcher numbering events per subscription (gapless, never twice), $status and
+// $events answering from those numbers.
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "common/json.h"
+#include "tests/support/test_server.h"
+
+namespace {
+
+using common::JsonValue;
+using test_support::HttpResult;
+using test_support::TestServer;
+
+JsonValue Json(const HttpResult& r) {
+  auto json = common::ParseJson(r.body);
+  BOOST_REQUIRE_MESSAGE(json.has_value(), r.body);
+  return std::move(json).value();
+}
+
+const char* kTaskTopic = "https://fovea.health/fhir/SubscriptionTopic/task-status";
+
+std::string TaskSubscription(const std::string& filter, const std::string& channel) {
+  return std::string(R"({"resourceType":"Subscription","status":"requested","reason":"Session board",
+    "criteria":")") + kTaskTopic + R"(","_criteria":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria","valueString":")" +
+         filter + R"("}]},"channel":)" + channel + "}";
+}
+
+const char* kWebSocket = R"({"type":"websocket","payload":"application/fhir+json",
+  "_payload":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content","valueCode":"id-only"}]}})";
+
+std::string Task(const std::string& id, const std::string& status, const std::string& encounter) {
+  return R"({"resourceType":"Task","id":")" + id + R"(","status":")" + status +
+         R"(","intent":"order","encounter":{"reference":"Encounter/)" + encounter + R"("}})";
+}
+
+std::size_t Match(TestServer& server) {
+  auto n = server.subscriptions()->matcher().MatchPending();
+  BOOST_REQUIRE_MESSAGE(n.has_value(), (n.has_value() ? "" : n.error().message()));
+  return *n;
+}
+
+// "events-since-subscription-start" of the first status Parameters in a Bundle.
+std::string EventsSinceStart(const JsonValue& bundle) {
+  const JsonValue& params = *bundle.Find("entry")->items().front().Find("resource");
+  for (const JsonValue& p : params.Find("parameter")->items()) {
+    if (p.Find("name")->scalar() == "events-since-subscription-start") {
+      return p.Find("valueString")->scalar();
+    }
+  }
+  return "";
+}
+
+std::vector<std::string> EventNumbers(const JsonValue& bundle) {
+  std::vector<std::string> out;
+  const JsonValue& params = *bundle.Find("entry")->items().front().Find("resource");
+  for (const JsonValue& p : params.Find("parameter")->items()) {
+    if (p.Find("name")->scalar() != "notification-event") continue;
+    for (const JsonValue& part : p.Find("part")->items()) {
+      if (part.Find("name")->scalar() == "event-number") out.push_back(part.Find("valueString")->scalar());
+    }
+  }
+  return out;
+}
+
+BOOST_AUTO_TEST_SUITE(SubscriptionApi)
+
+BOOST_AUTO_TEST_CASE(SubscriptionsAreCheckedAndGetTheirStatus) {
+  TestServer server;
+  HttpResult ws = server.Request("POST", "Subscription", TaskSubscription("Task?encounter=Encounter/e1", kWebSocket));
+  BOOST_REQUIRE_MESSAGE(ws.status == 201, ws.body);
+  BOOST_TEST(Json(ws).Find("status")->scalar() == "active");
+  HttpResult hook = server.Request(
+      "POST", "Subscription",
+      TaskSubscription("Task?encounter=Encounter/e1",
+                       R"({"type":"rest-hook","endpoint":"https://ehr.example/hook","payload":"application/fhir+json"})"));
+  BOOST_REQUIRE_MESSAGE(hook.status == 201, hook.body);
+  BOOST_TEST(Json(hook).Find("status")->scalar() == "requested");  // until its handshake
+  HttpResult bad = server.Request("POST", "Subscription", TaskSubscription("Task?identifier=x", kWebSocket));
+  BOOST_TEST(bad.status == 400);
+  BOOST_TEST(bad.body.find("offers no filter 'identifier'") != std::string::npos, bad.body);
+  HttpResult unknown = server.Request(
+      "POST", "Subscription",
+      R"({"resourceType":"Subscription","status":"requested","reason":"x","criteria":"https://elsewhere.example/topic","channel":{"type":"websocket"}})");
+  BOOST_TEST(unknown.status == 400);
+  // In a transaction too.
+  HttpResult tx = server.Request("POST", "", std::string(R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":)") +
+                                                 TaskSubscription("Task?colour=red", kWebSocket) +
+                                                 R"(,"request":{"method":"POST","url":"Subscription"}}]})");
+  BOOST_TEST(tx.status == 400, tx.body);
+}
+
+BOOST_AUTO_TEST_CASE(EventsAreNumberedOncePerSubscription) {
+  TestServer server;
+  std::string s1 = Json(server.Request("POST", "Subscription", TaskSubscription("Task?encounter=Encounter/e1", kWebSocket)))
+                       .Find("id")->scalar();
+  std::string s2 = Json(server.Request("POST", "Subscription", TaskSubscription("Task?encounter=Encounter/e2", kWebSocket)))
+                       .Find("id")->scalar();
+  Match(server);  // the subscriptions' own creation events
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Task/a", Task("a", "ready", "e1")).status, 201);        // s1: 1
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Task/a", Task("a", "ready", "e1")).status, 200);        // no change
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Task/a", Task("a", "in-progress", "e1")).status, 200);  // s1: 2
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Task/b", Task("b", "ready", "e2")).status, 201);        // s2: 1
+  BOOST_TEST(Match(server) == 4u);
+  BOOST_TEST(Match(server) == 0u);  // nothing is matched twice
+
+  JsonValue status = Json(server.Request("GET", "Subscription/" + s1 + "/$status"));
+  BOOST_TEST(status.Find("type")->scalar() == "searchset");
+  BOOST_TEST(EventsSinceStart(status) == "2");
+  JsonValue events = Json(server.Request("GET", "Subscription/" + s1 + "/$events"));
+  BOOST_TEST(events.Find("type")->scalar() == "history");
+  BOOST_TEST(EventNumbers(events) == (std::vector<std::string>{"1", "2"}), boost::test_tools::per_element());
+  BOOST_TEST(events.Find("entry")->items().size() == 3u);  // status + two id-only entries
+  BOOST_TEST(events.Find("entry")->items()[1].Find("resource") == nullptr);
+  JsonValue since = Json(server.Request("GET", "Subscription/" + s1 + "/$events?eventsSinceNumber=2&content=full-resource"));
+  BOOST_TEST(EventNumbers(since) == (std::vector<std::string>{"2"}), boost::test_tools::per_element());
+  BOOST_TEST(since.Find("entry")->items()[1].Find("resource")->Find("status")->scalar() == "in-progress");
+
+  // Both subscriptions at the type level; filtered by status.
+  JsonValue all = Json(server.Request("GET", "Subscription/$status"));
+  BOOST_TEST(all.Find("total")->scalar() == "2");
+  JsonValue none = Json(server.Request("GET", "Subscription/$status?status=off"));
+  BOOST_TEST(none.Find("total")->scalar() == "0");
+
+  // A transaction's every resource is an event; numbering continues where it was.
+  HttpResult tx = server.Request("POST", "", R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"resource":{"resourceType":"Task","status":"ready","intent":"order","encounter":{"reference":"Encounter/e1"}},"request":{"method":"POST","url":"Task"}},
+    {"resource":{"resourceType":"Task","status":"ready","intent":"order","encounter":{"reference":"Encounter/e1"}},"request":{"method":"POST","url":"Task"}}]})");
+  BOOST_REQUIRE_EQUAL(tx.status, 200);
+  BOOST_TEST(Match(server) == 2u);
+  JsonValue more = Json(server.Request("GET", "Subscription/" + s1 + "/$events?eventsSinceNumber=3"));
+  BOOST_TEST(EventNumbers(more) == (std::vector<std::string>{"3", "4"}), boost::test_tools::per_element());
+  BOOST_TEST(server.Request("GET", "Subscription/nope/$status").status == 404);
+  BOOST_TEST(server.Request("GET", "Subscription/$events").status == 400);
+  BOOST_TEST(server.Request("GET", "Subscription/" + s2 + "/$events?eventsSinceNumber=x").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(OneMatcherAtATime) {
+  TestServer server;
+  // A second matcher on the same database (another node) while this one holds the lock.
+  auto topics = subscriptions::TopicRegistry::BuiltIn();
+  auto registry = std::make_shared<fhir::search::LiveRegistry>(fhir::search::SearchParameterRegistry::R4());
+  subscriptions::pg::EventMatcher other(server.dsn(), registry, **topics, {});
+  other.Start();
+  BOOST_REQUIRE(other.WaitUntilActive(std::chrono::seconds(10)));
+  auto refused = server.subscriptions()->matcher().MatchPending();
+  BOOST_TEST(!refused.has_value());
+  other.Stop();
+  BOOST_TEST(server.subscriptions()->matcher().MatchPending().has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
