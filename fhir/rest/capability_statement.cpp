@@ -55,6 +55,20 @@ void AppendAuditTrailResource(std::string& out) {
   out += "]}";
 }
 
+// The Backport IG's declarations on the Subscription resource: the profile and every topic.
+void AppendSubscriptionSupport(std::string& out, const std::vector<std::string>& topics) {
+  out += R"("supportedProfile":["http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription"],"extension":[)";
+  bool first = true;
+  for (const std::string& topic : topics) {
+    if (!first) out += ',';
+    first = false;
+    out += R"({"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical","valueCanonical":)";
+    common::AppendJsonString(out, topic);
+    out += '}';
+  }
+  out += "],";
+}
+
 }  // namespace
 
 std::string BuildCapabilityStatement(const definitions::Definitions& defs,
@@ -62,7 +76,11 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
                                      common::TimePoint built_at) {
   std::string out = R"({"resourceType":"CapabilityStatement","status":"active","date":)";
   common::AppendJsonString(out, common::FormatInstant(built_at));
-  out += R"(,"publisher":"Fovea","kind":"instance","software":{"name":"Fovea","version":)";
+  out += R"(,"publisher":"Fovea","kind":"instance",)";
+  if (!options.subscription_topics.empty()) {
+    out += R"("instantiates":["http://hl7.org/fhir/uv/subscriptions-backport/CapabilityStatement/backport-subscription-server-r4"],)";
+  }
+  out += R"("software":{"name":"Fovea","version":)";
   common::AppendJsonString(out, options.software_version);
   out += R"(},"implementation":{"description":"Fovea FHIR R4 server for mobile screening units","url":)";
   common::AppendJsonString(out, base_url);
@@ -107,7 +125,15 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
       AppendSearchParams(out, *options.search, type);
       out += "],";
     }
-    out += R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]})";
+    if (type == "Subscription" && !options.subscription_topics.empty()) {
+      AppendSubscriptionSupport(out, options.subscription_topics);
+    }
+    out += R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"})";
+    if (type == "Subscription" && !options.subscription_topics.empty()) {
+      out += R"(,{"name":"status","definition":"http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status"})";
+      out += R"(,{"name":"events","definition":"http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-events"})";
+    }
+    out += "]}";
   }
   out += R"(],"interaction":[{"code":"transaction"},{"code":"batch"},{"code":"history-system"})";
   if (options.search != nullptr) {

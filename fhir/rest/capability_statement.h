@@ -5,6 +5,7 @@
 // supports; update it in the same change that adds an interaction.
 
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "fhir/definitions/definitions.h"
@@ -24,6 +25,8 @@ struct CapabilityOptions {
   bool audit_trail = false;
   // Conditional delete deletes up to this many matches at once ("multiple" when above 1).
   std::size_t max_conditional_deletes = 1;
+  // Subscriptions (R4 Backport IG): the topics served; none: Subscription is a plain resource.
+  std::vector<std::string> subscription_topics;
 };
 
 // Whether Fovea's search supports this parameter (specials and some composite shapes not yet).

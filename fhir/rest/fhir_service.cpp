@@ -486,7 +486,8 @@ class FhirService::Call {
                               s_.search_.backend != nullptr ? registry_.get() : nullptr,
                               s_.security_.authorize_url, s_.security_.token_url,
                               s_.security_.audit_store != nullptr,
-                              s_.options_.max_conditional_deletes};
+                              s_.options_.max_conditional_deletes,
+                              s_.extensions_.subscription_topics};
     Respond(200, BuildCapabilityStatement(s_.defs_, options, req_.base_url, s_.started_at_));
   }
 

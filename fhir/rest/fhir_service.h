@@ -89,6 +89,8 @@ struct ExtensionSupport {
   // entries). May adjust it (a Subscription's server-managed status) or refuse it: the
   // status's message goes to the client (kInvalid: 400).
   std::function<common::Status(model::Element& resource)> before_write;
+  // The SubscriptionTopic canonicals served, for the CapabilityStatement.
+  std::vector<std::string> subscription_topics;
 };
 
 class FhirService {

@@ -87,6 +87,7 @@ fhir::rest::ExtensionSupport SubscriptionApi::Extensions() {
                        const RestRequest& request, const fhir::rest::AccessControl& access) {
     return Operation(type, id, name, request, access);
   };
+  for (const Topic& t : topics_.topics()) e.subscription_topics.push_back(t.url);
   return e;
 }
 

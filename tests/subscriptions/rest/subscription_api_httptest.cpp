@@ -139,6 +139,22 @@ BOOST_AUTO_TEST_CASE(EventsAreNumberedOncePerSubscription) {
   BOOST_TEST(server.Request("GET", "Subscription/" + s2 + "/$events?eventsSinceNumber=x").status == 400);
 }
 
+BOOST_AUTO_TEST_CASE(TheCapabilityStatementListsTopicsAndOperations) {
+  TestServer server;
+  HttpResult metadata = server.Request("GET", "metadata");
+  BOOST_REQUIRE_EQUAL(metadata.status, 200);
+  for (const char* needle :
+       {"backport-subscription-server-r4", "StructureDefinition/backport-subscription\"",
+        "capabilitystatement-subscriptiontopic-canonical",
+        "https://fovea.health/fhir/SubscriptionTopic/task-status",
+        "https://fovea.health/fhir/SubscriptionTopic/screening-session",
+        "backport-subscription-status", "backport-subscription-events"}) {
+    BOOST_TEST(metadata.body.find(needle) != std::string::npos, needle);
+  }
+  // And it is still valid R4 in XML.
+  BOOST_TEST(server.Request("GET", "metadata?_format=xml").status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(OneMatcherAtATime) {
   TestServer server;
   // A second matcher on the same database (another node) while this one holds the lock.
