@@ -34,6 +34,7 @@ class SubscriptionStack {
 
   fhir::rest::ExtensionSupport ForFhirService() { return api_.Extensions(); }
   subscriptions::pg::EventMatcher& matcher() { return matcher_; }
+  subscriptions::NotificationStore& notifications() { return notifications_; }
 
  private:
   SubscriptionStack(const subscriptions::TopicRegistry& topics, fhir::store::pg::ConnectionPool& pool,

@@ -132,6 +132,7 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
     if (type == "Subscription" && !options.subscription_topics.empty()) {
       out += R"(,{"name":"status","definition":"http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status"})";
       out += R"(,{"name":"events","definition":"http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-events"})";
+      out += R"(,{"name":"get-ws-binding-token","definition":"http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-get-ws-binding-token"})";
     }
     out += "]}";
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "subscriptions/engine/notification_bundle.h"
 
@@ -19,6 +20,13 @@ class NotificationStore {
   virtual ~NotificationStore() = default;
   // The ids of every Subscription resource that is not deleted.
   virtual common::Result<std::vector<std::string>> SubscriptionIds() = 0;
+  // Keeps a WebSocket binding token (its hash) for `subscription_ids` until `expires`.
+  virtual common::Status SaveBindingToken(const std::string& token_hash,
+                                          const std::vector<std::string>& subscription_ids,
+                                          common::TimePoint expires) = 0;
+  // The subscriptions a token binds, if it is known and not expired at `now`; kNotFound else.
+  virtual common::Result<std::vector<std::string>> RedeemBindingToken(const std::string& token_hash,
+                                                                      common::TimePoint now) = 0;
   // events-since-subscription-start per subscription id (absent: 0).
   virtual common::Result<std::map<std::string, std::int64_t>> EventCounts(
       const std::vector<std::string>& subscription_ids) = 0;

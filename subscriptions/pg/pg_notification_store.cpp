@@ -29,6 +29,17 @@ constexpr PgQuery kSubscriptionIds{
     "subscriptions.ids",
     "SELECT id FROM resource WHERE type = 'Subscription' AND NOT deleted ORDER BY id"};
 
+// Saving a token also drops the expired ones: the table stays small without a janitor.
+constexpr PgQuery kSaveToken{
+    "subscriptions.save_token",
+    "WITH gone AS (DELETE FROM ws_binding_token WHERE expires < now())"
+    " INSERT INTO ws_binding_token (token_hash, subscription_ids, expires)"
+    " VALUES ($1, $2::text[], $3::timestamptz)"};
+constexpr PgQuery kRedeemToken{
+    "subscriptions.redeem_token",
+    "SELECT unnest(subscription_ids) FROM ws_binding_token"
+    " WHERE token_hash = $1 AND expires > $2::timestamptz"};
+
 std::string TextArray(const std::vector<std::string>& values) {
   std::string out = "{";
   for (const std::string& v : values) {
@@ -44,6 +55,28 @@ std::string TextArray(const std::vector<std::string>& values) {
 }
 
 }  // namespace
+
+common::Status PgNotificationStore::SaveBindingToken(const std::string& token_hash,
+                                                     const std::vector<std::string>& subscription_ids,
+                                                     common::TimePoint expires) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kSaveToken, {token_hash, TextArray(subscription_ids),
+                                                                common::FormatInstantMicros(expires)}));
+  (void)r;
+  return common::Status::Ok();
+}
+
+common::Result<std::vector<std::string>> PgNotificationStore::RedeemBindingToken(
+    const std::string& token_hash, common::TimePoint now) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kRedeemToken, {token_hash, common::FormatInstantMicros(now)}));
+  if (r.rows() == 0) {
+    return common::Status(common::StatusCode::kNotFound, "The binding token is unknown or has expired");
+  }
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Get(i, 0));
+  return out;
+}
 
 common::Result<std::vector<std::string>> PgNotificationStore::SubscriptionIds() {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());

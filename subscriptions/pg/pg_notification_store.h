@@ -13,6 +13,11 @@ class PgNotificationStore final : public NotificationStore {
  public:
   explicit PgNotificationStore(fhir::store::pg::ConnectionPool& pool) : pool_(pool) {}
   common::Result<std::vector<std::string>> SubscriptionIds() override;
+  common::Status SaveBindingToken(const std::string& token_hash,
+                                  const std::vector<std::string>& subscription_ids,
+                                  common::TimePoint expires) override;
+  common::Result<std::vector<std::string>> RedeemBindingToken(const std::string& token_hash,
+                                                              common::TimePoint now) override;
   common::Result<std::map<std::string, std::int64_t>> EventCounts(
       const std::vector<std::string>& subscription_ids) override;
   common::Result<std::vector<NotificationEvent>> Events(const std::string& subscription_id,

@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "common/url.h"
+#include "fhir/auth/crypto/secrets.h"
 #include "fhir/format/json_format.h"
 #include "fhir/rest/access_control.h"
 #include "fhir/rest/media_types.h"
@@ -120,6 +121,7 @@ std::optional<RestResponse> SubscriptionApi::Operation(const std::string& type,
     return Failed(common::Status(StatusCode::kMethodNotAllowed, "$" + name + " takes GET or POST"));
   }
   if (name == "status") return Status(id, request, access);
+  if (name == "get-ws-binding-token") return BindingToken(id, request, access);
   if (name == "events") {
     if (id.empty()) return Failed(common::InvalidError("$events is an instance operation: Subscription/[id]/$events"));
     return Events(id, request, access);
@@ -234,6 +236,66 @@ RestResponse SubscriptionApi::Events(const std::string& id, const RestRequest& r
   status.events_since_start = total;
   return Json(200, NotificationBundleJson(status, NotificationType::kQueryEvent, *events, content,
                                           request.base_url, clock_.Now()));
+}
+
+std::string BindingTokenHash(std::string_view token) {
+  return fhir::auth::Base64UrlEncode(fhir::auth::Sha256(token));
+}
+
+// $get-ws-binding-token (SUBSCRIPTIONS.md §3.4): a short-lived token for one or more websocket
+// subscriptions the caller may read, and where to use it.
+RestResponse SubscriptionApi::BindingToken(const std::string& id, const RestRequest& request,
+                                           const fhir::rest::AccessControl& access) const {
+  if (auto st = access.Require("Subscription", Permission::kRead); !st.ok()) return Failed(st);
+  std::vector<std::string> ids = id.empty() ? ParamValues(request, "id") : std::vector<std::string>{id};
+  if (ids.empty()) {
+    return Failed(common::InvalidError(
+        "Name the subscriptions: Subscription/[id]/$get-ws-binding-token, or id parameters"));
+  }
+  for (const std::string& sid : ids) {
+    auto stored = store_.Read("Subscription", sid);
+    bool reachable = stored.has_value() && !stored->deleted &&
+                     (access.ReachFor("Subscription", Permission::kRead) == Reach::kAll ||
+                      access.MayAccess("Subscription", Permission::kRead, stored->content));
+    if (!reachable) {
+      return Failed(common::Status(StatusCode::kNotFound, "Subscription/" + sid + " is not known"));
+    }
+    auto json = common::ParseJson(stored->content);
+    const JsonValue* channel = json.has_value() ? json->Find("channel") : nullptr;
+    const JsonValue* type = channel != nullptr ? channel->Find("type") : nullptr;
+    if (type == nullptr || type->scalar() != "websocket") {
+      return Failed(common::InvalidError("Subscription/" + sid + " does not use the websocket channel"));
+    }
+  }
+  std::string token = fhir::auth::RandomToken(32);
+  common::TimePoint expires = clock_.Now() + options_.binding_token_lifetime;
+  if (auto st = notifications_.SaveBindingToken(BindingTokenHash(token), ids, expires); !st.ok()) {
+    return Failed(st);
+  }
+  // ws(s)://host[:port]/ws/subscriptions-r4, from the FHIR base the client used.
+  std::string base = request.base_url;
+  std::string url = base.rfind("https://", 0) == 0 ? "wss://" + base.substr(8)
+                    : base.rfind("http://", 0) == 0 ? "ws://" + base.substr(7)
+                                                   : base;
+  std::string path = fhir::rest::kFhirBasePath;
+  if (url.size() >= path.size() && url.compare(url.size() - path.size(), path.size(), path) == 0) {
+    url.resize(url.size() - path.size());
+  }
+  url += kWebSocketPath;
+  std::string out = R"({"resourceType":"Parameters","parameter":[{"name":"token","valueString":)";
+  common::AppendJsonString(out, token);
+  out += R"(},{"name":"expiration","valueDateTime":)";
+  common::AppendJsonString(out, common::FormatInstant(expires));
+  out += '}';
+  for (const std::string& sid : ids) {
+    out += R"(,{"name":"subscription","valueString":)";
+    common::AppendJsonString(out, sid);
+    out += '}';
+  }
+  out += R"(,{"name":"websocket-url","valueUrl":)";
+  common::AppendJsonString(out, url);
+  out += "}]}";
+  return Json(200, std::move(out));
 }
 
 }  // namespace subscriptions

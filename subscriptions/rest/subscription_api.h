@@ -8,6 +8,7 @@
 // and `Subscription/[id]/$events` answer from the matcher's numbered events. Plugs into
 // FhirService through ExtensionSupport. Thread-safe.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +26,14 @@ struct SubscriptionApiOptions {
   std::string base_url;              // this server's FHIR base, for absolute local references
   std::size_t max_events = 1000;     // per $events answer
   bool allow_http_hooks = false;     // rest-hook endpoints over plain http beyond loopback
+  std::chrono::seconds binding_token_lifetime{600};  // $get-ws-binding-token
 };
+
+// Where WebSocket clients connect, below the server root.
+inline constexpr const char* kWebSocketPath = "/ws/subscriptions-r4";
+
+// The hash under which a binding token is kept (base64url SHA-256).
+std::string BindingTokenHash(std::string_view token);
 
 class SubscriptionApi {
  public:
@@ -47,6 +55,8 @@ class SubscriptionApi {
                                   const fhir::rest::AccessControl& access) const;
   fhir::rest::RestResponse Events(const std::string& id, const fhir::rest::RestRequest& request,
                                   const fhir::rest::AccessControl& access) const;
+  fhir::rest::RestResponse BindingToken(const std::string& id, const fhir::rest::RestRequest& request,
+                                        const fhir::rest::AccessControl& access) const;
 
   const TopicRegistry& topics_;
   const std::shared_ptr<fhir::search::LiveRegistry> search_;

@@ -9,6 +9,7 @@ std::string_view EmbeddedMigration0002();
 std::string_view EmbeddedMigration0003();
 std::string_view EmbeddedMigration0004();
 std::string_view EmbeddedMigration0005();
+std::string_view EmbeddedMigration0006();
 
 namespace fhir::store::pg {
 namespace {
@@ -37,6 +38,7 @@ const std::vector<Migration>& AllMigrations() {
       {3, "auth", EmbeddedMigration0003()},
       {4, "audit_event", EmbeddedMigration0004()},
       {5, "subscriptions", EmbeddedMigration0005()},
+      {6, "ws_binding_tokens", EmbeddedMigration0006()},
   };
   return kAll;
 }

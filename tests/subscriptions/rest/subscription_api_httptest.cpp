@@ -5,9 +5,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <map>
 #include <string>
 
 #include "common/json.h"
+#include "subscriptions/rest/subscription_api.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -137,6 +139,43 @@ BOOST_AUTO_TEST_CASE(EventsAreNumberedOncePerSubscription) {
   BOOST_TEST(server.Request("GET", "Subscription/nope/$status").status == 404);
   BOOST_TEST(server.Request("GET", "Subscription/$events").status == 400);
   BOOST_TEST(server.Request("GET", "Subscription/" + s2 + "/$events?eventsSinceNumber=x").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(BindingTokensCoverWebSocketSubscriptions) {
+  TestServer server;
+  std::string ws = Json(server.Request("POST", "Subscription", TaskSubscription("Task?encounter=Encounter/e1", kWebSocket)))
+                       .Find("id")->scalar();
+  std::string hook = Json(server.Request("POST", "Subscription",
+                                         TaskSubscription("Task?encounter=Encounter/e1",
+                                                          R"({"type":"rest-hook","endpoint":"https://ehr.example/h"})")))
+                         .Find("id")->scalar();
+  HttpResult r = server.Request("POST", "Subscription/" + ws + "/$get-ws-binding-token");
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  JsonValue params = Json(r);
+  std::map<std::string, std::string> values;
+  for (const JsonValue& p : params.Find("parameter")->items()) {
+    for (const auto& [k, v] : p.members()) {
+      if (k.rfind("value", 0) == 0) values[p.Find("name")->scalar()] = v.scalar();
+    }
+  }
+  BOOST_TEST(values["subscription"] == ws);
+  BOOST_TEST(values["websocket-url"] == "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws/subscriptions-r4");
+  BOOST_TEST(values["token"].size() >= 40u);
+  BOOST_TEST(!values["expiration"].empty());
+  // Redeemable (on any node: it lives in the database), by its hash only.
+  auto& store = server.subscriptions()->notifications();
+  auto ids = store.RedeemBindingToken(subscriptions::BindingTokenHash(values["token"]), common::SystemClock().Now());
+  BOOST_REQUIRE(ids.has_value());
+  BOOST_TEST(*ids == std::vector<std::string>{ws}, boost::test_tools::per_element());
+  BOOST_TEST(!store.RedeemBindingToken(values["token"], common::SystemClock().Now()).has_value());
+  BOOST_TEST(!store.RedeemBindingToken(subscriptions::BindingTokenHash(values["token"]),
+                                       common::SystemClock().Now() + std::chrono::hours(1))
+                  .has_value());  // expired by then
+  // Only websocket subscriptions, only known ones, and at least one.
+  BOOST_TEST(server.Request("GET", "Subscription/" + hook + "/$get-ws-binding-token").status == 400);
+  BOOST_TEST(server.Request("GET", "Subscription/nope/$get-ws-binding-token").status == 404);
+  BOOST_TEST(server.Request("GET", "Subscription/$get-ws-binding-token").status == 400);
+  BOOST_TEST(server.Request("GET", "Subscription/$get-ws-binding-token?id=" + ws).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(TheCapabilityStatementListsTopicsAndOperations) {
