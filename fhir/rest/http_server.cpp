@@ -73,6 +73,19 @@ std::string RouteShape(std::string_view path) {
   return shape.empty() ? "/" : shape;
 }
 
+// A 101 answer (MountUpgrade): the status line and the handler's headers; 1xx answers carry
+// no body and no Content-Length.
+void SerializeSwitchingProtocols(const RestResponse& res, std::string& out) {
+  out += "HTTP/1.1 101 Switching Protocols\r\n";
+  for (const auto& [name, value] : res.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
 RestResponse Outcome(const common::Status& status) {
   RestResponse res;
   res.status = HttpStatusFor(status.code());
@@ -123,7 +136,7 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
       if (transport_->Open(Seconds(server_.options_.request_head_timeout_seconds))) {
         while (ServeOne()) {
         }
-        transport_->Close();
+        if (!upgraded_) transport_->Close();
       }
     } catch (const Poco::Exception&) {
       // Reset or shutdown: the connection simply ends.
@@ -234,20 +247,66 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
     std::string raw_query;
     SplitTarget(head.target, req.path, raw_query);
     req.headers = std::move(head.headers);
+    if (auto upgrade = server_.FindUpgrade(req.path)) {
+      return ServeUpgrade(*upgrade, req, raw_query, keep_alive, started);
+    }
     RestResponse res = Dispatch(req, raw_query);
+    return Respond(req, res, keep_alive, started);
+  }
+
+  // Sends the answer to `req`; false when the connection should end.
+  bool Respond(const RestRequest& req, RestResponse& res, bool keep_alive,
+               std::chrono::steady_clock::time_point started) {
     server_.cors_.Decorate(req, res);
     out_.clear();
     SerializeResponse(res, keep_alive, req.method != "HEAD", CurrentHttpDate(), out_);
     if (!transport_->Send(out_)) return false;
-    if (options.access_log || res.status >= 500) {
-      auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - started)
-                    .count();
-      common::Log(res.status >= 500 ? common::LogLevel::kError : common::LogLevel::kInfo,
-                  "request " + req.request_id + " " + req.method + " " + RouteShape(req.path) +
-                      " -> " + std::to_string(res.status) + " in " + std::to_string(us) + "us");
-    }
+    LogRequest(req, res.status, started);
     return keep_alive;
+  }
+
+  void LogRequest(const RestRequest& req, int status,
+                  std::chrono::steady_clock::time_point started) {
+    if (!server_.options_.access_log && status < 500) return;
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count();
+    common::Log(status >= 500 ? common::LogLevel::kError : common::LogLevel::kInfo,
+                "request " + req.request_id + " " + req.method + " " + RouteShape(req.path) +
+                    " -> " + std::to_string(status) + " in " + std::to_string(us) + "us");
+  }
+
+  // A request for an upgrade path (see HttpServer::MountUpgrade). False when the connection
+  // ends here: answered and closed, or handed over.
+  bool ServeUpgrade(const UpgradeHandler& upgrade, RestRequest& req, const std::string& raw_query,
+                    bool keep_alive, std::chrono::steady_clock::time_point started) {
+    req.query = ParseQueryString(raw_query);
+    RestResponse res;
+    try {
+      res = upgrade.answer(req);
+    } catch (const std::exception&) {
+      common::LogError("request " + req.request_id + ": unexpected exception answering an upgrade");
+      res = Outcome(
+          common::InternalError("Internal server error (request " + req.request_id + ")"));
+    }
+    if (res.status != 101) return Respond(req, res, keep_alive, started);
+    out_.clear();
+    SerializeSwitchingProtocols(res, out_);
+    if (!transport_->Send(out_)) return false;
+    if (!server_.HandOver(&socket())) return false;
+    std::unique_ptr<detail::NonBlockingStream> stream = transport_->Release();
+    if (!stream) {
+      common::LogError("request " + req.request_id + ": cannot hand over an upgraded connection");
+      return false;
+    }
+    upgraded_ = true;
+    LogRequest(req, res.status, started);
+    try {
+      upgrade.adopt(std::move(stream), std::move(in_), req);
+    } catch (const std::exception&) {
+      common::LogError("request " + req.request_id + ": unexpected exception adopting an upgrade");
+    }
+    return false;
   }
 
   // Reads the body announced by the head into `body`; answers and returns false on failure.
@@ -338,8 +397,11 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
     }
   }
 
+  using UpgradeHandler = HttpServer::UpgradeHandler;
+
   HttpServer& server_;
   std::unique_ptr<detail::Transport> transport_;
+  bool upgraded_ = false;  // handed over: the connection is no longer ours to close
   std::string peer_;  // the client's IP address
   std::string in_;   // received, not yet consumed
   std::string out_;  // the response being sent (reused)
@@ -391,6 +453,39 @@ void HttpServer::Register(Poco::Net::StreamSocket* socket) {
 void HttpServer::Unregister(Poco::Net::StreamSocket* socket) {
   std::lock_guard lock(mu_);
   open_.erase(socket);
+}
+
+bool HttpServer::HandOver(Poco::Net::StreamSocket* socket) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return false;
+  open_.erase(socket);
+  return true;
+}
+
+void HttpServer::MountUpgrade(std::string path, UpgradeHandler handler) {
+  std::lock_guard lock(mu_);  // one writer at a time; readers only load the snapshot
+  auto routes = std::make_shared<UpgradeRoutes>();
+  if (auto current = upgrades_.load()) *routes = *current;
+  auto shared = std::make_shared<const UpgradeHandler>(std::move(handler));
+  auto same = std::find_if(routes->begin(), routes->end(),
+                           [&](const auto& route) { return route.first == path; });
+  if (same != routes->end()) {
+    same->second = std::move(shared);
+  } else {
+    routes->emplace_back(std::move(path), std::move(shared));
+  }
+  upgrades_.store(std::move(routes));
+  has_upgrades_.store(true);
+}
+
+std::shared_ptr<const HttpServer::UpgradeHandler> HttpServer::FindUpgrade(
+    const std::string& path) const {
+  if (!has_upgrades_.load(std::memory_order_acquire)) return nullptr;
+  std::shared_ptr<const UpgradeRoutes> routes = upgrades_.load();
+  for (const auto& [route, handler] : *routes) {
+    if (route == path) return handler;
+  }
+  return nullptr;
 }
 
 common::Status HttpServer::Start() {

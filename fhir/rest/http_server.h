@@ -7,8 +7,10 @@
 // (a fresh epoll set per keep-alive wait, getpeername/getsockname) — see docs/PERFORMANCE.md.
 // With TlsOptions set it speaks HTTPS (detail/transport.h; the handshake runs in the
 // connection's thread). Request heads and bodies have total deadlines (slow-request
-// protection). Serves the FHIR API under /fhir/R4 and /healthz. Thread-safe.
+// protection). Serves the FHIR API under /fhir/R4 and /healthz, and hands connections that
+// switch protocols (WebSocket) to whoever mounted the upgrade. Thread-safe.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,6 +21,7 @@
 
 #include "common/status.h"
 #include "fhir/rest/cors.h"
+#include "fhir/rest/detail/nonblocking_stream.h"
 #include "fhir/rest/fhir_service.h"
 
 namespace Poco {
@@ -84,6 +87,25 @@ class HttpServer {
   void Mount(std::string prefix, RequestHandler handler) {
     mounts_.emplace_back(std::move(prefix), std::move(handler));
   }
+  // A protocol upgrade (RFC 9110 §7.8) on exactly `path`, e.g. a WebSocket endpoint. Every
+  // request for that path goes to `answer`, which checks what it must (authorization, Origin)
+  // and the handshake (subscriptions/websocket/handshake.h). A 101 answer is sent as is: its
+  // status line and headers, no body, no Date. The connection then leaves the HTTP server:
+  // `adopt` receives its stream (non-blocking; TLS already established), the bytes the client
+  // sent after the request head, and the request; the connection's thread goes back to the
+  // pool and the server never touches the connection again (Stop does not close it). Any
+  // other answer is sent as a normal response on a normal connection. Both functions run on
+  // the connection's thread; `adopt` must return promptly (hand the stream to an event loop).
+  // An exception from `answer` becomes a 500; one from `adopt` is logged, and the stream is
+  // lost with it. Mounting a path again replaces its handler. Thread-safe: may be called
+  // before or after Start.
+  struct UpgradeHandler {
+    std::function<RestResponse(const RestRequest&)> answer;
+    std::function<void(std::unique_ptr<detail::NonBlockingStream> stream,
+                       std::string initial_bytes, const RestRequest& request)>
+        adopt;
+  };
+  void MountUpgrade(std::string path, UpgradeHandler handler);
   // The bound port (useful with port 0).
   int port() const { return port_; }
   bool tls() const { return tls_ != nullptr; }
@@ -94,12 +116,21 @@ class HttpServer {
   friend class Connection;
   void Register(Poco::Net::StreamSocket* socket);
   void Unregister(Poco::Net::StreamSocket* socket);
+  // Takes a connection out of the set Stop shuts down, for a protocol upgrade; false when the
+  // server is stopping (the connection should just end).
+  bool HandOver(Poco::Net::StreamSocket* socket);
+  using UpgradeRoutes = std::vector<std::pair<std::string, std::shared_ptr<const UpgradeHandler>>>;
+  // The handler for an upgrade path; null when `path` is not one.
+  std::shared_ptr<const UpgradeHandler> FindUpgrade(const std::string& path) const;
 
   const FhirService& service_;
   std::function<common::Status()> health_;
   HttpServerOptions options_;
   CorsPolicy cors_;
   std::vector<std::pair<std::string, RequestHandler>> mounts_;
+  // A snapshot, replaced whole by MountUpgrade; has_upgrades_ spares other requests the load.
+  std::atomic<std::shared_ptr<const UpgradeRoutes>> upgrades_;
+  std::atomic<bool> has_upgrades_{false};
   std::unique_ptr<detail::TlsContext> tls_;  // null: plain HTTP
   std::unique_ptr<Poco::ThreadPool> threads_;
   std::unique_ptr<Poco::Net::TCPServer> server_;

@@ -3,6 +3,7 @@
 #include <Poco/Exception.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Timespan.h>
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -70,6 +71,10 @@ Poco::Timespan ToTimespan(Millis m) {
 
 int ClampToInt(std::size_t n) { return static_cast<int>(std::min<std::size_t>(n, INT_MAX)); }
 
+// A duplicate that a child process (the embedded PostgreSQL) does not inherit: an inherited
+// copy would keep the connection open after we close it.
+int DupCloexec(int fd) { return ::fcntl(fd, F_DUPFD_CLOEXEC, 0); }
+
 class PlainTransport final : public Transport {
  public:
   PlainTransport(Poco::Net::StreamSocket& socket, Millis send_stall) : socket_(socket) {
@@ -121,6 +126,10 @@ class PlainTransport final : public Transport {
   }
 
   void Close() override {}
+
+  std::unique_ptr<NonBlockingStream> Release() override {
+    return NewPlainStream(DupCloexec(socket_.impl()->sockfd()));
+  }
 
  private:
   Poco::Net::StreamSocket& socket_;
@@ -243,6 +252,14 @@ class TlsTransport final : public Transport {
   }
 
   void Close() override { SendCloseNotify(); }
+
+  std::unique_ptr<NonBlockingStream> Release() override {
+    if (!healthy_) return nullptr;
+    int fd = DupCloexec(fd_);
+    if (fd < 0) return nullptr;
+    healthy_ = false;
+    return NewTlsStream(fd, ssl_.release());
+  }
 
  private:
   // One attempt, without waiting for the peer's close_notify (HTTP needs no more).

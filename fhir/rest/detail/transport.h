@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "common/status.h"
+#include "fhir/rest/detail/nonblocking_stream.h"
 
 namespace Poco::Net {
 class StreamSocket;
@@ -77,6 +78,13 @@ class Transport {
   virtual void CloseLingering(Millis idle, Millis total, std::size_t max_bytes) = 0;
   // The orderly end of a connection that is still healthy (TLS: sends close_notify).
   virtual void Close() = 0;
+  // Hands the connection over after a protocol upgrade (HttpServer::MountUpgrade): a
+  // NonBlockingStream on a duplicate of the socket's descriptor, carrying on the TLS session.
+  // The StreamSocket still closes its own descriptor, which leaves the connection open
+  // through the duplicate; it must not be shut down (shutdown acts on the connection, not
+  // the descriptor). The transport must not be used afterwards. Null when the descriptor
+  // cannot be duplicated.
+  virtual std::unique_ptr<NonBlockingStream> Release() = 0;
 };
 
 // Plain TCP. The socket stays blocking; waits use SO_RCVTIMEO, set only when the limit changes,
