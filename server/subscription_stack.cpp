@@ -20,6 +20,13 @@ SubscriptionStack::SubscriptionStack(const subscriptions::TopicRegistry& topics,
     : notifications_(pool),
       api_(topics, registry, store, notifications_, clock,
            {settings.base_url, 1000, settings.allow_http_hooks}),
-      matcher_(pool.dsn(), registry, topics, {500, std::chrono::milliseconds(2000), settings.base_url}) {}
+      matcher_(pool.dsn(), registry, topics, {500, std::chrono::milliseconds(2000), settings.base_url}),
+      channel_(topics, registry, store, notifications_, clock, {pool.dsn(), settings.base_url, {}}) {}
+
+common::Status SubscriptionStack::StartChannel(fhir::rest::HttpServer& http) {
+  FOVEA_RETURN_IF_ERROR(channel_.Start());
+  http.MountUpgrade(subscriptions::kWebSocketPath, channel_.Upgrade());
+  return common::Status::Ok();
+}
 
 }  // namespace server

@@ -16,6 +16,7 @@
 #include "subscriptions/pg/event_matcher.h"
 #include "subscriptions/pg/pg_notification_store.h"
 #include "subscriptions/rest/subscription_api.h"
+#include "subscriptions/rest/websocket_channel.h"
 
 namespace server {
 
@@ -34,6 +35,9 @@ class SubscriptionStack {
 
   fhir::rest::ExtensionSupport ForFhirService() { return api_.Extensions(); }
   subscriptions::pg::EventMatcher& matcher() { return matcher_; }
+  subscriptions::WebSocketChannel& channel() { return channel_; }
+  // Mounts /ws/subscriptions-r4 on `http` and starts the channel's threads.
+  common::Status StartChannel(fhir::rest::HttpServer& http);
   subscriptions::NotificationStore& notifications() { return notifications_; }
 
  private:
@@ -45,6 +49,7 @@ class SubscriptionStack {
   subscriptions::pg::PgNotificationStore notifications_;
   subscriptions::SubscriptionApi api_;
   subscriptions::pg::EventMatcher matcher_;
+  subscriptions::WebSocketChannel channel_;
 };
 
 }  // namespace server

@@ -89,6 +89,7 @@ TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http,
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
   security_->Mount(*http_);
   if (auto st = http_->Start(); !st.ok()) throw std::runtime_error(st.message());
+  if (auto st = subscriptions_->StartChannel(*http_); !st.ok()) throw std::runtime_error(st.message());
 }
 
 TestServer::TestServer(fhir::rest::ServiceOptions options, fhir::rest::HttpServerOptions http)
@@ -104,10 +105,12 @@ TestServer::TestServer(fhir::rest::ServiceOptions options, fhir::rest::HttpServe
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
   if (auto st = http_->Start(); !st.ok()) throw std::runtime_error(st.message());
+  if (auto st = subscriptions_->StartChannel(*http_); !st.ok()) throw std::runtime_error(st.message());
 }
 
 TestServer::~TestServer() {
   http_->Stop();
+  subscriptions_->channel().Stop();
   if (audit_ != nullptr) audit_->Stop();
 }
 

@@ -1,0 +1,122 @@
+// The websocket channel end to end over a real socket: $get-ws-binding-token, upgrade,
+// bind-with-token in both forms, one handshake per subscription, event notifications numbered
+// as the matcher numbered them, ping/pong, and refusals.
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+
+#include "common/json.h"
+#include "tests/subscriptions/websocket/ws_client.h"
+#include "tests/support/test_server.h"
+
+namespace {
+
+using common::JsonValue;
+using test_support::HttpResult;
+using test_support::TestServer;
+using ws_test::WsClient;
+
+JsonValue Json(const std::string& text) {
+  auto json = common::ParseJson(text);
+  BOOST_REQUIRE_MESSAGE(json.has_value(), text);
+  return std::move(json).value();
+}
+
+const char* kSubscription = R"({"resourceType":"Subscription","status":"requested","reason":"Session board",
+  "criteria":"https://fovea.health/fhir/SubscriptionTopic/task-status",
+  "_criteria":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria","valueString":"Task?encounter=Encounter/e1"}]},
+  "channel":{"type":"websocket","payload":"application/fhir+json",
+   "_payload":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content","valueCode":"id-only"}]}}})";
+
+std::string Token(const TestServer& server, const std::string& id) {
+  HttpResult r = server.Request("POST", "Subscription/" + id + "/$get-ws-binding-token");
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  JsonValue params = Json(r.body);
+  for (const JsonValue& p : params.Find("parameter")->items()) {
+    if (p.Find("name")->scalar() == "token") return p.Find("valueString")->scalar();
+  }
+  return "";
+}
+
+// The status Parameters' value of `name` in a notification Bundle.
+std::string StatusValue(const JsonValue& bundle, const std::string& name) {
+  const JsonValue& params = *bundle.Find("entry")->items().front().Find("resource");
+  for (const JsonValue& p : params.Find("parameter")->items()) {
+    if (p.Find("name")->scalar() != name) continue;
+    for (const auto& [k, v] : p.members()) {
+      if (k == "valueReference") return v.Find("reference")->scalar();
+      if (k.rfind("value", 0) == 0) return v.scalar();
+    }
+  }
+  return "";
+}
+
+std::string NextText(WsClient& client) {
+  auto m = client.NextData(std::chrono::milliseconds(5000));
+  BOOST_REQUIRE_MESSAGE(m.has_value(), "no message within 5 s");
+  return m->payload;
+}
+
+std::unique_ptr<WsClient> Connect(const TestServer& server) {
+  auto client = std::make_unique<WsClient>(ws_test::ConnectTcp(server.port()));
+  BOOST_REQUIRE_EQUAL(client->Upgrade("/ws/subscriptions-r4"), 101);
+  return client;
+}
+
+BOOST_AUTO_TEST_SUITE(WebSocketChannel)
+
+BOOST_AUTO_TEST_CASE(BoundSocketsGetHandshakesAndNumberedEvents) {
+  TestServer server;
+  std::string id = Json(server.Request("POST", "Subscription", kSubscription).body).Find("id")->scalar();
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+
+  auto text_client = Connect(server);
+  text_client->SendText("bind-with-token " + Token(server, id));
+  JsonValue handshake = Json(NextText(*text_client));
+  BOOST_TEST(handshake.Find("type")->scalar() == "history");
+  BOOST_TEST(StatusValue(handshake, "type") == "handshake");
+  BOOST_TEST(StatusValue(handshake, "subscription").find("Subscription/" + id) != std::string::npos);
+  BOOST_TEST(StatusValue(handshake, "events-since-subscription-start") == "0");
+
+  auto json_client = Connect(server);
+  json_client->SendText(R"({"type":"bind-with-token","payload":{"token":")" + Token(server, id) + R"("}})");
+  BOOST_TEST(StatusValue(Json(NextText(*json_client)), "type") == "handshake");
+  json_client->SendText(R"({"type":"ping"})");
+  BOOST_TEST(NextText(*json_client) == R"({"type":"pong"})");
+
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Task/a",
+      R"({"resourceType":"Task","id":"a","status":"ready","intent":"order","encounter":{"reference":"Encounter/e1"}})").status, 201);
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Task/b",
+      R"({"resourceType":"Task","id":"b","status":"ready","intent":"order","encounter":{"reference":"Encounter/e2"}})").status, 201);
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+  for (WsClient* client : {text_client.get(), json_client.get()}) {
+    JsonValue event = Json(NextText(*client));
+    BOOST_TEST(StatusValue(event, "type") == "event-notification");
+    BOOST_TEST(StatusValue(event, "events-since-subscription-start") == "1");
+    BOOST_TEST(event.Find("entry")->items().size() == 2u);
+    BOOST_TEST(event.Find("entry")->items()[1].Find("fullUrl")->scalar().find("Task/a") != std::string::npos);
+  }
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Task/a",
+      R"({"resourceType":"Task","id":"a","status":"in-progress","intent":"order","encounter":{"reference":"Encounter/e1"}})").status, 200);
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+  BOOST_TEST(StatusValue(Json(NextText(*text_client)), "events-since-subscription-start") == "2");
+}
+
+BOOST_AUTO_TEST_CASE(BadMessagesAndTokensAreAnsweredNotFatal) {
+  TestServer server;
+  auto client = Connect(server);
+  client->SendText("bind-with-token not-a-token");
+  BOOST_TEST(NextText(*client).find("unknown or has expired") != std::string::npos);
+  client->SendText("subscribe me");
+  BOOST_TEST(NextText(*client).find("Unknown message") != std::string::npos);
+  client->SendText("ping");
+  BOOST_TEST(NextText(*client) == "pong");
+  // Not an upgrade: refused over HTTP.
+  HttpResult plain = server.Request("GET", "/ws/subscriptions-r4");
+  BOOST_TEST(plain.status == 400);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
