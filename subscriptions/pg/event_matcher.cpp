@@ -54,6 +54,14 @@ constexpr PgQuery kUpsertCounters{
     "INSERT INTO subscription_counter (subscription_id, events)"
     " SELECT r.s, r.n FROM jsonb_to_recordset($1::jsonb) AS r(s text, n bigint)"
     " ON CONFLICT (subscription_id) DO UPDATE SET events = EXCLUDED.events"};
+// Retention for the subscriptions a batch added to: $1 their ids, $2 events kept at least,
+// $3 seconds kept at least.
+constexpr PgQuery kTrim{
+    "matcher.trim",
+    "DELETE FROM notification n USING subscription_counter c"
+    " WHERE c.subscription_id = ANY($1::text[]) AND n.subscription_id = c.subscription_id"
+    " AND n.event_number <= c.events - $2::bigint"
+    " AND n.at < now() - make_interval(secs => $3::double precision)"};
 constexpr PgQuery kMarkMatched{"matcher.mark_matched",
                                "UPDATE event SET matched = true WHERE seq = ANY($1::bigint[])"};
 
@@ -247,8 +255,15 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn) {
       counts += ']';
       FOVEA_ASSIGN_OR_RETURN(PgResult inserted, conn.Execute(kInsertNotifications, {notifications}));
       FOVEA_ASSIGN_OR_RETURN(PgResult upserted, conn.Execute(kUpsertCounters, {counts}));
+      std::vector<std::string> ids;
+      for (const auto& [id, number] : changed) ids.push_back(id);
+      FOVEA_ASSIGN_OR_RETURN(
+          PgResult trimmed,
+          conn.Execute(kTrim, {fhir::store::pg::PgTextArray(ids), std::to_string(options_.retain_events),
+                               std::to_string(options_.retain_for.count())}));
       (void)inserted;
       (void)upserted;
+      (void)trimmed;
     }
     FOVEA_ASSIGN_OR_RETURN(PgResult marked, conn.Execute(kMarkMatched, {seqs}));
     (void)marked;

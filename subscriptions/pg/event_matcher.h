@@ -31,6 +31,10 @@ struct MatcherOptions {
   std::size_t batch_size = 500;
   std::chrono::milliseconds retry{2000};  // a standby's lock attempts; the holder's idle wake-up
   std::string base_url;                   // absolute references to this server
+  // Retention: a subscription's notification rows are kept while among its last
+  // `retain_events` or younger than `retain_for`; older ones go as new ones arrive.
+  std::int64_t retain_events = 10000;
+  std::chrono::seconds retain_for{7 * 24 * 3600};
 };
 
 class EventMatcher {

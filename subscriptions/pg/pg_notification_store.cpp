@@ -40,27 +40,13 @@ constexpr PgQuery kRedeemToken{
     "SELECT unnest(subscription_ids) FROM ws_binding_token"
     " WHERE token_hash = $1 AND expires > $2::timestamptz"};
 
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (const std::string& v : values) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 }  // namespace
 
 common::Status PgNotificationStore::SaveBindingToken(const std::string& token_hash,
                                                      const std::vector<std::string>& subscription_ids,
                                                      common::TimePoint expires) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kSaveToken, {token_hash, TextArray(subscription_ids),
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kSaveToken, {token_hash, fhir::store::pg::PgTextArray(subscription_ids),
                                                                 common::FormatInstantMicros(expires)}));
   (void)r;
   return common::Status::Ok();
@@ -91,7 +77,7 @@ common::Result<std::map<std::string, std::int64_t>> PgNotificationStore::EventCo
   std::map<std::string, std::int64_t> out;
   if (subscription_ids.empty()) return out;
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kEventCounts, {TextArray(subscription_ids)}));
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kEventCounts, {fhir::store::pg::PgTextArray(subscription_ids)}));
   for (int i = 0; i < r.rows(); ++i) out[std::string(r.Get(i, 0))] = r.GetInt64(i, 1);
   return out;
 }

@@ -50,6 +50,20 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& d
   return conn;
 }
 
+std::string PgTextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (const std::string& v : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 bool PgConnection::healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
 
 Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout) {

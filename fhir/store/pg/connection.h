@@ -31,6 +31,9 @@ struct PgQuery {
 // A text-format parameter; nullopt is SQL NULL.
 using PgParam = std::optional<std::string>;
 
+// `values` as a text[] literal parameter ({"a","b"}), quoted and escaped.
+std::string PgTextArray(const std::vector<std::string>& values);
+
 // Owns a PGresult. Values are text-format.
 class PgResult {
  public:

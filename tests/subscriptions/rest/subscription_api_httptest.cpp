@@ -194,6 +194,26 @@ BOOST_AUTO_TEST_CASE(TheCapabilityStatementListsTopicsAndOperations) {
   BOOST_TEST(server.Request("GET", "metadata?_format=xml").status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(OldNotificationsAreTrimmedButStillCounted) {
+  TestServer server;
+  std::string s1 = Json(server.Request("POST", "Subscription", TaskSubscription("Task?encounter=Encounter/e1", kWebSocket)))
+                       .Find("id")->scalar();
+  // A matcher that keeps only the last two events (and nothing for age).
+  auto topics = subscriptions::TopicRegistry::BuiltIn();
+  auto registry = std::make_shared<fhir::search::LiveRegistry>(fhir::search::SearchParameterRegistry::R4());
+  subscriptions::pg::MatcherOptions options;
+  options.retain_events = 2;
+  options.retain_for = std::chrono::seconds(0);
+  subscriptions::pg::EventMatcher keeper(server.dsn(), registry, **topics, options);
+  for (const char* status : {"ready", "in-progress", "on-hold", "completed"}) {
+    BOOST_REQUIRE(server.Request("PUT", "Task/r", Task("r", status, "e1")).status < 300);
+  }
+  BOOST_REQUIRE(keeper.MatchPending().has_value());
+  JsonValue events = Json(server.Request("GET", "Subscription/" + s1 + "/$events"));
+  BOOST_TEST(EventsSinceStart(events) == "4");
+  BOOST_TEST(EventNumbers(events) == (std::vector<std::string>{"3", "4"}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(OneMatcherAtATime) {
   TestServer server;
   // A second matcher on the same database (another node) while this one holds the lock.
