@@ -6,6 +6,7 @@
 
 #include "common/url.h"
 #include "fhir/model/issues.h"
+#include "fhir/rest/bind_address.h"
 #include "fhir/search/memory_matcher.h"
 
 namespace subscriptions {
@@ -164,15 +165,23 @@ Status AddClassicCriteria(const std::string& criteria, const SpecContext& c, Sub
   return Status::Ok();
 }
 
+// Whether an http:// URL's host is a loopback address, by the server's one rule for that
+// (fhir/rest/bind_address.h).
 bool LoopbackUrl(std::string_view url) {
-  for (const char* host : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
-    std::string_view h = host;
-    if (url.substr(0, h.size()) == h && (url.size() == h.size() || url[h.size()] == ':' ||
-                                         url[h.size()] == '/')) {
-      return true;
-    }
+  constexpr std::string_view kHttp = "http://";
+  if (url.substr(0, kHttp.size()) != kHttp) return false;
+  std::string_view authority = url.substr(kHttp.size());
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) return false;  // no user info games
+  std::string_view host = authority;
+  if (!host.empty() && host.front() == '[') {
+    std::size_t close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    host = host.substr(1, close - 1);
+  } else {
+    host = host.substr(0, host.find(':'));
   }
-  return false;
+  return fhir::rest::IsLoopbackAddress(host);
 }
 
 Status ReadChannel(const JsonValue& subscription, const SpecContext& c, SubscriptionSpec& spec) {

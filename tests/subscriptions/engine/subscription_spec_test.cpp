@@ -110,6 +110,14 @@ BOOST_AUTO_TEST_CASE(RestHookChannelsCarryTheirSettings) {
   BOOST_TEST((spec->content == PayloadContent::kFullResource));
 }
 
+BOOST_AUTO_TEST_CASE(PlainHttpHooksOnlyOnLoopback) {
+  for (const char* endpoint : {"http://127.0.0.1:9000/hook", "http://localhost/hook", "http://[::1]:9000/h"}) {
+    auto spec = Parse(Backport("https://fovea.health/fhir/SubscriptionTopic/task-status", {},
+                               std::string(R"({"type":"rest-hook","endpoint":")") + endpoint + "\"}"));
+    BOOST_TEST(spec.has_value(), endpoint);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(ClassicCriteriaSubscriptions) {
   // What @medplum/core's subscribeToCriteria creates.
   auto spec = Parse(R"({"resourceType":"Subscription","status":"active","reason":"app",
@@ -135,6 +143,8 @@ BOOST_AUTO_TEST_CASE(WhatCannotBeHonouredIsRefused) {
       {Backport(task, {}, R"({"type":"email","endpoint":"mailto:a@b.example"})"), "not supported"},
       {Backport(task, {}, R"({"type":"rest-hook","endpoint":"http://ehr.example/hook"})"), "https"},
       {Backport(task, {}, R"({"type":"rest-hook"})"), "needs an endpoint"},
+      {Backport(task, {}, R"({"type":"rest-hook","endpoint":"http://127.0.0.1@ehr.example/hook"})"), "https"},
+      {Backport(task, {}, R"({"type":"rest-hook","endpoint":"http://127.0.0.1.ehr.example/hook"})"), "https"},
       {Backport(task, {}, R"({"type":"websocket","payload":"application/fhir+xml"})"), "not supported"},
       {Backport(task, {}, R"({"type":"websocket","payload":"application/fhir+json",
           "_payload":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content","valueCode":"everything"}]}})"),
