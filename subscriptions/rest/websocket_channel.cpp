@@ -93,7 +93,7 @@ void WebSocketChannel::OnText(ConnectionId id, std::string text) {
   }
   {
     std::lock_guard lock(mu_);
-    work_.push_back({id, std::move(text), false});
+    work_.push_back({id, std::move(m), false});
   }
   work_ready_.notify_all();
 }
@@ -101,13 +101,16 @@ void WebSocketChannel::OnText(ConnectionId id, std::string text) {
 void WebSocketChannel::OnClose(ConnectionId id) {
   {
     std::lock_guard lock(mu_);
-    work_.push_back({id, "", true});
+    work_.push_back({id, {}, true});
   }
   work_ready_.notify_all();
 }
 
 void WebSocketChannel::Dispatch() {
   std::unique_ptr<fhir::store::pg::PgConnection> listener;
+  // Whether notification rows may have been committed since the last delivery round: set by
+  // NOTIFY, and after (re)connecting the listener (notifications may have been missed).
+  bool notified = false;
   for (;;) {
     std::deque<Work> work;
     {
@@ -121,7 +124,7 @@ void WebSocketChannel::Dispatch() {
         tokens_.erase(w.connection);
         continue;
       }
-      ClientMessage m = ParseClientMessage(w.text);
+      const ClientMessage& m = w.message;
       if (m.kind == ClientMessage::Kind::kBind) Bind(w.connection, m.token, m.json);
       if (m.kind == ClientMessage::Kind::kUnbind) Unbind(w.connection, m.token);
     }
@@ -129,18 +132,27 @@ void WebSocketChannel::Dispatch() {
       auto connected = fhir::store::pg::PgConnection::Connect(options_.dsn);
       if (connected.has_value() && (*connected)->ExecuteUnprepared(kListen, {}).has_value()) {
         listener = std::move(connected).value();
+        notified = true;
       } else {
         listener.reset();
       }
     }
+    // The database is asked only when something was committed (or the listener was away).
+    bool more = false;
     if (!bindings_.empty()) {
-      DeliverNew();
+      more = (notified || listener == nullptr) && DeliverNew();
       SendHeartbeats();
     }
+    notified = more;
     if (listener != nullptr) {
       // Woken by committed notifications; also every 50 ms for binds and heartbeats.
-      auto woke = listener->WaitForNotification(std::chrono::milliseconds(50));
-      if (!woke.has_value()) listener.reset();
+      auto woke = listener->WaitForNotification(more ? std::chrono::milliseconds(0)
+                                                     : std::chrono::milliseconds(50));
+      if (!woke.has_value()) {
+        listener.reset();
+      } else {
+        notified = more || *woke;
+      }
     } else {
       std::unique_lock lock(mu_);
       work_ready_.wait_for(lock, std::chrono::milliseconds(500));
@@ -199,13 +211,14 @@ void WebSocketChannel::Unbind(ConnectionId id, const std::string& token) {
   socket->second.erase(covered);
 }
 
-void WebSocketChannel::DeliverNew() {
+bool WebSocketChannel::DeliverNew() {
   std::vector<std::string> ids;
   for (const Binding& b : bindings_) ids.push_back(b.subscription);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   auto counts = notifications_.EventCounts(ids);
-  if (!counts.has_value()) return;  // the database is away: try again on the next round
+  if (!counts.has_value()) return true;  // the database is away: try again on the next round
+  bool more = false;
   for (Binding& b : bindings_) {
     auto count = counts->find(b.subscription);
     if (count == counts->end() || count->second <= b.sent) continue;
@@ -214,7 +227,10 @@ void WebSocketChannel::DeliverNew() {
     PayloadContent content = b.spec->content == PayloadContent::kEmpty ? PayloadContent::kEmpty
                                                                         : PayloadContent::kIdOnly;
     auto events = notifications_.Events(b.subscription, b.sent + 1, count->second, kEventsPerRound, false);
-    if (!events.has_value()) continue;
+    if (!events.has_value()) {
+      more = true;
+      continue;
+    }
     for (const NotificationEvent& e : *events) {
       SubscriptionStatus status{b.subscription, b.spec->status,
                                 b.spec->topic_based() ? b.spec->topic->url : "", e.number, ""};
@@ -225,7 +241,10 @@ void WebSocketChannel::DeliverNew() {
       b.sent = e.number;
       b.last_frame = clock_.Now();
     }
+    // Trimmed by retention below b.sent + 1 is not "more": only a full round is.
+    if (events->size() == kEventsPerRound && b.sent < count->second) more = true;
   }
+  return more;
 }
 
 void WebSocketChannel::SendHeartbeats() {

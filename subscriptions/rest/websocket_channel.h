@@ -28,6 +28,7 @@
 #include "fhir/store/resource_store.h"
 #include "subscriptions/engine/notification_store.h"
 #include "subscriptions/engine/subscription_spec.h"
+#include "subscriptions/engine/ws_protocol.h"
 #include "subscriptions/engine/topics.h"
 #include "subscriptions/websocket/socket_loop.h"
 
@@ -66,7 +67,7 @@ class WebSocketChannel {
   };
   struct Work {
     websocket::ConnectionId connection = 0;
-    std::string text;
+    ClientMessage message;  // a bind or an unbind
     bool closed = false;
   };
 
@@ -75,7 +76,9 @@ class WebSocketChannel {
   void Dispatch();
   void Bind(websocket::ConnectionId id, const std::string& token, bool json);
   void Unbind(websocket::ConnectionId id, const std::string& token);
-  void DeliverNew();
+  // Sends what the bound subscriptions have new; true when some is left for another round
+  // (more than a round's worth, or the database was away).
+  bool DeliverNew();
   void SendHeartbeats();
 
   const TopicRegistry& topics_;
