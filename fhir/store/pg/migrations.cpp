@@ -10,6 +10,7 @@ std::string_view EmbeddedMigration0003();
 std::string_view EmbeddedMigration0004();
 std::string_view EmbeddedMigration0005();
 std::string_view EmbeddedMigration0006();
+std::string_view EmbeddedMigration0007();
 
 namespace fhir::store::pg {
 namespace {
@@ -39,6 +40,7 @@ const std::vector<Migration>& AllMigrations() {
       {4, "audit_event", EmbeddedMigration0004()},
       {5, "subscriptions", EmbeddedMigration0005()},
       {6, "ws_binding_tokens", EmbeddedMigration0006()},
+      {7, "rest_hook_delivery", EmbeddedMigration0007()},
   };
   return kAll;
 }
