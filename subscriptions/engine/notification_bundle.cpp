@@ -48,6 +48,33 @@ void AppendReferenceParameter(std::string& out, const char* name, std::string_vi
   out += "}}";
 }
 
+// One entry per event after the status entry: fullUrl, the resource when the content is
+// full-resource (and the event is not a delete), request and response (bdl-3/4).
+void AppendEventEntries(std::string& out, const std::vector<NotificationEvent>& events,
+                        PayloadContent content, const std::string& base_url) {
+  if (content == PayloadContent::kEmpty) return;
+  for (const NotificationEvent& e : events) {
+    out += R"(,{"fullUrl":)";
+    Str(out, base_url + "/" + e.type + "/" + e.id);
+    if (content == PayloadContent::kFullResource && !e.content.empty() &&
+        e.interaction != Interaction::kDelete) {
+      out += R"(,"resource":)";
+      out += e.content;
+    }
+    out += R"(,"request":{"method":)";
+    Str(out, MethodOf(e.interaction));
+    out += R"(,"url":)";
+    Str(out, e.interaction == Interaction::kCreate ? e.type : e.type + "/" + e.id);
+    out += R"(},"response":{"status":)";
+    Str(out, ResponseStatusOf(e.interaction));
+    if (e.interaction != Interaction::kDelete) {
+      out += R"(,"etag":)";
+      Str(out, "W/\"" + std::to_string(e.version) + "\"");
+    }
+    out += "}}";
+  }
+}
+
 }  // namespace
 
 std::string_view NotificationTypeCode(NotificationType t) {
@@ -121,28 +148,63 @@ std::string NotificationBundleJson(const SubscriptionStatus& status, Notificatio
   out += R"(,"request":{"method":"GET","url":)";
   Str(out, base_url + "/Subscription/" + status.id + "/$status");
   out += R"(},"response":{"status":"200"}})";
-  if (content != PayloadContent::kEmpty) {
+  AppendEventEntries(out, events, content, base_url);
+  out += "]}";
+  return out;
+}
+
+std::string MedplumNotificationBundleJson(const SubscriptionStatus& status, NotificationType type,
+                                          const std::vector<NotificationEvent>& events,
+                                          PayloadContent content, const std::string& base_url,
+                                          common::TimePoint now) {
+  std::string out = R"({"resourceType":"Bundle","id":)";
+  Str(out, fhir::model::LogicalId::Generate().value());
+  out += R"(,"type":"history","timestamp":)";
+  Str(out, common::FormatInstant(now));
+  std::string status_id = fhir::model::LogicalId::Generate().value();
+  out += R"(,"entry":[{"fullUrl":)";
+  Str(out, "urn:uuid:" + status_id);
+  out += R"(,"resource":{"resourceType":"SubscriptionStatus","id":)";
+  Str(out, status_id);
+  out += R"(,"status":)";
+  Str(out, status.status);
+  out += R"(,"type":)";
+  Str(out, NotificationTypeCode(type));
+  out += R"(,"eventsSinceSubscriptionStart":)";
+  Str(out, std::to_string(status.events_since_start));
+  if (!events.empty()) {
+    out += R"(,"notificationEvent":[)";
+    bool first = true;
     for (const NotificationEvent& e : events) {
-      out += R"(,{"fullUrl":)";
-      Str(out, base_url + "/" + e.type + "/" + e.id);
-      if (content == PayloadContent::kFullResource && !e.content.empty() &&
-          e.interaction != Interaction::kDelete) {
-        out += R"(,"resource":)";
-        out += e.content;
+      if (!first) out += ',';
+      first = false;
+      out += R"({"eventNumber":)";
+      Str(out, std::to_string(e.number));
+      out += R"(,"timestamp":)";
+      Str(out, common::FormatInstant(e.at));
+      if (content != PayloadContent::kEmpty) {
+        out += R"(,"focus":{"reference":)";
+        Str(out, e.type + "/" + e.id);
+        out += '}';
       }
-      out += R"(,"request":{"method":)";
-      Str(out, MethodOf(e.interaction));
-      out += R"(,"url":)";
-      Str(out, e.interaction == Interaction::kCreate ? e.type : e.type + "/" + e.id);
-      out += R"(},"response":{"status":)";
-      Str(out, ResponseStatusOf(e.interaction));
-      if (e.interaction != Interaction::kDelete) {
-        out += R"(,"etag":)";
-        Str(out, "W/\"" + std::to_string(e.version) + "\"");
-      }
-      out += "}}";
+      out += '}';
     }
+    out += ']';
   }
+  out += R"(,"subscription":{"reference":)";
+  Str(out, "Subscription/" + status.id);
+  out += '}';
+  if (!status.topic_url.empty()) {
+    out += R"(,"topic":)";  // canonical in R4B and R5
+    Str(out, status.topic_url);
+  }
+  if (!status.error.empty()) {
+    out += R"(,"error":[{"text":)";
+    Str(out, status.error);
+    out += "}]";
+  }
+  out += "}}";
+  AppendEventEntries(out, events, content, base_url);
   out += "]}";
   return out;
 }

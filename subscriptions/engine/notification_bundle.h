@@ -51,6 +51,18 @@ std::string NotificationBundleJson(const SubscriptionStatus& status, Notificatio
                                    PayloadContent content, const std::string& base_url,
                                    common::TimePoint now);
 
+// The same notification in the dialect @medplum/core's SubscriptionManager reads (the bundles
+// Medplum's own server sends on /ws/subscriptions-r4), served to classic (criteria = search URL)
+// websocket subscriptions: a `history` Bundle whose first entry is an R4B-style
+// SubscriptionStatus {status, type, eventsSinceSubscriptionStart, subscription: {reference:
+// "Subscription/<id>"} (relative: the client splits it on '/'), notificationEvent [{eventNumber,
+// timestamp, focus}]}, then one entry per event as the content allows (as in the IG form, with
+// request and response). Unlike Medplum's server, event numbers are the real ones.
+std::string MedplumNotificationBundleJson(const SubscriptionStatus& status, NotificationType type,
+                                          const std::vector<NotificationEvent>& events,
+                                          PayloadContent content, const std::string& base_url,
+                                          common::TimePoint now);
+
 // $status: a searchset Bundle with one query-status Parameters per subscription.
 std::string StatusSearchsetJson(const std::vector<SubscriptionStatus>& statuses,
                                 const std::string& base_url, const std::string& self_url,

@@ -15,18 +15,27 @@
 
 namespace subscriptions {
 
+// What a binding token grants: the subscriptions it binds and, for full-resource payloads, who
+// it was issued to (`reader`: an opaque serialised principal, empty when unknown) and until when.
+struct BindingGrant {
+  std::vector<std::string> subscription_ids;
+  std::string reader;
+  common::TimePoint expires{};
+};
+
 class NotificationStore {
  public:
   virtual ~NotificationStore() = default;
   // The ids of every Subscription resource that is not deleted.
   virtual common::Result<std::vector<std::string>> SubscriptionIds() = 0;
-  // Keeps a WebSocket binding token (its hash) for `subscription_ids` until `expires`.
+  // Keeps a WebSocket binding token (its hash) for `subscription_ids` until `expires`, with the
+  // serialised principal it was issued to (`reader`, may be empty).
   virtual common::Status SaveBindingToken(const std::string& token_hash,
                                           const std::vector<std::string>& subscription_ids,
-                                          common::TimePoint expires) = 0;
-  // The subscriptions a token binds, if it is known and not expired at `now`; kNotFound else.
-  virtual common::Result<std::vector<std::string>> RedeemBindingToken(const std::string& token_hash,
-                                                                      common::TimePoint now) = 0;
+                                          common::TimePoint expires, const std::string& reader) = 0;
+  // What a token grants, if it is known and not expired at `now`; kNotFound else.
+  virtual common::Result<BindingGrant> RedeemBindingToken(const std::string& token_hash,
+                                                          common::TimePoint now) = 0;
   // events-since-subscription-start per subscription id (absent: 0).
   virtual common::Result<std::map<std::string, std::int64_t>> EventCounts(
       const std::vector<std::string>& subscription_ids) = 0;

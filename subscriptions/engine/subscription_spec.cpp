@@ -233,10 +233,14 @@ Status ReadChannel(const JsonValue& subscription, const SpecContext& c, Subscrip
       return Invalid("channel.payload", "only FHIR 4.0 payloads are served");
     }
   }
-  // Content: the backport extension; classic subscriptions: the resource when a payload is set.
+  // Content: the backport extension; classic subscriptions: the resource when a payload is set,
+  // and always on a websocket (what @medplum/core's subscribeToCriteria creates and expects:
+  // Medplum's server sends the resource there; Fovea only to readers allowed to read it).
   spec.content = spec.topic_based() || !spec.payload_mime.empty() ? PayloadContent::kIdOnly
                                                                   : PayloadContent::kEmpty;
-  if (!spec.topic_based() && !spec.payload_mime.empty()) spec.content = PayloadContent::kFullResource;
+  if (!spec.topic_based() && (!spec.payload_mime.empty() || spec.channel == ChannelType::kWebSocket)) {
+    spec.content = PayloadContent::kFullResource;
+  }
   for (const JsonValue* ext : ExtensionsOf(channel->Find("_payload"))) {
     std::string url = Str(*ext, "url");
     const JsonValue* value = ValueOf(*ext);
@@ -272,6 +276,26 @@ Status ReadChannel(const JsonValue& subscription, const SpecContext& c, Subscrip
   return Status::Ok();
 }
 
+// Extensions on the Subscription itself. None is understood, so each would be accepted and
+// ignored: refused instead, by name. Medplum's (its client adds them only when the caller asks)
+// change what fires or how it is delivered, so they get a message that says what to use here.
+Status CheckResourceExtensions(const JsonValue& subscription) {
+  if (subscription.Find("modifierExtension") != nullptr) {
+    return Invalid("modifierExtension", "no modifier extension is understood here");
+  }
+  for (const JsonValue* ext : ExtensionsOf(&subscription)) {
+    std::string url = Str(*ext, "url");
+    if (url == "https://medplum.com/fhir/StructureDefinition/subscription-supported-interaction" ||
+        url == "https://medplum.com/fhir/StructureDefinition/fhir-path-criteria-expression") {
+      return Invalid("extension", url + " is not supported: subscribe to a topic instead (per-type "
+                                        "create/update/delete topics and task-status, see the "
+                                        "CapabilityStatement)");
+    }
+    return Invalid("extension", "the extension " + url + " is not supported");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view PayloadContentCode(PayloadContent c) {
@@ -294,6 +318,7 @@ Result<SubscriptionSpec> ParseSubscription(const JsonValue& subscription, const 
   if (Str(subscription, "resourceType") != "Subscription") {
     return common::InvalidError("not a Subscription");
   }
+  FOVEA_RETURN_IF_ERROR(CheckResourceExtensions(subscription));
   SubscriptionSpec spec;
   spec.id = Str(subscription, "id");
   spec.status = Str(subscription, "status");

@@ -33,34 +33,39 @@ constexpr PgQuery kSubscriptionIds{
 constexpr PgQuery kSaveToken{
     "subscriptions.save_token",
     "WITH gone AS (DELETE FROM ws_binding_token WHERE expires < now())"
-    " INSERT INTO ws_binding_token (token_hash, subscription_ids, expires)"
-    " VALUES ($1, $2::text[], $3::timestamptz)"};
+    " INSERT INTO ws_binding_token (token_hash, subscription_ids, expires, reader)"
+    " VALUES ($1, $2::text[], $3::timestamptz, NULLIF($4, '')::jsonb)"};
+// One row per subscription the token binds (migration 0008 added `reader`).
 constexpr PgQuery kRedeemToken{
     "subscriptions.redeem_token",
-    "SELECT unnest(subscription_ids) FROM ws_binding_token"
+    "SELECT unnest(subscription_ids), coalesce(reader::text, ''),"
+    " (extract(epoch FROM expires) * 1000000)::bigint FROM ws_binding_token"
     " WHERE token_hash = $1 AND expires > $2::timestamptz"};
 
 }  // namespace
 
 common::Status PgNotificationStore::SaveBindingToken(const std::string& token_hash,
                                                      const std::vector<std::string>& subscription_ids,
-                                                     common::TimePoint expires) {
+                                                     common::TimePoint expires,
+                                                     const std::string& reader) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kSaveToken, {token_hash, fhir::store::pg::PgTextArray(subscription_ids),
-                                                                common::FormatInstantMicros(expires)}));
+                                                                common::FormatInstantMicros(expires), reader}));
   (void)r;
   return common::Status::Ok();
 }
 
-common::Result<std::vector<std::string>> PgNotificationStore::RedeemBindingToken(
-    const std::string& token_hash, common::TimePoint now) {
+common::Result<BindingGrant> PgNotificationStore::RedeemBindingToken(const std::string& token_hash,
+                                                                     common::TimePoint now) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kRedeemToken, {token_hash, common::FormatInstantMicros(now)}));
   if (r.rows() == 0) {
     return common::Status(common::StatusCode::kNotFound, "The binding token is unknown or has expired");
   }
-  std::vector<std::string> out;
-  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Get(i, 0));
+  BindingGrant out;
+  for (int i = 0; i < r.rows(); ++i) out.subscription_ids.emplace_back(r.Get(i, 0));
+  out.reader = std::string(r.Get(0, 1));
+  out.expires = common::TimePoint(std::chrono::microseconds(r.GetInt64(0, 2)));
   return out;
 }
 

@@ -15,9 +15,9 @@ class PgNotificationStore final : public NotificationStore {
   common::Result<std::vector<std::string>> SubscriptionIds() override;
   common::Status SaveBindingToken(const std::string& token_hash,
                                   const std::vector<std::string>& subscription_ids,
-                                  common::TimePoint expires) override;
-  common::Result<std::vector<std::string>> RedeemBindingToken(const std::string& token_hash,
-                                                              common::TimePoint now) override;
+                                  common::TimePoint expires, const std::string& reader) override;
+  common::Result<BindingGrant> RedeemBindingToken(const std::string& token_hash,
+                                                  common::TimePoint now) override;
   common::Result<std::map<std::string, std::int64_t>> EventCounts(
       const std::vector<std::string>& subscription_ids) override;
   common::Result<std::vector<NotificationEvent>> Events(const std::string& subscription_id,

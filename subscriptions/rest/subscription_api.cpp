@@ -242,6 +242,63 @@ std::string BindingTokenHash(std::string_view token) {
   return fhir::auth::Base64UrlEncode(fhir::auth::Sha256(token));
 }
 
+std::string ReaderJson(const fhir::auth::Principal& reader) {
+  using Kind = fhir::auth::Principal::Kind;
+  std::string out = R"({"kind":)";
+  common::AppendJsonString(out, reader.kind == Kind::kTrusted ? "trusted"
+                                : reader.kind == Kind::kClient ? "client"
+                                                               : "user");
+  auto field = [&out](const char* name, const std::string& value) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+    common::AppendJsonString(out, value);
+  };
+  field("subject", reader.subject);
+  field("client", reader.client_id);
+  field("fhirUser", reader.fhir_user);
+  field("scopes", reader.scopes.ToString());
+  field("patient", reader.patient);
+  field("tokenId", reader.token_id);
+  out += R"(,"roles":[)";
+  for (std::size_t i = 0; i < reader.roles.size(); ++i) {
+    if (i != 0) out += ',';
+    common::AppendJsonString(out, reader.roles[i]);
+  }
+  out += "]}";
+  return out;
+}
+
+common::Result<fhir::auth::Principal> ReaderFromJson(std::string_view json) {
+  using Kind = fhir::auth::Principal::Kind;
+  FOVEA_ASSIGN_OR_RETURN(JsonValue v, common::ParseJson(json));
+  auto text = [&v](std::string_view key) {
+    const JsonValue* f = v.Find(key);
+    return f != nullptr && f->is_string() ? f->scalar() : std::string();
+  };
+  fhir::auth::Principal p;
+  std::string kind = text("kind");
+  if (kind == "trusted") {
+    p.kind = Kind::kTrusted;
+  } else if (kind == "client") {
+    p.kind = Kind::kClient;
+  } else if (kind == "user") {
+    p.kind = Kind::kUser;
+  } else {
+    return common::InvalidError("not a binding token's reader");
+  }
+  p.subject = text("subject");
+  p.client_id = text("client");
+  p.fhir_user = text("fhirUser");
+  p.scopes = fhir::auth::ScopeSet::Parse(text("scopes"));
+  p.patient = text("patient");
+  p.token_id = text("tokenId");
+  if (const JsonValue* roles = v.Find("roles"); roles != nullptr && roles->is_array()) {
+    for (const JsonValue& r : roles->items()) p.roles.push_back(r.scalar());
+  }
+  return p;
+}
+
 // $get-ws-binding-token (SUBSCRIPTIONS.md §3.4): a short-lived token for one or more websocket
 // subscriptions the caller may read, and where to use it.
 RestResponse SubscriptionApi::BindingToken(const std::string& id, const RestRequest& request,
@@ -269,7 +326,10 @@ RestResponse SubscriptionApi::BindingToken(const std::string& id, const RestRequ
   }
   std::string token = fhir::auth::RandomToken(32);
   common::TimePoint expires = clock_.Now() + options_.binding_token_lifetime;
-  if (auto st = notifications_.SaveBindingToken(BindingTokenHash(token), ids, expires); !st.ok()) {
+  // Kept with who asked: full-resource payloads on the socket go only where this reader may read.
+  if (auto st = notifications_.SaveBindingToken(BindingTokenHash(token), ids, expires,
+                                                ReaderJson(access.principal()));
+      !st.ok()) {
     return Failed(st);
   }
   // ws(s)://host[:port]/ws/subscriptions-r4, from the FHIR base the client used.

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "fhir/auth/principal.h"
 #include "fhir/rest/fhir_service.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/store/resource_store.h"
@@ -34,6 +35,13 @@ inline constexpr const char* kWebSocketPath = "/ws/subscriptions-r4";
 
 // The hash under which a binding token is kept (base64url SHA-256).
 std::string BindingTokenHash(std::string_view token);
+
+// Who a binding token was issued to, as kept with it (JSON: kind, subject, client, fhirUser,
+// roles, scopes, launch patient, token id), and back: enough to rebuild the AccessControl that
+// decides, event by event, whether the socket may get a resource in full. kInvalid for text
+// that is not such a JSON.
+std::string ReaderJson(const fhir::auth::Principal& reader);
+common::Result<fhir::auth::Principal> ReaderFromJson(std::string_view json);
 
 class SubscriptionApi {
  public:

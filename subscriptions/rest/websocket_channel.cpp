@@ -4,6 +4,8 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "fhir/definitions/definitions.h"
+#include "fhir/rest/access_control.h"
 #include "fhir/store/pg/connection.h"
 #include "subscriptions/engine/notification_bundle.h"
 #include "subscriptions/engine/ws_protocol.h"
@@ -162,20 +164,30 @@ void WebSocketChannel::Dispatch() {
 
 void WebSocketChannel::Bind(ConnectionId id, const std::string& token, bool json) {
   std::string hash = BindingTokenHash(token);
-  auto ids = notifications_.RedeemBindingToken(hash, clock_.Now());
-  if (!ids.has_value()) {
-    loop_.SendText(id, ErrorMessage(ids.error().message()));
+  auto grant = notifications_.RedeemBindingToken(hash, clock_.Now());
+  if (!grant.has_value()) {
+    loop_.SendText(id, ErrorMessage(grant.error().message()));
     return;
   }
-  auto counts = notifications_.EventCounts(*ids);
+  const std::vector<std::string>& ids = grant->subscription_ids;
+  auto counts = notifications_.EventCounts(ids);
   if (!counts.has_value()) {
     loop_.SendText(id, ErrorMessage("The subscriptions cannot be read now; bind again"));
     return;
   }
+  std::shared_ptr<const fhir::auth::Principal> reader;
+  if (!grant->reader.empty()) {
+    auto parsed = ReaderFromJson(grant->reader);
+    if (parsed.has_value()) {
+      reader = std::make_shared<const fhir::auth::Principal>(std::move(parsed).value());
+    } else {
+      common::LogWarning("websocket: a binding token's reader could not be read; ids only");
+    }
+  }
   std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
   SpecContext context{topics_, *search, options_.base_url, true};
-  tokens_[id][hash] = *ids;
-  for (const std::string& sid : *ids) {
+  tokens_[id][hash] = ids;
+  for (const std::string& sid : ids) {
     auto stored = store_.Read("Subscription", sid);
     if (!stored.has_value() || stored->deleted) continue;
     auto json_value = common::ParseJson(stored->content);
@@ -185,7 +197,16 @@ void WebSocketChannel::Bind(ConnectionId id, const std::string& token, bool json
     auto already = std::find_if(bindings_.begin(), bindings_.end(), [&](const Binding& b) {
       return b.connection == id && b.subscription == sid;
     });
-    if (already != bindings_.end()) continue;
+    if (already != bindings_.end()) {
+      // Bound again with a fresh token (@medplum/core does so before its token expires): the
+      // new token vouches for the reader from now on, and the client gets its handshake again
+      // (Medplum's client waits for it to consider the subscription refreshed).
+      already->reader = reader;
+      already->reader_until = grant->expires;
+      loop_.SendText(id, Frame(*already, NotificationType::kHandshake, already->sent, {},
+                               PayloadContent::kIdOnly));
+      continue;
+    }
     Binding b;
     b.connection = id;
     b.subscription = sid;
@@ -193,10 +214,34 @@ void WebSocketChannel::Bind(ConnectionId id, const std::string& token, bool json
     b.sent = counts->count(sid) != 0 ? counts->at(sid) : 0;
     b.json = json;
     b.last_frame = clock_.Now();
-    SubscriptionStatus status{sid, b.spec->status, b.spec->topic_based() ? b.spec->topic->url : "", b.sent, ""};
-    loop_.SendText(id, NotificationBundleJson(status, NotificationType::kHandshake, {},
-                                              PayloadContent::kIdOnly, options_.base_url, clock_.Now()));
+    b.reader = reader;
+    b.reader_until = grant->expires;
+    loop_.SendText(id, Frame(b, NotificationType::kHandshake, b.sent, {}, PayloadContent::kIdOnly));
     bindings_.push_back(std::move(b));
+  }
+}
+
+std::string WebSocketChannel::Frame(const Binding& b, NotificationType type,
+                                    std::int64_t events_since_start,
+                                    const std::vector<NotificationEvent>& events,
+                                    PayloadContent content) const {
+  SubscriptionStatus status{b.subscription, b.spec->status,
+                            b.spec->topic_based() ? b.spec->topic->url : "", events_since_start, ""};
+  if (b.spec->topic_based()) {
+    return NotificationBundleJson(status, type, events, content, options_.base_url, clock_.Now());
+  }
+  return MedplumNotificationBundleJson(status, type, events, content, options_.base_url, clock_.Now());
+}
+
+void WebSocketChannel::KeepReadable(const Binding& b, std::vector<NotificationEvent>& events) const {
+  std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
+  fhir::rest::AccessControl access(*b.reader, fhir::definitions::Definitions::R4(), search.get());
+  for (NotificationEvent& e : events) {
+    if (e.content.empty()) continue;
+    if (access.ReachFor(e.type, fhir::auth::Permission::kRead) != fhir::auth::Reach::kAll &&
+        !access.MayAccess(e.type, fhir::auth::Permission::kRead, e.content)) {
+      e.content.clear();
+    }
   }
 }
 
@@ -222,20 +267,22 @@ bool WebSocketChannel::DeliverNew() {
   for (Binding& b : bindings_) {
     auto count = counts->find(b.subscription);
     if (count == counts->end() || count->second <= b.sent) continue;
-    // Full resources need a per-reader access check that bindings do not carry yet: a
-    // websocket gets ids (the client reads what it may).
-    PayloadContent content = b.spec->content == PayloadContent::kEmpty ? PayloadContent::kEmpty
-                                                                        : PayloadContent::kIdOnly;
-    auto events = notifications_.Events(b.subscription, b.sent + 1, count->second, kEventsPerRound, false);
+    // Full resources only while the binding token vouches for a reader, and only those it may
+    // read (the others go id-only, as $events does); else ids (the client reads what it may).
+    PayloadContent content = b.spec->content;
+    if (content == PayloadContent::kFullResource &&
+        (b.reader == nullptr || clock_.Now() >= b.reader_until)) {
+      content = PayloadContent::kIdOnly;
+    }
+    auto events = notifications_.Events(b.subscription, b.sent + 1, count->second, kEventsPerRound,
+                                        content == PayloadContent::kFullResource);
     if (!events.has_value()) {
       more = true;
       continue;
     }
+    if (content == PayloadContent::kFullResource) KeepReadable(b, *events);
     for (const NotificationEvent& e : *events) {
-      SubscriptionStatus status{b.subscription, b.spec->status,
-                                b.spec->topic_based() ? b.spec->topic->url : "", e.number, ""};
-      if (!loop_.SendText(b.connection, NotificationBundleJson(status, NotificationType::kEventNotification,
-                                                               {e}, content, options_.base_url, clock_.Now()))) {
+      if (!loop_.SendText(b.connection, Frame(b, NotificationType::kEventNotification, e.number, {e}, content))) {
         break;  // closed (or cut off): OnClose drops the binding
       }
       b.sent = e.number;
@@ -252,10 +299,7 @@ void WebSocketChannel::SendHeartbeats() {
   for (Binding& b : bindings_) {
     if (b.spec->heartbeat_seconds <= 0) continue;
     if (now - b.last_frame < std::chrono::seconds(b.spec->heartbeat_seconds)) continue;
-    SubscriptionStatus status{b.subscription, b.spec->status,
-                              b.spec->topic_based() ? b.spec->topic->url : "", b.sent, ""};
-    loop_.SendText(b.connection, NotificationBundleJson(status, NotificationType::kHeartbeat, {},
-                                                        PayloadContent::kIdOnly, options_.base_url, now));
+    loop_.SendText(b.connection, Frame(b, NotificationType::kHeartbeat, b.sent, {}, PayloadContent::kIdOnly));
     b.last_frame = now;
   }
 }

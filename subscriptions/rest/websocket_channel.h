@@ -12,6 +12,12 @@
 // handshakes and, woken by NOTIFY fovea_notification on a connection of its own, reads the new
 // notification rows and queues the frames. A socket that cannot keep up is closed by the loop;
 // its client catches up with $events.
+//
+// Two dialects: topic-based subscriptions get the Backport IG's Bundles (status Parameters
+// first); classic ones (criteria = a search URL, what @medplum/core's subscribeToCriteria
+// creates) get the bundles Medplum's client reads (SubscriptionStatus first). Full-resource
+// payloads go only to a socket whose binding token's principal may read that resource (checked
+// per event, until the token expires; after that ids only, until the client binds again).
 
 #include <condition_variable>
 #include <deque>
@@ -23,6 +29,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "fhir/auth/principal.h"
 #include "fhir/rest/http_server.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/store/resource_store.h"
@@ -64,6 +71,9 @@ class WebSocketChannel {
     std::int64_t sent = 0;
     bool json = false;  // the client spoke JSON (ping/pong form)
     common::TimePoint last_frame{};
+    // Who the binding token was issued to (null: unknown, ids only) and until when it vouches.
+    std::shared_ptr<const fhir::auth::Principal> reader;
+    common::TimePoint reader_until{};
   };
   struct Work {
     websocket::ConnectionId connection = 0;
@@ -80,6 +90,11 @@ class WebSocketChannel {
   // (more than a round's worth, or the database was away).
   bool DeliverNew();
   void SendHeartbeats();
+  // One notification Bundle for `b` in its subscription's dialect.
+  std::string Frame(const Binding& b, NotificationType type, std::int64_t events_since_start,
+                    const std::vector<NotificationEvent>& events, PayloadContent content) const;
+  // Drops the content of the events `b`'s reader may not read (they go id-only).
+  void KeepReadable(const Binding& b, std::vector<NotificationEvent>& events) const;
 
   const TopicRegistry& topics_;
   const std::shared_ptr<fhir::search::LiveRegistry> search_;

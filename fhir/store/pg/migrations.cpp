@@ -11,6 +11,7 @@ std::string_view EmbeddedMigration0004();
 std::string_view EmbeddedMigration0005();
 std::string_view EmbeddedMigration0006();
 std::string_view EmbeddedMigration0007();
+std::string_view EmbeddedMigration0008();
 
 namespace fhir::store::pg {
 namespace {
@@ -41,6 +42,7 @@ const std::vector<Migration>& AllMigrations() {
       {5, "subscriptions", EmbeddedMigration0005()},
       {6, "ws_binding_tokens", EmbeddedMigration0006()},
       {7, "rest_hook_delivery", EmbeddedMigration0007()},
+      {8, "ws_token_access", EmbeddedMigration0008()},
   };
   return kAll;
 }

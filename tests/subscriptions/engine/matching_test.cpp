@@ -121,6 +121,56 @@ BOOST_AUTO_TEST_CASE(NotificationBundlesHaveTheBackportShape) {
   }
 }
 
+// What @medplum/core's SubscriptionManager reads of a message: entry[0].resource with `type`
+// (handshake, heartbeat, or anything else: a message) and `subscription.reference` split on '/'
+// (so it must be relative); the resource follows as the second entry.
+BOOST_AUTO_TEST_CASE(MedplumBundlesLeadWithASubscriptionStatus) {
+  subscriptions::SubscriptionStatus status{"s1", "active", "", 3, ""};
+  subscriptions::NotificationEvent e;
+  e.number = 3;
+  e.type = "Task";
+  e.id = "t1";
+  e.version = 2;
+  e.interaction = Interaction::kUpdate;
+  e.content = TaskJson("in-progress", "e1");
+  auto first = [](const common::JsonValue& bundle) -> const common::JsonValue& {
+    return *bundle.Find("entry")->items().front().Find("resource");
+  };
+  auto handshake = common::ParseJson(subscriptions::MedplumNotificationBundleJson(
+      status, subscriptions::NotificationType::kHandshake, {}, subscriptions::PayloadContent::kIdOnly,
+      "https://fovea.test/fhir/R4", common::TimePoint{}));
+  BOOST_REQUIRE(handshake.has_value());
+  BOOST_TEST(handshake->Find("type")->scalar() == "history");
+  BOOST_TEST(handshake->Find("entry")->items().size() == 1u);
+  BOOST_TEST(first(*handshake).Find("resourceType")->scalar() == "SubscriptionStatus");
+  BOOST_TEST(first(*handshake).Find("type")->scalar() == "handshake");
+  BOOST_TEST(first(*handshake).Find("status")->scalar() == "active");
+  BOOST_TEST(first(*handshake).Find("subscription")->Find("reference")->scalar() == "Subscription/s1");
+  BOOST_TEST(first(*handshake).Find("notificationEvent") == nullptr);
+
+  for (auto content : {subscriptions::PayloadContent::kEmpty, subscriptions::PayloadContent::kIdOnly,
+                       subscriptions::PayloadContent::kFullResource}) {
+    auto bundle = common::ParseJson(subscriptions::MedplumNotificationBundleJson(
+        status, subscriptions::NotificationType::kEventNotification, {e}, content,
+        "https://fovea.test/fhir/R4", common::TimePoint{}));
+    BOOST_REQUIRE(bundle.has_value());
+    const common::JsonValue& s = first(*bundle);
+    BOOST_TEST(s.Find("type")->scalar() == "event-notification");
+    BOOST_TEST(s.Find("eventsSinceSubscriptionStart")->scalar() == "3");
+    const common::JsonValue& event = s.Find("notificationEvent")->items().front();
+    BOOST_TEST(event.Find("eventNumber")->scalar() == "3");
+    BOOST_TEST((event.Find("focus") != nullptr) == (content != subscriptions::PayloadContent::kEmpty));
+    const auto& entries = bundle->Find("entry")->items();
+    BOOST_TEST(entries.size() == (content == subscriptions::PayloadContent::kEmpty ? 1u : 2u));
+    if (content == subscriptions::PayloadContent::kEmpty) continue;
+    BOOST_TEST(event.Find("focus")->Find("reference")->scalar() == "Task/t1");
+    BOOST_TEST(entries[1].Find("fullUrl")->scalar() == "https://fovea.test/fhir/R4/Task/t1");
+    const common::JsonValue* resource = entries[1].Find("resource");
+    BOOST_TEST((resource != nullptr) == (content == subscriptions::PayloadContent::kFullResource));
+    if (resource != nullptr) BOOST_TEST(resource->Find("status")->scalar() == "in-progress");
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

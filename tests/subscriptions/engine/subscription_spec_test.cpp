@@ -126,7 +126,13 @@ BOOST_AUTO_TEST_CASE(ClassicCriteriaSubscriptions) {
   BOOST_TEST(!spec->topic_based());
   BOOST_TEST(spec->FiltersFor("Task") != nullptr);
   BOOST_TEST(spec->FiltersFor("Observation") == nullptr);
-  BOOST_TEST((spec->content == PayloadContent::kEmpty));
+  // Medplum's dialect: the resource on the websocket (to readers who may read it).
+  BOOST_TEST((spec->content == PayloadContent::kFullResource));
+  // A classic rest-hook without a payload is a bare ping, as R4 has it.
+  auto hook = Parse(R"({"resourceType":"Subscription","status":"requested","reason":"x",
+    "criteria":"Task?status=ready","channel":{"type":"rest-hook","endpoint":"https://ehr.example/h"}})");
+  BOOST_REQUIRE(hook.has_value());
+  BOOST_TEST((hook->content == PayloadContent::kEmpty));
 }
 
 BOOST_AUTO_TEST_CASE(WhatCannotBeHonouredIsRefused) {
@@ -157,6 +163,19 @@ BOOST_AUTO_TEST_CASE(WhatCannotBeHonouredIsRefused) {
        "cannot be evaluated"},
       {R"({"resourceType":"Subscription","status":"requested","reason":"x","channel":{"type":"websocket"}})",
        "criteria"},
+      // Medplum's extensions (its client adds them only when asked) change what fires: refused.
+      {R"({"resourceType":"Subscription","status":"active","reason":"x","criteria":"Task","channel":{"type":"websocket"},
+          "extension":[{"url":"https://medplum.com/fhir/StructureDefinition/subscription-supported-interaction","valueCode":"create"}]})",
+       "subscribe to a topic"},
+      {R"({"resourceType":"Subscription","status":"active","reason":"x","criteria":"Task","channel":{"type":"websocket"},
+          "extension":[{"url":"https://medplum.com/fhir/StructureDefinition/fhir-path-criteria-expression","valueString":"%previous.status != %current.status"}]})",
+       "subscribe to a topic"},
+      {R"({"resourceType":"Subscription","status":"active","reason":"x","criteria":"Task","channel":{"type":"websocket"},
+          "extension":[{"url":"http://example.org/anything","valueString":"x"}]})",
+       "http://example.org/anything is not supported"},
+      {R"({"resourceType":"Subscription","status":"active","reason":"x","criteria":"Task","channel":{"type":"websocket"},
+          "modifierExtension":[{"url":"http://example.org/anything","valueString":"x"}]})",
+       "modifier"},
   };
   // An unknown extension on criteria (Inferno's rejection test).
   std::string unknown = Backport(task, {}, kWebSocketIdOnly);

@@ -164,9 +164,14 @@ BOOST_AUTO_TEST_CASE(BindingTokensCoverWebSocketSubscriptions) {
   BOOST_TEST(!values["expiration"].empty());
   // Redeemable (on any node: it lives in the database), by its hash only.
   auto& store = server.subscriptions()->notifications();
-  auto ids = store.RedeemBindingToken(subscriptions::BindingTokenHash(values["token"]), common::SystemClock().Now());
-  BOOST_REQUIRE(ids.has_value());
-  BOOST_TEST(*ids == std::vector<std::string>{ws}, boost::test_tools::per_element());
+  auto grant = store.RedeemBindingToken(subscriptions::BindingTokenHash(values["token"]), common::SystemClock().Now());
+  BOOST_REQUIRE(grant.has_value());
+  BOOST_TEST(grant->subscription_ids == std::vector<std::string>{ws}, boost::test_tools::per_element());
+  // Kept with the principal it was issued to (here the trusted loopback principal of --auth off).
+  auto reader = subscriptions::ReaderFromJson(grant->reader);
+  BOOST_REQUIRE(reader.has_value());
+  BOOST_TEST((reader->kind == fhir::auth::Principal::Kind::kTrusted));
+  BOOST_TEST(common::FormatInstant(grant->expires) == values["expiration"]);
   BOOST_TEST(!store.RedeemBindingToken(values["token"], common::SystemClock().Now()).has_value());
   BOOST_TEST(!store.RedeemBindingToken(subscriptions::BindingTokenHash(values["token"]),
                                        common::SystemClock().Now() + std::chrono::hours(1))

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "common/json.h"
+#include "fhir/auth/principal.h"
+#include "subscriptions/rest/subscription_api.h"
 #include "tests/subscriptions/websocket/ws_client.h"
 #include "tests/support/test_server.h"
 
@@ -101,6 +103,73 @@ BOOST_AUTO_TEST_CASE(BoundSocketsGetHandshakesAndNumberedEvents) {
       R"({"resourceType":"Task","id":"a","status":"in-progress","intent":"order","encounter":{"reference":"Encounter/e1"}})").status, 200);
   BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
   BOOST_TEST(StatusValue(Json(NextText(*text_client)), "events-since-subscription-start") == "2");
+}
+
+// What @medplum/core's subscribeToCriteria creates, and what its SubscriptionManager reads: a
+// SubscriptionStatus first (type, subscription.reference relative), the resource second, and a
+// handshake again when it binds again with a fresh token.
+BOOST_AUTO_TEST_CASE(ClassicSubscriptionsGetMedplumsDialectWithTheResource) {
+  TestServer server;
+  HttpResult created = server.Request("POST", "Subscription",
+      R"({"resourceType":"Subscription","status":"active","reason":"WebSocket subscription for undefined",
+          "channel":{"type":"websocket"},"criteria":"Task?status=ready"})");
+  BOOST_REQUIRE_MESSAGE(created.status == 201, created.body);
+  std::string id = Json(created.body).Find("id")->scalar();
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+
+  auto client = Connect(server);
+  client->SendText(R"({"type":"bind-with-token","payload":{"token":")" + Token(server, id) + R"("}})");
+  JsonValue handshake = Json(NextText(*client));
+  const JsonValue& hs = *handshake.Find("entry")->items().front().Find("resource");
+  BOOST_TEST(hs.Find("resourceType")->scalar() == "SubscriptionStatus");
+  BOOST_TEST(hs.Find("type")->scalar() == "handshake");
+  BOOST_TEST(hs.Find("subscription")->Find("reference")->scalar() == "Subscription/" + id);
+
+  // A reader the token vouches for who may not read Tasks gets ids only.
+  auto& notifications = server.subscriptions()->notifications();
+  fhir::auth::Principal narrow;
+  narrow.kind = fhir::auth::Principal::Kind::kClient;
+  narrow.subject = "narrow";
+  narrow.scopes = fhir::auth::ScopeSet::Parse("system/Subscription.rs system/Patient.rs");
+  BOOST_REQUIRE(notifications.SaveBindingToken(subscriptions::BindingTokenHash("narrow-token"), {id},
+                                               common::SystemClock().Now() + std::chrono::minutes(5),
+                                               subscriptions::ReaderJson(narrow)).ok());
+  auto narrow_client = Connect(server);
+  narrow_client->SendText("bind-with-token narrow-token");
+  BOOST_TEST(Json(NextText(*narrow_client)).Find("entry")->items().front().Find("resource")->Find("type")->scalar() ==
+             "handshake");
+
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Task/a",
+      R"({"resourceType":"Task","id":"a","status":"ready","intent":"order"})").status, 201);
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Task/b",
+      R"({"resourceType":"Task","id":"b","status":"draft","intent":"order"})").status, 201);
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+
+  JsonValue event = Json(NextText(*client));
+  const auto& entries = event.Find("entry")->items();
+  BOOST_REQUIRE_EQUAL(entries.size(), 2u);
+  const JsonValue& status = *entries[0].Find("resource");
+  BOOST_TEST(status.Find("resourceType")->scalar() == "SubscriptionStatus");
+  BOOST_TEST(status.Find("type")->scalar() == "event-notification");
+  BOOST_TEST(status.Find("subscription")->Find("reference")->scalar() == "Subscription/" + id);
+  BOOST_TEST(status.Find("eventsSinceSubscriptionStart")->scalar() == "1");
+  BOOST_TEST(status.Find("notificationEvent")->items().front().Find("eventNumber")->scalar() == "1");
+  BOOST_TEST(status.Find("notificationEvent")->items().front().Find("focus")->Find("reference")->scalar() == "Task/a");
+  BOOST_REQUIRE(entries[1].Find("resource") != nullptr);
+  BOOST_TEST(entries[1].Find("resource")->Find("id")->scalar() == "a");
+
+  JsonValue narrow_event = Json(NextText(*narrow_client));
+  BOOST_REQUIRE_EQUAL(narrow_event.Find("entry")->items().size(), 2u);
+  BOOST_TEST(narrow_event.Find("entry")->items()[1].Find("fullUrl")->scalar().find("Task/a") != std::string::npos);
+  BOOST_TEST(narrow_event.Find("entry")->items()[1].Find("resource") == nullptr);
+
+  // Bound again with a fresh token: a fresh handshake, and nothing sent twice.
+  client->SendText(R"({"type":"bind-with-token","payload":{"token":")" + Token(server, id) + R"("}})");
+  JsonValue again = Json(NextText(*client));
+  BOOST_TEST(again.Find("entry")->items().front().Find("resource")->Find("type")->scalar() == "handshake");
+  BOOST_TEST(again.Find("entry")->items().front().Find("resource")->Find("eventsSinceSubscriptionStart")->scalar() == "1");
+  client->SendText(R"({"type":"ping"})");
+  BOOST_TEST(NextText(*client) == R"({"type":"pong"})");
 }
 
 BOOST_AUTO_TEST_CASE(BadMessagesAndTokensAreAnsweredNotFatal) {
