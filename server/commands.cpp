@@ -146,12 +146,14 @@ int RunServe(const Config& config) {
   if (auto st = http.Start(); !st.ok()) return Fail(st);
   (*subscriptions)->matcher().Start();  // on every node; one of them holds the matcher lock
   if (auto st = (*subscriptions)->StartChannel(http); !st.ok()) return Fail(st);
+  (*subscriptions)->rest_hooks().Start();  // any node delivers; the queue's row locks share out the work
   common::LogInfo("Fovea " + std::string(kVersion) + " serving " +
                   (http.tls() ? "https://" : "http://") + config.bind + ":" +
                   std::to_string(http.port()) + fhir::rest::kFhirBasePath);
   WaitForTermination();
   common::LogInfo("shutting down");
   http.Stop();
+  (*subscriptions)->rest_hooks().Stop();
   (*subscriptions)->channel().Stop();
   (*subscriptions)->matcher().Stop();
   audit_log.Stop();  // every queued AuditEvent is stored before the database goes away

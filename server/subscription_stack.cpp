@@ -1,6 +1,20 @@
 #include "server/subscription_stack.h"
 
 namespace server {
+namespace {
+
+subscriptions::RestHookOptions RestHookOptionsFrom(const fhir::store::pg::ConnectionPool& pool,
+                                                   const SubscriptionSettings& settings) {
+  subscriptions::RestHookOptions o;
+  o.dsn = pool.dsn();
+  o.base_url = settings.base_url;
+  o.allow_http_hooks = settings.allow_http_hooks;
+  o.workers = settings.rest_hook_workers;
+  o.max_attempts = settings.rest_hook_max_attempts;
+  return o;
+}
+
+}  // namespace
 
 common::Result<std::unique_ptr<SubscriptionStack>> SubscriptionStack::Open(
     fhir::store::pg::ConnectionPool& pool, std::shared_ptr<fhir::search::LiveRegistry> registry,
@@ -21,7 +35,8 @@ SubscriptionStack::SubscriptionStack(const subscriptions::TopicRegistry& topics,
       api_(topics, registry, store, notifications_, clock,
            {settings.base_url, 1000, settings.allow_http_hooks}),
       matcher_(pool.dsn(), registry, topics, {500, std::chrono::milliseconds(2000), settings.base_url}),
-      channel_(topics, registry, store, notifications_, clock, {pool.dsn(), settings.base_url, {}}) {}
+      channel_(topics, registry, store, notifications_, clock, {pool.dsn(), settings.base_url, {}}),
+      rest_hooks_(topics, registry, store, notifications_, clock, RestHookOptionsFrom(pool, settings)) {}
 
 common::Status SubscriptionStack::StartChannel(fhir::rest::HttpServer& http) {
   FOVEA_RETURN_IF_ERROR(channel_.Start());

@@ -2,7 +2,8 @@
 #define FOVEA_SERVER_SUBSCRIPTION_STACK_H_
 
 // Subscriptions wired for `fovea serve` (and the test server): the built-in topics, the
-// notification store, the Subscription API that FhirService calls, and the matcher.
+// notification store, the Subscription API that FhirService calls, the matcher and the
+// channels (WebSocket, rest-hook).
 
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include "fhir/store/resource_store.h"
 #include "subscriptions/pg/event_matcher.h"
 #include "subscriptions/pg/pg_notification_store.h"
+#include "subscriptions/rest/rest_hook_deliverer.h"
 #include "subscriptions/rest/subscription_api.h"
 #include "subscriptions/rest/websocket_channel.h"
 
@@ -23,6 +25,8 @@ namespace server {
 struct SubscriptionSettings {
   std::string base_url;  // the public FHIR base
   bool allow_http_hooks = false;
+  int rest_hook_workers = 2;
+  int rest_hook_max_attempts = 16;  // consecutive failed deliveries before status error
 };
 
 class SubscriptionStack {
@@ -36,6 +40,7 @@ class SubscriptionStack {
   fhir::rest::ExtensionSupport ForFhirService() { return api_.Extensions(); }
   subscriptions::pg::EventMatcher& matcher() { return matcher_; }
   subscriptions::WebSocketChannel& channel() { return channel_; }
+  subscriptions::RestHookDeliverer& rest_hooks() { return rest_hooks_; }
   // Mounts /ws/subscriptions-r4 on `http` and starts the channel's threads.
   common::Status StartChannel(fhir::rest::HttpServer& http);
   subscriptions::NotificationStore& notifications() { return notifications_; }
@@ -50,6 +55,7 @@ class SubscriptionStack {
   subscriptions::SubscriptionApi api_;
   subscriptions::pg::EventMatcher matcher_;
   subscriptions::WebSocketChannel channel_;
+  subscriptions::RestHookDeliverer rest_hooks_;
 };
 
 }  // namespace server

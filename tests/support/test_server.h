@@ -56,6 +56,10 @@ class TestServer {
   // The running HTTP server, e.g. to mount a protocol upgrade (MountUpgrade works after Start).
   fhir::rest::HttpServer& http() { return *http_; }
   const std::string& dsn() const { return db_.dsn(); }
+  // What the server writes through and searches with (to run more subscription workers).
+  fhir::store::ResourceStore& store() { return store_; }
+  std::shared_ptr<fhir::search::LiveRegistry> registry() { return registry_; }
+  const common::Clock& clock() const { return clock_; }
   std::string base() const;  // http://127.0.0.1:PORT/fhir/R4 (https:// with TLS)
 
   // One request on a fresh connection. `path` is below the FHIR base unless it starts with '/'.

@@ -1,0 +1,380 @@
+// rest-hook delivery against PostgreSQL and a real HTTP endpoint (HookReceiver): the handshake
+// (requested → active, or error), event notifications in order with the subscriber's headers,
+// retries with backoff while the endpoint is down, error after the limit and resumption from
+// the cursor when the subscriber re-activates, timeouts, heartbeats only when asked for, the
+// classic R4 forms, and two deliverers sharing one queue without sending anything twice.
+// These are also the checks the Inferno subscriptions kit makes of a rest-hook server
+// (docs/SUBSCRIPTIONS.md lists which test covers which).
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "subscriptions/rest/rest_hook_deliverer.h"
+#include "tests/subscriptions/rest/hook_receiver.h"
+#include "tests/support/test_server.h"
+
+namespace {
+
+using common::JsonValue;
+using hook_test::HookReceiver;
+using hook_test::ReceivedRequest;
+using subscriptions::RestHookDeliverer;
+using subscriptions::RestHookOptions;
+using test_support::HttpResult;
+using test_support::TestServer;
+
+constexpr const char* kBackport = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/";
+
+JsonValue Json(const std::string& text) {
+  auto json = common::ParseJson(text);
+  BOOST_REQUIRE_MESSAGE(json.has_value(), text);
+  return std::move(json).value();
+}
+
+RestHookOptions TestOptions() {
+  RestHookOptions o;
+  o.backoff_base = std::chrono::milliseconds(0);  // a test retries when it chooses
+  o.default_timeout = std::chrono::seconds(5);
+  o.poll = std::chrono::milliseconds(50);
+  return o;
+}
+
+std::unique_ptr<RestHookDeliverer> Deliverer(TestServer& server, RestHookOptions o = TestOptions()) {
+  o.dsn = server.dsn();
+  o.base_url = server.base();
+  auto topics = subscriptions::TopicRegistry::BuiltIn();
+  BOOST_REQUIRE(topics.has_value());
+  return std::make_unique<RestHookDeliverer>(**topics, server.registry(), server.store(),
+                                             server.subscriptions()->notifications(), server.clock(), o);
+}
+
+std::size_t Deliver(RestHookDeliverer& d) {
+  auto n = d.DeliverPending();
+  BOOST_REQUIRE_MESSAGE(n.has_value(), (n.has_value() ? "" : n.error().message()));
+  return *n;
+}
+
+void Match(TestServer& server) {
+  auto n = server.subscriptions()->matcher().MatchPending();
+  BOOST_REQUIRE_MESSAGE(n.has_value(), (n.has_value() ? "" : n.error().message()));
+}
+
+// A topic-based rest-hook Subscription to Task status changes in encounter e1.
+std::string TaskHook(const std::string& endpoint, const std::string& channel_extensions = "") {
+  return std::string(R"({"resourceType":"Subscription","status":"requested","reason":"EHR feed",
+    "criteria":"https://fovea.health/fhir/SubscriptionTopic/task-status",
+    "_criteria":{"extension":[{"url":")") + kBackport + R"(backport-filter-criteria","valueString":"Task?encounter=Encounter/e1"}]},
+    "channel":{"type":"rest-hook","endpoint":")" + endpoint + R"(","payload":"application/fhir+json",
+      "header":["Authorization: Bearer notification-token-7"],
+      "_payload":{"extension":[{"url":")" + kBackport + R"(backport-payload-content","valueCode":"id-only"}]})" +
+         (channel_extensions.empty() ? "" : ",\"extension\":[" + channel_extensions + "]") + "}}";
+}
+
+std::string Task(const std::string& id, const std::string& status) {
+  return R"({"resourceType":"Task","id":")" + id + R"(","status":")" + status +
+         R"(","intent":"order","encounter":{"reference":"Encounter/e1"}})";
+}
+
+std::string Create(TestServer& server, const std::string& body) {
+  HttpResult r = server.Request("POST", "Subscription", body);
+  BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+  // Inferno: the create answer shows the subscription `requested` until its handshake.
+  BOOST_TEST(Json(r.body).Find("status")->scalar() == "requested");
+  return Json(r.body).Find("id")->scalar();
+}
+
+JsonValue Read(TestServer& server, const std::string& id) {
+  HttpResult r = server.Request("GET", "Subscription/" + id);
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  return Json(r.body);
+}
+
+void Put(TestServer& server, const std::string& path, const std::string& body) {
+  HttpResult r = server.Request("PUT", path, body);
+  BOOST_REQUIRE_MESSAGE(r.status == 200 || r.status == 201, r.body);
+}
+
+// The status Parameters' value of `name` in a notification Bundle.
+std::string StatusValue(const JsonValue& bundle, const std::string& name) {
+  const JsonValue& params = *bundle.Find("entry")->items().front().Find("resource");
+  for (const JsonValue& p : params.Find("parameter")->items()) {
+    if (p.Find("name")->scalar() != name) continue;
+    for (const auto& [key, value] : p.members()) {
+      if (key.rfind("value", 0) == 0 && !value.is_object()) return value.scalar();
+    }
+  }
+  return "";
+}
+
+std::vector<std::string> EventNumbers(const JsonValue& bundle) {
+  std::vector<std::string> out;
+  const JsonValue& params = *bundle.Find("entry")->items().front().Find("resource");
+  for (const JsonValue& p : params.Find("parameter")->items()) {
+    if (p.Find("name")->scalar() != "notification-event") continue;
+    for (const JsonValue& part : p.Find("part")->items()) {
+      if (part.Find("name")->scalar() == "event-number") out.push_back(part.Find("valueString")->scalar());
+    }
+  }
+  return out;
+}
+
+// Every event number the requests carried, in the order they arrived.
+std::vector<std::string> DeliveredNumbers(const std::vector<ReceivedRequest>& requests) {
+  std::vector<std::string> out;
+  for (const ReceivedRequest& r : requests) {
+    JsonValue bundle = Json(r.body);
+    if (StatusValue(bundle, "type") != "event-notification") continue;
+    for (const std::string& n : EventNumbers(bundle)) out.push_back(n);
+  }
+  return out;
+}
+
+BOOST_AUTO_TEST_SUITE(RestHooks)
+
+BOOST_AUTO_TEST_CASE(HandshakeActivatesAndEventsArriveInOrderWithTheSubscribersHeaders) {
+  TestServer server;
+  HookReceiver endpoint;
+  auto deliverer = Deliverer(server);
+  std::string id = Create(server, TaskHook(endpoint.url()));
+  BOOST_TEST(Deliver(*deliverer) == 1u);
+  BOOST_REQUIRE(endpoint.count() == 1u);
+  ReceivedRequest handshake = endpoint.received()[0];
+  BOOST_TEST(handshake.method == "POST");
+  BOOST_TEST(handshake.path == "/hook");
+  BOOST_TEST(handshake.Header("content-type") == "application/fhir+json");
+  BOOST_TEST(handshake.Header("authorization") == "Bearer notification-token-7");
+  JsonValue hs = Json(handshake.body);
+  BOOST_TEST(hs.Find("type")->scalar() == "history");
+  BOOST_TEST(StatusValue(hs, "type") == "handshake");
+  BOOST_TEST(StatusValue(hs, "status") == "requested");  // Inferno: the handshake says requested
+  BOOST_TEST(StatusValue(hs, "events-since-subscription-start") == "0");
+  BOOST_TEST(Read(server, id).Find("status")->scalar() == "active");
+
+  Put(server, "Task/t1", Task("t1", "ready"));
+  Put(server, "Task/t1", Task("t1", "in-progress"));
+  Put(server, "Task/t1", Task("t1", "in-progress"));  // no status change: not an event of the topic
+  Match(server);
+  BOOST_TEST(Deliver(*deliverer) == 2u);
+  std::vector<ReceivedRequest> got = endpoint.received();
+  BOOST_REQUIRE(got.size() == 3u);
+  BOOST_TEST(DeliveredNumbers(got) == (std::vector<std::string>{"1", "2"}));
+  for (std::size_t i = 1; i < got.size(); ++i) {
+    JsonValue b = Json(got[i].body);
+    BOOST_TEST(got[i].Header("authorization") == "Bearer notification-token-7");
+    BOOST_TEST(StatusValue(b, "status") == "active");
+    BOOST_TEST(StatusValue(b, "events-since-subscription-start") == std::to_string(i));
+    const JsonValue& entry = b.Find("entry")->items()[1];
+    BOOST_TEST(entry.Find("fullUrl")->scalar() == server.base() + "/Task/t1");
+    BOOST_TEST(entry.Find("resource") == nullptr);  // id-only
+    BOOST_TEST(entry.Find("request") != nullptr);
+    BOOST_TEST(entry.Find("response") != nullptr);
+  }
+  BOOST_TEST(Deliver(*deliverer) == 0u);  // nothing twice
+}
+
+BOOST_AUTO_TEST_CASE(AFailedHandshakePutsTheSubscriptionInErrorWithTheReason) {
+  TestServer server;
+  HookReceiver endpoint;
+  endpoint.Answer(500);
+  auto deliverer = Deliverer(server);
+  std::string id = Create(server, TaskHook(endpoint.url()));
+  Deliver(*deliverer);
+  BOOST_TEST(endpoint.count() == 1u);
+  JsonValue sub = Read(server, id);
+  BOOST_TEST(sub.Find("status")->scalar() == "error");
+  BOOST_REQUIRE(sub.Find("error") != nullptr);
+  BOOST_TEST(sub.Find("error")->scalar().find("HTTP 500") != std::string::npos);
+  BOOST_TEST(Deliver(*deliverer) == 0u);  // error: nothing more until the subscriber acts
+  BOOST_TEST(endpoint.count() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(AnEndpointThatIsDownGetsEveryEventInOrderWhenItIsBack) {
+  TestServer server;
+  HookReceiver endpoint;
+  auto deliverer = Deliverer(server);
+  Create(server, TaskHook(endpoint.url()));
+  Deliver(*deliverer);
+  endpoint.Answer(503);
+  for (const char* status : {"ready", "in-progress", "completed"}) Put(server, "Task/t1", Task("t1", status));
+  Match(server);
+  Deliver(*deliverer);  // the first attempt fails: DeliverPending stops there
+  Deliver(*deliverer);  // and a retry (backoff 0 here)
+  BOOST_TEST(endpoint.count() == 3u);
+  endpoint.Answer(200);
+  BOOST_TEST(Deliver(*deliverer) == 3u);
+  std::vector<ReceivedRequest> got = endpoint.received();
+  // The failed attempts carried event 1; then 1, 2, 3 each once after recovery.
+  std::vector<std::string> numbers = DeliveredNumbers(got);
+  BOOST_TEST(numbers == (std::vector<std::string>{"1", "1", "1", "2", "3"}));
+}
+
+BOOST_AUTO_TEST_CASE(PersistentFailureEndsInErrorAndReactivationResumesFromTheCursor) {
+  TestServer server;
+  HookReceiver endpoint;
+  RestHookOptions options = TestOptions();
+  options.max_attempts = 3;
+  auto deliverer = Deliverer(server, options);
+  std::string id = Create(server, TaskHook(endpoint.url()));
+  Deliver(*deliverer);
+  endpoint.Answer(500);
+  Put(server, "Task/t1", Task("t1", "ready"));
+  Put(server, "Task/t2", Task("t2", "ready"));
+  Match(server);
+  for (int i = 0; i < 3; ++i) Deliver(*deliverer);
+  JsonValue sub = Read(server, id);
+  BOOST_TEST(sub.Find("status")->scalar() == "error");
+  BOOST_TEST(sub.Find("error")->scalar().find("3 times") != std::string::npos);
+  // In error the matcher keeps counting (the subscriber sees what it missed in $status).
+  Put(server, "Task/t3", Task("t3", "ready"));
+  Match(server);
+  HttpResult status = server.Request("GET", "Subscription/" + id + "/$status");
+  BOOST_TEST(status.body.find(R"("events-since-subscription-start","valueString":"3")") != std::string::npos);
+
+  // The subscriber fixes its endpoint and asks again: handshake, then 1, 2, 3 in order.
+  endpoint.Answer(200);
+  std::size_t before = endpoint.count();
+  std::string again = server.Request("GET", "Subscription/" + id).body;
+  std::size_t at = again.find(R"("status":"error")");
+  BOOST_REQUIRE(at != std::string::npos);
+  again.replace(at, std::string(R"("status":"error")").size(), R"("status":"requested")");
+  Put(server, "Subscription/" + id, again);
+  BOOST_TEST(Deliver(*deliverer) == 4u);
+  std::vector<ReceivedRequest> got = endpoint.received();
+  got.erase(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(before));
+  BOOST_REQUIRE(got.size() == 4u);
+  JsonValue hs = Json(got[0].body);
+  BOOST_TEST(StatusValue(hs, "type") == "handshake");
+  BOOST_TEST(StatusValue(hs, "events-since-subscription-start") == "3");
+  BOOST_TEST(DeliveredNumbers(got) == (std::vector<std::string>{"1", "2", "3"}));
+  JsonValue active = Read(server, id);
+  BOOST_TEST(active.Find("status")->scalar() == "active");
+  BOOST_TEST(active.Find("error") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(ASubscribersTimeoutIsHonoured) {
+  TestServer server;
+  HookReceiver endpoint;
+  endpoint.Hold();
+  auto deliverer = Deliverer(server);
+  std::string id = Create(server, TaskHook(endpoint.url(), std::string(R"({"url":")") + kBackport +
+                                                               R"(backport-timeout","valueUnsignedInt":1})"));
+  Deliver(*deliverer);  // returns after the subscription's 1 s, not the default 5 s
+  endpoint.Release();
+  JsonValue sub = Read(server, id);
+  BOOST_TEST(sub.Find("status")->scalar() == "error");
+  BOOST_TEST(sub.Find("error")->scalar().find("did not answer") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(HeartbeatsGoOnlyToSubscriptionsThatAskForThem) {
+  TestServer server;
+  HookReceiver with_heartbeat;
+  HookReceiver without;
+  Create(server, TaskHook(with_heartbeat.url(), std::string(R"({"url":")") + kBackport +
+                                                    R"(backport-heartbeat-period","valueUnsignedInt":1})"));
+  Create(server, TaskHook(without.url()));
+  auto deliverer = Deliverer(server);
+  deliverer->Start();
+  auto heartbeats = [](const std::vector<ReceivedRequest>& got) {
+    return std::count_if(got.begin(), got.end(), [](const ReceivedRequest& r) {
+      return StatusValue(Json(r.body), "type") == "heartbeat";
+    });
+  };
+  BOOST_TEST(with_heartbeat.WaitUntil([&](const auto& got) { return heartbeats(got) >= 2; }));
+  deliverer->Stop();
+  std::vector<ReceivedRequest> got = with_heartbeat.received();
+  JsonValue beat = Json(got.back().body);
+  BOOST_TEST(StatusValue(beat, "status") == "active");
+  BOOST_TEST(StatusValue(beat, "events-since-subscription-start") == "0");
+  std::vector<ReceivedRequest> other = without.received();
+  BOOST_REQUIRE(other.size() == 1u);  // its handshake only, over the same seconds
+  BOOST_TEST(StatusValue(Json(other[0].body), "type") == "handshake");
+}
+
+BOOST_AUTO_TEST_CASE(ClassicSubscriptionsGetTheR4Forms) {
+  TestServer server;
+  HookReceiver ping;
+  HookReceiver base;
+  // Without a payload: an empty POST (the handshake, then one per event).
+  std::string ping_id = Create(server, R"({"resourceType":"Subscription","status":"requested","reason":"r",
+      "criteria":"Task?status=ready","channel":{"type":"rest-hook","endpoint":")" + ping.url() + R"("}})");
+  // With one: the endpoint is a FHIR base that receives each change as an update or a delete.
+  std::string base_id = Create(server, R"({"resourceType":"Subscription","status":"requested","reason":"r",
+      "criteria":"Task?status=ready","channel":{"type":"rest-hook","endpoint":")" + base.url("/fhir") +
+      R"(","payload":"application/fhir+json","header":["X-Feed: 1"]}})");
+  auto deliverer = Deliverer(server);
+  Deliver(*deliverer);
+  BOOST_TEST(Read(server, ping_id).Find("status")->scalar() == "active");
+  BOOST_TEST(Read(server, base_id).Find("status")->scalar() == "active");
+  BOOST_TEST(base.count() == 0u);  // no handshake in that form
+  BOOST_REQUIRE(ping.count() == 1u);
+  BOOST_TEST(ping.received()[0].body.empty());
+
+  Put(server, "Task/t9", Task("t9", "ready"));
+  HttpResult deleted = server.Request("DELETE", "Task/t9");
+  BOOST_REQUIRE(deleted.status == 200 || deleted.status == 204);
+  Match(server);
+  Deliver(*deliverer);
+  BOOST_REQUIRE(ping.count() == 3u);  // the handshake, the create, the delete
+  for (std::size_t i = 1; i < 3; ++i) {
+    BOOST_TEST(ping.received()[i].method == "POST");
+    BOOST_TEST(ping.received()[i].body.empty());
+  }
+  BOOST_REQUIRE(base.count() == 2u);
+  ReceivedRequest update = base.received()[0];
+  BOOST_TEST(update.method == "PUT");
+  BOOST_TEST(update.path == "/fhir/Task/t9");
+  BOOST_TEST(update.Header("x-feed") == "1");
+  BOOST_TEST(update.Header("content-type") == "application/fhir+json");
+  BOOST_TEST(Json(update.body).Find("status")->scalar() == "ready");
+  BOOST_TEST(base.received()[1].method == "DELETE");
+  BOOST_TEST(base.received()[1].path == "/fhir/Task/t9");
+}
+
+BOOST_AUTO_TEST_CASE(TwoDeliverersShareTheQueueAndSendEachEventOnceInOrder) {
+  TestServer server;
+  HookReceiver endpoint;
+  Create(server, TaskHook(endpoint.url()));
+  RestHookOptions options = TestOptions();
+  options.backoff_base = std::chrono::milliseconds(20);
+  auto node_a = Deliverer(server, options);
+  auto node_b = Deliverer(server, options);
+  Deliver(*node_a);  // the handshake: active before the writes (a requested one gets no events)
+  BOOST_REQUIRE(endpoint.count() == 1u);
+  node_a->Start();
+  node_b->Start();
+  // The endpoint fails now and then: the retries keep the order.
+  constexpr int kEvents = 20;
+  endpoint.Answer(503);
+  for (int i = 0; i < kEvents; ++i) Put(server, "Task/t" + std::to_string(i), Task("t" + std::to_string(i), "ready"));
+  Match(server);
+  BOOST_REQUIRE(endpoint.WaitFor(3));  // the handshake and two failed attempts
+  endpoint.Answer(200);
+  BOOST_TEST(endpoint.WaitUntil([&](const auto& got) {
+    std::set<std::string> ok;
+    for (const std::string& n : DeliveredNumbers(got)) ok.insert(n);
+    return ok.size() == static_cast<std::size_t>(kEvents);
+  }));
+  node_a->Stop();
+  node_b->Stop();
+  std::vector<std::string> numbers = DeliveredNumbers(endpoint.received());
+  // In arrival order: never backwards; a number repeats only as the retry of a failed attempt.
+  long last = 0;
+  for (const std::string& n : numbers) {
+    long v = std::stol(n);
+    BOOST_TEST(v >= last);
+    BOOST_TEST(v <= last + 1);
+    last = v;
+  }
+  BOOST_TEST(last == kEvents);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
