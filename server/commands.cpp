@@ -128,7 +128,8 @@ int RunServe(const Config& config) {
   }
   auto subscriptions = SubscriptionStack::Open(
       pool, registry, store, clock,
-      {PublicUrl(config, tls) + fhir::rest::kFhirBasePath, config.allow_http_hooks});
+      {PublicUrl(config, tls) + fhir::rest::kFhirBasePath, config.allow_http_hooks,
+       config.rest_hook_workers, config.rest_hook_max_attempts});
   if (!subscriptions.has_value()) return Fail(subscriptions.error());
   fhir::rest::FhirService service(defs, store, clock, service_options, search, security_support,
                                   (*subscriptions)->ForFhirService());

@@ -63,6 +63,12 @@ Options (environment variable in brackets):
                          before anything else [FOVEA_STRICT_XML=1]
   --allow-http-hooks     Let rest-hook subscriptions use plain http:// endpoints beyond
                          loopback (not recommended) [FOVEA_ALLOW_HTTP_HOOKS=1]
+  --rest-hook-workers N  Concurrent rest-hook deliveries on this node (default 2)
+                         [FOVEA_REST_HOOK_WORKERS]
+  --rest-hook-max-attempts N
+                         Consecutive failed deliveries (retried with backoff from 1 s,
+                         doubling, at most 5 min apart) before a rest-hook subscription goes
+                         to status error (default 16, about 40 min) [FOVEA_REST_HOOK_MAX_ATTEMPTS]
   --max-bundle-entries N Largest batch/transaction Bundle (default 10000) [FOVEA_MAX_BUNDLE_ENTRIES]
   --conditional-delete-max N
                          DELETE [type]?criteria deletes up to N matches at once (default 1:
@@ -122,6 +128,14 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
   }
   if (const char* v = Env("FOVEA_STRICT_XML")) c.strict_xml = std::string(v) == "1";
   if (const char* v = Env("FOVEA_ALLOW_HTTP_HOOKS")) c.allow_http_hooks = std::string(v) == "1";
+  if (const char* v = Env("FOVEA_REST_HOOK_WORKERS")) {
+    if (!ParseInt(v, 1, 64, n)) return common::InvalidError("bad FOVEA_REST_HOOK_WORKERS");
+    c.rest_hook_workers = static_cast<int>(n);
+  }
+  if (const char* v = Env("FOVEA_REST_HOOK_MAX_ATTEMPTS")) {
+    if (!ParseInt(v, 1, 1000, n)) return common::InvalidError("bad FOVEA_REST_HOOK_MAX_ATTEMPTS");
+    c.rest_hook_max_attempts = static_cast<int>(n);
+  }
   if (const char* v = Env("FOVEA_MAX_BUNDLE_ENTRIES")) {
     if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("bad FOVEA_MAX_BUNDLE_ENTRIES");
     c.max_bundle_entries = static_cast<std::size_t>(n);
@@ -195,6 +209,14 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       c.strict_xml = true;
     } else if (a == "--allow-http-hooks") {
       c.allow_http_hooks = true;
+    } else if (a == "--rest-hook-workers") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 1, 64, n)) return common::InvalidError("--rest-hook-workers must be 1-64");
+      c.rest_hook_workers = static_cast<int>(n);
+    } else if (a == "--rest-hook-max-attempts") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 1, 1000, n)) return common::InvalidError("--rest-hook-max-attempts must be 1-1000");
+      c.rest_hook_max_attempts = static_cast<int>(n);
     } else if (a == "--max-bundle-entries") {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("--max-bundle-entries must be 1-1000000");

@@ -35,6 +35,8 @@ struct Config {
   std::size_t max_conditional_deletes = 1;  // DELETE [type]?criteria: 1 is single only
   bool strict_xml = false;                  // XML bodies validated against fhir-single.xsd
   bool allow_http_hooks = false;            // rest-hook endpoints over plain http beyond loopback
+  int rest_hook_workers = 2;                // concurrent rest-hook deliveries per node
+  int rest_hook_max_attempts = 16;          // consecutive failed deliveries before status error
 };
 
 // Parses `fovea COMMAND [flags]` with the environment already applied. kInvalid with a message

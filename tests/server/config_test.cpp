@@ -53,3 +53,15 @@ BOOST_AUTO_TEST_CASE(BundleAndConditionalDeleteLimits) {
   BOOST_TEST(!server::ParseConfig({"serve", "--conditional-delete-max", "0"}).has_value());
   BOOST_TEST(!server::ParseConfig({"serve", "--max-bundle-entries", "lots"}).has_value());
 }
+
+BOOST_AUTO_TEST_CASE(RestHookDeliverySettings) {
+  auto c = server::ParseConfig({"serve", "--rest-hook-workers", "4", "--rest-hook-max-attempts", "3"});
+  BOOST_REQUIRE(c.has_value());
+  BOOST_TEST(c->rest_hook_workers == 4);
+  BOOST_TEST(c->rest_hook_max_attempts == 3);
+  auto defaults = server::ParseConfig({"serve"});
+  BOOST_TEST(defaults->rest_hook_workers == 2);
+  BOOST_TEST(defaults->rest_hook_max_attempts == 16);
+  BOOST_TEST(!server::ParseConfig({"serve", "--rest-hook-workers", "0"}).has_value());
+  BOOST_TEST(!server::ParseConfig({"serve", "--rest-hook-max-attempts", "never"}).has_value());
+}
