@@ -258,6 +258,18 @@ BOOST_AUTO_TEST_CASE(PersistentFailureEndsInErrorAndReactivationResumesFromTheCu
   BOOST_TEST(active.Find("error") == nullptr);
 }
 
+BOOST_AUTO_TEST_CASE(ASubscriptionPastItsEndIsSwitchedOff) {
+  TestServer server;
+  HookReceiver endpoint;
+  auto deliverer = Deliverer(server);
+  std::string body = TaskHook(endpoint.url());
+  body.insert(body.find(R"("reason")"), R"("end":"2020-01-01T00:00:00Z",)");
+  std::string id = Create(server, body);
+  Deliver(*deliverer);
+  BOOST_TEST(endpoint.count() == 0u);
+  BOOST_TEST(Read(server, id).Find("status")->scalar() == "off");
+}
+
 BOOST_AUTO_TEST_CASE(ASubscribersTimeoutIsHonoured) {
   TestServer server;
   HookReceiver endpoint;
