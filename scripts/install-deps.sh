@@ -9,6 +9,11 @@ PACKAGES=(
   postgresql postgresql-contrib
   curl python3 ca-certificates
 )
+# Node.js and npm for the end-to-end suite (tests/e2e): Debian's packages when either command is
+# missing; a node installed otherwise (NodeSource's bundles npm) is used as it is.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
