@@ -1,5 +1,9 @@
 #include "server/commands.h"
 
+#include <Poco/Exception.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -75,7 +79,26 @@ int RunReindex(const Config& config) {
   return 0;
 }
 
-int RunServe(const Config& config) {
+// --port 0: a free port chosen now, so the URLs Fovea puts in tokens and notifications name
+// the port it listens on. (Another process could take it before the server binds; then the
+// start fails with "address in use". For tests and development.)
+common::Result<int> ResolvePort(const Config& config) {
+  if (config.port != 0) return config.port;
+  try {
+    Poco::Net::ServerSocket probe(Poco::Net::SocketAddress(config.bind, 0));
+    int port = probe.address().port();
+    probe.close();
+    return port;
+  } catch (const Poco::Exception& e) {
+    return common::UnavailableError("no free port on " + config.bind + ": " + e.displayText());
+  }
+}
+
+int RunServe(const Config& given) {
+  auto port = ResolvePort(given);
+  if (!port.has_value()) return Fail(port.error());
+  Config config = given;
+  config.port = *port;
   // Block the termination signals in every thread; the main thread waits for them.
   sigset_t set;
   sigemptyset(&set);
