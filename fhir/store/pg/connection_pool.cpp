@@ -11,27 +11,43 @@ ConnectionPool::Lease::~Lease() {
 }
 
 common::Result<ConnectionPool::Lease> ConnectionPool::Acquire() {
-  {
-    std::unique_lock lock(mu_);
-    if (!available_.wait_for(lock, acquire_timeout_,
-                             [&] { return !idle_.empty() || open_ < max_size_; })) {
-      return common::UnavailableError("The database connection pool is exhausted; retry later");
+  for (;;) {
+    std::unique_ptr<PgConnection> idle;
+    {
+      std::unique_lock lock(mu_);
+      if (!available_.wait_for(lock, acquire_timeout_,
+                               [&] { return !idle_.empty() || open_ < max_size_; })) {
+        return common::UnavailableError("The database connection pool is exhausted; retry later");
+      }
+      if (!idle_.empty()) {
+        idle = std::move(idle_.back());
+        idle_.pop_back();
+      } else {
+        ++open_;  // reserve a slot, connect outside the lock
+      }
     }
-    if (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(this, std::move(c));
+    if (idle != nullptr) {
+      // A connection can break while it sits idle (PostgreSQL restarted, the session ended),
+      // and libpq only notices when it reads the socket. Reading what is pending, without
+      // blocking, finds that out here: the caller gets a working connection instead of a
+      // failed request per stale connection after the database comes back.
+      if (idle->WaitForNotification(std::chrono::milliseconds(0)).has_value()) {
+        return Lease(this, std::move(idle));
+      }
+      std::lock_guard lock(mu_);
+      --open_;
+      available_.notify_one();
+      continue;
     }
-    ++open_;  // reserve a slot, connect outside the lock
+    auto connected = PgConnection::Connect(dsn_);
+    if (!connected.has_value()) {
+      std::lock_guard lock(mu_);
+      --open_;
+      available_.notify_one();
+      return connected.error();
+    }
+    return Lease(this, std::move(connected).value());
   }
-  auto connected = PgConnection::Connect(dsn_);
-  if (!connected.has_value()) {
-    std::lock_guard lock(mu_);
-    --open_;
-    available_.notify_one();
-    return connected.error();
-  }
-  return Lease(this, std::move(connected).value());
 }
 
 void ConnectionPool::Release(std::unique_ptr<PgConnection> c) {
