@@ -1,5 +1,7 @@
 #include "subscriptions/engine/notification_bundle.h"
 
+#include <algorithm>
+
 #include "common/json.h"
 #include "fhir/model/ids.h"
 
@@ -75,6 +77,31 @@ void AppendEventEntries(std::string& out, const std::vector<NotificationEvent>& 
   }
 }
 
+// One entry per additional-context resource after the events' entries, once each, and none
+// for a resource that is an event's focus already.
+void AppendContextEntries(std::string& out, const std::vector<NotificationEvent>& events,
+                          PayloadContent content, const std::string& base_url) {
+  if (content == PayloadContent::kEmpty) return;
+  std::vector<std::string> seen;
+  for (const NotificationEvent& e : events) seen.push_back(base_url + "/" + e.type + "/" + e.id);
+  for (const NotificationEvent& e : events) {
+    for (const ContextResource& c : e.context) {
+      std::string full_url = base_url + "/" + c.type + "/" + c.id;
+      if (std::find(seen.begin(), seen.end(), full_url) != seen.end()) continue;
+      seen.push_back(full_url);
+      out += R"(,{"fullUrl":)";
+      Str(out, full_url);
+      if (content == PayloadContent::kFullResource && !c.content.empty()) {
+        out += R"(,"resource":)";
+        out += c.content;
+      }
+      out += R"(,"request":{"method":"GET","url":)";
+      Str(out, c.type + "/" + c.id);
+      out += R"(},"response":{"status":"200"}})";
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view NotificationTypeCode(NotificationType t) {
@@ -114,6 +141,10 @@ std::string StatusParametersJson(const SubscriptionStatus& status, NotificationT
     if (content != PayloadContent::kEmpty) {
       out += ',';
       AppendReferenceParameter(out, "focus", base_url + "/" + e.type + "/" + e.id);
+      for (const ContextResource& c : e.context) {
+        out += ',';
+        AppendReferenceParameter(out, "additional-context", base_url + "/" + c.type + "/" + c.id);
+      }
     }
     out += "]}";
   }
@@ -149,6 +180,7 @@ std::string NotificationBundleJson(const SubscriptionStatus& status, Notificatio
   Str(out, base_url + "/Subscription/" + status.id + "/$status");
   out += R"(},"response":{"status":"200"}})";
   AppendEventEntries(out, events, content, base_url);
+  AppendContextEntries(out, events, content, base_url);
   out += "]}";
   return out;
 }

@@ -20,6 +20,13 @@ namespace subscriptions {
 enum class NotificationType { kHandshake, kHeartbeat, kEventNotification, kQueryStatus, kQueryEvent };
 std::string_view NotificationTypeCode(NotificationType t);  // "event-notification", ...
 
+// A resource a topic's notificationShape includes with an event (additional-context).
+struct ContextResource {
+  std::string type;
+  std::string id;
+  std::string content;  // its current JSON, for full-resource payloads; may be empty
+};
+
 // One numbered event of one subscription.
 struct NotificationEvent {
   std::int64_t number = 0;
@@ -29,6 +36,7 @@ struct NotificationEvent {
   int version = 0;
   Interaction interaction = Interaction::kUpdate;
   std::string content;  // the version's canonical JSON, for full-resource payloads; may be empty
+  std::vector<ContextResource> context;  // notificationShape includes (notification_context.h)
 };
 
 // The subscription as the status Parameters describe it.

@@ -9,6 +9,7 @@
 #include "fhir/model/issues.h"
 #include "fhir/rest/writes.h"
 #include "fhir/search/index_extractor.h"
+#include "subscriptions/engine/notification_context.h"
 #include "subscriptions/engine/rest_hook_request.h"
 #include "subscriptions/engine/subscription_spec.h"
 #include "subscriptions/pg/rest_hook_queue.h"
@@ -234,11 +235,13 @@ Result<RestHookDeliverer::Outcome> RestHookDeliverer::Process(RestHookQueue& que
   std::int64_t through = claim.delivered_through;
   if (claim.events > claim.delivered_through) {
     auto events = notifications_.Events(claim.subscription_id, claim.delivered_through + 1,
-                                        claim.events, EventsPerRequest(spec), NeedsContent(spec));
+                                        claim.events, EventsPerRequest(spec),
+                                        NeedsContent(spec) || NeedsEventContent(spec, spec.content));
     if (!events.has_value()) {
       (void)queue.Release();
       return events.error();
     }
+    AttachContext(spec, *events, *search, store_, spec.content == PayloadContent::kFullResource);
     if (events->empty()) {
       // Trimmed by retention before they could be delivered: the gap shows in the numbers.
       FOVEA_RETURN_IF_ERROR(queue.Delivered(claim.subscription_id, claim.events, heartbeat));

@@ -10,6 +10,7 @@
 #include "fhir/rest/media_types.h"
 #include "fhir/rest/outcome.h"
 #include "subscriptions/engine/notification_bundle.h"
+#include "subscriptions/engine/notification_context.h"
 #include "subscriptions/engine/subscription_spec.h"
 
 namespace subscriptions {
@@ -220,15 +221,11 @@ RestResponse SubscriptionApi::Events(const std::string& id, const RestRequest& r
     else return Failed(common::InvalidError("content must be empty, id-only or full-resource"));
   }
   auto events = notifications_.Events(id, since, until, options_.max_events,
-                                      content == PayloadContent::kFullResource);
+                                      NeedsEventContent(*spec, content));
   if (!events.has_value()) return Failed(events.error());
+  AttachContext(*spec, *events, *search, store_, content == PayloadContent::kFullResource);
   // Full resources only where the caller may read them; the others stay id-only.
-  for (NotificationEvent& e : *events) {
-    if (!e.content.empty() && access.ReachFor(e.type, Permission::kRead) != Reach::kAll &&
-        !access.MayAccess(e.type, Permission::kRead, e.content)) {
-      e.content.clear();
-    }
-  }
+  KeepReadable(*events, access);
   SubscriptionStatus status;
   status.id = id;
   status.status = spec->status;

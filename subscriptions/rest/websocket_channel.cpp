@@ -8,6 +8,7 @@
 #include "fhir/rest/access_control.h"
 #include "fhir/store/pg/connection.h"
 #include "subscriptions/engine/notification_bundle.h"
+#include "subscriptions/engine/notification_context.h"
 #include "subscriptions/engine/ws_protocol.h"
 #include "subscriptions/rest/subscription_api.h"
 #include "subscriptions/websocket/handshake.h"
@@ -236,13 +237,7 @@ std::string WebSocketChannel::Frame(const Binding& b, NotificationType type,
 void WebSocketChannel::KeepReadable(const Binding& b, std::vector<NotificationEvent>& events) const {
   std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
   fhir::rest::AccessControl access(*b.reader, fhir::definitions::Definitions::R4(), search.get());
-  for (NotificationEvent& e : events) {
-    if (e.content.empty()) continue;
-    if (access.ReachFor(e.type, fhir::auth::Permission::kRead) != fhir::auth::Reach::kAll &&
-        !access.MayAccess(e.type, fhir::auth::Permission::kRead, e.content)) {
-      e.content.clear();
-    }
-  }
+  subscriptions::KeepReadable(events, access);
 }
 
 void WebSocketChannel::Unbind(ConnectionId id, const std::string& token) {
@@ -275,11 +270,12 @@ bool WebSocketChannel::DeliverNew() {
       content = PayloadContent::kIdOnly;
     }
     auto events = notifications_.Events(b.subscription, b.sent + 1, count->second, kEventsPerRound,
-                                        content == PayloadContent::kFullResource);
+                                        NeedsEventContent(*b.spec, content));
     if (!events.has_value()) {
       more = true;
       continue;
     }
+    AttachContext(*b.spec, *events, *search_->Get(), store_, content == PayloadContent::kFullResource);
     if (content == PayloadContent::kFullResource) KeepReadable(b, *events);
     for (const NotificationEvent& e : *events) {
       if (!loop_.SendText(b.connection, Frame(b, NotificationType::kEventNotification, e.number, {e}, content))) {

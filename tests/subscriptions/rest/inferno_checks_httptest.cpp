@@ -74,6 +74,10 @@ class Harness {
   }
   // A Task in encounter e1 changes status twice: two events of the topic.
   void TriggerEvents() {
+    // The session the Tasks belong to: the task-status topic includes it (Task:encounter).
+    HttpResult session = server.Request("PUT", "Encounter/e1", R"({"resourceType":"Encounter","id":"e1","status":"in-progress",
+        "class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"}})");
+    BOOST_REQUIRE_MESSAGE(session.status == 200 || session.status == 201, session.body);
     for (const char* status : {"ready", "in-progress"}) {
       HttpResult r = server.Request("PUT", "Task/t1", std::string(R"({"resourceType":"Task","id":"t1","status":")") + status +
                                                           R"(","intent":"order","encounter":{"reference":"Encounter/e1"}})");
@@ -225,9 +229,14 @@ BOOST_AUTO_TEST_CASE(PayloadIdOnly) {
     JsonValue bundle = Json(r.body);
     auto notified = Params(StatusParameters(bundle), "notification-event");
     BOOST_REQUIRE(!notified.empty());
-    for (const JsonValue* n : notified) BOOST_TEST(Part(*n, "focus") != nullptr);
+    for (const JsonValue* n : notified) {
+      BOOST_TEST(Part(*n, "focus") != nullptr);
+      const JsonValue* context = Part(*n, "additional-context");
+      BOOST_REQUIRE(context != nullptr);
+      BOOST_TEST(context->Find("valueReference")->Find("reference")->scalar() == h.server.base() + "/Encounter/e1");
+    }
     const auto& entries = bundle.Find("entry")->items();
-    BOOST_REQUIRE(entries.size() >= 2u);
+    BOOST_REQUIRE(entries.size() == 3u);  // status, the Task, the Encounter
     for (std::size_t i = 1; i < entries.size(); ++i) {
       BOOST_TEST(entries[i].Find("resource") == nullptr);
       BOOST_TEST(!entries[i].Find("fullUrl")->scalar().empty());
@@ -245,16 +254,22 @@ BOOST_AUTO_TEST_CASE(PayloadFullResource) {
     JsonValue bundle = Json(r.body);
     const auto& entries = bundle.Find("entry")->items();
     bool task = false;
+    bool encounter = false;
     for (const JsonValue* n : Params(StatusParameters(bundle), "notification-event")) {
-      const JsonValue* focus = Part(*n, "focus");
-      BOOST_REQUIRE(focus != nullptr);
-      const std::string& ref = focus->Find("valueReference")->Find("reference")->scalar();
-      bool resolved = false;
-      for (std::size_t i = 1; i < entries.size(); ++i) {
-        resolved = resolved || (entries[i].Find("fullUrl")->scalar() == ref && entries[i].Find("resource") != nullptr);
+      BOOST_REQUIRE(Part(*n, "focus") != nullptr);
+      for (const JsonValue& part : n->Find("part")->items()) {
+        const std::string& name = part.Find("name")->scalar();
+        if (name != "focus" && name != "additional-context") continue;
+        const std::string& ref = part.Find("valueReference")->Find("reference")->scalar();
+        encounter = encounter || ref == h.server.base() + "/Encounter/e1";
+        bool resolved = false;
+        for (std::size_t i = 1; i < entries.size(); ++i) {
+          resolved = resolved || (entries[i].Find("fullUrl")->scalar() == ref && entries[i].Find("resource") != nullptr);
+        }
+        BOOST_TEST(resolved, ref << " resolves to an entry with its resource");
       }
-      BOOST_TEST(resolved, ref << " resolves to an entry with its resource");
     }
+    BOOST_TEST(encounter);  // the topic's notificationShape include
     for (std::size_t i = 1; i < entries.size(); ++i) {
       const JsonValue* resource = entries[i].Find("resource");
       BOOST_REQUIRE(resource != nullptr);
