@@ -32,3 +32,25 @@ def median(rows, key):
 
 def fmt_num(x, digits=0):
     return "n/a" if x is None else f"{x:,.{digits}f}"
+
+
+def read_jsonl(path):
+    """The JSON objects of a results file, one per non-empty line."""
+    import json
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+    return rows
+
+
+def machine_line(pg_version=""):
+    """One line describing this machine: CPU, logical CPUs, RAM, kernel, PostgreSQL."""
+    import os
+    mem = mem_gib()
+    return (f"{cpu_model()}, {os.cpu_count()} logical CPUs"
+            + (f", {mem:.1f} GiB RAM" if mem else "")
+            + f"; {platform.system()} {platform.release()}"
+            + (f"; {pg_version}" if pg_version else ""))
