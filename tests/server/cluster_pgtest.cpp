@@ -265,6 +265,7 @@ BOOST_AUTO_TEST_CASE(TwoNodesShareEventsAndMatchingMovesWhenTheHolderDies) {
 
   BOOST_TEST(StatusCount(b, id) == 3);
   CheckGaplessAndUnique(AllEvents(b, id, 3), 3);
+  socket.reset();  // gone before the stop, which else waits out its close timeout for it
   BOOST_TEST(b.Stop() == 0, "B did not shut down cleanly\n" << Logs({&b}));
 }
 
@@ -431,6 +432,106 @@ BOOST_AUTO_TEST_CASE(PostgresRestartedUnderTheServer) {
   BOOST_TEST(e3->focus == "Task/after2");
   BOOST_TEST(StatusCount(node, id) == 3);
   CheckGaplessAndUnique(AllEvents(node, id, 3), 3);
+  socket.reset();
+  BOOST_TEST(node.Stop() == 0);
+}
+
+// Two sockets bound to one full-resource subscription; one never reads (a tiny receive buffer)
+// while large events arrive. Its send queue overflows and the server closes it (1008, after
+// what was queued), while the other socket receives every event, in order: the dispatcher and
+// the loop never wait for the slow one. (socket_loop_httptest.cpp checks the same on the loop
+// alone; this is the whole path: matcher, NOTIFY, dispatcher, loop.)
+BOOST_AUTO_TEST_CASE(SocketThatStopsReadingIsCutOffOthersGetEverything) {
+  TestDatabase db;
+  ServeProcess node(FOVEA_BIN, db.dsn());
+  std::string id = CreateSubscription(node, R"({"resourceType":"Subscription","status":"requested","reason":"fault tests",
+    "criteria":"https://fovea.health/fhir/SubscriptionTopic/Task-changed",
+    "channel":{"type":"websocket","payload":"application/fhir+json",
+     "_payload":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content","valueCode":"full-resource"}]}}})");
+
+  // The slow socket: a receive buffer as small as the kernel allows, set before connecting.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  BOOST_REQUIRE(fd >= 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(node.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  WsClient slow(fd);
+  BOOST_REQUIRE_EQUAL(slow.Upgrade("/ws/subscriptions-r4"), 101);
+  slow.SendText("bind-with-token " + Token(node, id));
+  auto handshake = slow.NextData(milliseconds(5000));
+  BOOST_REQUIRE(handshake.has_value());
+  auto fast = Bind(node, Token(node, id));
+
+  // Each event carries a ~100 KB Task: 150 of them are far more than the 4 MiB send queue plus
+  // what the kernel buffers on the way (tcp_wmem allows up to 4 MiB more).
+  constexpr int kEvents = 150;
+  const std::string note(100'000, 'x');
+  std::vector<std::int64_t> fast_numbers;
+  std::size_t smallest_frame = std::string::npos;
+  std::thread reader([&] {
+    Clock::time_point deadline = Clock::now() + seconds(40);
+    while (static_cast<int>(fast_numbers.size()) < kEvents && Clock::now() < deadline) {
+      auto m = fast->NextData(std::chrono::ceil<milliseconds>(deadline - Clock::now()));
+      if (!m.has_value() || m->opcode != ws_test::ws::Opcode::kText) return;
+      auto json = common::ParseJson(m->payload);
+      if (!json.has_value()) return;
+      std::vector<Event> events = EventsOf(*json);
+      for (const Event& e : events) fast_numbers.push_back(e.number);
+      if (!events.empty()) smallest_frame = std::min(smallest_frame, m->payload.size());
+    }
+  });
+  Clock::time_point started = Clock::now();
+  for (int i = 0; i < kEvents; ++i) {
+    std::string tid = "big";
+    tid += std::to_string(i);
+    HttpResult r = node.Request("PUT", "Task/" + tid, TaskJson(tid, note));
+    if (r.status != 201) {
+      reader.join();
+      BOOST_FAIL("write " << i << ": " << r.status << " " << r.body.substr(0, 300));
+    }
+  }
+  auto written = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
+  reader.join();
+  auto delivered = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
+  BOOST_TEST_MESSAGE(kEvents << " large writes in " << written.count() << " ms; the reading socket had them all after "
+                             << delivered.count() << " ms");
+  BOOST_REQUIRE_EQUAL(fast_numbers.size(), static_cast<std::size_t>(kEvents));
+  for (int i = 0; i < kEvents; ++i) BOOST_TEST(fast_numbers[i] == i + 1);
+  BOOST_TEST(smallest_frame > note.size(), "events came without the resource: " << smallest_frame << " bytes");
+
+  // Now the slow one reads: a prefix of the events, in order, then the close (1008) or, when the
+  // server's close timeout has passed meanwhile, the end of the connection.
+  std::int64_t slow_last = 0;
+  std::uint16_t close_code = 0;
+  while (true) {
+    auto m = slow.Next(milliseconds(3000));
+    if (!m.has_value()) break;
+    if (m->opcode == ws_test::ws::Opcode::kClose) {
+      close_code = ws_test::CloseCodeOf(*m);
+      try {
+        slow.SendClose(close_code, "");
+      } catch (const std::exception&) {
+        // the server has already let go
+      }
+      break;
+    }
+    if (m->opcode != ws_test::ws::Opcode::kText) continue;
+    auto json = common::ParseJson(m->payload);
+    BOOST_REQUIRE(json.has_value());
+    for (const Event& e : EventsOf(*json)) {
+      BOOST_TEST(e.number == slow_last + 1);
+      slow_last = e.number;
+    }
+  }
+  BOOST_TEST_MESSAGE("the slow socket got events 1.." << slow_last << ", then close code " << close_code);
+  BOOST_TEST(slow_last < kEvents);
+  BOOST_TEST((close_code == 1008 || close_code == 0));
+  BOOST_TEST(slow.WaitEof(milliseconds(8000)), "the server did not close the slow socket");
+  fast.reset();
   BOOST_TEST(node.Stop() == 0);
 }
 
