@@ -11,6 +11,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kNotFound: return "kNotFound";
     case StatusCode::kGone: return "kGone";
     case StatusCode::kVersionConflict: return "kVersionConflict";
+    case StatusCode::kConflict: return "kConflict";
     case StatusCode::kPreconditionFailed: return "kPreconditionFailed";
     case StatusCode::kPreconditionRequired: return "kPreconditionRequired";
     case StatusCode::kTooLarge: return "kTooLarge";

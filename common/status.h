@@ -20,6 +20,8 @@ enum class StatusCode {
   kNotFound,            // 404
   kGone,                // 410: the resource was deleted
   kVersionConflict,     // 409: a concurrent write won; the caller may retry
+  kConflict,            // 409: the change contradicts the resource's state (an illegal
+                        //      workflow transition); retrying the same change will not help
   kPreconditionFailed,  // 412: If-Match did not hold
   kPreconditionRequired,// 428: If-Match is mandatory on this server
   kTooLarge,            // 413

@@ -26,6 +26,8 @@
 #include "server/storage.h"
 #include "server/background_reindexer.h"
 #include "server/reindex_command.h"
+#include "workflow/screening_api.h"
+#include "workflow/workflow_rules.h"
 
 namespace server {
 namespace {
@@ -154,8 +156,12 @@ int RunServe(const Config& given) {
       {PublicUrl(config, tls) + fhir::rest::kFhirBasePath, config.allow_http_hooks,
        config.rest_hook_workers, config.rest_hook_max_attempts});
   if (!subscriptions.has_value()) return Fail(subscriptions.error());
-  fhir::rest::FhirService service(defs, store, clock, service_options, search, security_support,
-                                  (*subscriptions)->ForFhirService());
+  workflow::WorkflowRules workflow_rules(store, search_backend, registry, clock);
+  workflow::ScreeningApi screening(workflow_rules, store, registry, clock);
+  if (auto st = screening.EnsureShipped(); !st.ok()) return Fail(st);
+  fhir::rest::FhirService service(
+      defs, store, clock, service_options, search, security_support,
+      fhir::rest::CombineExtensions({(*subscriptions)->ForFhirService(), screening.Extensions()}));
 
   fhir::rest::HttpServerOptions http_options;
   http_options.bind = config.bind;

@@ -134,6 +134,14 @@ std::string BuildCapabilityStatement(const definitions::Definitions& defs,
       out += R"(,{"name":"events","definition":"http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-events"})";
       out += R"(,{"name":"get-ws-binding-token","definition":"http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-get-ws-binding-token"})";
     }
+    for (const CapabilityOptions::Operation& op : options.operations) {
+      if (op.type != type) continue;
+      out += R"(,{"name":)";
+      common::AppendJsonString(out, op.name);
+      out += R"(,"definition":)";
+      common::AppendJsonString(out, op.definition);
+      out += "}";
+    }
     out += "]}";
   }
   out += R"(],"interaction":[{"code":"transaction"},{"code":"batch"},{"code":"history-system"})";

@@ -27,6 +27,13 @@ struct CapabilityOptions {
   std::size_t max_conditional_deletes = 1;
   // Subscriptions (R4 Backport IG): the topics served; none: Subscription is a plain resource.
   std::vector<std::string> subscription_topics;
+  // Further operations served by extensions (workflow): listed on their resource type.
+  struct Operation {
+    std::string type;        // the resource type it is invoked on
+    std::string name;        // without the $
+    std::string definition;  // the OperationDefinition's canonical URL
+  };
+  std::vector<Operation> operations;
 };
 
 // Whether Fovea's search supports this parameter (specials and some composite shapes not yet).

@@ -487,7 +487,8 @@ class FhirService::Call {
                               s_.security_.authorize_url, s_.security_.token_url,
                               s_.security_.audit_store != nullptr,
                               s_.options_.max_conditional_deletes,
-                              s_.extensions_.subscription_topics};
+                              s_.extensions_.subscription_topics,
+                              s_.extensions_.operations};
     Respond(200, BuildCapabilityStatement(s_.defs_, options, req_.base_url, s_.started_at_));
   }
 
@@ -530,6 +531,7 @@ class FhirService::Call {
     }
     context.run = [this](const RestRequest& entry) { return Call(s_, entry, principal_).Run(); };
     context.before_write = s_.extensions_.before_write;
+    context.plan_write = s_.extensions_.plan_write;
     TransactionResult result = ExecuteTransaction(bundle, context);
     failure_ = result.failure;
     audited_ = result.status == 200 && !result.written.empty() && s_.security_.audit != nullptr;
@@ -756,7 +758,7 @@ class FhirService::Call {
       int next = current + 1;
       Status st = WriteVersion(*root, next, current, store::Method::kUpdate, exists ? 200 : 201);
       if (st.code() == StatusCode::kVersionConflict) {
-        if (*if_match != 0) {
+        if (*if_match != 0 && !effect_conflict_) {
           return Fail(Status(StatusCode::kPreconditionFailed,
                              "The resource was changed by someone else (If-Match " +
                                  ETagFor(*if_match) + " no longer current)"));
@@ -799,7 +801,7 @@ class FhirService::Call {
       v.method = store::Method::kDelete;
       Status st = StoreVersion(v, head->version, 204);
       if (st.code() == StatusCode::kVersionConflict) {
-        if (*if_match != 0) {
+        if (*if_match != 0 && !effect_conflict_) {
           return Fail(Status(StatusCode::kPreconditionFailed,
                              "The resource was changed by someone else"));
         }
@@ -1070,16 +1072,35 @@ class FhirService::Call {
 
   // Writes `v` with its audit trail (AuditEvent and Provenance in the same transaction) when
   // auditing is on; `http_status` is the answer the write will get.
-  Status StoreVersion(const store::ResourceVersion& v, int expected, int http_status) {
-    if (s_.security_.audit == nullptr) return s_.store_.Write(v, expected);
+  // `effects`: the writes plan_write added, in the same transaction. A conflict on one of them
+  // (not on `v`) sets effect_conflict_: the request re-plans even when If-Match pinned `v`.
+  Status StoreVersion(const store::ResourceVersion& v, int expected, int http_status,
+                      const std::vector<store::PlannedWrite>& effects = {}) {
+    effect_conflict_ = false;
+    std::vector<store::PlannedWrite> writes;
+    if (!effects.empty()) {
+      writes.push_back({v, expected});
+      writes.insert(writes.end(), effects.begin(), effects.end());
+    }
+    auto write_all = [&](const std::vector<store::ResourceVersion>& companions, const std::string& audit_rows) {
+      std::size_t conflict = writes.size();
+      Status st = s_.store_.WriteAll(writes, companions, audit_rows, &conflict);
+      effect_conflict_ = st.code() == StatusCode::kVersionConflict && conflict != 0;
+      return st;
+    };
+    if (s_.security_.audit == nullptr) return effects.empty() ? s_.store_.Write(v, expected) : write_all({}, "");
     std::string ref = v.type + "/" + v.id + "/_history/" + std::to_string(v.version);
     audit::AuditRecord record = AuditRecordFor(req_, principal_, s_.security_.server_name);
     record.interaction = interaction_.value_or(audit::Interaction::kUpdate);
     record.http_status = http_status;
     record.entities = {ref};
+    for (const store::PlannedWrite& w : effects) {
+      record.entities.push_back(w.version.type + "/" + w.version.id + "/_history/" +
+                                std::to_string(w.version.version));
+    }
     record.patients = PatientsOf(v.type, v.id, v.content);
     audit::ProvenanceRecord provenance;
-    provenance.targets = {ref};
+    provenance.targets = record.entities;
     provenance.activity = v.method == store::Method::kCreate   ? audit::ProvenanceActivity::kCreate
                           : v.method == store::Method::kDelete ? audit::ProvenanceActivity::kDelete
                                                                : audit::ProvenanceActivity::kUpdate;
@@ -1089,8 +1110,10 @@ class FhirService::Call {
     record.recorded = v.last_updated;
     FOVEA_ASSIGN_OR_RETURN(auto provenance_version,
                            audit::ProvenanceCompanion(provenance, v.last_updated, registry_.get()));
-    Status st = s_.store_.WriteWith(v, expected, {std::move(provenance_version)},
-                                    audit::AuditRowsJson({audit::AuditRowFor(record)}));
+    std::string audit_rows = audit::AuditRowsJson({audit::AuditRowFor(record)});
+    Status st = effects.empty()
+                    ? s_.store_.WriteWith(v, expected, {std::move(provenance_version)}, audit_rows)
+                    : write_all({std::move(provenance_version)}, audit_rows);
     audited_ = st.ok();
     return st;
   }
@@ -1098,6 +1121,10 @@ class FhirService::Call {
   Status WriteVersion(Element& root, int version, int expected, store::Method method,
                       int http_status) {
     if (s_.extensions_.before_write) FOVEA_RETURN_IF_ERROR(s_.extensions_.before_write(root));
+    std::vector<store::PlannedWrite> effects;
+    if (s_.extensions_.plan_write) {
+      FOVEA_ASSIGN_OR_RETURN(effects, s_.extensions_.plan_write(root, id_, expected, *access_));
+    }
     common::TimePoint now = s_.clock_.Now();
     StampResource(root, id_, version, now);
     store::ResourceVersion v;
@@ -1108,7 +1135,7 @@ class FhirService::Call {
     v.method = method;
     v.content = format::WriteResourceJson(root);
     if (registry_ != nullptr) v.index_rows_json = search::ExtractIndex(root, *registry_).ToJson();
-    Status st = StoreVersion(v, expected, http_status);
+    Status st = StoreVersion(v, expected, http_status, effects);
     if (st.ok()) {
       written_content_ = std::move(v.content);
       written_at_ = now;
@@ -1409,6 +1436,7 @@ class FhirService::Call {
   std::vector<std::string> audit_patients_;
   std::string failure_;
   bool audited_ = false;  // stored with a write already
+  bool effect_conflict_ = false;  // the last write lost on a write plan_write added, not its own
   const bool nested_ = false;  // a batch entry: no Bundle inside, principal given
   FhirFormat format_ = FhirFormat::kJson;  // of the answer
   std::optional<std::string> body_override_;  // PATCH: the patched resource stands for the body
@@ -1443,6 +1471,46 @@ FhirService::FhirService(const definitions::Definitions& defs, store::ResourceSt
 
 RestResponse FhirService::Handle(const RestRequest& request) const {
   return Call(*this, request).Run();
+}
+
+}  // namespace fhir::rest
+
+namespace fhir::rest {
+
+ExtensionSupport CombineExtensions(std::vector<ExtensionSupport> parts) {
+  ExtensionSupport all;
+  auto shared = std::make_shared<std::vector<ExtensionSupport>>(std::move(parts));
+  all.operation = [shared](const std::string& type, const std::string& id, const std::string& name,
+                           const RestRequest& request, const AccessControl& access) {
+    for (const ExtensionSupport& p : *shared) {
+      if (!p.operation) continue;
+      if (auto answer = p.operation(type, id, name, request, access)) return answer;
+    }
+    return std::optional<RestResponse>();
+  };
+  all.before_write = [shared](model::Element& resource) {
+    for (const ExtensionSupport& p : *shared) {
+      if (p.before_write) FOVEA_RETURN_IF_ERROR(p.before_write(resource));
+    }
+    return common::Status::Ok();
+  };
+  all.plan_write = [shared](model::Element& resource, const std::string& id, int replaces,
+                            const AccessControl& access)
+      -> common::Result<std::vector<store::PlannedWrite>> {
+    std::vector<store::PlannedWrite> writes;
+    for (const ExtensionSupport& p : *shared) {
+      if (!p.plan_write) continue;
+      FOVEA_ASSIGN_OR_RETURN(auto more, p.plan_write(resource, id, replaces, access));
+      for (store::PlannedWrite& w : more) writes.push_back(std::move(w));
+    }
+    return writes;
+  };
+  for (const ExtensionSupport& p : *shared) {
+    all.subscription_topics.insert(all.subscription_topics.end(), p.subscription_topics.begin(),
+                                   p.subscription_topics.end());
+    all.operations.insert(all.operations.end(), p.operations.begin(), p.operations.end());
+  }
+  return all;
 }
 
 }  // namespace fhir::rest

@@ -16,6 +16,7 @@
 #include "fhir/auth/principal.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/model/element.h"
+#include "fhir/rest/capability_statement.h"
 #include "fhir/rest/http_types.h"
 #include "fhir/rest/rate_limiter.h"
 #include "fhir/search/search_backend.h"
@@ -89,9 +90,25 @@ struct ExtensionSupport {
   // entries). May adjust it (a Subscription's server-managed status) or refuse it: the
   // status's message goes to the client (kInvalid: 400).
   std::function<common::Status(model::Element& resource)> before_write;
+  // Called after before_write with every resource about to be written (single writes and
+  // transaction entries), its id, the version it replaces (0: none) and the caller's access.
+  // May adjust it or refuse it (the workflow's Task state machine: 409 for an illegal
+  // transition), and may return more writes that must commit in the same transaction (the
+  // next screening step made ready). A returned write's conflict retries the whole request.
+  std::function<common::Result<std::vector<store::PlannedWrite>>(
+      model::Element& resource, const std::string& id, int replaces_version,
+      const AccessControl& access)>
+      plan_write;
   // The SubscriptionTopic canonicals served, for the CapabilityStatement.
   std::vector<std::string> subscription_topics;
+  // The operations `operation` serves, for the CapabilityStatement.
+  std::vector<CapabilityOptions::Operation> operations;
 };
+
+// Several modules' extensions as one: operations asked of each in turn (the first that knows
+// one answers), every before_write and plan_write run (their writes joined), topics and
+// operations listed together.
+ExtensionSupport CombineExtensions(std::vector<ExtensionSupport> parts);
 
 class FhirService {
  public:

@@ -14,6 +14,7 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kNotFound: return 404;
     case StatusCode::kGone: return 410;
     case StatusCode::kVersionConflict: return 409;
+    case StatusCode::kConflict: return 409;
     case StatusCode::kPreconditionFailed: return 412;
     case StatusCode::kPreconditionRequired: return 428;
     case StatusCode::kTooLarge: return 413;
@@ -36,6 +37,7 @@ IssueType IssueTypeFor(StatusCode code) {
     case StatusCode::kNotFound: return IssueType::kNotFound;
     case StatusCode::kGone: return IssueType::kDeleted;
     case StatusCode::kVersionConflict:
+    case StatusCode::kConflict:
     case StatusCode::kPreconditionFailed:
     case StatusCode::kPreconditionRequired: return IssueType::kConflict;
     case StatusCode::kTooLarge: return IssueType::kTooLong;

@@ -284,6 +284,7 @@ class Transaction {
     if (auto error = CheckDistinctTargets(order)) return error;
     now_ = c_.clock.Now();
     writes_.clear();
+    effects_.clear();
     for (Entry* e : order) {
       if (e->action == Action::kRead || e->skip) continue;
       if (auto error = PlanWrite(*e)) return error;
@@ -291,7 +292,28 @@ class Transaction {
       e->write_at = writes_.size();
       writes_.push_back(std::move(e->write));
     }
+    if (auto error = AddEffects()) return error;
     return Commit(writes_, order, retry);
+  }
+
+  // The writes plan_write added (the next workflow step made ready) join the transaction,
+  // unless an entry writes the same resource: then the Bundle contradicts the workflow.
+  std::optional<EntryError> AddEffects() {
+    for (auto& [index, effect] : effects_) {
+      const std::string target = effect.version.type + "/" + effect.version.id;
+      for (const store::PlannedWrite& w : writes_) {
+        if (w.version.type + "/" + w.version.id == target) {
+          return EntryError{index,
+                            Status(StatusCode::kConflict,
+                                   "This entry also changes " + target +
+                                       " (the workflow updates it in the same transaction); "
+                                       "send that change separately"),
+                            {}};
+        }
+      }
+      writes_.push_back(std::move(effect));
+    }
+    return std::nullopt;
   }
 
   std::vector<std::int64_t> CriteriaKeys() {
@@ -557,6 +579,11 @@ class Transaction {
     if (c_.before_write) {
       if (Status st = c_.before_write(root); !st.ok()) return fail(st);
     }
+    if (c_.plan_write) {
+      auto effects = c_.plan_write(root, e.id, exists ? current : 0, c_.access);
+      if (!effects.has_value()) return fail(effects.error());
+      for (store::PlannedWrite& w : *effects) effects_.push_back({e.index, std::move(w)});
+    }
     StampResource(root, e.id, v.version, now_);
     model::OperationOutcomeSink issues;
     validation::ValidateResource(root, model::IssueScope(issues, ResourcePath(e.index)));
@@ -766,6 +793,8 @@ class Transaction {
   std::vector<Entry> entries_;
   std::unordered_map<std::string, std::string> targets_;  // fullUrl / conditional ref -> Type/id
   std::vector<store::PlannedWrite> writes_;  // this attempt's writes, in processing order
+  // Writes plan_write added, with the index of the entry that caused each.
+  std::vector<std::pair<std::size_t, store::PlannedWrite>> effects_;
   common::TimePoint now_;
   std::vector<std::string> written_;
   std::vector<std::string> written_types_;

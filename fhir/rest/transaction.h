@@ -59,6 +59,10 @@ struct TransactionContext {
   std::function<RestResponse(const RestRequest&)> run;
   // ExtensionSupport::before_write, for every resource written; empty: none.
   std::function<common::Status(model::Element&)> before_write;
+  // ExtensionSupport::plan_write: its extra writes join the transaction; empty: none.
+  std::function<common::Result<std::vector<store::PlannedWrite>>(
+      model::Element&, const std::string& id, int replaces_version, const AccessControl&)>
+      plan_write;
 };
 
 struct TransactionResult {

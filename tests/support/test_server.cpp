@@ -37,6 +37,15 @@ std::unique_ptr<server::SubscriptionStack> OpenSubscriptions(
   return std::move(stack).value();
 }
 
+std::unique_ptr<workflow::ScreeningApi> OpenScreening(workflow::WorkflowRules& rules,
+                                                      fhir::store::ResourceStore& store,
+                                                      std::shared_ptr<fhir::search::LiveRegistry> registry,
+                                                      const common::Clock& clock) {
+  auto api = std::make_unique<workflow::ScreeningApi>(rules, store, std::move(registry), clock);
+  if (auto st = api->EnsureShipped(); !st.ok()) throw std::runtime_error(st.message());
+  return api;
+}
+
 std::unique_ptr<server::SecurityStack> OpenSecurity(fhir::store::pg::ConnectionPool& pool,
                                                     const common::Clock& clock,
                                                     fhir::audit::AuditLog* audit) {
@@ -81,10 +90,12 @@ TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http,
       audit_(std::make_unique<fhir::audit::AuditLog>(*audit_store_, clock_)),
       security_(OpenSecurity(pool_, clock_, audit_.get())),
       subscriptions_(OpenSubscriptions(pool_, registry_, store_, clock_)),
+      workflow_rules_(std::make_unique<workflow::WorkflowRules>(store_, search_, registry_, clock_)),
+      screening_(OpenScreening(*workflow_rules_, store_, registry_, clock_)),
       service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
                {registry_, &search_, [this](const auto& types) { ReindexNow(types); }},
                SecuritySupportFor(*security_, audit_store_.get()),
-               subscriptions_->ForFhirService()) {
+               fhir::rest::CombineExtensions({subscriptions_->ForFhirService(), screening_->Extensions()})) {
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
   security_->Mount(*http_);
@@ -99,9 +110,11 @@ TestServer::TestServer(fhir::rest::ServiceOptions options, fhir::rest::HttpServe
       registry_(std::make_shared<fhir::search::LiveRegistry>(
           fhir::search::SearchParameterRegistry::R4())),
       subscriptions_(OpenSubscriptions(pool_, registry_, store_, clock_)),
+      workflow_rules_(std::make_unique<workflow::WorkflowRules>(store_, search_, registry_, clock_)),
+      screening_(OpenScreening(*workflow_rules_, store_, registry_, clock_)),
       service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
                {registry_, &search_, [this](const auto& types) { ReindexNow(types); }}, {},
-               subscriptions_->ForFhirService()) {
+               fhir::rest::CombineExtensions({subscriptions_->ForFhirService(), screening_->Extensions()})) {
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
   if (auto st = http_->Start(); !st.ok()) throw std::runtime_error(st.message());

@@ -19,6 +19,8 @@
 #include "fhir/audit/pg/pg_audit_store.h"
 #include "server/security.h"
 #include "server/subscription_stack.h"
+#include "workflow/screening_api.h"
+#include "workflow/workflow_rules.h"
 #include "tests/support/test_database.h"
 
 namespace test_support {
@@ -81,6 +83,8 @@ class TestServer {
   std::unique_ptr<fhir::audit::AuditLog> audit_;
   std::unique_ptr<server::SecurityStack> security_;
   std::unique_ptr<server::SubscriptionStack> subscriptions_;
+  std::unique_ptr<workflow::WorkflowRules> workflow_rules_;
+  std::unique_ptr<workflow::ScreeningApi> screening_;
   fhir::rest::FhirService service_;
   std::unique_ptr<fhir::rest::HttpServer> http_;
 };

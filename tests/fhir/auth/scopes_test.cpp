@@ -131,8 +131,8 @@ BOOST_AUTO_TEST_CASE(TheShippedCatalogueHasEveryRole) {
 BOOST_AUTO_TEST_CASE(RolesMapToWorkflowSteps) {
   const RoleCatalog& roles = RoleCatalog::Default();
   BOOST_TEST(roles.MayPerformStep({"technician"}, "refraction"));
-  BOOST_TEST(!roles.MayPerformStep({"technician"}, "approval"));
-  BOOST_TEST(roles.MayPerformStep({"technician", "supervisor"}, "approval"));
+  BOOST_TEST(!roles.MayPerformStep({"technician"}, "supervisor-approval"));
+  BOOST_TEST(roles.MayPerformStep({"technician", "supervisor"}, "supervisor-approval"));
   BOOST_TEST(!roles.MayPerformStep({"unknown"}, "check-in"));
 }
 

@@ -1,0 +1,297 @@
+#include "workflow/screening_api.h"
+
+#include "fhir/audit/audit_log.h"
+#include "fhir/audit/provenance.h"
+#include "fhir/definitions/definitions.h"
+#include "fhir/format/json_format.h"
+#include "fhir/model/ids.h"
+#include "fhir/model/issues.h"
+#include "fhir/rest/access_control.h"
+#include "fhir/rest/media_types.h"
+#include "fhir/rest/outcome.h"
+#include "fhir/rest/writes.h"
+#include "fhir/search/index_extractor.h"
+
+std::string_view EmbeddedStartScreening();
+
+namespace workflow {
+
+using common::JsonValue;
+using common::Result;
+using common::Status;
+using common::StatusCode;
+using fhir::rest::RestRequest;
+using fhir::rest::RestResponse;
+using fhir::store::PlannedWrite;
+using fhir::store::ResourceVersion;
+
+namespace {
+
+RestResponse Json(int status, std::string body) {
+  RestResponse r;
+  r.status = status;
+  r.content_type = fhir::rest::ContentTypeOf(fhir::rest::FhirFormat::kJson);
+  r.body = std::move(body);
+  return r;
+}
+
+RestResponse Failed(const Status& st) {
+  return Json(fhir::rest::HttpStatusFor(st.code()), fhir::rest::OperationOutcomeJson(st));
+}
+
+// A reference parameter: `name` from the query string or a Parameters body (valueReference,
+// or a valueString/valueId holding "Type/id").
+std::string ReferenceParam(const RestRequest& request, const JsonValue* body, std::string_view name) {
+  for (const auto& [k, v] : request.query) {
+    if (k == name) return v;
+  }
+  const JsonValue* params = body != nullptr ? body->Find("parameter") : nullptr;
+  if (params == nullptr || !params->is_array()) return "";
+  for (const JsonValue& p : params->items()) {
+    const JsonValue* n = p.Find("name");
+    if (n == nullptr || n->scalar() != name) continue;
+    if (const JsonValue* ref = p.Find("valueReference"); ref != nullptr && ref->Find("reference") != nullptr) {
+      return ref->Find("reference")->scalar();
+    }
+    for (const char* key : {"valueString", "valueId", "valueCanonical", "valueUri"}) {
+      if (const JsonValue* v = p.Find(key); v != nullptr) return v->scalar();
+    }
+  }
+  return "";
+}
+
+// "Patient/1" (or an absolute URL ending so) → "1" when of `type`.
+std::string IdOf(const std::string& reference, const std::string& type) {
+  std::size_t at = reference.rfind(type + "/");
+  if (at == std::string::npos || (at != 0 && reference[at - 1] != '/')) return "";
+  std::string id = reference.substr(at + type.size() + 1);
+  return id.find('/') == std::string::npos ? id : "";
+}
+
+JsonValue Ref(const std::string& reference) {
+  JsonValue r = JsonValue::Object();
+  r.Set("reference", JsonValue::String(reference));
+  return r;
+}
+
+JsonValue Concept(const std::string& system, const std::string& code, const std::string& display) {
+  JsonValue coding = JsonValue::Object();
+  coding.Set("system", JsonValue::String(system));
+  coding.Set("code", JsonValue::String(code));
+  if (!display.empty()) coding.Set("display", JsonValue::String(display));
+  JsonValue cc = JsonValue::Object();
+  cc.Set("coding", JsonValue::Array()).Add(std::move(coding));
+  return cc;
+}
+
+JsonValue Array(JsonValue item) {
+  JsonValue a = JsonValue::Array();
+  a.Add(std::move(item));
+  return a;
+}
+
+}  // namespace
+
+ScreeningApi::ScreeningApi(WorkflowRules& rules, fhir::store::ResourceStore& store,
+                           std::shared_ptr<fhir::search::LiveRegistry> registry, const common::Clock& clock)
+    : rules_(rules), store_(store), registry_(std::move(registry)), clock_(clock) {}
+
+fhir::rest::ExtensionSupport ScreeningApi::Extensions() {
+  fhir::rest::ExtensionSupport e;
+  e.operation = [this](const std::string& type, const std::string& id, const std::string& name,
+                       const RestRequest& request, const fhir::rest::AccessControl& access) {
+    return Operation(type, id, name, request, access);
+  };
+  e.plan_write = [this](fhir::model::Element& resource, const std::string& id, int replaces,
+                        const fhir::rest::AccessControl& access) {
+    return rules_.PlanWrite(resource, id, replaces, access);
+  };
+  e.operations.push_back({"Encounter", "start-screening", kStartScreeningUrl});
+  return e;
+}
+
+Status ScreeningApi::EnsureShipped() {
+  for (auto [type, json] : {std::pair<std::string, std::string_view>{"PlanDefinition", ScreeningPlan::BuiltInJson()},
+                            std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedStartScreening()}}) {
+    fhir::model::OperationOutcomeSink issues;
+    FOVEA_ASSIGN_OR_RETURN(fhir::model::Element root,
+                           fhir::format::ParseResourceJson(json, fhir::definitions::Definitions::R4(), issues));
+    const fhir::model::Element* id = root.Child("id");
+    if (id == nullptr || !id->has_value()) return common::InternalError("shipped " + type + " without id");
+    auto head = store_.Head(type, id->value());
+    if (head.has_value()) continue;  // there (or deleted on purpose)
+    if (head.error().code() != StatusCode::kNotFound) return head.error();
+    ResourceVersion v;
+    v.type = type;
+    v.id = id->value();
+    v.version = 1;
+    v.last_updated = clock_.Now();
+    v.method = fhir::store::Method::kCreate;
+    fhir::rest::StampResource(root, v.id, 1, v.last_updated);
+    v.content = fhir::format::WriteResourceJson(root);
+    v.index_rows_json = fhir::search::ExtractIndex(root, *registry_->Get()).ToJson();
+    Status written = store_.Write(v, 0);
+    if (!written.ok() && written.code() != StatusCode::kVersionConflict) return written;  // another node won
+  }
+  return Status::Ok();
+}
+
+std::optional<RestResponse> ScreeningApi::Operation(const std::string& type, const std::string& id,
+                                                    const std::string& name, const RestRequest& request,
+                                                    const fhir::rest::AccessControl& access) {
+  if (type == "Encounter" && name == "start-screening") {
+    if (!id.empty()) return Failed(common::InvalidError("$start-screening is invoked on the type: POST Encounter/$start-screening"));
+    if (request.method != "POST") return Failed(Status(StatusCode::kMethodNotAllowed, "$start-screening takes POST"));
+    return StartScreening(request, access);
+  }
+  return std::nullopt;
+}
+
+RestResponse ScreeningApi::StartScreening(const RestRequest& request, const fhir::rest::AccessControl& access) {
+  // The operation creates the session's Tasks on the caller's behalf: starting sessions (the
+  // role check below, and creating Encounters) is the permission, not creating Tasks at will.
+  if (Status st = access.Require("Encounter", fhir::auth::Permission::kCreate); !st.ok()) return Failed(st);
+  Actor actor = WorkflowRules::ActorOf(access);
+  if (!actor.unrestricted && !actor.Has("registration") && !actor.Has("supervisor") && !actor.Has("ehr-system")) {
+    return Failed(Status(StatusCode::kForbidden, "Sessions are started by registration staff, a supervisor or an EHR"));
+  }
+  std::optional<JsonValue> body;
+  if (!request.body.empty()) {
+    auto parsed = common::ParseJson(request.body);
+    if (!parsed.has_value() || parsed->Find("resourceType") == nullptr ||
+        parsed->Find("resourceType")->scalar() != "Parameters") {
+      return Failed(common::InvalidError("$start-screening takes a Parameters resource (JSON)"));
+    }
+    body = std::move(parsed).value();
+  }
+  const JsonValue* params = body ? &*body : nullptr;
+  std::string patient = IdOf(ReferenceParam(request, params, "patient"), "Patient");
+  std::string location = IdOf(ReferenceParam(request, params, "location"), "Location");
+  std::string plan_ref = ReferenceParam(request, params, "plan");
+  if (patient.empty()) return Failed(common::InvalidError("patient: a reference Patient/<id> is required"));
+  if (location.empty()) return Failed(common::InvalidError("location: a reference Location/<id> (the unit) is required"));
+  if (plan_ref.empty() || plan_ref == kPlanUrl) plan_ref = std::string("PlanDefinition/") + kPlanId;
+  std::string plan_id = IdOf(plan_ref, "PlanDefinition");
+  if (plan_id.empty()) return Failed(common::InvalidError("plan: a reference PlanDefinition/<id> is expected"));
+  for (auto [type, id] : {std::pair{std::string("Patient"), patient}, std::pair{std::string("Location"), location}}) {
+    auto head = store_.Head(type, id);
+    if (!head.has_value() && head.error().code() != StatusCode::kNotFound) return Failed(head.error());
+    if (!head.has_value() || head->deleted) {
+      return Failed(common::InvalidError(std::string(type == "Patient" ? "patient" : "location") + ": " +
+                                         type + "/" + id + " does not exist"));
+    }
+  }
+  auto plan = rules_.PlanOf("PlanDefinition/" + plan_id);
+  if (!plan.has_value()) {
+    return Failed(plan.error().code() == StatusCode::kNotFound
+                      ? common::InvalidError("plan: PlanDefinition/" + plan_id + " does not exist")
+                      : plan.error());
+  }
+
+  const common::TimePoint now = clock_.Now();
+  const std::string at = common::FormatInstant(now);
+  const std::string patient_ref = "Patient/" + patient;
+  const std::string location_ref = "Location/" + location;
+  const std::string plan_reference = "PlanDefinition/" + plan_id;
+  std::vector<PlannedWrite> writes;
+  auto add = [&](const std::string& type, JsonValue json) -> Status {
+    std::string id = fhir::model::LogicalId::Generate().value();
+    json.Set("id", JsonValue::String(id));
+    fhir::model::OperationOutcomeSink issues;
+    FOVEA_ASSIGN_OR_RETURN(fhir::model::Element root,
+                           fhir::format::ParseResourceJson(common::ToJson(json), fhir::definitions::Definitions::R4(), issues));
+    PlannedWrite w;
+    w.version.type = type;
+    w.version.id = id;
+    w.version.version = 1;
+    w.version.last_updated = now;
+    w.version.method = fhir::store::Method::kCreate;
+    fhir::rest::StampResource(root, id, 1, now);
+    w.version.content = fhir::format::WriteResourceJson(root);
+    w.version.index_rows_json = fhir::search::ExtractIndex(root, *registry_->Get()).ToJson();
+    writes.push_back(std::move(w));
+    return Status::Ok();
+  };
+
+  JsonValue encounter = JsonValue::Object();
+  encounter.Set("resourceType", JsonValue::String("Encounter"));
+  encounter.Set("status", JsonValue::String("arrived"));
+  JsonValue klass = JsonValue::Object();
+  klass.Set("system", JsonValue::String("http://terminology.hl7.org/CodeSystem/v3-ActCode"));
+  klass.Set("code", JsonValue::String("FLD"));
+  klass.Set("display", JsonValue::String("field"));
+  encounter.Set("class", std::move(klass));
+  encounter.Set("type", Array(Concept(kStepSystem, kSessionCode, "Vision screening session")));
+  encounter.Set("subject", Ref(patient_ref));
+  JsonValue period = JsonValue::Object();
+  period.Set("start", JsonValue::String(at));
+  encounter.Set("period", std::move(period));
+  JsonValue where = JsonValue::Object();
+  where.Set("location", Ref(location_ref));
+  where.Set("status", JsonValue::String("active"));
+  encounter.Set("location", Array(std::move(where)));
+  if (Status st = add("Encounter", std::move(encounter)); !st.ok()) return Failed(st);
+  const std::string encounter_ref = "Encounter/" + writes.back().version.id;
+
+  auto task = [&](const std::string& status, const std::string& code, const std::string& display) {
+    JsonValue t = JsonValue::Object();
+    t.Set("resourceType", JsonValue::String("Task"));
+    t.Set("basedOn", Array(Ref(plan_reference)));
+    t.Set("status", JsonValue::String(status));
+    t.Set("intent", JsonValue::String("order"));
+    t.Set("code", Concept(kStepSystem, code, display));
+    t.Set("description", JsonValue::String(display));
+    t.Set("for", Ref(patient_ref));
+    t.Set("encounter", Ref(encounter_ref));
+    t.Set("authoredOn", JsonValue::String(at));
+    t.Set("lastModified", JsonValue::String(at));
+    t.Set("location", Ref(location_ref));
+    return t;
+  };
+  JsonValue session = task("in-progress", kSessionCode, "Vision screening session");
+  JsonValue started = JsonValue::Object();
+  started.Set("start", JsonValue::String(at));
+  session.Set("executionPeriod", std::move(started));
+  if (!actor.reference.empty()) session.Set("requester", Ref(actor.reference));
+  if (Status st = add("Task", std::move(session)); !st.ok()) return Failed(st);
+  const std::string session_ref = "Task/" + writes.back().version.id;
+  for (const Step& step : (*plan)->steps()) {
+    JsonValue t = task(step.after.empty() ? "ready" : "draft", step.code.code,
+                       step.title.empty() ? step.code.display : step.title);
+    t.Set("partOf", Array(Ref(session_ref)));
+    // Task's element order puts partOf after basedOn; the parser orders them anyway.
+    t.Set("performerType", Array(Concept(step.role.system, step.role.code, step.role.display)));
+    if (Status st = add("Task", std::move(t)); !st.ok()) return Failed(st);
+  }
+
+  fhir::audit::ProvenanceRecord provenance;
+  for (const PlannedWrite& w : writes) {
+    provenance.targets.push_back(w.version.type + "/" + w.version.id + "/_history/1");
+  }
+  provenance.recorded = now;
+  provenance.activity = fhir::audit::ProvenanceActivity::kCreate;
+  provenance.agent_reference = actor.reference;
+  provenance.client_id = access.principal().client_id;
+  provenance.request_id = request.request_id;
+  auto companion = fhir::audit::ProvenanceCompanion(provenance, now, registry_->Get().get());
+  if (!companion.has_value()) return Failed(companion.error());
+  if (Status st = store_.WriteAll(writes, {std::move(companion).value()}, ""); !st.ok()) return Failed(st);
+
+  std::string out = R"({"resourceType":"Bundle","type":"collection","timestamp":)";
+  common::AppendJsonString(out, at);
+  out += R"(,"entry":[)";
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    if (i > 0) out += ',';
+    out += R"({"fullUrl":)";
+    common::AppendJsonString(out, request.base_url + "/" + writes[i].version.type + "/" + writes[i].version.id);
+    out += R"(,"resource":)";
+    out += writes[i].version.content;
+    out += '}';
+  }
+  out += "]}";
+  RestResponse r = Json(201, std::move(out));
+  r.SetHeader("Location", request.base_url + "/" + encounter_ref + "/_history/1");
+  return r;
+}
+
+}  // namespace workflow

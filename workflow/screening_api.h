@@ -1,0 +1,57 @@
+#ifndef FOVEA_WORKFLOW_SCREENING_API_H_
+#define FOVEA_WORKFLOW_SCREENING_API_H_
+
+// The workflow's side of the FHIR API (docs/WORKFLOW.md), plugged into FhirService through
+// ExtensionSupport:
+//  - `POST Encounter/$start-screening` (Parameters: patient, location, optional plan) starts a
+//    session in one transaction: the Encounter, the session Task and one Task per step of the
+//    plan, the first step(s) ready, with their Provenance; answers a Bundle with all of them;
+//  - plan_write: WorkflowRules on every write path;
+//  - EnsureShipped(): the shipped PlanDefinition and OperationDefinition, created at first
+//    start (and then editable through the API).
+// Thread-safe.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "fhir/rest/fhir_service.h"
+#include "fhir/search/live_registry.h"
+#include "fhir/store/resource_store.h"
+#include "workflow/workflow_rules.h"
+
+namespace workflow {
+
+inline constexpr const char* kStartScreeningUrl =
+    "https://fovea.health/fhir/OperationDefinition/start-screening";
+
+class ScreeningApi {
+ public:
+  ScreeningApi(WorkflowRules& rules, fhir::store::ResourceStore& store,
+               std::shared_ptr<fhir::search::LiveRegistry> registry, const common::Clock& clock);
+
+  fhir::rest::ExtensionSupport Extensions();
+
+  // Creates PlanDefinition/vision-screening and OperationDefinition/start-screening when they
+  // do not exist (a deleted one stays deleted: an administrator removed it).
+  common::Status EnsureShipped();
+
+  std::optional<fhir::rest::RestResponse> Operation(const std::string& type, const std::string& id,
+                                                    const std::string& name,
+                                                    const fhir::rest::RestRequest& request,
+                                                    const fhir::rest::AccessControl& access);
+
+ private:
+  fhir::rest::RestResponse StartScreening(const fhir::rest::RestRequest& request,
+                                          const fhir::rest::AccessControl& access);
+
+  WorkflowRules& rules_;
+  fhir::store::ResourceStore& store_;
+  const std::shared_ptr<fhir::search::LiveRegistry> registry_;
+  const common::Clock& clock_;
+};
+
+}  // namespace workflow
+
+#endif  // FOVEA_WORKFLOW_SCREENING_API_H_
