@@ -157,7 +157,7 @@ int RunServe(const Config& given) {
        config.rest_hook_workers, config.rest_hook_max_attempts});
   if (!subscriptions.has_value()) return Fail(subscriptions.error());
   workflow::WorkflowRules workflow_rules(store, search_backend, registry, clock);
-  workflow::ScreeningApi screening(workflow_rules, store, registry, clock);
+  workflow::ScreeningApi screening(workflow_rules, store, search_backend, registry, clock);
   if (auto st = screening.EnsureShipped(); !st.ok()) return Fail(st);
   fhir::rest::FhirService service(
       defs, store, clock, service_options, search, security_support,

@@ -13,6 +13,8 @@
 #include "fhir/search/index_extractor.h"
 
 std::string_view EmbeddedStartScreening();
+std::string_view EmbeddedSessionStatus();
+std::string_view EmbeddedQueue();
 
 namespace workflow {
 
@@ -93,8 +95,10 @@ JsonValue Array(JsonValue item) {
 }  // namespace
 
 ScreeningApi::ScreeningApi(WorkflowRules& rules, fhir::store::ResourceStore& store,
+                           fhir::search::SearchBackend& search,
                            std::shared_ptr<fhir::search::LiveRegistry> registry, const common::Clock& clock)
-    : rules_(rules), store_(store), registry_(std::move(registry)), clock_(clock) {}
+    : rules_(rules), store_(store), views_(rules, store, search, registry, clock), registry_(std::move(registry)),
+      clock_(clock) {}
 
 fhir::rest::ExtensionSupport ScreeningApi::Extensions() {
   fhir::rest::ExtensionSupport e;
@@ -107,12 +111,16 @@ fhir::rest::ExtensionSupport ScreeningApi::Extensions() {
     return rules_.PlanWrite(resource, id, replaces, access);
   };
   e.operations.push_back({"Encounter", "start-screening", kStartScreeningUrl});
+  e.operations.push_back({"Encounter", "session-status", "https://fovea.health/fhir/OperationDefinition/session-status"});
+  e.operations.push_back({"Location", "queue", "https://fovea.health/fhir/OperationDefinition/queue"});
   return e;
 }
 
 Status ScreeningApi::EnsureShipped() {
   for (auto [type, json] : {std::pair<std::string, std::string_view>{"PlanDefinition", ScreeningPlan::BuiltInJson()},
-                            std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedStartScreening()}}) {
+                            std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedStartScreening()},
+                            std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedSessionStatus()},
+                            std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedQueue()}}) {
     fhir::model::OperationOutcomeSink issues;
     FOVEA_ASSIGN_OR_RETURN(fhir::model::Element root,
                            fhir::format::ParseResourceJson(json, fhir::definitions::Definitions::R4(), issues));
@@ -143,6 +151,11 @@ std::optional<RestResponse> ScreeningApi::Operation(const std::string& type, con
     if (!id.empty()) return Failed(common::InvalidError("$start-screening is invoked on the type: POST Encounter/$start-screening"));
     if (request.method != "POST") return Failed(Status(StatusCode::kMethodNotAllowed, "$start-screening takes POST"));
     return StartScreening(request, access);
+  }
+  if ((type == "Encounter" && name == "session-status") || (type == "Location" && name == "queue")) {
+    if (id.empty()) return Failed(common::InvalidError("$" + name + " is invoked on one " + type + ": " + type + "/[id]/$" + name));
+    if (request.method != "GET" && request.method != "POST") return Failed(Status(StatusCode::kMethodNotAllowed, "$" + name + " takes GET"));
+    return type == "Encounter" ? views_.SessionStatus(id, request, access) : views_.Queue(id, request, access);
   }
   return std::nullopt;
 }

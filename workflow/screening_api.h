@@ -3,11 +3,12 @@
 
 // The workflow's side of the FHIR API (docs/WORKFLOW.md), plugged into FhirService through
 // ExtensionSupport:
+//  - `GET Encounter/[id]/$session-status` and `GET Location/[id]/$queue` (session_views.h);
 //  - `POST Encounter/$start-screening` (Parameters: patient, location, optional plan) starts a
 //    session in one transaction: the Encounter, the session Task and one Task per step of the
 //    plan, the first step(s) ready, with their Provenance; answers a Bundle with all of them;
 //  - plan_write: WorkflowRules on every write path;
-//  - EnsureShipped(): the shipped PlanDefinition and OperationDefinition, created at first
+//  - EnsureShipped(): the shipped PlanDefinition and OperationDefinitions, created at first
 //    start (and then editable through the API).
 // Thread-safe.
 
@@ -19,6 +20,7 @@
 #include "fhir/rest/fhir_service.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/store/resource_store.h"
+#include "workflow/session_views.h"
 #include "workflow/workflow_rules.h"
 
 namespace workflow {
@@ -29,6 +31,7 @@ inline constexpr const char* kStartScreeningUrl =
 class ScreeningApi {
  public:
   ScreeningApi(WorkflowRules& rules, fhir::store::ResourceStore& store,
+               fhir::search::SearchBackend& search,
                std::shared_ptr<fhir::search::LiveRegistry> registry, const common::Clock& clock);
 
   fhir::rest::ExtensionSupport Extensions();
@@ -48,6 +51,7 @@ class ScreeningApi {
 
   WorkflowRules& rules_;
   fhir::store::ResourceStore& store_;
+  SessionViews views_;
   const std::shared_ptr<fhir::search::LiveRegistry> registry_;
   const common::Clock& clock_;
 };

@@ -200,6 +200,21 @@ BOOST_AUTO_TEST_CASE(ADayOfOnePatientThroughEveryStep) {
                                R"([{"op":"replace","path":"/status","value":"in-progress"},{"op":"add","path":"/owner","value":{"reference":"Practitioner/tech1"}}])",
                                {{"Content-Type", "application/json-patch+json"}, {"If-Match", "W/\"" + unit.Version(va) + "\""}});
   BOOST_REQUIRE_MESSAGE(patched.status == 200, patched.body);
+  // What everyone sees now: acuity in progress (tech1), refraction waiting.
+  HttpResult status = unit.As("sup", "GET", "Encounter/" + unit.encounter + "/$session-status");
+  BOOST_REQUIRE_MESSAGE(status.status == 200, status.body);
+  BOOST_TEST(status.body.find(R"("name":"current","valueCode":"visual-acuity")") != std::string::npos, status.body);
+  BOOST_TEST(status.body.find(R"("name":"current","valueCode":"refraction")") != std::string::npos);
+  BOOST_TEST(status.body.find(R"("name":"active-staff","valueReference":{"reference":"Practitioner/tech1"})") != std::string::npos);
+  BOOST_TEST(status.body.find(R"("name":"code","valueCode":"check-in"},{"name":"task")") != std::string::npos);
+  HttpResult queue = unit.As("sup", "GET", "Location/van7/$queue");
+  BOOST_REQUIRE_MESSAGE(queue.status == 200, queue.body);
+  BOOST_TEST(queue.body.find(R"("name":"count","valueInteger":1)") != std::string::npos, queue.body);
+  BOOST_TEST(queue.body.find("Encounter/" + unit.encounter) != std::string::npos);
+  BOOST_TEST(queue.body.find(R"("name":"patient","valueReference":{"reference":"Patient/p1"})") != std::string::npos);
+  BOOST_TEST(unit.As("sup", "GET", "Location/nowhere/$queue").status == 404);
+  BOOST_TEST(unit.As("sup", "GET", "Encounter/nowhere/$session-status").status == 404);
+
   HttpResult early = unit.Move("tech1", "visual-acuity", "completed", "tech1");
   BOOST_TEST(early.status == 409);
   BOOST_TEST(early.body.find("has no Observation with code 363983007") != std::string::npos, early.body);
@@ -263,8 +278,20 @@ BOOST_AUTO_TEST_CASE(ADayOfOnePatientThroughEveryStep) {
   BOOST_TEST(Str(unit.Read("Observation/" + left), {"status"}) == "final");
   BOOST_TEST(Str(unit.Read("DiagnosticReport/" + Str(Json(report.body), {"id"})), {"status"}) == "final");
 
+  // Finished: out of the queue; the durations seen today make the next estimate.
+  BOOST_TEST(unit.As("sup", "GET", "Location/van7/$queue").body.find(R"("name":"count","valueInteger":0)") != std::string::npos);
+  HttpResult finished = unit.As("sup", "GET", "Encounter/" + unit.encounter + "/$session-status");
+  BOOST_TEST(finished.body.find(R"("name":"session-status","valueCode":"completed")") != std::string::npos, finished.body);
+  BOOST_TEST(finished.body.find("estimated-minutes-remaining") == std::string::npos);
+  std::string first_session_step = unit.StepId("visual-acuity");
+  unit.Start();  // the same patient again: every step now has a timed example
+  HttpResult next = unit.As("reg", "GET", "Encounter/" + unit.encounter + "/$session-status");
+  BOOST_REQUIRE_MESSAGE(next.status == 200, next.body);
+  BOOST_TEST(next.body.find("estimated-minutes-remaining") != std::string::npos, next.body);
+  BOOST_TEST(next.body.find("estimated-completion") != std::string::npos);
+
   // Each transition has its Provenance, naming who made it.
-  HttpResult provenance = unit.As("admin", "GET", "Provenance?target=Task/" + unit.StepId("visual-acuity"));
+  HttpResult provenance = unit.As("admin", "GET", "Provenance?target=Task/" + first_session_step);
   BOOST_REQUIRE(provenance.status == 200);
   BOOST_TEST(provenance.body.find("Practitioner/tech1") != std::string::npos);
 }

@@ -1,0 +1,56 @@
+#ifndef FOVEA_WORKFLOW_SESSION_VIEWS_H_
+#define FOVEA_WORKFLOW_SESSION_VIEWS_H_
+
+// What staff see of the sessions, derived from the Tasks (docs/WORKFLOW.md, "Views"):
+//  - `GET Encounter/[id]/$session-status`: each step's status, owner and timings, the current
+//    step(s), who is working on the session, and an estimate of when it will be done from the
+//    unit's recent step durations;
+//  - `GET Location/[id]/$queue`: the unit's open sessions, each with its current step(s) and
+//    how long the patient has been waiting for them, longest wait first.
+// Answers are Parameters resources (R4 operations' usual output). Thread-safe.
+
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "fhir/rest/access_control.h"
+#include "fhir/rest/http_types.h"
+#include "fhir/search/live_registry.h"
+#include "fhir/search/search_backend.h"
+#include "fhir/store/resource_store.h"
+#include "workflow/workflow_rules.h"
+
+namespace workflow {
+
+class SessionViews {
+ public:
+  SessionViews(WorkflowRules& rules, fhir::store::ResourceStore& store,
+               fhir::search::SearchBackend& search,
+               std::shared_ptr<fhir::search::LiveRegistry> registry, const common::Clock& clock);
+
+  fhir::rest::RestResponse SessionStatus(const std::string& encounter_id,
+                                         const fhir::rest::RestRequest& request,
+                                         const fhir::rest::AccessControl& access);
+  fhir::rest::RestResponse Queue(const std::string& location_id, const fhir::rest::RestRequest& request,
+                                 const fhir::rest::AccessControl& access);
+
+  // The median duration (executionPeriod start → end) of the last completed Tasks of `step`,
+  // in seconds; nullopt when none has been timed yet.
+  std::optional<double> TypicalSeconds(const std::string& step);
+
+ private:
+  common::Result<std::vector<fhir::search::SearchMatch>> Find(const std::string& type,
+                                                              std::vector<std::pair<std::string, std::string>> params);
+  // The session Task of an Encounter.
+  common::Result<std::optional<fhir::search::SearchMatch>> SessionOf(const std::string& encounter_id);
+
+  WorkflowRules& rules_;
+  fhir::store::ResourceStore& store_;
+  fhir::search::SearchBackend& search_;
+  const std::shared_ptr<fhir::search::LiveRegistry> registry_;
+  const common::Clock& clock_;
+};
+
+}  // namespace workflow
+
+#endif  // FOVEA_WORKFLOW_SESSION_VIEWS_H_
