@@ -27,6 +27,7 @@
 #include "server/background_reindexer.h"
 #include "server/reindex_command.h"
 #include "workflow/screening_api.h"
+#include "workflow/step_alerts.h"
 #include "workflow/workflow_rules.h"
 
 namespace server {
@@ -159,6 +160,10 @@ int RunServe(const Config& given) {
   workflow::WorkflowRules workflow_rules(store, search_backend, registry, clock);
   workflow::ScreeningApi screening(workflow_rules, store, search_backend, registry, clock);
   if (auto st = screening.EnsureShipped(); !st.ok()) return Fail(st);
+  workflow::AlertOptions alert_options;
+  alert_options.wait_limit = std::chrono::minutes(config.alert_wait_minutes);
+  alert_options.run_limit = std::chrono::minutes(config.alert_run_minutes);
+  workflow::StepAlerts step_alerts(store, search_backend, registry, clock, alert_options);
   fhir::rest::FhirService service(
       defs, store, clock, service_options, search, security_support,
       fhir::rest::CombineExtensions({(*subscriptions)->ForFhirService(), screening.Extensions()}));
@@ -177,12 +182,14 @@ int RunServe(const Config& given) {
   (*subscriptions)->matcher().Start();  // on every node; one of them holds the matcher lock
   if (auto st = (*subscriptions)->StartChannel(http); !st.ok()) return Fail(st);
   (*subscriptions)->rest_hooks().Start();  // any node delivers; the queue's row locks share out the work
+  step_alerts.Start();  // on every node; they take turns on a lock
   common::LogInfo("Fovea " + std::string(kVersion) + " serving " +
                   (http.tls() ? "https://" : "http://") + config.bind + ":" +
                   std::to_string(http.port()) + fhir::rest::kFhirBasePath);
   WaitForTermination();
   common::LogInfo("shutting down");
   http.Stop();
+  step_alerts.Stop();
   (*subscriptions)->rest_hooks().Stop();
   (*subscriptions)->channel().Stop();
   (*subscriptions)->matcher().Stop();

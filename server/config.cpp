@@ -69,6 +69,10 @@ Options (environment variable in brackets):
                          Consecutive failed deliveries (retried with backoff from 1 s,
                          doubling, at most 5 min apart) before a rest-hook subscription goes
                          to status error (default 16, about 40 min) [FOVEA_REST_HOOK_MAX_ATTEMPTS]
+  --alert-wait-minutes N A screening step ready (unclaimed) this long raises a supervisor alert
+                         (a Flag on the supervisor-alerts topic); 0: off (default 15)
+                         [FOVEA_ALERT_WAIT_MINUTES]
+  --alert-run-minutes N  ... in progress this long (default 30; 0: off) [FOVEA_ALERT_RUN_MINUTES]
   --max-bundle-entries N Largest batch/transaction Bundle (default 10000) [FOVEA_MAX_BUNDLE_ENTRIES]
   --conditional-delete-max N
                          DELETE [type]?criteria deletes up to N matches at once (default 1:
@@ -135,6 +139,14 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
   if (const char* v = Env("FOVEA_REST_HOOK_MAX_ATTEMPTS")) {
     if (!ParseInt(v, 1, 1000, n)) return common::InvalidError("bad FOVEA_REST_HOOK_MAX_ATTEMPTS");
     c.rest_hook_max_attempts = static_cast<int>(n);
+  }
+  if (const char* v = Env("FOVEA_ALERT_WAIT_MINUTES")) {
+    if (!ParseInt(v, 0, 24 * 60, n)) return common::InvalidError("bad FOVEA_ALERT_WAIT_MINUTES");
+    c.alert_wait_minutes = static_cast<int>(n);
+  }
+  if (const char* v = Env("FOVEA_ALERT_RUN_MINUTES")) {
+    if (!ParseInt(v, 0, 24 * 60, n)) return common::InvalidError("bad FOVEA_ALERT_RUN_MINUTES");
+    c.alert_run_minutes = static_cast<int>(n);
   }
   if (const char* v = Env("FOVEA_MAX_BUNDLE_ENTRIES")) {
     if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("bad FOVEA_MAX_BUNDLE_ENTRIES");
@@ -217,6 +229,14 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 1, 1000, n)) return common::InvalidError("--rest-hook-max-attempts must be 1-1000");
       c.rest_hook_max_attempts = static_cast<int>(n);
+    } else if (a == "--alert-wait-minutes") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 0, 24 * 60, n)) return common::InvalidError("--alert-wait-minutes must be 0-1440");
+      c.alert_wait_minutes = static_cast<int>(n);
+    } else if (a == "--alert-run-minutes") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 0, 24 * 60, n)) return common::InvalidError("--alert-run-minutes must be 0-1440");
+      c.alert_run_minutes = static_cast<int>(n);
     } else if (a == "--max-bundle-entries") {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("--max-bundle-entries must be 1-1000000");

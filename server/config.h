@@ -37,6 +37,8 @@ struct Config {
   bool allow_http_hooks = false;            // rest-hook endpoints over plain http beyond loopback
   int rest_hook_workers = 2;                // concurrent rest-hook deliveries per node
   int rest_hook_max_attempts = 16;          // consecutive failed deliveries before status error
+  int alert_wait_minutes = 15;              // a screening step ready this long raises a Flag; 0: off
+  int alert_run_minutes = 30;               // ... in progress this long; 0: off
 };
 
 // Parses `fovea COMMAND [flags]` with the environment already applied. kInvalid with a message

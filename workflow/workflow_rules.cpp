@@ -310,8 +310,9 @@ Result<std::vector<PlannedWrite>> WorkflowRules::PlanTaskWrite(fhir::model::Elem
       auto json = common::ParseJson(it->second.content);
       std::string status = json.has_value() ? Str(&*json, "status") : "";
       if (status != "draft" && status != "requested") continue;
-      FOVEA_ASSIGN_OR_RETURN(PlannedWrite w, Revise(it->second, [](JsonValue& t) {
+      FOVEA_ASSIGN_OR_RETURN(PlannedWrite w, Revise(it->second, [&](JsonValue& t) {
         t.Set("status", JsonValue::String("ready"));
+        t.Set("lastModified", JsonValue::String(at));  // waiting since (step alerts, $queue)
       }));
       effects.push_back(std::move(w));
       readied.push_back(next->id);

@@ -65,3 +65,14 @@ BOOST_AUTO_TEST_CASE(RestHookDeliverySettings) {
   BOOST_TEST(!server::ParseConfig({"serve", "--rest-hook-workers", "0"}).has_value());
   BOOST_TEST(!server::ParseConfig({"serve", "--rest-hook-max-attempts", "never"}).has_value());
 }
+
+BOOST_AUTO_TEST_CASE(StepAlertLimits) {
+  auto c = server::ParseConfig({"serve", "--alert-wait-minutes", "5", "--alert-run-minutes", "0"});
+  BOOST_REQUIRE(c.has_value());
+  BOOST_TEST(c->alert_wait_minutes == 5);
+  BOOST_TEST(c->alert_run_minutes == 0);
+  auto defaults = server::ParseConfig({"serve"});
+  BOOST_TEST(defaults->alert_wait_minutes == 15);
+  BOOST_TEST(defaults->alert_run_minutes == 30);
+  BOOST_TEST(!server::ParseConfig({"serve", "--alert-wait-minutes", "-1"}).has_value());
+}

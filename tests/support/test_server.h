@@ -61,6 +61,7 @@ class TestServer {
   // What the server writes through and searches with (to run more subscription workers).
   fhir::store::ResourceStore& store() { return store_; }
   std::shared_ptr<fhir::search::LiveRegistry> registry() { return registry_; }
+  fhir::search::SearchBackend& search() { return search_; }
   const common::Clock& clock() const { return clock_; }
   std::string base() const;  // http://127.0.0.1:PORT/fhir/R4 (https:// with TLS)
 

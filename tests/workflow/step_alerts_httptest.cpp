@@ -1,0 +1,118 @@
+// workflow/step_alerts against a real server and PostgreSQL, with a clock of the test's own:
+// a step ready too long raises one Flag (once, however often the check runs), the Flag goes
+// inactive when the step is claimed, a step in progress too long raises another, and the
+// supervisor-alerts topic numbers each of those changes for a supervisor's subscription.
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+
+#include "common/json.h"
+#include "tests/support/test_server.h"
+#include "workflow/step_alerts.h"
+
+namespace {
+
+using common::JsonValue;
+using test_support::HttpResult;
+using test_support::TestServer;
+
+JsonValue Json(const std::string& text) {
+  auto json = common::ParseJson(text);
+  BOOST_REQUIRE_MESSAGE(json.has_value(), text);
+  return std::move(json).value();
+}
+
+std::size_t Check(workflow::StepAlerts& alerts) {
+  auto n = alerts.CheckNow();
+  BOOST_REQUIRE_MESSAGE(n.has_value(), (n.has_value() ? "" : n.error().message()));
+  return *n;
+}
+
+// The alert Flags with `status` (R4 has no Flag status search parameter: filtered here), as
+// "code:text" lines.
+std::string Flags(TestServer& server, const std::string& status) {
+  HttpResult r = server.Request("GET", "Flag?identifier=https://fovea.health/fhir/alert|");
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  JsonValue bundle = Json(r.body);
+  std::string out;
+  const JsonValue* entries = bundle.Find("entry");
+  if (entries == nullptr) return out;
+  for (const JsonValue& e : entries->items()) {
+    const JsonValue& flag = *e.Find("resource");
+    if (flag.Find("status")->scalar() != status) continue;
+    out += flag.Find("code")->Find("coding")->items().front().Find("code")->scalar() + ":" +
+           flag.Find("code")->Find("text")->scalar() + "|" + flag.Find("encounter")->Find("reference")->scalar() + "\n";
+  }
+  return out;
+}
+
+BOOST_AUTO_TEST_SUITE(StepAlerts)
+
+BOOST_AUTO_TEST_CASE(WaitingAndLongRunningStepsRaiseOneFlagEachForTheSupervisors) {
+  TestServer server;
+  BOOST_REQUIRE(server.Request("PUT", "Patient/p1", R"({"resourceType":"Patient","id":"p1"})").status == 201);
+  BOOST_REQUIRE(server.Request("PUT", "Location/van7", R"({"resourceType":"Location","id":"van7","status":"active"})").status == 201);
+  HttpResult started = server.Request("POST", "Encounter/$start-screening",
+      R"({"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/p1"}},
+          {"name":"location","valueReference":{"reference":"Location/van7"}}]})");
+  BOOST_REQUIRE_MESSAGE(started.status == 201, started.body);
+  std::string encounter;
+  std::string checkin;
+  JsonValue bundle = Json(started.body);
+  for (const JsonValue& e : bundle.Find("entry")->items()) {
+    const JsonValue& r = *e.Find("resource");
+    if (r.Find("resourceType")->scalar() == "Encounter") encounter = r.Find("id")->scalar();
+    if (r.Find("resourceType")->scalar() == "Task" && r.Find("status")->scalar() == "ready") checkin = r.Find("id")->scalar();
+  }
+  // The supervisors' subscription to this session's alerts.
+  HttpResult sub = server.Request("POST", "Subscription", R"({"resourceType":"Subscription","status":"requested","reason":"alerts",
+      "criteria":"https://fovea.health/fhir/SubscriptionTopic/supervisor-alerts",
+      "_criteria":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria","valueString":"Flag?encounter=Encounter/)" + encounter + R"("}]},
+      "channel":{"type":"websocket","payload":"application/fhir+json"}})");
+  BOOST_REQUIRE_MESSAGE(sub.status == 201, sub.body);
+  std::string sub_id = Json(sub.body).Find("id")->scalar();
+
+  common::FakeClock clock(common::SystemClock().Now());
+  workflow::AlertOptions options;
+  options.wait_limit = std::chrono::minutes(15);
+  options.run_limit = std::chrono::minutes(30);
+  workflow::StepAlerts alerts(server.store(), server.search(), server.registry(), clock, options);
+
+  BOOST_TEST(Check(alerts) == 0u);  // nothing has waited 15 minutes yet
+  clock.Advance(std::chrono::minutes(16));
+  BOOST_TEST(Check(alerts) == 1u);
+  BOOST_TEST(Check(alerts) == 0u);  // once
+  std::string waiting = Flags(server, "active");
+  BOOST_TEST(waiting.find("check-in has waited 16 min") != std::string::npos, waiting);
+  BOOST_TEST(waiting.find("Encounter/" + encounter) != std::string::npos);
+
+  // Claimed: the alert is over.
+  JsonValue task = Json(server.Request("GET", "Task/" + checkin).body);
+  task.Set("status", JsonValue::String("in-progress"));
+  JsonValue owner = JsonValue::Object();
+  owner.Set("reference", JsonValue::String("Practitioner/reg"));
+  task.Set("owner", std::move(owner));
+  HttpResult claimed = server.Request("PUT", "Task/" + checkin, common::ToJson(task));
+  BOOST_REQUIRE_MESSAGE(claimed.status == 200, claimed.body);
+  BOOST_TEST(Check(alerts) == 1u);
+  BOOST_TEST(Flags(server, "active").find("step-waiting") == std::string::npos);
+  BOOST_TEST(Flags(server, "inactive").find("step-waiting") != std::string::npos);
+  BOOST_TEST(Check(alerts) == 0u);  // cleared once
+
+  // In progress for more than 30 minutes (of the test's clock).
+  clock.Advance(std::chrono::minutes(31));
+  BOOST_TEST(Check(alerts) == 1u);
+  BOOST_TEST(Flags(server, "active").find("step-running-long:check-in has been in progress for") != std::string::npos);
+
+  // The supervisors' subscription numbered each change: raised, cleared, raised.
+  auto matched = server.subscriptions()->matcher().MatchPending();
+  BOOST_REQUIRE(matched.has_value());
+  HttpResult events = server.Request("GET", "Subscription/" + sub_id + "/$events");
+  BOOST_REQUIRE(events.status == 200);
+  BOOST_TEST(events.body.find(R"("events-since-subscription-start","valueString":"3")") != std::string::npos, events.body);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
