@@ -11,6 +11,7 @@
 #include "fhir/rest/outcome.h"
 #include "fhir/rest/writes.h"
 #include "fhir/search/index_extractor.h"
+#include "workflow/session_start.h"
 
 std::string_view EmbeddedStartScreening();
 std::string_view EmbeddedSessionStatus();
@@ -68,28 +69,6 @@ std::string IdOf(const std::string& reference, const std::string& type) {
   if (at == std::string::npos || (at != 0 && reference[at - 1] != '/')) return "";
   std::string id = reference.substr(at + type.size() + 1);
   return id.find('/') == std::string::npos ? id : "";
-}
-
-JsonValue Ref(const std::string& reference) {
-  JsonValue r = JsonValue::Object();
-  r.Set("reference", JsonValue::String(reference));
-  return r;
-}
-
-JsonValue Concept(const std::string& system, const std::string& code, const std::string& display) {
-  JsonValue coding = JsonValue::Object();
-  coding.Set("system", JsonValue::String(system));
-  coding.Set("code", JsonValue::String(code));
-  if (!display.empty()) coding.Set("display", JsonValue::String(display));
-  JsonValue cc = JsonValue::Object();
-  cc.Set("coding", JsonValue::Array()).Add(std::move(coding));
-  return cc;
-}
-
-JsonValue Array(JsonValue item) {
-  JsonValue a = JsonValue::Array();
-  a.Add(std::move(item));
-  return a;
 }
 
 }  // namespace
@@ -203,79 +182,16 @@ RestResponse ScreeningApi::StartScreening(const RestRequest& request, const fhir
 
   const common::TimePoint now = clock_.Now();
   const std::string at = common::FormatInstant(now);
-  const std::string patient_ref = "Patient/" + patient;
-  const std::string location_ref = "Location/" + location;
-  const std::string plan_reference = "PlanDefinition/" + plan_id;
+  SessionStart start{patient, location, plan_id, plan->get(), actor.reference, now};
+  std::shared_ptr<const fhir::search::SearchParameterRegistry> registry = registry_->Get();
+  auto encounter = NewResource("Encounter", CheckInEncounter(start), now, *registry);
+  if (!encounter.has_value()) return Failed(encounter.error());
+  const std::string encounter_ref = "Encounter/" + encounter->version.id;
+  auto tasks = SessionTasks(start, encounter->version.id, *registry);
+  if (!tasks.has_value()) return Failed(tasks.error());
   std::vector<PlannedWrite> writes;
-  auto add = [&](const std::string& type, JsonValue json) -> Status {
-    std::string id = fhir::model::LogicalId::Generate().value();
-    json.Set("id", JsonValue::String(id));
-    fhir::model::OperationOutcomeSink issues;
-    FOVEA_ASSIGN_OR_RETURN(fhir::model::Element root,
-                           fhir::format::ParseResourceJson(common::ToJson(json), fhir::definitions::Definitions::R4(), issues));
-    PlannedWrite w;
-    w.version.type = type;
-    w.version.id = id;
-    w.version.version = 1;
-    w.version.last_updated = now;
-    w.version.method = fhir::store::Method::kCreate;
-    fhir::rest::StampResource(root, id, 1, now);
-    w.version.content = fhir::format::WriteResourceJson(root);
-    w.version.index_rows_json = fhir::search::ExtractIndex(root, *registry_->Get()).ToJson();
-    writes.push_back(std::move(w));
-    return Status::Ok();
-  };
-
-  JsonValue encounter = JsonValue::Object();
-  encounter.Set("resourceType", JsonValue::String("Encounter"));
-  encounter.Set("status", JsonValue::String("arrived"));
-  JsonValue klass = JsonValue::Object();
-  klass.Set("system", JsonValue::String("http://terminology.hl7.org/CodeSystem/v3-ActCode"));
-  klass.Set("code", JsonValue::String("FLD"));
-  klass.Set("display", JsonValue::String("field"));
-  encounter.Set("class", std::move(klass));
-  encounter.Set("type", Array(Concept(kStepSystem, kSessionCode, "Vision screening session")));
-  encounter.Set("subject", Ref(patient_ref));
-  JsonValue period = JsonValue::Object();
-  period.Set("start", JsonValue::String(at));
-  encounter.Set("period", std::move(period));
-  JsonValue where = JsonValue::Object();
-  where.Set("location", Ref(location_ref));
-  where.Set("status", JsonValue::String("active"));
-  encounter.Set("location", Array(std::move(where)));
-  if (Status st = add("Encounter", std::move(encounter)); !st.ok()) return Failed(st);
-  const std::string encounter_ref = "Encounter/" + writes.back().version.id;
-
-  auto task = [&](const std::string& status, const std::string& code, const std::string& display) {
-    JsonValue t = JsonValue::Object();
-    t.Set("resourceType", JsonValue::String("Task"));
-    t.Set("basedOn", Array(Ref(plan_reference)));
-    t.Set("status", JsonValue::String(status));
-    t.Set("intent", JsonValue::String("order"));
-    t.Set("code", Concept(kStepSystem, code, display));
-    t.Set("description", JsonValue::String(display));
-    t.Set("for", Ref(patient_ref));
-    t.Set("encounter", Ref(encounter_ref));
-    t.Set("authoredOn", JsonValue::String(at));
-    t.Set("lastModified", JsonValue::String(at));
-    t.Set("location", Ref(location_ref));
-    return t;
-  };
-  JsonValue session = task("in-progress", kSessionCode, "Vision screening session");
-  JsonValue started = JsonValue::Object();
-  started.Set("start", JsonValue::String(at));
-  session.Set("executionPeriod", std::move(started));
-  if (!actor.reference.empty()) session.Set("requester", Ref(actor.reference));
-  if (Status st = add("Task", std::move(session)); !st.ok()) return Failed(st);
-  const std::string session_ref = "Task/" + writes.back().version.id;
-  for (const Step& step : (*plan)->steps()) {
-    JsonValue t = task(step.after.empty() ? "ready" : "draft", step.code.code,
-                       step.title.empty() ? step.code.display : step.title);
-    t.Set("partOf", Array(Ref(session_ref)));
-    // Task's element order puts partOf after basedOn; the parser orders them anyway.
-    t.Set("performerType", Array(Concept(step.role.system, step.role.code, step.role.display)));
-    if (Status st = add("Task", std::move(t)); !st.ok()) return Failed(st);
-  }
+  writes.push_back(std::move(encounter).value());
+  for (PlannedWrite& t : *tasks) writes.push_back(std::move(t));
 
   fhir::audit::ProvenanceRecord provenance;
   for (const PlannedWrite& w : writes) {

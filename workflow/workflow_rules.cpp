@@ -8,6 +8,7 @@
 #include "fhir/rest/writes.h"
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/search_query.h"
+#include "workflow/session_start.h"
 
 namespace workflow {
 
@@ -234,8 +235,34 @@ Result<std::vector<PlannedWrite>> WorkflowRules::PlanWrite(fhir::model::Element&
     }
     return std::vector<PlannedWrite>{};
   }
+  if (type == "Encounter" && replaces_version == 0) return PlanCheckIn(resource, id, access);
   if (type != "Task") return std::vector<PlannedWrite>{};
   return PlanTaskWrite(resource, id, replaces_version, access);
+}
+
+Result<std::vector<PlannedWrite>> WorkflowRules::PlanCheckIn(fhir::model::Element& resource, const std::string& id,
+                                                             const fhir::rest::AccessControl& access) {
+  FOVEA_ASSIGN_OR_RETURN(JsonValue encounter, common::ParseJson(fhir::format::WriteResourceJson(resource)));
+  if (!IsScreeningEncounter(encounter)) return std::vector<PlannedWrite>{};
+  const std::string status = Str(&encounter, "status");
+  if (status != "planned" && status != "arrived" && status != "triaged" && status != "in-progress") {
+    return std::vector<PlannedWrite>{};  // a record of a past visit starts nothing
+  }
+  SessionStart start;
+  start.patient_id = IdIn(ReferenceOf(encounter.Find("subject")), "Patient");
+  if (const JsonValue* locations = encounter.Find("location"); locations != nullptr && locations->is_array() &&
+                                                                 !locations->items().empty()) {
+    start.location_id = IdIn(ReferenceOf(locations->items().front().Find("location")), "Location");
+  }
+  if (start.patient_id.empty()) {
+    return common::InvalidError("Encounter.subject: a screening check-in names its Patient (Patient/<id>)");
+  }
+  start.plan_id = kPlanId;
+  FOVEA_ASSIGN_OR_RETURN(std::shared_ptr<const ScreeningPlan> plan, PlanOf(std::string("PlanDefinition/") + kPlanId));
+  start.plan = plan.get();
+  start.requester = ActorOf(access).reference;
+  start.now = clock_.Now();
+  return SessionTasks(start, id, *registry_->Get());
 }
 
 Result<std::vector<PlannedWrite>> WorkflowRules::PlanTaskWrite(fhir::model::Element& resource,

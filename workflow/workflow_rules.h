@@ -14,6 +14,8 @@
 //    (every completion writes it: concurrent completions of parallel steps serialise on it),
 //    and the last step finishes the session: Encounter finished, session Task completed, the
 //    session's results final;
+//  - a new Encounter typed screening-session (a check-in) starts a session: the session Task
+//    and the step Tasks are created in the same transaction;
 //  - a PlanDefinition written with screening steps must be one Fovea can run.
 // Thread-safe.
 
@@ -60,6 +62,9 @@ class WorkflowRules {
   static Actor ActorOf(const fhir::rest::AccessControl& access);
 
  private:
+  // A new Encounter typed screening-session starts a session: its Tasks join the write.
+  common::Result<std::vector<fhir::store::PlannedWrite>> PlanCheckIn(
+      fhir::model::Element& resource, const std::string& id, const fhir::rest::AccessControl& access);
   common::Result<std::vector<fhir::store::PlannedWrite>> PlanTaskWrite(
       fhir::model::Element& resource, const std::string& id, int replaces_version,
       const fhir::rest::AccessControl& access);

@@ -319,6 +319,46 @@ BOOST_AUTO_TEST_CASE(StartingNeedsAPatientAUnitAndTheRightRole) {
   BOOST_TEST(bad.body.find("participant.role") != std::string::npos, bad.body);
 }
 
+// A check-in Encounter written through the API (here in an EHR's transaction, with the
+// Patient it creates) starts the session in the same transaction.
+BOOST_AUTO_TEST_CASE(ACheckInEncounterStartsTheSession) {
+  TestServer server;
+  BOOST_REQUIRE(server.Request("PUT", "Location/van7", R"({"resourceType":"Location","id":"van7","status":"active"})").status == 201);
+  HttpResult r = server.Request("POST", "", R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"fullUrl":"urn:uuid:8f0c2f3e-1b7a-4d3c-9e55-2f1d6b0a7c11","resource":{"resourceType":"Patient","name":[{"family":"Mensah"}]},
+     "request":{"method":"POST","url":"Patient"}},
+    {"fullUrl":"urn:uuid:1c9d5e7a-3b2f-4a6e-8d41-7e0b9c2a5f33","resource":{"resourceType":"Encounter","status":"arrived",
+      "class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"FLD"},
+      "type":[{"coding":[{"system":"https://fovea.health/fhir/CodeSystem/screening-step","code":"screening-session"}]}],
+      "subject":{"reference":"urn:uuid:8f0c2f3e-1b7a-4d3c-9e55-2f1d6b0a7c11"},
+      "location":[{"location":{"reference":"Location/van7"}}]},
+     "request":{"method":"POST","url":"Encounter"}}]})");
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  JsonValue response = Json(r.body);
+  std::string location = Str(response.Find("entry")->items()[1], {"response", "location"});
+  std::string encounter = location.substr(std::string("Encounter/").size());
+  encounter = encounter.substr(0, encounter.find('/'));
+  HttpResult tasks = server.Request("GET", "Task?encounter=Encounter/" + encounter + "&_count=50");
+  BOOST_REQUIRE(tasks.status == 200);
+  JsonValue bundle = Json(tasks.body);
+  BOOST_REQUIRE(bundle.Find("entry") != nullptr);
+  std::map<std::string, std::string> status;
+  for (const JsonValue& e : bundle.Find("entry")->items()) {
+    const JsonValue& t = *e.Find("resource");
+    status[t.Find("code")->Find("coding")->items().front().Find("code")->scalar()] = t.Find("status")->scalar();
+  }
+  BOOST_TEST(status.size() == 6u);  // the session and its five steps
+  BOOST_TEST(status["screening-session"] == "in-progress");
+  BOOST_TEST(status["check-in"] == "ready");
+  BOOST_TEST(status["refraction"] == "draft");
+  // An Encounter that is not a screening check-in starts nothing.
+  HttpResult plain = server.Request("POST", "Encounter", R"({"resourceType":"Encounter","status":"arrived",
+      "class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"}})");
+  BOOST_REQUIRE(plain.status == 201);
+  HttpResult none = server.Request("GET", "Task?encounter=Encounter/" + Str(Json(plain.body), {"id"}));
+  BOOST_TEST(Json(none.body).Find("entry") == nullptr, none.body);
+}
+
 BOOST_AUTO_TEST_CASE(OtherTasksAreNotTheWorkflowsToPolice) {
   TestServer server;
   HttpResult created = server.Request("POST", "Task", R"({"resourceType":"Task","status":"completed","intent":"order"})");
