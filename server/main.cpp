@@ -1,8 +1,14 @@
 // fovea: the FHIR R4 server for mobile screening units. See README.md.
 
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include "common/log.h"
 
 #include "server/cert_command.h"
 #include "server/admin_commands.h"
@@ -10,6 +16,28 @@
 #include "server/config.h"
 #include "server/fhirpath_command.h"
 #include "server/load_command.h"
+
+namespace {
+
+// Every WebSocket is a descriptor held for hours, next to the HTTP connections and the
+// database pool: `fovea serve` runs with its soft open-file limit at the hard limit (a soft
+// limit of 1,024 is a common default; the hard one is usually far higher). The WebSocket loop
+// derives its socket cap from the limit in force (subscriptions/websocket/socket_loop.h).
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  rlimit raised = limit;
+  // An unlimited hard limit is not a value the kernel takes for descriptors (nr_open caps
+  // it); its default of 2^20 is.
+  raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_max;
+  if (raised.rlim_cur <= limit.rlim_cur) return;
+  if (::setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+    common::LogWarning(std::string("cannot raise the open-file limit from ") +
+                       std::to_string(limit.rlim_cur) + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -51,5 +79,6 @@ int main(int argc, char** argv) {
   }
   if (config->command == "migrate") return server::RunMigrate(*config);
   if (config->command == "reindex") return server::RunReindex(*config);
+  RaiseOpenFileLimit();
   return server::RunServe(*config);
 }

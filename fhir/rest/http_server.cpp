@@ -9,7 +9,10 @@
 #include <Poco/Net/TCPServerParams.h>
 #include <Poco/ThreadPool.h>
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -290,16 +293,38 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
           common::InternalError("Internal server error (request " + req.request_id + ")"));
     }
     if (res.status != 101) return Respond(req, res, keep_alive, started);
-    out_.clear();
-    SerializeSwitchingProtocols(res, out_);
-    if (!transport_->Send(out_)) return false;
-    if (!server_.HandOver(&socket())) return false;
+    auto abandon = [&] {
+      if (!upgrade.abandon) return;
+      try {
+        upgrade.abandon(req);
+      } catch (const std::exception&) {
+        common::LogError("request " + req.request_id + ": unexpected exception abandoning an upgrade");
+      }
+    };
+    // The descriptor for the hand-over first: without one the client must hear 503, not a 101
+    // followed by a reset. A failed Release leaves the transport as it was.
     std::unique_ptr<detail::NonBlockingStream> stream = transport_->Release();
     if (!stream) {
-      common::LogError("request " + req.request_id + ": cannot hand over an upgraded connection");
+      abandon();
+      common::LogWarning("request " + req.request_id +
+                         ": no descriptor to hand an upgraded connection over (open-file limit?)");
+      RestResponse busy = Outcome(common::UnavailableError(
+          "The server cannot take more connections now; try again later"));
+      busy.headers.emplace_back("Retry-After", "5");
+      return Respond(req, busy, false, started);
+    }
+    upgraded_ = true;  // the transport must not be used any more
+    if (!server_.HandOver(&socket())) {
+      abandon();
       return false;
     }
-    upgraded_ = true;
+    out_.clear();
+    SerializeSwitchingProtocols(res, out_);
+    if (!WriteAll(*stream, out_,
+                  std::chrono::steady_clock::now() + Seconds(server_.options_.keep_alive_seconds))) {
+      abandon();
+      return false;
+    }
     LogRequest(req, res.status, started);
     try {
       upgrade.adopt(std::move(stream), std::move(in_), req);
@@ -307,6 +332,28 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
       common::LogError("request " + req.request_id + ": unexpected exception adopting an upgrade");
     }
     return false;
+  }
+
+  // Writes all of `data` to a stream just released for an upgrade, waiting for the readiness
+  // it asks for until `deadline`; false when the peer is gone or too slow.
+  static bool WriteAll(detail::NonBlockingStream& stream, std::string_view data,
+                       std::chrono::steady_clock::time_point deadline) {
+    using Io = detail::NonBlockingStream::Io;
+    while (!data.empty()) {
+      detail::NonBlockingStream::IoResult r = stream.Write(data);
+      if (r.status == Io::kOk) {
+        data.remove_prefix(r.bytes);
+        continue;
+      }
+      if (r.status == Io::kClosed) return false;
+      Millis wait = Remaining(deadline);
+      if (wait <= Millis::zero()) return false;
+      pollfd p{stream.fd(), static_cast<short>(r.status == Io::kWantRead ? POLLIN : POLLOUT), 0};
+      int ready = ::poll(&p, 1, static_cast<int>(wait.count()));
+      if (ready < 0 && errno != EINTR) return false;
+      if (ready == 0) return false;
+    }
+    return true;
   }
 
   // Reads the body announced by the head into `body`; answers and returns false on failure.

@@ -88,22 +88,28 @@ class HttpServer {
     mounts_.emplace_back(std::move(prefix), std::move(handler));
   }
   // A protocol upgrade (RFC 9110 §7.8) on exactly `path`, e.g. a WebSocket endpoint. Every
-  // request for that path goes to `answer`, which checks what it must (authorization, Origin)
-  // and the handshake (subscriptions/websocket/handshake.h). A 101 answer is sent as is: its
-  // status line and headers, no body, no Date. The connection then leaves the HTTP server:
-  // `adopt` receives its stream (non-blocking; TLS already established), the bytes the client
-  // sent after the request head, and the request; the connection's thread goes back to the
-  // pool and the server never touches the connection again (Stop does not close it). Any
-  // other answer is sent as a normal response on a normal connection. Both functions run on
-  // the connection's thread; `adopt` must return promptly (hand the stream to an event loop).
-  // An exception from `answer` becomes a 500; one from `adopt` is logged, and the stream is
-  // lost with it. Mounting a path again replaces its handler. Thread-safe: may be called
-  // before or after Start.
+  // request for that path goes to `answer`, which checks what it must (authorization, Origin,
+  // room for one more connection) and the handshake (subscriptions/websocket/handshake.h).
+  // After a 101 answer the connection's descriptor is duplicated for the hand-over first: if
+  // that fails (the process is out of descriptors) the client gets a 503 instead, never an
+  // accepted upgrade followed by a reset. Then the 101 is sent as is (its status line and
+  // headers, no body, no Date) and the connection leaves the HTTP server: `adopt` receives
+  // its stream (non-blocking; TLS already established), the bytes the client sent after the
+  // request head, and the request; the connection's thread goes back to the pool and the
+  // server never touches the connection again (Stop does not close it). When a 101 answer
+  // cannot be carried out (no descriptor, the server stopping, the client gone before the 101
+  // was written), `abandon` (if set) runs instead of `adopt`, e.g. to give back a place
+  // `answer` reserved. Any other answer is sent as a normal response on a normal connection.
+  // All three run on the connection's thread; `adopt` must return promptly (hand the stream
+  // to an event loop). An exception from `answer` becomes a 500; one from `adopt` is logged,
+  // and the stream is lost with it. Mounting a path again replaces its handler. Thread-safe:
+  // may be called before or after Start.
   struct UpgradeHandler {
     std::function<RestResponse(const RestRequest&)> answer;
     std::function<void(std::unique_ptr<detail::NonBlockingStream> stream,
                        std::string initial_bytes, const RestRequest& request)>
         adopt;
+    std::function<void(const RestRequest& request)> abandon;
   };
   void MountUpgrade(std::string path, UpgradeHandler handler);
   // The bound port (useful with port 0).

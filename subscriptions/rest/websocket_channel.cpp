@@ -63,7 +63,7 @@ void WebSocketChannel::Stop() {
 
 fhir::rest::HttpServer::UpgradeHandler WebSocketChannel::Upgrade() {
   fhir::rest::HttpServer::UpgradeHandler h;
-  h.answer = [](const RestRequest& request) {
+  h.answer = [this](const RestRequest& request) {
     websocket::HandshakeAnswer a = websocket::AnswerHandshake(
         request.method, [&](std::string_view name) { return request.Header(name); });
     RestResponse r;
@@ -72,11 +72,21 @@ fhir::rest::HttpServer::UpgradeHandler WebSocketChannel::Upgrade() {
     if (!a.accepted()) {
       r.content_type = "text/plain; charset=utf-8";
       r.body = a.reason + "\n";
+      return r;
+    }
+    // A place in the loop is reserved before the 101; adopt (or abandon) takes it.
+    if (!loop_.Admit()) {
+      r = RestResponse{};
+      r.status = 503;
+      r.headers.emplace_back("Retry-After", "5");
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = "Too many WebSocket connections; try again later\n";
     }
     return r;
   };
   h.adopt = [this](std::unique_ptr<fhir::rest::detail::NonBlockingStream> stream, std::string rest,
                    const RestRequest&) { loop_.Adopt(std::move(stream), std::move(rest)); };
+  h.abandon = [this](const RestRequest&) { loop_.CancelAdmission(); };
   return h;
 }
 

@@ -1,6 +1,7 @@
 #include "subscriptions/websocket/socket_loop.h"
 
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,6 +40,11 @@ std::chrono::milliseconds SweepPeriod(const SocketLoopOptions& o) {
 void ReleaseString(std::string& s) { std::string().swap(s); }
 
 }  // namespace
+
+std::size_t DefaultMaxConnections(std::size_t open_file_limit) {
+  std::size_t reserve = std::max<std::size_t>(512, open_file_limit / 8);
+  return open_file_limit > reserve + 16 ? open_file_limit - reserve : 16;
+}
 
 struct SocketLoop::Connection {
   enum class Phase : std::uint8_t {
@@ -110,6 +116,17 @@ common::Status SocketLoop::Start() {
     return common::InternalError("Cannot set up the WebSocket loop: " + reason);
   }
   read_buffer_ = std::make_unique<char[]>(kReadChunk);
+  max_connections_ = options_.max_connections;
+  if (max_connections_ == 0) {
+    rlimit limit{};
+    std::size_t files = 1024;  // the usual default soft limit, if the system will not say
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+      files = static_cast<std::size_t>(limit.rlim_cur);
+    } else if (limit.rlim_cur == RLIM_INFINITY) {
+      files = std::size_t{1} << 20;
+    }
+    max_connections_ = DefaultMaxConnections(files);
+  }
   running_ = true;
   thread_ = std::thread([this] { Run(); });
   return common::Status::Ok();
@@ -145,11 +162,36 @@ void SocketLoop::Touch(Connection& c) {
   Wake();
 }
 
+bool SocketLoop::Admit() {
+  std::lock_guard lock(mu_);
+  if (!running_ || stopping_) return false;
+  if (connections_.size() + reserved_ >= max_connections_) return false;
+  ++reserved_;
+  return true;
+}
+
+void SocketLoop::CancelAdmission() {
+  std::lock_guard lock(mu_);
+  if (reserved_ > 0) --reserved_;
+}
+
+std::size_t SocketLoop::max_connections() const {
+  std::lock_guard lock(mu_);
+  return max_connections_;
+}
+
 ConnectionId SocketLoop::Adopt(std::unique_ptr<NonBlockingStream> stream,
                                std::string initial_bytes) {
-  if (!stream) return 0;
   std::lock_guard lock(mu_);
+  bool admitted = reserved_ > 0;
+  if (admitted) --reserved_;
+  if (!stream) return 0;
   if (!running_ || stopping_) return 0;  // `stream` closes on return
+  if (!admitted && connections_.size() >= max_connections_) {
+    common::LogWarning("websocket: " + std::to_string(max_connections_) +
+                       " sockets are open; a connection was refused");
+    return 0;
+  }
   ConnectionId id = next_id_++;
   auto c = std::make_unique<Connection>(id, std::move(stream), std::move(initial_bytes),
                                         options_.max_message_bytes);

@@ -57,7 +57,18 @@ struct SocketLoopOptions {
   // After we send a close frame, how long the peer has to answer with its own (and to take
   // what was still queued) before the connection is cut. Also bounds Stop.
   std::chrono::seconds close_timeout{5};
+  // Open sockets at most (admitted and not yet adopted included); beyond it Admit refuses and
+  // Adopt closes the stream. 0: derived at Start from the process's open-file limit
+  // (DefaultMaxConnections), so that sockets can never starve the database pool, the HTTP
+  // server and the files of descriptors.
+  std::size_t max_connections = 0;
 };
+
+// The cap for max_connections = 0 under a soft RLIMIT_NOFILE of `open_file_limit`: the limit
+// minus a reserve for everything else the process opens (the HTTP server's threads and queue,
+// the database connections, files): 512 descriptors, or an eighth of the limit when that is
+// more; at least 16.
+std::size_t DefaultMaxConnections(std::size_t open_file_limit);
 
 // Both run on the loop thread and must return quickly and never block (no database, no
 // waiting on other threads): every socket waits while one runs. They may call SendText and
@@ -85,9 +96,16 @@ class SocketLoop {
   // close frames, cuts what is left, and joins the thread. on_close runs for each. Idempotent.
   void Stop();
 
-  // Takes over an upgraded connection. `initial_bytes` are those the HTTP server read past
-  // the request head (frames the client sent early). Returns the new connection's id, or 0
-  // when the loop is not running (the stream is then closed).
+  // Reserves room for one connection before its upgrade is accepted (the `101`): false when
+  // max_connections are open or reserved, or the loop is not running (answer 503 then). Each
+  // true must be followed by exactly one Adopt or CancelAdmission.
+  bool Admit();
+  // Gives back a reservation whose connection will not be adopted (the upgrade failed).
+  void CancelAdmission();
+  // Takes over an upgraded connection, in the room a prior Admit reserved (without one it
+  // needs a free place). `initial_bytes` are those the HTTP server read past the request head
+  // (frames the client sent early). Returns the new connection's id, or 0 when the loop is
+  // not running or full (the stream is then closed).
   ConnectionId Adopt(std::unique_ptr<NonBlockingStream> stream, std::string initial_bytes);
   // Queues one text frame; `text` must be UTF-8. False when the connection is unknown, closed
   // or closing, or when this frame would exceed max_queued_bytes: the connection is then
@@ -100,6 +118,8 @@ class SocketLoop {
   void Close(ConnectionId id, std::uint16_t code, std::string reason);
   // Open connections (adopted, on_close not yet run).
   std::size_t size() const;
+  // The cap in force (options' max_connections, or the one derived at Start).
+  std::size_t max_connections() const;
 
  private:
   struct Connection;
@@ -136,6 +156,8 @@ class SocketLoop {
   std::vector<Connection*> adopted_;  // not yet registered with epoll; GUARDED_BY(mu_)
   std::vector<Connection*> touched_;  // new frames or a close request; GUARDED_BY(mu_)
   ConnectionId next_id_ = 1;          // GUARDED_BY(mu_)
+  std::size_t reserved_ = 0;          // admitted, not yet adopted; GUARDED_BY(mu_)
+  std::size_t max_connections_ = 0;   // set by Start; GUARDED_BY(mu_)
   bool running_ = false;              // GUARDED_BY(mu_)
   bool stopping_ = false;             // GUARDED_BY(mu_)
   bool woken_ = false;                // a wake-up is pending on wake_fd_; GUARDED_BY(mu_)
