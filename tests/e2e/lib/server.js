@@ -1,8 +1,13 @@
 'use strict';
 // Starts a real `fovea serve` for one test file: a fresh database on the throwaway cluster
-// (FOVEA_TEST_PG_DSN, as the C++ tests use), `--auth off` on 127.0.0.1 and a free port, ready
-// once it logs "serving http://127.0.0.1:PORT/fhir/R4" and /healthz answers. stop() ends it
-// (SIGTERM, then SIGKILL after 10 s) and drops the database.
+// (FOVEA_TEST_PG_DSN, as the C++ tests use), `--auth off` unless asked otherwise, on 127.0.0.1
+// and a free port, ready once it logs "serving http://127.0.0.1:PORT/fhir/R4" and /healthz
+// answers. stop() ends it (SIGTERM, then SIGKILL after 10 s) and drops the database.
+//
+// Options: `auth: 'on'` serves with SMART authorisation (plain http is still allowed on
+// loopback); `beforeServe({ dsn, fovea })` runs first against the fresh database, where
+// `fovea(args, input)` runs the fovea CLI with `--database-url` set and returns its stdout (to
+// add users and clients, which exist only through the CLI).
 //
 // The port: `--port 0` would let the server pick one, but the server then builds the URLs it
 // puts in notifications from the configured port (http://127.0.0.1:0/...), so the harness asks
@@ -44,16 +49,27 @@ function freePort() {
   });
 }
 
-async function startFovea({ extraArgs = [], timeoutMs = 60000 } = {}) {
+async function startFovea({ extraArgs = [], timeoutMs = 60000, auth = 'off', beforeServe } = {}) {
   const admin = adminDsn();
   // Digits and underscores only: CREATE DATABASE takes no parameters.
   const dbName = `fovea_e2e_${process.pid}_${++counter}`;
   psql(admin, `CREATE DATABASE ${dbName}`);
   const dsn = `${admin} dbname=${dbName}`;  // a later keyword overrides an earlier one
+  if (beforeServe) {
+    const fovea = (args, input) => execFileSync(foveaBin(), [...args, '--database-url', dsn],
+                                                { input: input ?? '', encoding: 'utf8', timeout: timeoutMs,
+                                                  stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      await beforeServe({ dsn, fovea });
+    } catch (err) {
+      psql(admin, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      throw err;
+    }
+  }
   let started;
   for (let attempt = 1; ; ++attempt) {
     try {
-      started = await launch(dsn, await freePort(), extraArgs, timeoutMs);
+      started = await launch(dsn, await freePort(), ['--auth', auth, ...extraArgs], timeoutMs);
       break;
     } catch (err) {
       if (attempt >= 3 || !/in use/i.test(err.message)) {
@@ -102,7 +118,7 @@ async function startFovea({ extraArgs = [], timeoutMs = 60000 } = {}) {
 
 async function launch(dsn, port, extraArgs, timeoutMs) {
   const child = spawn(foveaBin(), ['serve', '--database-url', dsn, '--bind', '127.0.0.1', '--port', String(port),
-                                   '--auth', 'off', ...extraArgs],
+                                   ...extraArgs],
                       { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
