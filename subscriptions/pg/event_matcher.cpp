@@ -87,9 +87,9 @@ Result<std::optional<LoadedVersion>> LoadVersion(PgConnection& conn, const std::
   return std::optional<LoadedVersion>(std::move(v));
 }
 
-// The subscriptions that receive events now: active (or in error: it keeps counting), not ended.
-std::vector<SubscriptionSpec> LiveSubscriptions(PgResult& rows, const SpecContext& context,
-                                                common::TimePoint now) {
+// The subscriptions that receive events: active (or in error: it keeps counting). Whether
+// one has ended is checked per batch.
+std::vector<SubscriptionSpec> LiveSubscriptions(PgResult& rows, const SpecContext& context) {
   std::vector<SubscriptionSpec> out;
   for (int i = 0; i < rows.rows(); ++i) {
     auto json = common::ParseJson(rows.Get(i, 1));
@@ -97,7 +97,6 @@ std::vector<SubscriptionSpec> LiveSubscriptions(PgResult& rows, const SpecContex
     auto spec = ParseSubscription(*json, context);
     if (!spec.has_value()) continue;  // refused at write time; an older one the rules now refuse
     if (spec->status != "active" && spec->status != "error") continue;
-    if (spec->end && *spec->end <= now) continue;
     out.push_back(std::move(spec).value());
   }
   return out;
@@ -141,8 +140,9 @@ Result<std::size_t> EventMatcher::MatchPending() {
     return Status(common::StatusCode::kUnavailable, "another node runs the matcher");
   }
   std::size_t total = 0;
+  Cache cache;
   for (;;) {
-    FOVEA_ASSIGN_OR_RETURN(std::size_t n, MatchBatch(*conn));
+    FOVEA_ASSIGN_OR_RETURN(std::size_t n, MatchBatch(*conn, cache));
     if (n == 0) return total;
     total += n;
   }
@@ -167,8 +167,9 @@ void EventMatcher::Run() {
     }
     if (!(*conn)->ExecuteUnprepared(kListen, {}).has_value()) continue;
     SetActive(true);
+    Cache cache;  // a new lock session reads everything again
     while (!stopping_) {
-      auto matched = MatchBatch(**conn);
+      auto matched = MatchBatch(**conn, cache);
       if (!matched.has_value()) {
         common::LogWarning("subscription matcher: " + matched.error().message());
         break;  // reconnect; the lock goes with the session
@@ -182,24 +183,40 @@ void EventMatcher::Run() {
   }
 }
 
-Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn) {
+Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
   FOVEA_ASSIGN_OR_RETURN(PgResult begun, conn.ExecuteUnprepared(kBegin, {}));
   (void)begun;
+  // The numbers this batch gives, per subscription (the last); they reach the cache only once
+  // committed.
+  std::map<std::string, std::int64_t> changed;
+  bool saw_subscription = false;
   auto body = [&]() -> Result<std::size_t> {
     FOVEA_ASSIGN_OR_RETURN(PgResult events,
                            conn.Execute(kPending, {std::to_string(options_.batch_size)}));
     if (events.rows() == 0) return std::size_t{0};
     std::shared_ptr<const fhir::search::SearchParameterRegistry> search = registry_->Get();
-    SpecContext context{topics_, *search, options_.base_url};
-    FOVEA_ASSIGN_OR_RETURN(PgResult subs_rows, conn.Execute(kSubscriptions, {}));
-    std::vector<SubscriptionSpec> subs = LiveSubscriptions(subs_rows, context, common::SystemClock().Now());
-    std::map<std::string, std::int64_t> counters;
-    FOVEA_ASSIGN_OR_RETURN(PgResult counter_rows, conn.Execute(kCounters, {}));
-    for (int i = 0; i < counter_rows.rows(); ++i) {
-      counters[std::string(counter_rows.Get(i, 0))] = counter_rows.GetInt64(i, 1);
+    if (!cache.subscriptions_valid || cache.registry != search.get()) {
+      SpecContext context{topics_, *search, options_.base_url};
+      FOVEA_ASSIGN_OR_RETURN(PgResult subs_rows, conn.Execute(kSubscriptions, {}));
+      cache.subscriptions = LiveSubscriptions(subs_rows, context);
+      cache.registry = search.get();
+      cache.subscriptions_valid = true;
+    }
+    if (!cache.counters_valid) {
+      FOVEA_ASSIGN_OR_RETURN(PgResult counter_rows, conn.Execute(kCounters, {}));
+      cache.counters.clear();
+      for (int i = 0; i < counter_rows.rows(); ++i) {
+        cache.counters[std::string(counter_rows.Get(i, 0))] = counter_rows.GetInt64(i, 1);
+      }
+      cache.counters_valid = true;
+    }
+    common::TimePoint now = common::SystemClock().Now();
+    std::vector<const SubscriptionSpec*> subs;
+    subs.reserve(cache.subscriptions.size());
+    for (const SubscriptionSpec& s : cache.subscriptions) {
+      if (!s.end || *s.end > now) subs.push_back(&s);
     }
     std::string notifications = "[";
-    std::map<std::string, std::int64_t> changed;
     std::string seqs = "{";
     std::size_t n = 0;
     for (int row = 0; row < events.rows(); ++row) {
@@ -212,7 +229,7 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn) {
       e.at = common::TimePoint(std::chrono::microseconds(events.GetInt64(row, 5)));
       seqs += (n++ == 0 ? "" : ",") + std::to_string(e.seq);
       bool covered = false;
-      for (const SubscriptionSpec& s : subs) covered = covered || s.FiltersFor(e.type) != nullptr;
+      for (const SubscriptionSpec* s : subs) covered = covered || s->FiltersFor(e.type) != nullptr;
       if (covered) {
         FOVEA_ASSIGN_OR_RETURN(auto previous, LoadVersion(conn, e.type, e.id, e.version - 1, *search));
         std::optional<LoadedVersion> current;
@@ -221,13 +238,20 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn) {
         }
         VersionView before = previous ? previous->view() : VersionView{};
         VersionView after = current ? current->view() : VersionView{};
-        for (const SubscriptionSpec& s : subs) {
-          if (!Notifies(s, e, before, after)) continue;
-          std::int64_t number = ++counters[s.id];
-          changed[s.id] = number;
+        for (const SubscriptionSpec* s : subs) {
+          if (!Notifies(*s, e, before, after)) continue;
+          auto last = changed.find(s->id);
+          std::int64_t number;
+          if (last != changed.end()) {
+            number = ++last->second;
+          } else {
+            auto counted = cache.counters.find(s->id);
+            number = (counted != cache.counters.end() ? counted->second : 0) + 1;
+            changed.emplace(s->id, number);
+          }
           if (notifications.size() > 1) notifications += ',';
           notifications += "{\"s\":";
-          common::AppendJsonString(notifications, s.id);
+          common::AppendJsonString(notifications, s->id);
           notifications += ",\"n\":" + std::to_string(number) + ",\"q\":" + std::to_string(e.seq) + ",\"t\":";
           common::AppendJsonString(notifications, e.type);
           notifications += ",\"i\":";
@@ -240,7 +264,10 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn) {
         }
       }
       // A change to a Subscription changes who is notified of what follows: end the batch.
-      if (e.type == "Subscription") break;
+      if (e.type == "Subscription") {
+        saw_subscription = true;
+        break;
+      }
     }
     notifications += ']';
     seqs += '}';
@@ -272,10 +299,16 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn) {
   Result<std::size_t> result = body();
   if (!result.has_value()) {
     (void)conn.ExecuteUnprepared(kRollback, {});
+    cache = Cache{};  // whatever this batch assumed is gone with it
     return result;
   }
-  FOVEA_ASSIGN_OR_RETURN(PgResult committed, conn.ExecuteUnprepared(kCommit, {}));
-  (void)committed;
+  auto committed = conn.ExecuteUnprepared(kCommit, {});
+  if (!committed.has_value()) {
+    cache = Cache{};  // committed or not: read it all again
+    return committed.error();
+  }
+  for (const auto& [id, number] : changed) cache.counters[id] = number;
+  if (saw_subscription) cache.subscriptions_valid = false;
   return result;
 }
 

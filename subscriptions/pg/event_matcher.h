@@ -12,13 +12,16 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/status.h"
 #include "fhir/search/live_registry.h"
+#include "subscriptions/engine/subscription_spec.h"
 #include "subscriptions/engine/topics.h"
 
 namespace fhir::store::pg {
@@ -57,9 +60,24 @@ class EventMatcher {
   bool WaitUntilActive(std::chrono::milliseconds limit);
 
  private:
+  // What a matcher keeps between batches while it holds the lock, so that a batch does not
+  // read and parse every Subscription and every counter again: the subscriptions that receive
+  // events (parsed; their `end` is checked at each batch) and the counters, which only the lock
+  // holder writes. The subscriptions are read again after a batch that saw a change to a
+  // Subscription (a batch ends at one) or when the search registry changed; everything is
+  // read again when the lock is taken again (a new Cache) and after a failed batch (its
+  // numbers were rolled back). Counters change only after a commit.
+  struct Cache {
+    bool subscriptions_valid = false;
+    const void* registry = nullptr;  // the search registry the specs were parsed with
+    std::vector<SubscriptionSpec> subscriptions;
+    bool counters_valid = false;
+    std::map<std::string, std::int64_t> counters;
+  };
+
   void Run();
   // One batch in one transaction; the number of events it matched (0: nothing pending).
-  common::Result<std::size_t> MatchBatch(fhir::store::pg::PgConnection& conn);
+  common::Result<std::size_t> MatchBatch(fhir::store::pg::PgConnection& conn, Cache& cache);
 
   const std::string dsn_;
   const std::shared_ptr<fhir::search::LiveRegistry> registry_;

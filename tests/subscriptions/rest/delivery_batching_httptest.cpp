@@ -1,0 +1,169 @@
+// What the batched delivery paths must keep: the matcher's cached subscriptions and counters
+// (one MatchPending runs several batches, split at each Subscription change) number every
+// subscription gaplessly from the event after its creation and stop at `off`; the WebSocket
+// dispatcher binds many sockets in one round and sends one shared frame per event to sockets
+// that are at different places in the stream, each exactly the events it has not had.
+
+#include <boost/test/unit_test.hpp>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/json.h"
+#include "tests/subscriptions/websocket/ws_client.h"
+#include "tests/support/test_server.h"
+
+namespace {
+
+using common::JsonValue;
+using test_support::HttpResult;
+using test_support::TestServer;
+using ws_test::WsClient;
+
+JsonValue Json(const std::string& text) {
+  auto json = common::ParseJson(text);
+  BOOST_REQUIRE(json.has_value());
+  return std::move(json).value();
+}
+
+std::string SubscriptionJson(const std::string& status, const std::string& encounter) {
+  return R"({"resourceType":"Subscription","status":")" + status + R"(","reason":"test",
+  "criteria":"https://fovea.health/fhir/SubscriptionTopic/task-status",
+  "_criteria":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria","valueString":"Task?encounter=Encounter/)" +
+         encounter + R"("}]},
+  "channel":{"type":"websocket","payload":"application/fhir+json",
+   "_payload":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content","valueCode":"id-only"}]}}})";
+}
+
+void PutTask(TestServer& server, const std::string& id, const std::string& encounter) {
+  HttpResult r = server.Request("PUT", "Task/" + id,
+                                R"({"resourceType":"Task","id":")" + id +
+                                    R"(","status":"ready","intent":"order","encounter":{"reference":"Encounter/)" +
+                                    encounter + R"("}})");
+  BOOST_REQUIRE(r.status == 201 || r.status == 200);
+}
+
+std::int64_t Count(TestServer& server, const std::string& id) {
+  auto counts = server.subscriptions()->notifications().EventCounts({id});
+  BOOST_REQUIRE(counts.has_value());
+  return counts->count(id) != 0 ? counts->at(id) : 0;
+}
+
+std::string Token(const TestServer& server, const std::string& id) {
+  HttpResult r = server.Request("POST", "Subscription/" + id + "/$get-ws-binding-token");
+  BOOST_REQUIRE(r.status == 200);
+  JsonValue params = Json(r.body);
+  for (const JsonValue& p : params.Find("parameter")->items()) {
+    if (p.Find("name")->scalar() == "token") return p.Find("valueString")->scalar();
+  }
+  return "";
+}
+
+// The status Parameters' value of `name` in a notification Bundle.
+std::string StatusValue(const JsonValue& bundle, const std::string& name) {
+  const JsonValue& params = *bundle.Find("entry")->items().front().Find("resource");
+  for (const JsonValue& p : params.Find("parameter")->items()) {
+    if (p.Find("name")->scalar() != name) continue;
+    for (const auto& [k, v] : p.members()) {
+      if (k.rfind("value", 0) == 0 && k != "valueReference") return v.scalar();
+    }
+  }
+  return "";
+}
+
+JsonValue Next(WsClient& client) {
+  auto m = client.NextData(std::chrono::milliseconds(5000));
+  BOOST_REQUIRE(m.has_value());
+  return Json(m->payload);
+}
+
+BOOST_AUTO_TEST_SUITE(DeliveryBatching)
+
+// The running matcher keeps its parsed subscriptions and counters between batches: a new
+// subscription counts from the next event on, one switched off or deleted stops, the others
+// go on without a gap or a double.
+BOOST_AUTO_TEST_CASE(TheRunningMatchersCacheFollowsSubscriptionChanges) {
+  TestServer server;
+  auto& matcher = server.subscriptions()->matcher();
+  matcher.Start();
+  BOOST_REQUIRE(matcher.WaitUntilActive(std::chrono::seconds(10)));
+  auto wait_for = [&](const std::string& id, std::int64_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (Count(server, id) < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return Count(server, id) == n;
+  };
+  std::string a = Json(server.Request("POST", "Subscription", SubscriptionJson("active", "e1")).body).Find("id")->scalar();
+  PutTask(server, "t1", "e1");
+  BOOST_REQUIRE(wait_for(a, 1));
+  PutTask(server, "t2", "e1");
+  BOOST_REQUIRE(wait_for(a, 2));
+  std::string b = Json(server.Request("POST", "Subscription", SubscriptionJson("active", "e1")).body).Find("id")->scalar();
+  PutTask(server, "t3", "e1");
+  BOOST_REQUIRE(wait_for(b, 1));
+  BOOST_TEST(Count(server, a) == 3);
+  HttpResult off = server.Request("PUT", "Subscription/" + a,
+                                  R"({"id":")" + a + R"(",)" + SubscriptionJson("off", "e1").substr(1));
+  BOOST_REQUIRE(off.status == 200);
+  PutTask(server, "t4", "e1");
+  BOOST_REQUIRE(wait_for(b, 2));
+  BOOST_REQUIRE(server.Request("DELETE", "Subscription/" + b).status < 300);
+  std::string c = Json(server.Request("POST", "Subscription", SubscriptionJson("active", "e1")).body).Find("id")->scalar();
+  PutTask(server, "t5", "e1");
+  BOOST_REQUIRE(wait_for(c, 1));
+  matcher.Stop();
+  BOOST_TEST(Count(server, a) == 3);
+  BOOST_TEST(Count(server, b) == 2);
+  // The numbers are gapless and each once.
+  for (const auto& [id, count] : {std::pair{a, 3}, std::pair{b, 2}, std::pair{c, 1}}) {
+    auto events = server.subscriptions()->notifications().Events(id, 1, 100, 100, false);
+    BOOST_REQUIRE(events.has_value());
+    BOOST_REQUIRE_EQUAL(events->size(), static_cast<std::size_t>(count));
+    for (std::size_t i = 0; i < events->size(); ++i) BOOST_TEST((*events)[i].number == static_cast<std::int64_t>(i + 1));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(SocketsAtDifferentPlacesShareFramesAndGetEachEventOnce) {
+  TestServer server;
+  std::string id = Json(server.Request("POST", "Subscription", SubscriptionJson("active", "e1")).body).Find("id")->scalar();
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+
+  // Twenty sockets bound in one go (one token each), all sent before any answer is read.
+  std::vector<std::unique_ptr<WsClient>> early;
+  for (int i = 0; i < 20; ++i) {
+    early.push_back(std::make_unique<WsClient>(ws_test::ConnectTcp(server.port())));
+    BOOST_REQUIRE_EQUAL(early.back()->Upgrade("/ws/subscriptions-r4"), 101);
+  }
+  for (auto& c : early) c->SendText("bind-with-token " + Token(server, id));
+  for (auto& c : early) BOOST_TEST(StatusValue(Next(*c), "type") == "handshake");
+
+  PutTask(server, "t1", "e1");
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+  for (auto& c : early) BOOST_TEST(StatusValue(Next(*c), "events-since-subscription-start") == "1");
+
+  // A socket bound now starts at 1; the early ones are at 1 as well, and all get 2 and 3 once.
+  auto late = std::make_unique<WsClient>(ws_test::ConnectTcp(server.port()));
+  BOOST_REQUIRE_EQUAL(late->Upgrade("/ws/subscriptions-r4"), 101);
+  late->SendText("bind-with-token " + Token(server, id));
+  JsonValue handshake = Next(*late);
+  BOOST_TEST(StatusValue(handshake, "events-since-subscription-start") == "1");
+  PutTask(server, "t2", "e1");
+  PutTask(server, "t3", "e1");
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+  early.push_back(std::move(late));
+  for (auto& c : early) {
+    BOOST_TEST(StatusValue(Next(*c), "events-since-subscription-start") == "2");
+    BOOST_TEST(StatusValue(Next(*c), "events-since-subscription-start") == "3");
+    c->SendText("ping");
+    auto pong = c->NextData();
+    BOOST_REQUIRE(pong.has_value());
+    BOOST_TEST(pong->payload == "pong");  // nothing else came in between
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
