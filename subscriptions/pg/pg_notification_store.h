@@ -24,6 +24,10 @@ class PgNotificationStore final : public NotificationStore {
                                                         std::int64_t since, std::int64_t until,
                                                         std::size_t limit,
                                                         bool with_content) override;
+  common::Result<std::map<std::string, BindingGrant>> RedeemBindingTokens(
+      const std::vector<std::string>& token_hashes, common::TimePoint now) override;
+  common::Result<std::map<std::string, std::vector<NotificationEvent>>> EventsOf(
+      const std::map<std::string, EventRange>& ranges, std::size_t limit) override;
 
  private:
   fhir::store::pg::ConnectionPool& pool_;

@@ -1,6 +1,7 @@
 #include "subscriptions/rest/websocket_channel.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -131,16 +132,26 @@ void WebSocketChannel::Dispatch() {
       if (stopping_) return;
       work.swap(work_);
     }
+    // Binds are handled together, in order with the unbinds and closes around them.
+    std::vector<const Work*> binds;
+    auto bind_queued = [&] {
+      if (binds.empty()) return;
+      BindAll(binds);
+      binds.clear();
+    };
     for (const Work& w : work) {
-      if (w.closed) {
-        std::erase_if(bindings_, [&](const Binding& b) { return b.connection == w.connection; });
-        tokens_.erase(w.connection);
+      if (!w.closed && w.message.kind == ClientMessage::Kind::kBind) {
+        binds.push_back(&w);
         continue;
       }
-      const ClientMessage& m = w.message;
-      if (m.kind == ClientMessage::Kind::kBind) Bind(w.connection, m.token, m.json);
-      if (m.kind == ClientMessage::Kind::kUnbind) Unbind(w.connection, m.token);
+      bind_queued();
+      if (w.closed) {
+        Drop(w.connection);
+      } else if (w.message.kind == ClientMessage::Kind::kUnbind) {
+        Unbind(w.connection, w.message.token);
+      }
     }
+    bind_queued();
     if (listener == nullptr || !listener->healthy()) {
       auto connected = fhir::store::pg::PgConnection::Connect(options_.dsn);
       if (connected.has_value() && (*connected)->ExecuteUnprepared(kListen, {}).has_value()) {
@@ -152,7 +163,7 @@ void WebSocketChannel::Dispatch() {
     }
     // The database is asked only when something was committed (or the listener was away).
     bool more = false;
-    if (!bindings_.empty()) {
+    if (!subscribed_.empty()) {
       more = (notified || listener == nullptr) && DeliverNew();
       SendHeartbeats();
     }
@@ -173,81 +184,163 @@ void WebSocketChannel::Dispatch() {
   }
 }
 
-void WebSocketChannel::Bind(ConnectionId id, const std::string& token, bool json) {
-  std::string hash = BindingTokenHash(token);
-  auto grant = notifications_.RedeemBindingToken(hash, clock_.Now());
-  if (!grant.has_value()) {
-    loop_.SendText(id, ErrorMessage(grant.error().message()));
-    return;
+std::shared_ptr<const fhir::auth::Principal> WebSocketChannel::Reader(const std::string& json) {
+  if (json.empty()) return nullptr;
+  std::weak_ptr<const fhir::auth::Principal>& slot = readers_[json];
+  if (auto known = slot.lock()) return known;
+  auto parsed = ReaderFromJson(json);
+  if (!parsed.has_value()) {
+    common::LogWarning("websocket: a binding token's reader could not be read; ids only");
+    return nullptr;
   }
-  const std::vector<std::string>& ids = grant->subscription_ids;
-  auto counts = notifications_.EventCounts(ids);
-  if (!counts.has_value()) {
-    loop_.SendText(id, ErrorMessage("The subscriptions cannot be read now; bind again"));
-    return;
+  auto reader = std::make_shared<const fhir::auth::Principal>(std::move(parsed).value());
+  slot = reader;
+  return reader;
+}
+
+std::shared_ptr<const SubscriptionSpec> WebSocketChannel::CurrentSpec(
+    const std::string& id, const std::shared_ptr<const fhir::search::SearchParameterRegistry>& search) {
+  auto stored = store_.Read("Subscription", id);
+  if (!stored.has_value() || stored->deleted) return nullptr;
+  // The entry keeps the parsed spec for the next binds; BindAll drops it if nothing binds.
+  Subscribed& known = subscribed_[id];
+  if (known.latest != nullptr && known.latest_version == stored->version &&
+      known.latest_registry == search.get()) {
+    return known.latest;
   }
-  std::shared_ptr<const fhir::auth::Principal> reader;
-  if (!grant->reader.empty()) {
-    auto parsed = ReaderFromJson(grant->reader);
-    if (parsed.has_value()) {
-      reader = std::make_shared<const fhir::auth::Principal>(std::move(parsed).value());
-    } else {
-      common::LogWarning("websocket: a binding token's reader could not be read; ids only");
-    }
-  }
-  std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
+  auto json_value = common::ParseJson(stored->content);
+  if (!json_value.has_value()) return nullptr;
   SpecContext context{topics_, *search, options_.base_url, true};
-  tokens_[id][hash] = ids;
-  for (const std::string& sid : ids) {
-    auto stored = store_.Read("Subscription", sid);
-    if (!stored.has_value() || stored->deleted) continue;
-    auto json_value = common::ParseJson(stored->content);
-    if (!json_value.has_value()) continue;
-    auto spec = ParseSubscription(*json_value, context);
-    if (!spec.has_value()) continue;
-    auto already = std::find_if(bindings_.begin(), bindings_.end(), [&](const Binding& b) {
-      return b.connection == id && b.subscription == sid;
-    });
-    if (already != bindings_.end()) {
-      // Bound again with a fresh token (@medplum/core does so before its token expires): the
-      // new token vouches for the reader from now on, and the client gets its handshake again
-      // (Medplum's client waits for it to consider the subscription refreshed).
-      already->reader = reader;
-      already->reader_until = grant->expires;
-      loop_.SendText(id, Frame(*already, NotificationType::kHandshake, already->sent, {},
-                               PayloadContent::kIdOnly));
+  auto spec = ParseSubscription(*json_value, context);
+  if (!spec.has_value()) return nullptr;
+  known.latest = std::make_shared<const SubscriptionSpec>(std::move(spec).value());
+  known.latest_version = stored->version;
+  known.latest_registry = search.get();
+  return known.latest;
+}
+
+void WebSocketChannel::BindAll(const std::vector<const Work*>& binds) {
+  common::TimePoint now = clock_.Now();
+  std::vector<std::string> hashes;
+  hashes.reserve(binds.size());
+  for (const Work* w : binds) hashes.push_back(BindingTokenHash(w->message.token));
+  std::vector<std::string> distinct = hashes;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  auto grants = notifications_.RedeemBindingTokens(distinct, now);
+  if (!grants.has_value()) {
+    for (const Work* w : binds) {
+      loop_.SendText(w->connection, ErrorMessage("The binding token cannot be checked now; bind again"));
+    }
+    return;
+  }
+  std::vector<std::string> ids;
+  for (const auto& [hash, grant] : *grants) {
+    ids.insert(ids.end(), grant.subscription_ids.begin(), grant.subscription_ids.end());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  auto counts = notifications_.EventCounts(ids);
+  std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
+  std::map<std::string, std::shared_ptr<const SubscriptionSpec>> specs;  // null: not bindable
+  if (counts.has_value()) {
+    for (const std::string& sid : ids) specs.emplace(sid, CurrentSpec(sid, search));
+  }
+  // Handshakes are the same bytes for every socket bound to one version at one count.
+  std::map<std::pair<const SubscriptionSpec*, std::int64_t>, std::string> handshakes;
+  auto handshake = [&](const std::string& sid, const Binding& b) -> const std::string& {
+    auto [it, fresh] = handshakes.try_emplace({b.spec.get(), b.sent});
+    if (fresh) it->second = Frame(sid, *b.spec, NotificationType::kHandshake, b.sent, {}, PayloadContent::kIdOnly);
+    return it->second;
+  };
+  for (std::size_t i = 0; i < binds.size(); ++i) {
+    ConnectionId id = binds[i]->connection;
+    auto grant = grants->find(hashes[i]);
+    if (grant == grants->end()) {
+      loop_.SendText(id, ErrorMessage("The binding token is unknown or has expired"));
       continue;
     }
-    Binding b;
-    b.connection = id;
-    b.subscription = sid;
-    b.spec = std::make_shared<const SubscriptionSpec>(std::move(spec).value());
-    b.sent = counts->count(sid) != 0 ? counts->at(sid) : 0;
-    b.json = json;
-    b.last_frame = clock_.Now();
-    b.reader = reader;
-    b.reader_until = grant->expires;
-    loop_.SendText(id, Frame(b, NotificationType::kHandshake, b.sent, {}, PayloadContent::kIdOnly));
-    bindings_.push_back(std::move(b));
+    if (!counts.has_value()) {
+      loop_.SendText(id, ErrorMessage("The subscriptions cannot be read now; bind again"));
+      continue;
+    }
+    std::shared_ptr<const fhir::auth::Principal> reader = Reader(grant->second.reader);
+    tokens_[id][hashes[i]] = grant->second.subscription_ids;
+    for (const std::string& sid : grant->second.subscription_ids) {
+      const std::shared_ptr<const SubscriptionSpec>& spec = specs[sid];
+      if (spec == nullptr) continue;
+      Subscribed& subscribed = subscribed_[sid];
+      auto [it, inserted] = subscribed.sockets.try_emplace(id);
+      Binding& b = it->second;
+      b.reader = reader;
+      b.reader_until = grant->second.expires;
+      if (!inserted) {
+        // Bound again with a fresh token (@medplum/core does so before its token expires): the
+        // new token vouches for the reader from now on, and the client gets its handshake again
+        // (Medplum's client waits for it to consider the subscription refreshed).
+        loop_.SendText(id, handshake(sid, b));
+        continue;
+      }
+      b.spec = spec;
+      auto count = counts->find(sid);
+      b.sent = count != counts->end() ? count->second : 0;
+      b.json = binds[i]->message.json;
+      b.last_frame = now;
+      loop_.SendText(id, handshake(sid, b));
+    }
+  }
+  std::erase_if(subscribed_, [](const auto& entry) { return entry.second.sockets.empty(); });
+  if (readers_.size() > readers_purge_at_) {
+    std::erase_if(readers_, [](const auto& entry) { return entry.second.expired(); });
+    readers_purge_at_ = std::max<std::size_t>(64, readers_.size() * 2);
   }
 }
 
-std::string WebSocketChannel::Frame(const Binding& b, NotificationType type,
-                                    std::int64_t events_since_start,
+std::string WebSocketChannel::Frame(const std::string& id, const SubscriptionSpec& spec,
+                                    NotificationType type, std::int64_t events_since_start,
                                     const std::vector<NotificationEvent>& events,
                                     PayloadContent content) const {
-  SubscriptionStatus status{b.subscription, b.spec->status,
-                            b.spec->topic_based() ? b.spec->topic->url : "", events_since_start, ""};
-  if (b.spec->topic_based()) {
+  SubscriptionStatus status{id, spec.status, spec.topic_based() ? spec.topic->url : "",
+                            events_since_start, ""};
+  if (spec.topic_based()) {
     return NotificationBundleJson(status, type, events, content, options_.base_url, clock_.Now());
   }
   return MedplumNotificationBundleJson(status, type, events, content, options_.base_url, clock_.Now());
 }
 
-void WebSocketChannel::KeepReadable(const Binding& b, std::vector<NotificationEvent>& events) const {
+PayloadContent WebSocketChannel::ContentFor(const Binding& b, common::TimePoint now) const {
+  // Full resources only while the binding token vouches for a reader, and only those it may
+  // read (the others go id-only, as $events does); else ids (the client reads what it may).
+  if (b.spec->content == PayloadContent::kFullResource && (b.reader == nullptr || now >= b.reader_until)) {
+    return PayloadContent::kIdOnly;
+  }
+  return b.spec->content;
+}
+
+void WebSocketChannel::KeepReadable(const fhir::auth::Principal& reader,
+                                    std::vector<NotificationEvent>& events) const {
   std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
-  fhir::rest::AccessControl access(*b.reader, fhir::definitions::Definitions::R4(), search.get());
+  fhir::rest::AccessControl access(reader, fhir::definitions::Definitions::R4(), search.get());
   subscriptions::KeepReadable(events, access);
+}
+
+void WebSocketChannel::AttachContextOnce(const SubscriptionSpec& spec,
+                                         std::vector<NotificationEvent>& events,
+                                         const fhir::search::SearchParameterRegistry& search,
+                                         bool with_content, ContextCache& cache) const {
+  if (!spec.topic_based()) return;
+  for (NotificationEvent& e : events) {
+    e.context.clear();
+    if (!HasShapeIncludes(spec, e.type)) continue;
+    ContextKey key{spec.topic, e.type, e.id, e.version, with_content};
+    auto known = cache.find(key);
+    if (known == cache.end()) {
+      std::vector<NotificationEvent> one{e};
+      AttachContext(spec, one, search, store_, with_content);
+      known = cache.emplace(std::move(key), std::move(one.front().context)).first;
+    }
+    e.context = known->second;
+  }
 }
 
 void WebSocketChannel::Unbind(ConnectionId id, const std::string& token) {
@@ -256,57 +349,109 @@ void WebSocketChannel::Unbind(ConnectionId id, const std::string& token) {
   auto covered = socket->second.find(BindingTokenHash(token));
   if (covered == socket->second.end()) return;
   for (const std::string& sid : covered->second) {
-    std::erase_if(bindings_, [&](const Binding& b) { return b.connection == id && b.subscription == sid; });
+    auto subscribed = subscribed_.find(sid);
+    if (subscribed == subscribed_.end()) continue;
+    subscribed->second.sockets.erase(id);
+    if (subscribed->second.sockets.empty()) subscribed_.erase(subscribed);
   }
   socket->second.erase(covered);
 }
 
+void WebSocketChannel::Drop(ConnectionId id) {
+  auto socket = tokens_.find(id);
+  if (socket == tokens_.end()) return;
+  for (const auto& [hash, sids] : socket->second) {
+    for (const std::string& sid : sids) {
+      auto subscribed = subscribed_.find(sid);
+      if (subscribed == subscribed_.end()) continue;
+      subscribed->second.sockets.erase(id);
+      if (subscribed->second.sockets.empty()) subscribed_.erase(subscribed);
+    }
+  }
+  tokens_.erase(socket);
+}
+
+// One round: the counts of every bound subscription (one query), the new events of those that
+// have any (one query), then per subscription the bindings that get the same bytes form a
+// group: the same spec (version) and content, and for full resources the same reader (the
+// content is filtered by what that reader may read; KeepReadable). Each group's frames are
+// built once and sent to each of its sockets, event by event, from where that socket is.
 bool WebSocketChannel::DeliverNew() {
   std::vector<std::string> ids;
-  for (const Binding& b : bindings_) ids.push_back(b.subscription);
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  ids.reserve(subscribed_.size());
+  for (const auto& [sid, subscribed] : subscribed_) ids.push_back(sid);
   auto counts = notifications_.EventCounts(ids);
   if (!counts.has_value()) return true;  // the database is away: try again on the next round
+  common::TimePoint now = clock_.Now();
+  std::map<std::string, EventRange> ranges;
+  for (const auto& [sid, subscribed] : subscribed_) {
+    auto count = counts->find(sid);
+    if (count == counts->end()) continue;
+    EventRange range{std::numeric_limits<std::int64_t>::max(), count->second, false};
+    for (const auto& [connection, b] : subscribed.sockets) {
+      if (b.sent >= count->second) continue;
+      range.since = std::min(range.since, b.sent + 1);
+      range.with_content = range.with_content || NeedsEventContent(*b.spec, ContentFor(b, now));
+    }
+    if (range.since <= range.until) ranges.emplace(sid, range);
+  }
+  if (ranges.empty()) return false;
+  auto fetched = notifications_.EventsOf(ranges, kEventsPerRound);
+  if (!fetched.has_value()) return true;
+  std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
+  ContextCache contexts;
   bool more = false;
-  for (Binding& b : bindings_) {
-    auto count = counts->find(b.subscription);
-    if (count == counts->end() || count->second <= b.sent) continue;
-    // Full resources only while the binding token vouches for a reader, and only those it may
-    // read (the others go id-only, as $events does); else ids (the client reads what it may).
-    PayloadContent content = b.spec->content;
-    if (content == PayloadContent::kFullResource &&
-        (b.reader == nullptr || clock_.Now() >= b.reader_until)) {
-      content = PayloadContent::kIdOnly;
+  struct Member {
+    ConnectionId connection;
+    Binding* binding;
+    bool cut = false;  // closed or cut off: OnClose drops the binding
+  };
+  using GroupKey = std::tuple<const SubscriptionSpec*, PayloadContent, const fhir::auth::Principal*>;
+  for (auto& [sid, events] : *fetched) {
+    if (events.empty()) continue;
+    const EventRange& range = ranges.at(sid);
+    std::map<GroupKey, std::vector<Member>> groups;
+    for (auto& [connection, b] : subscribed_.at(sid).sockets) {
+      if (b.sent >= range.until) continue;
+      PayloadContent content = ContentFor(b, now);
+      const fhir::auth::Principal* reader = content == PayloadContent::kFullResource ? b.reader.get() : nullptr;
+      groups[{b.spec.get(), content, reader}].push_back({connection, &b});
     }
-    auto events = notifications_.Events(b.subscription, b.sent + 1, count->second, kEventsPerRound,
-                                        NeedsEventContent(*b.spec, content));
-    if (!events.has_value()) {
-      more = true;
-      continue;
-    }
-    AttachContext(*b.spec, *events, *search_->Get(), store_, content == PayloadContent::kFullResource);
-    if (content == PayloadContent::kFullResource) KeepReadable(b, *events);
-    for (const NotificationEvent& e : *events) {
-      if (!loop_.SendText(b.connection, Frame(b, NotificationType::kEventNotification, e.number, {e}, content))) {
-        break;  // closed (or cut off): OnClose drops the binding
+    for (auto& [key, members] : groups) {
+      const SubscriptionSpec& spec = *std::get<0>(key);
+      PayloadContent content = std::get<1>(key);
+      std::vector<NotificationEvent> mine = events;
+      AttachContextOnce(spec, mine, *search, content == PayloadContent::kFullResource, contexts);
+      if (content == PayloadContent::kFullResource) KeepReadable(*std::get<2>(key), mine);
+      for (const NotificationEvent& e : mine) {
+        std::string frame;  // built when the first socket needs it
+        for (Member& m : members) {
+          if (m.cut || m.binding->sent >= e.number) continue;
+          if (frame.empty()) frame = Frame(sid, spec, NotificationType::kEventNotification, e.number, {e}, content);
+          if (!loop_.SendText(m.connection, frame)) {
+            m.cut = true;
+            continue;
+          }
+          m.binding->sent = e.number;
+          m.binding->last_frame = now;
+        }
       }
-      b.sent = e.number;
-      b.last_frame = clock_.Now();
     }
-    // Trimmed by retention below b.sent + 1 is not "more": only a full round is.
-    if (events->size() == kEventsPerRound && b.sent < count->second) more = true;
+    // Trimmed by retention below the first number asked for is not "more": only a full round is.
+    if (events.size() == kEventsPerRound && events.back().number < range.until) more = true;
   }
   return more;
 }
 
 void WebSocketChannel::SendHeartbeats() {
   common::TimePoint now = clock_.Now();
-  for (Binding& b : bindings_) {
-    if (b.spec->heartbeat_seconds <= 0) continue;
-    if (now - b.last_frame < std::chrono::seconds(b.spec->heartbeat_seconds)) continue;
-    loop_.SendText(b.connection, Frame(b, NotificationType::kHeartbeat, b.sent, {}, PayloadContent::kIdOnly));
-    b.last_frame = now;
+  for (auto& [sid, subscribed] : subscribed_) {
+    for (auto& [connection, b] : subscribed.sockets) {
+      if (b.spec->heartbeat_seconds <= 0) continue;
+      if (now - b.last_frame < std::chrono::seconds(b.spec->heartbeat_seconds)) continue;
+      loop_.SendText(connection, Frame(sid, *b.spec, NotificationType::kHeartbeat, b.sent, {}, PayloadContent::kIdOnly));
+      b.last_frame = now;
+    }
   }
 }
 

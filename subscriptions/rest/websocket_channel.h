@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "common/clock.h"
@@ -65,36 +66,67 @@ class WebSocketChannel {
  private:
   // One subscription bound on one socket, and the last event number it was sent.
   struct Binding {
-    websocket::ConnectionId connection = 0;
-    std::string subscription;
+    // The Subscription as it was when bound; shared by every binding made from that version.
     std::shared_ptr<const SubscriptionSpec> spec;
     std::int64_t sent = 0;
     bool json = false;  // the client spoke JSON (ping/pong form)
     common::TimePoint last_frame{};
     // Who the binding token was issued to (null: unknown, ids only) and until when it vouches.
+    // One object per distinct reader (see Reader), so bindings with the same reader share
+    // full-resource frames.
     std::shared_ptr<const fhir::auth::Principal> reader;
     common::TimePoint reader_until{};
+  };
+  // A subscription bound on this node: its sockets, and its spec as last read (for the next
+  // binds, reused while the stored version and the search registry are the same).
+  struct Subscribed {
+    std::map<websocket::ConnectionId, Binding> sockets;
+    std::shared_ptr<const SubscriptionSpec> latest;
+    int latest_version = 0;
+    const void* latest_registry = nullptr;
   };
   struct Work {
     websocket::ConnectionId connection = 0;
     ClientMessage message;  // a bind or an unbind
     bool closed = false;
   };
+  // A notificationShape include's resources, per (topic, focus version, with content): the
+  // same for every subscription of the topic, so looked up once per delivery round.
+  using ContextKey = std::tuple<const Topic*, std::string, std::string, int, bool>;
+  using ContextCache = std::map<ContextKey, std::vector<ContextResource>>;
 
   void OnText(websocket::ConnectionId id, std::string text);
   void OnClose(websocket::ConnectionId id);
   void Dispatch();
-  void Bind(websocket::ConnectionId id, const std::string& token, bool json);
+  // The binds queued in one round, together: one query for their tokens, one for the event
+  // counts, one read per distinct subscription (parsed again only when its version changed).
+  void BindAll(const std::vector<const Work*>& binds);
   void Unbind(websocket::ConnectionId id, const std::string& token);
+  void Drop(websocket::ConnectionId id);  // the socket closed
+  // The current version of a Subscription, parsed (shared with the bindings of that version);
+  // null when it is deleted, unreadable or refused.
+  std::shared_ptr<const SubscriptionSpec> CurrentSpec(
+      const std::string& id, const std::shared_ptr<const fhir::search::SearchParameterRegistry>& search);
+  // The one Principal object for a binding token's serialised reader (null: unknown, ids only).
+  std::shared_ptr<const fhir::auth::Principal> Reader(const std::string& json);
   // Sends what the bound subscriptions have new; true when some is left for another round
-  // (more than a round's worth, or the database was away).
+  // (more than a round's worth, or the database was away). One query for the counts and one
+  // for the events of every subscription that has any; each frame is built once and sent to
+  // every socket that gets the same bytes (see the .cpp).
   bool DeliverNew();
   void SendHeartbeats();
-  // One notification Bundle for `b` in its subscription's dialect.
-  std::string Frame(const Binding& b, NotificationType type, std::int64_t events_since_start,
-                    const std::vector<NotificationEvent>& events, PayloadContent content) const;
-  // Drops the content of the events `b`'s reader may not read (they go id-only).
-  void KeepReadable(const Binding& b, std::vector<NotificationEvent>& events) const;
+  // One notification Bundle for subscription `id` in its dialect.
+  std::string Frame(const std::string& id, const SubscriptionSpec& spec, NotificationType type,
+                    std::int64_t events_since_start, const std::vector<NotificationEvent>& events,
+                    PayloadContent content) const;
+  // The content a binding gets now: full resources only while its token vouches for a reader.
+  PayloadContent ContentFor(const Binding& b, common::TimePoint now) const;
+  // AttachContext through `cache`.
+  void AttachContextOnce(const SubscriptionSpec& spec, std::vector<NotificationEvent>& events,
+                         const fhir::search::SearchParameterRegistry& search, bool with_content,
+                         ContextCache& cache) const;
+  // Drops the content of the events `reader` may not read (they go id-only).
+  void KeepReadable(const fhir::auth::Principal& reader, std::vector<NotificationEvent>& events) const;
 
   const TopicRegistry& topics_;
   const std::shared_ptr<fhir::search::LiveRegistry> search_;
@@ -110,9 +142,13 @@ class WebSocketChannel {
   bool stopping_ = false;  // GUARDED_BY(mu_)
   std::thread dispatcher_;
   // Dispatcher thread only.
-  std::vector<Binding> bindings_;
-  // Per socket, the subscriptions each bound token covers (by token hash), for unbinding.
+  std::map<std::string, Subscribed> subscribed_;  // by subscription id
+  // Per socket, the subscriptions each bound token covers (by token hash), for unbinding and
+  // for dropping the socket's bindings when it closes.
   std::map<websocket::ConnectionId, std::map<std::string, std::vector<std::string>>> tokens_;
+  // Readers by their serialised form; expired entries are purged as the map grows.
+  std::map<std::string, std::weak_ptr<const fhir::auth::Principal>> readers_;
+  std::size_t readers_purge_at_ = 64;
 };
 
 }  // namespace subscriptions
