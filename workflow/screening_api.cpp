@@ -25,22 +25,12 @@ using common::Status;
 using common::StatusCode;
 using fhir::rest::RestRequest;
 using fhir::rest::RestResponse;
+using fhir::rest::FhirJsonResponse;
+using fhir::rest::OutcomeResponse;
 using fhir::store::PlannedWrite;
 using fhir::store::ResourceVersion;
 
 namespace {
-
-RestResponse Json(int status, std::string body) {
-  RestResponse r;
-  r.status = status;
-  r.content_type = fhir::rest::ContentTypeOf(fhir::rest::FhirFormat::kJson);
-  r.body = std::move(body);
-  return r;
-}
-
-RestResponse Failed(const Status& st) {
-  return Json(fhir::rest::HttpStatusFor(st.code()), fhir::rest::OperationOutcomeJson(st));
-}
 
 // A reference parameter: `name` from the query string or a Parameters body (valueReference,
 // or a valueString/valueId holding "Type/id").
@@ -108,15 +98,9 @@ Status ScreeningApi::EnsureShipped() {
     auto head = store_.Head(type, id->value());
     if (head.has_value()) continue;  // there (or deleted on purpose)
     if (head.error().code() != StatusCode::kNotFound) return head.error();
-    ResourceVersion v;
-    v.type = type;
-    v.id = id->value();
-    v.version = 1;
-    v.last_updated = clock_.Now();
-    v.method = fhir::store::Method::kCreate;
-    fhir::rest::StampResource(root, v.id, 1, v.last_updated);
-    v.content = fhir::format::WriteResourceJson(root);
-    v.index_rows_json = fhir::search::ExtractIndex(root, *registry_->Get()).ToJson();
+    const std::string resource_id = id->value();  // a copy: stamping rewrites root's id
+    ResourceVersion v = fhir::rest::VersionOf(root, type, resource_id, 1, fhir::store::Method::kCreate,
+                                              clock_.Now(), registry_->Get().get());
     Status written = store_.Write(v, 0);
     if (!written.ok() && written.code() != StatusCode::kVersionConflict) return written;  // another node won
   }
@@ -127,13 +111,13 @@ std::optional<RestResponse> ScreeningApi::Operation(const std::string& type, con
                                                     const std::string& name, const RestRequest& request,
                                                     const fhir::rest::AccessControl& access) {
   if (type == "Encounter" && name == "start-screening") {
-    if (!id.empty()) return Failed(common::InvalidError("$start-screening is invoked on the type: POST Encounter/$start-screening"));
-    if (request.method != "POST") return Failed(Status(StatusCode::kMethodNotAllowed, "$start-screening takes POST"));
+    if (!id.empty()) return OutcomeResponse(common::InvalidError("$start-screening is invoked on the type: POST Encounter/$start-screening"));
+    if (request.method != "POST") return OutcomeResponse(Status(StatusCode::kMethodNotAllowed, "$start-screening takes POST"));
     return StartScreening(request, access);
   }
   if ((type == "Encounter" && name == "session-status") || (type == "Location" && name == "queue")) {
-    if (id.empty()) return Failed(common::InvalidError("$" + name + " is invoked on one " + type + ": " + type + "/[id]/$" + name));
-    if (request.method != "GET" && request.method != "POST") return Failed(Status(StatusCode::kMethodNotAllowed, "$" + name + " takes GET"));
+    if (id.empty()) return OutcomeResponse(common::InvalidError("$" + name + " is invoked on one " + type + ": " + type + "/[id]/$" + name));
+    if (request.method != "GET" && request.method != "POST") return OutcomeResponse(Status(StatusCode::kMethodNotAllowed, "$" + name + " takes GET"));
     return type == "Encounter" ? views_.SessionStatus(id, request, access) : views_.Queue(id, request, access);
   }
   return std::nullopt;
@@ -142,17 +126,17 @@ std::optional<RestResponse> ScreeningApi::Operation(const std::string& type, con
 RestResponse ScreeningApi::StartScreening(const RestRequest& request, const fhir::rest::AccessControl& access) {
   // The operation creates the session's Tasks on the caller's behalf: starting sessions (the
   // role check below, and creating Encounters) is the permission, not creating Tasks at will.
-  if (Status st = access.Require("Encounter", fhir::auth::Permission::kCreate); !st.ok()) return Failed(st);
+  if (Status st = access.Require("Encounter", fhir::auth::Permission::kCreate); !st.ok()) return OutcomeResponse(st);
   Actor actor = WorkflowRules::ActorOf(access);
   if (!actor.unrestricted && !actor.Has("registration") && !actor.Has("supervisor") && !actor.Has("ehr-system")) {
-    return Failed(Status(StatusCode::kForbidden, "Sessions are started by registration staff, a supervisor or an EHR"));
+    return OutcomeResponse(Status(StatusCode::kForbidden, "Sessions are started by registration staff, a supervisor or an EHR"));
   }
   std::optional<JsonValue> body;
   if (!request.body.empty()) {
     auto parsed = common::ParseJson(request.body);
     if (!parsed.has_value() || parsed->Find("resourceType") == nullptr ||
         parsed->Find("resourceType")->scalar() != "Parameters") {
-      return Failed(common::InvalidError("$start-screening takes a Parameters resource (JSON)"));
+      return OutcomeResponse(common::InvalidError("$start-screening takes a Parameters resource (JSON)"));
     }
     body = std::move(parsed).value();
   }
@@ -160,22 +144,22 @@ RestResponse ScreeningApi::StartScreening(const RestRequest& request, const fhir
   std::string patient = IdOf(ReferenceParam(request, params, "patient"), "Patient");
   std::string location = IdOf(ReferenceParam(request, params, "location"), "Location");
   std::string plan_ref = ReferenceParam(request, params, "plan");
-  if (patient.empty()) return Failed(common::InvalidError("patient: a reference Patient/<id> is required"));
-  if (location.empty()) return Failed(common::InvalidError("location: a reference Location/<id> (the unit) is required"));
+  if (patient.empty()) return OutcomeResponse(common::InvalidError("patient: a reference Patient/<id> is required"));
+  if (location.empty()) return OutcomeResponse(common::InvalidError("location: a reference Location/<id> (the unit) is required"));
   if (plan_ref.empty() || plan_ref == kPlanUrl) plan_ref = std::string("PlanDefinition/") + kPlanId;
   std::string plan_id = IdOf(plan_ref, "PlanDefinition");
-  if (plan_id.empty()) return Failed(common::InvalidError("plan: a reference PlanDefinition/<id> is expected"));
+  if (plan_id.empty()) return OutcomeResponse(common::InvalidError("plan: a reference PlanDefinition/<id> is expected"));
   for (auto [type, id] : {std::pair{std::string("Patient"), patient}, std::pair{std::string("Location"), location}}) {
     auto head = store_.Head(type, id);
-    if (!head.has_value() && head.error().code() != StatusCode::kNotFound) return Failed(head.error());
+    if (!head.has_value() && head.error().code() != StatusCode::kNotFound) return OutcomeResponse(head.error());
     if (!head.has_value() || head->deleted) {
-      return Failed(common::InvalidError(std::string(type == "Patient" ? "patient" : "location") + ": " +
+      return OutcomeResponse(common::InvalidError(std::string(type == "Patient" ? "patient" : "location") + ": " +
                                          type + "/" + id + " does not exist"));
     }
   }
   auto plan = rules_.PlanOf("PlanDefinition/" + plan_id);
   if (!plan.has_value()) {
-    return Failed(plan.error().code() == StatusCode::kNotFound
+    return OutcomeResponse(plan.error().code() == StatusCode::kNotFound
                       ? common::InvalidError("plan: PlanDefinition/" + plan_id + " does not exist")
                       : plan.error());
   }
@@ -185,10 +169,10 @@ RestResponse ScreeningApi::StartScreening(const RestRequest& request, const fhir
   SessionStart start{patient, location, plan_id, plan->get(), actor.reference, now};
   std::shared_ptr<const fhir::search::SearchParameterRegistry> registry = registry_->Get();
   auto encounter = NewResource("Encounter", CheckInEncounter(start), now, *registry);
-  if (!encounter.has_value()) return Failed(encounter.error());
+  if (!encounter.has_value()) return OutcomeResponse(encounter.error());
   const std::string encounter_ref = "Encounter/" + encounter->version.id;
   auto tasks = SessionTasks(start, encounter->version.id, *registry);
-  if (!tasks.has_value()) return Failed(tasks.error());
+  if (!tasks.has_value()) return OutcomeResponse(tasks.error());
   std::vector<PlannedWrite> writes;
   writes.push_back(std::move(encounter).value());
   for (PlannedWrite& t : *tasks) writes.push_back(std::move(t));
@@ -203,8 +187,8 @@ RestResponse ScreeningApi::StartScreening(const RestRequest& request, const fhir
   provenance.client_id = access.principal().client_id;
   provenance.request_id = request.request_id;
   auto companion = fhir::audit::ProvenanceCompanion(provenance, now, registry_->Get().get());
-  if (!companion.has_value()) return Failed(companion.error());
-  if (Status st = store_.WriteAll(writes, {std::move(companion).value()}, ""); !st.ok()) return Failed(st);
+  if (!companion.has_value()) return OutcomeResponse(companion.error());
+  if (Status st = store_.WriteAll(writes, {std::move(companion).value()}, ""); !st.ok()) return OutcomeResponse(st);
 
   std::string out = R"({"resourceType":"Bundle","type":"collection","timestamp":)";
   common::AppendJsonString(out, at);
@@ -218,7 +202,7 @@ RestResponse ScreeningApi::StartScreening(const RestRequest& request, const fhir
     out += '}';
   }
   out += "]}";
-  RestResponse r = Json(201, std::move(out));
+  RestResponse r = FhirJsonResponse(201, std::move(out));
   r.SetHeader("Location", request.base_url + "/" + encounter_ref + "/_history/1");
   return r;
 }

@@ -43,18 +43,9 @@ Result<PlannedWrite> NewResource(const std::string& type, JsonValue json, common
                                  const fhir::search::SearchParameterRegistry& registry) {
   std::string id = fhir::model::LogicalId::Generate().value();
   json.Set("id", JsonValue::String(id));
-  fhir::model::OperationOutcomeSink issues;
-  FOVEA_ASSIGN_OR_RETURN(fhir::model::Element root,
-                         fhir::format::ParseResourceJson(common::ToJson(json), fhir::definitions::Definitions::R4(), issues));
   PlannedWrite w;
-  w.version.type = type;
-  w.version.id = id;
-  w.version.version = 1;
-  w.version.last_updated = now;
-  w.version.method = fhir::store::Method::kCreate;
-  fhir::rest::StampResource(root, id, 1, now);
-  w.version.content = fhir::format::WriteResourceJson(root);
-  w.version.index_rows_json = fhir::search::ExtractIndex(root, registry).ToJson();
+  FOVEA_ASSIGN_OR_RETURN(w.version, fhir::rest::VersionOfJson(common::ToJson(json), type, id, 1,
+                                                             fhir::store::Method::kCreate, now, &registry));
   return w;
 }
 

@@ -16,22 +16,12 @@ using common::Status;
 using common::StatusCode;
 using fhir::rest::RestRequest;
 using fhir::rest::RestResponse;
+using fhir::rest::FhirJsonResponse;
+using fhir::rest::OutcomeResponse;
 
 namespace {
 
 constexpr int kRecentSteps = 20;  // completed steps a typical duration is taken from
-
-RestResponse Answer(int status, std::string body) {
-  RestResponse r;
-  r.status = status;
-  r.content_type = fhir::rest::ContentTypeOf(fhir::rest::FhirFormat::kJson);
-  r.body = std::move(body);
-  return r;
-}
-
-RestResponse Failed(const Status& st) {
-  return Answer(fhir::rest::HttpStatusFor(st.code()), fhir::rest::OperationOutcomeJson(st));
-}
 
 std::string Str(const JsonValue* v, std::initializer_list<const char*> path) {
   for (const char* p : path) {
@@ -86,13 +76,7 @@ SessionViews::SessionViews(WorkflowRules& rules, fhir::store::ResourceStore& sto
 
 Result<std::vector<fhir::search::SearchMatch>> SessionViews::Find(
     const std::string& type, std::vector<std::pair<std::string, std::string>> params) {
-  std::shared_ptr<const fhir::search::SearchParameterRegistry> registry = registry_->Get();
-  fhir::model::OperationOutcomeSink issues;
-  fhir::search::SearchOptions options;
-  options.max_count = 1000;
-  fhir::search::SearchQuery query = fhir::search::ParseSearch(type, params, *registry, options, issues);
-  FOVEA_ASSIGN_OR_RETURN(fhir::search::SearchResult found, search_.Search(query));
-  return std::move(found.matches);
+  return SearchFor(search_, *registry_->Get(), type, params);
 }
 
 Result<std::optional<fhir::search::SearchMatch>> SessionViews::SessionOf(const std::string& encounter_id) {
@@ -123,26 +107,26 @@ std::optional<double> SessionViews::TypicalSeconds(const std::string& step) {
 RestResponse SessionViews::SessionStatus(const std::string& encounter_id, const RestRequest& request,
                                          const fhir::rest::AccessControl& access) {
   for (const char* t : {"Encounter", "Task"}) {
-    if (Status st = access.Require(t, fhir::auth::Permission::kRead); !st.ok()) return Failed(st);
+    if (Status st = access.Require(t, fhir::auth::Permission::kRead); !st.ok()) return OutcomeResponse(st);
   }
   auto visit = store_.Read("Encounter", encounter_id);
   if (!visit.has_value() || visit->deleted ||
       (access.ReachFor("Encounter", fhir::auth::Permission::kRead) != fhir::auth::Reach::kAll &&
        !access.MayAccess("Encounter", fhir::auth::Permission::kRead, visit->content))) {
-    return Failed(Status(StatusCode::kNotFound, "Encounter/" + encounter_id + " is not known"));
+    return OutcomeResponse(Status(StatusCode::kNotFound, "Encounter/" + encounter_id + " is not known"));
   }
   auto session = SessionOf(encounter_id);
-  if (!session.has_value()) return Failed(session.error());
+  if (!session.has_value()) return OutcomeResponse(session.error());
   if (!session->has_value()) {
-    return Failed(Status(StatusCode::kNotFound, "Encounter/" + encounter_id + " is not a screening session"));
+    return OutcomeResponse(Status(StatusCode::kNotFound, "Encounter/" + encounter_id + " is not a screening session"));
   }
   auto session_json = common::ParseJson((*session)->content);
-  if (!session_json.has_value()) return Failed(session_json.error());
+  if (!session_json.has_value()) return OutcomeResponse(session_json.error());
   TaskView session_view = TaskView::Of(*session_json);
   auto plan = rules_.PlanOf(session_view.plan);
-  if (!plan.has_value()) return Failed(plan.error());
+  if (!plan.has_value()) return OutcomeResponse(plan.error());
   auto steps = rules_.SessionSteps((*session)->id);
-  if (!steps.has_value()) return Failed(steps.error());
+  if (!steps.has_value()) return OutcomeResponse(steps.error());
   auto encounter_json = common::ParseJson(visit->content);
 
   const common::TimePoint now = clock_.Now();
@@ -198,19 +182,19 @@ RestResponse SessionViews::SessionStatus(const std::string& encounter_id, const 
   }
   out += "]}";
   (void)request;
-  return Answer(200, std::move(out));
+  return FhirJsonResponse(200, std::move(out));
 }
 
 RestResponse SessionViews::Queue(const std::string& location_id, const RestRequest& request,
                                  const fhir::rest::AccessControl& access) {
   for (const char* t : {"Encounter", "Task"}) {
-    if (Status st = access.Require(t, fhir::auth::Permission::kSearch); !st.ok()) return Failed(st);
+    if (Status st = access.Require(t, fhir::auth::Permission::kSearch); !st.ok()) return OutcomeResponse(st);
   }
   auto unit = store_.Head("Location", location_id);
-  if (!unit.has_value() || unit->deleted) return Failed(Status(StatusCode::kNotFound, "Location/" + location_id + " is not known"));
+  if (!unit.has_value() || unit->deleted) return OutcomeResponse(Status(StatusCode::kNotFound, "Location/" + location_id + " is not known"));
   auto open = Find("Encounter", {{"location", "Location/" + location_id}, {"status", "arrived,triaged,in-progress"},
                                  {"_count", "500"}});
-  if (!open.has_value()) return Failed(open.error());
+  if (!open.has_value()) return OutcomeResponse(open.error());
   struct Waiting {
     std::string encounter, patient, session;
     std::vector<std::string> current;
@@ -225,10 +209,10 @@ RestResponse SessionViews::Queue(const std::string& location_id, const RestReque
       continue;
     }
     auto session = SessionOf(e.id);
-    if (!session.has_value()) return Failed(session.error());
+    if (!session.has_value()) return OutcomeResponse(session.error());
     if (!session->has_value()) continue;
     auto steps = rules_.SessionSteps((*session)->id);
-    if (!steps.has_value()) return Failed(steps.error());
+    if (!steps.has_value()) return OutcomeResponse(steps.error());
     auto encounter_json = common::ParseJson(e.content);
     Waiting w;
     w.encounter = "Encounter/" + e.id;
@@ -268,7 +252,7 @@ RestResponse SessionViews::Queue(const std::string& location_id, const RestReque
   }
   out += "]}";
   (void)request;
-  return Answer(200, std::move(out));
+  return FhirJsonResponse(200, std::move(out));
 }
 
 }  // namespace workflow

@@ -77,28 +77,13 @@ void StepAlerts::Stop() {
 
 Result<std::vector<fhir::search::SearchMatch>> StepAlerts::Find(
     const std::string& type, std::vector<std::pair<std::string, std::string>> params) {
-  std::shared_ptr<const fhir::search::SearchParameterRegistry> registry = registry_->Get();
-  fhir::model::OperationOutcomeSink issues;
-  fhir::search::SearchOptions options;
-  options.max_count = 1000;
-  fhir::search::SearchQuery query = fhir::search::ParseSearch(type, params, *registry, options, issues);
-  FOVEA_ASSIGN_OR_RETURN(fhir::search::SearchResult found, search_.Search(query));
-  return std::move(found.matches);
+  return SearchFor(search_, *registry_->Get(), type, params);
 }
 
 Status StepAlerts::Create(const std::string& json) {
-  fhir::model::OperationOutcomeSink issues;
-  FOVEA_ASSIGN_OR_RETURN(fhir::model::Element root,
-                         fhir::format::ParseResourceJson(json, fhir::definitions::Definitions::R4(), issues));
-  fhir::store::ResourceVersion v;
-  v.type = "Flag";
-  v.id = fhir::model::LogicalId::Generate().value();
-  v.version = 1;
-  v.last_updated = clock_.Now();
-  v.method = fhir::store::Method::kCreate;
-  fhir::rest::StampResource(root, v.id, 1, v.last_updated);
-  v.content = fhir::format::WriteResourceJson(root);
-  v.index_rows_json = fhir::search::ExtractIndex(root, *registry_->Get()).ToJson();
+  FOVEA_ASSIGN_OR_RETURN(fhir::store::ResourceVersion v,
+                         fhir::rest::VersionOfJson(json, "Flag", fhir::model::LogicalId::Generate().value(), 1,
+                                                   fhir::store::Method::kCreate, clock_.Now(), registry_->Get().get()));
   return store_.Write(v, 0);
 }
 
@@ -109,18 +94,9 @@ Status StepAlerts::Revise(const fhir::search::SearchMatch& flag, const std::stri
   for (auto& [k, v] : json.members()) {
     if (k == "period" && v.is_object()) v.Set("end", JsonValue::String(at));
   }
-  fhir::model::OperationOutcomeSink issues;
-  FOVEA_ASSIGN_OR_RETURN(fhir::model::Element root,
-                         fhir::format::ParseResourceJson(common::ToJson(json), fhir::definitions::Definitions::R4(), issues));
-  fhir::store::ResourceVersion v;
-  v.type = "Flag";
-  v.id = flag.id;
-  v.version = flag.version + 1;
-  v.last_updated = clock_.Now();
-  v.method = fhir::store::Method::kUpdate;
-  fhir::rest::StampResource(root, v.id, v.version, v.last_updated);
-  v.content = fhir::format::WriteResourceJson(root);
-  v.index_rows_json = fhir::search::ExtractIndex(root, *registry_->Get()).ToJson();
+  FOVEA_ASSIGN_OR_RETURN(fhir::store::ResourceVersion v,
+                         fhir::rest::VersionOfJson(common::ToJson(json), "Flag", flag.id, flag.version + 1,
+                                                   fhir::store::Method::kUpdate, clock_.Now(), registry_->Get().get()));
   return store_.Write(v, flag.version);
 }
 

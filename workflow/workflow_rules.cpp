@@ -38,12 +38,6 @@ std::string IdIn(const std::string& reference, std::string_view type) {
 
 std::string ReferenceOf(const JsonValue* element) { return Str(element, "reference"); }
 
-void Remove(JsonValue& object, std::string_view key) {
-  auto& m = object.members();
-  m.erase(std::remove_if(m.begin(), m.end(), [&](const auto& member) { return member.first == key; }),
-          m.end());
-}
-
 JsonValue& Member(JsonValue& object, const std::string& key, JsonValue fresh) {
   for (auto& [k, v] : object.members()) {
     if (k == key) return v;
@@ -122,6 +116,17 @@ bool IsStepPlan(const JsonValue& plan) {
 
 }  // namespace
 
+Result<std::vector<fhir::search::SearchMatch>> SearchFor(
+    fhir::search::SearchBackend& search, const fhir::search::SearchParameterRegistry& registry,
+    const std::string& type, const std::vector<std::pair<std::string, std::string>>& params) {
+  fhir::model::OperationOutcomeSink issues;
+  fhir::search::SearchOptions options;
+  options.max_count = 1000;
+  fhir::search::SearchQuery query = fhir::search::ParseSearch(type, params, registry, options, issues);
+  FOVEA_ASSIGN_OR_RETURN(fhir::search::SearchResult found, search.Search(query));
+  return std::move(found.matches);
+}
+
 TaskView TaskView::Of(const JsonValue& task) {
   TaskView v;
   v.status = Str(&task, "status");
@@ -179,13 +184,10 @@ Result<std::shared_ptr<const ScreeningPlan>> WorkflowRules::PlanOf(const std::st
 }
 
 Result<std::map<std::string, ResourceVersion>> WorkflowRules::SessionSteps(const std::string& session_id) {
-  std::shared_ptr<const fhir::search::SearchParameterRegistry> registry = registry_->Get();
-  fhir::model::OperationOutcomeSink issues;
-  fhir::search::SearchQuery query = fhir::search::ParseSearch(
-      "Task", {{"part-of", "Task/" + session_id}, {"_count", "100"}}, *registry, {}, issues);
-  FOVEA_ASSIGN_OR_RETURN(fhir::search::SearchResult found, search_.Search(query));
+  FOVEA_ASSIGN_OR_RETURN(auto found, SearchFor(search_, *registry_->Get(), "Task",
+                                               {{"part-of", "Task/" + session_id}, {"_count", "100"}}));
   std::map<std::string, ResourceVersion> out;
-  for (fhir::search::SearchMatch& m : found.matches) {
+  for (fhir::search::SearchMatch& m : found) {
     FOVEA_ASSIGN_OR_RETURN(JsonValue json, common::ParseJson(m.content));
     TaskView view = TaskView::Of(json);
     if (view.step.empty()) continue;
@@ -204,21 +206,11 @@ Result<PlannedWrite> WorkflowRules::Revise(const ResourceVersion& current,
                                            const std::function<void(JsonValue&)>& edit) {
   FOVEA_ASSIGN_OR_RETURN(JsonValue json, common::ParseJson(current.content));
   edit(json);
-  fhir::model::OperationOutcomeSink issues;
-  FOVEA_ASSIGN_OR_RETURN(fhir::model::Element root,
-                         fhir::format::ParseResourceJson(common::ToJson(json),
-                                                         fhir::definitions::Definitions::R4(), issues));
   PlannedWrite w;
   w.expected_version = current.version;
-  ResourceVersion& v = w.version;
-  v.type = current.type;
-  v.id = current.id;
-  v.version = current.version + 1;
-  v.last_updated = clock_.Now();
-  v.method = fhir::store::Method::kUpdate;
-  fhir::rest::StampResource(root, v.id, v.version, v.last_updated);
-  v.content = fhir::format::WriteResourceJson(root);
-  v.index_rows_json = fhir::search::ExtractIndex(root, *registry_->Get()).ToJson();
+  FOVEA_ASSIGN_OR_RETURN(w.version, fhir::rest::VersionOfJson(common::ToJson(json), current.type, current.id,
+                                                             current.version + 1, fhir::store::Method::kUpdate,
+                                                             clock_.Now(), registry_->Get().get()));
   return w;
 }
 
@@ -321,6 +313,12 @@ Result<std::vector<PlannedWrite>> WorkflowRules::PlanTaskWrite(fhir::model::Elem
     FOVEA_RETURN_IF_ERROR(LinkOutputs(*step, now.encounter, task));
     Member(task, "executionPeriod", JsonValue::Object()).Set("end", JsonValue::String(at));
 
+    // The session Task first, then the steps: a completion that commits between the two reads
+    // shows in the steps, and one that commits later changes the session Task, so this write's
+    // compare-and-set on it fails and the request re-plans. Read the other way round, two
+    // parallel steps completing at once could each miss the other and leave the next draft.
+    auto session = store_.Read("Task", now.session);
+    if (!session.has_value()) return session.error();
     FOVEA_ASSIGN_OR_RETURN(auto steps, SessionSteps(now.session));
     auto completed = [&](const std::string& step_id) {
       if (step_id == step->id) return true;
@@ -346,8 +344,6 @@ Result<std::vector<PlannedWrite>> WorkflowRules::PlanTaskWrite(fhir::model::Elem
     }
     // The session Task records the progress; every completion writes it, so completions of
     // parallel steps take turns (one of two concurrent ones re-plans and sees the other).
-    auto session = store_.Read("Task", now.session);
-    if (!session.has_value()) return session.error();
     const bool last = plan->IsLast(step->id);
     FOVEA_ASSIGN_OR_RETURN(PlannedWrite w, Revise(*session, [&](JsonValue& s) {
       std::string text = step->title + " completed";
@@ -366,7 +362,21 @@ Result<std::vector<PlannedWrite>> WorkflowRules::PlanTaskWrite(fhir::model::Elem
       s.Set("lastModified", JsonValue::String(at));
     }));
     effects.push_back(std::move(w));
-    if (last) FOVEA_RETURN_IF_ERROR(FinishSession(now.encounter, steps, task, effects));
+    if (last) {
+      FOVEA_RETURN_IF_ERROR(FinishSession(now.encounter, steps, task, effects));
+    } else if (step->after.empty()) {
+      // Checked in: the visit itself is under way.
+      auto visit = store_.Read("Encounter", now.encounter);
+      if (visit.has_value() && !visit->deleted) {
+        FOVEA_ASSIGN_OR_RETURN(JsonValue e, common::ParseJson(visit->content));
+        if (Str(&e, "status") == "arrived" || Str(&e, "status") == "triaged") {
+          FOVEA_ASSIGN_OR_RETURN(PlannedWrite w, Revise(*visit, [](JsonValue& v) {
+            v.Set("status", JsonValue::String("in-progress"));
+          }));
+          effects.push_back(std::move(w));
+        }
+      }
+    }
   }
   task.Set("lastModified", JsonValue::String(at));
   fhir::model::OperationOutcomeSink issues;
@@ -396,12 +406,9 @@ Status WorkflowRules::LinkOutputs(const Step& step, const std::string& encounter
   for (const OutputRequirement& req : step.outputs) {
     if (std::find(types.begin(), types.end(), req.type) != types.end()) continue;
     types.push_back(req.type);
-    std::shared_ptr<const fhir::search::SearchParameterRegistry> registry = registry_->Get();
-    fhir::model::OperationOutcomeSink issues;
-    fhir::search::SearchQuery query = fhir::search::ParseSearch(
-        req.type, {{"encounter", "Encounter/" + encounter}, {"_count", "200"}}, *registry, {}, issues);
-    FOVEA_ASSIGN_OR_RETURN(fhir::search::SearchResult found, search_.Search(query));
-    for (const fhir::search::SearchMatch& m : found.matches) {
+    FOVEA_ASSIGN_OR_RETURN(auto found, SearchFor(search_, *registry_->Get(), req.type,
+                                                 {{"encounter", "Encounter/" + encounter}, {"_count", "200"}}));
+    for (const fhir::search::SearchMatch& m : found) {
       std::string ref = m.type + "/" + m.id;
       if (std::find(references.begin(), references.end(), ref) != references.end()) continue;
       FOVEA_ASSIGN_OR_RETURN(JsonValue json, common::ParseJson(m.content));

@@ -90,6 +90,12 @@ class WorkflowRules {
   std::map<std::string, CachedPlan> plans_;  // GUARDED_BY(mu_), by PlanDefinition id
 };
 
+// A search the workflow makes itself (lenient: an unknown parameter is ignored), up to 1,000
+// matches.
+common::Result<std::vector<fhir::search::SearchMatch>> SearchFor(
+    fhir::search::SearchBackend& search, const fhir::search::SearchParameterRegistry& registry,
+    const std::string& type, const std::vector<std::pair<std::string, std::string>>& params);
+
 // Reads of a Task as the workflow uses it (canonical JSON).
 struct TaskView {
   std::string status;

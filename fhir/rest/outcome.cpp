@@ -1,5 +1,7 @@
 #include "fhir/rest/outcome.h"
 
+#include "fhir/rest/media_types.h"
+
 #include "common/json.h"
 
 namespace fhir::rest {
@@ -89,6 +91,18 @@ std::string OperationOutcomeJson(const common::Status& status) {
 std::string InformationOutcomeJson(const std::string& message) {
   return OperationOutcomeJson(
       {{model::IssueSeverity::kInformation, IssueType::kInformational, "", message}});
+}
+
+RestResponse FhirJsonResponse(int status, std::string body) {
+  RestResponse r;
+  r.status = status;
+  r.content_type = ContentTypeOf(FhirFormat::kJson);
+  r.body = std::move(body);
+  return r;
+}
+
+RestResponse OutcomeResponse(const common::Status& status) {
+  return FhirJsonResponse(HttpStatusFor(status.code()), OperationOutcomeJson(status));
 }
 
 }  // namespace fhir::rest

@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "fhir/model/issues.h"
+#include "fhir/rest/http_types.h"
 
 namespace fhir::rest {
 
@@ -21,6 +22,11 @@ std::string OperationOutcomeJson(const std::vector<model::Issue>& issues);
 std::string OperationOutcomeJson(const common::Status& status);
 // One informational issue (e.g. for Prefer: return=OperationOutcome, or "$validate: all OK").
 std::string InformationOutcomeJson(const std::string& message);
+
+// An operation's JSON answer: `status` with a FHIR JSON body (extensions' operations).
+RestResponse FhirJsonResponse(int status, std::string body);
+// A failed Status as its HTTP status and OperationOutcome.
+RestResponse OutcomeResponse(const common::Status& status);
 
 }  // namespace fhir::rest
 

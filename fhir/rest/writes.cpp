@@ -5,6 +5,10 @@
 #include <functional>
 
 #include "common/url.h"
+#include "fhir/definitions/definitions.h"
+#include "fhir/format/json_format.h"
+#include "fhir/model/issues.h"
+#include "fhir/search/index_extractor.h"
 
 namespace fhir::rest {
 
@@ -51,6 +55,31 @@ std::string CanonicalCriteria(std::string_view type, const Params& criteria) {
 
 std::int64_t CriteriaLockKey(const std::string& canonical_criteria) {
   return static_cast<std::int64_t>(std::hash<std::string>{}("cond:" + canonical_criteria));
+}
+
+store::ResourceVersion VersionOf(model::Element& root, const std::string& type, const std::string& id,
+                                 int version, store::Method method, common::TimePoint at,
+                                 const search::SearchParameterRegistry* registry) {
+  StampResource(root, id, version, at);
+  store::ResourceVersion v;
+  v.type = type;
+  v.id = id;
+  v.version = version;
+  v.last_updated = at;
+  v.method = method;
+  v.content = format::WriteResourceJson(root);
+  if (registry != nullptr) v.index_rows_json = search::ExtractIndex(root, *registry).ToJson();
+  return v;
+}
+
+common::Result<store::ResourceVersion> VersionOfJson(std::string_view json, const std::string& type,
+                                                     const std::string& id, int version, store::Method method,
+                                                     common::TimePoint at,
+                                                     const search::SearchParameterRegistry* registry) {
+  model::OperationOutcomeSink issues;
+  FOVEA_ASSIGN_OR_RETURN(model::Element root,
+                         format::ParseResourceJson(json, definitions::Definitions::R4(), issues));
+  return VersionOf(root, type, id, version, method, at, registry);
 }
 
 }  // namespace fhir::rest

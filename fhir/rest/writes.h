@@ -12,7 +12,10 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/status.h"
 #include "fhir/model/element.h"
+#include "fhir/search/search_parameter.h"
+#include "fhir/store/resource_store.h"
 
 namespace fhir::rest {
 
@@ -23,6 +26,18 @@ inline constexpr int kMaxWriteAttempts = 16;
 
 // Sets id, meta.versionId and meta.lastUpdated on a resource root, keeping the rest of meta.
 void StampResource(model::Element& root, const std::string& id, int version, common::TimePoint at);
+
+// `root` as version `version` of type/id, written at `at`: stamped, serialised and indexed
+// (index rows only with a registry), ready for the store. For writes the server makes itself
+// (workflow effects, a Subscription's status, alerts).
+store::ResourceVersion VersionOf(model::Element& root, const std::string& type, const std::string& id,
+                                 int version, store::Method method, common::TimePoint at,
+                                 const search::SearchParameterRegistry* registry);
+// The same from canonical JSON (parsed against R4; kInvalid when it does not parse).
+common::Result<store::ResourceVersion> VersionOfJson(std::string_view json, const std::string& type,
+                                                     const std::string& id, int version, store::Method method,
+                                                     common::TimePoint at,
+                                                     const search::SearchParameterRegistry* registry);
 
 // Prefer: return=... (hl7.org/fhir/R4/http.html#ops); representation unless asked otherwise.
 enum class PreferReturn { kRepresentation, kMinimal, kOperationOutcome };

@@ -159,15 +159,9 @@ Status RestHookDeliverer::WriteStatus(const ClaimedDelivery& claim, const std::s
   root.RemoveChildren("error");
   if (!error.empty()) root.SetPrimitiveChild("error", error);
   root.SortChildren();
-  fhir::store::ResourceVersion v;
-  v.type = "Subscription";
-  v.id = claim.subscription_id;
-  v.version = claim.subscription_version + 1;
-  v.last_updated = clock_.Now();
-  v.method = fhir::store::Method::kUpdate;
-  fhir::rest::StampResource(root, v.id, v.version, v.last_updated);
-  v.content = fhir::format::WriteResourceJson(root);
-  v.index_rows_json = fhir::search::ExtractIndex(root, *search_->Get()).ToJson();
+  fhir::store::ResourceVersion v =
+      fhir::rest::VersionOf(root, "Subscription", claim.subscription_id, claim.subscription_version + 1,
+                            fhir::store::Method::kUpdate, clock_.Now(), search_->Get().get());
   return store_.Write(v, claim.subscription_version);
 }
 

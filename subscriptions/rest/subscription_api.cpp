@@ -21,20 +21,10 @@ using fhir::auth::Permission;
 using fhir::auth::Reach;
 using fhir::rest::RestRequest;
 using fhir::rest::RestResponse;
+using fhir::rest::FhirJsonResponse;
+using fhir::rest::OutcomeResponse;
 
 namespace {
-
-RestResponse Json(int status, std::string body) {
-  RestResponse r;
-  r.status = status;
-  r.content_type = fhir::rest::ContentTypeOf(fhir::rest::FhirFormat::kJson);
-  r.body = std::move(body);
-  return r;
-}
-
-RestResponse Failed(const common::Status& st) {
-  return Json(fhir::rest::HttpStatusFor(st.code()), fhir::rest::OperationOutcomeJson(st));
-}
 
 // The values of an operation parameter: from the query string, and from a Parameters body
 // (valueString, valueCode, valueId, valueUri... any primitive value[x]).
@@ -119,12 +109,12 @@ std::optional<RestResponse> SubscriptionApi::Operation(const std::string& type,
                                                        const fhir::rest::AccessControl& access) const {
   if (type != "Subscription") return std::nullopt;
   if (request.method != "GET" && request.method != "POST") {
-    return Failed(common::Status(StatusCode::kMethodNotAllowed, "$" + name + " takes GET or POST"));
+    return OutcomeResponse(common::Status(StatusCode::kMethodNotAllowed, "$" + name + " takes GET or POST"));
   }
   if (name == "status") return Status(id, request, access);
   if (name == "get-ws-binding-token") return BindingToken(id, request, access);
   if (name == "events") {
-    if (id.empty()) return Failed(common::InvalidError("$events is an instance operation: Subscription/[id]/$events"));
+    if (id.empty()) return OutcomeResponse(common::InvalidError("$events is an instance operation: Subscription/[id]/$events"));
     return Events(id, request, access);
   }
   return std::nullopt;
@@ -132,7 +122,7 @@ std::optional<RestResponse> SubscriptionApi::Operation(const std::string& type,
 
 RestResponse SubscriptionApi::Status(const std::string& id, const RestRequest& request,
                                      const fhir::rest::AccessControl& access) const {
-  if (auto st = access.Require("Subscription", Permission::kRead); !st.ok()) return Failed(st);
+  if (auto st = access.Require("Subscription", Permission::kRead); !st.ok()) return OutcomeResponse(st);
   std::vector<std::string> ids;
   if (!id.empty()) {
     ids = {id};
@@ -140,13 +130,13 @@ RestResponse SubscriptionApi::Status(const std::string& id, const RestRequest& r
     ids = ParamValues(request, "id");
     if (ids.empty()) {
       auto all = notifications_.SubscriptionIds();
-      if (!all.has_value()) return Failed(all.error());
+      if (!all.has_value()) return OutcomeResponse(all.error());
       ids = std::move(all).value();
     }
   }
   std::vector<std::string> wanted_status = ParamValues(request, "status");
   auto counts = notifications_.EventCounts(ids);
-  if (!counts.has_value()) return Failed(counts.error());
+  if (!counts.has_value()) return OutcomeResponse(counts.error());
   std::vector<SubscriptionStatus> statuses;
   for (const std::string& sid : ids) {
     auto stored = store_.Read("Subscription", sid);
@@ -154,7 +144,7 @@ RestResponse SubscriptionApi::Status(const std::string& id, const RestRequest& r
         (access.ReachFor("Subscription", Permission::kRead) != Reach::kAll &&
          !access.MayAccess("Subscription", Permission::kRead, stored->content))) {
       if (!id.empty()) {
-        return Failed(common::Status(StatusCode::kNotFound, "Subscription/" + sid + " is not known"));
+        return OutcomeResponse(common::Status(StatusCode::kNotFound, "Subscription/" + sid + " is not known"));
       }
       continue;  // type level: not reported
     }
@@ -177,26 +167,26 @@ RestResponse SubscriptionApi::Status(const std::string& id, const RestRequest& r
     statuses.push_back(std::move(s));
   }
   std::string self = request.base_url + "/Subscription/" + (id.empty() ? "" : id + "/") + "$status";
-  return Json(200, StatusSearchsetJson(statuses, request.base_url, self, clock_.Now()));
+  return FhirJsonResponse(200, StatusSearchsetJson(statuses, request.base_url, self, clock_.Now()));
 }
 
 RestResponse SubscriptionApi::Events(const std::string& id, const RestRequest& request,
                                      const fhir::rest::AccessControl& access) const {
-  if (auto st = access.Require("Subscription", Permission::kRead); !st.ok()) return Failed(st);
+  if (auto st = access.Require("Subscription", Permission::kRead); !st.ok()) return OutcomeResponse(st);
   auto stored = store_.Read("Subscription", id);
   if (!stored.has_value() || stored->deleted ||
       (access.ReachFor("Subscription", Permission::kRead) != Reach::kAll &&
        !access.MayAccess("Subscription", Permission::kRead, stored->content))) {
-    return Failed(common::Status(StatusCode::kNotFound, "Subscription/" + id + " is not known"));
+    return OutcomeResponse(common::Status(StatusCode::kNotFound, "Subscription/" + id + " is not known"));
   }
   auto json = common::ParseJson(stored->content);
-  if (!json.has_value()) return Failed(json.error());
+  if (!json.has_value()) return OutcomeResponse(json.error());
   std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
   SpecContext context{topics_, *search, options_.base_url, true};
   auto spec = ParseSubscription(*json, context);
-  if (!spec.has_value()) return Failed(spec.error());
+  if (!spec.has_value()) return OutcomeResponse(spec.error());
   auto counts = notifications_.EventCounts({id});
-  if (!counts.has_value()) return Failed(counts.error());
+  if (!counts.has_value()) return OutcomeResponse(counts.error());
   std::int64_t total = counts->count(id) != 0 ? counts->at(id) : 0;
 
   std::int64_t since = 1;
@@ -204,10 +194,10 @@ RestResponse SubscriptionApi::Events(const std::string& id, const RestRequest& r
   std::vector<std::string> since_values = ParamValues(request, "eventsSinceNumber");
   std::vector<std::string> until_values = ParamValues(request, "eventsUntilNumber");
   if (!since_values.empty() && !ParseCount(since_values.front(), since)) {
-    return Failed(common::InvalidError("eventsSinceNumber must be a whole number"));
+    return OutcomeResponse(common::InvalidError("eventsSinceNumber must be a whole number"));
   }
   if (!until_values.empty() && !ParseCount(until_values.front(), until)) {
-    return Failed(common::InvalidError("eventsUntilNumber must be a whole number"));
+    return OutcomeResponse(common::InvalidError("eventsUntilNumber must be a whole number"));
   }
   // Without a lower bound, the most recent events the answer can carry.
   if (since_values.empty() && until - since + 1 > static_cast<std::int64_t>(options_.max_events)) {
@@ -218,11 +208,11 @@ RestResponse SubscriptionApi::Events(const std::string& id, const RestRequest& r
     if (hint.front() == "empty") content = PayloadContent::kEmpty;
     else if (hint.front() == "id-only") content = PayloadContent::kIdOnly;
     else if (hint.front() == "full-resource") content = PayloadContent::kFullResource;
-    else return Failed(common::InvalidError("content must be empty, id-only or full-resource"));
+    else return OutcomeResponse(common::InvalidError("content must be empty, id-only or full-resource"));
   }
   auto events = notifications_.Events(id, since, until, options_.max_events,
                                       NeedsEventContent(*spec, content));
-  if (!events.has_value()) return Failed(events.error());
+  if (!events.has_value()) return OutcomeResponse(events.error());
   AttachContext(*spec, *events, *search, store_, content == PayloadContent::kFullResource);
   // Full resources only where the caller may read them; the others stay id-only.
   KeepReadable(*events, access);
@@ -231,7 +221,7 @@ RestResponse SubscriptionApi::Events(const std::string& id, const RestRequest& r
   status.status = spec->status;
   if (spec->topic_based()) status.topic_url = spec->topic->url;
   status.events_since_start = total;
-  return Json(200, NotificationBundleJson(status, NotificationType::kQueryEvent, *events, content,
+  return FhirJsonResponse(200, NotificationBundleJson(status, NotificationType::kQueryEvent, *events, content,
                                           request.base_url, clock_.Now()));
 }
 
@@ -300,10 +290,10 @@ common::Result<fhir::auth::Principal> ReaderFromJson(std::string_view json) {
 // subscriptions the caller may read, and where to use it.
 RestResponse SubscriptionApi::BindingToken(const std::string& id, const RestRequest& request,
                                            const fhir::rest::AccessControl& access) const {
-  if (auto st = access.Require("Subscription", Permission::kRead); !st.ok()) return Failed(st);
+  if (auto st = access.Require("Subscription", Permission::kRead); !st.ok()) return OutcomeResponse(st);
   std::vector<std::string> ids = id.empty() ? ParamValues(request, "id") : std::vector<std::string>{id};
   if (ids.empty()) {
-    return Failed(common::InvalidError(
+    return OutcomeResponse(common::InvalidError(
         "Name the subscriptions: Subscription/[id]/$get-ws-binding-token, or id parameters"));
   }
   for (const std::string& sid : ids) {
@@ -312,13 +302,13 @@ RestResponse SubscriptionApi::BindingToken(const std::string& id, const RestRequ
                      (access.ReachFor("Subscription", Permission::kRead) == Reach::kAll ||
                       access.MayAccess("Subscription", Permission::kRead, stored->content));
     if (!reachable) {
-      return Failed(common::Status(StatusCode::kNotFound, "Subscription/" + sid + " is not known"));
+      return OutcomeResponse(common::Status(StatusCode::kNotFound, "Subscription/" + sid + " is not known"));
     }
     auto json = common::ParseJson(stored->content);
     const JsonValue* channel = json.has_value() ? json->Find("channel") : nullptr;
     const JsonValue* type = channel != nullptr ? channel->Find("type") : nullptr;
     if (type == nullptr || type->scalar() != "websocket") {
-      return Failed(common::InvalidError("Subscription/" + sid + " does not use the websocket channel"));
+      return OutcomeResponse(common::InvalidError("Subscription/" + sid + " does not use the websocket channel"));
     }
   }
   std::string token = fhir::auth::RandomToken(32);
@@ -327,7 +317,7 @@ RestResponse SubscriptionApi::BindingToken(const std::string& id, const RestRequ
   if (auto st = notifications_.SaveBindingToken(BindingTokenHash(token), ids, expires,
                                                 ReaderJson(access.principal()));
       !st.ok()) {
-    return Failed(st);
+    return OutcomeResponse(st);
   }
   // ws(s)://host[:port]/ws/subscriptions-r4, from the FHIR base the client used.
   std::string base = request.base_url;
@@ -352,7 +342,7 @@ RestResponse SubscriptionApi::BindingToken(const std::string& id, const RestRequ
   out += R"(,{"name":"websocket-url","valueUrl":)";
   common::AppendJsonString(out, url);
   out += "}]}";
-  return Json(200, std::move(out));
+  return FhirJsonResponse(200, std::move(out));
 }
 
 }  // namespace subscriptions

@@ -190,6 +190,7 @@ BOOST_AUTO_TEST_CASE(ADayOfOnePatientThroughEveryStep) {
   HttpResult done = unit.Move("reg", "check-in", "completed", "reg");
   BOOST_REQUIRE_MESSAGE(done.status == 200, done.body);
   BOOST_TEST(unit.Status("visual-acuity") == "ready");  // both, in the same transaction
+  BOOST_TEST(Str(unit.Read("Encounter/" + unit.encounter), {"status"}) == "in-progress");  // checked in
   BOOST_TEST(unit.Status("refraction") == "ready");
   BOOST_TEST(unit.Status("doctor-diagnosis") == "draft");
   BOOST_TEST(Str(unit.Read("Task/" + unit.session), {"businessStatus", "text"}).find("ready: visual-acuity, refraction") != std::string::npos);
