@@ -56,7 +56,7 @@ let unitId;
 let barrier;          // the admin's feed and subscription that order the end of the day
 let watched;          // the visit the supervisor follows whole
 let claimLoser;       // what the losing claim of the double claim got (409 or 412)
-const stuckDoctorSteps = [];  // doctor steps left draft after both technicians completed (see the todo test)
+const stuckDoctorSteps = [];  // doctor steps left draft after both technicians completed (see the last test)
 
 // Every Task event the day makes, in the order the test learns of them:
 // { task, step, status, owner, sent, done } where the write that made it ran between the
@@ -324,8 +324,8 @@ async function day(visit, index) {
   const [a, r] = await Promise.all([visualAcuity(visit, index === 0), refraction(visit, index === 1)]);
   const doctorStep = await readTask('admin', visit.tasks['doctor-diagnosis']);
   if (doctorStep.status === 'draft') {
-    // Both completions answered 200, yet neither readied the doctor's step: the race in
-    // workflow/workflow_rules.cpp asserted by the todo test below. The supervisor readies it
+    // Both completions answered 200, yet neither readied the doctor's step (the race the last
+    // test of this file guards against). The supervisor readies it
     // (draft -> ready is theirs to do), so that the rest of the day still runs and is checked.
     stuckDoctorSteps.push(`Task/${doctorStep.id} (patient ${visit.patient})`);
     const unstick = await must(put('sup', doctorStep.id, 'ready', null), 200, 'sup readies the stuck doctor step');
@@ -479,18 +479,10 @@ test('a day of one unit: four roles on their own sockets, three patients in para
   t.diagnostic(`the day took ${Date.now() - began} ms: ${happened.length} Task events, ${claimLoser} for the losing claim`);
 });
 
-// TODO (server bug, workflow/workflow_rules.cpp, WorkflowRules::PlanWrite, completing a step):
-// the plan reads the session's steps (SessionSteps, a search) before it reads the session Task
-// (store_.Read), outside the write's transaction, and the write is a compare-and-set only on
-// the session Task and the steps it readies, not on the sibling steps it judged. When the
-// other parallel step's completion commits between those two reads, this completion sees the
-// sibling still in progress but the session Task already at its new version, so its
-// compare-and-set succeeds and neither completion readies doctor-diagnosis: the session stays
-// stuck with the doctor's step draft. Seen about once in 15 runs of this file on a loaded 2-core
-// machine. Reading the session Task before the steps (or pinning the siblings' versions in the
-// write) would make the later completion re-plan. Until then this is a todo: the day above goes
-// on (the supervisor readies the step) and this reports each time it happened.
-test('two technicians completing the parallel steps at once always ready the doctor step',
-     { todo: 'race in WorkflowRules::PlanWrite (workflow/workflow_rules.cpp): steps read before the session Task' }, () => {
+// Completing one of two parallel steps reads the session Task before the steps (workflow_rules.cpp),
+// so whichever of two simultaneous completions commits second re-plans and readies the doctor's
+// step. Were that race back, the day above would still go on (the supervisor readies the step)
+// and this test reports each session it happened to.
+test('two technicians completing the parallel steps at once always ready the doctor step', () => {
   assert.deepEqual(stuckDoctorSteps, [], 'doctor steps left draft after acuity and refraction both completed');
 });
