@@ -54,3 +54,11 @@ def machine_line(pg_version=""):
             + (f", {mem:.1f} GiB RAM" if mem else "")
             + f"; {platform.system()} {platform.release()}"
             + (f"; {pg_version}" if pg_version else ""))
+
+
+def paired_ratio(rows_a, rows_b, key, pair_key="run"):
+    """Median over runs of a's value over b's from the same run (rows paired by `pair_key`)."""
+    by_run = {r[pair_key]: r for r in rows_b}
+    ratios = [r[key] / by_run[r[pair_key]][key] for r in rows_a
+              if r[pair_key] in by_run and by_run[r[pair_key]][key]]
+    return statistics.median(ratios) if ratios else None
