@@ -79,6 +79,9 @@ fhir::rest::ExtensionSupport ScreeningApi::Extensions() {
                         const fhir::rest::AccessControl& access) {
     return rules_.PlanWrite(resource, id, replaces, access);
   };
+  e.before_delete = [this](const std::string& type, const std::string& id, const fhir::rest::AccessControl& access) {
+    return rules_.CheckDelete(type, id, access);
+  };
   e.operations.push_back({"Encounter", "start-screening", kStartScreeningUrl});
   e.operations.push_back({"Encounter", "session-status", "https://fovea.health/fhir/OperationDefinition/session-status"});
   e.operations.push_back({"Location", "queue", "https://fovea.health/fhir/OperationDefinition/queue"});

@@ -214,6 +214,21 @@ Result<PlannedWrite> WorkflowRules::Revise(const ResourceVersion& current,
   return w;
 }
 
+Status WorkflowRules::CheckDelete(const std::string& type, const std::string& id,
+                                  const fhir::rest::AccessControl& access) {
+  if (type != "Task") return Status::Ok();
+  auto current = store_.Read(type, id);
+  if (!current.has_value() || current->deleted) return Status::Ok();
+  FOVEA_ASSIGN_OR_RETURN(JsonValue json, common::ParseJson(current->content));
+  TaskView t = TaskView::Of(json);
+  if (!t.is_step() && t.step != kSessionCode) return Status::Ok();
+  if (t.status == "draft" || t.status == "cancelled" || t.status == "entered-in-error") return Status::Ok();
+  (void)access;
+  return Status(StatusCode::kConflict, "Task/" + id + " is a screening " +
+                                           std::string(t.step == kSessionCode ? "session" : "step") + " (" +
+                                           t.status + "): it is kept; a supervisor marks it entered-in-error instead");
+}
+
 Result<std::vector<PlannedWrite>> WorkflowRules::PlanWrite(fhir::model::Element& resource,
                                                            const std::string& id, int replaces_version,
                                                            const fhir::rest::AccessControl& access) {

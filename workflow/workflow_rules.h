@@ -47,6 +47,11 @@ class WorkflowRules {
       fhir::model::Element& resource, const std::string& id, int replaces_version,
       const fhir::rest::AccessControl& access);
 
+  // Screening steps and session Tasks are not deleted while they record work (status other
+  // than draft, cancelled or entered-in-error): 409, mark them entered-in-error instead.
+  common::Status CheckDelete(const std::string& type, const std::string& id,
+                             const fhir::rest::AccessControl& access);
+
   // The plan a step Task is basedOn ("PlanDefinition/<id>"), parsed once per version.
   common::Result<std::shared_ptr<const ScreeningPlan>> PlanOf(const std::string& reference);
 

@@ -532,6 +532,7 @@ class FhirService::Call {
     context.run = [this](const RestRequest& entry) { return Call(s_, entry, principal_).Run(); };
     context.before_write = s_.extensions_.before_write;
     context.plan_write = s_.extensions_.plan_write;
+    context.before_delete = s_.extensions_.before_delete;
     TransactionResult result = ExecuteTransaction(bundle, context);
     failure_ = result.failure;
     audited_ = result.status == 200 && !result.written.empty() && s_.security_.audit != nullptr;
@@ -792,6 +793,9 @@ class FhirService::Call {
       }
       if (Status st = CheckExistingReach(true, Permission::kDelete); !st.ok()) return Fail(st);
       if (Status st = CheckPreconditions(*if_match, head->version, true); !st.ok()) return Fail(st);
+      if (s_.extensions_.before_delete) {
+        if (Status st = s_.extensions_.before_delete(type_, id_, *access_); !st.ok()) return Fail(st);
+      }
       store::ResourceVersion v;
       v.type = type_;
       v.id = id_;
@@ -1292,6 +1296,9 @@ class FhirService::Call {
         auto head = s_.store_.Head(type_, m.id);
         if (!head.has_value()) return Fail(head.error());
         if (head->deleted) continue;
+        if (s_.extensions_.before_delete) {
+          if (Status st = s_.extensions_.before_delete(type_, m.id, *access_); !st.ok()) return Fail(st);
+        }
         store::PlannedWrite w;
         w.expected_version = head->version;
         w.version.type = type_;
@@ -1491,6 +1498,12 @@ ExtensionSupport CombineExtensions(std::vector<ExtensionSupport> parts) {
   all.before_write = [shared](model::Element& resource) {
     for (const ExtensionSupport& p : *shared) {
       if (p.before_write) FOVEA_RETURN_IF_ERROR(p.before_write(resource));
+    }
+    return common::Status::Ok();
+  };
+  all.before_delete = [shared](const std::string& type, const std::string& id, const AccessControl& access) {
+    for (const ExtensionSupport& p : *shared) {
+      if (p.before_delete) FOVEA_RETURN_IF_ERROR(p.before_delete(type, id, access));
     }
     return common::Status::Ok();
   };

@@ -99,6 +99,12 @@ struct ExtensionSupport {
       model::Element& resource, const std::string& id, int replaces_version,
       const AccessControl& access)>
       plan_write;
+  // Called before a resource is deleted (single, conditional and transaction deletes) with
+  // the caller's access; a non-OK status refuses the delete (the workflow keeps screening
+  // steps: 409, mark them entered-in-error instead).
+  std::function<common::Status(const std::string& type, const std::string& id,
+                               const AccessControl& access)>
+      before_delete;
   // The SubscriptionTopic canonicals served, for the CapabilityStatement.
   std::vector<std::string> subscription_topics;
   // The operations `operation` serves, for the CapabilityStatement.

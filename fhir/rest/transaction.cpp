@@ -542,6 +542,9 @@ class Transaction {
           }
           return fail(Status(StatusCode::kNotFound, e.type + "/" + e.id + " does not exist"));
         }
+        if (c_.before_delete) {
+          if (Status st = c_.before_delete(e.type, e.id, c_.access); !st.ok()) return fail(st);
+        }
         v.deleted = true;
         v.method = store::Method::kDelete;
         e.status = 204;

@@ -63,6 +63,9 @@ struct TransactionContext {
   std::function<common::Result<std::vector<store::PlannedWrite>>(
       model::Element&, const std::string& id, int replaces_version, const AccessControl&)>
       plan_write;
+  // ExtensionSupport::before_delete; empty: none.
+  std::function<common::Status(const std::string& type, const std::string& id, const AccessControl&)>
+      before_delete;
 };
 
 struct TransactionResult {

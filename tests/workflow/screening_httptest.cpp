@@ -291,6 +291,15 @@ BOOST_AUTO_TEST_CASE(ADayOfOnePatientThroughEveryStep) {
   BOOST_TEST(next.body.find("estimated-minutes-remaining") != std::string::npos, next.body);
   BOOST_TEST(next.body.find("estimated-completion") != std::string::npos);
 
+  // The record of the work is kept: no delete, in any form.
+  HttpResult deleted = unit.As("admin", "DELETE", "Task/" + unit.StepId("check-in"));
+  BOOST_TEST(deleted.status == 409, deleted.body);
+  BOOST_TEST(deleted.body.find("entered-in-error") != std::string::npos);
+  BOOST_TEST(unit.As("admin", "DELETE", "Task?_id=" + unit.StepId("check-in")).status == 409);
+  HttpResult in_bundle = unit.As("admin", "POST", "", R"({"resourceType":"Bundle","type":"transaction","entry":[
+      {"request":{"method":"DELETE","url":"Task/)" + unit.session + R"("}}]})", {{"Content-Type", "application/fhir+json"}});
+  BOOST_TEST(in_bundle.status == 409, in_bundle.body);
+
   // Each transition has its Provenance, naming who made it.
   HttpResult provenance = unit.As("admin", "GET", "Provenance?target=Task/" + first_session_step);
   BOOST_REQUIRE(provenance.status == 200);
