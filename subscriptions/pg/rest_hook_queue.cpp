@@ -15,7 +15,6 @@ namespace {
 constexpr PgQuery kBegin{"hooks.begin", "BEGIN"};
 constexpr PgQuery kCommit{"hooks.commit", "COMMIT"};
 constexpr PgQuery kRollback{"hooks.rollback", "ROLLBACK"};
-constexpr PgQuery kListenEvents{"hooks.listen_events", "LISTEN fovea_event"};
 constexpr PgQuery kListenNotifications{"hooks.listen_notifications", "LISTEN fovea_notification"};
 constexpr PgQuery kSyncAdd{
     "hooks.sync_add",
@@ -70,9 +69,7 @@ Status RestHookQueue::Sync() {
 }
 
 Status RestHookQueue::Listen() {
-  FOVEA_ASSIGN_OR_RETURN(PgResult events, conn_->ExecuteUnprepared(kListenEvents, {}));
   FOVEA_ASSIGN_OR_RETURN(PgResult notifications, conn_->ExecuteUnprepared(kListenNotifications, {}));
-  (void)events;
   (void)notifications;
   return Status::Ok();
 }

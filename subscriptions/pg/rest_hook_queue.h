@@ -41,8 +41,8 @@ class RestHookQueue {
 
   // Gives every rest-hook Subscription its row and drops the rows of deleted ones.
   common::Status Sync();
-  // For a queue that only watches: LISTENs for committed events and notifications, then
-  // Wait() sleeps until one arrives (true) or `timeout` passes (false).
+  // For a queue that only watches: LISTENs for committed notifications, then Wait() sleeps
+  // until one arrives (true) or `timeout` passes (false).
   common::Status Listen();
   common::Result<bool> Wait(std::chrono::milliseconds timeout);
   // The next subscription with work, locked until Delivered/Failed/Release; nullopt: none now.

@@ -71,6 +71,7 @@ std::chrono::milliseconds RestHookDeliverer::Backoff(int failures) const {
 
 void RestHookDeliverer::Watch() {
   std::unique_ptr<RestHookQueue> queue;
+  bool notified = false;  // woken by committed notifications (not by the poll)
   for (;;) {
     {
       std::lock_guard lock(mu_);
@@ -84,18 +85,28 @@ void RestHookDeliverer::Watch() {
       }
       queue = std::move(connected).value();
     }
-    // New rest-hook subscriptions get their rows, then every worker looks for work.
-    if (Status synced = queue->Sync(); !synced.ok()) {
-      common::LogWarning("rest-hook watcher: " + synced.message());
-      queue.reset();
-      continue;
+    // On each poll, new rest-hook subscriptions get their rows (a new subscription waits at
+    // most one poll for its handshake); then every worker looks for work. Committed
+    // notifications wake the workers at once, without the Subscription scan.
+    if (!notified) {
+      if (Status synced = queue->Sync(); !synced.ok()) {
+        common::LogWarning("rest-hook watcher: " + synced.message());
+        queue.reset();
+        continue;
+      }
     }
     {
       std::lock_guard lock(mu_);
       ++generation_;
     }
     wake_.notify_all();
-    if (!queue->Wait(std::min(options_.poll, std::chrono::milliseconds(250))).has_value()) queue.reset();
+    auto woke = queue->Wait(options_.poll);
+    if (!woke.has_value()) {
+      queue.reset();
+      notified = false;
+    } else {
+      notified = *woke;
+    }
   }
 }
 

@@ -16,9 +16,9 @@
 // Subscription written through the ResourceStore (compare-and-set: a subscriber's concurrent
 // edit wins, and the claim is simply retried).
 //
-// Threads: a watcher LISTENs for committed events and notifications (and wakes at least every
-// `poll` for retries and heartbeats) and wakes the workers; each worker has a connection of its
-// own and holds its claim's row lock while it sends.
+// Threads: a watcher LISTENs for committed notifications (and wakes every `poll` for new
+// subscriptions, retries and heartbeats) and wakes the workers; each worker has a connection of
+// its own and holds its claim's row lock while it sends.
 
 #include <chrono>
 #include <condition_variable>
