@@ -1130,15 +1130,7 @@ class FhirService::Call {
       FOVEA_ASSIGN_OR_RETURN(effects, s_.extensions_.plan_write(root, id_, expected, *access_));
     }
     common::TimePoint now = s_.clock_.Now();
-    StampResource(root, id_, version, now);
-    store::ResourceVersion v;
-    v.type = type_;
-    v.id = id_;
-    v.version = version;
-    v.last_updated = now;
-    v.method = method;
-    v.content = format::WriteResourceJson(root);
-    if (registry_ != nullptr) v.index_rows_json = search::ExtractIndex(root, *registry_).ToJson();
+    store::ResourceVersion v = VersionOf(root, type_, id_, version, method, now, registry_.get());
     Status st = StoreVersion(v, expected, http_status, effects);
     if (st.ok()) {
       written_content_ = std::move(v.content);
