@@ -4,8 +4,10 @@
 
 #include <Poco/Net/IPAddress.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 
 namespace bench {
 namespace {
@@ -56,6 +58,62 @@ double ParseNonNegative(const std::string& flag, const std::string& value) {
   double d = std::strtod(value.c_str(), &end);
   if (end == value.c_str() || *end != '\0' || !(d >= 0)) Fail("bad value for " + flag);
   return d;
+}
+
+int ParseInt(const std::string& flag, const std::string& value, int lo, int hi) {
+  double d = ParseNonNegative(flag, value);
+  if (d < lo || d > hi || d != static_cast<int>(d)) {
+    Fail(flag + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+  }
+  return static_cast<int>(d);
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return -1;
+  std::size_t rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.999999);
+  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+JsonLine& JsonLine::Add(const std::string& key, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4f", value);
+  return Raw(key, buf);
+}
+
+void JsonLine::Print() const {
+  std::printf("{%s}\n", body_.c_str());
+  std::fflush(stdout);
+}
+
+JsonLine& JsonLine::Raw(const std::string& key, const std::string& value) {
+  if (!body_.empty()) body_ += ',';
+  body_ += JsonString(key) + ":" + value;
+  return *this;
+}
+
+std::string RandomTag() {
+  std::random_device rd;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", rd());
+  return buf;
 }
 
 }  // namespace bench

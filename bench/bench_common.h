@@ -4,6 +4,8 @@
 // Helpers shared by the benchmark drivers. Benchmarks only ever talk to this machine.
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace bench {
 
@@ -13,6 +15,33 @@ bool IsLoopbackHost(const std::string& host);
 void CheckDsnIsLocal(const std::string& dsn);
 // A non-negative number given for `flag`; otherwise prints why and exits.
 double ParseNonNegative(const std::string& flag, const std::string& value);
+// A whole number in lo..hi given for `flag`; otherwise prints why and exits.
+int ParseInt(const std::string& flag, const std::string& value, int lo, int hi);
+
+// Nearest-rank percentile (0..100) of a sorted sample; -1 when empty.
+double Percentile(const std::vector<double>& sorted, double p);
+
+// `s` as a JSON string literal, quotes included.
+std::string JsonString(std::string_view s);
+
+// A JSON object built field by field and printed on one line (a bench result row).
+class JsonLine {
+ public:
+  JsonLine& Add(const std::string& key, const std::string& value) { return Raw(key, JsonString(value)); }
+  JsonLine& Add(const std::string& key, const char* value) { return Raw(key, JsonString(value)); }
+  JsonLine& Add(const std::string& key, double value);
+  JsonLine& Add(const std::string& key, long long value) { return Raw(key, std::to_string(value)); }
+  JsonLine& Add(const std::string& key, int value) { return Raw(key, std::to_string(value)); }
+  JsonLine& Add(const std::string& key, bool value) { return Raw(key, value ? "true" : "false"); }
+  void Print() const;  // to stdout, flushed
+
+ private:
+  JsonLine& Raw(const std::string& key, const std::string& value);
+  std::string body_;
+};
+
+// Eight random hex digits, to keep one run's resources apart from another's.
+std::string RandomTag();
 
 }  // namespace bench
 

@@ -96,6 +96,12 @@
 
 namespace {
 
+using bench::JsonLine;
+using bench::JsonString;
+using bench::ParseInt;
+using bench::Percentile;
+using bench::RandomTag;
+
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -147,14 +153,6 @@ void Usage() {
                "                      [--checkpoint C] [--warmup-sockets S] [--settle-seconds D]\n"
                "                      [--shape per-socket|shared] [--url URL] [--ws-port P]\n");
   std::exit(2);
-}
-
-int ParseInt(const std::string& flag, const std::string& value, int lo, int hi) {
-  double d = bench::ParseNonNegative(flag, value);
-  if (d < lo || d > hi || d != static_cast<int>(d)) {
-    Die(flag + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
-  }
-  return static_cast<int>(d);
 }
 
 Options ParseArgs(int argc, char** argv) {
@@ -240,60 +238,6 @@ Options ParseArgs(int argc, char** argv) {
 }
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-// Nearest-rank percentile of a sorted sample; -1 when empty.
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return -1;
-  std::size_t rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.999999);
-  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-// A JSON object built field by field, printed on one line.
-class JsonLine {
- public:
-  JsonLine& Add(const std::string& key, const std::string& value) {
-    return Raw(key, JsonString(value));
-  }
-  JsonLine& Add(const std::string& key, const char* value) { return Raw(key, JsonString(value)); }
-  JsonLine& Add(const std::string& key, double value) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.4f", value);
-    return Raw(key, buf);
-  }
-  JsonLine& Add(const std::string& key, long long value) { return Raw(key, std::to_string(value)); }
-  JsonLine& Add(const std::string& key, int value) { return Raw(key, std::to_string(value)); }
-  JsonLine& Add(const std::string& key, bool value) { return Raw(key, value ? "true" : "false"); }
-  void Print() const {
-    std::printf("{%s}\n", body_.c_str());
-    std::fflush(stdout);
-  }
-
- private:
-  JsonLine& Raw(const std::string& key, const std::string& value) {
-    if (!body_.empty()) body_ += ',';
-    body_ += JsonString(key) + ":" + value;
-    return *this;
-  }
-  std::string body_;
-};
 
 long long ReadRssKb(int pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
@@ -854,13 +798,6 @@ class Writer {
   std::atomic<int> done_{0};
   std::thread thread_;
 };
-
-std::string RandomTag() {
-  std::random_device rd;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", rd());
-  return buf;
-}
 
 // ---------------------------------------------------------------------------------------------
 // --mode latency
