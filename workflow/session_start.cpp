@@ -13,31 +13,27 @@ using common::JsonValue;
 using common::Result;
 using fhir::store::PlannedWrite;
 
-namespace {
-
-JsonValue Ref(const std::string& reference) {
+JsonValue ReferenceJson(const std::string& reference) {
   JsonValue r = JsonValue::Object();
   r.Set("reference", JsonValue::String(reference));
   return r;
 }
 
-JsonValue Concept(const std::string& system, const std::string& code, const std::string& display) {
+JsonValue ConceptJson(const Coding& c) {
   JsonValue coding = JsonValue::Object();
-  coding.Set("system", JsonValue::String(system));
-  coding.Set("code", JsonValue::String(code));
-  if (!display.empty()) coding.Set("display", JsonValue::String(display));
+  coding.Set("system", JsonValue::String(c.system));
+  coding.Set("code", JsonValue::String(c.code));
+  if (!c.display.empty()) coding.Set("display", JsonValue::String(c.display));
   JsonValue cc = JsonValue::Object();
   cc.Set("coding", JsonValue::Array()).Add(std::move(coding));
   return cc;
 }
 
-JsonValue Array(JsonValue item) {
+JsonValue ArrayOf(JsonValue item) {
   JsonValue a = JsonValue::Array();
   a.Add(std::move(item));
   return a;
 }
-
-}  // namespace
 
 Result<PlannedWrite> NewResource(const std::string& type, JsonValue json, common::TimePoint now,
                                  const fhir::search::SearchParameterRegistry& registry) {
@@ -58,15 +54,15 @@ JsonValue CheckInEncounter(const SessionStart& start) {
   klass.Set("code", JsonValue::String("FLD"));
   klass.Set("display", JsonValue::String("field"));
   encounter.Set("class", std::move(klass));
-  encounter.Set("type", Array(Concept(kStepSystem, kSessionCode, "Vision screening session")));
-  encounter.Set("subject", Ref("Patient/" + start.patient_id));
+  encounter.Set("type", ArrayOf(ConceptJson({kStepSystem, kSessionCode, "Vision screening session"})));
+  encounter.Set("subject", ReferenceJson("Patient/" + start.patient_id));
   JsonValue period = JsonValue::Object();
   period.Set("start", JsonValue::String(common::FormatInstant(start.now)));
   encounter.Set("period", std::move(period));
   JsonValue where = JsonValue::Object();
-  where.Set("location", Ref("Location/" + start.location_id));
+  where.Set("location", ReferenceJson("Location/" + start.location_id));
   where.Set("status", JsonValue::String("active"));
-  encounter.Set("location", Array(std::move(where)));
+  encounter.Set("location", ArrayOf(std::move(where)));
   return encounter;
 }
 
@@ -76,16 +72,16 @@ Result<std::vector<PlannedWrite>> SessionTasks(const SessionStart& start, const 
   auto task = [&](const std::string& status, const std::string& code, const std::string& display) {
     JsonValue t = JsonValue::Object();
     t.Set("resourceType", JsonValue::String("Task"));
-    t.Set("basedOn", Array(Ref("PlanDefinition/" + start.plan_id)));
+    t.Set("basedOn", ArrayOf(ReferenceJson("PlanDefinition/" + start.plan_id)));
     t.Set("status", JsonValue::String(status));
     t.Set("intent", JsonValue::String("order"));
-    t.Set("code", Concept(kStepSystem, code, display));
+    t.Set("code", ConceptJson({kStepSystem, code, display}));
     t.Set("description", JsonValue::String(display));
-    t.Set("for", Ref("Patient/" + start.patient_id));
-    t.Set("encounter", Ref("Encounter/" + encounter_id));
+    t.Set("for", ReferenceJson("Patient/" + start.patient_id));
+    t.Set("encounter", ReferenceJson("Encounter/" + encounter_id));
     t.Set("authoredOn", JsonValue::String(at));
     t.Set("lastModified", JsonValue::String(at));
-    if (!start.location_id.empty()) t.Set("location", Ref("Location/" + start.location_id));
+    if (!start.location_id.empty()) t.Set("location", ReferenceJson("Location/" + start.location_id));
     return t;
   };
   std::vector<PlannedWrite> writes;
@@ -93,15 +89,15 @@ Result<std::vector<PlannedWrite>> SessionTasks(const SessionStart& start, const 
   JsonValue started = JsonValue::Object();
   started.Set("start", JsonValue::String(at));
   session.Set("executionPeriod", std::move(started));
-  if (!start.requester.empty()) session.Set("requester", Ref(start.requester));
+  if (!start.requester.empty()) session.Set("requester", ReferenceJson(start.requester));
   FOVEA_ASSIGN_OR_RETURN(PlannedWrite s, NewResource("Task", std::move(session), start.now, registry));
   const std::string session_ref = "Task/" + s.version.id;
   writes.push_back(std::move(s));
   for (const Step& step : start.plan->steps()) {
     JsonValue t = task(step.after.empty() ? "ready" : "draft", step.code.code,
                        step.title.empty() ? step.code.display : step.title);
-    t.Set("partOf", Array(Ref(session_ref)));
-    t.Set("performerType", Array(Concept(step.role.system, step.role.code, step.role.display)));
+    t.Set("partOf", ArrayOf(ReferenceJson(session_ref)));
+    t.Set("performerType", ArrayOf(ConceptJson(step.role)));
     FOVEA_ASSIGN_OR_RETURN(PlannedWrite w, NewResource("Task", std::move(t), start.now, registry));
     writes.push_back(std::move(w));
   }

@@ -42,6 +42,12 @@ common::Result<fhir::store::PlannedWrite> NewResource(const std::string& type, c
                                                       common::TimePoint now,
                                                       const fhir::search::SearchParameterRegistry& registry);
 
+// JSON pieces of the resources the workflow writes: {"reference": ...}, a CodeableConcept of
+// one coding, a one-item array.
+common::JsonValue ReferenceJson(const std::string& reference);
+common::JsonValue ConceptJson(const Coding& coding);
+common::JsonValue ArrayOf(common::JsonValue item);
+
 // Whether an Encounter (canonical JSON) is a screening check-in: its type carries
 // screening-step|screening-session.
 bool IsScreeningEncounter(const common::JsonValue& encounter);

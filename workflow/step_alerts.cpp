@@ -1,6 +1,7 @@
 #include "workflow/step_alerts.h"
 
 #include <map>
+#include <set>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -118,7 +119,7 @@ Result<std::size_t> StepAlerts::CheckNow() {
       if (Str(&id, {"system"}) == kAlertIdSystem) active[Str(&id, {"value"})] = f;
     }
   }
-  std::map<std::string, bool> due;  // alert keys that should be active now
+  std::set<std::string> due;  // alert keys that should be active now
   for (const auto& m : open) {
     auto json = common::ParseJson(m.content);
     if (!json.has_value()) continue;
@@ -142,7 +143,7 @@ Result<std::size_t> StepAlerts::CheckNow() {
     if (common::TimePoint parsed; !since_text.empty() && common::ParseInstant(since_text, parsed)) since = parsed;
     if (now - since < limit) continue;
     std::string key = AlertKey(m.id, m.version, kind);
-    due[key] = true;
+    due.insert(key);
     if (active.count(key) != 0) continue;  // raised already
     const long minutes = std::chrono::duration_cast<std::chrono::minutes>(now - since).count();
     std::string text = t.step + (kind == "step-waiting" ? " has waited " : " has been in progress for ") +

@@ -45,22 +45,6 @@ JsonValue& Member(JsonValue& object, const std::string& key, JsonValue fresh) {
   return object.Set(key, std::move(fresh));
 }
 
-JsonValue Reference(const std::string& reference) {
-  JsonValue r = JsonValue::Object();
-  r.Set("reference", JsonValue::String(reference));
-  return r;
-}
-
-JsonValue CodeableConcept(const Coding& c) {
-  JsonValue coding = JsonValue::Object();
-  coding.Set("system", JsonValue::String(c.system));
-  coding.Set("code", JsonValue::String(c.code));
-  if (!c.display.empty()) coding.Set("display", JsonValue::String(c.display));
-  JsonValue cc = JsonValue::Object();
-  cc.Set("coding", JsonValue::Array()).Add(std::move(coding));
-  return cc;
-}
-
 // Whether a CodeableConcept (or an array of them) carries one of `codes`.
 bool Carries(const JsonValue* element, const std::vector<Coding>& codes) {
   if (element == nullptr) return false;
@@ -450,8 +434,8 @@ Status WorkflowRules::LinkOutputs(const Step& step, const std::string& encounter
     if (linked) continue;
     JsonValue output = JsonValue::Object();
     Coding kind = req.filters.empty() ? step.code : req.filters.front().codes.front();
-    output.Set("type", CodeableConcept(kind));
-    output.Set("valueReference", Reference(references[found]));
+    output.Set("type", ConceptJson(kind));
+    output.Set("valueReference", ReferenceJson(references[found]));
     outputs.Add(std::move(output));
   }
   return Status::Ok();
