@@ -14,6 +14,7 @@
 #include "server/admin_commands.h"
 #include "server/commands.h"
 #include "server/config.h"
+#include "server/conformance_command.h"
 #include "server/fhirpath_command.h"
 #include "server/load_command.h"
 
@@ -60,6 +61,10 @@ int main(int argc, char** argv) {
   // `fovea load FILE...` takes files as well as database flags.
   if (!args.empty() && args[0] == "load") {
     return server::RunLoadCommand({args.begin() + 1, args.end()}, std::cerr, std::cerr);
+  }
+  // `fovea conformance run --base URL SUITE...` talks to any FHIR server, never the database.
+  if (!args.empty() && args[0] == "conformance") {
+    return server::RunConformanceCommand({args.begin() + 1, args.end()}, std::cout, std::cerr);
   }
   if (!args.empty() && args[0] == "key") {
     return server::RunKeyCommand({args.begin() + 1, args.end()}, std::cout, std::cerr);
