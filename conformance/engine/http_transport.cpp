@@ -35,8 +35,11 @@ common::Result<HttpResponse> PocoHttpTransport::Send(const HttpRequest& request)
       return common::InvalidError("not an http(s) URL: " + request.url);
     }
     session->setTimeout(Poco::Timespan(static_cast<long>(timeout_.count()), 0));
-    std::string target = uri.getPathAndQuery();
-    if (target.empty()) target = "/";
+    // The path and query exactly as given: POCO would re-encode characters such as '$'.
+    std::size_t authority = request.url.find("://");
+    std::size_t slash = request.url.find('/', authority + 3);
+    std::string target = slash == std::string::npos ? "/" : request.url.substr(slash);
+    if (std::size_t hash = target.find('#'); hash != std::string::npos) target.resize(hash);
     Poco::Net::HTTPRequest req(request.method, target, Poco::Net::HTTPMessage::HTTP_1_1);
     for (const auto& [k, v] : request.headers) req.add(k, v);
     if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
