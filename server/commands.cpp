@@ -21,6 +21,7 @@
 #include "fhir/store/pg/pg_resource_store.h"
 #include "fhir/audit/audit_log.h"
 #include "fhir/audit/pg/pg_audit_store.h"
+#include "server/hl7v2_stack.h"
 #include "server/security.h"
 #include "server/subscription_stack.h"
 #include "server/storage.h"
@@ -183,12 +184,24 @@ int RunServe(const Config& given) {
   if (auto st = (*subscriptions)->StartChannel(http); !st.ok()) return Fail(st);
   (*subscriptions)->rest_hooks().Start();  // any node delivers; the queue's row locks share out the work
   step_alerts.Start();  // on every node; they take turns on a lock
+  // HL7 v2 (docs/HL7V2.md): the MLLP listener applies messages through a FhirService of its
+  // own, with the same extensions, acting as the HL7 interface.
+  std::unique_ptr<Hl7v2Stack> hl7v2;
+  if (config.mllp_port >= 0 || !config.hl7v2_outbound.empty()) {
+    auto started = Hl7v2Stack::Start(
+        config, {&defs, &store, &clock, service_options, search, security_support,
+                 fhir::rest::CombineExtensions({(*subscriptions)->ForFhirService(), screening.Extensions()}),
+                 db.dsn()});
+    if (!started.has_value()) return Fail(started.error());
+    hl7v2 = std::move(started).value();
+  }
   common::LogInfo("Fovea " + std::string(kVersion) + " serving " +
                   (http.tls() ? "https://" : "http://") + config.bind + ":" +
                   std::to_string(http.port()) + fhir::rest::kFhirBasePath);
   WaitForTermination();
   common::LogInfo("shutting down");
   http.Stop();
+  if (hl7v2 != nullptr) hl7v2->Stop();
   step_alerts.Stop();
   (*subscriptions)->rest_hooks().Stop();
   (*subscriptions)->channel().Stop();

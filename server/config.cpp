@@ -73,6 +73,13 @@ Options (environment variable in brackets):
                          (a Flag on the supervisor-alerts topic); 0: off (default 15)
                          [FOVEA_ALERT_WAIT_MINUTES]
   --alert-run-minutes N  ... in progress this long (default 30; 0: off) [FOVEA_ALERT_RUN_MINUTES]
+  --mllp-port N          Listen for HL7 v2 over MLLP on port N (TLS with --tls-cert; 0: any free
+                         port; default off) [FOVEA_MLLP_PORT]
+  --hl7v2-outbound HOST:PORT
+                         Send ORU^R01 results of approved sessions to this MLLP endpoint
+                         [FOVEA_HL7V2_OUTBOUND]
+  --hl7v2-location ID    The unit's Location id: where ADT check-in Encounters take place
+                         [FOVEA_HL7V2_LOCATION]
   --max-bundle-entries N Largest batch/transaction Bundle (default 10000) [FOVEA_MAX_BUNDLE_ENTRIES]
   --conditional-delete-max N
                          DELETE [type]?criteria deletes up to N matches at once (default 1:
@@ -148,6 +155,12 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
     if (!ParseInt(v, 0, 24 * 60, n)) return common::InvalidError("bad FOVEA_ALERT_RUN_MINUTES");
     c.alert_run_minutes = static_cast<int>(n);
   }
+  if (const char* v = Env("FOVEA_MLLP_PORT")) {
+    if (!ParseInt(v, 0, 65535, n)) return common::InvalidError("FOVEA_MLLP_PORT must be 0-65535");
+    c.mllp_port = static_cast<int>(n);
+  }
+  if (const char* v = Env("FOVEA_HL7V2_OUTBOUND")) c.hl7v2_outbound = v;
+  if (const char* v = Env("FOVEA_HL7V2_LOCATION")) c.hl7v2_location = v;
   if (const char* v = Env("FOVEA_MAX_BUNDLE_ENTRIES")) {
     if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("bad FOVEA_MAX_BUNDLE_ENTRIES");
     c.max_bundle_entries = static_cast<std::size_t>(n);
@@ -237,6 +250,14 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 0, 24 * 60, n)) return common::InvalidError("--alert-run-minutes must be 0-1440");
       c.alert_run_minutes = static_cast<int>(n);
+    } else if (a == "--mllp-port") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 0, 65535, n)) return common::InvalidError("--mllp-port must be 0-65535");
+      c.mllp_port = static_cast<int>(n);
+    } else if (a == "--hl7v2-outbound") {
+      FOVEA_RETURN_IF_ERROR(value(c.hl7v2_outbound));
+    } else if (a == "--hl7v2-location") {
+      FOVEA_RETURN_IF_ERROR(value(c.hl7v2_location));
     } else if (a == "--max-bundle-entries") {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("--max-bundle-entries must be 1-1000000");

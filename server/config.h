@@ -39,6 +39,9 @@ struct Config {
   int rest_hook_max_attempts = 16;          // consecutive failed deliveries before status error
   int alert_wait_minutes = 15;              // a screening step ready this long raises a Flag; 0: off
   int alert_run_minutes = 30;               // ... in progress this long; 0: off
+  int mllp_port = -1;                       // HL7 v2 over MLLP; -1: off, 0: any free port
+  std::string hl7v2_outbound;               // HOST:PORT of the EHR's MLLP listener; empty: none
+  std::string hl7v2_location;               // the unit's Location id for ADT check-ins
 };
 
 // Parses `fovea COMMAND [flags]` with the environment already applied. kInvalid with a message

@@ -574,7 +574,9 @@ AdtMapping MapAdt(const Message& m, const AdtOptions& options) {
                       "PATCH", prior_criteria));
   }
   if (!options.marker_id.empty()) {
-    entries.Add(Entry("", MessageHeader(m, event, focus), "PUT", "MessageHeader/" + options.marker_id));
+    JsonValue header = MessageHeader(m, event, focus);
+    header.Set("id", Str(options.marker_id));
+    entries.Add(Entry("", std::move(header), "PUT", "MessageHeader/" + options.marker_id));
   }
   out.bundle = std::move(bundle);
   return out;

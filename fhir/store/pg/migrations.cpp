@@ -12,6 +12,7 @@ std::string_view EmbeddedMigration0005();
 std::string_view EmbeddedMigration0006();
 std::string_view EmbeddedMigration0007();
 std::string_view EmbeddedMigration0008();
+std::string_view EmbeddedMigration0009();
 
 namespace fhir::store::pg {
 namespace {
@@ -43,6 +44,7 @@ const std::vector<Migration>& AllMigrations() {
       {6, "ws_binding_tokens", EmbeddedMigration0006()},
       {7, "rest_hook_delivery", EmbeddedMigration0007()},
       {8, "ws_token_access", EmbeddedMigration0008()},
+      {9, "hl7v2", EmbeddedMigration0009()},
   };
   return kAll;
 }
