@@ -156,11 +156,13 @@ int RunServe(const Config& given) {
   auto subscriptions = SubscriptionStack::Open(
       pool, registry, store, clock,
       {PublicUrl(config, tls) + fhir::rest::kFhirBasePath, config.allow_http_hooks,
-       config.rest_hook_workers, config.rest_hook_max_attempts});
+       config.rest_hook_workers, config.rest_hook_max_attempts,
+       std::chrono::seconds(config.presence_timeout_seconds)});
   if (!subscriptions.has_value()) return Fail(subscriptions.error());
   workflow::WorkflowRules workflow_rules(store, search_backend, registry, clock);
   workflow::ScreeningApi screening(workflow_rules, store, search_backend, registry, clock);
   if (auto st = screening.EnsureShipped(); !st.ok()) return Fail(st);
+  screening.SetPresence((*subscriptions)->PresenceLookup());
   workflow::AlertOptions alert_options;
   alert_options.wait_limit = std::chrono::minutes(config.alert_wait_minutes);
   alert_options.run_limit = std::chrono::minutes(config.alert_run_minutes);

@@ -73,6 +73,9 @@ Options (environment variable in brackets):
                          (a Flag on the supervisor-alerts topic); 0: off (default 15)
                          [FOVEA_ALERT_WAIT_MINUTES]
   --alert-run-minutes N  ... in progress this long (default 30; 0: off) [FOVEA_ALERT_RUN_MINUTES]
+  --presence-timeout S   Staff shown present on a session through another node that stopped
+                         (crashed, cut off) leave after S seconds (default 30, 3-3600)
+                         [FOVEA_PRESENCE_TIMEOUT]
   --mllp-port N          Listen for HL7 v2 over MLLP on port N (TLS with --tls-cert; 0: any free
                          port; default off) [FOVEA_MLLP_PORT]
   --hl7v2-outbound HOST:PORT
@@ -154,6 +157,10 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
   if (const char* v = Env("FOVEA_ALERT_RUN_MINUTES")) {
     if (!ParseInt(v, 0, 24 * 60, n)) return common::InvalidError("bad FOVEA_ALERT_RUN_MINUTES");
     c.alert_run_minutes = static_cast<int>(n);
+  }
+  if (const char* v = Env("FOVEA_PRESENCE_TIMEOUT")) {
+    if (!ParseInt(v, 3, 3600, n)) return common::InvalidError("bad FOVEA_PRESENCE_TIMEOUT");
+    c.presence_timeout_seconds = static_cast<int>(n);
   }
   if (const char* v = Env("FOVEA_MLLP_PORT")) {
     if (!ParseInt(v, 0, 65535, n)) return common::InvalidError("FOVEA_MLLP_PORT must be 0-65535");
@@ -250,6 +257,10 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 0, 24 * 60, n)) return common::InvalidError("--alert-run-minutes must be 0-1440");
       c.alert_run_minutes = static_cast<int>(n);
+    } else if (a == "--presence-timeout") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 3, 3600, n)) return common::InvalidError("--presence-timeout must be 3-3600 seconds");
+      c.presence_timeout_seconds = static_cast<int>(n);
     } else if (a == "--mllp-port") {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 0, 65535, n)) return common::InvalidError("--mllp-port must be 0-65535");

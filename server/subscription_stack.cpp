@@ -14,6 +14,17 @@ subscriptions::RestHookOptions RestHookOptionsFrom(const fhir::store::pg::Connec
   return o;
 }
 
+subscriptions::WebSocketChannelOptions ChannelOptionsFrom(const fhir::store::pg::ConnectionPool& pool,
+                                                          const SubscriptionSettings& settings,
+                                                          subscriptions::PresenceStore& presence) {
+  subscriptions::WebSocketChannelOptions o;
+  o.dsn = pool.dsn();
+  o.base_url = settings.base_url;
+  o.presence = &presence;
+  o.presence_ttl = settings.presence_ttl;
+  return o;
+}
+
 }  // namespace
 
 common::Result<std::unique_ptr<SubscriptionStack>> SubscriptionStack::Open(
@@ -32,11 +43,23 @@ SubscriptionStack::SubscriptionStack(const subscriptions::TopicRegistry& topics,
                                      fhir::store::ResourceStore& store, const common::Clock& clock,
                                      const SubscriptionSettings& settings)
     : notifications_(pool),
+      presence_(pool),
       api_(topics, registry, store, notifications_, clock,
            {settings.base_url, 1000, settings.allow_http_hooks}),
       matcher_(pool.dsn(), registry, topics, {500, std::chrono::milliseconds(2000), settings.base_url}),
-      channel_(topics, registry, store, notifications_, clock, {pool.dsn(), settings.base_url, {}}),
+      channel_(topics, registry, store, notifications_, clock, ChannelOptionsFrom(pool, settings, presence_)),
       rest_hooks_(topics, registry, store, notifications_, clock, RestHookOptionsFrom(pool, settings)) {}
+
+workflow::PresenceLookup SubscriptionStack::PresenceLookup() {
+  return [this](const std::string& session)
+             -> common::Result<std::vector<std::pair<std::string, common::TimePoint>>> {
+    FOVEA_ASSIGN_OR_RETURN(std::vector<subscriptions::PresentStaff> active, presence_.ActiveOn(session));
+    std::vector<std::pair<std::string, common::TimePoint>> present;
+    present.reserve(active.size());
+    for (const subscriptions::PresentStaff& p : active) present.emplace_back(p.staff.reference, p.since);
+    return present;
+  };
+}
 
 common::Status SubscriptionStack::StartChannel(fhir::rest::HttpServer& http) {
   FOVEA_RETURN_IF_ERROR(channel_.Start());

@@ -5,6 +5,7 @@
 // notification store, the Subscription API that FhirService calls, the matcher and the
 // channels (WebSocket, rest-hook).
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -16,9 +17,11 @@
 #include "fhir/store/resource_store.h"
 #include "subscriptions/pg/event_matcher.h"
 #include "subscriptions/pg/pg_notification_store.h"
+#include "subscriptions/pg/pg_presence_store.h"
 #include "subscriptions/rest/rest_hook_deliverer.h"
 #include "subscriptions/rest/subscription_api.h"
 #include "subscriptions/rest/websocket_channel.h"
+#include "workflow/session_views.h"
 
 namespace server {
 
@@ -27,6 +30,8 @@ struct SubscriptionSettings {
   bool allow_http_hooks = false;
   int rest_hook_workers = 2;
   int rest_hook_max_attempts = 16;  // consecutive failed deliveries before status error
+  // Presence rows of a node that stopped refreshing them are expired after this long.
+  std::chrono::seconds presence_ttl{30};
 };
 
 class SubscriptionStack {
@@ -44,6 +49,8 @@ class SubscriptionStack {
   // Mounts /ws/subscriptions-r4 on `http` and starts the channel's threads.
   common::Status StartChannel(fhir::rest::HttpServer& http);
   subscriptions::NotificationStore& notifications() { return notifications_; }
+  // Who is present on a session, for the workflow's $session-status.
+  workflow::PresenceLookup PresenceLookup();
 
  private:
   SubscriptionStack(const subscriptions::TopicRegistry& topics, fhir::store::pg::ConnectionPool& pool,
@@ -52,6 +59,7 @@ class SubscriptionStack {
                     const SubscriptionSettings& settings);
 
   subscriptions::pg::PgNotificationStore notifications_;
+  subscriptions::pg::PgPresenceStore presence_;
   subscriptions::SubscriptionApi api_;
   subscriptions::pg::EventMatcher matcher_;
   subscriptions::WebSocketChannel channel_;

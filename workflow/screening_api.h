@@ -40,6 +40,9 @@ class ScreeningApi {
   // do not exist (a deleted one stays deleted: an administrator removed it).
   common::Status EnsureShipped();
 
+  // Presence for `$session-status` (SessionViews::SetPresence). Set before serving.
+  void SetPresence(PresenceLookup lookup) { views_.SetPresence(std::move(lookup)); }
+
   std::optional<fhir::rest::RestResponse> Operation(const std::string& type, const std::string& id,
                                                     const std::string& name,
                                                     const fhir::rest::RestRequest& request,

@@ -172,7 +172,22 @@ RestResponse SessionViews::SessionStatus(const std::string& encounter_id, const 
       remaining_seconds += std::max(0.0, *typical - spent);
     }
   }
+  // Working on a step, or present on the session's WebSocket: both are active staff.
+  std::vector<std::pair<std::string, common::TimePoint>> present;
+  if (presence_) {
+    auto found = presence_("Encounter/" + encounter_id);
+    if (found.has_value()) present = std::move(found).value();
+  }
+  for (const auto& [who, since] : present) {
+    if (std::find(staff.begin(), staff.end(), who) == staff.end()) staff.push_back(who);
+  }
   for (const std::string& s : staff) Param(out, "active-staff", "Reference", s);
+  for (const auto& [who, since] : present) {
+    out += R"(,{"name":"present","part":[)";
+    Param(out, "staff", "Reference", who);
+    Param(out, "since", "DateTime", common::FormatInstant(since));
+    out += "]}";
+  }
   if (open && estimable) {
     // Steps are summed as if one after another: parallel steps make the real wait shorter.
     Param(out, "estimated-minutes-remaining", "Decimal", Decimal(remaining_seconds / 60.0));

@@ -9,7 +9,10 @@
 //    how long the patient has been waiting for them, longest wait first.
 // Answers are Parameters resources (R4 operations' usual output). Thread-safe.
 
+#include <functional>
 #include <optional>
+#include <utility>
+#include <vector>
 #include <string>
 
 #include "common/clock.h"
@@ -22,6 +25,11 @@
 
 namespace workflow {
 
+// Who is on a session right now over a WebSocket (presence, docs/WORKFLOW.md): each member of
+// staff's reference ("Practitioner/7") and since when. Supplied by the subscriptions module.
+using PresenceLookup =
+    std::function<common::Result<std::vector<std::pair<std::string, common::TimePoint>>>(const std::string& session)>;
+
 class SessionViews {
  public:
   SessionViews(WorkflowRules& rules, fhir::store::ResourceStore& store,
@@ -33,6 +41,10 @@ class SessionViews {
                                          const fhir::rest::AccessControl& access);
   fhir::rest::RestResponse Queue(const std::string& location_id, const fhir::rest::RestRequest& request,
                                  const fhir::rest::AccessControl& access);
+
+  // With presence, `$session-status` counts the staff present on the session as active, and
+  // lists them with since when. Set before serving.
+  void SetPresence(PresenceLookup lookup) { presence_ = std::move(lookup); }
 
   // The median duration (executionPeriod start → end) of the last completed Tasks of `step`,
   // in seconds; nullopt when none has been timed yet.
@@ -49,6 +61,7 @@ class SessionViews {
   fhir::search::SearchBackend& search_;
   const std::shared_ptr<fhir::search::LiveRegistry> registry_;
   const common::Clock& clock_;
+  PresenceLookup presence_;
 };
 
 }  // namespace workflow

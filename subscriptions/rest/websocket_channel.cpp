@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -23,6 +24,7 @@ using websocket::ConnectionId;
 namespace {
 
 constexpr fhir::store::pg::PgQuery kListen{"channel.listen", "LISTEN fovea_notification"};
+constexpr fhir::store::pg::PgQuery kListenPresence{"channel.listen_presence", "LISTEN fovea_presence"};
 // Events fetched per subscription per round; the rest follow in the next round.
 constexpr std::size_t kEventsPerRound = 200;
 
@@ -41,7 +43,9 @@ WebSocketChannel::WebSocketChannel(const TopicRegistry& topics,
       options_(std::move(options)),
       loop_({.on_text = [this](ConnectionId id, std::string text) { OnText(id, std::move(text)); },
              .on_close = [this](ConnectionId id) { OnClose(id); }},
-            options_.sockets) {}
+            options_.sockets),
+      presence_(options_.presence, options_.presence_ttl, clock_,
+                [this](ConnectionId id, const std::string& frame) { return loop_.SendText(id, frame); }) {}
 
 WebSocketChannel::~WebSocketChannel() { Stop(); }
 
@@ -59,6 +63,7 @@ void WebSocketChannel::Stop() {
   }
   work_ready_.notify_all();
   if (dispatcher_.joinable()) dispatcher_.join();
+  presence_.LeaveAll();
   loop_.Stop();
 }
 
@@ -152,9 +157,15 @@ void WebSocketChannel::Dispatch() {
       }
     }
     bind_queued();
+    // Presence follows the bindings as they are now, once per socket touched this round.
+    std::set<ConnectionId> touched;
+    for (const Work& w : work) touched.insert(w.connection);
+    for (ConnectionId id : touched) presence_.Update(id, FollowedBy(id));
+    presence_.Tick();
     if (listener == nullptr || !listener->healthy()) {
       auto connected = fhir::store::pg::PgConnection::Connect(options_.dsn);
-      if (connected.has_value() && (*connected)->ExecuteUnprepared(kListen, {}).has_value()) {
+      if (connected.has_value() && (*connected)->ExecuteUnprepared(kListen, {}).has_value() &&
+          (*connected)->ExecuteUnprepared(kListenPresence, {}).has_value()) {
         listener = std::move(connected).value();
         notified = true;
       } else {
@@ -169,13 +180,19 @@ void WebSocketChannel::Dispatch() {
     }
     notified = more;
     if (listener != nullptr) {
-      // Woken by committed notifications; also every 50 ms for binds and heartbeats.
+      // Woken by committed notifications and presence changes; also every 50 ms for binds
+      // and heartbeats.
+      std::vector<fhir::store::pg::PgNotification> received;
       auto woke = listener->WaitForNotification(more ? std::chrono::milliseconds(0)
-                                                     : std::chrono::milliseconds(50));
-      if (!woke.has_value()) {
-        listener.reset();
-      } else {
-        notified = more || *woke;
+                                                     : std::chrono::milliseconds(50),
+                                                received);
+      if (!woke.has_value()) listener.reset();
+      for (const fhir::store::pg::PgNotification& n : received) {
+        if (n.channel == "fovea_presence") {
+          presence_.Announced(n.payload);
+        } else {
+          notified = true;
+        }
       }
     } else {
       std::unique_lock lock(mu_);
@@ -341,6 +358,26 @@ void WebSocketChannel::AttachContextOnce(const SubscriptionSpec& spec,
     }
     e.context = known->second;
   }
+}
+
+PresenceTracker::Following WebSocketChannel::FollowedBy(ConnectionId id) const {
+  PresenceTracker::Following following;
+  auto socket = tokens_.find(id);
+  if (socket == tokens_.end()) return following;
+  for (const auto& [hash, sids] : socket->second) {
+    for (const std::string& sid : sids) {
+      auto subscribed = subscribed_.find(sid);
+      if (subscribed == subscribed_.end()) continue;
+      auto binding = subscribed->second.sockets.find(id);
+      if (binding == subscribed->second.sockets.end()) continue;
+      if (binding->second.reader == nullptr) continue;
+      std::optional<StaffMember> staff = StaffOf(*binding->second.reader);
+      if (!staff.has_value()) continue;
+      std::optional<std::string> session = SessionOfSubscription(*binding->second.spec, options_.base_url);
+      if (session.has_value()) following.try_emplace(*session, std::move(*staff));
+    }
+  }
+  return following;
 }
 
 void WebSocketChannel::Unbind(ConnectionId id, const std::string& token) {

@@ -36,8 +36,10 @@
 #include "fhir/store/resource_store.h"
 #include "subscriptions/engine/notification_store.h"
 #include "subscriptions/engine/subscription_spec.h"
+#include "subscriptions/engine/presence.h"
 #include "subscriptions/engine/ws_protocol.h"
 #include "subscriptions/engine/topics.h"
+#include "subscriptions/rest/presence_tracker.h"
 #include "subscriptions/websocket/socket_loop.h"
 
 namespace subscriptions {
@@ -46,6 +48,10 @@ struct WebSocketChannelOptions {
   std::string dsn;       // for the dispatcher's LISTEN connection
   std::string base_url;  // the FHIR base in notifications
   websocket::SocketLoopOptions sockets;
+  // Presence (docs/WORKFLOW.md): null turns it off. A node that stops refreshing its rows (it
+  // died) has them expired by the others after `presence_ttl`.
+  PresenceStore* presence = nullptr;
+  std::chrono::seconds presence_ttl{30};
 };
 
 class WebSocketChannel {
@@ -103,6 +109,8 @@ class WebSocketChannel {
   void BindAll(const std::vector<const Work*>& binds);
   void Unbind(websocket::ConnectionId id, const std::string& token);
   void Drop(websocket::ConnectionId id);  // the socket closed
+  // The sessions socket `id` follows through its bindings now, and as whom (presence).
+  PresenceTracker::Following FollowedBy(websocket::ConnectionId id) const;
   // The current version of a Subscription, parsed (shared with the bindings of that version);
   // null when it is deleted, unreadable or refused.
   std::shared_ptr<const SubscriptionSpec> CurrentSpec(
@@ -149,6 +157,7 @@ class WebSocketChannel {
   // Readers by their serialised form; expired entries are purged as the map grows.
   std::map<std::string, std::weak_ptr<const fhir::auth::Principal>> readers_;
   std::size_t readers_purge_at_ = 64;
+  PresenceTracker presence_;  // dispatcher thread only (and Stop, after it ended)
 };
 
 }  // namespace subscriptions

@@ -41,9 +41,11 @@ std::unique_ptr<workflow::ScreeningApi> OpenScreening(workflow::WorkflowRules& r
                                                       fhir::store::ResourceStore& store,
                                                       fhir::search::SearchBackend& search,
                                                       std::shared_ptr<fhir::search::LiveRegistry> registry,
-                                                      const common::Clock& clock) {
+                                                      const common::Clock& clock,
+                                                      server::SubscriptionStack& subscriptions) {
   auto api = std::make_unique<workflow::ScreeningApi>(rules, store, search, std::move(registry), clock);
   if (auto st = api->EnsureShipped(); !st.ok()) throw std::runtime_error(st.message());
+  api->SetPresence(subscriptions.PresenceLookup());
   return api;
 }
 
@@ -92,7 +94,7 @@ TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http,
       security_(OpenSecurity(pool_, clock_, audit_.get())),
       subscriptions_(OpenSubscriptions(pool_, registry_, store_, clock_)),
       workflow_rules_(std::make_unique<workflow::WorkflowRules>(store_, search_, registry_, clock_)),
-      screening_(OpenScreening(*workflow_rules_, store_, search_, registry_, clock_)),
+      screening_(OpenScreening(*workflow_rules_, store_, search_, registry_, clock_, *subscriptions_)),
       service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
                {registry_, &search_, [this](const auto& types) { ReindexNow(types); }},
                SecuritySupportFor(*security_, audit_store_.get()),
@@ -112,7 +114,7 @@ TestServer::TestServer(fhir::rest::ServiceOptions options, fhir::rest::HttpServe
           fhir::search::SearchParameterRegistry::R4())),
       subscriptions_(OpenSubscriptions(pool_, registry_, store_, clock_)),
       workflow_rules_(std::make_unique<workflow::WorkflowRules>(store_, search_, registry_, clock_)),
-      screening_(OpenScreening(*workflow_rules_, store_, search_, registry_, clock_)),
+      screening_(OpenScreening(*workflow_rules_, store_, search_, registry_, clock_, *subscriptions_)),
       service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
                {registry_, &search_, [this](const auto& types) { ReindexNow(types); }}, {},
                fhir::rest::CombineExtensions({subscriptions_->ForFhirService(), screening_->Extensions()})) {

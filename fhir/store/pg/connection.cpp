@@ -67,9 +67,16 @@ std::string PgTextArray(const std::vector<std::string>& values) {
 bool PgConnection::healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
 
 Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout) {
-  auto drain = [this]() {
+  std::vector<PgNotification> ignored;
+  return WaitForNotification(timeout, ignored);
+}
+
+Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout,
+                                               std::vector<PgNotification>& received) {
+  auto drain = [this, &received]() {
     bool any = false;
     while (PGnotify* n = PQnotifies(conn_.get())) {
+      received.push_back({n->relname != nullptr ? n->relname : "", n->extra != nullptr ? n->extra : ""});
       PQfreemem(n);
       any = true;
     }

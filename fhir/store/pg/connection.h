@@ -58,6 +58,12 @@ class PgResult {
   std::unique_ptr<pg_result, Clear> r_;
 };
 
+// A NOTIFY as it arrived on a listening connection.
+struct PgNotification {
+  std::string channel;
+  std::string payload;
+};
+
 // One libpq connection. Thread-compatible: one thread at a time (the pool guarantees it).
 class PgConnection {
  public:
@@ -79,6 +85,9 @@ class PgConnection {
   // and consumes every one that arrived. True when one did; false on timeout. kUnavailable when
   // the connection broke.
   common::Result<bool> WaitForNotification(std::chrono::milliseconds timeout);
+  // The same, keeping what arrived (channel and payload, in order) in `received`.
+  common::Result<bool> WaitForNotification(std::chrono::milliseconds timeout,
+                                           std::vector<PgNotification>& received);
 
  private:
   explicit PgConnection(pg_conn* c) : conn_(c) {}

@@ -23,7 +23,8 @@ class NotificationFeed {
     this.name = name;
     this.handshakes = [];       // { subscription (id), eventsSinceStart }
     this.events = new Map();    // subscription id -> [{ number, focus, resource, bundle }], arrival order
-    this.others = [];           // frames that are neither (errors, unknown), kept for the failure message
+    this.presence = [];         // presence frames ({ type: 'presence', session, event, staff, active }), in order
+    this.others = [];           // frames that are none of these (errors, unknown), kept for the failure message
     this.closed = false;
     this.waiters = new Set();
     socket.on('message', (data, isBinary) => {
@@ -38,6 +39,11 @@ class NotificationFeed {
       frame = JSON.parse(text);
     } catch {
       this.others.push(text);
+      this.wake();
+      return;
+    }
+    if (frame.type === 'presence') {
+      this.presence.push(frame);
       this.wake();
       return;
     }
@@ -104,6 +110,15 @@ class NotificationFeed {
     await this.until(() => subscriptions.every((id) => this.handshakes.slice(before).some((h) => h.subscription === id)),
                      { timeoutMs, what: `handshakes of ${subscriptions.join(', ')}` });
     return this.handshakes.slice(before);
+  }
+
+  // Waits for a presence frame after the first `from` that `match(frame)` accepts; resolves with
+  // its index in this.presence.
+  waitForPresence(match, what, { from = 0, timeoutMs = 10000 } = {}) {
+    return this.until(() => {
+      const i = this.presence.findIndex((f, k) => k >= from && match(f));
+      return i >= 0 ? { index: i, frame: this.presence[i] } : undefined;
+    }, { timeoutMs, what });
   }
 
   // Every event of `subscription` received so far, in arrival order.

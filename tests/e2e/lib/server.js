@@ -7,7 +7,9 @@
 // Options: `auth: 'on'` serves with SMART authorisation (plain http is still allowed on
 // loopback); `beforeServe({ dsn, fovea })` runs first against the fresh database, where
 // `fovea(args, input)` runs the fovea CLI with `--database-url` set and returns its stdout (to
-// add users and clients, which exist only through the CLI).
+// add users and clients, which exist only through the CLI); `sameDatabaseAs: other` starts a
+// second node on `other`'s database (which `other.stop()` drops; this node's stop() does not).
+// kill() ends the server with SIGKILL (a crash) and keeps the database.
 //
 // The port: `--port 0` would let the server pick one, but the server then builds the URLs it
 // puts in notifications from the configured port (http://127.0.0.1:0/...), so the harness asks
@@ -49,12 +51,16 @@ function freePort() {
   });
 }
 
-async function startFovea({ extraArgs = [], timeoutMs = 60000, auth = 'off', beforeServe } = {}) {
+async function startFovea({ extraArgs = [], timeoutMs = 60000, auth = 'off', beforeServe, sameDatabaseAs } = {}) {
   const admin = adminDsn();
+  const owned = !sameDatabaseAs;
   // Digits and underscores only: CREATE DATABASE takes no parameters.
-  const dbName = `fovea_e2e_${process.pid}_${++counter}`;
-  psql(admin, `CREATE DATABASE ${dbName}`);
+  const dbName = owned ? `fovea_e2e_${process.pid}_${++counter}` : sameDatabaseAs.dbName;
+  if (owned) psql(admin, `CREATE DATABASE ${dbName}`);
   const dsn = `${admin} dbname=${dbName}`;  // a later keyword overrides an earlier one
+  const dropDatabase = () => {
+    if (owned) psql(admin, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  };
   if (beforeServe) {
     const fovea = (args, input) => execFileSync(foveaBin(), [...args, '--database-url', dsn],
                                                 { input: input ?? '', encoding: 'utf8', timeout: timeoutMs,
@@ -62,7 +68,7 @@ async function startFovea({ extraArgs = [], timeoutMs = 60000, auth = 'off', bef
     try {
       await beforeServe({ dsn, fovea });
     } catch (err) {
-      psql(admin, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      dropDatabase();
       throw err;
     }
   }
@@ -73,7 +79,7 @@ async function startFovea({ extraArgs = [], timeoutMs = 60000, auth = 'off', bef
       break;
     } catch (err) {
       if (attempt >= 3 || !/in use/i.test(err.message)) {
-        psql(admin, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+        dropDatabase();
         throw err;
       }
     }
@@ -88,9 +94,16 @@ async function startFovea({ extraArgs = [], timeoutMs = 60000, auth = 'off', bef
       clearTimeout(killer);
     }
     try {
-      psql(admin, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      dropDatabase();
     } catch (err) {
       console.error(`could not drop ${dbName}: ${err.message}`);
+    }
+  }
+
+  async function kill() {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
     }
   }
 
@@ -112,7 +125,9 @@ async function startFovea({ extraArgs = [], timeoutMs = 60000, auth = 'off', bef
     fhirBase: `${root}/fhir/R4`,
     wsUrl: `${root.replace('http://', 'ws://')}/ws/subscriptions-r4`,
     log: output,
+    dbName,
     stop,
+    kill,
   };
 }
 
