@@ -167,9 +167,14 @@ int RunServe(const Config& given) {
   alert_options.wait_limit = std::chrono::minutes(config.alert_wait_minutes);
   alert_options.run_limit = std::chrono::minutes(config.alert_run_minutes);
   workflow::StepAlerts step_alerts(store, search_backend, registry, clock, alert_options);
+  // HL7 v2 (docs/HL7V2.md): MLLP messages are applied through a FhirService of its own that
+  // acts as the HL7 interface, with the same extensions; Encounter/[id]/$hl7v2 joins the API.
+  Hl7v2Stack hl7v2(config, {&defs, &store, &clock, service_options, search, security_support,
+                            fhir::rest::CombineExtensions({(*subscriptions)->ForFhirService(), screening.Extensions()}),
+                            db.dsn()});
   fhir::rest::FhirService service(
       defs, store, clock, service_options, search, security_support,
-      fhir::rest::CombineExtensions({(*subscriptions)->ForFhirService(), screening.Extensions()}));
+      fhir::rest::CombineExtensions({(*subscriptions)->ForFhirService(), screening.Extensions(), hl7v2.Extensions()}));
 
   fhir::rest::HttpServerOptions http_options;
   http_options.bind = config.bind;
@@ -186,24 +191,14 @@ int RunServe(const Config& given) {
   if (auto st = (*subscriptions)->StartChannel(http); !st.ok()) return Fail(st);
   (*subscriptions)->rest_hooks().Start();  // any node delivers; the queue's row locks share out the work
   step_alerts.Start();  // on every node; they take turns on a lock
-  // HL7 v2 (docs/HL7V2.md): the MLLP listener applies messages through a FhirService of its
-  // own, with the same extensions, acting as the HL7 interface.
-  std::unique_ptr<Hl7v2Stack> hl7v2;
-  if (config.mllp_port >= 0 || !config.hl7v2_outbound.empty()) {
-    auto started = Hl7v2Stack::Start(
-        config, {&defs, &store, &clock, service_options, search, security_support,
-                 fhir::rest::CombineExtensions({(*subscriptions)->ForFhirService(), screening.Extensions()}),
-                 db.dsn()});
-    if (!started.has_value()) return Fail(started.error());
-    hl7v2 = std::move(started).value();
-  }
+  if (auto st = hl7v2.Start(); !st.ok()) return Fail(st);  // MLLP listener, outbound worker
   common::LogInfo("Fovea " + std::string(kVersion) + " serving " +
                   (http.tls() ? "https://" : "http://") + config.bind + ":" +
                   std::to_string(http.port()) + fhir::rest::kFhirBasePath);
   WaitForTermination();
   common::LogInfo("shutting down");
   http.Stop();
-  if (hl7v2 != nullptr) hl7v2->Stop();
+  hl7v2.Stop();
   step_alerts.Stop();
   (*subscriptions)->rest_hooks().Stop();
   (*subscriptions)->channel().Stop();

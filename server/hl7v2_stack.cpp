@@ -2,11 +2,16 @@
 
 #include <cstdlib>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "fhir/auth/principal.h"
+#include "fhir/rest/access_control.h"
+#include "fhir/rest/outcome.h"
 
 namespace server {
 namespace {
+
+using common::JsonValue;
 
 // Who HL7 v2 messages act as: the hospital EHR's interface (roles.json: ehr-system).
 fhir::auth::Principal Hl7v2Principal() {
@@ -42,12 +47,29 @@ adapters::mllp::ProcessorOptions::PauseForTesting PauseForTesting() {
   return P::kNone;
 }
 
+JsonValue Param(const std::string& name, const std::string& type, JsonValue value) {
+  JsonValue p = JsonValue::Object();
+  p.Set("name", JsonValue::String(name));
+  p.Set(type, std::move(value));
+  return p;
+}
+
+std::string Hl7Now(const common::Clock& clock) {
+  std::string iso = common::FormatInstant(clock.Now());
+  std::string digits;
+  for (std::size_t i = 0; i < iso.size() && i < 19; ++i) {
+    if (iso[i] >= '0' && iso[i] <= '9') digits.push_back(iso[i]);
+  }
+  return digits + "+0000";
+}
+
 }  // namespace
 
 Hl7v2Stack::Hl7v2Stack(const Config& config, Hl7v2Wiring wiring)
-    : wiring_(std::move(wiring)),
-      inbox_pool_(wiring_.dsn, 8),
-      inbox_(inbox_pool_),
+    : config_(config),
+      wiring_(std::move(wiring)),
+      pool_(wiring_.dsn, 8),
+      inbox_(pool_),
       service_(*wiring_.defs, *wiring_.store, *wiring_.clock,
                Hl7v2ServiceOptions(wiring_.service_options), wiring_.search,
                Hl7v2Security(wiring_.security), wiring_.extensions) {
@@ -55,32 +77,106 @@ Hl7v2Stack::Hl7v2Stack(const Config& config, Hl7v2Wiring wiring)
   if (!config.hl7v2_location.empty()) options.unit_location = "Location/" + config.hl7v2_location;
   options.pause_for_testing = PauseForTesting();
   processor_ = std::make_unique<adapters::mllp::InboundProcessor>(service_, inbox_, *wiring_.clock, options);
+  if (!config.hl7v2_location.empty()) outbound_options_.sending_facility = config.hl7v2_location;
 }
 
-common::Result<std::unique_ptr<Hl7v2Stack>> Hl7v2Stack::Start(const Config& config, Hl7v2Wiring wiring) {
-  std::unique_ptr<Hl7v2Stack> stack(new Hl7v2Stack(config, std::move(wiring)));
-  if (config.mllp_port >= 0) {
+common::Status Hl7v2Stack::Start() {
+  if (!config_.hl7v2_outbound.empty()) {
+    FOVEA_RETURN_IF_ERROR(adapters::mllp::ParseEndpoint(config_.hl7v2_outbound, outbound_options_));
+  }
+  outbound_ = std::make_unique<adapters::mllp::OutboundQueue>(pool_, service_, *wiring_.clock, outbound_options_);
+  if (config_.mllp_port >= 0) {
     adapters::mllp::MllpOptions o;
-    o.bind = config.bind;
-    o.port = config.mllp_port;
-    o.tls.cert_chain_file = config.tls_cert;
-    o.tls.private_key_file = config.tls_key;
+    o.bind = config_.bind;
+    o.port = config_.mllp_port;
+    o.tls.cert_chain_file = config_.tls_cert;
+    o.tls.private_key_file = config_.tls_key;
     if (PauseForTesting() == adapters::mllp::ProcessorOptions::PauseForTesting::kAfterAccept) {
       // The paused message must stay unapplied until the test kills the process.
       o.recovery_period = std::chrono::hours(24 * 365);
     }
-    stack->mllp_ = std::make_unique<adapters::mllp::MllpServer>(*stack->processor_, o);
-    FOVEA_RETURN_IF_ERROR(stack->mllp_->Start());
-    common::LogInfo(std::string("HL7 v2 over MLLP") + (stack->mllp_->tls() ? " (TLS)" : "") +
-                    " on " + config.bind + ":" + std::to_string(stack->mllp_->port()));
+    mllp_ = std::make_unique<adapters::mllp::MllpServer>(*processor_, o);
+    FOVEA_RETURN_IF_ERROR(mllp_->Start());
+    common::LogInfo(std::string("HL7 v2 over MLLP") + (mllp_->tls() ? " (TLS)" : "") + " on " +
+                    config_.bind + ":" + std::to_string(mllp_->port()));
   }
-  return stack;
+  if (!config_.hl7v2_outbound.empty()) {
+    outbound_thread_ = std::thread([this] { OutboundLoop(); });
+    common::LogInfo("HL7 v2 results (ORU^R01) go to " + config_.hl7v2_outbound);
+  }
+  return common::Status::Ok();
+}
+
+void Hl7v2Stack::OutboundLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    auto queued = outbound_->QueueApproved();
+    if (!queued.has_value()) common::LogWarning("hl7v2: queueing results failed: " + queued.error().message());
+    while (true) {
+      auto delivered = outbound_->DeliverOne();
+      if (!delivered.has_value() || !*delivered) break;
+      std::lock_guard check(mu_);
+      if (stopping_) break;
+    }
+    lock.lock();
+    wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+  }
 }
 
 Hl7v2Stack::~Hl7v2Stack() { Stop(); }
 
 void Hl7v2Stack::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (outbound_thread_.joinable()) outbound_thread_.join();
   if (mllp_) mllp_->Stop();
+}
+
+fhir::rest::ExtensionSupport Hl7v2Stack::Extensions() {
+  fhir::rest::ExtensionSupport e;
+  e.operation = [this](const std::string& type, const std::string& id, const std::string& operation,
+                       const fhir::rest::RestRequest& request,
+                       const fhir::rest::AccessControl& access) -> std::optional<fhir::rest::RestResponse> {
+    if (type != "Encounter" || operation != "hl7v2") return std::nullopt;
+    if (id.empty() || request.method != "GET") {
+      return fhir::rest::OutcomeResponse(common::Status(common::StatusCode::kMethodNotAllowed,
+                                                        "$hl7v2 is GET Encounter/[id]/$hl7v2"));
+    }
+    for (const char* t : {"Encounter", "Patient", "Observation", "DiagnosticReport"}) {
+      if (access.ReachFor(t, fhir::auth::Permission::kRead) != fhir::auth::Reach::kAll) {
+        return fhir::rest::OutcomeResponse(common::Status(
+            common::StatusCode::kForbidden, std::string("$hl7v2 needs read access to every ") + t));
+      }
+    }
+    if (outbound_ == nullptr) {
+      return fhir::rest::OutcomeResponse(common::UnavailableError("HL7 v2 is starting"));
+    }
+    auto queued = outbound_->Find(id);
+    if (!queued.has_value()) return fhir::rest::OutcomeResponse(queued.error());
+    JsonValue params = JsonValue::Object();
+    params.Set("resourceType", JsonValue::String("Parameters"));
+    JsonValue& list = params.Set("parameter", JsonValue::Array());
+    if (queued->has_value()) {
+      const auto& r = **queued;
+      list.Add(Param("message", "valueString", JsonValue::String(r.message)));
+      list.Add(Param("delivery", "valueCode", JsonValue::String(r.status)));
+      list.Add(Param("attempts", "valueInteger", JsonValue::Number(std::to_string(r.attempts))));
+      if (!r.ack.empty()) list.Add(Param("ack", "valueString", JsonValue::String(r.ack)));
+      if (!r.last_error.empty()) list.Add(Param("last-error", "valueString", JsonValue::String(r.last_error)));
+    } else {
+      // Not queued (not approved yet, or before HL7 v2 was set up): what it would look like.
+      auto oru = adapters::mllp::RenderSessionOru(service_, id, "PREVIEW", Hl7Now(*wiring_.clock), outbound_options_);
+      if (!oru.has_value()) return fhir::rest::OutcomeResponse(oru.error());
+      list.Add(Param("message", "valueString", JsonValue::String(*oru)));
+      list.Add(Param("delivery", "valueCode", JsonValue::String("not-queued")));
+    }
+    return fhir::rest::FhirJsonResponse(200, common::ToJson(params));
+  };
+  return e;
 }
 
 }  // namespace server

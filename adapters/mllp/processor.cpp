@@ -5,6 +5,7 @@
 
 #include "adapters/hl7v2/ack.h"
 #include "adapters/hl7v2/mapping/adt_mapping.h"
+#include "adapters/mllp/detail/fhir_calls.h"
 #include "common/json.h"
 #include "common/log.h"
 
@@ -16,24 +17,9 @@ using adapters::hl7v2::AckModes;
 using adapters::hl7v2::BuildAck;
 using adapters::hl7v2::Message;
 
-constexpr const char* kBaseUrl = "urn:fovea:hl7v2";
-
 fhir::rest::RestRequest Request(std::string method, std::string path, std::string body,
                                 std::string request_id) {
-  fhir::rest::RestRequest r;
-  r.method = std::move(method);
-  r.path = std::move(path);
-  r.body = std::move(body);
-  r.base_url = kBaseUrl;
-  r.request_id = std::move(request_id);
-  r.peer_address = "mllp";
-  // The MLLP service authenticates every request as the HL7 interface (commands.cpp); the
-  // token is only there because FhirService wants one.
-  r.headers = {{"Authorization", "Bearer hl7v2-interface"},
-               {"Content-Type", "application/fhir+json"},
-               {"Accept", "application/fhir+json"},
-               {"Prefer", "return=minimal"}};
-  return r;
+  return detail::FhirRequest(std::move(method), std::move(path), std::move(body), std::move(request_id));
 }
 
 [[noreturn]] void PauseForever() {

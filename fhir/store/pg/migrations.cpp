@@ -13,6 +13,7 @@ std::string_view EmbeddedMigration0006();
 std::string_view EmbeddedMigration0007();
 std::string_view EmbeddedMigration0008();
 std::string_view EmbeddedMigration0009();
+std::string_view EmbeddedMigration0010();
 std::string_view EmbeddedMigration0011();
 
 namespace fhir::store::pg {
@@ -46,7 +47,7 @@ const std::vector<Migration>& AllMigrations() {
       {7, "rest_hook_delivery", EmbeddedMigration0007()},
       {8, "ws_token_access", EmbeddedMigration0008()},
       {9, "hl7v2", EmbeddedMigration0009()},
-      // 10 is kept for the HL7 v2 adapter (its outbound queue, in progress).
+      {10, "hl7v2_outbound_cursor", EmbeddedMigration0010()},
       {11, "session_presence", EmbeddedMigration0011()},
   };
   return kAll;
