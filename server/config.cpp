@@ -33,6 +33,8 @@ Commands:
   reindex   Rebuild the search index of every current resource, then exit
   fhirpath  Evaluate FHIRPath: fovea fhirpath [--resource FILE|-] EXPRESSION, or --batch
             (one expression per line on stdin, one JSON result line each)
+  conformance run  Run FHIR TestScripts against any FHIR server:
+            fovea conformance run --base URL SUITE_OR_FILE... (see fovea conformance --help)
   cert dev  Write a self-signed certificate and key for local HTTPS:
             fovea cert dev [--out DIR] [--force] (default DIR: DATA_DIR/tls)
   version   Print the version

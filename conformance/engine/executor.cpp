@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <sstream>
 
 #include "common/json.h"
 #include "common/url.h"
+#include "conformance/engine/websocket_client.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/format/json_format.h"
 #include "fhir/format/xml_format.h"
@@ -289,6 +292,7 @@ class ScriptRun {
     if (auto it = options_.variables.find(name); it != options_.variables.end()) return it->second;
     if (name == "receiverUrl") return EnsureReceiver().url();
     if (name == "baseUrl") return base_;
+    if (name == "runId") return RunId();
     auto var = std::find_if(script_.variables.begin(), script_.variables.end(),
                             [&](const engine::Variable& v) { return v.name == name; });
     if (var == script_.variables.end()) {
@@ -351,6 +355,18 @@ class ScriptRun {
       *s = Substitute(*s);
     }
     return a;
+  }
+
+  // Unique per script run, so that a suite can find exactly what it created on a server that
+  // holds other data (an EHR's test system).
+  const std::string& RunId() {
+    if (run_id_.empty()) {
+      std::random_device rd;
+      char buf[17];
+      std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+      run_id_ = buf;
+    }
+    return run_id_;
   }
 
   Receiver& EnsureReceiver() {
@@ -550,6 +566,32 @@ class ScriptRun {
     return r;
   }
 
+  // Opens the websocket channel (operation.url, ?token= in params); its frames arrive at the
+  // receiver, where receiver-wait picks them up in order.
+  ActionResult WebSocketBind(const Operation& op) {
+    ActionResult r;
+    r.is_operation = true;
+    r.label = op.label.empty() ? "bind a websocket" : op.label;
+    std::string url = Substitute(op.url);
+    std::string params = Substitute(op.params);
+    auto query = common::ParseQueryString(params.empty() || params[0] != '?' ? params : params.substr(1));
+    std::string token(common::FirstValue(query, "token"));
+    if (url.empty() || token.empty()) {
+      r.outcome = Outcome::kError;
+      r.message = "websocket-bind needs a url and ?token=";
+      return r;
+    }
+    auto client = WebSocketClient::Bind(url, token, EnsureReceiver());
+    if (!client.has_value()) {
+      r.outcome = Outcome::kFail;
+      r.message = client.error().message();
+      return r;
+    }
+    websockets_.push_back(std::move(client).value());
+    r.message = "bound " + url;
+    return r;
+  }
+
   void Record(const Operation& op, const Exchange& ex) {
     last_ = ex;
     if (!op.response_id.empty()) sources_[op.response_id] = Source::FromExchange(ex, false);
@@ -559,6 +601,7 @@ class ScriptRun {
   ActionResult Perform(const Operation& op) {
     if (op.type_system == kFoveaOperationSystem) {
       if (op.type_code == "receiver-wait") return ReceiverWait(op);
+      if (op.type_code == "websocket-bind") return WebSocketBind(op);
       ActionResult r;
       r.is_operation = true;
       r.label = op.type_code;
@@ -706,7 +749,10 @@ class ScriptRun {
   std::map<std::string, Target> server_ids_;    // fixture id -> where the server keeps it
   std::optional<Exchange> last_;
   std::unique_ptr<Receiver> receiver_;
+  // After the receiver: their reader threads write to it until they are destroyed.
+  std::vector<std::unique_ptr<WebSocketClient>> websockets_;
   std::size_t consumed_ = 0;
+  std::string run_id_;
   bool aborted_ = false;
   std::string abort_reason_;
 };

@@ -56,10 +56,12 @@ common::Result<std::vector<std::string>> ResolveScripts(const std::string& arg,
                                                         const std::vector<std::string>& suite_dirs) {
   std::error_code ec;
   if (fs::is_regular_file(arg, ec)) return std::vector<std::string>{arg};
-  if (fs::is_directory(arg, ec)) {
+  // A directory here that holds no TestScript (the source tree's subscriptions/, say) does
+  // not hide the shipped suite of that name.
+  bool is_dir = fs::is_directory(arg, ec);
+  if (is_dir) {
     auto scripts = ScriptsIn(arg);
-    if (scripts.empty()) return common::NotFoundError("no TestScript files in " + arg);
-    return scripts;
+    if (!scripts.empty()) return scripts;
   }
   if (arg.find('/') == std::string::npos) {
     for (const auto& dir : suite_dirs) {
@@ -70,6 +72,7 @@ common::Result<std::vector<std::string>> ResolveScripts(const std::string& arg,
       }
     }
   }
+  if (is_dir) return common::NotFoundError("no TestScript files in " + arg);
   std::string looked;
   for (const auto& d : suite_dirs) looked += (looked.empty() ? "" : ", ") + d;
   return common::NotFoundError("'" + arg + "' is neither a file, a directory nor a suite in " +

@@ -32,6 +32,7 @@
 #include "conformance/engine/executor.h"
 #include "conformance/engine/reports.h"
 #include "conformance/engine/test_script.h"
+#include "tests/support/validation_issues.h"
 
 namespace {
 
@@ -334,6 +335,26 @@ BOOST_AUTO_TEST_CASE(MissingFixtureSkipsWithTheReason) {
   BOOST_TEST(server.Requests().empty());  // nothing was sent
 }
 
+BOOST_AUTO_TEST_CASE(AutocreateBeforeSetupAutodeleteAfterTeardown) {
+  WrongServer server;
+  server.Answer("POST /fhir/Patient",
+                {201, {{"Content-Type", kJson}, {"Location", server.base() + "/Patient/p9/_history/1"}}, kSmith});
+  server.Answer("GET /fhir/Patient/p9", Ok(kSmith));
+  server.Answer("DELETE /fhir/Patient/p9", {204, {}, ""});
+  std::string text =
+      R"({"resourceType":"TestScript","name":"T","status":"active",)"
+      R"("fixture":[{"id":"smith","autocreate":true,"autodelete":true,"resource":{"reference":"smith.json"}}],)"
+      R"("setup":{"action":[{"operation":{"type":{"code":"read"},"targetId":"smith"}},{"assert":{"response":"okay"}}]},)"
+      R"("test":[{"name":"a","action":[{"operation":{"type":{"code":"read"},"resource":"Patient","params":"/p9"}},)"
+      R"({"assert":{"resource":"Patient"}}]}],)"
+      R"("teardown":{"action":[{"operation":{"type":{"code":"search"},"resource":"Patient","params":"?_id=p9"}}]}})";
+  auto r = RunText(text, server.base());
+  BOOST_TEST((r.outcome == engine::Outcome::kPass), Console(r));
+  std::vector<std::string> want = {"POST /fhir/Patient", "GET /fhir/Patient/p9", "GET /fhir/Patient/p9",
+                                   "GET /fhir/Patient?_id=p9", "DELETE /fhir/Patient/p9"};
+  BOOST_TEST(server.Requests() == want, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(VariablesFromHeadersExpressionsAndDefaults) {
   WrongServer server;
   server.Answer("POST /fhir/Patient",
@@ -437,6 +458,8 @@ BOOST_AUTO_TEST_CASE(TestReportJUnitAndHtmlCarryTheFailure) {
   server.Answer("GET /fhir/Patient/p1", Ok(kJones));
   auto r = RunText(Script(R"({"label":"family-is-smith","expression":"Patient.name.family","value":"Smith"})"),
                    server.base());
+  // A TestReport a FHIR server would accept.
+  BOOST_TEST(test_support::ValidationIssues(engine::TestReportJson(r)) == "");
   auto report = common::ParseJson(engine::TestReportJson(r));
   BOOST_TEST_REQUIRE(report.has_value());
   BOOST_TEST(report->Find("result")->scalar() == "fail");
