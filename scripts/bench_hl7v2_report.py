@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Turns hl7v2_bench JSON lines (scripts/bench-hl7v2.sh) into a markdown table.
+
+ADT^A04 messages per second through Fovea's MLLP listener with the application ACK, against a
+raw MLLP echo with the same clients and messages, measured in the same run; each cell is the
+median over runs, the paired ratio the median of per-run ratios.
+"""
+
+import argparse
+from collections import defaultdict
+from bench_report_common import fmt_num, machine_line, median, paired_ratio, read_jsonl
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--pg-version", default="")
+    ap.add_argument("--runs", default="?")
+    ap.add_argument("--duration", default="?")
+    ap.add_argument("--warmup", default="?")
+    ap.add_argument("--load-before", default="?")
+    ap.add_argument("--load-after", default="?")
+    ap.add_argument("--commit", default="")
+    args = ap.parse_args()
+
+    cells = defaultdict(list)  # (mode, connections) -> rows
+    for r in read_jsonl(args.results):
+        if r.get("label") == "run":
+            cells[(r["mode"], r["connections"])].append(r)
+
+    print(f"# HL7 v2 over MLLP benchmark ({args.commit})")
+    print()
+    print(f"Machine: {machine_line(args.pg_version)}. Client, Fovea and PostgreSQL share the "
+          "machine; PostgreSQL with its default durability (fsync per commit); `fovea serve "
+          f"--auth off --mllp-port`. Median over {args.runs} runs; {args.duration} s measured after "
+          f"{args.warmup} s warm-up per cell. Load average (1/5/15 min) before the run: "
+          f"{args.load_before}; after: {args.load_after}.")
+    print()
+    print("Fovea: ADT^A04 (original mode) answered AA after the inbox commit and the FHIR "
+          "transaction (Patient upsert, check-in Encounter, the session's six Tasks, "
+          "MessageHeader; no audit trail with --auth off). Echo: a raw MLLP echo answering each frame with a fixed ACK.")
+    print()
+    print("| connections | Fovea messages/s | p50 / p99 ms | echo messages/s | echo p50 / p99 ms "
+          "| Fovea / echo | paired | errors | runs |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in sorted({k[1] for k in cells}):
+        fv, ec = cells.get(("fovea", c), []), cells.get(("echo", c), [])
+        f, e = median(fv, "per_second"), median(ec, "per_second")
+        ratio = f / e if f is not None and e else None
+        paired = paired_ratio(fv, ec, "per_second")
+        print(f"| {c} | {fmt_num(f, 1)} | {fmt_num(median(fv, 'p50_ms'), 2)} / {fmt_num(median(fv, 'p99_ms'), 2)} "
+              f"| {fmt_num(e, 0)} | {fmt_num(median(ec, 'p50_ms'), 3)} / {fmt_num(median(ec, 'p99_ms'), 3)} "
+              f"| {ratio:.4f} | {fmt_num(paired, 4)} | {sum(r['errors'] for r in fv + ec)} | {len(fv)}/{len(ec)} |"
+              if ratio is not None else f"| {c} | — | — | — | — | — | — | — | — |")
+
+
+if __name__ == "__main__":
+    main()
