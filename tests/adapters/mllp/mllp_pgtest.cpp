@@ -5,6 +5,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/ServerSocket.h>
 
 #include <cstdlib>
@@ -17,6 +19,7 @@
 #include "tests/adapters/mllp/mllp_client.h"
 #include "tests/support/serve_process.h"
 #include "tests/support/test_database.h"
+#include "tests/support/test_server.h"
 
 namespace {
 
@@ -182,6 +185,35 @@ BOOST_AUTO_TEST_CASE(OversizedMessageEndsTheConnection) {
   BOOST_TEST(!client.Read(std::chrono::seconds(10)).has_value());
   MllpClient next(node.mllp_port);  // the server itself is fine
   BOOST_TEST(Parsed(next.Exchange(Adt("A04", "S1", "MRN5", "V5"))).Get("MSA-1") == "AA");
+}
+
+// With the HTTPS certificate, MLLP is TLS too (same settings as HTTPS): a TLS client gets its
+// ACK; a plain one gets nothing (the handshake fails and the connection ends).
+BOOST_AUTO_TEST_CASE(MllpOverTls) {
+  TestDatabase db;
+  auto tls = test_support::TestServer::DevTls().tls;
+  int port = FreePort();
+  ServeProcess node(FOVEA_BIN, db.dsn(), {"--mllp-port", std::to_string(port), "--tls-cert", tls.cert_chain_file,
+                                          "--tls-key", tls.private_key_file});
+  Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", "",
+                                                           Poco::Net::Context::VERIFY_NONE);
+  Poco::Net::SecureStreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)), context);
+  std::string framed = "\x0b" + Adt("A04", "T1", "MRN8", "V8") + "\x1c\r";
+  socket.sendBytes(framed.data(), static_cast<int>(framed.size()));
+  socket.setReceiveTimeout(Poco::Timespan(20, 0));
+  std::string in;
+  char buf[4096];
+  while (in.find("\x1c\r") == std::string::npos) {
+    int n = socket.receiveBytes(buf, sizeof buf);
+    BOOST_REQUIRE(n > 0);
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+  Message ack = Parsed(in.substr(1, in.find("\x1c\r") - 1));
+  BOOST_TEST(ack.Get("MSA-1") == "AA");
+  BOOST_TEST(ack.Get("MSA-2") == "T1");
+  MllpClient plain(port);
+  plain.Send(Adt("A04", "T2", "MRN9", "V9"));
+  BOOST_TEST(!plain.Read(std::chrono::seconds(15)).has_value());
 }
 
 // SIGKILL after the commit accept (CA) went out, before the message was applied: after the
