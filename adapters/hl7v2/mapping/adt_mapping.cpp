@@ -386,6 +386,19 @@ JsonValue MessageHeader(const Message& m, const std::string& event, std::vector<
   return h;
 }
 
+// Events that only carry demographics as far as the unit is concerned: the Patient is upserted
+// from PID (admissions, transfers and pre-admissions elsewhere in the hospital start no
+// screening; A04 and A01 do).
+const std::vector<std::string> kDemographicEvents = {"A02", "A05", "A06", "A07", "A08", "A10", "A14",
+                                                     "A16", "A28", "A31", "A41", "A60"};
+// Cancellations of events the unit keeps nothing of: acknowledged and recorded (MessageHeader),
+// no other change.
+const std::vector<std::string> kNoOpEvents = {"A12", "A15", "A25", "A26", "A27", "A32", "A33", "A38"};
+
+bool Contains(const std::vector<std::string>& set, const std::string& v) {
+  return std::find(set.begin(), set.end(), v) != set.end();
+}
+
 }  // namespace
 
 std::string IdentifierSystem(std::string_view namespace_id, std::string_view universal_id,
@@ -476,9 +489,10 @@ AdtMapping MapAdt(const Message& m, const AdtOptions& options) {
     const Segment* evn = m.Find("EVN");
     if (evn != nullptr) event = Val(m, *evn, 1, 1, 1);
   }
-  static const std::vector<std::string> kEvents = {"A01", "A03", "A04", "A08", "A11", "A40"};
-  if (std::find(kEvents.begin(), kEvents.end(), event) == kEvents.end()) {
-    return fail(Error(At("MSH", 9, 0, 2), "201", "ADT event '" + event + "' is not supported (A01, A03, A04, A08, A11, A40)", true));
+  const bool demographics = Contains(kDemographicEvents, event);
+  const bool no_op = Contains(kNoOpEvents, event);
+  if (!demographics && !no_op && !Contains({"A01", "A03", "A04", "A11", "A40", "A47"}, event)) {
+    return fail(Error(At("MSH", 9, 0, 2), "201", "ADT event '" + event + "' is not supported (see docs/HL7V2.md)", true));
   }
   if (m.ControlId().empty()) return fail(Error(At("MSH", 10), "101", "MSH-10 (message control id) is required"));
 
@@ -489,12 +503,32 @@ AdtMapping MapAdt(const Message& m, const AdtOptions& options) {
   std::vector<std::string> focus;
 
   auto patient = MapPatient(m);
-  if (auto* e = std::get_if<MappingError>(&patient)) return fail(*e);
+  if (auto* e = std::get_if<MappingError>(&patient); e != nullptr && !no_op) return fail(*e);
+  if (no_op) {
+    if (!options.marker_id.empty()) {
+      JsonValue header = MessageHeader(m, event, {});
+      header.Set("id", Str(options.marker_id));
+      entries.Add(Entry("", std::move(header), "PUT", "MessageHeader/" + options.marker_id));
+    }
+    out.bundle = std::move(bundle);
+    return out;
+  }
   PatientMapping& pm = std::get<PatientMapping>(patient);
   const std::string patient_criteria = Criteria("Patient", pm.match);
 
-  if (event == "A01" || event == "A04" || event == "A08") {
+  if (event == "A01" || event == "A04" || demographics) {
     entries.Add(Entry(kPatientUrl, std::move(pm.resource), "PUT", patient_criteria));
+    focus.push_back(kPatientUrl);
+  }
+  if (event == "A47") {
+    // Change patient identifier list: the Patient found by its old identifier (MRG-1) takes
+    // the PID's demographics, new identifiers included; references to it stay valid.
+    const Segment* mrg = m.Find("MRG");
+    if (mrg == nullptr) return fail(Error(At("MRG", 0), "100", "A47 needs an MRG segment naming the old identifier"));
+    std::vector<Identifier> old_ids = Identifiers(m, *mrg, 1);
+    const Identifier* old_id = MatchIdentifier(old_ids);
+    if (old_id == nullptr) return fail(Error(At("MRG", 1), "101", "MRG-1 (prior patient identifier list) is required"));
+    entries.Add(Entry(kPatientUrl, std::move(pm.resource), "PUT", Criteria("Patient", *old_id)));
     focus.push_back(kPatientUrl);
   }
   if (event == "A01" || event == "A04") {

@@ -98,7 +98,15 @@ BOOST_AUTO_TEST_CASE(A04StartsASessionAndARepeatIsNotAppliedTwice) {
                         "PID|1||MRN1^^^HOSP^MR||Doe^Janet||19800229|F\r"))
                  .Get("MSA-1") == "AA");
   BOOST_TEST(Total(node.process, "Patient?given=Janet") == 1);
-  BOOST_TEST(Parsed(client.Exchange(Adt("A11", "C3", "MRN1", "V1"))).Get("MSA-1") == "AA");
+  // A47: the same Patient (found by its old MRN) now carries the new one.
+  BOOST_TEST(Parsed(client.Exchange(
+                        "MSH|^~\\&|ADT1|HOSP|FOVEA|UNIT|20240102133000+0100||ADT^A47|C2b|P|2.5.1\r"
+                        "PID|1||MRN1-NEW^^^HOSP^MR||Doe^Janet||19800229|F\rMRG|MRN1^^^HOSP^MR\r"))
+                 .Get("MSA-1") == "AA");
+  BOOST_TEST(Total(node.process, "Patient?identifier=urn:fovea:hl7v2:id:HOSP|MRN1-NEW") == 1);
+  BOOST_TEST(Total(node.process, "Patient?identifier=urn:fovea:hl7v2:id:HOSP|MRN1") == 0);
+  BOOST_TEST(Total(node.process, "Patient") == 1);
+  BOOST_TEST(Parsed(client.Exchange(Adt("A11", "C3", "MRN1-NEW", "V1"))).Get("MSA-1") == "AA");
   BOOST_TEST(Total(node.process, kVisitSearch + "V1&status=cancelled") == 1);
 }
 
