@@ -7,11 +7,17 @@
 //             and a check-in Encounter (arrived, class FLD, type screening-session, at the
 //             unit) created once per visit number (If-None-Exist), which starts the screening
 //             session in the same transaction (docs/WORKFLOW.md)
-//   A08       update patient information: the Patient upserted by identifier
+//   A08       update patient information: the Patient upserted by identifier; so are the events
+//             that only carry demographics for the unit (A02, A05-A07, A10, A14, A16, A28,
+//             A31, A41, A60)
+//   A47       change identifier list: the Patient found by MRG-1 takes PID's demographics
+//   A12 A15 A25-A27 A32 A33 A38  cancellations of events the unit keeps nothing of: only the
+//             MessageHeader below
 //   A03       discharge: the visit's Encounter finished
 //   A11       cancel admit / visit: the visit's Encounter cancelled
 //   A40       merge: the prior Patient (MRG-1) inactive and linked replaced-by the surviving one
 //             (PID-3), which is linked replaces
+//   others    refused (AR, 201)
 //
 // Every Bundle also writes MessageHeader/<marker_id> (event, source, focus): the durable proof
 // that this message was applied, committed with its effects (the MLLP inbox checks it after a
