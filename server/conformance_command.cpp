@@ -33,6 +33,9 @@ constexpr const char* kUsage =
     "  --var NAME=VALUE give a TestScript variable a value (overrides its default)\n"
     "  --fixtures DIR   also look for fixture files here\n"
     "  --timeout S      seconds to wait for a callback (default 30)\n"
+    "  --receiver-bind ADDR  where the callback receiver listens (default 127.0.0.1)\n"
+    "  --receiver-url URL    the receiver's URL as the server must call it (tunnel, NAT)\n"
+    "  --destination N=URL   send operations with destination N to URL (default --base)\n"
     "  --verbose        list passed asserts too\n"
     "exit: 0 all passed, 1 failures, 3 skips only, 2 usage/unreadable script/unreachable server\n";
 
@@ -168,6 +171,20 @@ int RunConformanceCommand(const std::vector<std::string>& args, std::ostream& ou
       std::string d;
       ok = value(d);
       options.fixture_dirs.push_back(d);
+    } else if (a == "--receiver-bind") {
+      ok = value(options.receiver_bind);
+    } else if (a == "--receiver-url") {
+      ok = value(options.receiver_url);
+    } else if (a == "--destination") {
+      std::string kv;
+      ok = value(kv);
+      std::size_t eq = kv.find('=');
+      int n = eq == std::string::npos ? 0 : std::atoi(kv.substr(0, eq).c_str());
+      if (ok && n <= 0) {
+        err << "fovea conformance: --destination wants N=URL (N from 1)\n";
+        return 2;
+      }
+      if (ok) options.destinations[n] = kv.substr(eq + 1);
     } else if (a == "--timeout") {
       std::string s;
       ok = value(s);

@@ -6,7 +6,8 @@
 // assert. Options: --auth-token T, or SMART backend services (--client-id ID --private-key PEM
 // [--key-alg RS384] [--kid KID] [--scope S] [--token-url URL]); --junit FILE, --report FILE
 // (a TestReport per script: a Bundle of them), --html FILE; --var NAME=VALUE; --fixtures DIR;
-// --verbose; --timeout SECONDS.
+// --verbose; --timeout SECONDS; --receiver-bind ADDR and --receiver-url URL (a callback
+// receiver a remote server can reach); --destination N=URL (multi-server scripts).
 //
 // Exit codes: 0 every script passed (no non-warning assert failed, nothing skipped); 1 a
 // failure or an error; 3 nothing failed but something was skipped (a missing fixture, a

@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "common/json.h"
 #include "common/url.h"
@@ -104,6 +105,10 @@ class ScriptRun {
       : transport_(transport), options_(options), script_(script) {
     base_ = options.base;
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
+    for (auto [n, url] : options.destinations) {
+      while (!url.empty() && url.back() == '/') url.pop_back();
+      destinations_[n] = url;
+    }
   }
 
   ScriptResult Execute() {
@@ -370,7 +375,9 @@ class ScriptRun {
   }
 
   Receiver& EnsureReceiver() {
-    if (!receiver_) receiver_ = std::make_unique<Receiver>();
+    if (!receiver_) {
+      receiver_ = std::make_unique<Receiver>(options_.receiver_bind, options_.receiver_url);
+    }
     return *receiver_;
   }
 
@@ -416,11 +423,17 @@ class ScriptRun {
     return want_xml ? fhir::format::WriteResourceXml(*tree) : fhir::format::WriteResourceJson(*tree);
   }
 
-  std::string Absolute(const std::string& url) {
+  static std::string Absolute(const std::string& url, const std::string& base) {
     if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) return url;
     std::string rel = url;
     while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
-    return base_ + "/" + rel;
+    return base + "/" + rel;
+  }
+
+  // operation.destination: --destination N=URL, else the base.
+  const std::string& BaseFor(int destination) const {
+    auto it = destinations_.find(destination);
+    return it == destinations_.end() ? base_ : it->second;
   }
 
   static std::string EncodeUrl(const std::string& url) {
@@ -435,6 +448,7 @@ class ScriptRun {
 
   HttpRequest BuildRequest(const Operation& op) {
     const std::string& code = op.type_code;
+    const std::string& base = BaseFor(op.destination);
     HttpRequest req;
     std::string method = Upper(op.method);
     bool has_body = !op.source_id.empty();
@@ -467,38 +481,38 @@ class ScriptRun {
     }
     std::string url;
     if (!op.url.empty()) {
-      url = Absolute(Substitute(op.url));
+      url = Absolute(Substitute(op.url), base);
     } else if (code == "capabilities") {
-      url = base_ + "/metadata" + params;
+      url = base + "/metadata" + params;
     } else if (code == "transaction" || code == "batch") {
-      url = base_ + params;
+      url = base + params;
     } else if (code == "search" || code == "create" || code == "deleteCondSingle" ||
                code == "deleteCondMultiple") {
-      url = base_ + (type.empty() ? "" : "/" + type) + params;
+      url = base + (type.empty() ? "" : "/" + type) + params;
     } else if (code == "history") {
-      if (!params.empty()) url = base_ + (type.empty() ? "" : "/" + type) + params;
-      else if (target) url = base_ + "/" + target->type + "/" + target->id + "/_history";
-      else url = base_ + (type.empty() ? "" : "/" + type) + "/_history";
+      if (!params.empty()) url = base + (type.empty() ? "" : "/" + type) + params;
+      else if (target) url = base + "/" + target->type + "/" + target->id + "/_history";
+      else url = base + (type.empty() ? "" : "/" + type) + "/_history";
     } else if (code == "read" || code == "vread" || code == "update" || code == "updateCreate" ||
                code == "delete" || code == "patch") {
       if (!params.empty()) {
-        url = base_ + (type.empty() ? "" : "/" + type) + params;
+        url = base + (type.empty() ? "" : "/" + type) + params;
       } else if (target) {
-        url = base_ + "/" + target->type + "/" + target->id;
+        url = base + "/" + target->type + "/" + target->id;
         if (code == "vread") url += "/_history/" + target->version;
       } else if (has_body && (code == "update" || code == "updateCreate")) {
         RequireFixture(op.source_id);
         auto t = FindSource(op.source_id) ? TargetOfJson(FindSource(op.source_id)->json())
                                           : std::nullopt;
         if (!t) throw SkipSection{"update: the source fixture has no id and no params/targetId"};
-        url = base_ + "/" + t->type + "/" + t->id;
+        url = base + "/" + t->type + "/" + t->id;
       } else {
         throw SkipSection{code + ": the operation has neither params, targetId nor url"};
       }
     } else {
       // An operation by name ($everything, $status, ...).
       std::string name = code.empty() ? "" : (code[0] == '$' ? code : "$" + code);
-      url = base_;
+      url = base;
       if (!type.empty()) url += "/" + type;
       if (target) url += "/" + target->id;
       url += (name.empty() ? "" : "/" + name) + params;
@@ -539,18 +553,40 @@ class ScriptRun {
       timeout = std::chrono::seconds(std::stoul(std::string(t)));
     }
     Receiver& receiver = EnsureReceiver();
-    std::size_t want = consumed_ + count;
-    std::size_t have = receiver.WaitFor(want, timeout);
-    if (have < want) {
-      r.outcome = Outcome::kFail;
-      r.message = "waited " + std::to_string(timeout.count() / 1000) + "s for " +
-                  std::to_string(count) + " callback(s) at " + receiver.url() + ", got " +
-                  std::to_string(have - consumed_);
-      return r;
+    // With the repeat-until extension, callbacks whose body does not satisfy it are passed
+    // over (a repeated handshake, a heartbeat): rest-hooks are delivered at least once.
+    std::string until = Substitute(op.repeat_until);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t accepted = 0;
+    std::vector<std::string> passed_over;
+    std::optional<ReceivedRequest> last;
+    while (accepted < count) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() < 0) left = std::chrono::milliseconds(0);
+      if (receiver.WaitFor(consumed_ + 1, left) < consumed_ + 1) {
+        r.outcome = Outcome::kFail;
+        r.message = "waited " + std::to_string(timeout.count() / 1000) + "s for " +
+                    std::to_string(count) + " callback(s) at " + receiver.url() + ", got " +
+                    std::to_string(accepted) +
+                    (passed_over.empty() ? std::string()
+                                         : " (and " + std::to_string(passed_over.size()) +
+                                               " that did not match '" + until + "')");
+        return r;
+      }
+      ReceivedRequest got = receiver.Received()[consumed_];
+      ++consumed_;
+      if (!until.empty()) {
+        auto values = EvaluateToStrings(until, Source::FromText(got.body));
+        if (!values.has_value() || values->size() != 1 || (*values)[0] != "true") {
+          passed_over.push_back(got.method + " " + got.path);
+          continue;
+        }
+      }
+      ++accepted;
+      last = std::move(got);
     }
-    auto all = receiver.Received();
-    const ReceivedRequest& got = all[want - 1];
-    consumed_ = want;
+    const ReceivedRequest& got = *last;
     Exchange ex;
     ex.request.method = got.method;
     ex.request.url = "http://127.0.0.1" + got.path;
@@ -563,6 +599,10 @@ class ScriptRun {
     Record(op, ex);
     r.exchange = std::move(ex);
     r.message = got.method + " " + got.path;
+    if (!passed_over.empty()) {
+      r.message += " (passed over " + std::to_string(passed_over.size()) +
+                   " callback(s) that did not match '" + until + "')";
+    }
     return r;
   }
 
@@ -616,6 +656,7 @@ class ScriptRun {
               : !op.description.empty() ? op.description
                                         : op.type_code + " " + op.resource;
     auto res = transport_.Send(req);
+    if (res.has_value() && !op.repeat_until.empty()) res = RepeatUntil(op, req, std::move(res));
     if (!res.has_value()) {
       r.outcome = Outcome::kError;
       r.message = res.error().message();
@@ -641,6 +682,25 @@ class ScriptRun {
     Record(op, ex);
     r.exchange = std::move(ex);
     return r;
+  }
+
+  // The repeat-until extension: the same request again, at growing intervals (100 ms doubling
+  // to 1 s), until the expression is true on the answer or receiver_timeout has passed; the
+  // last answer stands either way (the asserts after it say what is wrong).
+  common::Result<HttpResponse> RepeatUntil(const Operation& op, const HttpRequest& req,
+                                           common::Result<HttpResponse> res) {
+    std::string expression = Substitute(op.repeat_until);
+    auto deadline = std::chrono::steady_clock::now() + options_.receiver_timeout;
+    auto interval = std::chrono::milliseconds(100);
+    while (res.has_value()) {
+      auto values = EvaluateToStrings(expression, Source::FromText(res->body));
+      if (values.has_value() && values->size() == 1 && (*values)[0] == "true") break;
+      if (std::chrono::steady_clock::now() + interval > deadline) break;
+      std::this_thread::sleep_for(interval);
+      interval = std::min(interval * 2, std::chrono::milliseconds(1000));
+      res = transport_.Send(req);
+    }
+    return res;
   }
 
   // ---- sections ----
@@ -743,6 +803,7 @@ class ScriptRun {
   const RunOptions& options_;
   const TestScript& script_;
   std::string base_;
+  std::map<int, std::string> destinations_;
   std::map<std::string, Source> sources_;
   std::map<std::string, std::string> raw_;      // fixture id -> file text
   std::map<std::string, std::string> missing_;  // fixture id -> why it is missing

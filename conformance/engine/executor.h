@@ -30,6 +30,11 @@ struct RunOptions {
   std::map<std::string, std::string> variables;  // --var NAME=VALUE: override the script's
   std::chrono::milliseconds receiver_timeout = std::chrono::seconds(30);
   std::vector<std::string> fixture_dirs;     // extra places to look for fixture files
+  std::map<int, std::string> destinations;   // operation.destination -> base URL (else `base`)
+  // Where the callback receiver listens, and the URL the server is told (${receiverUrl}) when
+  // that is not http://BIND:PORT/hook (a tunnel, a NAT).
+  std::string receiver_bind = "127.0.0.1";
+  std::string receiver_url;
 };
 
 struct ActionResult {

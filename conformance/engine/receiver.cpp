@@ -58,9 +58,10 @@ struct Receiver::Server {
   std::unique_ptr<Poco::Net::HTTPServer> http;
 };
 
-Receiver::Receiver() : server_(std::make_unique<Server>()) {
+Receiver::Receiver(const std::string& bind, std::string public_url)
+    : server_(std::make_unique<Server>()), bind_(bind), public_url_(std::move(public_url)) {
   try {
-    server_->socket.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true);
+    server_->socket.bind(Poco::Net::SocketAddress(bind, 0), true);
     server_->socket.listen(64);
     auto params = new Poco::Net::HTTPServerParams;  // HTTPServer takes ownership
     params->setKeepAlive(true);
@@ -78,7 +79,10 @@ Receiver::~Receiver() {
 }
 
 std::string Receiver::url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->socket.address().port()) + "/hook";
+  if (!public_url_.empty()) return public_url_;
+  std::string host = bind_ == "0.0.0.0" || bind_.empty() ? "127.0.0.1" : bind_;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(server_->socket.address().port()) + "/hook";
 }
 
 void Receiver::Record(ReceivedRequest request) {

@@ -25,13 +25,15 @@ struct ReceivedRequest {
 
 class Receiver {
  public:
-  // Listens on 127.0.0.1 and a free port. Throws std::runtime_error when it cannot.
-  Receiver();
+  // Listens on `bind` (loopback by default) and a free port; `public_url`, when given, is the
+  // URL url() reports instead of http://BIND:PORT/hook. Throws std::runtime_error when it
+  // cannot listen.
+  explicit Receiver(const std::string& bind = "127.0.0.1", std::string public_url = "");
   ~Receiver();
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
 
-  // http://127.0.0.1:PORT/hook
+  // http://BIND:PORT/hook, or the public URL.
   std::string url() const;
   // Waits until at least `count` requests have arrived in total (or `timeout` passed) and
   // returns how many there are.
@@ -42,6 +44,8 @@ class Receiver {
  private:
   struct Server;
   std::unique_ptr<Server> server_;
+  std::string bind_;
+  std::string public_url_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<ReceivedRequest> received_;  // guarded by mu_

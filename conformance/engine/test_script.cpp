@@ -56,6 +56,9 @@ Operation ParseOperation(const JsonValue& o) {
   op.source_id = Str(o, "sourceId");
   op.target_id = Str(o, "targetId");
   op.url = Str(o, "url");
+  for (const JsonValue& ext : Items(o, "extension")) {
+    if (Str(ext, "url") == kRepeatUntilExtension) op.repeat_until = Str(ext, "valueString");
+  }
   return op;
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -56,7 +57,13 @@ struct Operation {
   std::string source_id;
   std::string target_id;
   std::string url;
+  // Fovea's extension (kRepeatUntilExtension): send the request again until this FHIRPath
+  // holds on the response, for servers that finish work asynchronously.
+  std::string repeat_until;
 };
+
+inline constexpr std::string_view kRepeatUntilExtension =
+    "https://fovea.dev/fhir/StructureDefinition/testscript-repeat-until";
 
 struct Assert {
   std::string label;

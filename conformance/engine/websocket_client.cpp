@@ -77,8 +77,9 @@ void WebSocketClient::ReadLoop() {
     if (n == 0 && opcode == Poco::Net::WebSocket::FRAME_OP_CLOSE) return;
     if (opcode == Poco::Net::WebSocket::FRAME_OP_PING) {
       try {
-        socket_->ws->sendFrame(buffer.begin(), n, Poco::Net::WebSocket::FRAME_OP_PONG |
-                                                      Poco::Net::WebSocket::FRAME_FLAG_FIN);
+        socket_->ws->sendFrame(buffer.begin(), n,
+                               static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PONG) |
+                                   static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN));
       } catch (const Poco::Exception&) {
         return;
       }

@@ -19,6 +19,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -64,7 +65,12 @@ class WrongServer {
   }
   void Answer(const std::string& method_and_path, Canned c) {
     std::lock_guard lock(mu_);
-    canned_[method_and_path] = std::move(c);
+    canned_[method_and_path] = {std::move(c)};
+  }
+  // One answer per request in turn; the last one stays.
+  void AnswerInTurn(const std::string& method_and_path, std::deque<Canned> answers) {
+    std::lock_guard lock(mu_);
+    canned_[method_and_path] = std::move(answers);
   }
   std::vector<std::string> Requests() {
     std::lock_guard lock(mu_);
@@ -85,8 +91,12 @@ class WrongServer {
         std::lock_guard lock(s_.mu_);
         s_.requests_.push_back(req.getMethod() + " " + req.getURI());
         auto it = s_.canned_.find(req.getMethod() + " " + path);
-        if (it != s_.canned_.end()) c = it->second;
-        else c.status = 404;
+        if (it != s_.canned_.end() && !it->second.empty()) {
+          c = it->second.front();
+          if (it->second.size() > 1) it->second.pop_front();
+        } else {
+          c.status = 404;
+        }
       }
       if (path == "/fhir/callback" && req.has("X-Callback")) {
         Poco::URI hook(req.get("X-Callback"));
@@ -122,7 +132,7 @@ class WrongServer {
   Poco::Net::ServerSocket socket_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::mutex mu_;
-  std::map<std::string, Canned> canned_;
+  std::map<std::string, std::deque<Canned>> canned_;
   std::vector<std::string> requests_;
 };
 
@@ -433,6 +443,23 @@ BOOST_AUTO_TEST_CASE(ReceiverWaitsForTheCallback) {
   auto r = RunText(text, server.base());
   BOOST_TEST((r.outcome == engine::Outcome::kPass), Console(r));
 
+  // With repeat-until, callbacks that do not match are passed over (and said so).
+  std::string twice =
+      R"({"resourceType":"TestScript","name":"T","status":"active",)"
+      R"("fixture":[{"id":"smith","resource":{"reference":"smith.json"}},{"id":"minimum","resource":{"reference":"minimum.json"}}],)"
+      R"("test":[{"name":"a","action":[)"
+      R"({"operation":{"type":{"code":"callback"},"url":"callback","method":"post","sourceId":"minimum",)"
+      R"("requestHeader":[{"field":"X-Callback","value":"${receiverUrl}"}]}},)"
+      R"({"operation":{"type":{"code":"callback"},"url":"callback","method":"post","sourceId":"smith",)"
+      R"("requestHeader":[{"field":"X-Callback","value":"${receiverUrl}"}]}},)"
+      R"({"operation":{"extension":[{"url":"https://fovea.dev/fhir/StructureDefinition/testscript-repeat-until","valueString":"Patient.active"}],)"
+      R"("type":{"system":"https://fovea.dev/fhir/CodeSystem/testscript-operation","code":"receiver-wait"},"params":"?timeout=20"}},)"
+      R"({"assert":{"expression":"Patient.id","value":"p1"}}]}]})";
+  auto r3 = RunText(twice, server.base());
+  BOOST_TEST((r3.outcome == engine::Outcome::kPass), Console(r3));
+  BOOST_TEST(r3.tests[0].actions[2].message.find("passed over 1") != std::string::npos,
+             r3.tests[0].actions[2].message);
+
   // No callback: the wait fails (after its timeout) instead of passing.
   std::string silent =
       R"({"resourceType":"TestScript","name":"T","status":"active","test":[{"name":"a","action":[)"
@@ -440,6 +467,49 @@ BOOST_AUTO_TEST_CASE(ReceiverWaitsForTheCallback) {
   auto r2 = RunText(silent, server.base());
   BOOST_TEST((r2.outcome == engine::Outcome::kFail), Console(r2));
   BOOST_TEST(r2.tests[0].actions[0].message.find("got 0") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(DestinationsAndTheReceiverUrlComeFromTheOptions) {
+  WrongServer one, two;
+  one.Answer("GET /fhir/Patient/p1", Ok(kSmith));
+  two.Answer("GET /fhir/Patient/p1", Ok(kJones));
+  std::string text =
+      R"({"resourceType":"TestScript","name":"T","status":"active","test":[{"name":"a","action":[)"
+      R"({"operation":{"type":{"code":"read"},"resource":"Patient","params":"/p1","destination":2}},)"
+      R"({"assert":{"expression":"Patient.name.family","value":"Jones"}},)"
+      R"({"operation":{"type":{"code":"read"},"resource":"Patient","params":"/p1"}},)"
+      R"({"assert":{"expression":"Patient.name.family","value":"Smith"}},)"
+      R"({"operation":{"type":{"code":"search"},"resource":"Patient","params":"?hook=${receiverUrl}"}}]}]})";
+  engine::RunOptions options;
+  options.destinations[2] = two.base();
+  options.receiver_url = "https://tunnel.example/hook";
+  auto r = RunText(text, one.base(), options);
+  BOOST_TEST((r.outcome == engine::Outcome::kPass), Console(r));
+  BOOST_TEST(two.Requests().size() == 1u);
+  BOOST_TEST(one.Requests().back() == "GET /fhir/Patient?hook=https://tunnel.example/hook");
+}
+
+BOOST_AUTO_TEST_CASE(RepeatUntilPollsUntilTheExpressionHolds) {
+  WrongServer server;
+  server.AnswerInTurn("GET /fhir/Patient/p1", {Ok(kJones), Ok(kJones), Ok(kSmith)});
+  auto script = [](const std::string& until) {
+    return R"({"resourceType":"TestScript","name":"T","status":"active","test":[{"name":"a","action":[)"
+           R"({"operation":{"extension":[{"url":"https://fovea.dev/fhir/StructureDefinition/testscript-repeat-until",)"
+           R"("valueString":")" + until + R"("}],"type":{"code":"read"},"resource":"Patient","params":"/p1"}},)"
+           R"({"assert":{"expression":"Patient.name.family","value":"Smith"}}]}]})";
+  };
+  auto r = RunText(script("Patient.active"), server.base());
+  BOOST_TEST((r.outcome == engine::Outcome::kPass), Console(r));
+  BOOST_TEST(server.Requests().size() == 3u);
+
+  // A condition that never holds: the last answer stands and the assert after it fails.
+  WrongServer never;
+  never.Answer("GET /fhir/Patient/p1", Ok(kJones));
+  engine::RunOptions quick;
+  quick.receiver_timeout = std::chrono::milliseconds(500);
+  auto r2 = RunText(script("Patient.active"), never.base(), quick);
+  BOOST_TEST((r2.outcome == engine::Outcome::kFail), Console(r2));
+  BOOST_TEST(never.Requests().size() >= 2u);
 }
 
 BOOST_AUTO_TEST_CASE(UnreachableServerIsAnError) {
