@@ -188,7 +188,12 @@ int RunConformanceCommand(const std::vector<std::string>& args, std::ostream& ou
     } else if (a == "--timeout") {
       std::string s;
       ok = value(s);
-      if (ok) options.receiver_timeout = std::chrono::seconds(std::atoi(s.c_str()));
+      int seconds = ok ? std::atoi(s.c_str()) : 0;
+      if (ok && (seconds <= 0 || seconds > 3600)) {
+        err << "fovea conformance: --timeout wants seconds from 1 to 3600\n";
+        return 2;
+      }
+      if (ok) options.receiver_timeout = std::chrono::seconds(seconds);
     } else if (a.size() > 1 && a[0] == '-') {
       err << "fovea conformance: unknown option " << a << "\n" << kUsage;
       return 2;

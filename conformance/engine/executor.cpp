@@ -547,10 +547,32 @@ class ScriptRun {
     std::string params = Substitute(op.params);
     auto query = common::ParseQueryString(params.empty() || params[0] != '?' ? params : params.substr(1));
     std::size_t count = 1;
-    if (auto c = common::FirstValue(query, "count"); !c.empty()) count = std::stoul(std::string(c));
     auto timeout = options_.receiver_timeout;
+    auto number = [](std::string_view text, long max) -> long {
+      long n = 0;
+      for (char c : text) {
+        if (c < '0' || c > '9' || n > max) return -1;
+        n = n * 10 + (c - '0');
+      }
+      return text.empty() || n > max ? -1 : n;
+    };
+    if (auto c = common::FirstValue(query, "count"); !c.empty()) {
+      long n = number(c, 10000);
+      if (n < 1) {
+        r.outcome = Outcome::kError;
+        r.message = "receiver-wait: count must be a number from 1, not '" + std::string(c) + "'";
+        return r;
+      }
+      count = static_cast<std::size_t>(n);
+    }
     if (auto t = common::FirstValue(query, "timeout"); !t.empty()) {
-      timeout = std::chrono::seconds(std::stoul(std::string(t)));
+      long n = number(t, 3600);
+      if (n < 0) {
+        r.outcome = Outcome::kError;
+        r.message = "receiver-wait: timeout must be seconds (0 to 3600), not '" + std::string(t) + "'";
+        return r;
+      }
+      timeout = std::chrono::seconds(n);
     }
     Receiver& receiver = EnsureReceiver();
     // With the repeat-until extension, callbacks whose body does not satisfy it are passed
@@ -767,6 +789,12 @@ class ScriptRun {
         section.actions.push_back(std::move(r));
         SkipRemaining(actions, i + 1, section, "an earlier action was skipped");
         throw;
+      } catch (const std::exception& e) {
+        // The engine could not do it (the receiver cannot listen, ...): an error, not a crash.
+        r.label = Label(action);
+        r.is_operation = action.operation.has_value();
+        r.outcome = Outcome::kError;
+        r.message = e.what();
       }
       Outcome o = r.outcome;
       section.actions.push_back(std::move(r));
@@ -837,7 +865,17 @@ Executor::Executor(HttpTransport& transport, RunOptions options)
 
 ScriptResult Executor::Run(const TestScript& script) {
   ScriptRun run(transport_, options_, script);
-  return run.Execute();
+  try {
+    return run.Execute();
+  } catch (const std::exception& e) {
+    // Last resort (actions catch their own): the script errors, the run goes on.
+    ScriptResult result;
+    result.file = script.source_file;
+    result.name = script.DisplayName();
+    result.outcome = Outcome::kError;
+    result.message = std::string("the engine could not run this script: ") + e.what();
+    return result;
+  }
 }
 
 }  // namespace conformance::engine
