@@ -15,6 +15,7 @@
 
 std::string_view EmbeddedStartScreening();
 std::string_view EmbeddedSessionStatus();
+std::string_view EmbeddedSessionTimeline();
 std::string_view EmbeddedQueue();
 
 namespace workflow {
@@ -84,6 +85,7 @@ fhir::rest::ExtensionSupport ScreeningApi::Extensions() {
   };
   e.operations.push_back({"Encounter", "start-screening", kStartScreeningUrl});
   e.operations.push_back({"Encounter", "session-status", "https://fovea.health/fhir/OperationDefinition/session-status"});
+  e.operations.push_back({"Encounter", "session-timeline", "https://fovea.health/fhir/OperationDefinition/session-timeline"});
   e.operations.push_back({"Location", "queue", "https://fovea.health/fhir/OperationDefinition/queue"});
   return e;
 }
@@ -92,6 +94,7 @@ Status ScreeningApi::EnsureShipped() {
   for (auto [type, json] : {std::pair<std::string, std::string_view>{"PlanDefinition", ScreeningPlan::BuiltInJson()},
                             std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedStartScreening()},
                             std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedSessionStatus()},
+                            std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedSessionTimeline()},
                             std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedQueue()}}) {
     fhir::model::OperationOutcomeSink issues;
     FOVEA_ASSIGN_OR_RETURN(fhir::model::Element root,
@@ -118,10 +121,13 @@ std::optional<RestResponse> ScreeningApi::Operation(const std::string& type, con
     if (request.method != "POST") return OutcomeResponse(Status(StatusCode::kMethodNotAllowed, "$start-screening takes POST"));
     return StartScreening(request, access);
   }
-  if ((type == "Encounter" && name == "session-status") || (type == "Location" && name == "queue")) {
+  if ((type == "Encounter" && (name == "session-status" || name == "session-timeline")) ||
+      (type == "Location" && name == "queue")) {
     if (id.empty()) return OutcomeResponse(common::InvalidError("$" + name + " is invoked on one " + type + ": " + type + "/[id]/$" + name));
     if (request.method != "GET" && request.method != "POST") return OutcomeResponse(Status(StatusCode::kMethodNotAllowed, "$" + name + " takes GET"));
-    return type == "Encounter" ? views_.SessionStatus(id, request, access) : views_.Queue(id, request, access);
+    if (name == "session-status") return views_.SessionStatus(id, request, access);
+    if (name == "session-timeline") return views_.Timeline(id, request, access);
+    return views_.Queue(id, request, access);
   }
   return std::nullopt;
 }

@@ -104,36 +104,43 @@ std::optional<double> SessionViews::TypicalSeconds(const std::string& step) {
   return seconds.size() % 2 == 1 ? seconds[mid] : (seconds[mid - 1] + seconds[mid]) / 2.0;
 }
 
-RestResponse SessionViews::SessionStatus(const std::string& encounter_id, const RestRequest& request,
-                                         const fhir::rest::AccessControl& access) {
+Result<SessionViews::Located> SessionViews::Locate(const std::string& encounter_id,
+                                                   const fhir::rest::AccessControl& access) {
   for (const char* t : {"Encounter", "Task"}) {
-    if (Status st = access.Require(t, fhir::auth::Permission::kRead); !st.ok()) return OutcomeResponse(st);
+    FOVEA_RETURN_IF_ERROR(access.Require(t, fhir::auth::Permission::kRead));
   }
   auto visit = store_.Read("Encounter", encounter_id);
   if (!visit.has_value() || visit->deleted ||
       (access.ReachFor("Encounter", fhir::auth::Permission::kRead) != fhir::auth::Reach::kAll &&
        !access.MayAccess("Encounter", fhir::auth::Permission::kRead, visit->content))) {
-    return OutcomeResponse(Status(StatusCode::kNotFound, "Encounter/" + encounter_id + " is not known"));
+    return Status(StatusCode::kNotFound, "Encounter/" + encounter_id + " is not known");
   }
-  auto session = SessionOf(encounter_id);
-  if (!session.has_value()) return OutcomeResponse(session.error());
-  if (!session->has_value()) {
-    return OutcomeResponse(Status(StatusCode::kNotFound, "Encounter/" + encounter_id + " is not a screening session"));
+  FOVEA_ASSIGN_OR_RETURN(auto session, SessionOf(encounter_id));
+  if (!session.has_value()) {
+    return Status(StatusCode::kNotFound, "Encounter/" + encounter_id + " is not a screening session");
   }
-  auto session_json = common::ParseJson((*session)->content);
-  if (!session_json.has_value()) return OutcomeResponse(session_json.error());
-  TaskView session_view = TaskView::Of(*session_json);
+  FOVEA_ASSIGN_OR_RETURN(JsonValue session_json, common::ParseJson(session->content));
+  FOVEA_ASSIGN_OR_RETURN(auto steps, rules_.SessionSteps(session->id));
+  return Located{std::move(visit).value(), std::move(session).value(), std::move(session_json), std::move(steps)};
+}
+
+RestResponse SessionViews::SessionStatus(const std::string& encounter_id, const RestRequest& request,
+                                         const fhir::rest::AccessControl& access) {
+  auto found = Locate(encounter_id, access);
+  if (!found.has_value()) return OutcomeResponse(found.error());
+  const fhir::store::ResourceVersion* visit = &found->encounter;
+  const fhir::search::SearchMatch* session = &found->session;
+  TaskView session_view = TaskView::Of(found->session_json);
   auto plan = rules_.PlanOf(session_view.plan);
   if (!plan.has_value()) return OutcomeResponse(plan.error());
-  auto steps = rules_.SessionSteps((*session)->id);
-  if (!steps.has_value()) return OutcomeResponse(steps.error());
+  const auto* steps = &found->steps;
   auto encounter_json = common::ParseJson(visit->content);
 
   const common::TimePoint now = clock_.Now();
   std::string out = R"({"resourceType":"Parameters","parameter":[)";
   Param(out, "encounter", "Reference", "Encounter/" + encounter_id);
   Param(out, "encounter-status", "Code", Str(&*encounter_json, {"status"}));
-  Param(out, "session", "Reference", "Task/" + (*session)->id);
+  Param(out, "session", "Reference", "Task/" + session->id);
   Param(out, "session-status", "Code", session_view.status);
   std::vector<std::string> staff;
   double remaining_seconds = 0;
@@ -197,6 +204,42 @@ RestResponse SessionViews::SessionStatus(const std::string& encounter_id, const 
   }
   out += "]}";
   (void)request;
+  return FhirJsonResponse(200, std::move(out));
+}
+
+RestResponse SessionViews::Timeline(const std::string& encounter_id, const RestRequest& request,
+                                    const fhir::rest::AccessControl& access) {
+  auto found = Locate(encounter_id, access);
+  if (!found.has_value()) return OutcomeResponse(found.error());
+  if (Status st = access.Require("Provenance", fhir::auth::Permission::kSearch); !st.ok()) return OutcomeResponse(st);
+  // What the session is made of: its Encounter, its Tasks and what the steps produced.
+  std::vector<std::string> targets = {"Encounter/" + encounter_id, "Task/" + found->session.id};
+  for (const auto& [step, task] : found->steps) {
+    targets.push_back("Task/" + task.id);
+    auto json = common::ParseJson(task.content);
+    const JsonValue* outputs = json.has_value() ? json->Find("output") : nullptr;
+    if (outputs == nullptr || !outputs->is_array()) continue;
+    for (const JsonValue& o : outputs->items()) {
+      std::string ref = Str(&o, {"valueReference", "reference"});
+      if (!ref.empty() && std::find(targets.begin(), targets.end(), ref) == targets.end()) targets.push_back(ref);
+    }
+  }
+  std::string any_of;
+  for (const std::string& t : targets) any_of += (any_of.empty() ? "" : ",") + t;
+  auto provenance = Find("Provenance", {{"target", any_of}, {"_sort", "recorded"}, {"_count", "1000"}});
+  if (!provenance.has_value()) return OutcomeResponse(provenance.error());
+  std::string out = R"({"resourceType":"Bundle","type":"collection","total":)" + std::to_string(provenance->size()) +
+                    R"(,"entry":[)";
+  bool first = true;
+  for (const fhir::search::SearchMatch& m : *provenance) {
+    if (!access.MayAccess("Provenance", fhir::auth::Permission::kRead, m.content)) continue;
+    out += first ? "" : ",";
+    first = false;
+    out += R"({"fullUrl":)";
+    common::AppendJsonString(out, request.base_url + "/Provenance/" + m.id);
+    out += R"(,"resource":)" + m.content + "}";
+  }
+  out += "]}";
   return FhirJsonResponse(200, std::move(out));
 }
 

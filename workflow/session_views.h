@@ -10,6 +10,7 @@
 // Answers are Parameters resources (R4 operations' usual output). Thread-safe.
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -39,6 +40,10 @@ class SessionViews {
   fhir::rest::RestResponse SessionStatus(const std::string& encounter_id,
                                          const fhir::rest::RestRequest& request,
                                          const fhir::rest::AccessControl& access);
+  // `GET Encounter/[id]/$session-timeline`: every Provenance of the session's Encounter, Tasks
+  // and step outputs, oldest first, as a collection Bundle (who, what, when of each change).
+  fhir::rest::RestResponse Timeline(const std::string& encounter_id, const fhir::rest::RestRequest& request,
+                                    const fhir::rest::AccessControl& access);
   fhir::rest::RestResponse Queue(const std::string& location_id, const fhir::rest::RestRequest& request,
                                  const fhir::rest::AccessControl& access);
 
@@ -53,6 +58,14 @@ class SessionViews {
  private:
   common::Result<std::vector<fhir::search::SearchMatch>> Find(const std::string& type,
                                                               std::vector<std::pair<std::string, std::string>> params);
+  // A session as the views need it, after the caller's access to it was checked.
+  struct Located {
+    fhir::store::ResourceVersion encounter;
+    fhir::search::SearchMatch session;  // the session Task
+    common::JsonValue session_json;
+    std::map<std::string, fhir::store::ResourceVersion> steps;  // by step code
+  };
+  common::Result<Located> Locate(const std::string& encounter_id, const fhir::rest::AccessControl& access);
   // The session Task of an Encounter.
   common::Result<std::optional<fhir::search::SearchMatch>> SessionOf(const std::string& encounter_id);
 

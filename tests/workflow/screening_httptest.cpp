@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -285,6 +286,7 @@ BOOST_AUTO_TEST_CASE(ADayOfOnePatientThroughEveryStep) {
   BOOST_TEST(finished.body.find(R"("name":"session-status","valueCode":"completed")") != std::string::npos, finished.body);
   BOOST_TEST(finished.body.find("estimated-minutes-remaining") == std::string::npos);
   std::string first_session_step = unit.StepId("visual-acuity");
+  std::string first_encounter = unit.encounter;
   unit.Start();  // the same patient again: every step now has a timed example
   HttpResult next = unit.As("reg", "GET", "Encounter/" + unit.encounter + "/$session-status");
   BOOST_REQUIRE_MESSAGE(next.status == 200, next.body);
@@ -304,6 +306,33 @@ BOOST_AUTO_TEST_CASE(ADayOfOnePatientThroughEveryStep) {
   HttpResult provenance = unit.As("admin", "GET", "Provenance?target=Task/" + first_session_step);
   BOOST_REQUIRE(provenance.status == 200);
   BOOST_TEST(provenance.body.find("Practitioner/tech1") != std::string::npos);
+
+  // The session's timeline: every change of its Encounter, Tasks and outputs, oldest first,
+  // with who made it.
+  HttpResult timeline = unit.As("sup", "GET", "Encounter/" + first_encounter + "/$session-timeline");
+  BOOST_REQUIRE_MESSAGE(timeline.status == 200, timeline.body);
+  JsonValue bundle = Json(timeline.body);
+  BOOST_TEST(Str(bundle, {"type"}) == "collection");
+  std::string last;
+  std::set<std::string> agents;
+  bool saw_output = false;
+  for (const JsonValue& e : bundle.Find("entry")->items()) {
+    const JsonValue& p = *e.Find("resource");
+    BOOST_TEST(Str(p, {"resourceType"}) == "Provenance");
+    BOOST_TEST(Str(p, {"recorded"}) >= last);
+    last = Str(p, {"recorded"});
+    for (const JsonValue& a : p.Find("agent")->items()) agents.insert(Str(a, {"who", "reference"}));
+    for (const JsonValue& t : p.Find("target")->items()) {
+      if (Str(t, {"reference"}).rfind("Observation/" + right, 0) == 0) saw_output = true;
+    }
+  }
+  for (const char* who : {"reg", "tech1", "tech2", "doc", "sup"}) {
+    BOOST_TEST(agents.count(std::string("Practitioner/") + who) == 1u, who);
+  }
+  BOOST_TEST(saw_output);
+  // Nothing of the second session (same patient) is in the first one's timeline.
+  BOOST_TEST(timeline.body.find("Task/" + unit.StepId("visual-acuity") + "/") == std::string::npos);
+  BOOST_TEST(unit.As("sup", "GET", "Encounter/nowhere/$session-timeline").status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(StartingNeedsAPatientAUnitAndTheRightRole) {
