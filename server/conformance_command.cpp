@@ -1,5 +1,7 @@
 #include "server/conformance_command.h"
 
+#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -28,11 +30,13 @@ constexpr const char* kUsage =
     "        [--scope S] [--token-url URL]\n"
     "                   SMART backend services (client_credentials, private_key_jwt)\n"
     "  --junit FILE     JUnit XML for CI\n"
-    "  --report FILE    the TestReports (a collection Bundle, one TestReport per script)\n"
+    "  --report FILE|DIR  the TestReports: a collection Bundle in FILE, or one\n"
+    "                   TestReport-<script id>.json per script in DIR (ends in / or exists)\n"
     "  --html FILE      a single-page HTML report\n"
     "  --var NAME=VALUE give a TestScript variable a value (overrides its default)\n"
     "  --fixtures DIR   also look for fixture files here\n"
     "  --timeout S      seconds to wait for a callback (default 30)\n"
+    "  --ca-file FILE   also trust these PEM certificates for https:// and wss://\n"
     "  --receiver-bind ADDR  where the callback receiver listens (default 127.0.0.1)\n"
     "  --receiver-url URL    the receiver's URL as the server must call it (tunnel, NAT)\n"
     "  --destination N=URL   send operations with destination N to URL (default --base)\n"
@@ -171,6 +175,8 @@ int RunConformanceCommand(const std::vector<std::string>& args, std::ostream& ou
       std::string d;
       ok = value(d);
       options.fixture_dirs.push_back(d);
+    } else if (a == "--ca-file") {
+      ok = value(options.ca_file);
     } else if (a == "--receiver-bind") {
       ok = value(options.receiver_bind);
     } else if (a == "--receiver-url") {
@@ -231,7 +237,7 @@ int RunConformanceCommand(const std::vector<std::string>& args, std::ostream& ou
     }
   }
 
-  engine::PocoHttpTransport http;
+  engine::PocoHttpTransport http(std::chrono::seconds(60), options.ca_file);
   // An unreachable server is an error, not a run of failures.
   auto probe = http.Send({"GET", options.base + "/metadata",
                           {{"Accept", "application/fhir+json"}}, ""});
@@ -271,7 +277,19 @@ int RunConformanceCommand(const std::vector<std::string>& args, std::ostream& ou
   bool written = true;
   if (!junit.empty()) written &= WriteFile(junit, engine::JUnitXml(results), err);
   if (!html.empty()) written &= WriteFile(html, engine::HtmlReport(results, options.base), err);
-  if (!report.empty()) {
+  std::error_code ec;
+  if (!report.empty() && (report.back() == '/' || std::filesystem::is_directory(report, ec))) {
+    // A directory: one TestReport file per script, named after the script.
+    std::filesystem::create_directories(report, ec);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      std::string stem = results[i].id.empty() ? "script-" + std::to_string(i + 1) : results[i].id;
+      for (char& c : stem) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') c = '_';
+      }
+      std::string path = (std::filesystem::path(report) / ("TestReport-" + stem + ".json")).string();
+      written &= WriteFile(path, common::PrettyJson(engine::TestReportJson(results[i])), err);
+    }
+  } else if (!report.empty()) {
     std::string bundle = "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[";
     for (std::size_t i = 0; i < results.size(); ++i) {
       bundle += (i ? ",{\"resource\":" : "{\"resource\":") + engine::TestReportJson(results[i]) + "}";

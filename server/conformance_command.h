@@ -4,8 +4,9 @@
 // `fovea conformance run --base URL [options] SUITE_OR_FILE...`: runs TestScripts against any
 // FHIR server (conformance/engine, docs/CONFORMANCE.md) and prints a summary per script and per
 // assert. Options: --auth-token T, or SMART backend services (--client-id ID --private-key PEM
-// [--key-alg RS384] [--kid KID] [--scope S] [--token-url URL]); --junit FILE, --report FILE
-// (a TestReport per script: a Bundle of them), --html FILE; --var NAME=VALUE; --fixtures DIR;
+// [--key-alg RS384] [--kid KID] [--scope S] [--token-url URL]); --junit FILE, --report FILE|DIR
+// (a Bundle of TestReports, or one TestReport file per script in DIR), --html FILE;
+// --ca-file PEM; --var NAME=VALUE; --fixtures DIR;
 // --verbose; --timeout SECONDS; --receiver-bind ADDR and --receiver-url URL (a callback
 // receiver a remote server can reach); --destination N=URL (multi-server scripts).
 //

@@ -643,7 +643,7 @@ class ScriptRun {
       r.message = "websocket-bind needs a url and ?token=";
       return r;
     }
-    auto client = WebSocketClient::Bind(url, token, EnsureReceiver());
+    auto client = WebSocketClient::Bind(url, token, EnsureReceiver(), options_.ca_file);
     if (!client.has_value()) {
       r.outcome = Outcome::kFail;
       r.message = client.error().message();

@@ -35,6 +35,7 @@ struct RunOptions {
   // that is not http://BIND:PORT/hook (a tunnel, a NAT).
   std::string receiver_bind = "127.0.0.1";
   std::string receiver_url;
+  std::string ca_file;  // trusted for wss:// besides the system's (the transport has its own)
 };
 
 struct ActionResult {

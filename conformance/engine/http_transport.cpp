@@ -12,6 +12,8 @@
 #include <sstream>
 #include <strings.h>
 
+#include "conformance/engine/detail/tls.h"
+
 namespace conformance::engine {
 
 const std::string* FindHeader(const HeaderList& headers, std::string_view name) {
@@ -28,7 +30,8 @@ common::Result<HttpResponse> PocoHttpTransport::Send(const HttpRequest& request)
     Poco::URI uri(request.url);
     std::unique_ptr<Poco::Net::HTTPClientSession> session;
     if (uri.getScheme() == "https") {
-      session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort());
+      session = std::make_unique<Poco::Net::HTTPSClientSession>(
+          uri.getHost(), uri.getPort(), detail::ClientTlsContext(ca_file_));
     } else if (uri.getScheme() == "http") {
       session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
     } else {

@@ -45,12 +45,15 @@ class HttpTransport {
 // Thread-compatible: one connection per request (a script is sequential).
 class PocoHttpTransport final : public HttpTransport {
  public:
-  explicit PocoHttpTransport(std::chrono::seconds timeout = std::chrono::seconds(60))
-      : timeout_(timeout) {}
+  // `ca_file`: PEM certificates trusted besides the system's (a hospital's private CA).
+  explicit PocoHttpTransport(std::chrono::seconds timeout = std::chrono::seconds(60),
+                             std::string ca_file = "")
+      : timeout_(timeout), ca_file_(std::move(ca_file)) {}
   common::Result<HttpResponse> Send(const HttpRequest& request) override;
 
  private:
   std::chrono::seconds timeout_;
+  std::string ca_file_;
 };
 
 }  // namespace conformance::engine

@@ -63,13 +63,13 @@ common::Result<std::vector<std::string>> ResolveScripts(const std::string& arg,
     auto scripts = ScriptsIn(arg);
     if (!scripts.empty()) return scripts;
   }
-  if (arg.find('/') == std::string::npos) {
-    for (const auto& dir : suite_dirs) {
-      fs::path candidate = fs::path(dir) / arg;
-      if (fs::is_directory(candidate, ec)) {
-        auto scripts = ScriptsIn(candidate);
-        if (!scripts.empty()) return scripts;
-      }
+  // A suite (core) or one script of a suite (core/crud.json).
+  for (const auto& dir : suite_dirs) {
+    fs::path candidate = fs::path(dir) / arg;
+    if (fs::is_regular_file(candidate, ec)) return std::vector<std::string>{candidate.string()};
+    if (fs::is_directory(candidate, ec)) {
+      auto scripts = ScriptsIn(candidate);
+      if (!scripts.empty()) return scripts;
     }
   }
   if (is_dir) return common::NotFoundError("no TestScript files in " + arg);

@@ -3,8 +3,8 @@
 
 // Turns the command line's SUITE_OR_FILE arguments into TestScript files: a file as it is, a
 // directory as every TestScript directly inside it (sorted; fixtures in subfolders are left
-// alone), or the name of a shipped suite (core, search, ...) looked up in the suite
-// directories. Thread-safe.
+// alone), or the name of a shipped suite (core, search, ...) or one of its scripts
+// (core/crud.json) looked up in the suite directories. Thread-safe.
 
 #include <string>
 #include <vector>

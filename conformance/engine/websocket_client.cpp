@@ -9,6 +9,8 @@
 #include <Poco/Net/WebSocket.h>
 #include <Poco/URI.h>
 
+#include "conformance/engine/detail/tls.h"
+
 namespace conformance::engine {
 
 struct WebSocketClient::Socket {
@@ -18,12 +20,14 @@ struct WebSocketClient::Socket {
 
 common::Result<std::unique_ptr<WebSocketClient>> WebSocketClient::Bind(const std::string& url,
                                                                        const std::string& token,
-                                                                       Receiver& receiver) {
+                                                                       Receiver& receiver,
+                                                                       const std::string& ca_file) {
   try {
     Poco::URI uri(url);
     auto socket = std::make_unique<Socket>();
     if (uri.getScheme() == "wss") {
-      socket->session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort());
+      socket->session = std::make_unique<Poco::Net::HTTPSClientSession>(
+          uri.getHost(), uri.getPort(), detail::ClientTlsContext(ca_file));
     } else if (uri.getScheme() == "ws") {
       socket->session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
     } else {

@@ -20,9 +20,11 @@ namespace conformance::engine {
 class WebSocketClient {
  public:
   // Connects and binds. kUnavailable when the server cannot be reached or refuses the upgrade.
+  // `ca_file` as for PocoHttpTransport (wss://).
   static common::Result<std::unique_ptr<WebSocketClient>> Bind(const std::string& url,
                                                                const std::string& token,
-                                                               Receiver& receiver);
+                                                               Receiver& receiver,
+                                                               const std::string& ca_file = "");
   ~WebSocketClient();
   WebSocketClient(const WebSocketClient&) = delete;
   WebSocketClient& operator=(const WebSocketClient&) = delete;

@@ -189,6 +189,15 @@ BOOST_AUTO_TEST_CASE(PassingSuiteExitsZeroAndWritesReports) {
   BOOST_TEST(tr.Find("resourceType")->scalar() == "TestReport");
   BOOST_TEST(tr.Find("result")->scalar() == "pass");
   BOOST_TEST(tr.Find("test")->items().size() == 7u);
+  // --report DIR/: one TestReport per script, named after it.
+  auto per_script = RunCli("--base " + Shared().serve->base() + " --report " + (dir / "reports/").string() +
+                           " core/crud.json core/history.json");
+  BOOST_TEST(per_script.exit_code == 0, per_script.output);
+  for (const char* name : {"TestReport-fovea-core-crud.json", "TestReport-fovea-core-history.json"}) {
+    auto one = common::ParseJson(Slurp(dir / "reports" / name));
+    BOOST_TEST_REQUIRE(one.has_value(), name);
+    BOOST_TEST(one->Find("resourceType")->scalar() == "TestReport");
+  }
   std::string html = Slurp(dir / "r.html");
   BOOST_TEST(html.find("<!DOCTYPE html>") == 0u);
   BOOST_TEST(html.find("Core: create, read") != std::string::npos);
@@ -225,6 +234,26 @@ BOOST_AUTO_TEST_CASE(ClientCredentialsAgainstAuthorisationOn) {
                           (dir / "key.pem").string() + " --key-alg ES384 --kid conf-k1 " + suite);
   BOOST_TEST(wrong_key.exit_code == 2, wrong_key.output);
   BOOST_TEST(wrong_key.output.find("cannot get an access token") != std::string::npos, wrong_key.output);
+  fs::remove_all(dir);
+}
+
+// HTTPS and WSS: a server with a certificate the system does not trust is refused (exit 2);
+// with --ca-file naming it, the CRUD and websocket scripts pass over TLS.
+BOOST_AUTO_TEST_CASE(HttpsAndWssWithAPrivateCa) {
+  fs::path dir = fs::temp_directory_path() / ("fovea-conf-tls-" + std::to_string(::getpid()));
+  std::string cert = std::string(FOVEA_BIN) + " cert dev --force --out " + dir.string() + " >/dev/null 2>&1";
+  BOOST_TEST_REQUIRE(std::system(cert.c_str()) == 0);
+  test_support::TestDatabase db;
+  test_support::ServeProcess tls(FOVEA_BIN, db.dsn(),
+                                 {"--tls-cert", (dir / "dev-cert.pem").string(), "--tls-key",
+                                  (dir / "dev-key.pem").string()});
+  std::string base = "https://127.0.0.1:" + std::to_string(tls.port()) + "/fhir/R4";
+  auto untrusted = RunCli("--base " + base + " core/crud.json");
+  BOOST_TEST(untrusted.exit_code == 2, untrusted.output);
+  BOOST_TEST(untrusted.output.find("certificate verify failed") != std::string::npos, untrusted.output);
+  auto r = RunCli("--base " + base + " --ca-file " + (dir / "dev-cert.pem").string() +
+                  " core/crud.json subscriptions/websocket.json");
+  BOOST_TEST(r.exit_code == 0, r.output + tls.log());
   fs::remove_all(dir);
 }
 
