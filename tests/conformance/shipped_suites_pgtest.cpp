@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE(PassingSuiteExitsZeroAndWritesReports) {
   BOOST_TEST(r.exit_code == 0, r.output);
   BOOST_TEST(r.output.find("PASS  Core: create, read") != std::string::npos, r.output);
   std::string junit = Slurp(dir / "j.xml");
-  BOOST_TEST(junit.find("<testsuite name=\"Core: create, read, update, vread, delete\" tests=\"7\" failures=\"0\"") != std::string::npos, junit);
+  BOOST_TEST(junit.find("<testsuite name=\"Core: create, read, update, vread, delete\" tests=\"8\" failures=\"0\"") != std::string::npos, junit);
   auto report = common::ParseJson(Slurp(dir / "r.json"));
   BOOST_TEST_REQUIRE(report.has_value());
   const auto* entries = report->Find("entry");
@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(PassingSuiteExitsZeroAndWritesReports) {
   const auto& tr = *entries->items()[0].Find("resource");
   BOOST_TEST(tr.Find("resourceType")->scalar() == "TestReport");
   BOOST_TEST(tr.Find("result")->scalar() == "pass");
-  BOOST_TEST(tr.Find("test")->items().size() == 7u);
+  BOOST_TEST(tr.Find("test")->items().size() == 8u);
   // --report DIR/: one TestReport per script, named after it.
   auto per_script = RunCli("--base " + Shared().serve->base() + " --report " + (dir / "reports/").string() +
                            " core/crud.json core/history.json");
