@@ -27,6 +27,7 @@
 #include "server/storage.h"
 #include "server/background_reindexer.h"
 #include "server/reindex_command.h"
+#include "server/search_parameter_watcher.h"
 #include "workflow/screening_api.h"
 #include "workflow/step_alerts.h"
 #include "workflow/workflow_rules.h"
@@ -122,6 +123,11 @@ int RunServe(const Config& given) {
   auto registry = LoadRegistry(search_backend);
   if (auto st = ReindexIfPending(db.dsn(), *registry->Get()); !st.ok()) return Fail(st);
   BackgroundReindexer reindexer(db.dsn(), registry);
+  // Other nodes' SearchParameter changes reach this node's registry (and index) at once.
+  SearchParameterWatcher search_parameters(pool, registry, search_backend,
+                                           [&reindexer](const std::vector<std::string>& types) {
+                                             reindexer.Enqueue(types);
+                                           });
   common::SystemClock clock;
   fhir::rest::ServiceOptions service_options;
   service_options.require_if_match = config.require_if_match;
@@ -132,8 +138,9 @@ int RunServe(const Config& given) {
   service_options.max_conditional_deletes = config.max_conditional_deletes;
   service_options.strict_xml = config.strict_xml;
   fhir::rest::SearchSupport search{registry, &search_backend,
-                                   [&reindexer](const std::vector<std::string>& types) {
+                                   [&reindexer, &search_parameters](const std::vector<std::string>& types) {
                                      reindexer.Enqueue(types);
+                                     search_parameters.Announce();
                                    }};
   // Declared before the HTTP server, so it outlives every request and drains on shutdown.
   fhir::audit::pg::PgAuditStore audit_store(pool);

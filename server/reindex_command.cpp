@@ -13,6 +13,8 @@ namespace pg = fhir::store::pg;
 
 namespace {
 
+constexpr pg::PgQuery kReindexLock{"reindex.lock", "SELECT pg_advisory_lock(7406512002)"};
+
 // Re-extracts the rows of every resource `scan` yields (batches of kBatch after a cursor).
 common::Result<ReindexReport> ReindexScan(pg::PgConnection& conn,
                                           const fhir::search::SearchParameterRegistry& registry,
@@ -68,6 +70,11 @@ common::Result<ReindexReport> ReindexTypes(const std::string& dsn,
                                            const fhir::search::SearchParameterRegistry& registry,
                                            const std::vector<std::string>& types) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(dsn));
+  // One reindex at a time across nodes (each node reindexes after a change of the parameters):
+  // two at once could both replace the same resource's rows and leave them twice. The lock is
+  // the connection's, released when it closes.
+  FOVEA_ASSIGN_OR_RETURN(pg::PgResult locked, conn->Execute(kReindexLock, {}));
+  (void)locked;
   ReindexReport total;
   for (const std::string& type : types) {
     FOVEA_ASSIGN_OR_RETURN(ReindexReport report,

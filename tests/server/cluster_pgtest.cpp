@@ -436,6 +436,62 @@ BOOST_AUTO_TEST_CASE(PostgresRestartedUnderTheServer) {
   BOOST_TEST(node.Stop() == 0);
 }
 
+// A SearchParameter created on node A applies on node B too, without a restart: B reloads when
+// A announces the change, so B's searches apply it and B indexes what it writes with it; what B
+// wrote before is reindexed. Deleting it on B stops it applying on A. (The self link of a
+// lenient search names only the parameters applied.)
+BOOST_AUTO_TEST_CASE(ACustomSearchParameterReachesEveryNode) {
+  TestDatabase db;
+  ServeProcess a(FOVEA_BIN, db.dsn());
+  ServeProcess b(FOVEA_BIN, db.dsn());
+  auto patient = [](const std::string& id, const std::string& colour) {
+    return R"({"resourceType":"Patient","id":")" + id +
+           R"(","extension":[{"url":"http://fovea.example/eye-colour","valueString":")" + colour + R"("}]})";
+  };
+  // What a node finds for `query`, and whether it applied the parameter at all.
+  auto found = [](const ServeProcess& node, const std::string& query) {
+    HttpResult r = node.Request("GET", query);
+    std::set<std::string> ids;
+    bool applied = false;
+    if (r.status != 200) return std::make_pair(applied, ids);
+    JsonValue bundle = Json(r.body);
+    if (const JsonValue* links = bundle.Find("link")) {
+      for (const JsonValue& link : links->items()) {
+        const JsonValue* relation = link.Find("relation");
+        const JsonValue* url = link.Find("url");
+        if (relation != nullptr && url != nullptr && relation->scalar() == "self") {
+          applied = url->scalar().find("eye-colour") != std::string::npos;
+        }
+      }
+    }
+    if (const JsonValue* entries = bundle.Find("entry")) {
+      for (const JsonValue& e : entries->items()) {
+        const JsonValue* id = e.Find("resource")->Find("id");  // an OperationOutcome entry has none
+        if (id != nullptr) ids.insert(id->scalar());
+      }
+    }
+    return std::make_pair(applied, ids);
+  };
+  using Ids = std::set<std::string>;
+  BOOST_REQUIRE_EQUAL(b.Request("PUT", "Patient/e1", patient("e1", "brown")).status, 201);
+  BOOST_TEST(!found(b, "Patient?eye-colour=brown").first);
+  HttpResult created = a.Request("PUT", "SearchParameter/eye-colour",
+      R"({"resourceType":"SearchParameter","id":"eye-colour","url":"http://fovea.example/SearchParameter/eye-colour",
+          "name":"EyeColour","status":"active","description":"Eye colour recorded at check-in","code":"eye-colour",
+          "base":["Patient"],"type":"string","expression":"Patient.extension.where(url='http://fovea.example/eye-colour').value"})");
+  BOOST_REQUIRE_MESSAGE(created.status == 201, created.body);
+  BOOST_REQUIRE_MESSAGE(WaitFor([&] { return found(b, "Patient?eye-colour=brown") == std::make_pair(true, Ids{"e1"}); }, seconds(15)),
+                        "node B never applied A's new parameter\n" << Logs({&a, &b}));
+  BOOST_REQUIRE_MESSAGE(WaitFor([&] { return found(a, "Patient?eye-colour=brown") == std::make_pair(true, Ids{"e1"}); }, seconds(15)),
+                        "node A never found what B wrote before\n" << Logs({&a, &b}));
+  // Written on B now: indexed by B with the new parameter, found on A.
+  BOOST_REQUIRE_EQUAL(b.Request("PUT", "Patient/e2", patient("e2", "green")).status, 201);
+  BOOST_TEST((found(a, "Patient?eye-colour=gr") == std::make_pair(true, Ids{"e2"})));
+  BOOST_REQUIRE_EQUAL(b.Request("DELETE", "SearchParameter/eye-colour").status, 204);
+  BOOST_TEST(WaitFor([&] { return !found(a, "Patient?eye-colour=gr").first; }, seconds(15)),
+             "node A still applies a deleted parameter\n" << Logs({&a, &b}));
+}
+
 // Two sockets bound to one full-resource subscription; one never reads (a tiny receive buffer)
 // while large events arrive. Its send queue overflows and the server closes it (1008, after
 // what was queued), while the other socket receives every event, in order: the dispatcher and
