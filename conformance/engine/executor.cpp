@@ -213,8 +213,12 @@ class ScriptRun {
       for (const auto& d : options_.fixture_dirs) dirs.emplace_back(d);
       for (const fs::path& d : dirs) {
         candidates.push_back(d / f.reference);
+        // Type/id may also be the spec's example file name: Type-id.json (examples-json).
+        std::string dashed = f.reference;
+        if (std::size_t slash = dashed.find('/'); slash != std::string::npos) dashed[slash] = '-';
         for (const char* ext : {".json", ".xml"}) {
           candidates.push_back(d / (f.reference + ext));
+          if (dashed != f.reference) candidates.push_back(d / (dashed + ext));
           candidates.push_back(d / "fixtures" / (f.reference + ext));
           candidates.push_back(d / "_reference" / "resources" / (f.reference + ext));
         }
