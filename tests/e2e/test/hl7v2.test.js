@@ -1,5 +1,6 @@
 'use strict';
 // HL7 v2 over MLLP with real peers from npm, both directions (docs/HL7V2.md):
+//  - a Patient-changed WebSocket subscription is notified of an MLLP write (the normal path);
 //  - node-hl7-client and simple-hl7 send ADT messages to `fovea serve --mllp-port` and get
 //    Fovea's acknowledgements (AA, and AE with ERR naming the segment and field);
 //  - node-hl7-server is the EHR that receives the ORU^R01 of an approved session from
@@ -11,7 +12,8 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { startFovea, waitFor } = require('../lib/server');
-const { client } = require('../lib/fhir');
+const { client, param, backportStatus } = require('../lib/fhir');
+const { WsClient } = require('../lib/ws_client');
 const hl7client = require('node-hl7-client');
 const { Server: Hl7Server } = require('node-hl7-server');
 const simple = require('simple-hl7');
@@ -110,6 +112,32 @@ test('simple-hl7 sends an A08 over its own TCP client and gets AA; the patient i
   assert.equal(ack.getSegment('MSA').getField(1), 'AA');
   const patients = await fhir.expect([200], 'GET', 'Patient?identifier=PATID1234');
   assert.deepEqual(patients.entry[0].resource.name[0].given, ['ADAMS']);
+});
+
+test('a write from MLLP is a normal write: a Patient-changed subscription is notified of the A08', async () => {
+  const sub = await fhir.expect([201], 'POST', 'Subscription', {
+    resourceType: 'Subscription', status: 'requested', reason: 'e2e hl7v2',
+    criteria: 'https://fovea.health/fhir/SubscriptionTopic/Patient-changed',
+    channel: {
+      type: 'websocket', payload: 'application/fhir+json',
+      _payload: { extension: [{ url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content', valueCode: 'id-only' }] },
+    },
+  });
+  const socket = await WsClient.connect(server.wsUrl);
+  try {
+    const token = param(await fhir.expect([200], 'POST', `Subscription/${sub.id}/$get-ws-binding-token`), 'token');
+    socket.send(`bind-with-token ${token}`);
+    assert.equal(backportStatus(await socket.next()).type, 'handshake');
+    const ack = await sendWithNodeHl7Client('MSH|^~\\&|ADT1|HOSP|FOVEA|UNIT|20240102140000||ADT^A08^ADT_A01|SUB1|P|2.5.1\r' +
+                                            'PID|1||PATID1234^^^test1^MR||EVERYMAN^ADAM||19880818|M\r');
+    assert.equal(ack.get('MSA.1').toString(), 'AA');
+    const patient = (await fhir.expect([200], 'GET', 'Patient?identifier=PATID1234')).entry[0].resource;
+    const event = backportStatus(await socket.next(15000));
+    assert.equal(event.type, 'event-notification');
+    assert.equal(event.events[0].focus, `${server.fhirBase}/Patient/${patient.id}`);
+  } finally {
+    await socket.close();
+  }
 });
 
 test('an approved session reaches node-hl7-server as ORU^R01, and its AA is recorded', async () => {
