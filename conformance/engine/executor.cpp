@@ -390,6 +390,10 @@ class ScriptRun {
   std::optional<Target> TargetOf(const std::string& fixture_id) {
     RequireFixture(fixture_id);
     if (auto it = server_ids_.find(fixture_id); it != server_ids_.end()) return it->second;
+    // A fixture file may name its id with a variable ("id": "${patientId}").
+    if (auto raw = raw_.find(fixture_id); raw != raw_.end()) {
+      return TargetOfJson(Source::FromText(Substitute(raw->second)).json());
+    }
     const Source* s = FindSource(fixture_id);
     if (s == nullptr) return std::nullopt;
     if (auto t = TargetOfJson(s->json())) return t;
@@ -505,9 +509,7 @@ class ScriptRun {
         url = base + "/" + target->type + "/" + target->id;
         if (code == "vread") url += "/_history/" + target->version;
       } else if (has_body && (code == "update" || code == "updateCreate")) {
-        RequireFixture(op.source_id);
-        auto t = FindSource(op.source_id) ? TargetOfJson(FindSource(op.source_id)->json())
-                                          : std::nullopt;
+        auto t = TargetOf(op.source_id);
         if (!t) throw SkipSection{"update: the source fixture has no id and no params/targetId"};
         url = base + "/" + t->type + "/" + t->id;
       } else {

@@ -429,6 +429,22 @@ BOOST_AUTO_TEST_CASE(OperationTypesMakeTheSpecsRequests) {
              create.exchange->request.body);
 }
 
+BOOST_AUTO_TEST_CASE(AFixtureMayNameItsIdWithAVariable) {
+  WrongServer server;
+  std::ofstream(FixtureDir() + "/templated.json")
+      << R"({"resourceType":"Patient","id":"${pid}","active":true})";
+  std::string text =
+      R"({"resourceType":"TestScript","name":"T","status":"active","variable":[{"name":"pid","defaultValue":"p42"}],)"
+      R"("fixture":[{"id":"t","resource":{"reference":"templated.json"}}],"test":[{"name":"a","action":[)"
+      R"({"operation":{"type":{"code":"update"},"resource":"Patient","sourceId":"t"}},)"
+      R"({"operation":{"type":{"code":"read"},"targetId":"t"}}]}]})";
+  auto r = RunText(text, server.base());
+  std::vector<std::string> want = {"PUT /fhir/Patient/p42", "GET /fhir/Patient/p42"};
+  BOOST_TEST(server.Requests() == want, boost::test_tools::per_element());
+  BOOST_TEST_REQUIRE(r.tests[0].actions[0].exchange.has_value());
+  BOOST_TEST(r.tests[0].actions[0].exchange->request.body.find("\"id\":\"p42\"") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(ReceiverWaitsForTheCallback) {
   WrongServer server;
   server.Answer("POST /fhir/callback", Ok(kSmith));
