@@ -16,6 +16,7 @@
 
 #include "adapters/hl7v2/message.h"
 #include "common/json.h"
+#include "fhir/store/pg/connection.h"
 #include "tests/adapters/mllp/mllp_client.h"
 #include "tests/support/serve_process.h"
 #include "tests/support/test_database.h"
@@ -193,6 +194,27 @@ BOOST_AUTO_TEST_CASE(OversizedMessageEndsTheConnection) {
   BOOST_TEST(!client.Read(std::chrono::seconds(10)).has_value());
   MllpClient next(node.mllp_port);  // the server itself is fine
   BOOST_TEST(Parsed(next.Exchange(Adt("A04", "S1", "MRN5", "V5"))).Get("MSA-1") == "AA");
+}
+
+// With authorisation on, a message acts as the HL7 interface (a system client with the
+// ehr-system role, which may start sessions), and its write is in the audit trail as such.
+BOOST_AUTO_TEST_CASE(AuditedAsTheHl7Interface) {
+  TestDatabase db;
+  int port = FreePort();
+  ServeProcess node(FOVEA_BIN, db.dsn(), {"--mllp-port", std::to_string(port), "--auth", "on"});
+  MllpClient client(port);
+  BOOST_TEST(Parsed(client.Exchange(Adt("A04", "U1", "MRN10", "V10"))).Get("MSA-1") == "AA");
+  auto conn = fhir::store::pg::PgConnection::Connect(db.dsn());
+  BOOST_REQUIRE(conn.has_value());
+  static constexpr fhir::store::pg::PgQuery kTasks{"test.tasks", "SELECT count(*) FROM resource WHERE type = 'Task'"};
+  static constexpr fhir::store::pg::PgQuery kAudited{
+      "test.audited", "SELECT count(*) FROM audit_event WHERE client_id = 'hl7v2-interface' AND subtype = 'transaction'"};
+  auto tasks = (*conn)->Execute(kTasks, {});
+  BOOST_REQUIRE(tasks.has_value());
+  BOOST_TEST(tasks->GetInt64(0, 0) == 6);
+  auto audited = (*conn)->Execute(kAudited, {});
+  BOOST_REQUIRE(audited.has_value());
+  BOOST_TEST(audited->GetInt64(0, 0) >= 1);
 }
 
 // With the HTTPS certificate, MLLP is TLS too (same settings as HTTPS): a TLS client gets its
