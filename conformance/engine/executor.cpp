@@ -125,8 +125,11 @@ class ScriptRun {
     setup.name = "setup";
     bool setup_ok = true;
     try {
-      AutoCreate(setup);
-      RunActions(script_.setup, setup);
+      if (AutoCreate(setup)) {
+        RunActions(script_.setup, setup);
+      } else {
+        SkipRemaining(script_.setup, 0, setup, "autocreate failed");
+      }
     } catch (const SkipSection& skip) {
       setup.outcome = Outcome::kSkip;
       setup.message = skip.reason;
@@ -253,7 +256,8 @@ class ScriptRun {
     return it == sources_.end() ? nullptr : &it->second;
   }
 
-  void AutoCreate(SectionResult& section) {
+  // False when a fixture could not be created (the setup then does not run).
+  bool AutoCreate(SectionResult& section) {
     for (const Fixture& f : script_.fixtures) {
       if (!f.autocreate) continue;
       RequireFixture(f.id);
@@ -275,8 +279,9 @@ class ScriptRun {
                     std::to_string(r.exchange ? r.exchange->response.status : 0);
       }
       section.actions.push_back(std::move(r));
-      if (!ok) return;
+      if (!ok) return false;
     }
+    return true;
   }
 
   void AutoDelete(SectionResult& section) {

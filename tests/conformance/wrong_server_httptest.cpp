@@ -363,6 +363,18 @@ BOOST_AUTO_TEST_CASE(AutocreateBeforeSetupAutodeleteAfterTeardown) {
   std::vector<std::string> want = {"POST /fhir/Patient", "GET /fhir/Patient/p9", "GET /fhir/Patient/p9",
                                    "GET /fhir/Patient?_id=p9", "DELETE /fhir/Patient/p9"};
   BOOST_TEST(server.Requests() == want, boost::test_tools::per_element());
+
+  // A fixture the server will not create: the setup and the tests do not run.
+  WrongServer refusing;
+  refusing.Answer("POST /fhir/Patient", {500, {{"Content-Type", kJson}}, kOutcome});
+  auto failed = RunText(text, refusing.base());
+  BOOST_TEST((failed.outcome == engine::Outcome::kFail), Console(failed));
+  BOOST_TEST_REQUIRE(failed.setup.has_value());
+  BOOST_TEST(failed.setup->message.find("autocreate of smith was answered 500") != std::string::npos,
+             failed.setup->message);
+  BOOST_TEST((failed.tests.at(0).outcome == engine::Outcome::kSkip));
+  std::vector<std::string> only_create = {"POST /fhir/Patient", "GET /fhir/Patient?_id=p9"};
+  BOOST_TEST(refusing.Requests() == only_create, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(VariablesFromHeadersExpressionsAndDefaults) {
