@@ -85,6 +85,8 @@ Options (environment variable in brackets):
                          [FOVEA_HL7V2_OUTBOUND]
   --hl7v2-location ID    The unit's Location id: where ADT check-in Encounters take place
                          [FOVEA_HL7V2_LOCATION]
+  --mllp-idle-timeout S  Close an MLLP connection after S seconds without a message (default 300)
+                         [FOVEA_MLLP_IDLE_TIMEOUT]
   --max-bundle-entries N Largest batch/transaction Bundle (default 10000) [FOVEA_MAX_BUNDLE_ENTRIES]
   --conditional-delete-max N
                          DELETE [type]?criteria deletes up to N matches at once (default 1:
@@ -170,6 +172,10 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
   }
   if (const char* v = Env("FOVEA_HL7V2_OUTBOUND")) c.hl7v2_outbound = v;
   if (const char* v = Env("FOVEA_HL7V2_LOCATION")) c.hl7v2_location = v;
+  if (const char* v = Env("FOVEA_MLLP_IDLE_TIMEOUT")) {
+    if (!ParseInt(v, 1, 86400, n)) return common::InvalidError("bad FOVEA_MLLP_IDLE_TIMEOUT");
+    c.mllp_idle_timeout_seconds = static_cast<int>(n);
+  }
   if (const char* v = Env("FOVEA_MAX_BUNDLE_ENTRIES")) {
     if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("bad FOVEA_MAX_BUNDLE_ENTRIES");
     c.max_bundle_entries = static_cast<std::size_t>(n);
@@ -271,6 +277,10 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       FOVEA_RETURN_IF_ERROR(value(c.hl7v2_outbound));
     } else if (a == "--hl7v2-location") {
       FOVEA_RETURN_IF_ERROR(value(c.hl7v2_location));
+    } else if (a == "--mllp-idle-timeout") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (!ParseInt(v, 1, 86400, n)) return common::InvalidError("--mllp-idle-timeout must be 1-86400 seconds");
+      c.mllp_idle_timeout_seconds = static_cast<int>(n);
     } else if (a == "--max-bundle-entries") {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 1, 1000000, n)) return common::InvalidError("--max-bundle-entries must be 1-1000000");

@@ -42,6 +42,7 @@ struct Config {
   int mllp_port = -1;                       // HL7 v2 over MLLP; -1: off, 0: any free port
   std::string hl7v2_outbound;               // HOST:PORT of the EHR's MLLP listener; empty: none
   std::string hl7v2_location;               // the unit's Location id for ADT check-ins
+  int mllp_idle_timeout_seconds = 300;      // an MLLP connection without a message is closed
   int presence_timeout_seconds = 30;        // a dead node's presence expires after this long
 };
 

@@ -91,6 +91,7 @@ common::Status Hl7v2Stack::Start() {
     o.port = config_.mllp_port;
     o.tls.cert_chain_file = config_.tls_cert;
     o.tls.private_key_file = config_.tls_key;
+    o.idle_timeout = std::chrono::seconds(config_.mllp_idle_timeout_seconds);
     if (PauseForTesting() == adapters::mllp::ProcessorOptions::PauseForTesting::kAfterAccept) {
       // The paused message must stay unapplied until the test kills the process.
       o.recovery_period = std::chrono::hours(24 * 365);

@@ -4,6 +4,7 @@
 // A minimal MLLP client for tests and the benchmark: one TCP connection, framed sends, and
 // reads of whole framed answers with a deadline. Thread-compatible.
 
+#include <Poco/Exception.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Timespan.h>
@@ -53,6 +54,22 @@ class MllpClient {
       }
       if (n <= 0) return std::nullopt;
       buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+  // True when the server closed the connection (end of stream) within `timeout`.
+  bool WaitClosed(std::chrono::milliseconds timeout) {
+    socket_.setReceiveTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timeout).count()));
+    char chunk[4096];
+    try {
+      while (true) {
+        int n = socket_.receiveBytes(chunk, sizeof chunk);
+        if (n <= 0) return true;
+      }
+    } catch (const Poco::TimeoutException&) {
+      return false;
+    } catch (const Poco::Exception&) {
+      return true;  // reset
     }
   }
 

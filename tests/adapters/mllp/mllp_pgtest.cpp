@@ -246,6 +246,18 @@ BOOST_AUTO_TEST_CASE(MllpOverTls) {
   BOOST_TEST(!plain.Read(std::chrono::seconds(15)).has_value());
 }
 
+// A connection without a message for --mllp-idle-timeout is closed by the server; the listener
+// goes on serving new ones.
+BOOST_AUTO_TEST_CASE(IdleConnectionsAreClosed) {
+  TestDatabase db;
+  int port = FreePort();
+  ServeProcess node(FOVEA_BIN, db.dsn(), {"--mllp-port", std::to_string(port), "--mllp-idle-timeout", "1"});
+  MllpClient idle(port);
+  BOOST_TEST(idle.WaitClosed(std::chrono::seconds(30)));
+  MllpClient busy(port);
+  BOOST_TEST(Parsed(busy.Exchange(Adt("A04", "I1", "MRN11", "V11"))).Get("MSA-1") == "AA");
+}
+
 // SIGKILL after the commit accept (CA) went out, before the message was applied: after the
 // restart it is applied once, and a resend gets its application ACK.
 BOOST_AUTO_TEST_CASE(CrashAfterCommitAcceptAppliesOnce) {
