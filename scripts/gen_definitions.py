@@ -68,6 +68,34 @@ class ValueSets:
         walk(cs.get("concept", []))
         return out
 
+    def hierarchies(self):
+        """{system: {code: [parent codes]}} of every complete code system whose concepts nest
+        or name a parent (property subsumedBy): what token :below/:above search follows."""
+        out = {}
+        for url, cs in sorted(self.code_systems.items()):
+            if cs.get("content") != "complete":
+                continue
+            parents = {}
+            hierarchical = False
+
+            def walk(concepts, parent):
+                nonlocal hierarchical
+                for c in concepts:
+                    mine = parents.setdefault(c["code"], [])
+                    if parent is not None and parent not in mine:
+                        mine.append(parent)
+                        hierarchical = True
+                    for prop in c.get("property", []):
+                        if prop.get("code") == "subsumedBy" and prop.get("valueCode") not in mine:
+                            mine.append(prop["valueCode"])
+                            hierarchical = True
+                    walk(c.get("concept", []), c["code"])
+
+            walk(cs.get("concept", []), None)
+            if hierarchical:
+                out[url] = dict(sorted(parents.items()))
+        return out
+
     def _component(self, inc, depth):
         if inc.get("filter"):
             return None
@@ -184,7 +212,8 @@ def build(directory):
 
     return {"fhirVersion": "4.0.1", "primitives": sorted(primitives),
             "resources": sorted(resource_names), "types": out_types,
-            "valueSets": dict(sorted(used_value_sets.items()))}
+            "valueSets": dict(sorted(used_value_sets.items())),
+            "codeHierarchies": value_sets.hierarchies()}
 
 
 def build_search_parameters(directory):
@@ -223,7 +252,8 @@ def main():
         json.dump(data, f, separators=(",", ":"), sort_keys=False)
         f.write("\n")
     print(f"{target}: {len(data['types'])} types, {len(data['resources'])} resources, "
-          f"{len(data['valueSets'])} required value sets")
+          f"{len(data['valueSets'])} required value sets, "
+          f"{len(data['codeHierarchies'])} code systems with a hierarchy")
     search = build_search_parameters(directory)
     target = os.path.join(REPO, "fhir", "search", "data", "r4-search-parameters.json")
     os.makedirs(os.path.dirname(target), exist_ok=True)

@@ -1,6 +1,7 @@
 #include "fhir/definitions/definitions.h"
 
 #include <algorithm>
+#include <set>
 #include <cstdlib>
 #include <iostream>
 
@@ -46,6 +47,15 @@ common::Result<std::unique_ptr<Definitions>> Definitions::Load(std::string_view 
     auto& list = defs->value_sets_[url];
     for (const auto& c : codes.items()) list.push_back(c.scalar());
     std::sort(list.begin(), list.end());
+  }
+  if (const JsonValue* hierarchies = root.Find("codeHierarchies")) {
+    for (const auto& [system, codes] : hierarchies->members()) {
+      auto& parents = defs->parents_[system];
+      for (const auto& [code, ups] : codes.members()) {
+        auto& mine = parents[code];
+        for (const auto& up : ups.items()) mine.push_back(up.scalar());
+      }
+    }
   }
   // Pass 1: create every type so element types can point at each other.
   for (const auto& [name, t] : types->members()) {
@@ -115,6 +125,47 @@ const std::vector<std::string>* Definitions::ValueSetCodes(std::string_view url)
   std::string_view base = url.substr(0, url.find('|'));  // a version suffix is ignored
   auto it = value_sets_.find(base);
   return it == value_sets_.end() ? nullptr : &it->second;
+}
+
+bool Definitions::HasHierarchy(std::string_view system) const { return parents_.find(system) != parents_.end(); }
+
+std::vector<std::string> Definitions::Subsuming(std::string_view system, std::string_view code) const {
+  auto cs = parents_.find(system);
+  if (cs == parents_.end() || cs->second.find(code) == cs->second.end()) return {};
+  // Walk up; the hierarchy is small and acyclic in the spec, the visited set guards anyway.
+  std::set<std::string> found{std::string(code)};
+  std::vector<std::string> todo{std::string(code)};
+  while (!todo.empty()) {
+    std::string c = std::move(todo.back());
+    todo.pop_back();
+    auto it = cs->second.find(c);
+    if (it == cs->second.end()) continue;
+    for (const std::string& up : it->second) {
+      if (found.insert(up).second) todo.push_back(up);
+    }
+  }
+  return {found.begin(), found.end()};
+}
+
+std::vector<std::string> Definitions::Subsumed(std::string_view system, std::string_view code) const {
+  auto cs = parents_.find(system);
+  if (cs == parents_.end() || cs->second.find(code) == cs->second.end()) return {};
+  std::set<std::string> found{std::string(code)};
+  // A code is below `code` when one of its ancestors is `code`.
+  for (const auto& [candidate, ups] : cs->second) {
+    if (found.count(candidate) > 0) continue;
+    std::vector<std::string> above = Subsuming(system, candidate);
+    if (std::find(above.begin(), above.end(), code) != above.end()) found.insert(candidate);
+  }
+  return {found.begin(), found.end()};
+}
+
+std::vector<std::string> Definitions::HierarchiesWithCode(std::string_view code) const {
+  std::vector<std::string> systems;
+  for (const auto& [system, codes] : parents_) {
+    if (codes.find(code) != codes.end()) systems.push_back(system);
+  }
+  return systems;
 }
 
 const model::TypeDef* Definitions::FindResource(std::string_view name) const {

@@ -35,6 +35,16 @@ class Definitions {
   // The codes of a value set shipped with the definitions (required bindings that can be
   // enumerated offline), sorted; null when Fovea does not have it.
   const std::vector<std::string>* ValueSetCodes(std::string_view url) const;
+  // Whether a shipped code system has a hierarchy (concepts nested, or `subsumedBy`).
+  bool HasHierarchy(std::string_view system) const;
+  // Token :below/:above (hl7.org/fhir/R4/search.html#token): `code` and every code it subsumes
+  // (below) or that subsume it (above) in `system`, sorted; empty when the system has no
+  // hierarchy Fovea ships or the code is not in it.
+  std::vector<std::string> Subsumed(std::string_view system, std::string_view code) const;
+  std::vector<std::string> Subsuming(std::string_view system, std::string_view code) const;
+  // The shipped hierarchical code systems that define `code` (for a token searched without a
+  // system), sorted.
+  std::vector<std::string> HierarchiesWithCode(std::string_view code) const;
   // Every concrete resource type name, sorted.
   const std::vector<std::string>& resource_names() const { return resource_names_; }
 
@@ -45,6 +55,8 @@ class Definitions {
   std::unordered_map<std::string, std::unique_ptr<model::TypeDef>> types_;
   std::map<std::string, std::vector<std::string>, std::less<>> value_sets_;
   std::vector<std::string> resource_names_;
+  // Per hierarchical code system: each code's parents.
+  std::map<std::string, std::map<std::string, std::vector<std::string>, std::less<>>, std::less<>> parents_;
 };
 
 }  // namespace fhir::definitions

@@ -36,6 +36,12 @@ bool TokenMatches(const Clause& c, const TokenRow& r, const std::string& v) {
     std::string needle = NormalizeString(Unescape(v));
     return StartsWith(NormalizeString(r.text), needle);
   }
+  if (c.modifier == "below" || c.modifier == "above") {
+    auto subsumed = TokenSubsumption(v, c.modifier == "below");
+    if (!subsumed.has_value()) return false;
+    if (!subsumed->system.empty() && (!r.has_system || r.system != subsumed->system)) return false;
+    return std::binary_search(subsumed->codes.begin(), subsumed->codes.end(), r.code);
+  }
   std::string system, code;
   if (!SplitPipe(v, system, code)) return r.code == Unescape(v);
   code = Unescape(code);
@@ -59,6 +65,7 @@ bool ReferenceMatches(const Clause& c, const ReferenceRow& r, const std::string&
 bool UriMatches(const Clause& c, const UriRow& r, const std::string& v) {
   std::string value = Unescape(v);
   if (c.modifier == "below") return StartsWith(r.value, value);
+  if (c.modifier == "above") return StartsWith(value, r.value);
   return r.value == value;
 }
 
@@ -173,7 +180,7 @@ common::Status CheckMatchable(const SearchQuery& query) {
       default:
         return refuse(c, std::string(ParamTypeName(c.param->type)) + " parameters are not supported");
     }
-    static const char* const kModifiers[] = {"", "exact", "contains", "text", "not", "missing", "below"};
+    static const char* const kModifiers[] = {"", "exact", "contains", "text", "not", "missing", "below", "above"};
     bool known = std::find(std::begin(kModifiers), std::end(kModifiers), c.modifier) != std::end(kModifiers);
     bool reference_type = c.param->type == ParamType::kReference && !c.modifier.empty() &&
                           std::isupper(static_cast<unsigned char>(c.modifier.front()));

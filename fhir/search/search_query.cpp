@@ -1,6 +1,7 @@
 #include "fhir/search/search_query.h"
 
 #include <algorithm>
+#include <set>
 #include <charconv>
 
 #include "common/clock.h"
@@ -23,7 +24,7 @@ bool ModifierAllowed(ParamType type, std::string_view modifier) {
     case ParamType::kString: return modifier == "exact" || modifier == "contains";
     case ParamType::kToken:
       return modifier == "not" || modifier == "text" || modifier == "in" ||
-             modifier == "not-in" || modifier == "of-type";
+             modifier == "not-in" || modifier == "of-type" || modifier == "below" || modifier == "above";
     case ParamType::kUri: return modifier == "below" || modifier == "above";
     case ParamType::kReference:
       return modifier == "identifier" ||
@@ -253,6 +254,12 @@ std::optional<Clause> ParseClause(const std::string& type, std::string_view key,
       }
       continue;
     }
+    if ((modifier == "below" || modifier == "above") && t == ParamType::kToken &&
+        !TokenSubsumption(v, modifier == "below").has_value()) {
+      error = "'" + v + "': :" + modifier + " on a token follows the hierarchy of a code system Fovea ships, "
+              "and none of them has this code (give system|code of a hierarchical R4 code system)";
+      return std::nullopt;
+    }
     if (modifier == "of-type" && std::count(v.begin(), v.end(), '|') < 2) {
       error = "'" + v + "': expected type-system|type-code|identifier-value";
       return std::nullopt;
@@ -335,6 +342,26 @@ std::string Unescape(std::string_view s) {
     out += s[i];
   }
   return out;
+}
+
+std::optional<SubsumedCodes> TokenSubsumption(std::string_view value, bool below) {
+  const auto& defs = definitions::Definitions::R4();
+  std::string system, code;
+  std::vector<std::string> systems;
+  if (SplitPipe(value, system, code)) {
+    code = Unescape(code);
+    systems = {system};
+  } else {
+    code = Unescape(value);
+    systems = defs.HierarchiesWithCode(code);
+  }
+  std::set<std::string> codes;
+  for (const std::string& s : systems) {
+    std::vector<std::string> found = below ? defs.Subsumed(s, code) : defs.Subsuming(s, code);
+    codes.insert(found.begin(), found.end());
+  }
+  if (codes.empty()) return std::nullopt;
+  return SubsumedCodes{system, {codes.begin(), codes.end()}};
 }
 
 // Splits at the first unescaped '|'; false when there is none.

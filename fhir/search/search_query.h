@@ -110,6 +110,15 @@ std::string Unescape(std::string_view s);
 // there is none.
 bool SplitPipe(std::string_view s, std::string& left, std::string& right);
 
+// Token :below/:above over the hierarchies of the shipped R4 code systems: the codes a value
+// (`system|code`, or a bare `code` looked up in every shipped hierarchy) stands for, itself
+// included. `system` is empty for a bare code. nullopt when no shipped hierarchy has the code.
+struct SubsumedCodes {
+  std::string system;
+  std::vector<std::string> codes;
+};
+std::optional<SubsumedCodes> TokenSubsumption(std::string_view value, bool below);
+
 }  // namespace fhir::search
 
 #endif  // FOVEA_FHIR_SEARCH_SEARCH_QUERY_H_

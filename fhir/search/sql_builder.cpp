@@ -359,6 +359,16 @@ class Builder {
           for (const std::string& code : *codes) list += (list.empty() ? "" : ", ") + Param(code);
           return a_ + ".code IN (" + list + ")";
         }
+        if (c.modifier == "below" || c.modifier == "above") {
+          // The code and what it subsumes (or what subsumes it): checked when parsed.
+          auto subsumed = TokenSubsumption(v, c.modifier == "below");
+          if (!subsumed.has_value()) return "false";
+          std::string list;
+          for (const std::string& code : subsumed->codes) list += (list.empty() ? "" : ", ") + Param(code);
+          if (subsumed->system.empty()) return a_ + ".code IN (" + list + ")";
+          return "(" + a_ + ".system = " + Param(Truncated(subsumed->system, kMaxIndexedUriLength)) + " AND " +
+                 a_ + ".code IN (" + list + "))";
+        }
         if (c.modifier == "of-type") {
           // type-system|type-code|value -> system = type-system, code = "type-code|value"
           std::string type_system, rest;

@@ -281,6 +281,28 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(SearchBehaviour, test_support::TestServer)
 
+// Token :below/:above over the hierarchies of the shipped R4 code systems: DiagnosticReport
+// status amended > corrected, appended; partial > preliminary. An unknown code or a system
+// without a shipped hierarchy is a 400 with strict handling.
+BOOST_AUTO_TEST_CASE(TokenBelowAndAboveFollowShippedHierarchies) {
+  for (const char* status : {"final", "amended", "corrected", "appended", "preliminary", "partial"}) {
+    std::string id = std::string("dr-") + status;
+    BOOST_REQUIRE(Request("PUT", "DiagnosticReport/" + id, R"({"resourceType":"DiagnosticReport","id":")" + id +
+                          R"(","status":")" + status + R"(","code":{"text":"screening"}})").status == 201);
+  }
+  using Set = std::set<std::string>;
+  BOOST_TEST(Ids(Get(*this, "DiagnosticReport?status:below=amended")) == (Set{"dr-amended", "dr-corrected", "dr-appended"}));
+  BOOST_TEST(Ids(Get(*this, "DiagnosticReport?status:below=partial")) == (Set{"dr-partial", "dr-preliminary"}));
+  BOOST_TEST(Ids(Get(*this, "DiagnosticReport?status:below=final")) == (Set{"dr-final"}));
+  BOOST_TEST(Ids(Get(*this, "DiagnosticReport?status:above=corrected")) == (Set{"dr-amended", "dr-corrected"}));
+  BOOST_TEST(Ids(Get(*this, "DiagnosticReport?status:below=amended,partial")) ==
+             (Set{"dr-amended", "dr-corrected", "dr-appended", "dr-partial", "dr-preliminary"}));
+  HttpResult unknown = Request("GET", "DiagnosticReport?status:below=nonsense", "", {{"Prefer", "handling=strict"}});
+  BOOST_TEST(unknown.status == 400);
+  BOOST_TEST(unknown.body.find("hierarchy") != std::string::npos, unknown.body);
+  BOOST_TEST(Request("GET", "Observation?code:below=http://loinc.org|8867-4", "", {{"Prefer", "handling=strict"}}).status == 400);
+}
+
 BOOST_AUTO_TEST_CASE(IndexFollowsUpdatesAndDeletes) {
   BOOST_REQUIRE(Request("PUT", "Patient/u1", R"({"resourceType":"Patient","id":"u1","gender":"male"})").status == 201);
   BOOST_TEST(Ids(Get(*this, "Patient?gender=male")).count("u1") == 1u);

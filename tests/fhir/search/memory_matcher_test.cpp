@@ -81,6 +81,28 @@ BOOST_AUTO_TEST_CASE(TokensReferencesStringsDatesAndIds) {
   BOOST_TEST(Matches("Patient", "name:contains=an", R"({"resourceType":"Patient","name":[{"family":"Tan"}]})"));
 }
 
+// Token :below/:above follow the hierarchies of the shipped code systems (request-intent:
+// order > original-order, reflex-order, filler-order > instance-order).
+BOOST_AUTO_TEST_CASE(TokensBelowAndAboveFollowShippedHierarchies) {
+  auto task = [](const std::string& intent) {
+    return R"({"resourceType":"Task","status":"ready","intent":")" + intent + R"("})";
+  };
+  BOOST_TEST(Matches("Task", "intent:below=order", task("order")));
+  BOOST_TEST(Matches("Task", "intent:below=order", task("instance-order")));  // two levels down
+  BOOST_TEST(Matches("Task", "intent:below=order", task("reflex-order")));
+  BOOST_TEST(!Matches("Task", "intent:below=order", task("plan")));
+  BOOST_TEST(!Matches("Task", "intent:below=filler-order", task("order")));
+  BOOST_TEST(Matches("Task", "intent:above=instance-order", task("order")));
+  BOOST_TEST(Matches("Task", "intent:above=instance-order", task("filler-order")));
+  BOOST_TEST(!Matches("Task", "intent:above=instance-order", task("reflex-order")));
+  // With a system, only codes indexed with that system match (a code element has none).
+  BOOST_TEST(!Matches("Task", "intent:below=http://hl7.org/fhir/request-intent|order", task("order")));
+  // And on uris, :above is "a prefix of what was asked".
+  const char* vs = R"({"resourceType":"ValueSet","status":"active","url":"http://x.test/a"})";
+  BOOST_TEST(Matches("ValueSet", "url:above=http://x.test/a/b", vs));
+  BOOST_TEST(!Matches("ValueSet", "url:above=http://x.test/c", vs));
+}
+
 BOOST_AUTO_TEST_CASE(CriteriaItCannotEvaluateAreRefused) {
   for (const char* q : {"subject:Patient.name=tan", "_has:Observation:subject:code=x",
                         "value-quantity=5", "_text=acuity", "_content=acuity"}) {
