@@ -68,7 +68,8 @@ std::string Hl7Now(const common::Clock& clock) {
 Hl7v2Stack::Hl7v2Stack(const Config& config, Hl7v2Wiring wiring)
     : config_(config),
       wiring_(std::move(wiring)),
-      pool_(wiring_.dsn, 8),
+      // One connection per MLLP connection applying a message, plus recovery and outbound.
+      pool_(wiring_.dsn, static_cast<std::size_t>(adapters::mllp::MllpOptions{}.max_connections) + 2),
       inbox_(pool_),
       service_(*wiring_.defs, *wiring_.store, *wiring_.clock,
                Hl7v2ServiceOptions(wiring_.service_options), wiring_.search,

@@ -9,8 +9,9 @@
 //  - the outbound worker: approved sessions queued as ORU^R01 and sent to --hl7v2-outbound;
 //  - Encounter/[id]/$hl7v2 for the HTTP API (Extensions()): the session's ORU^R01 and its
 //    delivery state.
-// The inbox and queue use a small connection pool of their own: a message holds its inbox row
-// while its FHIR transaction runs on the main pool, so the two never wait for each other.
+// The inbox and queue use a connection pool of their own (one per MLLP connection, plus two): a
+// message holds its inbox row while its FHIR transaction runs on the main pool, so the two never
+// wait for each other.
 
 #include <condition_variable>
 #include <memory>

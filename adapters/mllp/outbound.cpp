@@ -36,6 +36,9 @@ constexpr PgQuery kInsert{"hl7v2.out_insert",
                           "VALUES ($1, '', '') ON CONFLICT (encounter_id) DO NOTHING RETURNING id"};
 constexpr PgQuery kFill{"hl7v2.out_fill",
                         "UPDATE hl7v2_outbound SET control_id = $2, message = $3 WHERE id = $1"};
+constexpr PgQuery kUnrenderable{"hl7v2.out_unrenderable",
+                                "UPDATE hl7v2_outbound SET control_id = $2, status = 'failed', "
+                                "last_error = $3 WHERE id = $1"};
 constexpr PgQuery kClaim{"hl7v2.out_claim",
                          "SELECT id, message, attempts FROM hl7v2_outbound "
                          "WHERE status = 'pending' AND next_attempt <= now() "
@@ -215,7 +218,17 @@ common::Result<int> OutboundQueue::QueueApproved() {
     std::string id(inserted->Get(0, 0));
     std::string control = "FO" + id;
     auto oru = RenderSessionOru(service_, encounter_id, control, Timestamp(), options_);
-    if (!oru.has_value()) return rollback(oru.error());
+    if (!oru.has_value() && oru.error().code() == common::StatusCode::kUnavailable) {
+      return rollback(oru.error());  // the database: the next pass tries again
+    }
+    if (!oru.has_value()) {
+      // A session that cannot be rendered (its Patient deleted, say) must not hold up the
+      // others: it is recorded as failed, with the reason, for $hl7v2 to show.
+      auto failed = conn->Execute(kUnrenderable, {id, control, oru.error().message()});
+      if (!failed.has_value()) return rollback(failed.error());
+      common::LogWarning("hl7v2: the results of a session could not be rendered: " + oru.error().message());
+      continue;
+    }
     auto filled = conn->Execute(kFill, {id, control, *oru});
     if (!filled.has_value()) return rollback(filled.error());
     ++queued;

@@ -170,6 +170,24 @@ BOOST_AUTO_TEST_CASE(ApprovedSessionGoesToTheEhrOnceWithRetries) {
   JsonValue preview = s.Get("Encounter/" + s.encounter + "/$hl7v2");
   BOOST_TEST(common::ToJson(preview).find("not-queued") != std::string::npos);
 
+  // A session that cannot be rendered (its Patient deleted) is recorded as failed and does not
+  // hold up the others: its session Task completed directly (auth is off: unrestricted).
+  BOOST_REQUIRE(Message::Parse(client.Exchange(
+                    "MSH|^~\\&|ADT1|HOSP|FOVEA|UNIT|20240102120000+0100||ADT^A04|A2|P|2.5.1\r"
+                    "PID|1||MRN-P^^^HOSP^MR||Gone^Gus||20150601|M\rPV1|1|O|||||||||||||||||VISIT-P^^^HOSP\r"))
+                    ->Get("MSA-1") == "AA");
+  JsonValue poison = *s.Get("Encounter?identifier=VISIT-P").Find("entry")->items().front().Find("resource");
+  std::string poison_id = poison.Find("id")->scalar();
+  int deleted = fovea.Request("DELETE", poison.Find("subject")->Find("reference")->scalar()).status;
+  BOOST_REQUIRE(deleted == 200 || deleted == 204);
+  {
+    JsonValue bundle = s.Get("Task?encounter=Encounter/" + poison_id + "&code=screening-session");
+    JsonValue task = *bundle.Find("entry")->items().front().Find("resource");
+    task.Set("status", JsonValue::String("completed"));
+    auto r = fovea.Request("PUT", "Task/" + task.Find("id")->scalar(), common::ToJson(task));
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  }
+
   s.Move("check-in", "in-progress");
   s.Move("check-in", "completed");
   s.Move("visual-acuity", "in-progress");
@@ -231,6 +249,9 @@ BOOST_AUTO_TEST_CASE(ApprovedSessionGoesToTheEhrOnceWithRetries) {
   BOOST_TEST(status.find("\"valueCode\":\"sent\"") != std::string::npos, status);
   BOOST_TEST(status.find("\"valueInteger\":2") != std::string::npos, status);
   BOOST_TEST(status.find("MSA|AA|" + oru.ControlId()) != std::string::npos, status);
+  std::string failed = common::ToJson(s.Get("Encounter/" + poison_id + "/$hl7v2"));
+  BOOST_TEST(failed.find("\"valueCode\":\"failed\"") != std::string::npos, failed);
+  BOOST_TEST(failed.find("last-error") != std::string::npos, failed);
   // Sent once: nothing more arrives (the next poll has run by the time $hl7v2 said sent).
   BOOST_TEST(ehr.WaitFor(3, std::chrono::seconds(3)).size() == 2u);
 }
