@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <random>
 #include <sstream>
 
 #include "common/json.h"
@@ -27,7 +28,7 @@ constexpr const char* kUsage =
     "                   core, search, transactions, subscriptions, screening\n"
     "  --auth-token T   send 'Authorization: Bearer T'\n"
     "  --client-id ID --private-key FILE [--key-alg RS384|ES384|...] [--kid KID]\n"
-    "        [--scope S] [--token-url URL]\n"
+    "        [--scope S] [--token-url URL]   (or --client-credentials ID:FILE)\n"
     "                   SMART backend services (client_credentials, private_key_jwt)\n"
     "  --junit FILE     JUnit XML for CI\n"
     "  --report FILE|DIR  the TestReports: a collection Bundle in FILE, or one\n"
@@ -95,8 +96,10 @@ common::Result<std::string> FetchToken(engine::HttpTransport& http, const std::s
   claims.Set("sub", common::JsonValue::String(cc.client_id));
   claims.Set("aud", common::JsonValue::String(token_url));
   claims.Set("exp", common::JsonValue::Number(std::to_string(now + 240)));
+  // A fresh jti per assertion: servers refuse a replayed one (two runs in the same second).
+  std::random_device rd;
   claims.Set("jti", common::JsonValue::String("fovea-conformance-" + std::to_string(now) + "-" +
-                                              std::to_string(std::rand())));
+                                              std::to_string(rd()) + std::to_string(rd())));
   FOVEA_ASSIGN_OR_RETURN(std::string assertion, fhir::auth::SignJwt(key, claims));
   engine::HttpRequest req;
   req.method = "POST";
@@ -156,6 +159,21 @@ int RunConformanceCommand(const std::vector<std::string>& args, std::ostream& ou
     else if (a == "--report") ok = value(report);
     else if (a == "--html") ok = value(html);
     else if (a == "--client-id") ok = cc_value(&ClientCredentials::client_id);
+    else if (a == "--client-credentials") {
+      // Shorthand: --client-credentials CLIENT_ID:KEY.pem
+      std::string v;
+      ok = value(v);
+      std::size_t colon = v.find(':');
+      if (ok && (colon == std::string::npos || colon == 0 || colon + 1 == v.size())) {
+        err << "fovea conformance: --client-credentials wants CLIENT_ID:PRIVATE_KEY_FILE\n";
+        return 2;
+      }
+      if (ok) {
+        if (!cc) cc.emplace();
+        cc->client_id = v.substr(0, colon);
+        cc->private_key = v.substr(colon + 1);
+      }
+    }
     else if (a == "--private-key") ok = cc_value(&ClientCredentials::private_key);
     else if (a == "--key-alg") ok = cc_value(&ClientCredentials::alg);
     else if (a == "--kid") ok = cc_value(&ClientCredentials::kid);

@@ -275,6 +275,9 @@ BOOST_AUTO_TEST_CASE(ClientCredentialsAgainstAuthorisationOn) {
   auto r = RunCli("--base " + secured.base() + " --client-id conformance-ehr --private-key " +
                   (dir / "key.pem").string() + " --key-alg ES384 --kid conf-k1 --scope 'system/*.cruds' " + suite);
   BOOST_TEST(r.exit_code == 0, r.output + secured.log());
+  auto shorthand = RunCli("--base " + secured.base() + " --client-credentials conformance-ehr:" +
+                          (dir / "key.pem").string() + " --key-alg ES384 --kid conf-k1 --scope 'system/*.cruds' " + suite);
+  BOOST_TEST(shorthand.exit_code == 0, shorthand.output);
 
   auto wrong_key = RunCli("--base " + secured.base() + " --client-id nobody --private-key " +
                           (dir / "key.pem").string() + " --key-alg ES384 --kid conf-k1 " + suite);
