@@ -8,6 +8,11 @@
 //       after the message is in the durable inbox and its FHIR transaction (Patient upsert,
 //       check-in Encounter, the session's six Tasks, MessageHeader) has committed. An answer
 //       other than AA counts as an error.
+//   hl7v2_bench --mode http --http-port H --connections C ...
+//       The FHIR transaction alone: the same messages mapped in the client with Fovea's own ADT
+//       mapping (adapters/hl7v2/mapping, MessageHeader included) and POSTed as transaction
+//       Bundles to http://127.0.0.1:H/fhir/R4 over one keep-alive connection per client: what
+//       MLLP adds (parsing, the inbox's two commits, the MessageHeader read) is the difference.
 //   hl7v2_bench --mode echo --connections C ...
 //       The baseline: the same clients and messages against a raw MLLP echo started in this
 //       process on a free loopback port (a thread per connection; it frames back a fixed ACK for
@@ -31,7 +36,15 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
+#include "adapters/hl7v2/mapping/adt_mapping.h"
+#include "adapters/hl7v2/message.h"
 #include "bench/bench_common.h"
+#include "common/json.h"
 
 namespace {
 
@@ -80,6 +93,30 @@ bool ReadFrame(int fd, std::string& buffer, std::string& out) {
 }
 
 std::string Framed(const std::string& m) { return "\x0b" + m + "\x1c\r"; }
+
+// POSTs the message's transaction Bundle; true when Fovea answered 200.
+bool PostBundle(Poco::Net::HTTPClientSession& session, const std::string& message, const std::string& marker) {
+  auto parsed = adapters::hl7v2::Message::Parse(message);
+  if (!parsed.has_value()) return false;
+  auto mapped = adapters::hl7v2::mapping::MapAdt(*parsed, {"", marker});
+  if (!mapped.bundle.has_value()) return false;
+  std::string body = common::ToJson(*mapped.bundle);
+  Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, "/fhir/R4", Poco::Net::HTTPMessage::HTTP_1_1);
+  req.setKeepAlive(true);
+  req.setContentType("application/fhir+json");
+  req.set("Prefer", "return=minimal");
+  req.setContentLength(static_cast<std::streamsize>(body.size()));
+  try {
+    session.sendRequest(req) << body;
+    Poco::Net::HTTPResponse resp;
+    std::istream& is = session.receiveResponse(resp);
+    std::string ignored;
+    Poco::StreamCopier::copyToString(is, ignored);
+    return resp.getStatus() == Poco::Net::HTTPResponse::HTTP_OK;
+  } catch (const Poco::Exception&) {
+    return false;
+  }
+}
 
 std::string Adt(const std::string& tag, int client, long long i) {
   std::string id = tag + "-" + std::to_string(client) + "-" + std::to_string(i);
@@ -140,6 +177,7 @@ int main(int argc, char** argv) {
   std::string mode = "fovea";
   std::string label = "run";
   int port = 0;
+  int http_port = 0;
   int connections = 1;
   int run = 1;
   double duration = 10;
@@ -155,6 +193,7 @@ int main(int argc, char** argv) {
     };
     if (a == "--mode") mode = next();
     else if (a == "--port") port = bench::ParseInt(a, next(), 1, 65535);
+    else if (a == "--http-port") http_port = bench::ParseInt(a, next(), 1, 65535);
     else if (a == "--connections") connections = bench::ParseInt(a, next(), 1, 256);
     else if (a == "--duration") duration = bench::ParseNonNegative(a, next());
     else if (a == "--warmup") warmup = bench::ParseNonNegative(a, next());
@@ -165,8 +204,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (mode != "fovea" && mode != "echo") {
-    std::fprintf(stderr, "--mode is fovea or echo\n");
+  if (mode != "fovea" && mode != "echo" && mode != "http") {
+    std::fprintf(stderr, "--mode is fovea, http or echo\n");
+    return 2;
+  }
+  if (mode == "http" && http_port == 0) {
+    std::fprintf(stderr, "--http-port is required for --mode http\n");
     return 2;
   }
   std::unique_ptr<EchoServer> echo;
@@ -174,7 +217,7 @@ int main(int argc, char** argv) {
     echo = std::make_unique<EchoServer>();
     port = echo->port();
   }
-  if (port == 0) {
+  if (port == 0 && mode == "fovea") {
     std::fprintf(stderr, "--port is required for --mode fovea\n");
     return 2;
   }
@@ -189,6 +232,21 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
+      if (mode == "http") {
+        Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(http_port));
+        session.setKeepAlive(true);
+        std::vector<double> mine;
+        for (long long i = 0; Clock::now() < stop; ++i) {
+          auto t0 = Clock::now();
+          bool ok = PostBundle(session, Adt(tag, c, i), "bench-" + tag + "-" + std::to_string(c) + "-" + std::to_string(i));
+          auto t1 = Clock::now();
+          if (!ok) ++errors;
+          if (t0 >= measure_from && t1 <= stop) mine.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        }
+        std::lock_guard lock(mu);
+        latencies.insert(latencies.end(), mine.begin(), mine.end());
+        return;
+      }
       int fd = Connect(port);
       std::string buffer, ack;
       std::vector<double> mine;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HL7 v2 benchmark (issue 9): ADT^A04 messages per second through Fovea's MLLP listener with the
 # application ACK (sent after the inbox commit and the FHIR transaction), with 1 and 8
-# connections, against a raw MLLP echo (bench/hl7v2_bench.cpp) in the same run. Throwaway
+# connections, against the same messages' transaction Bundles POSTed over HTTP (the FHIR write
+# alone) and a raw MLLP echo (bench/hl7v2_bench.cpp), in the same run. Throwaway
 # PostgreSQL with default durability (fsync per commit) and `fovea serve --auth off --mllp-port`
 # on loopback (scripts/lib/bench-env.sh). Prints a markdown table of medians over RUNS runs.
 #
@@ -9,7 +10,7 @@
 #   RUNS=1 DURATION=3 scripts/bench-hl7v2.sh         # a quick look
 #
 # Environment:
-#   RUNS=3              runs of every cell; runs alternate fovea/echo order (ABBA)
+#   RUNS=3              runs of every cell; runs alternate fovea/http/echo order (ABBA)
 #   CONNECTIONS="1 8"   concurrent MLLP connections
 #   DURATION=10 WARMUP=2  measured seconds per cell, and seconds before them not counted
 #   BUILD_DIR=build JOBS=2 build location and parallelism; SKIP_BUILD=1 uses existing binaries
@@ -67,14 +68,15 @@ cell() {  # description, then hl7v2_bench arguments
 
 # A short warm-up of both (caches, plans, connection pools), not reported.
 "$BENCH_BIN" --mode fovea --port "$mllp_port" --connections 2 --duration 2 --warmup 1 --label warmup >>"$out"
+"$BENCH_BIN" --mode http --http-port "$port" --connections 2 --duration 2 --warmup 1 --label warmup >>"$out"
 "$BENCH_BIN" --mode echo --connections 2 --duration 1 --warmup 0 --label warmup >>"$out"
 
 for run in $(seq 1 "$RUNS"); do
-  order="fovea echo"
-  (( run % 2 == 0 )) && order="echo fovea"
+  order="fovea http echo"
+  (( run % 2 == 0 )) && order="echo http fovea"
   for c in $CONNECTIONS; do
     for mode in $order; do
-      cell "run $run/$RUNS: $mode, $c connection(s), ${DURATION}s" --mode "$mode" --port "$mllp_port" \
+      cell "run $run/$RUNS: $mode, $c connection(s), ${DURATION}s" --mode "$mode" --port "$mllp_port" --http-port "$port" \
         --connections "$c" --duration "$DURATION" --warmup "$WARMUP" --run "$run"
     done
   done
