@@ -784,7 +784,11 @@ class FhirService::Call {
       auto head = s_.store_.Head(type_, id_);
       if (!head.has_value()) {
         if (head.error().code() != StatusCode::kNotFound) return Fail(head.error());
-        return Fail(Status(StatusCode::kNotFound, type_ + "/" + id_ + " does not exist"));
+        // R4 (http.html#delete): deleting what does not exist at all succeeds too, and says
+        // nothing about whether it ever did; only a version asked for cannot match.
+        if (*if_match != 0) return Fail(Status(StatusCode::kPreconditionFailed, type_ + "/" + id_ + " has no version " + std::to_string(*if_match)));
+        res_.status = 204;
+        return;
       }
       if (head->deleted) {
         res_.status = 204;  // deleting a deleted resource changes nothing

@@ -534,13 +534,10 @@ class Transaction {
     v.version = current + 1;
     switch (e.action) {
       case Action::kDelete:
-        if (!exists) {
-          if (stored) {  // deleted already: nothing changes
-            e.skip = true;
-            e.status = 204;
-            return std::nullopt;
-          }
-          return fail(Status(StatusCode::kNotFound, e.type + "/" + e.id + " does not exist"));
+        if (!exists) {  // deleted already, or never there (R4 http.html#delete): nothing changes
+          e.skip = true;
+          e.status = 204;
+          return std::nullopt;
         }
         if (c_.before_delete) {
           if (Status st = c_.before_delete(e.type, e.id, c_.access); !st.ok()) return fail(st);

@@ -216,6 +216,15 @@ Result<RestHookDeliverer::Outcome> RestHookDeliverer::Process(RestHookQueue& que
                             spec.topic_based() ? spec.topic->url : "", claim.events, ""};
 
   if (spec.status == "requested") {
+    // The claim read the Subscription in its statement's snapshot, which can predate another
+    // worker's handshake that committed `active` just before this claim got the row: read the
+    // version again (a fresh snapshot) so the endpoint never gets the handshake twice.
+    auto head = store_.Head("Subscription", claim.subscription_id);
+    if (!head.has_value()) {
+      (void)queue.Release();
+      return head.error();
+    }
+    if (head->deleted || head->version != claim.subscription_version) return release(Outcome::kRetryLater);
     std::optional<HookRequest> handshake = HandshakeRequest(spec, status, options_.base_url, now);
     if (handshake) {
       HookOutcome sent = SendHook(*handshake, timeout);

@@ -158,7 +158,12 @@ BOOST_AUTO_TEST_CASE(DeleteThenGoneThenRecreate) {
   BOOST_TEST(Request("GET", "Patient/d/_history/1").status == 200);
   BOOST_TEST(Request("GET", "Patient/d/_history/2").status == 410);
   BOOST_TEST(Request("DELETE", "Patient/d").status == 204);  // idempotent, no new version
-  BOOST_TEST(Request("DELETE", "Patient/never").status == 404);
+  // Never there: success too (R4 http.html#delete), without a version; If-Match cannot match.
+  HttpResult never = Request("DELETE", "Patient/never");
+  BOOST_TEST(never.status == 204);
+  BOOST_TEST(never.Header("ETag").empty());
+  BOOST_TEST(Request("DELETE", "Patient/never", "", {{"If-Match", "W/\"1\""}}).status == 412);
+  BOOST_TEST(Request("GET", "Patient/never").status == 404);
   HttpResult recreated = Request("PUT", "Patient/d", PatientWithId("d"));
   BOOST_TEST(recreated.status == 201);
   BOOST_TEST(recreated.Header("ETag") == "W/\"3\"");
