@@ -34,6 +34,7 @@ void PresenceTracker::Update(ConnectionId id, const Following& now) {
   for (const auto& [session, staff] : before) {
     auto still = now.find(session);
     if (still != now.end() && still->second.reference == staff.reference) continue;
+    unrecorded_.erase({id, session});
     Leave(id, session);
     auto followers = followers_.find(session);
     if (followers != followers_.end()) {
@@ -83,18 +84,28 @@ void PresenceTracker::Tick() {
   next_tick_ = now + std::max<std::chrono::seconds>(std::chrono::seconds(1), ttl_ / 3);
   if (!following_.empty()) (void)store_->Touch(node_);
   (void)store_->Expire(ttl_);
+  std::set<std::pair<ConnectionId, std::string>> retry;
+  retry.swap(unrecorded_);
+  for (const auto& [id, session] : retry) {
+    auto socket = following_.find(id);
+    if (socket == following_.end()) continue;
+    auto staff = socket->second.find(session);
+    if (staff != socket->second.end()) Join(id, session, staff->second);
+  }
 }
 
 void PresenceTracker::LeaveAll() {
   if (store_ == nullptr) return;
   (void)store_->LeaveAll(node_);
   following_.clear();
+  unrecorded_.clear();
   followers_.clear();
 }
 
 void PresenceTracker::Join(ConnectionId id, const std::string& session, const StaffMember& staff) {
   if (common::Status st = store_->Join(node_, static_cast<std::int64_t>(id), session, staff); !st.ok()) {
-    common::LogWarning("presence: a join could not be recorded: " + st.message());
+    common::LogWarning("presence: a join could not be recorded (tried again shortly): " + st.message());
+    unrecorded_.insert({id, session});
   }
 }
 

@@ -41,7 +41,8 @@ class PresenceTracker {
   void Update(websocket::ConnectionId id, const Following& now);
   // An announcement from the store (a NOTIFY payload).
   void Announced(const std::string& payload);
-  // Keeps this node's rows alive and expires dead nodes' rows, every ttl/3.
+  // Keeps this node's rows alive and expires dead nodes' rows, every ttl/3; records again the
+  // joins the store could not take (the database was away).
   void Tick();
   // Every row of this node (the channel is stopping).
   void LeaveAll();
@@ -57,6 +58,7 @@ class PresenceTracker {
   const std::string node_;
   std::map<websocket::ConnectionId, Following> following_;
   std::map<std::string, std::set<websocket::ConnectionId>> followers_;  // by session
+  std::set<std::pair<websocket::ConnectionId, std::string>> unrecorded_;  // joins to record again
   common::TimePoint next_tick_{};
 };
 
