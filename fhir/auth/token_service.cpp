@@ -552,8 +552,10 @@ common::Result<AuthorizeRequest> TokenService::CheckAuthorizeRequest(const Form&
   if (FormValue(form, "code_challenge_method") != "S256" || r.code_challenge.size() != 43) {
     return invalid("PKCE is required: code_challenge_method=S256 with a code_challenge.");
   }
+  // SMART App Launch 2.0 makes aud REQUIRED: an app names the FHIR server it means, so a token
+  // meant for one server is never obtained (or phished) for another.
   r.aud = FormValue(form, "aud");
-  if (!r.aud.empty() && r.aud != settings_.FhirBase()) {
+  if (r.aud != settings_.FhirBase()) {
     return invalid("aud must be this server's FHIR base URL " + settings_.FhirBase() + ".");
   }
   r.scope = FormValue(form, "scope");

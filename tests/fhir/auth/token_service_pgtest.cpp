@@ -272,7 +272,7 @@ Form AuthorizeForm(const std::string& challenge, const std::string& scope = "use
   return {{"response_type", "code"}, {"client_id", "staff-console"},
           {"redirect_uri", kRedirect}, {"scope", scope},
           {"state", "xyz 1"},          {"code_challenge", challenge},
-          {"code_challenge_method", "S256"}};
+          {"code_challenge_method", "S256"}, {"aud", std::string(kIssuer) + "/fhir/R4"}};
 }
 
 std::string CodeFrom(const std::string& url) {

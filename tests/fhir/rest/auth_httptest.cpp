@@ -24,6 +24,7 @@ using test_support::TestServer;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* kRedirect = "https://console.unit7.test/callback";
+const std::string kAud = std::string(test_support::TestServer::kTestIssuer) + "/fhir/R4";
 
 JsonValue Json(const HttpResult& r) {
   auto parsed = common::ParseJson(r.body);
@@ -297,7 +298,7 @@ BOOST_AUTO_TEST_CASE(TheLoginPageShowsWrongPasswordsWithoutRedirecting) {
   std::string params = Form({{"response_type", "code"}, {"client_id", "staff-console"},
                              {"redirect_uri", kRedirect}, {"code_challenge", challenge},
                              {"code_challenge_method", "S256"}, {"username", "dr.okafor"},
-                             {"password", "wrong"}});
+                             {"password", "wrong"}, {"aud", kAud}});
   HttpResult r = PostForm("/auth/authorize", params);
   BOOST_TEST(r.status == 401);
   BOOST_TEST(r.body.find("Wrong user name or password") != std::string::npos);
@@ -318,9 +319,19 @@ BOOST_AUTO_TEST_CASE(TheLoginPageShowsWrongPasswordsWithoutRedirecting) {
                                         {"redirect_uri", kRedirect},
                                         {"state", "\"><script>alert(1)</script>"},
                                         {"code_challenge", challenge},
-                                        {"code_challenge_method", "S256"}}));
+                                        {"code_challenge_method", "S256"}, {"aud", kAud}}));
   BOOST_TEST(xss.status == 200);
   BOOST_TEST(xss.body.find("<script>") == std::string::npos);
+  // aud is required (SMART App Launch 2.0) and must be this server's FHIR base.
+  for (const char* aud : {"", "https://other-ehr.test/fhir"}) {
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"response_type", "code"}, {"client_id", "staff-console"}, {"redirect_uri", kRedirect},
+        {"code_challenge", challenge}, {"code_challenge_method", "S256"}};
+    if (*aud != '\0') params.emplace_back("aud", aud);
+    HttpResult wrong = server.Request("GET", "/auth/authorize?" + Form(params));
+    BOOST_TEST(wrong.status == 400);
+    BOOST_TEST(wrong.body.find("aud must be") != std::string::npos, wrong.body);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
