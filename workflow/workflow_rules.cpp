@@ -227,6 +227,7 @@ Result<std::vector<PlannedWrite>> WorkflowRules::PlanWrite(fhir::model::Element&
     return std::vector<PlannedWrite>{};
   }
   if (type == "Encounter" && replaces_version == 0) return PlanCheckIn(resource, id, access);
+  if (type == "Encounter") return PlanEncounterUpdate(resource, id, replaces_version);
   if (type != "Task") return std::vector<PlannedWrite>{};
   return PlanTaskWrite(resource, id, replaces_version, access);
 }
@@ -254,6 +255,52 @@ Result<std::vector<PlannedWrite>> WorkflowRules::PlanCheckIn(fhir::model::Elemen
   start.requester = ActorOf(access).reference;
   start.now = clock_.Now();
   return SessionTasks(start, id, *registry_->Get());
+}
+
+Result<std::vector<PlannedWrite>> WorkflowRules::PlanEncounterUpdate(fhir::model::Element& resource,
+                                                                     const std::string& id, int replaces_version) {
+  std::vector<PlannedWrite> effects;
+  FOVEA_ASSIGN_OR_RETURN(JsonValue encounter, common::ParseJson(fhir::format::WriteResourceJson(resource)));
+  const std::string status = Str(&encounter, "status");
+  if (status != "cancelled" && status != "entered-in-error") return effects;
+  auto previous = store_.ReadVersion("Encounter", id, replaces_version);
+  if (!previous.has_value() || previous->deleted) return effects;
+  FOVEA_ASSIGN_OR_RETURN(JsonValue before, common::ParseJson(previous->content));
+  const std::string was = Str(&before, "status");
+  if (was == "cancelled" || was == "entered-in-error" || was == "finished") return effects;
+  FOVEA_ASSIGN_OR_RETURN(auto sessions, SearchFor(search_, *registry_->Get(), "Task",
+                                                  {{"encounter", "Encounter/" + id},
+                                                   {"code", std::string(kStepSystem) + "|" + kSessionCode}}));
+  const std::string at = common::FormatInstant(clock_.Now());
+  const std::string why = status == "cancelled" ? "Visit cancelled" : "Visit entered in error";
+  auto cancel = [&](const ResourceVersion& task) -> Status {
+    FOVEA_ASSIGN_OR_RETURN(JsonValue json, common::ParseJson(task.content));
+    const std::string task_status = Str(&json, "status");
+    if (task_status == "completed" || task_status == "cancelled" || task_status == "failed" ||
+        task_status == "entered-in-error") {
+      return Status::Ok();  // what was done stays done
+    }
+    FOVEA_ASSIGN_OR_RETURN(PlannedWrite w, Revise(task, [&](JsonValue& t) {
+      t.Set("status", JsonValue::String("cancelled"));
+      JsonValue reason = JsonValue::Object();
+      reason.Set("text", JsonValue::String(why));
+      t.Set("statusReason", std::move(reason));
+      t.Set("lastModified", JsonValue::String(at));
+    }));
+    effects.push_back(std::move(w));
+    return Status::Ok();
+  };
+  for (fhir::search::SearchMatch& m : sessions) {
+    ResourceVersion session;
+    session.type = "Task";
+    session.id = m.id;
+    session.version = m.version;
+    session.content = std::move(m.content);
+    FOVEA_ASSIGN_OR_RETURN(auto steps, SessionSteps(session.id));
+    for (const auto& [code, step] : steps) FOVEA_RETURN_IF_ERROR(cancel(step));
+    FOVEA_RETURN_IF_ERROR(cancel(session));
+  }
+  return effects;
 }
 
 Result<std::vector<PlannedWrite>> WorkflowRules::PlanTaskWrite(fhir::model::Element& resource,

@@ -70,6 +70,10 @@ class WorkflowRules {
   // A new Encounter typed screening-session starts a session: its Tasks join the write.
   common::Result<std::vector<fhir::store::PlannedWrite>> PlanCheckIn(
       fhir::model::Element& resource, const std::string& id, const fhir::rest::AccessControl& access);
+  // A screening Encounter cancelled (or entered in error) ends its session: the session Task
+  // and every step not finished yet are cancelled in the same transaction.
+  common::Result<std::vector<fhir::store::PlannedWrite>> PlanEncounterUpdate(
+      fhir::model::Element& resource, const std::string& id, int replaces_version);
   common::Result<std::vector<fhir::store::PlannedWrite>> PlanTaskWrite(
       fhir::model::Element& resource, const std::string& id, int replaces_version,
       const fhir::rest::AccessControl& access);

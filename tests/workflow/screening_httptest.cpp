@@ -358,6 +358,36 @@ BOOST_AUTO_TEST_CASE(StartingNeedsAPatientAUnitAndTheRightRole) {
   BOOST_TEST(bad.body.find("participant.role") != std::string::npos, bad.body);
 }
 
+// A visit cancelled (an HL7 A11, or registration through the API) ends its session in the
+// same transaction: every step not done yet and the session Task are cancelled with the reason;
+// what was done stays done.
+BOOST_AUTO_TEST_CASE(CancellingTheVisitCancelsWhatIsLeftOfTheSession) {
+  Unit unit;
+  unit.Start();
+  BOOST_REQUIRE(unit.Move("reg", "check-in", "in-progress", "reg").status == 200);
+  BOOST_REQUIRE(unit.Move("reg", "check-in", "completed", "reg").status == 200);
+  BOOST_REQUIRE(unit.Move("tech1", "visual-acuity", "in-progress", "tech1").status == 200);
+  JsonValue visit = unit.Read("Encounter/" + unit.encounter);
+  visit.Set("status", JsonValue::String("cancelled"));
+  HttpResult cancelled = unit.As("reg", "PUT", "Encounter/" + unit.encounter, common::ToJson(visit),
+                                 {{"Content-Type", "application/fhir+json"}});
+  BOOST_REQUIRE_MESSAGE(cancelled.status == 200, cancelled.body);
+  BOOST_TEST(unit.Status("check-in") == "completed");
+  for (const char* step : {"visual-acuity", "refraction", "doctor-diagnosis", "supervisor-approval"}) {
+    JsonValue t = unit.Step(step);
+    BOOST_TEST(Str(t, {"status"}) == "cancelled", step);
+    BOOST_TEST(Str(t, {"statusReason", "text"}) == "Visit cancelled", step);
+  }
+  BOOST_TEST(Str(unit.Read("Task/" + unit.session), {"status"}) == "cancelled");
+  // Cancelled again: nothing more to change.
+  std::string version = unit.Version(unit.Step("refraction"));
+  visit = unit.Read("Encounter/" + unit.encounter);
+  BOOST_REQUIRE(unit.As("reg", "PUT", "Encounter/" + unit.encounter, common::ToJson(visit),
+                        {{"Content-Type", "application/fhir+json"}}).status == 200);
+  BOOST_TEST(unit.Version(unit.Step("refraction")) == version);
+  BOOST_TEST(unit.As("sup", "GET", "Location/van7/$queue").body.find(R"("name":"count","valueInteger":0)") != std::string::npos);
+}
+
 // A check-in Encounter written through the API (here in an EHR's transaction, with the
 // Patient it creates) starts the session in the same transaction.
 BOOST_AUTO_TEST_CASE(ACheckInEncounterStartsTheSession) {

@@ -109,6 +109,9 @@ BOOST_AUTO_TEST_CASE(A04StartsASessionAndARepeatIsNotAppliedTwice) {
   BOOST_TEST(Total(node.process, "Patient") == 1);
   BOOST_TEST(Parsed(client.Exchange(Adt("A11", "C3", "MRN1-NEW", "V1"))).Get("MSA-1") == "AA");
   BOOST_TEST(Total(node.process, kVisitSearch + "V1&status=cancelled") == 1);
+  // The cancelled visit ends its session: the session Task and its five steps are cancelled.
+  BOOST_TEST(Total(node.process, "Task?status=cancelled") == 6);
+  BOOST_TEST(Total(node.process, "Task?status=ready,in-progress,draft") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(EnhancedModeSendsCommitAcceptThenApplicationAck) {
