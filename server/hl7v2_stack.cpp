@@ -178,6 +178,8 @@ fhir::rest::ExtensionSupport Hl7v2Stack::Extensions() {
     }
     return fhir::rest::FhirJsonResponse(200, common::ToJson(params));
   };
+  // Listed in the CapabilityStatement (no OperationDefinition resource is shipped for it yet).
+  e.operations.push_back({"Encounter", "hl7v2", "https://fovea.health/fhir/OperationDefinition/hl7v2"});
   return e;
 }
 
