@@ -491,7 +491,7 @@ AdtMapping MapAdt(const Message& m, const AdtOptions& options) {
   }
   const bool demographics = Contains(kDemographicEvents, event);
   const bool no_op = Contains(kNoOpEvents, event);
-  if (!demographics && !no_op && !Contains({"A01", "A03", "A04", "A11", "A40", "A47"}, event)) {
+  if (!demographics && !no_op && !Contains({"A01", "A03", "A04", "A11", "A29", "A40", "A47"}, event)) {
     return fail(Error(At("MSH", 9, 0, 2), "201", "ADT event '" + event + "' is not supported (see docs/HL7V2.md)", true));
   }
   if (m.ControlId().empty()) return fail(Error(At("MSH", 10), "101", "MSH-10 (message control id) is required"));
@@ -578,6 +578,13 @@ AdtMapping MapAdt(const Message& m, const AdtOptions& options) {
     JsonValue patch = Parameters({PatchOperation("replace", "Encounter.status",
                                                  {{"value", Named("valueCode", Str(status))}})});
     entries.Add(Entry("", std::move(patch), "PATCH", Criteria("Encounter", visit)));
+  }
+  if (event == "A29") {
+    // Delete person information: the screening record is kept (clinical records are not the
+    // hospital ADT's to erase); the Patient is marked no longer in use, as FHIR has it.
+    entries.Add(Entry("", Parameters({PatchOperation("replace", "Patient.active",
+                                                     {{"value", Named("valueBoolean", JsonValue::Bool(false))}})}),
+                      "PATCH", patient_criteria));
   }
   if (event == "A40") {
     const Segment* mrg = m.Find("MRG");

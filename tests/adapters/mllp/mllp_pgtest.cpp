@@ -112,6 +112,10 @@ BOOST_AUTO_TEST_CASE(A04StartsASessionAndARepeatIsNotAppliedTwice) {
   // The cancelled visit ends its session: the session Task and its five steps are cancelled.
   BOOST_TEST(Total(node.process, "Task?status=cancelled") == 6);
   BOOST_TEST(Total(node.process, "Task?status=ready,in-progress,draft") == 0);
+  // A29: the person's record is kept, marked no longer in use.
+  BOOST_TEST(Parsed(client.Exchange(Adt("A29", "C4", "MRN1-NEW", "V1"))).Get("MSA-1") == "AA");
+  BOOST_TEST(Total(node.process, "Patient?active=false") == 1);
+  BOOST_TEST(Total(node.process, "Patient") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(EnhancedModeSendsCommitAcceptThenApplicationAck) {
