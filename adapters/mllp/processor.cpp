@@ -109,6 +109,39 @@ common::Status ResolvePatchReferences(const fhir::rest::FhirService& service, co
   return common::Status::Ok();
 }
 
+// An ADT upsert (`PUT Patient?identifier=...`) carries the demographics the hospital owns; the
+// Patient's `link`s (an earlier A40 merge) are Fovea's record and would be lost by a plain
+// replace: copied over from the stored Patient, and a merged-away Patient stays inactive.
+common::Status KeepPatientLinks(const fhir::rest::FhirService& service, common::JsonValue& entry,
+                                const std::string& request_id) {
+  const common::JsonValue* request = entry.Find("request");
+  const common::JsonValue* url = request != nullptr ? request->Find("url") : nullptr;
+  common::JsonValue* resource = nullptr;
+  for (auto& [key, value] : entry.members()) {
+    if (key == "resource") resource = &value;
+  }
+  if (url == nullptr || resource == nullptr || request->Find("method")->scalar() != "PUT" ||
+      url->scalar().rfind("Patient?", 0) != 0) {
+    return common::Status::Ok();
+  }
+  auto r = Request("GET", "Patient", "", request_id);
+  r.query = common::ParseQueryString(url->scalar().substr(std::string_view("Patient?").size()));
+  auto found = service.Handle(r);
+  if (found.status != 200) return common::Status::Ok();  // the transaction reports it
+  auto json = common::ParseJson(found.body);
+  const common::JsonValue* entries = json.has_value() ? json->Find("entry") : nullptr;
+  if (entries == nullptr || entries->items().size() != 1) return common::Status::Ok();
+  const common::JsonValue* stored = entries->items().front().Find("resource");
+  const common::JsonValue* links = stored != nullptr ? stored->Find("link") : nullptr;
+  if (links == nullptr || !links->is_array() || links->items().empty()) return common::Status::Ok();
+  resource->Set("link", *links);
+  for (const common::JsonValue& link : links->items()) {
+    const common::JsonValue* type = link.Find("type");
+    if (type != nullptr && type->scalar() == "replaced-by") resource->Set("active", common::JsonValue::Bool(false));
+  }
+  return common::Status::Ok();
+}
+
 }  // namespace
 
 InboundProcessor::InboundProcessor(const fhir::rest::FhirService& service, PgInbox& inbox,
@@ -238,7 +271,9 @@ common::Status InboundProcessor::ResolveEntries(common::JsonValue& bundle,
     if (key != "entry") continue;
     for (auto& entry : entries.items()) {
       const auto* request = entry.Find("request");
-      if (request == nullptr || request->Find("method")->scalar() != "PATCH") continue;
+      if (request == nullptr) continue;
+      FOVEA_RETURN_IF_ERROR(KeepPatientLinks(service_, entry, request_id));
+      if (request->Find("method")->scalar() != "PATCH") continue;
       FOVEA_RETURN_IF_ERROR(ResolvePatchReferences(service_, entry, request_id));
     }
   }

@@ -167,6 +167,26 @@ BOOST_AUTO_TEST_CASE(ErrorsNameSegmentAndField) {
   BOOST_TEST(Parsed(client.Exchange(Adt("A04", "X4", "MRN4", "V4"))).Get("MSA-1") == "AA");
 }
 
+// A40 links the two Patients; the hospital's later A08s (full demographics, applied as a
+// replace) keep those links, and the merged-away Patient stays inactive.
+BOOST_AUTO_TEST_CASE(AMergeSurvivesLaterDemographicUpdates) {
+  TestDatabase db;
+  Node node(db.dsn());
+  MllpClient client(node.mllp_port);
+  BOOST_REQUIRE(Parsed(client.Exchange(Adt("A04", "M1", "MRN5", "V5"))).Get("MSA-1") == "AA");
+  BOOST_REQUIRE(Parsed(client.Exchange(Adt("A04", "M2", "MRN6", "V6"))).Get("MSA-1") == "AA");
+  BOOST_REQUIRE(Parsed(client.Exchange("MSH|^~\\&|ADT1|HOSP|FOVEA|UNIT|20240102||ADT^A40|M3|P|2.5.1\r"
+                                       "PID|1||MRN5^^^HOSP^MR||Doe^Jane\rMRG|MRN6^^^HOSP^MR\r"))
+                    .Get("MSA-1") == "AA");
+  BOOST_TEST(Total(node.process, "Patient?link:missing=false") == 2);
+  BOOST_TEST(Total(node.process, "Patient?active=false") == 1);
+  BOOST_REQUIRE(Parsed(client.Exchange(Adt("A08", "M4", "MRN5", "V5"))).Get("MSA-1") == "AA");
+  BOOST_REQUIRE(Parsed(client.Exchange(Adt("A08", "M5", "MRN6", "V6"))).Get("MSA-1") == "AA");
+  BOOST_TEST(Total(node.process, "Patient?link:missing=false") == 2);
+  BOOST_TEST(Total(node.process, "Patient?active=false") == 1);
+  BOOST_TEST(Total(node.process, "Patient?identifier=urn:fovea:hl7v2:id:HOSP|MRN6&active=false") == 1);
+}
+
 BOOST_AUTO_TEST_CASE(ManyMessagesOnConcurrentConnections) {
   TestDatabase db;
   Node node(db.dsn());
