@@ -42,20 +42,12 @@ MEMORY_SOCKETS=${MEMORY_SOCKETS:-10000}
 MEMORY_SHAPE=${MEMORY_SHAPE:-shared}
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-2}
-FOVEA_BIN=${FOVEA_BIN:-$BUILD_DIR/bin/fovea}
-BENCH_BIN=${BENCH_BIN:-$BUILD_DIR/bin/delivery_bench}
 
 log() { echo "bench-delivery: $*" >&2; }
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  cmake -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DFOVEA_BUILD_BENCH=ON >&2
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target fovea delivery_bench >&2
-fi
-for bin in "$FOVEA_BIN" "$BENCH_BIN"; do
-  [[ -x "$bin" ]] || { log "missing $bin"; exit 1; }
-done
-FOVEA_BIN=$(realpath "$FOVEA_BIN")
-BENCH_BIN=$(realpath "$BENCH_BIN")
+# shellcheck source=lib/bench-env.sh
+source "$repo/scripts/lib/bench-env.sh"
+bench_build_binaries delivery_bench
 
 # Every socket is a descriptor in the client and one in the server (Fovea or the relay); both
 # inherit this shell's limit. Fovea itself does not raise its own.
@@ -67,8 +59,6 @@ if [[ "$fd_limit" != unlimited && "$MEMORY_SOCKETS" != 0 && "$fd_limit" -lt "$ne
   log "(raise the hard limit, or set MEMORY_SOCKETS lower)"; exit 1
 fi
 
-# shellcheck source=lib/bench-env.sh
-source "$repo/scripts/lib/bench-env.sh"
 bench_start_environment bench-delivery
 
 relay_pid=""

@@ -28,27 +28,17 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-2}
-FOVEA_BIN=${FOVEA_BIN:-$BUILD_DIR/bin/fovea}
-BENCH_BIN=${BENCH_BIN:-$BUILD_DIR/bin/hl7v2_bench}
 
 log() { echo "bench-hl7v2: $*" >&2; }
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  cmake -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DFOVEA_BUILD_BENCH=ON >&2
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target fovea hl7v2_bench >&2
-fi
-for bin in "$FOVEA_BIN" "$BENCH_BIN"; do
-  [[ -x "$bin" ]] || { log "missing $bin"; exit 1; }
-done
-FOVEA_BIN=$(realpath "$FOVEA_BIN")
-BENCH_BIN=$(realpath "$BENCH_BIN")
+# shellcheck source=lib/bench-env.sh
+source "$repo/scripts/lib/bench-env.sh"
+bench_build_binaries hl7v2_bench
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 mllp_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export FOVEA_SERVE_ARGS="--auth off --rate-limit 0 --mllp-port $mllp_port"
 
-# shellcheck source=lib/bench-env.sh
-source "$repo/scripts/lib/bench-env.sh"
 bench_start_environment bench-hl7v2
 
 mkdir -p bench/results

@@ -36,25 +36,15 @@ GAP_MS=${GAP_MS:-20}
 TIMEOUT=${TIMEOUT:-5}
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-2}
-FOVEA_BIN=${FOVEA_BIN:-$BUILD_DIR/bin/fovea}
-BENCH_BIN=${BENCH_BIN:-$BUILD_DIR/bin/workflow_bench}
 
 log() { echo "bench-workflow: $*" >&2; }
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  cmake -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DFOVEA_BUILD_BENCH=ON >&2
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target fovea workflow_bench >&2
-fi
-for bin in "$FOVEA_BIN" "$BENCH_BIN"; do
-  [[ -x "$bin" ]] || { log "missing $bin"; exit 1; }
-done
-FOVEA_BIN=$(realpath "$FOVEA_BIN")
-BENCH_BIN=$(realpath "$BENCH_BIN")
+# shellcheck source=lib/bench-env.sh
+source "$repo/scripts/lib/bench-env.sh"
+bench_build_binaries workflow_bench
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# shellcheck source=lib/bench-env.sh
-source "$repo/scripts/lib/bench-env.sh"
 bench_start_environment bench-workflow
 
 mkdir -p bench/results

@@ -7,22 +7,12 @@ measured in the same run; each cell is the median over runs, paired ratios the m
 per-run ratios.
 """
 
-import argparse
 from collections import defaultdict
-from bench_report_common import fmt_num, machine_line, median, paired_ratio, read_jsonl
+from bench_report_common import fmt_num, machine_line, median, paired_ratio, read_jsonl, run_arguments
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("results")
-    ap.add_argument("--pg-version", default="")
-    ap.add_argument("--runs", default="?")
-    ap.add_argument("--duration", default="?")
-    ap.add_argument("--warmup", default="?")
-    ap.add_argument("--load-before", default="?")
-    ap.add_argument("--load-after", default="?")
-    ap.add_argument("--commit", default="")
-    args = ap.parse_args()
+    args = run_arguments()
 
     cells = defaultdict(list)  # (mode, connections) -> rows
     for r in read_jsonl(args.results):

@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark report scripts (machine description, medians, numbers)."""
 
+import argparse
 import platform
 import statistics
 
@@ -62,3 +63,16 @@ def paired_ratio(rows_a, rows_b, key, pair_key="run"):
     ratios = [r[key] / by_run[r[pair_key]][key] for r in rows_a
               if r[pair_key] in by_run and by_run[r[pair_key]][key]]
     return statistics.median(ratios) if ratios else None
+
+
+def run_arguments(*extra):
+    """The arguments every bench-*.sh passes to its report (results file, PostgreSQL version,
+    runs, commit, measured and warm-up seconds, load before and after), plus `extra` names
+    ("--gap-ms") taken as strings defaulting to "?"."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--pg-version", default="")
+    ap.add_argument("--commit", default="")
+    for name in ("--runs", "--duration", "--warmup", "--load-before", "--load-after") + extra:
+        ap.add_argument(name, default="?")
+    return ap.parse_args()

@@ -7,9 +7,8 @@ over runs. Latency: a completing PUT to the notification that the next step beca
 (task-status, status=ready), against a plain Task PUT to its Task-changed notification.
 """
 
-import argparse
 from collections import defaultdict
-from bench_report_common import fmt_num, machine_line, median, paired_ratio, read_jsonl
+from bench_report_common import fmt_num, machine_line, median, paired_ratio, read_jsonl, run_arguments
 
 KINDS = ("start", "get", "claim", "output", "complete")
 PER_SESSION = {"start": 1, "get": 5, "claim": 5, "output": 5, "complete": 5}
@@ -21,17 +20,7 @@ def ms(rows, key):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("results")
-    ap.add_argument("--pg-version", default="")
-    ap.add_argument("--runs", default="?")
-    ap.add_argument("--duration", default="?")
-    ap.add_argument("--warmup", default="?")
-    ap.add_argument("--gap-ms", default="?")
-    ap.add_argument("--load-before", default="?")
-    ap.add_argument("--load-after", default="?")
-    ap.add_argument("--commit", default="")
-    args = ap.parse_args()
+    args = run_arguments("--gap-ms")
 
     tput = defaultdict(list)     # (mode, clients) -> rows
     latency = defaultdict(list)  # target -> rows

@@ -1,4 +1,5 @@
-# Shared by scripts/bench.sh and scripts/bench-search.sh (sourced, not run): a throwaway
+# Shared by the scripts/bench*.sh (sourced, not run). bench_build_binaries: fovea and one
+# benchmark driver, built unless SKIP_BUILD=1. bench_start_environment: a throwaway
 # PostgreSQL with default durability (a real fsync per commit), migrated, and a Fovea serving on
 # a free loopback port. Needs FOVEA_BIN and a log function; sets tmp, pgdata, dsn, db_url, port,
 # base and server_pid, and removes everything on exit.
@@ -66,4 +67,23 @@ bench_cleanup() {
     "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null 2>&1
   fi
   [[ -n "${tmp:-}" ]] && rm -rf "$tmp"
+}
+
+# Builds fovea and the benchmark target `$1` (unless SKIP_BUILD=1) in BUILD_DIR with JOBS, checks
+# both binaries and sets FOVEA_BIN and BENCH_BIN (default $BUILD_DIR/bin/...) to absolute paths.
+# Needs a log function.
+bench_build_binaries() {
+  local target=$1
+  FOVEA_BIN=${FOVEA_BIN:-$BUILD_DIR/bin/fovea}
+  BENCH_BIN=${BENCH_BIN:-$BUILD_DIR/bin/$target}
+  if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    cmake -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DFOVEA_BUILD_BENCH=ON >&2
+    cmake --build "$BUILD_DIR" -j"$JOBS" --target fovea "$target" >&2
+  fi
+  local bin
+  for bin in "$FOVEA_BIN" "$BENCH_BIN"; do
+    [[ -x "$bin" ]] || { log "missing $bin"; exit 1; }
+  done
+  FOVEA_BIN=$(realpath "$FOVEA_BIN")
+  BENCH_BIN=$(realpath "$BENCH_BIN")
 }

@@ -5,6 +5,7 @@
 // reads of whole framed answers with a deadline. Thread-compatible.
 
 #include <Poco/Exception.h>
+#include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Timespan.h>
@@ -14,6 +15,12 @@
 #include <string>
 
 namespace mllp_test {
+
+// A loopback port free right now (for a server's --mllp-port).
+inline int FreePort() {
+  Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+  return probe.address().port();
+}
 
 class MllpClient {
  public:

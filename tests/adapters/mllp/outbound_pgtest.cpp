@@ -24,14 +24,10 @@ namespace {
 
 using adapters::hl7v2::Message;
 using common::JsonValue;
+using mllp_test::FreePort;
 using mllp_test::MllpClient;
 using test_support::ServeProcess;
 using test_support::TestDatabase;
-
-int FreePort() {
-  Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
-  return probe.address().port();
-}
 
 JsonValue Json(const std::string& text) {
   auto json = common::ParseJson(text);
