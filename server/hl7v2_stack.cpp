@@ -7,6 +7,9 @@
 #include "fhir/auth/principal.h"
 #include "fhir/rest/access_control.h"
 #include "fhir/rest/outcome.h"
+#include "fhir/rest/writes.h"
+
+std::string_view EmbeddedHl7v2Operation();  // server/data/hl7v2-operation.json
 
 namespace server {
 namespace {
@@ -82,6 +85,8 @@ Hl7v2Stack::Hl7v2Stack(const Config& config, Hl7v2Wiring wiring)
 }
 
 common::Status Hl7v2Stack::Start() {
+  FOVEA_RETURN_IF_ERROR(fhir::rest::EnsureShipped(*wiring_.store, {{"OperationDefinition", EmbeddedHl7v2Operation()}},
+                                                  wiring_.clock->Now(), wiring_.search.registry->Get().get()));
   if (!config_.hl7v2_outbound.empty()) {
     FOVEA_RETURN_IF_ERROR(adapters::mllp::ParseEndpoint(config_.hl7v2_outbound, outbound_options_));
   }
@@ -178,7 +183,7 @@ fhir::rest::ExtensionSupport Hl7v2Stack::Extensions() {
     }
     return fhir::rest::FhirJsonResponse(200, common::ToJson(params));
   };
-  // Listed in the CapabilityStatement (no OperationDefinition resource is shipped for it yet).
+  // Listed in the CapabilityStatement; its OperationDefinition is shipped by Start().
   e.operations.push_back({"Encounter", "hl7v2", "https://fovea.health/fhir/OperationDefinition/hl7v2"});
   return e;
 }

@@ -91,26 +91,13 @@ fhir::rest::ExtensionSupport ScreeningApi::Extensions() {
 }
 
 Status ScreeningApi::EnsureShipped() {
-  for (auto [type, json] : {std::pair<std::string, std::string_view>{"PlanDefinition", ScreeningPlan::BuiltInJson()},
-                            std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedStartScreening()},
-                            std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedSessionStatus()},
-                            std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedSessionTimeline()},
-                            std::pair<std::string, std::string_view>{"OperationDefinition", EmbeddedQueue()}}) {
-    fhir::model::OperationOutcomeSink issues;
-    FOVEA_ASSIGN_OR_RETURN(fhir::model::Element root,
-                           fhir::format::ParseResourceJson(json, fhir::definitions::Definitions::R4(), issues));
-    const fhir::model::Element* id = root.Child("id");
-    if (id == nullptr || !id->has_value()) return common::InternalError("shipped " + type + " without id");
-    auto head = store_.Head(type, id->value());
-    if (head.has_value()) continue;  // there (or deleted on purpose)
-    if (head.error().code() != StatusCode::kNotFound) return head.error();
-    const std::string resource_id = id->value();  // a copy: stamping rewrites root's id
-    ResourceVersion v = fhir::rest::VersionOf(root, type, resource_id, 1, fhir::store::Method::kCreate,
-                                              clock_.Now(), registry_->Get().get());
-    Status written = store_.Write(v, 0);
-    if (!written.ok() && written.code() != StatusCode::kVersionConflict) return written;  // another node won
-  }
-  return Status::Ok();
+  return fhir::rest::EnsureShipped(store_,
+                                   {{"PlanDefinition", ScreeningPlan::BuiltInJson()},
+                                    {"OperationDefinition", EmbeddedStartScreening()},
+                                    {"OperationDefinition", EmbeddedSessionStatus()},
+                                    {"OperationDefinition", EmbeddedSessionTimeline()},
+                                    {"OperationDefinition", EmbeddedQueue()}},
+                                   clock_.Now(), registry_->Get().get());
 }
 
 std::optional<RestResponse> ScreeningApi::Operation(const std::string& type, const std::string& id,

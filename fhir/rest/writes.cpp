@@ -82,4 +82,24 @@ common::Result<store::ResourceVersion> VersionOfJson(std::string_view json, cons
   return VersionOf(root, type, id, version, method, at, registry);
 }
 
+common::Status EnsureShipped(store::ResourceStore& store,
+                             const std::vector<std::pair<std::string, std::string_view>>& resources,
+                             common::TimePoint at, const search::SearchParameterRegistry* registry) {
+  for (const auto& [type, json] : resources) {
+    model::OperationOutcomeSink issues;
+    FOVEA_ASSIGN_OR_RETURN(model::Element root,
+                           format::ParseResourceJson(json, definitions::Definitions::R4(), issues));
+    const model::Element* id = root.Child("id");
+    if (id == nullptr || !id->has_value()) return common::InternalError("shipped " + type + " without id");
+    const std::string resource_id = id->value();  // a copy: stamping rewrites root's id
+    auto head = store.Head(type, resource_id);
+    if (head.has_value()) continue;  // there (or deleted on purpose)
+    if (head.error().code() != common::StatusCode::kNotFound) return head.error();
+    store::ResourceVersion v = VersionOf(root, type, resource_id, 1, store::Method::kCreate, at, registry);
+    common::Status written = store.Write(v, 0);
+    if (!written.ok() && written.code() != common::StatusCode::kVersionConflict) return written;
+  }
+  return common::Status::Ok();
+}
+
 }  // namespace fhir::rest

@@ -39,6 +39,14 @@ common::Result<store::ResourceVersion> VersionOfJson(std::string_view json, cons
                                                      common::TimePoint at,
                                                      const search::SearchParameterRegistry* registry);
 
+// Conformance resources a module ships (its PlanDefinition, OperationDefinitions), as
+// (type, canonical JSON with an id): each written as version 1 unless a version of it exists
+// already (one an administrator edited or deleted stays as it is; another node writing it at
+// the same moment wins). kInternal for a shipped resource without an id (a build defect).
+common::Status EnsureShipped(store::ResourceStore& store,
+                             const std::vector<std::pair<std::string, std::string_view>>& resources,
+                             common::TimePoint at, const search::SearchParameterRegistry* registry);
+
 // Prefer: return=... (hl7.org/fhir/R4/http.html#ops); representation unless asked otherwise.
 enum class PreferReturn { kRepresentation, kMinimal, kOperationOutcome };
 PreferReturn ParsePrefer(std::string_view prefer);

@@ -74,6 +74,8 @@ BOOST_AUTO_TEST_CASE(A04StartsASessionAndARepeatIsNotAppliedTwice) {
   BOOST_TEST(a.Get("MSA-2") == "C1");
   BOOST_TEST(a.Get("MSH-9.1") == "ACK");
   BOOST_TEST(a.Get("MSH-5") == "ADT1");
+  // $hl7v2 is described where the CapabilityStatement points.
+  BOOST_TEST(node.process.Request("GET", "OperationDefinition/hl7v2").status == 200);
   BOOST_TEST(Total(node.process, "Patient?identifier=urn:fovea:hl7v2:id:HOSP|MRN1") == 1);
   BOOST_TEST(Total(node.process, kVisitSearch + "V1") == 1);
   BOOST_TEST(Total(node.process, "Encounter?status=arrived&location=Location/unit-1") == 1);
