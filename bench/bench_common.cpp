@@ -10,6 +10,16 @@
 #include <random>
 
 namespace bench {
+
+std::vector<std::pair<std::string, std::string>> FlagValues(int argc, char** argv, void (*usage)()) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h" || i + 1 >= argc) usage();
+    out.emplace_back(std::move(flag), argv[++i]);
+  }
+  return out;
+}
 namespace {
 
 [[noreturn]] void Fail(const std::string& message) {

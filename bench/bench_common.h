@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bench {
@@ -13,6 +14,9 @@ bool IsLoopbackHost(const std::string& host);
 // Accepts unix sockets (absolute path or abstract "@name") and loopback TCP only; otherwise
 // prints why on stderr and exits.
 void CheckDsnIsLocal(const std::string& dsn);
+// The `--flag value` pairs of a command line, in order. `--help`, `-h` or a flag without a
+// value calls `usage` (which exits).
+std::vector<std::pair<std::string, std::string>> FlagValues(int argc, char** argv, void (*usage)());
 // A non-negative number given for `flag`; otherwise prints why and exits.
 double ParseNonNegative(const std::string& flag, const std::string& value);
 // A whole number in lo..hi given for `flag`; otherwise prints why and exits.

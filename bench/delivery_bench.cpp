@@ -158,11 +158,7 @@ void Usage() {
 Options ParseArgs(int argc, char** argv) {
   Options o;
   bool have_mode = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") Usage();
-    if (i + 1 >= argc) Usage();
-    std::string value = argv[++i];
+  for (const auto& [flag, value] : bench::FlagValues(argc, argv, Usage)) {
     if (flag == "--mode") {
       if (value == "relay") {
         o.mode = Mode::kRelay;

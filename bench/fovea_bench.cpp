@@ -81,11 +81,7 @@ void Usage() {
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") Usage();
-    if (i + 1 >= argc) Usage();
-    std::string value = argv[++i];
+  for (const auto& [flag, value] : bench::FlagValues(argc, argv, Usage)) {
     if (flag == "--mode") {
       if (value == "http") o.mode = Mode::kHttp;
       else if (value == "libpq") o.mode = Mode::kLibpq;

@@ -121,11 +121,7 @@ int ParseCount(const std::string& flag, const std::string& value, int min, int m
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") Usage();
-    if (i + 1 >= argc) Usage();
-    std::string value = argv[++i];
+  for (const auto& [flag, value] : bench::FlagValues(argc, argv, Usage)) {
     if (flag == "--phase") {
       if (value == "load") o.phase = Phase::kLoad;
       else if (value == "query") o.phase = Phase::kQuery;
