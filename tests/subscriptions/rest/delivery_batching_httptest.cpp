@@ -13,11 +13,14 @@
 
 #include "common/json.h"
 #include "tests/subscriptions/websocket/ws_client.h"
+#include "tests/subscriptions/rest/notification_reading.h"
 #include "tests/support/test_server.h"
 
 namespace {
 
 using common::JsonValue;
+using subscription_test::StatusValue;
+using subscription_test::BindingToken;
 using test_support::HttpResult;
 using test_support::TestServer;
 using ws_test::WsClient;
@@ -49,28 +52,6 @@ std::int64_t Count(TestServer& server, const std::string& id) {
   auto counts = server.subscriptions()->notifications().EventCounts({id});
   BOOST_REQUIRE(counts.has_value());
   return counts->count(id) != 0 ? counts->at(id) : 0;
-}
-
-std::string Token(const TestServer& server, const std::string& id) {
-  HttpResult r = server.Request("POST", "Subscription/" + id + "/$get-ws-binding-token");
-  BOOST_REQUIRE(r.status == 200);
-  JsonValue params = Json(r.body);
-  for (const JsonValue& p : params.Find("parameter")->items()) {
-    if (p.Find("name")->scalar() == "token") return p.Find("valueString")->scalar();
-  }
-  return "";
-}
-
-// The status Parameters' value of `name` in a notification Bundle.
-std::string StatusValue(const JsonValue& bundle, const std::string& name) {
-  const JsonValue& params = *bundle.Find("entry")->items().front().Find("resource");
-  for (const JsonValue& p : params.Find("parameter")->items()) {
-    if (p.Find("name")->scalar() != name) continue;
-    for (const auto& [k, v] : p.members()) {
-      if (k.rfind("value", 0) == 0 && k != "valueReference") return v.scalar();
-    }
-  }
-  return "";
 }
 
 JsonValue Next(WsClient& client) {
@@ -137,7 +118,7 @@ BOOST_AUTO_TEST_CASE(SocketsAtDifferentPlacesShareFramesAndGetEachEventOnce) {
     early.push_back(std::make_unique<WsClient>(ws_test::ConnectTcp(server.port())));
     BOOST_REQUIRE_EQUAL(early.back()->Upgrade("/ws/subscriptions-r4"), 101);
   }
-  for (auto& c : early) c->SendText("bind-with-token " + Token(server, id));
+  for (auto& c : early) c->SendText("bind-with-token " + BindingToken(server, id));
   for (auto& c : early) BOOST_TEST(StatusValue(Next(*c), "type") == "handshake");
 
   PutTask(server, "t1", "e1");
@@ -147,7 +128,7 @@ BOOST_AUTO_TEST_CASE(SocketsAtDifferentPlacesShareFramesAndGetEachEventOnce) {
   // A socket bound now starts at 1; the early ones are at 1 as well, and all get 2 and 3 once.
   auto late = std::make_unique<WsClient>(ws_test::ConnectTcp(server.port()));
   BOOST_REQUIRE_EQUAL(late->Upgrade("/ws/subscriptions-r4"), 101);
-  late->SendText("bind-with-token " + Token(server, id));
+  late->SendText("bind-with-token " + BindingToken(server, id));
   JsonValue handshake = Next(*late);
   BOOST_TEST(StatusValue(handshake, "events-since-subscription-start") == "1");
   PutTask(server, "t2", "e1");

@@ -18,11 +18,13 @@
 #include "common/json.h"
 #include "subscriptions/rest/rest_hook_deliverer.h"
 #include "tests/subscriptions/rest/hook_receiver.h"
+#include "tests/subscriptions/rest/notification_reading.h"
 #include "tests/support/test_server.h"
 
 namespace {
 
 using common::JsonValue;
+using subscription_test::StatusValue;
 using hook_test::HookReceiver;
 using hook_test::ReceivedRequest;
 using subscriptions::RestHookDeliverer;
@@ -99,18 +101,6 @@ JsonValue Read(TestServer& server, const std::string& id) {
 void Put(TestServer& server, const std::string& path, const std::string& body) {
   HttpResult r = server.Request("PUT", path, body);
   BOOST_REQUIRE_MESSAGE(r.status == 200 || r.status == 201, r.body);
-}
-
-// The status Parameters' value of `name` in a notification Bundle.
-std::string StatusValue(const JsonValue& bundle, const std::string& name) {
-  const JsonValue& params = *bundle.Find("entry")->items().front().Find("resource");
-  for (const JsonValue& p : params.Find("parameter")->items()) {
-    if (p.Find("name")->scalar() != name) continue;
-    for (const auto& [key, value] : p.members()) {
-      if (key.rfind("value", 0) == 0 && !value.is_object()) return value.scalar();
-    }
-  }
-  return "";
 }
 
 std::vector<std::string> EventNumbers(const JsonValue& bundle) {

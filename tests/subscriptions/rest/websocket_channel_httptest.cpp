@@ -10,11 +10,14 @@
 #include "fhir/auth/principal.h"
 #include "subscriptions/rest/subscription_api.h"
 #include "tests/subscriptions/websocket/ws_client.h"
+#include "tests/subscriptions/rest/notification_reading.h"
 #include "tests/support/test_server.h"
 
 namespace {
 
 using common::JsonValue;
+using subscription_test::StatusValue;
+using subscription_test::BindingToken;
 using test_support::HttpResult;
 using test_support::TestServer;
 using ws_test::WsClient;
@@ -30,29 +33,6 @@ const char* kSubscription = R"({"resourceType":"Subscription","status":"requeste
   "_criteria":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria","valueString":"Task?encounter=Encounter/e1"}]},
   "channel":{"type":"websocket","payload":"application/fhir+json",
    "_payload":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content","valueCode":"id-only"}]}}})";
-
-std::string Token(const TestServer& server, const std::string& id) {
-  HttpResult r = server.Request("POST", "Subscription/" + id + "/$get-ws-binding-token");
-  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
-  JsonValue params = Json(r.body);
-  for (const JsonValue& p : params.Find("parameter")->items()) {
-    if (p.Find("name")->scalar() == "token") return p.Find("valueString")->scalar();
-  }
-  return "";
-}
-
-// The status Parameters' value of `name` in a notification Bundle.
-std::string StatusValue(const JsonValue& bundle, const std::string& name) {
-  const JsonValue& params = *bundle.Find("entry")->items().front().Find("resource");
-  for (const JsonValue& p : params.Find("parameter")->items()) {
-    if (p.Find("name")->scalar() != name) continue;
-    for (const auto& [k, v] : p.members()) {
-      if (k == "valueReference") return v.Find("reference")->scalar();
-      if (k.rfind("value", 0) == 0) return v.scalar();
-    }
-  }
-  return "";
-}
 
 std::string NextText(WsClient& client) {
   auto m = client.NextData(std::chrono::milliseconds(5000));
@@ -74,7 +54,7 @@ BOOST_AUTO_TEST_CASE(BoundSocketsGetHandshakesAndNumberedEvents) {
   BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
 
   auto text_client = Connect(server);
-  text_client->SendText("bind-with-token " + Token(server, id));
+  text_client->SendText("bind-with-token " + BindingToken(server, id));
   JsonValue handshake = Json(NextText(*text_client));
   BOOST_TEST(handshake.Find("type")->scalar() == "history");
   BOOST_TEST(StatusValue(handshake, "type") == "handshake");
@@ -82,7 +62,7 @@ BOOST_AUTO_TEST_CASE(BoundSocketsGetHandshakesAndNumberedEvents) {
   BOOST_TEST(StatusValue(handshake, "events-since-subscription-start") == "0");
 
   auto json_client = Connect(server);
-  json_client->SendText(R"({"type":"bind-with-token","payload":{"token":")" + Token(server, id) + R"("}})");
+  json_client->SendText(R"({"type":"bind-with-token","payload":{"token":")" + BindingToken(server, id) + R"("}})");
   BOOST_TEST(StatusValue(Json(NextText(*json_client)), "type") == "handshake");
   json_client->SendText(R"({"type":"ping"})");
   BOOST_TEST(NextText(*json_client) == R"({"type":"pong"})");
@@ -118,7 +98,7 @@ BOOST_AUTO_TEST_CASE(ClassicSubscriptionsGetMedplumsDialectWithTheResource) {
   BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
 
   auto client = Connect(server);
-  client->SendText(R"({"type":"bind-with-token","payload":{"token":")" + Token(server, id) + R"("}})");
+  client->SendText(R"({"type":"bind-with-token","payload":{"token":")" + BindingToken(server, id) + R"("}})");
   JsonValue handshake = Json(NextText(*client));
   const JsonValue& hs = *handshake.Find("entry")->items().front().Find("resource");
   BOOST_TEST(hs.Find("resourceType")->scalar() == "SubscriptionStatus");
@@ -164,7 +144,7 @@ BOOST_AUTO_TEST_CASE(ClassicSubscriptionsGetMedplumsDialectWithTheResource) {
   BOOST_TEST(narrow_event.Find("entry")->items()[1].Find("resource") == nullptr);
 
   // Bound again with a fresh token: a fresh handshake, and nothing sent twice.
-  client->SendText(R"({"type":"bind-with-token","payload":{"token":")" + Token(server, id) + R"("}})");
+  client->SendText(R"({"type":"bind-with-token","payload":{"token":")" + BindingToken(server, id) + R"("}})");
   JsonValue again = Json(NextText(*client));
   BOOST_TEST(again.Find("entry")->items().front().Find("resource")->Find("type")->scalar() == "handshake");
   BOOST_TEST(again.Find("entry")->items().front().Find("resource")->Find("eventsSinceSubscriptionStart")->scalar() == "1");
