@@ -21,6 +21,8 @@
 #include "fhir/store/pg/pg_resource_store.h"
 #include "fhir/audit/audit_log.h"
 #include "fhir/audit/pg/pg_audit_store.h"
+#include "server/console_client.h"
+#include "server/console_site.h"
 #include "server/hl7v2_stack.h"
 #include "server/security.h"
 #include "server/subscription_stack.h"
@@ -154,6 +156,12 @@ int RunServe(const Config& given) {
     auto opened = SecurityStack::Open(pool, clock, auth, &audit_log, kLoginRateLimit);
     if (!opened.has_value()) return Fail(opened.error());
     security = std::move(opened).value();
+    // The staff console signs in as this client (authorization code + PKCE).
+    if (auto st = EnsureConsoleClient(
+            security->store(), ConsoleRedirectUris(PublicUrl(config, tls), config.bind, config.port, tls));
+        !st.ok()) {
+      return Fail(st);
+    }
     security_support = security->ForFhirService();
     security_support.audit_store = &audit_store;
   } else {
@@ -191,7 +199,14 @@ int RunServe(const Config& given) {
   http_options.cors_origins = config.cors_origins;
   http_options.tls.cert_chain_file = config.tls_cert;
   http_options.tls.private_key_file = config.tls_key;
+  // The staff console: compiled in, or read from --console-dir on every request. GET /
+  // leads there (nothing else serves /). Declared before the server, which uses it.
+  ConsoleSite console = config.console_dir.empty() ? ConsoleSite::Embedded()
+                                                   : ConsoleSite::FromDirectory(config.console_dir);
   fhir::rest::HttpServer http(service, [&store] { return store.Ping(); }, http_options);
+  http.Mount(ConsoleSite::kPrefix,
+             [&console](const fhir::rest::RestRequest& r) { return console.Handle(r); });
+  http.MountExact("/", ConsoleSite::RedirectRoot);
   if (security != nullptr) security->Mount(http);
   if (auto st = http.Start(); !st.ok()) return Fail(st);
   (*subscriptions)->matcher().Start();  // on every node; one of them holds the matcher lock

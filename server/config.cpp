@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "fhir/rest/bind_address.h"
 
@@ -28,7 +29,7 @@ std::string UsageText() {
 
 Commands:
   serve     Serve the FHIR R4 API at https://BIND:PORT/fhir/R4, or http:// on loopback without
-            TLS (default command)
+            TLS (default command), and the staff console at /console/
   migrate   Create or upgrade the database schema, then exit
   reindex   Rebuild the search index of every current resource, then exit
   fhirpath  Evaluate FHIRPath: fovea fhirpath [--resource FILE|-] EXPRESSION, or --batch
@@ -87,6 +88,9 @@ Options (environment variable in brackets):
                          [FOVEA_HL7V2_LOCATION]
   --mllp-idle-timeout S  Close an MLLP connection after S seconds without a message (default 300)
                          [FOVEA_MLLP_IDLE_TIMEOUT]
+  --console-dir DIR      Serve the staff console (/console/) from DIR, read on every request,
+                         instead of the copy compiled in (console development: edit, reload)
+                         [FOVEA_CONSOLE_DIR]
   --max-bundle-entries N Largest batch/transaction Bundle (default 10000) [FOVEA_MAX_BUNDLE_ENTRIES]
   --conditional-delete-max N
                          DELETE [type]?criteria deletes up to N matches at once (default 1:
@@ -171,6 +175,7 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
     c.mllp_port = static_cast<int>(n);
   }
   if (const char* v = Env("FOVEA_HL7V2_OUTBOUND")) c.hl7v2_outbound = v;
+  if (const char* v = Env("FOVEA_CONSOLE_DIR")) c.console_dir = v;
   if (const char* v = Env("FOVEA_HL7V2_LOCATION")) c.hl7v2_location = v;
   if (const char* v = Env("FOVEA_MLLP_IDLE_TIMEOUT")) {
     if (!ParseInt(v, 1, 86400, n)) return common::InvalidError("bad FOVEA_MLLP_IDLE_TIMEOUT");
@@ -275,6 +280,8 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       c.mllp_port = static_cast<int>(n);
     } else if (a == "--hl7v2-outbound") {
       FOVEA_RETURN_IF_ERROR(value(c.hl7v2_outbound));
+    } else if (a == "--console-dir") {
+      FOVEA_RETURN_IF_ERROR(value(c.console_dir));
     } else if (a == "--hl7v2-location") {
       FOVEA_RETURN_IF_ERROR(value(c.hl7v2_location));
     } else if (a == "--mllp-idle-timeout") {
@@ -316,6 +323,9 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
                                 "address (tests and benchmarks)");
   }
   if (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+  if (c.command == "serve" && !c.console_dir.empty() && !std::filesystem::is_directory(c.console_dir)) {
+    return common::InvalidError("--console-dir " + c.console_dir + " is not a directory");
+  }
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return common::InvalidError("--tls-cert and --tls-key go together");
   }

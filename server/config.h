@@ -44,6 +44,7 @@ struct Config {
   std::string hl7v2_location;               // the unit's Location id for ADT check-ins
   int mllp_idle_timeout_seconds = 300;      // an MLLP connection without a message is closed
   int presence_timeout_seconds = 30;        // a dead node's presence expires after this long
+  std::string console_dir;                  // serve /console/ from here; empty: the compiled-in files
 };
 
 // Parses `fovea COMMAND [flags]` with the environment already applied. kInvalid with a message

@@ -97,6 +97,11 @@ class AuthStore {
   virtual common::Result<ClientRegistration> FindClient(const std::string& client_id) = 0;
   // Disables or re-enables a client; disabling revokes its refresh tokens. kNotFound if unknown.
   virtual common::Status SetClientDisabled(const std::string& client_id, bool disabled) = 0;
+  // Adds those of `uris` the client does not have yet to its redirect URIs, keeping the ones
+  // it has (one statement: servers starting together cannot lose each other's). kNotFound if
+  // unknown.
+  virtual common::Status AddRedirectUris(const std::string& client_id,
+                                         const std::vector<std::string>& uris) = 0;
 
   // Newest first.
   virtual common::Result<std::vector<StoredSigningKey>> SigningKeys() = 0;

@@ -418,6 +418,12 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
                            : R"({"status":"unavailable","database":"unreachable"})";
         return res;
       }
+      for (const auto& [path, handler] : server_.exact_mounts_) {
+        if (req.path == path) {
+          req.query = ParseQueryString(raw_query);
+          return handler(req);
+        }
+      }
       for (const auto& [prefix, handler] : server_.mounts_) {
         if (req.path.compare(0, prefix.size(), prefix) == 0) {
           req.query = ParseQueryString(raw_query);

@@ -87,6 +87,11 @@ class HttpServer {
   void Mount(std::string prefix, RequestHandler handler) {
     mounts_.emplace_back(std::move(prefix), std::move(handler));
   }
+  // Serves requests for exactly `path` (e.g. "/", which as a prefix would take everything),
+  // checked before the prefix mounts. Call before Start.
+  void MountExact(std::string path, RequestHandler handler) {
+    exact_mounts_.emplace_back(std::move(path), std::move(handler));
+  }
   // A protocol upgrade (RFC 9110 §7.8) on exactly `path`, e.g. a WebSocket endpoint. Every
   // request for that path goes to `answer`, which checks what it must (authorization, Origin,
   // room for one more connection) and the handshake (subscriptions/websocket/handshake.h).
@@ -134,6 +139,7 @@ class HttpServer {
   HttpServerOptions options_;
   CorsPolicy cors_;
   std::vector<std::pair<std::string, RequestHandler>> mounts_;
+  std::vector<std::pair<std::string, RequestHandler>> exact_mounts_;
   // A snapshot, replaced whole by MountUpgrade; has_upgrades_ spares other requests the load.
   std::atomic<std::shared_ptr<const UpgradeRoutes>> upgrades_;
   std::atomic<bool> has_upgrades_{false};

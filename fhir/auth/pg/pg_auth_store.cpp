@@ -55,6 +55,12 @@ constexpr PgQuery kAddClient{
     " disabled, jwks_url) VALUES ($1, $2, $3, $4,"
     " ARRAY(SELECT jsonb_array_elements_text($5::jsonb)),"
     " ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), $7, $8, $9)"};
+constexpr PgQuery kAddRedirectUris{
+    "auth.add_redirect_uris",
+    "UPDATE auth_client SET redirect_uris = redirect_uris || ARRAY("
+    "   SELECT u FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS t(u, n)"
+    "   WHERE u <> ALL(redirect_uris) ORDER BY n)"
+    " WHERE client_id = $1 RETURNING client_id"};
 constexpr PgQuery kFindClient{
     "auth.find_client",
     "SELECT client_id, name, kind, jwks, array_to_json(roles)::text,"
@@ -181,6 +187,14 @@ Status PgAuthStore::SetClientDisabled(const std::string& client_id, bool disable
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kSetClientDisabled, {client_id, Bool(disabled)}));
   if (r.GetInt64(0, 0) == 0) return Status(StatusCode::kNotFound, "no such client");
+  return Status::Ok();
+}
+
+Status PgAuthStore::AddRedirectUris(const std::string& client_id,
+                                    const std::vector<std::string>& uris) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kAddRedirectUris, {client_id, JsonArray(uris)}));
+  if (r.rows() == 0) return Status(StatusCode::kNotFound, "no such client");
   return Status::Ok();
 }
 

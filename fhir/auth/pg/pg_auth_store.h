@@ -21,6 +21,8 @@ class PgAuthStore final : public AuthStore {
   common::Status AddClient(const ClientRegistration& client) override;
   common::Result<ClientRegistration> FindClient(const std::string& client_id) override;
   common::Status SetClientDisabled(const std::string& client_id, bool disabled) override;
+  common::Status AddRedirectUris(const std::string& client_id,
+                                 const std::vector<std::string>& uris) override;
   common::Result<std::vector<StoredSigningKey>> SigningKeys() override;
   common::Status AddSigningKey(const StoredSigningKey& key) override;
   common::Result<bool> UseAssertionId(const std::string& client_id, const std::string& jti,
