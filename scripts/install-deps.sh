@@ -8,6 +8,9 @@ PACKAGES=(
   libpoco-dev libpq-dev libxerces-c-dev libssl-dev libboost-test-dev
   postgresql postgresql-contrib
   curl python3 ca-certificates
+  # The staff console's browser tests (tests/e2e/console): Debian's Chromium, driven headless by
+  # playwright-core from tests/e2e/package-lock.json; a font so pages render text.
+  chromium fonts-dejavu-core
 )
 # Node.js and npm for the end-to-end suite (tests/e2e): Debian's packages when either command is
 # missing; a node installed otherwise (NodeSource's bundles npm) is used as it is.

@@ -182,10 +182,10 @@ export class LiveFeed extends EventTarget {
     try {
       const q = [...this.subs.keys()].map((id) => `id=${encodeURIComponent(id)}`).join('&');
       const binding = await this.fhir.read(`Subscription/$get-ws-binding-token?${q}`);
-      const old = this.token;
+      // The same subscriptions again under a fresh token (not unbound first: that would leave
+      // a moment with nothing bound; a repeated event is dropped by its number).
       this.token = param(binding, 'token');
       socket.send(`bind-with-token ${this.token}`);
-      socket.send(`unbind-from-token ${old}`);
     } catch { /* the next ping decides */ }
     this.later(() => this.rebind(socket), REBIND_EVERY_MS);
   }

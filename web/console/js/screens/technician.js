@@ -131,12 +131,13 @@ function openStep(app, pane, taskId, message) {
   const codeOf = kind === 'acuity' ? ACUITY : REFRACTION;
   const existing = (eye) => session.observations(codeOf, eye.code)[0];
 
-  async function save() {
+  async function save({ quiet = false } = {}) {
     const parsed = check(true);
     if (!parsed) { announce('Some values need correcting before they can be saved', 'error'); return false; }
     const summary = session.summary;
     if (!summary.patient) { replaceChildren(message, errorBox('The session has not loaded yet; wait for the patient\'s name, then save')); return false; }
     let queued = 0;
+    let sent = 0;
     for (const eye of EYES) {
       const made = kind === 'acuity'
         ? acuityObservation(summary, app.user.fhirUser, eye, parsed[eye.key].notation, parsed[eye.key].parsed)
@@ -152,7 +153,7 @@ function openStep(app, pane, taskId, message) {
       }
       try {
         const r = await app.write(op);
-        if (r.queued) queued += 1; else session.apply(r.sent.resource);
+        if (r.queued) queued += 1; else { sent += 1; session.apply(r.sent.resource); }
       } catch (err) {
         if (err instanceof FhirError && err.status === 412 && old) {
           const theirs = await app.fhir.read(`Observation/${old.id}`);
@@ -171,6 +172,7 @@ function openStep(app, pane, taskId, message) {
       }
     }
     await drafts.clear(draftKey).catch(() => {});
+    if (queued + sent === 0) { if (!quiet) announce('Nothing changed', 'info'); render(); return true; }
     announce(queued ? `Saved on this device: ${queued} entr${queued === 1 ? 'y' : 'ies'} will be sent when the connection is back` : 'Results saved', queued ? 'info' : 'ok');
     render();
     return true;
@@ -189,7 +191,7 @@ function openStep(app, pane, taskId, message) {
 
   async function finish() {
     const t = task();
-    if (EYES.some((eye) => inputs[kind === 'acuity' ? `${eye.key}-value` : `${eye.key}-sphere`].value.trim()) && !(await save())) return;
+    if (EYES.some((eye) => inputs[kind === 'acuity' ? `${eye.key}-value` : `${eye.key}-sphere`].value.trim()) && !(await save({ quiet: true }))) return;
     try {
       const r = await complete(app, t, `${stepLabel(code)} completed — ${patientName(session.patient)}`);
       if (r.sent) { app.model.apply(r.sent.resource); announce(`${stepLabel(code)} completed`, 'ok'); app.go('#/technician'); }
