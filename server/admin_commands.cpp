@@ -193,6 +193,35 @@ common::Status CheckRoles(const std::vector<std::string>& roles) {
 
 }  // namespace
 
+common::Result<StaffAccount> AddStaffAccount(fhir::rest::FhirService& service,
+                                             fhir::auth::AuthStore& auth,
+                                             const std::string& username, const std::string& name,
+                                             const std::vector<std::string>& roles,
+                                             const std::string& password) {
+  FOVEA_RETURN_IF_ERROR(CheckRoles(roles));
+  for (const std::string& role : roles) {
+    if (role == "ehr-system") return common::InvalidError("ehr-system is a role for clients, not staff");
+  }
+  if (password.size() < kMinPasswordLength) {
+    return common::InvalidError("the password must have at least " +
+                                std::to_string(kMinPasswordLength) + " characters");
+  }
+  if (auth.FindUser(username).has_value()) {
+    return common::Status(common::StatusCode::kVersionConflict, "user '" + username + "' exists");
+  }
+  FOVEA_ASSIGN_OR_RETURN(std::string practitioner,
+                         CreateResource(service, "Practitioner", PractitionerJson(username, name)));
+  FOVEA_ASSIGN_OR_RETURN(std::string role, CreateResource(service, "PractitionerRole",
+                                                          PractitionerRoleJson(practitioner, roles)));
+  fhir::auth::UserAccount user;
+  user.username = username;
+  user.password_hash = fhir::auth::HashPassword(password);
+  user.fhir_user = "Practitioner/" + practitioner;
+  user.roles = roles;
+  FOVEA_RETURN_IF_ERROR(auth.AddUser(user));
+  return StaffAccount{user.fhir_user, "PractitionerRole/" + role};
+}
+
 namespace {
 
 // fovea user disable|enable|passwd --username U
@@ -254,28 +283,15 @@ int RunUserCommand(const std::vector<std::string>& args, std::istream& in, std::
 
   AdminSession session;
   if (auto st = session.Open(flags->rest); !st.ok()) return Fail(err, st.message());
-  if (session.auth().FindUser(username).has_value()) {
-    return Fail(err, "user '" + username + "' exists");
-  }
   fhir::store::pg::PgResourceStore store(session.pool());
   fhir::search::pg::PgSearchBackend backend(session.pool());
   common::SystemClock clock;
   fhir::rest::FhirService service(fhir::definitions::Definitions::R4(), store, clock, {},
                                   {LoadRegistry(backend), &backend, nullptr});
-  auto practitioner = CreateResource(service, "Practitioner", PractitionerJson(username, name));
-  if (!practitioner.has_value()) return Fail(err, practitioner.error().message());
-  auto role = CreateResource(service, "PractitionerRole",
-                             PractitionerRoleJson(*practitioner, roles));
-  if (!role.has_value()) return Fail(err, role.error().message());
-
-  fhir::auth::UserAccount user;
-  user.username = username;
-  user.password_hash = fhir::auth::HashPassword(password);
-  user.fhir_user = "Practitioner/" + *practitioner;
-  user.roles = roles;
-  if (auto st = session.auth().AddUser(user); !st.ok()) return Fail(err, st.message());
-  out << "added user " << username << " (" << user.fhir_user << ", PractitionerRole/" << *role
-      << ")\n";
+  auto account = AddStaffAccount(service, session.auth(), username, name, roles, password);
+  if (!account.has_value()) return Fail(err, account.error().message());
+  out << "added user " << username << " (" << account->fhir_user << ", "
+      << account->practitioner_role << ")\n";
   return 0;
 }
 

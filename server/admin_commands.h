@@ -15,7 +15,25 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
+#include "fhir/auth/auth_store.h"
+#include "fhir/rest/fhir_service.h"
+
 namespace server {
+
+// A staff account as `fovea user add` makes it: a Practitioner (identifier: the user name), a
+// PractitionerRole with the roles, both written through `service`, then the login (password
+// hashed). kInvalid for an unknown role or a password under 10 characters; kVersionConflict
+// when the user name is taken.
+struct StaffAccount {
+  std::string fhir_user;          // "Practitioner/abc"
+  std::string practitioner_role;  // "PractitionerRole/def"
+};
+common::Result<StaffAccount> AddStaffAccount(fhir::rest::FhirService& service,
+                                            fhir::auth::AuthStore& auth,
+                                            const std::string& username, const std::string& name,
+                                            const std::vector<std::string>& roles,
+                                            const std::string& password);
 
 // `args` starts after the command word ("user", "client" or "key"). Returns the exit code.
 int RunUserCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out,

@@ -23,6 +23,7 @@
 #include "fhir/audit/pg/pg_audit_store.h"
 #include "server/console_client.h"
 #include "server/console_site.h"
+#include "server/demo_data.h"
 #include "server/hl7v2_stack.h"
 #include "server/security.h"
 #include "server/subscription_stack.h"
@@ -178,6 +179,20 @@ int RunServe(const Config& given) {
   workflow::ScreeningApi screening(workflow_rules, store, search_backend, registry, clock);
   if (auto st = screening.EnsureShipped(); !st.ok()) return Fail(st);
   screening.SetPresence((*subscriptions)->PresenceLookup());
+  {
+    // Demo data goes through a FhirService of its own with the workflow's rules and no
+    // authentication (it acts as the installer), before anyone can connect.
+    fhir::auth::pg::PgAuthStore accounts(pool);
+    if (config.demo_data == Config::DemoData::kLoad ||
+        (config.demo_data == Config::DemoData::kEmbeddedOnly && config.database_url.empty())) {
+      fhir::rest::FhirService installer(
+          defs, store, clock, {}, search, {},
+          fhir::rest::CombineExtensions({(*subscriptions)->ForFhirService(), screening.Extensions()}));
+      auto loaded = LoadDemoData(installer, accounts, clock);
+      if (!loaded.has_value()) return Fail(loaded.error());
+    }
+    WarnAboutDemoAccounts(accounts);
+  }
   workflow::AlertOptions alert_options;
   alert_options.wait_limit = std::chrono::minutes(config.alert_wait_minutes);
   alert_options.run_limit = std::chrono::minutes(config.alert_run_minutes);

@@ -91,6 +91,11 @@ Options (environment variable in brackets):
   --console-dir DIR      Serve the staff console (/console/) from DIR, read on every request,
                          instead of the copy compiled in (console development: edit, reload)
                          [FOVEA_CONSOLE_DIR]
+  --demo-data            Load the demo (a mobile unit, staff accounts with the published
+                         passwords of README.md, patients waiting) into an empty database; the
+                         embedded default does so on its first start [FOVEA_DEMO_DATA=1]
+  --no-demo-data         Never load the demo, not even into the embedded default
+                         [FOVEA_DEMO_DATA=0]
   --max-bundle-entries N Largest batch/transaction Bundle (default 10000) [FOVEA_MAX_BUNDLE_ENTRIES]
   --conditional-delete-max N
                          DELETE [type]?criteria deletes up to N matches at once (default 1:
@@ -176,6 +181,9 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
   }
   if (const char* v = Env("FOVEA_HL7V2_OUTBOUND")) c.hl7v2_outbound = v;
   if (const char* v = Env("FOVEA_CONSOLE_DIR")) c.console_dir = v;
+  if (const char* v = Env("FOVEA_DEMO_DATA")) {
+    c.demo_data = std::string(v) == "0" ? Config::DemoData::kNever : Config::DemoData::kLoad;
+  }
   if (const char* v = Env("FOVEA_HL7V2_LOCATION")) c.hl7v2_location = v;
   if (const char* v = Env("FOVEA_MLLP_IDLE_TIMEOUT")) {
     if (!ParseInt(v, 1, 86400, n)) return common::InvalidError("bad FOVEA_MLLP_IDLE_TIMEOUT");
@@ -282,6 +290,10 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       FOVEA_RETURN_IF_ERROR(value(c.hl7v2_outbound));
     } else if (a == "--console-dir") {
       FOVEA_RETURN_IF_ERROR(value(c.console_dir));
+    } else if (a == "--demo-data") {
+      c.demo_data = Config::DemoData::kLoad;
+    } else if (a == "--no-demo-data") {
+      c.demo_data = Config::DemoData::kNever;
     } else if (a == "--hl7v2-location") {
       FOVEA_RETURN_IF_ERROR(value(c.hl7v2_location));
     } else if (a == "--mllp-idle-timeout") {

@@ -45,6 +45,10 @@ struct Config {
   int mllp_idle_timeout_seconds = 300;      // an MLLP connection without a message is closed
   int presence_timeout_seconds = 30;        // a dead node's presence expires after this long
   std::string console_dir;                  // serve /console/ from here; empty: the compiled-in files
+  // Demo data (server/demo_data.h) into an empty database: by default only for the embedded
+  // PostgreSQL (the one-command demo); --demo-data for any database; --no-demo-data never.
+  enum class DemoData { kEmbeddedOnly, kLoad, kNever };
+  DemoData demo_data = DemoData::kEmbeddedOnly;
 };
 
 // Parses `fovea COMMAND [flags]` with the environment already applied. kInvalid with a message
