@@ -1,7 +1,8 @@
 // server/demo_data (issue 10): the demo loads into an empty database through the normal write
 // paths — every account signs in (password grant over HTTP), the unit's $queue lists the
 // waiting sessions (one past check-in), one patient has last year's finished screening — and a
-// second load, or a load into a database with data of its own, changes nothing.
+// second load, or a load into a database with data of its own, changes nothing. `fovea serve`
+// loads it into an external database only when asked (--demo-data).
 
 #include <boost/test/unit_test.hpp>
 
@@ -15,6 +16,8 @@
 #include "fhir/rest/fhir_service.h"
 #include "server/console_client.h"
 #include "server/demo_data.h"
+#include "tests/support/serve_process.h"
+#include "tests/support/test_database.h"
 #include "tests/support/test_server.h"
 #include "workflow/screening_api.h"
 #include "workflow/workflow_rules.h"
@@ -204,6 +207,29 @@ BOOST_AUTO_TEST_CASE(ATakenDemoUserNameCountsAsData) {
   BOOST_REQUIRE(loaded.has_value());
   BOOST_TEST(!*loaded);
   BOOST_TEST(Count("/Patient") == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(DemoDataServe)
+
+BOOST_AUTO_TEST_CASE(AnExternalDatabaseGetsItOnlyWhenAsked) {
+  test_support::TestDatabase db;
+  auto patients = [](const test_support::ServeProcess& server) {
+    HttpResult r = server.Request("GET", "Patient?_count=50");
+    BOOST_REQUIRE_EQUAL(r.status, 200);
+    const JsonValue* entries = Json(r.body).Find("entry");
+    return entries == nullptr ? 0u : entries->items().size();
+  };
+  {
+    test_support::ServeProcess plain(FOVEA_BIN, db.dsn());
+    BOOST_TEST(patients(plain) == 0u);
+    BOOST_TEST(plain.log().find("published passwords") == std::string::npos);
+  }
+  test_support::ServeProcess demo(FOVEA_BIN, db.dsn(), {"--demo-data"});
+  BOOST_TEST(patients(demo) == 7u);
+  BOOST_TEST(demo.log().find("warning demo accounts with published passwords") != std::string::npos);
+  BOOST_TEST(demo.log().find("demo data loaded") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
