@@ -154,6 +154,10 @@ int RunServe(const Config& given) {
   if (config.auth) {
     fhir::auth::AuthSettings auth;
     auth.issuer = PublicUrl(config, tls);
+    // A browser app names the FHIR base of the origin it was loaded from (the console does).
+    for (const std::string& origin : LoopbackOrigins(config.bind, config.port, tls)) {
+      auth.fhir_base_aliases.push_back(origin + fhir::rest::kFhirBasePath);
+    }
     auto opened = SecurityStack::Open(pool, clock, auth, &audit_log, kLoginRateLimit);
     if (!opened.has_value()) return Fail(opened.error());
     security = std::move(opened).value();

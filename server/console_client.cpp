@@ -7,14 +7,17 @@
 
 namespace server {
 
+std::vector<std::string> LoopbackOrigins(const std::string& bind, int port, bool tls) {
+  if (tls || !fhir::rest::IsLoopbackAddress(bind)) return {};
+  return {"http://127.0.0.1:" + std::to_string(port), "http://localhost:" + std::to_string(port)};
+}
+
 std::vector<std::string> ConsoleRedirectUris(const std::string& public_url, const std::string& bind,
                                              int port, bool tls) {
   std::vector<std::string> uris = {public_url + "/console/"};
-  if (!tls && fhir::rest::IsLoopbackAddress(bind)) {
-    for (const char* host : {"127.0.0.1", "localhost"}) {
-      std::string uri = "http://" + std::string(host) + ":" + std::to_string(port) + "/console/";
-      if (std::find(uris.begin(), uris.end(), uri) == uris.end()) uris.push_back(uri);
-    }
+  for (const std::string& origin : LoopbackOrigins(bind, port, tls)) {
+    std::string uri = origin + "/console/";
+    if (std::find(uris.begin(), uris.end(), uri) == uris.end()) uris.push_back(uri);
   }
   return uris;
 }

@@ -15,9 +15,12 @@ namespace server {
 
 inline constexpr const char* kConsoleClientId = "fovea-console";
 
-// The console's redirect URIs: PUBLIC_URL/console/, and on a loopback bind over plain HTTP
-// also http://127.0.0.1:PORT/console/ and http://localhost:PORT/console/ (a browser on the
-// machine may use either name). No duplicates.
+// The origins a browser on this machine reaches a plain-HTTP loopback server at:
+// http://127.0.0.1:PORT and http://localhost:PORT. Empty with TLS or beyond loopback.
+std::vector<std::string> LoopbackOrigins(const std::string& bind, int port, bool tls);
+
+// The console's redirect URIs: PUBLIC_URL/console/, and ORIGIN/console/ for each of
+// LoopbackOrigins. No duplicates.
 std::vector<std::string> ConsoleRedirectUris(const std::string& public_url, const std::string& bind,
                                              int port, bool tls);
 

@@ -555,7 +555,9 @@ common::Result<AuthorizeRequest> TokenService::CheckAuthorizeRequest(const Form&
   // SMART App Launch 2.0 makes aud REQUIRED: an app names the FHIR server it means, so a token
   // meant for one server is never obtained (or phished) for another.
   r.aud = FormValue(form, "aud");
-  if (r.aud != settings_.FhirBase()) {
+  if (r.aud != settings_.FhirBase() &&
+      std::find(settings_.fhir_base_aliases.begin(), settings_.fhir_base_aliases.end(), r.aud) ==
+          settings_.fhir_base_aliases.end()) {
     return invalid("aud must be this server's FHIR base URL " + settings_.FhirBase() + ".");
   }
   r.scope = FormValue(form, "scope");

@@ -40,6 +40,12 @@ struct AuthSettings {
   int max_failed_logins = 5;
   std::chrono::seconds lockout{900};
 
+  // Other URLs of this same FHIR base that an app may name as `aud` when it authorizes: a
+  // plain-HTTP loopback server is reached as http://127.0.0.1:PORT and http://localhost:PORT,
+  // and a browser app (the staff console) names the origin it was loaded from. Tokens still
+  // carry FhirBase().
+  std::vector<std::string> fhir_base_aliases;
+
   std::string FhirBase() const { return issuer + "/fhir/R4"; }
   std::string TokenEndpoint() const { return issuer + "/auth/token"; }
   std::string AuthorizeEndpoint() const { return issuer + "/auth/authorize"; }

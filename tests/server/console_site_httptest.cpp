@@ -306,43 +306,60 @@ BOOST_AUTO_TEST_CASE(SignsInWithCodeAndPkceBackToTheConsole) {
   user.roles = {"technician"};
   BOOST_REQUIRE(auth.AddUser(user).ok());
 
+  // A browser on the machine may load the console from either name; it names its own origin's
+  // FHIR base as aud and its own /console/ as the redirect URI.
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    BOOST_TEST_CONTEXT(host) {
+      std::string origin = "http://" + host + ":" + std::to_string(server.port());
+      std::string redirect = origin + "/console/";
+      std::string verifier = fhir::auth::RandomToken(40);
+      std::string params =
+          "response_type=code&client_id=fovea-console&redirect_uri=" + common::UrlEncode(redirect) +
+          "&scope=" + common::UrlEncode("openid fhirUser user/*.rs") + "&state=s1&aud=" +
+          common::UrlEncode(origin + "/fhir/R4") + "&code_challenge=" +
+          fhir::auth::Base64UrlEncode(fhir::auth::Sha256(verifier)) + "&code_challenge_method=S256";
+      Answer form = Raw(server.port(), "GET", "/auth/authorize?" + params);
+      BOOST_REQUIRE_EQUAL(form.status, 200);
+      // The login page may post its own form (and nothing else).
+      BOOST_TEST(form.Header("Content-Security-Policy").find("form-action 'self'") != std::string::npos);
+      BOOST_TEST(form.body.find("action=\"/auth/authorize\"") != std::string::npos);
+
+      std::string login =
+          params + "&username=nurse.one&password=" + common::UrlEncode("correct horse battery");
+      Answer approved = Raw(server.port(), "POST", "/auth/authorize",
+                            {{"Content-Type", "application/x-www-form-urlencoded"}}, login);
+      BOOST_REQUIRE_EQUAL(approved.status, 302);
+      std::string location = approved.Header("Location");
+      BOOST_REQUIRE(location.rfind(redirect + "?code=", 0) == 0);
+      std::string code = location.substr(redirect.size() + 6);
+      code = code.substr(0, code.find('&'));
+
+      // Same origin as the console: no CORS needed, and none asked for.
+      Answer token = Raw(server.port(), "POST", "/auth/token",
+                         {{"Content-Type", "application/x-www-form-urlencoded"}, {"Origin", origin}},
+                         "grant_type=authorization_code&client_id=fovea-console&redirect_uri=" +
+                             common::UrlEncode(redirect) + "&code=" + code +
+                             "&code_verifier=" + verifier);
+      BOOST_REQUIRE_EQUAL(token.status, 200);
+      auto json = common::ParseJson(token.body);
+      BOOST_REQUIRE(json.has_value());
+      BOOST_REQUIRE(json->Find("access_token") != nullptr);
+      // The token works on the FHIR API.
+      Answer read = Raw(server.port(), "GET", "/fhir/R4/Patient",
+                        {{"Authorization", "Bearer " + json->Find("access_token")->scalar()}});
+      BOOST_TEST(read.status == 200);
+    }
+  }
+  // Another server's FHIR base is still refused as aud.
   std::string origin = "http://127.0.0.1:" + std::to_string(server.port());
-  std::string redirect = origin + "/console/";
-  std::string verifier = fhir::auth::RandomToken(40);
-  std::string params =
-      "response_type=code&client_id=fovea-console&redirect_uri=" + common::UrlEncode(redirect) +
-      "&scope=" + common::UrlEncode("openid fhirUser user/*.rs") + "&state=s1&aud=" +
-      common::UrlEncode(origin + "/fhir/R4") + "&code_challenge=" +
-      fhir::auth::Base64UrlEncode(fhir::auth::Sha256(verifier)) + "&code_challenge_method=S256";
-  Answer form = Raw(server.port(), "GET", "/auth/authorize?" + params);
-  BOOST_REQUIRE_EQUAL(form.status, 200);
-  // The login page may post its own form (and nothing else).
-  BOOST_TEST(form.Header("Content-Security-Policy").find("form-action 'self'") != std::string::npos);
-  BOOST_TEST(form.body.find("action=\"/auth/authorize\"") != std::string::npos);
-
-  std::string login = params + "&username=nurse.one&password=" + common::UrlEncode("correct horse battery");
-  Answer approved = Raw(server.port(), "POST", "/auth/authorize",
-                        {{"Content-Type", "application/x-www-form-urlencoded"}}, login);
-  BOOST_REQUIRE_EQUAL(approved.status, 302);
-  std::string location = approved.Header("Location");
-  BOOST_REQUIRE(location.rfind(redirect + "?code=", 0) == 0);
-  std::string code = location.substr(redirect.size() + 6);
-  code = code.substr(0, code.find('&'));
-
-  // Same origin as the console: no CORS needed, and none asked for.
-  Answer token = Raw(server.port(), "POST", "/auth/token",
-                     {{"Content-Type", "application/x-www-form-urlencoded"}, {"Origin", origin}},
-                     "grant_type=authorization_code&client_id=fovea-console&redirect_uri=" +
-                         common::UrlEncode(redirect) + "&code=" + code +
-                         "&code_verifier=" + verifier);
-  BOOST_REQUIRE_EQUAL(token.status, 200);
-  auto json = common::ParseJson(token.body);
-  BOOST_REQUIRE(json.has_value());
-  BOOST_REQUIRE(json->Find("access_token") != nullptr);
-  // The token works on the FHIR API.
-  Answer read = Raw(server.port(), "GET", "/fhir/R4/Patient",
-                    {{"Authorization", "Bearer " + json->Find("access_token")->scalar()}});
-  BOOST_TEST(read.status == 200);
+  Answer elsewhere = Raw(
+      server.port(), "GET",
+      "/auth/authorize?response_type=code&client_id=fovea-console&redirect_uri=" +
+          common::UrlEncode(origin + "/console/") + "&scope=openid&aud=" +
+          common::UrlEncode("http://127.0.0.2:" + std::to_string(server.port()) + "/fhir/R4") +
+          "&code_challenge=" + fhir::auth::Base64UrlEncode(fhir::auth::Sha256("v")) +
+          "&code_challenge_method=S256");
+  BOOST_TEST(elsewhere.status == 400);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
