@@ -76,3 +76,26 @@ BOOST_AUTO_TEST_CASE(StepAlertLimits) {
   BOOST_TEST(defaults->alert_run_minutes == 30);
   BOOST_TEST(!server::ParseConfig({"serve", "--alert-wait-minutes", "-1"}).has_value());
 }
+
+BOOST_AUTO_TEST_SUITE(ConfigConsole)
+
+BOOST_AUTO_TEST_CASE(DemoDataOnlyForTheEmbeddedDefaultUnlessAsked) {
+  using DemoData = server::Config::DemoData;
+  BOOST_TEST((server::ParseConfig({"serve"})->demo_data == DemoData::kEmbeddedOnly));
+  BOOST_TEST((server::ParseConfig({"serve", "--demo-data"})->demo_data == DemoData::kLoad));
+  BOOST_TEST((server::ParseConfig({"serve", "--no-demo-data"})->demo_data == DemoData::kNever));
+  BOOST_TEST((server::ParseConfig({"serve", "--demo-data", "--no-demo-data"})->demo_data ==
+              DemoData::kNever));  // the last flag wins
+}
+
+BOOST_AUTO_TEST_CASE(ConsoleDirectoryMustExist) {
+  auto c = server::ParseConfig({"serve", "--console-dir", FOVEA_SOURCE_DIR "/web"});
+  BOOST_REQUIRE(c.has_value());
+  BOOST_TEST(c->console_dir == FOVEA_SOURCE_DIR "/web");
+  auto missing = server::ParseConfig({"serve", "--console-dir", "/nonexistent/console"});
+  BOOST_REQUIRE(!missing.has_value());
+  BOOST_TEST(missing.error().message().find("not a directory") != std::string::npos);
+  BOOST_TEST(!server::ParseConfig({"serve", "--console-dir"}).has_value());  // needs a value
+}
+
+BOOST_AUTO_TEST_SUITE_END()
