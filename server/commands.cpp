@@ -192,7 +192,7 @@ int RunServe(const Config& given) {
       fhir::rest::FhirService installer(
           defs, store, clock, {}, search, {},
           fhir::rest::CombineExtensions({(*subscriptions)->ForFhirService(), screening.Extensions()}));
-      auto loaded = LoadDemoData(installer, accounts, clock);
+      auto loaded = LoadDemoDataOnce(db.dsn(), installer, accounts, clock);
       if (!loaded.has_value()) return Fail(loaded.error());
     }
     WarnAboutDemoAccounts(accounts);

@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "fhir/auth/crypto/secrets.h"
+#include "fhir/store/pg/connection.h"
 #include "server/admin_commands.h"
 
 namespace server {
@@ -34,6 +35,9 @@ constexpr DemoPatient kPatients[] = {
     {"100006", "Haddad", "Yusuf", "male", "1972-03-08"},
     {"100007", "Novak", "Lena", "female", "1995-12-01"},
 };
+// A session-level advisory lock (Fovea's other keys differ), released with its connection.
+constexpr fhir::store::pg::PgQuery kDemoDataLock{"demo.lock", "SELECT pg_advisory_lock(7406512003)"};
+
 constexpr int kCheckedIn = 4;
 constexpr int kCheckInDone = 1;      // index into kPatients
 constexpr int kPreviouslySeen = 3;   // index into kPatients
@@ -321,6 +325,14 @@ common::Result<bool> LoadDemoData(fhir::rest::FhirService& service, fhir::auth::
                   std::to_string(patients.size()) + " patients, " + std::to_string(kCheckedIn) +
                   " waiting at the unit");
   return true;
+}
+
+common::Result<bool> LoadDemoDataOnce(const std::string& dsn, fhir::rest::FhirService& service,
+                                      fhir::auth::AuthStore& auth, const common::Clock& clock) {
+  FOVEA_ASSIGN_OR_RETURN(auto lock, fhir::store::pg::PgConnection::Connect(dsn));
+  auto locked = lock->Execute(kDemoDataLock, {});
+  if (!locked.has_value()) return locked.error();
+  return LoadDemoData(service, auth, clock);
 }
 
 void WarnAboutDemoAccounts(fhir::auth::AuthStore& auth) {

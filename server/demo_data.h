@@ -43,6 +43,11 @@ common::Result<bool> DatabaseIsEmpty(fhir::rest::FhirService& service, fhir::aut
 common::Result<bool> LoadDemoData(fhir::rest::FhirService& service, fhir::auth::AuthStore& auth,
                                   const common::Clock& clock);
 
+// LoadDemoData under a PostgreSQL advisory lock on the database at `dsn`, so nodes started
+// together with --demo-data take turns and the second finds the demo loaded.
+common::Result<bool> LoadDemoDataOnce(const std::string& dsn, fhir::rest::FhirService& service,
+                                      fhir::auth::AuthStore& auth, const common::Clock& clock);
+
 // Logs a warning when a demo account still signs in with its published password.
 void WarnAboutDemoAccounts(fhir::auth::AuthStore& auth);
 

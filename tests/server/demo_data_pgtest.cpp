@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <future>
 #include <set>
 #include <string>
 #include <utility>
@@ -207,6 +208,22 @@ BOOST_AUTO_TEST_CASE(ATakenDemoUserNameCountsAsData) {
   BOOST_REQUIRE(loaded.has_value());
   BOOST_TEST(!*loaded);
   BOOST_TEST(Count("/Patient") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(TwoNodesLoadingAtOnceTakeTurns) {
+  auto load = [this] {
+    return server::LoadDemoDataOnce(server.dsn(), installer, server.security()->store(),
+                                    server.clock());
+  };
+  auto a = std::async(std::launch::async, load);
+  auto b = std::async(std::launch::async, load);
+  auto first = a.get();
+  auto second = b.get();
+  BOOST_REQUIRE(first.has_value());
+  BOOST_REQUIRE(second.has_value());
+  BOOST_TEST(*first != *second);  // exactly one loaded
+  BOOST_TEST(Count("/Patient?_count=50") == 7u);
+  BOOST_TEST(Count("/Practitioner?_count=50") == server::DemoAccounts().size());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
