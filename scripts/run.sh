@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs Fovea on its embedded default: a private PostgreSQL
-# under ./var/pg and the FHIR API at http://127.0.0.1:8080/fhir/R4. Extra arguments go to
-# `fovea serve` (see `build/bin/fovea --help`).
+# under ./var/pg, the staff console at http://127.0.0.1:8080/console/ and the FHIR API at
+# http://127.0.0.1:8080/fhir/R4. Extra arguments go to `fovea serve` (see `build/bin/fovea
+# --help`). On its first start the embedded default loads demo data (a unit, patients, and the
+# staff accounts with published passwords listed in README.md); --no-demo-data skips it.
 #
 # The first run also creates a demo administrator and a first-party command-line client, so
 # the README walkthrough can get a token; the password is random and kept in
