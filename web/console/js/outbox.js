@@ -31,7 +31,7 @@ export class Outbox extends EventTarget {
       return { queued: true };
     }
     try {
-      return { sent: await this.fhir.request(op.method, op.path, { body: op.body, ifMatch: op.ifMatch }) };
+      return { sent: await this.fhir.request(op.method, op.path, { body: op.body, ifMatch: op.ifMatch, headers: op.headers }) };
     } catch (err) {
       if (!(err instanceof NetworkError)) throw err;
       await this.queue(op);
@@ -55,7 +55,7 @@ export class Outbox extends EventTarget {
     for (const entry of await this.entries()) {
       if (entry.status !== 'pending') return;
       try {
-        const answer = await this.fhir.request(entry.method, entry.path, { body: entry.body, ifMatch: entry.ifMatch });
+        const answer = await this.fhir.request(entry.method, entry.path, { body: entry.body, ifMatch: entry.ifMatch, headers: entry.headers });
         await store.delete('outbox', entry.seq);
         this.dispatchEvent(new CustomEvent('sent', { detail: { entry, answer } }));
         this.changed();
@@ -81,10 +81,17 @@ export class Outbox extends EventTarget {
     this.flush();
   }
 
+  // Sends an entry that was refused again. A status change (a JSON Patch of the Task's status)
+  // is tried on the version there is now: the server's state machine still decides whether
+  // the move is allowed, and nothing else of the Task is sent.
   async retry(seq) {
     const entry = (await this.entries()).find((e) => e.seq === seq);
     if (!entry) return;
-    await store.put('outbox', { ...entry, status: 'pending', error: undefined });
+    let ifMatch = entry.ifMatch;
+    if (entry.method === 'PATCH' && entry.httpStatus === 412) {
+      ifMatch = versionTag(await this.fhir.read(entry.path).catch(() => null)) || ifMatch;
+    }
+    await store.put('outbox', { ...entry, ifMatch, status: 'pending', error: undefined });
     this.changed();
     this.flush();
   }

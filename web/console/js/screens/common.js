@@ -61,11 +61,15 @@ export async function release(app, task) {
   return (await app.fhir.request('PUT', `Task/${task.id}`, { body, ifMatch: versionTag(task) })).resource;
 }
 
-// Completes a step through the outbox (offline it goes after the entries made before it).
-export function complete(app, task, label) {
-  const body = withoutMeta(task);
-  body.status = 'completed';
-  return app.write({ method: 'PUT', path: `Task/${task.id}`, body, ifMatch: versionTag(task), label });
+// Completes a step through the outbox (offline it goes after the entries made before it): a
+// JSON Patch of the status alone, with If-Match, so nothing else of the Task is overwritten.
+// `ifMatch` defaults to the version held.
+export function complete(app, task, label, ifMatch = versionTag(task)) {
+  return app.write({
+    method: 'PATCH', path: `Task/${task.id}`, label, ifMatch,
+    body: JSON.stringify([{ op: 'replace', path: '/status', value: 'completed' }]),
+    headers: { 'Content-Type': 'application/json-patch+json' },
+  });
 }
 
 export function presenceChips(active, app) {
@@ -101,7 +105,7 @@ export function errorBox(message) {
 export function worklist(app, items, { onClaim, onOpen, empty }) {
   if (!items.length) return h('p', { class: 'muted' }, empty || 'Nothing waiting.');
   return h('div', { class: 'table-wrap' }, h('table', { class: 'worklist' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Patient'), h('th', {}, 'Step'), h('th', {}, 'Status'), h('th', {}, 'Owner'), h('th', { class: 'hide-narrow' }, 'Minutes'), h('th', {}, h('span', { class: 'sr-only' }, 'Action')))),
+    h('thead', {}, h('tr', {}, h('th', {}, 'Patient'), h('th', {}, 'Step'), h('th', {}, 'Status'), h('th', { class: 'hide-narrow' }, 'Owner'), h('th', { class: 'hide-narrow' }, 'Minutes'), h('th', {}, h('span', { class: 'sr-only' }, 'Action')))),
     h('tbody', {}, items.map(({ session, task }) => {
       const mine = task.owner?.reference === app.user.fhirUser;
       const patient = app.model.patients.get(session.patient);
@@ -109,7 +113,7 @@ export function worklist(app, items, { onClaim, onOpen, empty }) {
         h('td', {}, h('a', { href: `#/session/${session.encounter.split('/')[1]}` }, patientName(patient))),
         h('td', {}, stepLabel(stepCode(task))),
         h('td', {}, statusBadge(task.status)),
-        h('td', {}, staffLabel(app, task.owner?.reference)),
+        h('td', { class: 'hide-narrow' }, staffLabel(app, task.owner?.reference)),
         h('td', { class: 'hide-narrow' }, String(minutesInStep(task))),
         h('td', {}, task.status === 'ready'
           ? h('button', { type: 'button', class: 'primary', onclick: (e) => onClaim(task, e.target) }, 'Claim')

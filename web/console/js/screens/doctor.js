@@ -6,7 +6,7 @@
 import { h, replaceChildren, announce, patientName, formatTime } from '../ui.js';
 import { SessionModel } from '../session_model.js';
 import { drafts } from '../outbox.js';
-import { ref } from '../fhir.js';
+import { ref, versionTag } from '../fhir.js';
 import { EYES, ACUITY, REFRACTION, DIAGNOSES, describeObservation, refractionValues, parseRefraction, condition, visionPrescription, diagnosticReport, eyeOf, kindOf } from '../clinical.js';
 import { claim, release, complete, worklist, patientHeader, presenceChips, errorBox } from './common.js';
 
@@ -96,12 +96,19 @@ function openDiagnosis(app, pane, taskId, message) {
       ...diagnoses.map((d) => condition(s, app.user.fhirUser, d, findings)),
       ...(inputs.prescribe.checked ? [visionPrescription(s, app.user.fhirUser, eyes)] : []),
     ];
-    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: entries.map((r) => ({
-      fullUrl: `urn:uuid:${crypto.randomUUID()}`, resource: r, request: { method: 'POST', url: r.resourceType } })) };
+    const items = entries.map((r) => ({ fullUrl: `urn:uuid:${crypto.randomUUID()}`, resource: r, request: { method: 'POST', url: r.resourceType } }));
+    // The step's Task links what it produced (Task.output) in the same transaction, so the
+    // supervisor's approval makes the prescription active; its version after this write is
+    // the next one, which the completion below names in If-Match.
+    const linked = structuredClone(task);
+    delete linked.meta;
+    linked.output = [...(linked.output || []), ...items.map((i) => ({ type: { text: i.resource.resourceType }, valueReference: { reference: i.fullUrl } }))];
+    items.push({ resource: linked, request: { method: 'PUT', url: `Task/${task.id}`, ifMatch: versionTag(task) } });
+    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: items };
     const who = patientName(session.patient);
     try {
       await app.write({ method: 'POST', path: '', body: bundle, label: `Diagnosis of ${who}` });
-      const r = await complete(app, task, `Doctor's step completed — ${who}`);
+      const r = await complete(app, task, `Doctor's step completed — ${who}`, `W/"${Number(task.meta.versionId) + 1}"`);
       await drafts.clear(draftKey).catch(() => {});
       if (r.sent) { app.model.apply(r.sent.resource); announce('Diagnosis completed', 'ok'); app.go('#/doctor'); }
       else announce('Diagnosis saved on this device; it is sent when the connection is back');

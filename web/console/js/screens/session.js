@@ -31,11 +31,20 @@ export function mount(app, main, encounterId) {
           h('time', { datetime: p.recorded }, formatTime(p.recorded)),
           (p.agent || []).map((a) => staffLabel(app, a.who?.reference)).slice(0, 1),
           ' — ', p.activity?.coding?.[0]?.display || p.activity?.coding?.[0]?.code || 'changed', ' ',
-          (p.target || []).map((t) => (t.reference || '').replace(/\/_history\/.*/, '')).join(', '))))
+          (p.target || []).map((t) => describeTarget((t.reference || '').replace(/\/_history\/.*/, ''))).join(', '))))
           : h('p', { class: 'muted' }, 'Nothing recorded yet.'));
     } catch (err) {
       replaceChildren(timeline, h('h2', { id: 'timeline-title' }, 'Timeline'), errorBox(err.message));
     }
+  }
+  // "Refraction step", "visual acuity, right eye", "the visit" for a Provenance target.
+  function describeTarget(reference) {
+    const r = session.resources.get(reference);
+    if (reference === session.encounter) return 'the visit';
+    if (r?.resourceType === 'Task') return stepCode(r) === 'screening-session' ? 'the session' : `${stepLabel(stepCode(r))} step`;
+    if (r?.resourceType === 'Observation' && kindOf(r)) return `${kindOf(r) === 'acuity' ? 'acuity' : 'refraction'}, ${eyeOf(r)} eye`;
+    if (r) return r.resourceType.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+    return reference.split('/')[0];
   }
   const timelineSoon = () => { if (!reading) reading = setTimeout(() => { reading = null; readTimeline(); }, 150); };
 
