@@ -8,7 +8,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startFovea } = require('../lib/server');
-const { launchBrowser, staffConsole, live, screenshot, PHONE, DESKTOP } = require('./lib/browser');
+const { launchBrowser, staffConsole, live, screenshot, unlabelledControls, PHONE, DESKTOP } = require('./lib/browser');
 
 const DEMO = {
   registration: 'demo-registration', technician: 'demo-technician', technician2: 'demo-technician2',
@@ -61,7 +61,13 @@ test('registration logs in through SMART, registers a new patient and checks the
   const before = await page.locator('tr[data-encounter]').count();
   assert.ok(before >= 1, 'the demo unit has patients waiting');
   await screenshot(page, 'registration-desktop');
+  // Keyboard only: type a name, Enter searches.
+  await page.focus('#q-name');
+  await page.keyboard.type('Sharma');
+  await page.keyboard.press('Enter');
+  await page.locator('tr[data-patient]', { hasText: 'Sharma' }).first().waitFor();
   await page.click('button:has-text("New patient")');
+  assert.deepEqual(await unlabelledControls(page), [], 'every control of the registration screen has a name');
   await page.fill('#p-given', patient.given);
   await page.fill('#p-family', patient.family);
   await page.fill('#p-birthdate', patient.birthDate);
@@ -108,6 +114,7 @@ test('a technician records acuity and another device sees it appear without a re
   assert.equal(await tech.page.getAttribute('#f-left-value', 'aria-invalid'), 'true');
   await tech.page.fill('#f-left-value', '6/12');
   assert.equal(await tech.page.getAttribute('#f-left-value', 'aria-invalid'), 'false');
+  assert.deepEqual(await unlabelledControls(tech.page), [], 'every control of the entry form has a name');
   await screenshot(tech.page, 'technician-desktop');
   await tech.page.click('button:has-text("Save results")');
   await tech2.page.locator('#results-title + table td', { hasText: '6/12' }).waitFor();
@@ -229,6 +236,7 @@ test('the supervisor board follows the steps live; doctor and approval finish th
   await doc.page.check('label:has-text("Myopia") input');
   await doc.page.fill('#d-findings', 'Low myopia, both eyes.');
   await doc.page.check('#d-prescribe');
+  assert.deepEqual(await unlabelledControls(doc.page), [], 'every control of the doctor\'s screen has a name');
   await screenshot(doc.page, 'doctor-desktop');
   await doc.page.setViewportSize(PHONE);
   await screenshot(doc.page, 'doctor-phone');

@@ -58,4 +58,13 @@ async function screenshot(page, name) {
   return file;
 }
 
-module.exports = { launchBrowser, staffConsole, live, screenshot, artifactsDir, PHONE, DESKTOP };
+// Form controls on the page a screen reader could not name (no <label for>, no wrapping label,
+// no aria-label): each as "tag#id".
+function unlabelledControls(page) {
+  return page.evaluate(() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+    .filter((el) => el.offsetParent !== null)
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+    .map((el) => `${el.tagName.toLowerCase()}#${el.id}`));
+}
+
+module.exports = { unlabelledControls, launchBrowser, staffConsole, live, screenshot, artifactsDir, PHONE, DESKTOP };
