@@ -19,7 +19,10 @@ using fhir::rest::RestResponse;
 constexpr std::string_view kIndex = "index.html";
 
 std::string ETagOf(std::string_view content) {
-  return "\"" + fhir::auth::Base64UrlEncode(fhir::auth::Sha256(content)) + "\"";
+  std::string etag = "\"";
+  etag += fhir::auth::Base64UrlEncode(fhir::auth::Sha256(content));
+  etag += '"';
+  return etag;
 }
 
 // Headers every answer carries, files and errors alike.
@@ -162,6 +165,8 @@ RestResponse ConsoleSite::Handle(const RestRequest& request) const {
   }
   if (path.size() == prefix.size()) return Redirect(301, std::string(prefix) + "/");
   std::string relative(path.substr(prefix.size() + 1));
+  // A client-side route may end in a slash (/console/session/); a file never does.
+  if (relative.size() > 1 && relative.back() == '/') relative.pop_back();
   if (relative.empty()) relative = kIndex;
   if (!SafeRelativePath(relative)) return Plain(400, "Bad path");
   std::optional<File> file = Find(relative);

@@ -219,7 +219,7 @@ BOOST_AUTO_TEST_CASE(DirectoryRoutesErrorsAndTraversal) {
   TestDatabase db;
   ServeProcess server(FOVEA_BIN, db.dsn(), {"--console-dir", dir.site.string()});
   std::string index = ReadFile(dir.site / "index.html");
-  for (const std::string path : {"/console/session/123", "/console/queue", "/console/js"}) {
+  for (const std::string path : {"/console/session/123", "/console/queue", "/console/js", "/console/session/"}) {
     Answer a = Raw(server.port(), "GET", path);
     BOOST_TEST(a.status == 200, path);
     BOOST_TEST(a.body == index, path);
