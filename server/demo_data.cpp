@@ -160,11 +160,17 @@ std::string PreviousScreening(const std::string& patient, const std::string& uni
            R"(","performer":[{"reference":"Practitioner/)" + technician + R"("}],)" + value +
            R"(,"bodySite":)" + eye + "}";
   };
+  // Components coded as the console records them (web/console/js/clinical.js).
+  auto component = [](const char* code, const char* display, const std::string& value) {
+    return R"({"code":{"coding":[{"system":"https://fovea.health/fhir/CodeSystem/refraction-component","code":")" +
+           std::string(code) + R"(","display":")" + display + R"("}],"text":")" + display +
+           R"("},"valueQuantity":)" + value + "}";
+  };
   auto refraction = [&](const char* sphere, const char* cylinder, const char* axis) {
-    return std::string(R"("component":[)") +
-           R"({"code":{"text":"Sphere"},"valueQuantity":)" + Quantity(sphere, "dioptre", "[diop]") + "}," +
-           R"({"code":{"text":"Cylinder"},"valueQuantity":)" + Quantity(cylinder, "dioptre", "[diop]") + "}," +
-           R"({"code":{"text":"Axis"},"valueQuantity":)" + Quantity(axis, "degrees", "deg") + "}]";
+    return std::string(R"("component":[)") + component("sphere", "Sphere", Quantity(sphere, "D", "[diop]")) +
+           "," + component("cylinder", "Cylinder", Quantity(cylinder, "D", "[diop]")) + "," +
+           component("axis", "Axis", Quantity(axis, "deg", "deg")) + "," +
+           component("add", "Add", Quantity("2.00", "D", "[diop]")) + "]";
   };
   auto lens = [](const char* eye, const char* sphere, const char* cylinder, const char* axis) {
     return std::string(R"({"product":)") +

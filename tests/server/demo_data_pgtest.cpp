@@ -162,6 +162,10 @@ BOOST_AUTO_TEST_CASE(LoadsIntoAnEmptyDatabase) {
   std::string patient_ref = encounter.Find("subject")->Find("reference")->scalar();
   BOOST_TEST(Count("/Observation?encounter=" + encounter_ref + "&status=final&code=http://snomed.info/sct|363983007") == 2u);
   BOOST_TEST(Count("/Observation?encounter=" + encounter_ref + "&status=final&code=http://snomed.info/sct|251794006") == 2u);
+  // Refraction components coded as the console reads them.
+  JsonValue refraction = Get("/Observation?encounter=" + encounter_ref +
+                             "&component-code=https://fovea.health/fhir/CodeSystem/refraction-component|sphere");
+  BOOST_TEST(refraction.Find("entry")->items().size() == 2u);
   BOOST_TEST(Count("/DiagnosticReport?encounter=" + encounter_ref + "&status=final") == 1u);
   BOOST_TEST(Count("/VisionPrescription?patient=" + patient_ref + "&status=active") == 1u);
   // ... for a patient who is in the queue today.
