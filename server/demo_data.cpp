@@ -39,8 +39,8 @@ constexpr DemoPatient kPatients[] = {
 constexpr fhir::store::pg::PgQuery kDemoDataLock{"demo.lock", "SELECT pg_advisory_lock(7406512003)"};
 
 constexpr int kCheckedIn = 4;
-constexpr int kCheckInDone = 1;      // index into kPatients
-constexpr int kPreviouslySeen = 3;   // index into kPatients
+constexpr int kCheckInDone = 1;  // index into kPatients: acuity and refraction ready
+constexpr int kAtDoctor = 3;     // index into kPatients: waiting for the doctor; seen a year ago
 
 RestResponse Call(fhir::rest::FhirService& service, const std::string& method,
                   const std::string& path, const std::string& body = "") {
@@ -141,6 +141,37 @@ std::string UnitTransaction() {
   return Transaction(entries);
 }
 
+constexpr const char* kCategoryExam = R"("category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"exam","display":"Exam"}]}])";
+
+// An acuity or refraction Observation of one eye, shaped as the console records them
+// (web/console/js/clinical.js). `value` is the value[x] or component member.
+std::string EyeObservation(const std::string& patient, const std::string& encounter_ref,
+                           const std::string& performer, const std::string& code,
+                           const std::string& display, const char* eye, const std::string& value,
+                           const std::string& when) {
+  return std::string(R"({"resourceType":"Observation","status":"final",)") + kCategoryExam +
+         R"(,"code":)" + CodeableConcept(kSnomed, code, display) +
+         R"(,"subject":{"reference":"Patient/)" + patient + R"("},"encounter":{"reference":")" +
+         encounter_ref + R"("},"effectiveDateTime":")" + when +
+         R"(","performer":[{"reference":")" + performer + R"("}],)" + value + R"(,"bodySite":)" +
+         eye + "}";
+}
+
+std::string Acuity(const std::string& snellen) { return R"("valueString":")" + snellen + "\""; }
+
+// Sphere, cylinder, axis and add as the console codes them.
+std::string Refraction(const char* sphere, const char* cylinder, const char* axis) {
+  auto component = [](const char* code, const char* display, const std::string& value) {
+    return R"({"code":{"coding":[{"system":"https://fovea.health/fhir/CodeSystem/refraction-component","code":")" +
+           std::string(code) + R"(","display":")" + display + R"("}],"text":")" + display +
+           R"("},"valueQuantity":)" + value + "}";
+  };
+  return std::string(R"("component":[)") + component("sphere", "Sphere", Quantity(sphere, "D", "[diop]")) +
+         "," + component("cylinder", "Cylinder", Quantity(cylinder, "D", "[diop]")) + "," +
+         component("axis", "Axis", Quantity(axis, "deg", "deg")) + "," +
+         component("add", "Add", Quantity("2.00", "D", "[diop]")) + "]";
+}
+
 // A finished screening a year ago, as plain resources (the state machine runs on today's
 // clock): the Encounter, acuity and refraction per eye, the doctor's report, the spectacles.
 std::string PreviousScreening(const std::string& patient, const std::string& unit,
@@ -150,27 +181,10 @@ std::string PreviousScreening(const std::string& patient, const std::string& uni
   std::string end = common::FormatInstant(start + std::chrono::minutes(42));
   std::string subject = R"("subject":{"reference":"Patient/)" + patient + R"("})";
   std::string encounter = R"("encounter":{"reference":")" + Uuid(100) + R"("})";
-  std::string category = R"("category":[)" +
-      CodeableConcept("http://terminology.hl7.org/CodeSystem/observation-category", "exam", "Exam") + "]";
   auto observation = [&](const std::string& code, const std::string& display, const char* eye,
                          const std::string& value) {
-    return std::string(R"({"resourceType":"Observation","status":"final",)") + category +
-           R"(,"code":)" + CodeableConcept(kSnomed, code, display) + "," + subject + "," +
-           encounter + R"(,"effectiveDateTime":")" + begin +
-           R"(","performer":[{"reference":"Practitioner/)" + technician + R"("}],)" + value +
-           R"(,"bodySite":)" + eye + "}";
-  };
-  // Components coded as the console records them (web/console/js/clinical.js).
-  auto component = [](const char* code, const char* display, const std::string& value) {
-    return R"({"code":{"coding":[{"system":"https://fovea.health/fhir/CodeSystem/refraction-component","code":")" +
-           std::string(code) + R"(","display":")" + display + R"("}],"text":")" + display +
-           R"("},"valueQuantity":)" + value + "}";
-  };
-  auto refraction = [&](const char* sphere, const char* cylinder, const char* axis) {
-    return std::string(R"("component":[)") + component("sphere", "Sphere", Quantity(sphere, "D", "[diop]")) +
-           "," + component("cylinder", "Cylinder", Quantity(cylinder, "D", "[diop]")) + "," +
-           component("axis", "Axis", Quantity(axis, "deg", "deg")) + "," +
-           component("add", "Add", Quantity("2.00", "D", "[diop]")) + "]";
+    return EyeObservation(patient, Uuid(100), "Practitioner/" + technician, code, display, eye,
+                          value, begin);
   };
   auto lens = [](const char* eye, const char* sphere, const char* cylinder, const char* axis) {
     return std::string(R"({"product":)") +
@@ -188,13 +202,13 @@ std::string PreviousScreening(const std::string& patient, const std::string& uni
       "]," + subject + R"(,"period":{"start":")" + begin + R"(","end":")" + end +
       R"("},"location":[{"location":{"reference":"Location/)" + unit + R"("}}]})"));
   entries.push_back(Entry(Uuid(101), "Observation",
-                          observation("363983007", "Visual acuity", kRightEye, R"("valueString":"6/12")")));
+                          observation("363983007", "Visual acuity", kRightEye, Acuity("6/12"))));
   entries.push_back(Entry(Uuid(102), "Observation",
-                          observation("363983007", "Visual acuity", kLeftEye, R"("valueString":"6/9")")));
+                          observation("363983007", "Visual acuity", kLeftEye, Acuity("6/9"))));
   entries.push_back(Entry(Uuid(103), "Observation",
-                          observation("251794006", "Refraction", kRightEye, refraction("-1.25", "-0.50", "180"))));
+                          observation("251794006", "Refraction", kRightEye, Refraction("-1.25", "-0.50", "180"))));
   entries.push_back(Entry(Uuid(104), "Observation",
-                          observation("251794006", "Refraction", kLeftEye, refraction("-1.00", "-0.25", "170"))));
+                          observation("251794006", "Refraction", kLeftEye, Refraction("-1.00", "-0.25", "170"))));
   entries.push_back(Entry(Uuid(105), "DiagnosticReport", std::string(R"({"resourceType":"DiagnosticReport",)") +
       R"("status":"final","code":{"text":"Vision screening"},)" + subject + "," + encounter +
       R"(,"effectiveDateTime":")" + end + R"(","issued":")" + end +
@@ -216,18 +230,20 @@ std::string StartScreeningParameters(const std::string& patient, const std::stri
          R"({"name":"location","valueReference":{"reference":"Location/)" + unit + R"("}}]})";
 }
 
-// The session's check-in step, from $start-screening's Bundle.
-std::string CheckInTask(const JsonValue& bundle) {
+// The id of the first resource of `type` in $start-screening's Bundle whose code is `code`
+// (any code when empty).
+std::string FindInSession(const JsonValue& bundle, const std::string& type, const std::string& code) {
   const JsonValue* entries = bundle.Find("entry");
   if (entries == nullptr) return {};
   for (const JsonValue& entry : entries->items()) {
     const JsonValue* r = entry.Find("resource");
-    if (r == nullptr || r->Find("resourceType") == nullptr || r->Find("resourceType")->scalar() != "Task") continue;
-    const JsonValue* code = r->Find("code");
-    const JsonValue* codings = code == nullptr ? nullptr : code->Find("coding");
+    if (r == nullptr || r->Find("resourceType") == nullptr || r->Find("resourceType")->scalar() != type) continue;
+    if (code.empty()) return r->Find("id")->scalar();
+    const JsonValue* coded = r->Find("code");
+    const JsonValue* codings = coded == nullptr ? nullptr : coded->Find("coding");
     if (codings == nullptr) continue;
     for (const JsonValue& c : codings->items()) {
-      if (c.Find("code") != nullptr && c.Find("code")->scalar() == "check-in") return r->Find("id")->scalar();
+      if (c.Find("code") != nullptr && c.Find("code")->scalar() == code) return r->Find("id")->scalar();
     }
   }
   return {};
@@ -247,6 +263,24 @@ common::Status MoveTask(fhir::rest::FhirService& service, const std::string& id,
                                  std::to_string(res.status) + ": " + res.body.substr(0, 2000));
   }
   return common::Status::Ok();
+}
+
+// One step worked as a member of staff does it in the console: claimed, its outputs recorded
+// (Observations in the session's Encounter), completed — through the state machine.
+common::Status WorkStep(fhir::rest::FhirService& service, const JsonValue& session,
+                        const std::string& step, const std::string& owner,
+                        const std::vector<std::string>& outputs) {
+  std::string task = FindInSession(session, "Task", step);
+  if (task.empty()) return common::InternalError("demo data: the session has no " + step + " step");
+  FOVEA_RETURN_IF_ERROR(MoveTask(service, task, "in-progress", owner));
+  for (const std::string& output : outputs) {
+    RestResponse res = Call(service, "POST", "/Observation", output);
+    if (res.status != 201) {
+      return common::InternalError("demo data: recording the " + step + " answered " +
+                                   std::to_string(res.status) + ": " + res.body.substr(0, 2000));
+    }
+  }
+  return MoveTask(service, task, "completed", owner);
 }
 
 common::Result<bool> Exists(fhir::rest::FhirService& service, const std::string& type) {
@@ -292,11 +326,13 @@ common::Result<bool> LoadDemoData(fhir::rest::FhirService& service, fhir::auth::
     return false;
   }
   std::map<std::string, std::string> staff;  // role -> fhirUser of its first account
+  std::string technician2;
   for (const DemoAccount& account : DemoAccounts()) {
     FOVEA_ASSIGN_OR_RETURN(StaffAccount added, AddStaffAccount(service, auth, account.username,
                                                                account.name, {account.role},
                                                                account.password));
     staff.emplace(account.role, added.fhir_user);
+    if (std::string(account.username) == "technician2") technician2 = added.fhir_user;
   }
 
   FOVEA_ASSIGN_OR_RETURN(JsonValue unit_bundle,
@@ -309,7 +345,7 @@ common::Result<bool> LoadDemoData(fhir::rest::FhirService& service, fhir::auth::
   FOVEA_ASSIGN_OR_RETURN(
       JsonValue previous,
       Expect(Call(service, "POST", "/",
-                  PreviousScreening(patients.at(kPreviouslySeen), unit, practitioner_id("technician"),
+                  PreviousScreening(patients.at(kAtDoctor), unit, practitioner_id("technician"),
                                     practitioner_id("doctor"),
                                     clock.Now() - std::chrono::hours(24 * 365))),
              200, "the previous screening's transaction"));
@@ -320,16 +356,31 @@ common::Result<bool> LoadDemoData(fhir::rest::FhirService& service, fhir::auth::
                            Expect(Call(service, "POST", "/Encounter/$start-screening",
                                        StartScreeningParameters(patients.at(i), unit)),
                                   201, "$start-screening"));
-    if (i != kCheckInDone) continue;
-    std::string check_in = CheckInTask(session);
-    if (check_in.empty()) return common::InternalError("demo data: the session has no check-in step");
-    FOVEA_RETURN_IF_ERROR(MoveTask(service, check_in, "in-progress", staff["registration"]));
-    FOVEA_RETURN_IF_ERROR(MoveTask(service, check_in, "completed", staff["registration"]));
+    if (i != kCheckInDone && i != kAtDoctor) continue;
+    FOVEA_RETURN_IF_ERROR(WorkStep(service, session, "check-in", staff["registration"], {}));
+    if (i != kAtDoctor) continue;
+    std::string encounter = "Encounter/" + FindInSession(session, "Encounter", "");
+    std::string now = common::FormatInstant(clock.Now());
+    auto eye = [&](const char* role, const char* code, const char* display, const char* site,
+                   const std::string& value) {
+      return EyeObservation(patients.at(i), encounter, staff[role], code, display, site, value, now);
+    };
+    FOVEA_RETURN_IF_ERROR(WorkStep(
+        service, session, "visual-acuity", staff["technician"],
+        {eye("technician", "363983007", "Visual acuity", kRightEye, Acuity("6/18")),
+         eye("technician", "363983007", "Visual acuity", kLeftEye, Acuity("6/12"))}));
+    // The second technician's account does refraction (staff["technician"] is the first one).
+    FOVEA_RETURN_IF_ERROR(WorkStep(
+        service, session, "refraction", technician2,
+        {EyeObservation(patients.at(i), encounter, technician2, "251794006", "Refraction", kRightEye,
+                        Refraction("-1.75", "-0.75", "175"), now),
+         EyeObservation(patients.at(i), encounter, technician2, "251794006", "Refraction", kLeftEye,
+                        Refraction("-1.25", "-0.50", "165"), now)}));
   }
   common::LogInfo("demo data loaded: Mobile Unit 1 (Location/" + unit + "), " +
                   std::to_string(DemoAccounts().size()) + " staff accounts, " +
                   std::to_string(patients.size()) + " patients, " + std::to_string(kCheckedIn) +
-                  " waiting at the unit");
+                  " waiting at the unit (one past check-in, one waiting for the doctor)");
   return true;
 }
 

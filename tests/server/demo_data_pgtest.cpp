@@ -136,7 +136,8 @@ BOOST_AUTO_TEST_CASE(LoadsIntoAnEmptyDatabase) {
   BOOST_TEST(Count("/Patient?birthdate=ge2010-01-01") >= 1u);
   BOOST_TEST(Count("/Patient?birthdate=le1950-01-01") >= 1u);
 
-  // The queue, read over HTTP as the supervisor: four sessions waiting, one past check-in.
+  // The queue, read over HTTP as the supervisor: four sessions waiting, one past check-in, one
+  // at the doctor.
   HttpResult queue = server.Request("GET", "Location/" + unit_id + "/$queue", "",
                                     {{"Authorization", "Bearer " + supervisor_token}});
   BOOST_REQUIRE_MESSAGE(queue.status == 200, queue.body);
@@ -149,9 +150,10 @@ BOOST_AUTO_TEST_CASE(LoadsIntoAnEmptyDatabase) {
     for (const std::string& step : Parts(p, "current")) current.insert(step);
   }
   BOOST_TEST(count == 4);
-  BOOST_TEST(current.count("check-in") == 3u);
+  BOOST_TEST(current.count("check-in") == 2u);
   BOOST_TEST(current.count("visual-acuity") == 1u);
   BOOST_TEST(current.count("refraction") == 1u);
+  BOOST_TEST(current.count("doctor-diagnosis") == 1u);
 
   // Last year's screening: a finished Encounter with final acuity and refraction for both
   // eyes, the doctor's report and the spectacles prescribed.
@@ -168,8 +170,13 @@ BOOST_AUTO_TEST_CASE(LoadsIntoAnEmptyDatabase) {
   BOOST_TEST(refraction.Find("entry")->items().size() == 2u);
   BOOST_TEST(Count("/DiagnosticReport?encounter=" + encounter_ref + "&status=final") == 1u);
   BOOST_TEST(Count("/VisionPrescription?patient=" + patient_ref + "&status=active") == 1u);
-  // ... for a patient who is in the queue today.
-  BOOST_TEST(Count("/Encounter?subject=" + patient_ref + "&status=arrived") == 1u);
+  // ... for the patient waiting for the doctor today, with today's acuity and refraction
+  // recorded in today's session (the steps' outputs).
+  JsonValue today = Get("/Encounter?subject=" + patient_ref + "&status=arrived,triaged,in-progress");
+  BOOST_REQUIRE_EQUAL(today.Find("entry")->items().size(), 1u);
+  std::string today_ref = "Encounter/" + today.Find("entry")->items()[0].Find("resource")->Find("id")->scalar();
+  BOOST_TEST(Count("/Observation?encounter=" + today_ref + "&status=final") == 4u);
+  BOOST_TEST(Count("/Task?encounter=" + today_ref + "&status=completed&_count=50") == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(ASecondLoadIsANoOp) {
@@ -182,6 +189,7 @@ BOOST_AUTO_TEST_CASE(ASecondLoadIsANoOp) {
   BOOST_TEST(Count("/Patient?_count=50") == 7u);
   BOOST_TEST(Count("/Location") == 1u);
   BOOST_TEST(Count("/Encounter?_count=50") == 5u);
+  BOOST_TEST(Count("/Observation?_count=50") == 8u);
 }
 
 BOOST_AUTO_TEST_CASE(LeavesADatabaseWithDataAlone) {
