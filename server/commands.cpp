@@ -177,7 +177,7 @@ int RunServe(const Config& given) {
       pool, registry, store, clock,
       {PublicUrl(config, tls) + fhir::rest::kFhirBasePath, config.allow_http_hooks,
        config.rest_hook_workers, config.rest_hook_max_attempts,
-       std::chrono::seconds(config.presence_timeout_seconds)});
+       std::chrono::seconds(config.presence_timeout_seconds), config.auth});
   if (!subscriptions.has_value()) return Fail(subscriptions.error());
   workflow::WorkflowRules workflow_rules(store, search_backend, registry, clock);
   workflow::ScreeningApi screening(workflow_rules, store, search_backend, registry, clock);

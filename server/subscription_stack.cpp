@@ -11,6 +11,7 @@ subscriptions::RestHookOptions RestHookOptionsFrom(const fhir::store::pg::Connec
   o.allow_http_hooks = settings.allow_http_hooks;
   o.workers = settings.rest_hook_workers;
   o.max_attempts = settings.rest_hook_max_attempts;
+  o.require_registrant = settings.require_registrant;
   return o;
 }
 

@@ -32,6 +32,8 @@ struct SubscriptionSettings {
   int rest_hook_max_attempts = 16;  // consecutive failed deliveries before status error
   // Presence rows of a node that stopped refreshing them are expired after this long.
   std::chrono::seconds presence_ttl{30};
+  // Auth on: rest-hooks of a subscription without a registrant stamp carry ids only.
+  bool require_registrant = false;
 };
 
 class SubscriptionStack {

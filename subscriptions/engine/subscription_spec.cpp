@@ -276,15 +276,21 @@ Status ReadChannel(const JsonValue& subscription, const SpecContext& c, Subscrip
   return Status::Ok();
 }
 
-// Extensions on the Subscription itself. None is understood, so each would be accepted and
-// ignored: refused instead, by name. Medplum's (its client adds them only when the caller asks)
-// change what fires or how it is delivered, so they get a message that says what to use here.
-Status CheckResourceExtensions(const JsonValue& subscription) {
+// Extensions on the Subscription itself. Only the server's own registrant stamp is understood
+// (a client sending back what it read is fine: the server replaces it); any other would be
+// accepted and ignored, so it is refused instead, by name. Medplum's (its client adds them only
+// when the caller asks) change what fires or how it is delivered, so they get a message that
+// says what to use here.
+Status ReadResourceExtensions(const JsonValue& subscription, SubscriptionSpec& spec) {
   if (subscription.Find("modifierExtension") != nullptr) {
     return Invalid("modifierExtension", "no modifier extension is understood here");
   }
   for (const JsonValue* ext : ExtensionsOf(&subscription)) {
     std::string url = Str(*ext, "url");
+    if (url == kRegistrantExtension) {
+      spec.registrant = Str(*ext, "valueString");
+      continue;
+    }
     if (url == "https://medplum.com/fhir/StructureDefinition/subscription-supported-interaction" ||
         url == "https://medplum.com/fhir/StructureDefinition/fhir-path-criteria-expression") {
       return Invalid("extension", url + " is not supported: subscribe to a topic instead (per-type "
@@ -318,8 +324,8 @@ Result<SubscriptionSpec> ParseSubscription(const JsonValue& subscription, const 
   if (Str(subscription, "resourceType") != "Subscription") {
     return common::InvalidError("not a Subscription");
   }
-  FOVEA_RETURN_IF_ERROR(CheckResourceExtensions(subscription));
   SubscriptionSpec spec;
+  FOVEA_RETURN_IF_ERROR(ReadResourceExtensions(subscription, spec));
   spec.id = Str(subscription, "id");
   spec.status = Str(subscription, "status");
   spec.criteria = Str(subscription, "criteria");

@@ -23,6 +23,13 @@
 
 namespace subscriptions {
 
+// Who registered a subscription, stamped by the server on every write of it (a client's value
+// is replaced): a valueString with the writer's access (kind, client, fhirUser, scopes, launch
+// patient; subscriptions/rest/subscription_api ReaderJson). A rest-hook sends a resource in
+// full only where that access may read it. Absent: written with `--auth off`.
+inline constexpr const char* kRegistrantExtension =
+    "https://fovea.health/fhir/StructureDefinition/subscription-registrant";
+
 inline constexpr const char* kBackportBase =
     "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/";
 
@@ -53,6 +60,7 @@ struct SubscriptionSpec {
   int timeout_seconds = 0;            // 0: the server's default
   int max_count = 0;                  // 0: no limit
   std::optional<common::TimePoint> end;
+  std::string registrant;             // kRegistrantExtension's JSON; empty: none
 
   bool topic_based() const { return topic != nullptr; }
   // The filters for `type`, or null when the subscription does not cover that type at all.

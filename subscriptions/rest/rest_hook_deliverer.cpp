@@ -7,6 +7,7 @@
 #include "fhir/definitions/definitions.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/issues.h"
+#include "fhir/rest/access_control.h"
 #include "fhir/rest/writes.h"
 #include "fhir/search/index_extractor.h"
 #include "subscriptions/engine/notification_context.h"
@@ -14,6 +15,7 @@
 #include "subscriptions/engine/subscription_spec.h"
 #include "subscriptions/pg/rest_hook_queue.h"
 #include "subscriptions/rest/hook_sender.h"
+#include "subscriptions/rest/subscription_api.h"
 
 namespace subscriptions {
 
@@ -176,6 +178,21 @@ Status RestHookDeliverer::WriteStatus(const ClaimedDelivery& claim, const std::s
   return store_.Write(v, claim.subscription_version);
 }
 
+// A rest-hook carries a resource in full only where the subscription's registrant may read it
+// (SMART scopes, patient compartment), as $events and the WebSocket channel do for their
+// reader; the rest go as ids. Without a stamp (written with `--auth off`) nothing is narrowed,
+// unless the server requires one (auth on): then everything goes as ids.
+void RestHookDeliverer::KeepRegistrantReadable(const SubscriptionSpec& spec,
+                                               const fhir::search::SearchParameterRegistry& search,
+                                               std::vector<NotificationEvent>& events) const {
+  if (spec.registrant.empty() && !options_.require_registrant) return;
+  fhir::auth::Principal registrant;  // a user with no scopes (no stamp, or an unreadable one): ids only
+  if (!spec.registrant.empty()) {
+    if (auto reader = ReaderFromJson(spec.registrant); reader.has_value()) registrant = std::move(reader).value();
+  }
+  KeepReadable(events, fhir::rest::AccessControl(registrant, fhir::definitions::Definitions::R4(), &search));
+}
+
 Result<RestHookDeliverer::Outcome> RestHookDeliverer::Process(RestHookQueue& queue,
                                                               const ClaimedDelivery& claim) {
   const common::TimePoint now = clock_.Now();
@@ -256,6 +273,7 @@ Result<RestHookDeliverer::Outcome> RestHookDeliverer::Process(RestHookQueue& que
       return events.error();
     }
     AttachContext(spec, *events, *search, store_, spec.content == PayloadContent::kFullResource);
+    KeepRegistrantReadable(spec, *search, *events);
     if (events->empty()) {
       // Trimmed by retention before they could be delivered: the gap shows in the numbers.
       FOVEA_RETURN_IF_ERROR(queue.Delivered(claim.subscription_id, claim.events, heartbeat));

@@ -34,6 +34,7 @@
 #include "fhir/search/live_registry.h"
 #include "fhir/store/resource_store.h"
 #include "subscriptions/engine/notification_store.h"
+#include "subscriptions/engine/subscription_spec.h"
 #include "subscriptions/engine/topics.h"
 
 namespace subscriptions {
@@ -54,6 +55,9 @@ struct RestHookOptions {
   std::chrono::milliseconds backoff_cap{300000};
   int max_attempts = 16;                             // consecutive failures before error
   std::chrono::milliseconds poll{1000};              // retries and heartbeats looked for
+  // Auth on: a subscription without a registrant stamp (written before stamps existed) gets
+  // ids only, never full resources nobody vouched for.
+  bool require_registrant = false;
 };
 
 class RestHookDeliverer {
@@ -81,6 +85,10 @@ class RestHookDeliverer {
   // A new version of the claimed Subscription with `status` and `error` (empty: none).
   common::Status WriteStatus(const pg::ClaimedDelivery& claim, const std::string& status,
                              const std::string& error);
+  // Full resources only where the registrant may read them (ids otherwise).
+  void KeepRegistrantReadable(const SubscriptionSpec& spec,
+                              const fhir::search::SearchParameterRegistry& search,
+                              std::vector<NotificationEvent>& events) const;
   void Watch();
   void Work();
   bool Sleep(std::chrono::milliseconds d);  // false when stopping

@@ -72,9 +72,59 @@ SubscriptionApi::SubscriptionApi(const TopicRegistry& topics,
       clock_(clock),
       options_(std::move(options)) {}
 
+namespace {
+
+// The registrant stamp (kRegistrantExtension) for the caller writing a Subscription: who may
+// read what its rest-hooks carry. Only what access control needs, not the login's identity.
+std::string RegistrantJson(const fhir::auth::Principal& writer) {
+  fhir::auth::Principal stamp;
+  stamp.kind = writer.kind;
+  stamp.client_id = writer.client_id;
+  stamp.fhir_user = writer.fhir_user;
+  stamp.scopes = writer.scopes;
+  stamp.patient = writer.patient;
+  return ReaderJson(stamp);
+}
+
+common::Status StampRegistrant(fhir::model::Element& resource, const fhir::auth::Principal& writer) {
+  FOVEA_ASSIGN_OR_RETURN(JsonValue json, common::ParseJson(fhir::format::WriteResourceJson(resource)));
+  std::vector<JsonValue> kept;
+  if (const JsonValue* list = json.Find("extension"); list != nullptr && list->is_array()) {
+    for (const JsonValue& ext : list->items()) {
+      const JsonValue* url = ext.Find("url");
+      if (url == nullptr || url->scalar() != kRegistrantExtension) kept.push_back(ext);
+    }
+  }
+  // `--auth off` writes no stamp: there is nobody whose access could narrow anything.
+  if (writer.kind != fhir::auth::Principal::Kind::kTrusted) {
+    JsonValue stamp = JsonValue::Object();
+    stamp.Set("url", JsonValue::String(kRegistrantExtension));
+    stamp.Set("valueString", JsonValue::String(RegistrantJson(writer)));
+    kept.push_back(std::move(stamp));
+  }
+  JsonValue list = JsonValue::Array();
+  for (JsonValue& ext : kept) list.Add(std::move(ext));
+  std::erase_if(json.members(), [](const auto& m) { return m.first == "extension"; });
+  if (!list.items().empty()) json.Set("extension", std::move(list));
+  fhir::model::OperationOutcomeSink issues;
+  FOVEA_ASSIGN_OR_RETURN(resource, fhir::format::ParseResourceJson(common::ToJson(json),
+                                                                   fhir::definitions::Definitions::R4(), issues));
+  return common::Status::Ok();
+}
+
+}  // namespace
+
 fhir::rest::ExtensionSupport SubscriptionApi::Extensions() {
   fhir::rest::ExtensionSupport e;
   e.before_write = [this](fhir::model::Element& resource) { return BeforeWrite(resource); };
+  e.plan_write = [](fhir::model::Element& resource, const std::string&, int,
+                    const fhir::rest::AccessControl& access)
+      -> common::Result<std::vector<fhir::store::PlannedWrite>> {
+    if (resource.type() != nullptr && resource.type()->name == "Subscription") {
+      FOVEA_RETURN_IF_ERROR(StampRegistrant(resource, access.principal()));
+    }
+    return std::vector<fhir::store::PlannedWrite>{};
+  };
   e.operation = [this](const std::string& type, const std::string& id, const std::string& name,
                        const RestRequest& request, const fhir::rest::AccessControl& access) {
     return Operation(type, id, name, request, access);

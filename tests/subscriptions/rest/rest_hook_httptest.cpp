@@ -16,6 +16,9 @@
 #include <vector>
 
 #include "common/json.h"
+#include "common/url.h"
+#include "fhir/auth/crypto/secrets.h"
+#include "server/security.h"
 #include "subscriptions/rest/rest_hook_deliverer.h"
 #include "tests/subscriptions/rest/hook_receiver.h"
 #include "tests/subscriptions/rest/notification_reading.h"
@@ -375,6 +378,135 @@ BOOST_AUTO_TEST_CASE(TwoDeliverersShareTheQueueAndSendEachEventOnceInOrder) {
     last = v;
   }
   BOOST_TEST(last == kEvents);
+}
+
+// --- what a rest-hook may carry: the registrant's access -----------------------------------
+
+// A Secured server with one staff account per name (role as given) and their tokens.
+class Staffed {
+ public:
+  explicit Staffed(std::vector<std::pair<std::string, std::string>> people) : server(TestServer::Secured{}) {
+    fhir::auth::ClientRegistration console;
+    console.client_id = "console";
+    console.kind = fhir::auth::ClientRegistration::Kind::kPublic;
+    console.redirect_uris = {"https://console.test/"};
+    console.first_party = true;
+    BOOST_REQUIRE(server.security()->store().AddClient(console).ok());
+    for (const auto& [name, role] : people) {
+      fhir::auth::UserAccount u;
+      u.username = name;
+      u.password_hash = fhir::auth::HashPassword("pass-" + name, {10, 8, 1});
+      u.fhir_user = "Practitioner/" + name;
+      u.roles = {role};
+      BOOST_REQUIRE(server.security()->store().AddUser(u).ok());
+    }
+  }
+  HttpResult As(const std::string& user, const std::string& method, const std::string& path,
+                const std::string& body = "") {
+    std::string form = "grant_type=password&client_id=console&username=" + common::UrlEncode(user) +
+                       "&password=" + common::UrlEncode("pass-" + user);
+    HttpResult t = server.Request("POST", "/auth/token", form,
+                                  {{"Content-Type", "application/x-www-form-urlencoded"}});
+    BOOST_REQUIRE_MESSAGE(t.status == 200, t.body);
+    std::string token = Json(t.body).Find("access_token")->scalar();
+    return server.Request(method, path, body,
+                          {{"Authorization", "Bearer " + token}, {"Content-Type", "application/fhir+json"}});
+  }
+  TestServer server;
+};
+
+// A full-resource rest-hook Subscription to every change of `type`.
+std::string FullHook(const std::string& type, const std::string& endpoint, const std::string& extension = "") {
+  return std::string(R"({"resourceType":"Subscription","status":"requested","reason":"feed",)") +
+         (extension.empty() ? "" : "\"extension\":[" + extension + "],") +
+         R"("criteria":"https://fovea.health/fhir/SubscriptionTopic/)" + type + R"(-changed",
+    "channel":{"type":"rest-hook","endpoint":")" + endpoint + R"(","payload":"application/fhir+json",
+      "_payload":{"extension":[{"url":")" + kBackport + R"(backport-payload-content","valueCode":"full-resource"}]}}})";
+}
+
+// The resource entries of the event notifications an endpoint got: fullUrl -> has a resource.
+std::vector<std::pair<std::string, bool>> EventEntries(const std::vector<ReceivedRequest>& requests) {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const ReceivedRequest& r : requests) {
+    JsonValue b = Json(r.body);
+    if (StatusValue(b, "type") != "event-notification") continue;
+    const auto& entries = b.Find("entry")->items();
+    for (std::size_t i = 1; i < entries.size(); ++i) {
+      out.emplace_back(entries[i].Find("fullUrl")->scalar(), entries[i].Find("resource") != nullptr);
+    }
+  }
+  return out;
+}
+
+const char* kCondition = R"({"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p1"},
+  "code":{"text":"Myopia"}})";
+
+BOOST_AUTO_TEST_CASE(AFullResourceHookCarriesOnlyWhatItsRegistrantMayRead) {
+  Staffed unit({{"tech", "technician"}, {"doc", "doctor"}, {"admin", "admin"}});
+  HookReceiver tech_endpoint;
+  HookReceiver doc_endpoint;
+  auto deliverer = Deliverer(unit.server);
+  // A technician may not read Conditions; a doctor may. Both subscribe to every Condition change.
+  HttpResult tech_sub = unit.As("tech", "POST", "Subscription", FullHook("Condition", tech_endpoint.url()));
+  BOOST_REQUIRE_MESSAGE(tech_sub.status == 201, tech_sub.body);
+  HttpResult doc_sub = unit.As("doc", "POST", "Subscription", FullHook("Condition", doc_endpoint.url()));
+  BOOST_REQUIRE_MESSAGE(doc_sub.status == 201, doc_sub.body);
+  BOOST_TEST(Deliver(*deliverer) == 2u);  // the handshakes
+
+  HttpResult written = unit.As("admin", "PUT", "Condition/c1", kCondition);
+  BOOST_REQUIRE_MESSAGE(written.status == 201, written.body);
+  Match(unit.server);
+  BOOST_TEST(Deliver(*deliverer) == 2u);
+  using Entries = std::vector<std::pair<std::string, bool>>;
+  const std::string url = unit.server.base() + "/Condition/c1";
+  BOOST_TEST(EventEntries(tech_endpoint.received()) == (Entries{{url, false}}));  // the id only
+  BOOST_TEST(EventEntries(doc_endpoint.received()) == (Entries{{url, true}}));    // in full
+}
+
+BOOST_AUTO_TEST_CASE(TheRegistrantStampIsTheServersNotTheClients) {
+  Staffed unit({{"tech", "technician"}, {"admin", "admin"}});
+  HookReceiver endpoint;
+  auto deliverer = Deliverer(unit.server);
+  // A forged stamp claiming every scope is replaced with the writer's own access.
+  std::string forged = std::string(R"({"url":")") + subscriptions::kRegistrantExtension +
+                       R"(","valueString":"{\"kind\":\"user\",\"scopes\":\"user/*.cruds\"}"})";
+  HttpResult created = unit.As("tech", "POST", "Subscription", FullHook("Condition", endpoint.url(), forged));
+  BOOST_REQUIRE_MESSAGE(created.status == 201, created.body);
+  JsonValue stored = Json(created.body);
+  const JsonValue* extensions = stored.Find("extension");
+  BOOST_REQUIRE(extensions != nullptr);
+  BOOST_REQUIRE(extensions->items().size() == 1u);
+  std::string stamp = extensions->items()[0].Find("valueString")->scalar();
+  BOOST_TEST(stamp.find("user/*.cruds") == std::string::npos);
+  BOOST_TEST(stamp.find("user/Observation.crus") != std::string::npos);
+  // Sending back what was read (stamp included) is accepted, and stamps the writer again.
+  HttpResult again = unit.As("tech", "PUT", "Subscription/" + stored.Find("id")->scalar(), common::ToJson(stored));
+  BOOST_REQUIRE_MESSAGE(again.status == 200, again.body);
+  BOOST_TEST(Json(again.body).Find("extension")->items().size() == 1u);
+  BOOST_TEST(Deliver(*deliverer) == 1u);
+  BOOST_REQUIRE(unit.As("admin", "PUT", "Condition/c1", kCondition).status == 201);
+  Match(unit.server);
+  BOOST_TEST(Deliver(*deliverer) == 1u);
+  auto entries = EventEntries(endpoint.received());
+  BOOST_REQUIRE(entries.size() == 1u);
+  BOOST_TEST(!entries[0].second);  // the forged scopes bought nothing
+}
+
+BOOST_AUTO_TEST_CASE(WithAuthOnAnUnstampedSubscriptionGetsIdsOnly) {
+  TestServer server;  // --auth off: no stamp is written
+  HookReceiver endpoint;
+  RestHookOptions strict = TestOptions();
+  strict.require_registrant = true;  // as `fovea serve` sets it with auth on
+  auto deliverer = Deliverer(server, strict);
+  std::string id = Create(server, FullHook("Condition", endpoint.url()));
+  BOOST_TEST(Read(server, id).Find("extension") == nullptr);
+  BOOST_TEST(Deliver(*deliverer) == 1u);
+  Put(server, "Condition/c1", kCondition);
+  Match(server);
+  BOOST_TEST(Deliver(*deliverer) == 1u);
+  auto entries = EventEntries(endpoint.received());
+  BOOST_REQUIRE(entries.size() == 1u);
+  BOOST_TEST(!entries[0].second);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
