@@ -14,8 +14,7 @@
 #include <vector>
 
 #include "common/json.h"
-#include "common/url.h"
-#include "fhir/auth/crypto/secrets.h"
+#include "tests/support/staff_accounts.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -25,11 +24,7 @@ using test_support::HttpResult;
 using test_support::TestServer;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-JsonValue Json(const std::string& text) {
-  auto json = common::ParseJson(text);
-  BOOST_REQUIRE_MESSAGE(json.has_value(), text);
-  return std::move(json).value();
-}
+JsonValue Json(const std::string& text) { return test_support::ParseJsonOrFail(text); }
 
 std::string Str(const JsonValue& v, std::initializer_list<const char*> path) {
   const JsonValue* f = &v;
@@ -40,47 +35,17 @@ std::string Str(const JsonValue& v, std::initializer_list<const char*> path) {
   return f->scalar();
 }
 
-std::string Form(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string out;
-  for (const auto& [k, v] : fields) out += (out.empty() ? "" : "&") + common::UrlEncode(k) + "=" + common::UrlEncode(v);
-  return out;
-}
-
 class Unit {
  public:
-  Unit() : server(TestServer::Secured{}) {
-    fhir::auth::ClientRegistration console;
-    console.client_id = "staff-console";
-    console.name = "Staff console";
-    console.kind = fhir::auth::ClientRegistration::Kind::kPublic;
-    console.redirect_uris = {"https://console.unit7.test/callback"};
-    console.first_party = true;
-    BOOST_REQUIRE(server.security()->store().AddClient(console).ok());
-    for (auto [name, role] : std::vector<std::pair<std::string, std::string>>{
-             {"reg", "registration"}, {"reg2", "registration"}, {"tech1", "technician"}, {"tech2", "technician"},
-             {"doc", "doctor"}, {"sup", "supervisor"}, {"admin", "admin"}}) {
-      fhir::auth::UserAccount u;
-      u.username = name;
-      u.password_hash = fhir::auth::HashPassword("pass-" + name, {10, 8, 1});
-      u.fhir_user = "Practitioner/" + name;
-      u.roles = {role};
-      BOOST_REQUIRE(server.security()->store().AddUser(u).ok());
-    }
-  }
+  Unit()
+      : server(TestServer::Secured{}),
+        staff(server, {{"reg", "registration"}, {"reg2", "registration"}, {"tech1", "technician"},
+                       {"tech2", "technician"}, {"doc", "doctor"}, {"sup", "supervisor"}, {"admin", "admin"}}) {}
 
-  std::string Token(const std::string& user) {
-    HttpResult r = server.Request("POST", "/auth/token",
-                                  Form({{"grant_type", "password"}, {"client_id", "staff-console"},
-                                        {"username", user}, {"password", "pass-" + user}}),
-                                  {{"Content-Type", "application/x-www-form-urlencoded"}});
-    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
-    return Str(Json(r.body), {"access_token"});
-  }
+  std::string Token(const std::string& user) { return staff.Token(user); }
   HttpResult As(const std::string& user, const std::string& method, const std::string& path,
                 const std::string& body = "", Headers extra = {}) {
-    if (tokens_.count(user) == 0) tokens_[user] = Token(user);
-    extra.emplace_back("Authorization", "Bearer " + tokens_[user]);
-    return server.Request(method, path, body, extra);
+    return staff.As(user, method, path, body, std::move(extra));
   }
   JsonValue Read(const std::string& path) {
     HttpResult r = As("admin", "GET", path);
@@ -146,12 +111,10 @@ class Unit {
   }
 
   TestServer server;
+  test_support::StaffAccounts staff;
   std::string encounter;
   std::string session;
   std::map<std::string, std::string> steps;
-
- private:
-  std::map<std::string, std::string> tokens_;
 };
 
 constexpr const char* kRight = "362502000";

@@ -16,12 +16,10 @@
 #include <vector>
 
 #include "common/json.h"
-#include "common/url.h"
-#include "fhir/auth/crypto/secrets.h"
-#include "server/security.h"
 #include "subscriptions/rest/rest_hook_deliverer.h"
 #include "tests/subscriptions/rest/hook_receiver.h"
 #include "tests/subscriptions/rest/notification_reading.h"
+#include "tests/support/staff_accounts.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -37,11 +35,7 @@ using test_support::TestServer;
 
 constexpr const char* kBackport = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/";
 
-JsonValue Json(const std::string& text) {
-  auto json = common::ParseJson(text);
-  BOOST_REQUIRE_MESSAGE(json.has_value(), text);
-  return std::move(json).value();
-}
+JsonValue Json(const std::string& text) { return test_support::ParseJsonOrFail(text); }
 
 RestHookOptions TestOptions() {
   RestHookOptions o;
@@ -382,37 +376,16 @@ BOOST_AUTO_TEST_CASE(TwoDeliverersShareTheQueueAndSendEachEventOnceInOrder) {
 
 // --- what a rest-hook may carry: the registrant's access -----------------------------------
 
-// A Secured server with one staff account per name (role as given) and their tokens.
-class Staffed {
- public:
-  explicit Staffed(std::vector<std::pair<std::string, std::string>> people) : server(TestServer::Secured{}) {
-    fhir::auth::ClientRegistration console;
-    console.client_id = "console";
-    console.kind = fhir::auth::ClientRegistration::Kind::kPublic;
-    console.redirect_uris = {"https://console.test/"};
-    console.first_party = true;
-    BOOST_REQUIRE(server.security()->store().AddClient(console).ok());
-    for (const auto& [name, role] : people) {
-      fhir::auth::UserAccount u;
-      u.username = name;
-      u.password_hash = fhir::auth::HashPassword("pass-" + name, {10, 8, 1});
-      u.fhir_user = "Practitioner/" + name;
-      u.roles = {role};
-      BOOST_REQUIRE(server.security()->store().AddUser(u).ok());
-    }
-  }
+// A Secured server with one staff account per name (role as given).
+struct Staffed {
+  explicit Staffed(const std::vector<std::pair<std::string, std::string>>& people)
+      : server(TestServer::Secured{}), staff(server, people) {}
   HttpResult As(const std::string& user, const std::string& method, const std::string& path,
                 const std::string& body = "") {
-    std::string form = "grant_type=password&client_id=console&username=" + common::UrlEncode(user) +
-                       "&password=" + common::UrlEncode("pass-" + user);
-    HttpResult t = server.Request("POST", "/auth/token", form,
-                                  {{"Content-Type", "application/x-www-form-urlencoded"}});
-    BOOST_REQUIRE_MESSAGE(t.status == 200, t.body);
-    std::string token = Json(t.body).Find("access_token")->scalar();
-    return server.Request(method, path, body,
-                          {{"Authorization", "Bearer " + token}, {"Content-Type", "application/fhir+json"}});
+    return staff.As(user, method, path, body);
   }
   TestServer server;
+  test_support::StaffAccounts staff;
 };
 
 // A full-resource rest-hook Subscription to every change of `type`.
