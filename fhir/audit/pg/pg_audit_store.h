@@ -2,8 +2,8 @@
 #define FOVEA_FHIR_AUDIT_PG_PG_AUDIT_STORE_H_
 
 // AuditStore on PostgreSQL: the audit_event table (fhir/store/pg/migrations/0004_audit_event.sql).
-// Append is one INSERT of all rows (kAppendAuditEvents, fhir/store/pg/queries.h, the statement
-// ResourceStore::WriteWith also runs for a write's AuditEvent); Search is keyset-paged on
+// Append is one COPY of all rows (the same columns ResourceStore::WriteWith's kAppendAuditEvents
+// fills for a write's AuditEvent, inside the write's statement); Search is keyset-paged on
 // (recorded, seq) with SQL assembled from constant fragments, every value a parameter.
 // Thread-safe: every call borrows a connection from the pool.
 

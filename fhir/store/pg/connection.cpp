@@ -162,4 +162,37 @@ Status PgConnection::ExecuteScript(std::string_view name, const std::string& sql
   return ResultStatus(n.c_str(), r.r_.get());
 }
 
+void AppendCopyField(std::string& line, std::string_view value, bool null) {
+  if (null) {
+    line += "\\N";
+    return;
+  }
+  for (char c : value) {
+    switch (c) {
+      case '\\': line += "\\\\"; break;
+      case '\t': line += "\\t"; break;
+      case '\n': line += "\\n"; break;
+      case '\r': line += "\\r"; break;
+      default: line += c;
+    }
+  }
+}
+
+Result<std::int64_t> PgConnection::CopyIn(const char* name, const char* copy_sql, std::string_view data) {
+  PgResult start(PQexec(conn_.get(), copy_sql));
+  if (PQresultStatus(start.r_.get()) != PGRES_COPY_IN) {
+    FOVEA_RETURN_IF_ERROR(ResultStatus(name, start.r_.get()));
+    return Status(StatusCode::kInternal, "A database error occurred");
+  }
+  bool sent = PQputCopyData(conn_.get(), data.data(), static_cast<int>(data.size())) == 1;
+  if (PQputCopyEnd(conn_.get(), sent ? nullptr : "could not send the rows") != 1) sent = false;
+  // The COPY's outcome, then the end of the results (libpq needs both read).
+  PgResult done(PQgetResult(conn_.get()));
+  while (pg_result* extra = PQgetResult(conn_.get())) PQclear(extra);
+  FOVEA_RETURN_IF_ERROR(ResultStatus(name, done.r_.get()));
+  if (!sent) return Status(StatusCode::kUnavailable, "The database is not reachable");
+  const char* tuples = PQcmdTuples(done.r_.get());
+  return static_cast<std::int64_t>(std::strtoll(tuples, nullptr, 10));
+}
+
 }  // namespace fhir::store::pg

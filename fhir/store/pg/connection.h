@@ -58,6 +58,10 @@ class PgResult {
   std::unique_ptr<pg_result, Clear> r_;
 };
 
+// Appends `value` to a COPY text-format line: backslash, tab, newline and carriage return
+// escaped; `null` writes COPY's NULL marker instead.
+void AppendCopyField(std::string& line, std::string_view value, bool null = false);
+
 // A NOTIFY as it arrived on a listening connection.
 struct PgNotification {
   std::string channel;
@@ -77,6 +81,11 @@ class PgConnection {
   // Runs a statement without preparing it (for SQL assembled from constant fragments).
   common::Result<PgResult> ExecuteUnprepared(const PgQuery& query,
                                              const std::vector<PgParam>& params);
+
+  // COPY ... FROM STDIN with `data` in COPY's text format (one line per row, tab-separated,
+  // escaped as PgCopyText does). Returns the number of rows copied. For appends of many rows:
+  // no statement to parse per row, no JSON to take apart on the server.
+  common::Result<std::int64_t> CopyIn(const char* name, const char* copy_sql, std::string_view data);
 
   // Runs a script of several statements without parameters (migrations).
   common::Status ExecuteScript(std::string_view name, const std::string& sql);

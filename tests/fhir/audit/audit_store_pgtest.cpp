@@ -120,9 +120,12 @@ BOOST_AUTO_TEST_CASE(AppendThenReadBySeq) {
       BOOST_TEST(store->Append({}).ok());
       std::vector<AuditRow> rows = Rows(3);
       rows[1].seq = 999;  // ignored
-      // Content goes through a JSON parameter: its bytes must come back unchanged.
+      // Rows go through COPY's text format: every byte must come back unchanged, COPY's own
+      // delimiters and escapes (tab, newline, carriage return, backslash, "\N") included.
       rows[2].content = "{\"resourceType\":\"AuditEvent\",\"outcomeDesc\":\"\u00fc \xf0\x9f\x98\x80 "
-                        "\\\"q\\\" \\\\ \\u00e9 \\n\\t '\"}";
+                        "\\\"q\\\" \\\\ \\u00e9 \\n\\t '\"}\n\t\r";
+      rows[0].request_id = "req\tone\r\n\\N\\";
+      rows[1].address = "\\.";
       BOOST_REQUIRE(store->Append(rows).ok());
       BOOST_REQUIRE(store->Append({Row(3)}).ok());
       auto page = store->Search({});
