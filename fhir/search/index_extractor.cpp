@@ -6,6 +6,7 @@
 #include "fhir/definitions/definitions.h"
 #include "fhir/fhirpath/fhirpath.h"
 #include "fhir/search/ranges.h"
+#include "fhir/search/search_query.h"
 
 namespace fhir::search {
 
@@ -273,35 +274,60 @@ void Pair(const std::string& code, const std::vector<TokenRow>& firsts,
   }
 }
 
-// token$token, token$quantity, token$date and token$string composites: one row per pair of
-// component values found under the same element (Observation.component[i]: its code with its
-// value, never another component's).
+// Composites (IsSupportedComposite's shapes): one row per combination of component values
+// found under the same element (Observation.component[i]: its code with its value, never
+// another component's; MolecularSequence.variant[i]: its start with its own end).
 void ExtractComposite(const SearchParameter& p, const Element& resource,
                       const SearchParameterRegistry& registry,
                       const fhirpath::EvaluationContext& context, IndexRows& rows,
                       ExtractionStats* stats) {
-  if (p.components.size() != 2) return;
-  const SearchParameter* first = registry.FindByUrl(p.components[0].definition);
-  const SearchParameter* second = registry.FindByUrl(p.components[1].definition);
-  if (first == nullptr || second == nullptr || first->type != ParamType::kToken) return;
+  std::vector<const SearchParameter*> components;
+  for (const auto& c : p.components) components.push_back(registry.FindByUrl(c.definition));
+  if (!IsSupportedComposite(components)) return;
   if (stats != nullptr) ++stats->parameters;
   auto fail = [&] {
     if (stats != nullptr) ++stats->failed;
   };
-  if (p.compiled == nullptr || p.components[0].compiled == nullptr ||
-      p.components[1].compiled == nullptr) {
-    return fail();
+  if (p.compiled == nullptr) return fail();
+  for (const auto& c : p.components) {
+    if (c.compiled == nullptr) return fail();
   }
   auto bases = fhirpath::Evaluate(*p.compiled, resource, context);
   if (!bases.has_value()) return fail();
   for (const auto& base : *bases) {
     if (base.kind() != fhirpath::Value::Kind::kElement) continue;
-    IndexRows a, b;
-    if (!ComponentRows(*first, *p.components[0].compiled, *base.element(), context, a).ok() ||
-        !ComponentRows(*second, *p.components[1].compiled, *base.element(), context, b).ok()) {
-      return fail();
+    // The rows of each component, evaluated on this element only.
+    std::vector<IndexRows> parts(components.size());
+    for (std::size_t i = 0; i < components.size(); ++i) {
+      if (!ComponentRows(*components[i], *p.components[i].compiled, *base.element(), context,
+                         parts[i])
+               .ok()) {
+        return fail();
+      }
     }
-    switch (second->type) {
+    if (components[0]->type == ParamType::kReference) {  // reference$token
+      for (const ReferenceRow& ref : parts[0].references) {
+        for (const TokenRow& token : parts[1].tokens) {
+          if (token.code.empty()) continue;  // text-only rows do not identify a code
+          rows.composite_references.push_back({p.code, ref, token});
+        }
+      }
+      continue;
+    }
+    if (components.size() == 3) {  // token$number$number
+      for (const TokenRow& token : parts[0].tokens) {
+        if (token.code.empty()) continue;
+        for (const NumberRow& second : parts[1].numbers) {
+          for (const NumberRow& third : parts[2].numbers) {
+            rows.composite_numbers.push_back({p.code, token, second, third});
+          }
+        }
+      }
+      continue;
+    }
+    const IndexRows& a = parts[0];
+    const IndexRows& b = parts[1];
+    switch (components[1]->type) {
       case ParamType::kToken: Pair(p.code, a.tokens, b.tokens, rows.composite_tokens); break;
       case ParamType::kQuantity: Pair(p.code, a.tokens, b.quantities, rows.composite_quantities); break;
       case ParamType::kDate: Pair(p.code, a.tokens, b.dates, rows.composite_dates); break;

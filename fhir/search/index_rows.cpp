@@ -132,6 +132,22 @@ std::string IndexRows::ToJson() const {
           Field(out, "n", r.second.normalized, f);
           Field(out, "e", r.second.exact, f);
         });
+  Table(out, "composite_number", composite_numbers, first,
+        [&](const CompositeNumberRow& r, bool& f) {
+          first_component(r, f);
+          Field(out, "v", r.second.value, f);
+          Field(out, "v2", r.third.value, f);
+        });
+  Table(out, "composite_reference", composite_references, first,
+        [&](const CompositeReferenceRow& r, bool& f) {
+          Field(out, "p", r.param, f);
+          NullableField(out, "tt", r.first.target_type, !r.first.target_type.empty(), f);
+          NullableField(out, "ti", r.first.target_id, !r.first.target_id.empty(), f);
+          NullableField(out, "u", r.first.url, !r.first.url.empty(), f);
+          NullableField(out, "s", r.second.system, r.second.has_system, f);
+          Field(out, "c", r.second.code, f);
+          NullableField(out, "t", r.second.text, !r.second.text.empty(), f);
+        });
   Table(out, "text", texts, first, [&](const TextRow& r, bool& f) {
     Field(out, "p", r.param, f);
     Field(out, "v", r.text, f);

@@ -2,8 +2,9 @@
 #define FOVEA_FHIR_SEARCH_INDEX_ROWS_H_
 
 // The search-index rows of one resource version, one vector per sp_* table
-// (fhir/store/pg/migrations/0002_search_index.sql). Extracted at write time and written in the
-// same statement as the version itself. Thread-compatible value type.
+// (fhir/store/pg/migrations/0002_search_index.sql, 0012_composite_number.sql). Extracted at
+// write time and written in the same statement as the version itself. Thread-compatible value
+// type.
 
 #include <string>
 #include <vector>
@@ -78,6 +79,23 @@ struct CompositeRow {
   Second second;
 };
 
+// A token$number$number composite's row (MolecularSequence's coordinates: chromosome, start,
+// end), the three values taken from one element (one `variant`).
+struct CompositeNumberRow {
+  std::string param;
+  TokenRow first;
+  NumberRow second;
+  NumberRow third;
+};
+
+// A reference$token composite's row (DocumentReference `relationship`: relatesTo.target with
+// the same relatesTo's code).
+struct CompositeReferenceRow {
+  std::string param;
+  ReferenceRow first;
+  TokenRow second;
+};
+
 struct IndexRows {
   std::vector<StringRow> strings;
   std::vector<TokenRow> tokens;
@@ -90,13 +108,15 @@ struct IndexRows {
   std::vector<CompositeRow<QuantityRow>> composite_quantities;
   std::vector<CompositeRow<DateRow>> composite_dates;
   std::vector<CompositeRow<StringRow>> composite_strings;
+  std::vector<CompositeNumberRow> composite_numbers;
+  std::vector<CompositeReferenceRow> composite_references;
   std::vector<TextRow> texts;
 
   std::size_t size() const {
     return strings.size() + tokens.size() + references.size() + dates.size() + numbers.size() +
            quantities.size() + uris.size() + composite_tokens.size() +
            composite_quantities.size() + composite_dates.size() + composite_strings.size() +
-           texts.size();
+           composite_numbers.size() + composite_references.size() + texts.size();
   }
   // One JSON document {"string":[...],"token":[...],...} that the write statement unpacks with
   // jsonb_to_recordset: every row travels as a bound parameter, in one round trip.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/ranges.h"
@@ -90,6 +91,48 @@ bool DateMatches(const DateRow& r, const std::string& v) {
   return false;
 }
 
+// A decimal text as a long double. strtold rounds correctly, so the order and equality of
+// decimals survive (two that differ only beyond ~18 significant digits compare equal, where
+// PostgreSQL's numeric would tell them apart).
+long double Decimal(const std::string& text) { return std::strtold(text.c_str(), nullptr); }
+
+// A stored number against the searched one, as sql_builder's NumberSql: eq/ne use the searched
+// value's significant figures, the ordering prefixes the value itself, ap allows 10%.
+bool NumberMatches(const std::string& stored, const std::string& v) {
+  std::string prefix = "eq";
+  std::string value = v;
+  if (HasPrefix(v)) {
+    prefix = v.substr(0, 2);
+    value = v.substr(2);
+  }
+  std::string lo, hi;
+  if (!DecimalRange(value, lo, hi)) return false;
+  long double x = Decimal(stored);
+  long double searched = Decimal(value);
+  bool within = x >= Decimal(lo) && x < Decimal(hi);
+  if (prefix == "eq") return within;
+  if (prefix == "ne") return !within;
+  if (prefix == "gt" || prefix == "sa") return x > searched;
+  if (prefix == "lt" || prefix == "eb") return x < searched;
+  if (prefix == "ge") return x >= searched;
+  if (prefix == "le") return x <= searched;
+  return x >= searched * 0.9L && x <= searched * 1.1L;  // ap (BETWEEN, as in SQL)
+}
+
+// A composite's token$quantity second component: number[|system|code] as the composite SQL
+// compares it (stored value and units as written, no conversion).
+bool CompositeQuantityMatches(const QuantityRow& r, const std::string& v) {
+  std::string number = v, rest, system, code;
+  if (SplitPipe(v, number, rest)) {
+    if (!SplitPipe(rest, system, code)) code = Unescape(rest);
+    code = Unescape(code);
+  }
+  if (!NumberMatches(r.value, number)) return false;
+  if (!system.empty() && r.system != system) return false;
+  if (code.empty()) return true;
+  return system.empty() ? r.code == code || r.unit == code : r.code == code;
+}
+
 // Whether the rows of this clause's parameter match one value (`any`: at least one row).
 template <class Row, class Test>
 bool AnyRow(const std::vector<Row>& rows, const Clause& c, const Test& test) {
@@ -111,7 +154,58 @@ bool ClauseHasRows(const Clause& c, const IndexRows& rows) {
     case ParamType::kReference: return HasRows(rows.references, c);
     case ParamType::kUri: return HasRows(rows.uris, c);
     case ParamType::kDate: return HasRows(rows.dates, c);
+    case ParamType::kNumber: return HasRows(rows.numbers, c);
+    case ParamType::kComposite:
+      return HasRows(rows.composite_tokens, c) || HasRows(rows.composite_quantities, c) ||
+             HasRows(rows.composite_dates, c) || HasRows(rows.composite_strings, c) ||
+             HasRows(rows.composite_numbers, c) || HasRows(rows.composite_references, c);
     default: return false;
+  }
+}
+
+// One composite value ("first$second[$third]"): some row of the parameter whose components,
+// taken from one element, match each part.
+bool CompositeMatches(const Clause& c, const std::string& v, const IndexRows& rows,
+                      const std::string& base_url) {
+  std::vector<std::string> parts = SplitComposite(v);
+  if (parts.size() != c.components.size()) return false;
+  std::vector<Clause> component(parts.size());
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    component[i].param = c.components[i];
+    component[i].name = c.components[i]->code;
+  }
+  if (c.components[0]->type == ParamType::kReference) {
+    return AnyRow(rows.composite_references, c, [&](const CompositeReferenceRow& r) {
+      return ReferenceMatches(component[0], r.first, parts[0], base_url) &&
+             TokenMatches(component[1], r.second, parts[1]);
+    });
+  }
+  if (parts.size() == 3) {
+    return AnyRow(rows.composite_numbers, c, [&](const CompositeNumberRow& r) {
+      return TokenMatches(component[0], r.first, parts[0]) &&
+             NumberMatches(r.second.value, parts[1]) && NumberMatches(r.third.value, parts[2]);
+    });
+  }
+  auto first = [&](const TokenRow& r) { return TokenMatches(component[0], r, parts[0]); };
+  switch (c.components[1]->type) {
+    case ParamType::kToken:
+      return AnyRow(rows.composite_tokens, c, [&](const CompositeRow<TokenRow>& r) {
+        return first(r.first) && TokenMatches(component[1], r.second, parts[1]);
+      });
+    case ParamType::kQuantity:
+      return AnyRow(rows.composite_quantities, c, [&](const CompositeRow<QuantityRow>& r) {
+        return first(r.first) && CompositeQuantityMatches(r.second, parts[1]);
+      });
+    case ParamType::kDate:
+      return AnyRow(rows.composite_dates, c, [&](const CompositeRow<DateRow>& r) {
+        return first(r.first) && DateMatches(r.second, parts[1]);
+      });
+    case ParamType::kString:
+      return AnyRow(rows.composite_strings, c, [&](const CompositeRow<StringRow>& r) {
+        return first(r.first) && StringMatches(component[1], r.second, parts[1]);
+      });
+    default:
+      return false;
   }
 }
 
@@ -129,6 +223,10 @@ bool ValueMatches(const Clause& c, const std::string& v, const IndexRows& rows,
       return AnyRow(rows.uris, c, [&](const UriRow& r) { return UriMatches(c, r, v); });
     case ParamType::kDate:
       return AnyRow(rows.dates, c, [&](const DateRow& r) { return DateMatches(r, v); });
+    case ParamType::kNumber:
+      return AnyRow(rows.numbers, c, [&](const NumberRow& r) { return NumberMatches(r.value, v); });
+    case ParamType::kComposite:
+      return CompositeMatches(c, v, rows, base_url);
     default:
       return false;
   }
@@ -176,6 +274,9 @@ common::Status CheckMatchable(const SearchQuery& query) {
       case ParamType::kReference:
       case ParamType::kUri:
       case ParamType::kDate:
+      case ParamType::kNumber:
+        break;
+      case ParamType::kComposite:  // every shape the parser accepts (IsSupportedComposite)
         break;
       default:
         return refuse(c, std::string(ParamTypeName(c.param->type)) + " parameters are not supported");

@@ -6,9 +6,10 @@
 // criteria needs, for every change in the event log, including versions that are no longer
 // current. The same semantics as the SQL search for the clauses it supports: string (default,
 // :exact, :contains), token (system|code forms, :text, :not), reference (Type/id, id, absolute
-// URL, :Type), uri (=, :below), date (every prefix), _id, and :missing on any of these. Chains,
-// _has, composites, numbers, quantities and full text are refused by CheckMatchable, so a
-// subscription using one is rejected rather than silently matching too much. Thread-safe.
+// URL, :Type), uri (=, :below), date (every prefix), number (every prefix), composites (every
+// shape Fovea indexes, components from one element), _id, and :missing on any of these.
+// Chains, _has, quantities and full text are refused by CheckMatchable, so a subscription
+// using one is rejected rather than silently matching too much. Thread-safe.
 
 #include <string>
 

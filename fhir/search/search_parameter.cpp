@@ -1,6 +1,7 @@
 #include "fhir/search/search_parameter.h"
 
 #include <cstdlib>
+#include <utility>
 #include <iostream>
 
 #include "common/json.h"
@@ -100,6 +101,26 @@ common::Result<std::unique_ptr<SearchParameter>> ParseParameter(const common::Js
   return p;
 }
 
+// R4 declares DocumentReference-relationship's component expressions the wrong way round:
+// relatesto (a reference) on "code", relation (a token) on "target". Where each of two
+// components' expressions is the other's definition path below the composite's expression,
+// they are swapped back, so the reference comes from `target` and the token from `code`.
+void FixSwappedComponents(SearchParameter& p, const SearchParameterRegistry& registry) {
+  if (p.type != ParamType::kComposite || p.components.size() != 2) return;
+  auto below = [&](const SearchParameter::Component& c) -> std::string {
+    const SearchParameter* d = registry.FindByUrl(c.definition);
+    std::string prefix = p.expression + ".";
+    if (d == nullptr || d->expression.rfind(prefix, 0) != 0) return "";
+    return d->expression.substr(prefix.size());
+  };
+  SearchParameter::Component& a = p.components[0];
+  SearchParameter::Component& b = p.components[1];
+  if (a.expression != b.expression && below(a) == b.expression && below(b) == a.expression) {
+    std::swap(a.expression, b.expression);
+    std::swap(a.compiled, b.compiled);
+  }
+}
+
 }  // namespace
 
 void SearchParameterRegistry::Add(std::unique_ptr<SearchParameter> p) {
@@ -118,6 +139,7 @@ common::Result<std::shared_ptr<const SearchParameterRegistry>> SearchParameterRe
     FOVEA_ASSIGN_OR_RETURN(auto p, ParseParameter(item));
     registry->Add(std::move(p));
   }
+  for (auto& p : registry->params_) FixSwappedComponents(*p, *registry);
   if (const auto* compartments = root.Find("compartments")) {
     for (const auto& [compartment, members] : compartments->members()) {
       auto& by_type = registry->compartments_[compartment];

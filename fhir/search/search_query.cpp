@@ -85,9 +85,17 @@ constexpr int kMaxChainDepth = 4;
 }  // namespace
 
 bool IsSupportedComposite(const std::vector<const SearchParameter*>& components) {
-  if (components.size() != 2 || components[0] == nullptr || components[1] == nullptr) return false;
-  if (components[0]->type != ParamType::kToken) return false;
+  for (const SearchParameter* c : components) {
+    if (c == nullptr) return false;
+  }
+  if (components.size() == 3) {
+    return components[0]->type == ParamType::kToken && components[1]->type == ParamType::kNumber &&
+           components[2]->type == ParamType::kNumber;
+  }
+  if (components.size() != 2) return false;
   ParamType second = components[1]->type;
+  if (components[0]->type == ParamType::kReference) return second == ParamType::kToken;
+  if (components[0]->type != ParamType::kToken) return false;
   return second == ParamType::kToken || second == ParamType::kQuantity ||
          second == ParamType::kDate || second == ParamType::kString;
 }
@@ -265,10 +273,17 @@ std::optional<Clause> ParseClause(const std::string& type, std::string_view key,
       return std::nullopt;
     }
     if (t == ParamType::kComposite) {
-      std::size_t dollar = v.find('$');
-      if (dollar == std::string::npos || dollar == 0 ||
-          !ValueIsWellFormed(clause.components[1]->type, v.substr(dollar + 1), why)) {
-        error = "'" + v + "': expected token$value" + (why.empty() ? "" : " (" + why + ")");
+      std::vector<std::string> parts = SplitComposite(v);
+      bool ok = parts.size() == clause.components.size();
+      for (std::size_t i = 0; ok && i < parts.size(); ++i) {
+        ok = !parts[i].empty() && ValueIsWellFormed(clause.components[i]->type, parts[i], why);
+      }
+      if (!ok) {
+        std::string shape;
+        for (const SearchParameter* c : clause.components) {
+          shape += (shape.empty() ? "" : "$") + std::string(ParamTypeName(c->type));
+        }
+        error = "'" + v + "': expected " + shape + (why.empty() ? "" : " (" + why + ")");
         return std::nullopt;
       }
       continue;
@@ -365,6 +380,23 @@ std::optional<SubsumedCodes> TokenSubsumption(std::string_view value, bool below
 }
 
 // Splits at the first unescaped '|'; false when there is none.
+std::vector<std::string> SplitComposite(std::string_view s) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (s[i] == '$') {
+      parts.emplace_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  parts.emplace_back(s.substr(start));
+  return parts;
+}
+
 bool SplitPipe(std::string_view s, std::string& left, std::string& right) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '\\') {

@@ -34,8 +34,8 @@ struct Clause {
   std::shared_ptr<Clause> chain;
   std::vector<std::string> target_types;
 
-  // Composite parameters: the component parameters (token first); each value is
-  // "token$second".
+  // Composite parameters: the component parameters; each value is "first$second" (or
+  // "first$second$third" for token$number$number).
   std::vector<const SearchParameter*> components;
 
   // Reverse chaining: resources of `has_type` whose `has_param` refers to this resource and
@@ -95,7 +95,8 @@ SearchQuery ParseSearch(const std::string& type,
                         const SearchParameterRegistry& registry, const SearchOptions& options,
                         model::IssueSink& issues);
 
-// Composite shapes Fovea indexes: token$token, token$quantity, token$date, token$string.
+// Composite shapes Fovea indexes: token$token, token$quantity, token$date, token$string,
+// token$number$number and reference$token.
 bool IsSupportedComposite(const std::vector<const SearchParameter*>& components);
 
 // True when a date/number/quantity value starts with a comparison prefix (ge2026, lt5.4).
@@ -109,6 +110,9 @@ std::string Unescape(std::string_view s);
 // Splits a token-like value at the first unescaped '|' (the left side unescaped); false when
 // there is none.
 bool SplitPipe(std::string_view s, std::string& left, std::string& right);
+// Splits a composite value at its unescaped '$'s ("1$lt345$gt123" -> "1", "lt345", "gt123"),
+// each part still escaped for its component's own parsing.
+std::vector<std::string> SplitComposite(std::string_view s);
 
 // Token :below/:above over the hierarchies of the shipped R4 code systems: the codes a value
 // (`system|code`, or a bare `code` looked up in every shipped hierarchy) stands for, itself

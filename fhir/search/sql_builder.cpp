@@ -24,9 +24,11 @@ const char* TableFor(ParamType t) {
   }
 }
 
-// The table of a composite parameter, by the type of its second component.
-const char* CompositeTableFor(ParamType second) {
-  switch (second) {
+// The table of a composite parameter, by its shape (IsSupportedComposite).
+const char* CompositeTableFor(const std::vector<const SearchParameter*>& components) {
+  if (components.size() == 3) return "sp_composite_number";
+  if (components[0]->type == ParamType::kReference) return "sp_composite_reference";
+  switch (components[1]->type) {
     case ParamType::kToken: return "sp_composite_token";
     case ParamType::kQuantity: return "sp_composite_quantity";
     case ParamType::kDate: return "sp_composite_date";
@@ -283,7 +285,7 @@ class Builder {
     bool by_identifier = c.param->type == ParamType::kReference && c.modifier == "identifier";
     bool of_type = c.modifier == "of-type";
     const char* table = IsFullText(c)                         ? "sp_text"
-                        : c.param->type == ParamType::kComposite ? CompositeTableFor(c.components[1]->type)
+                        : c.param->type == ParamType::kComposite ? CompositeTableFor(c.components)
                         : TableFor(by_identifier ? ParamType::kToken : c.param->type);
     std::string prefix = std::string("SELECT 1 FROM ") + table + " " + alias + " WHERE " + alias +
                          ".type = " + type_expr + " AND " + alias + ".id = " + id_expr + " AND " +
@@ -313,23 +315,36 @@ class Builder {
 
   // token$value: the first component on t_system/t_code, the second through its own type's
   // conditions (the composite tables name those columns like the simple ones).
+  // token$number$number: the numbers in value and value2. reference$token: the reference in
+  // the columns of sp_reference, the token in those of sp_token.
   std::string CompositeSql(const Clause& c, const std::string& v) {
-    std::size_t dollar = v.find('$');
-    std::string token = v.substr(0, dollar), system, code;
+    std::vector<std::string> parts = SplitComposite(v);
+    if (parts.size() != c.components.size()) return "false";  // checked when parsed
+    auto component = [&](std::size_t i) {
+      Clause part;
+      part.param = c.components[i];
+      part.name = part.param->code;
+      return ValueSql(part, parts[i]);
+    };
+    if (c.components[0]->type == ParamType::kReference) {
+      return "(" + component(0) + " AND " + component(1) + ")";
+    }
+    std::string system, code;
     std::string first;
-    if (!SplitPipe(token, system, code)) {
-      first = a_ + ".t_code = " + Param(Truncated(Unescape(token)));
+    if (!SplitPipe(parts[0], system, code)) {
+      first = a_ + ".t_code = " + Param(Truncated(Unescape(parts[0])));
     } else {
       code = Truncated(Unescape(code));
       first = (system.empty() ? a_ + ".t_system IS NULL"
                               : a_ + ".t_system = " + Param(Truncated(system, kMaxIndexedUriLength))) +
               (code.empty() ? "" : " AND " + a_ + ".t_code = " + Param(code));
     }
-    Clause second;
-    second.param = c.components[1];
-    second.name = second.param->code;
+    if (parts.size() == 3) {
+      return "(" + first + " AND " + NumberSql(a_ + ".value", parts[1]) + " AND " +
+             NumberSql(a_ + ".value2", parts[2]) + ")";
+    }
     in_composite_ = true;  // composite tables keep no canonical (converted) quantity
-    std::string second_sql = ValueSql(second, v.substr(dollar + 1));
+    std::string second_sql = component(1);
     in_composite_ = false;
     return "(" + first + " AND " + second_sql + ")";
   }

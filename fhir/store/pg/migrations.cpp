@@ -15,6 +15,7 @@ std::string_view EmbeddedMigration0008();
 std::string_view EmbeddedMigration0009();
 std::string_view EmbeddedMigration0010();
 std::string_view EmbeddedMigration0011();
+std::string_view EmbeddedMigration0012();
 
 namespace fhir::store::pg {
 namespace {
@@ -49,6 +50,7 @@ const std::vector<Migration>& AllMigrations() {
       {9, "hl7v2", EmbeddedMigration0009()},
       {10, "hl7v2_outbound_cursor", EmbeddedMigration0010()},
       {11, "session_presence", EmbeddedMigration0011()},
+      {12, "composite_number", EmbeddedMigration0012()},
   };
   return kAll;
 }

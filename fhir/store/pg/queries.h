@@ -61,6 +61,12 @@ namespace fhir::store::pg {
     " i_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)" \
     "  SELECT $1, $2, r.p, r.ts, r.tc, r.n, r.e FROM cur," \
     "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text))," \
+    " i_composite_number AS (INSERT INTO sp_composite_number (type, id, param, t_system, t_code, value, value2)" \
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.v::numeric, r.v2::numeric FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_number', '[]')) AS r(p text, ts text, tc text, v text, v2 text))," \
+    " i_composite_reference AS (INSERT INTO sp_composite_reference (type, id, param, target_type, target_id, url, system, code, text)" \
+    "  SELECT $1, $2, r.p, r.tt, r.ti, r.u, r.s, r.c, r.t FROM cur," \
+    "  jsonb_to_recordset(COALESCE($8::jsonb -> 'composite_reference', '[]')) AS r(p text, tt text, ti text, u text, s text, c text, t text))," \
     " i_text AS (INSERT INTO sp_text (type, id, param, tsv)" \
     "  SELECT $1, $2, r.p, to_tsvector('simple', r.v) FROM cur," \
     "  jsonb_to_recordset(COALESCE($8::jsonb -> 'text', '[]')) AS r(p text, v text))," \
@@ -117,6 +123,14 @@ namespace fhir::store::pg {
     " i_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)" \
     "  SELECT $1, $2, r.p, r.ts, r.tc, r.n, r.e FROM cur," \
     "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text))," \
+    " d_composite_number AS (DELETE FROM sp_composite_number WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_composite_number AS (INSERT INTO sp_composite_number (type, id, param, t_system, t_code, value, value2)" \
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.v::numeric, r.v2::numeric FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_number', '[]')) AS r(p text, ts text, tc text, v text, v2 text))," \
+    " d_composite_reference AS (DELETE FROM sp_composite_reference WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
+    " i_composite_reference AS (INSERT INTO sp_composite_reference (type, id, param, target_type, target_id, url, system, code, text)" \
+    "  SELECT $1, $2, r.p, r.tt, r.ti, r.u, r.s, r.c, r.t FROM cur," \
+    "  jsonb_to_recordset(COALESCE($9::jsonb -> 'composite_reference', '[]')) AS r(p text, tt text, ti text, u text, s text, c text, t text))," \
     " d_text AS (DELETE FROM sp_text WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))," \
     " i_text AS (INSERT INTO sp_text (type, id, param, tsv)" \
     "  SELECT $1, $2, r.p, to_tsvector('simple', r.v) FROM cur," \
@@ -175,6 +189,12 @@ namespace fhir::store::pg {
     " c_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)" \
     "  SELECT c.t, c.i, r.p, r.ts, r.tc, r.n, r.e FROM c_in c," \
     "  jsonb_to_recordset(COALESCE(c.x -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text))," \
+    " c_composite_number AS (INSERT INTO sp_composite_number (type, id, param, t_system, t_code, value, value2)" \
+    "  SELECT c.t, c.i, r.p, r.ts, r.tc, r.v::numeric, r.v2::numeric FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'composite_number', '[]')) AS r(p text, ts text, tc text, v text, v2 text))," \
+    " c_composite_reference AS (INSERT INTO sp_composite_reference (type, id, param, target_type, target_id, url, system, code, text)" \
+    "  SELECT c.t, c.i, r.p, r.tt, r.ti, r.u, r.s, r.c, r.t FROM c_in c," \
+    "  jsonb_to_recordset(COALESCE(c.x -> 'composite_reference', '[]')) AS r(p text, tt text, ti text, u text, s text, c text, t text))," \
     " c_text AS (INSERT INTO sp_text (type, id, param, tsv)" \
     "  SELECT c.t, c.i, r.p, to_tsvector('simple', r.v) FROM c_in c," \
     "  jsonb_to_recordset(COALESCE(c.x -> 'text', '[]')) AS r(p text, v text))," \
@@ -295,6 +315,14 @@ inline constexpr PgQuery kReplaceIndex{
     " i_composite_string AS (INSERT INTO sp_composite_string (type, id, param, t_system, t_code, normalized, exact)"
     "  SELECT $1, $2, r.p, r.ts, r.tc, r.n, r.e FROM cur,"
     "  jsonb_to_recordset(COALESCE($3::jsonb -> 'composite_string', '[]')) AS r(p text, ts text, tc text, n text, e text)),"
+    " d_composite_number AS (DELETE FROM sp_composite_number WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_composite_number AS (INSERT INTO sp_composite_number (type, id, param, t_system, t_code, value, value2)"
+    "  SELECT $1, $2, r.p, r.ts, r.tc, r.v::numeric, r.v2::numeric FROM cur,"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'composite_number', '[]')) AS r(p text, ts text, tc text, v text, v2 text)),"
+    " d_composite_reference AS (DELETE FROM sp_composite_reference WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
+    " i_composite_reference AS (INSERT INTO sp_composite_reference (type, id, param, target_type, target_id, url, system, code, text)"
+    "  SELECT $1, $2, r.p, r.tt, r.ti, r.u, r.s, r.c, r.t FROM cur,"
+    "  jsonb_to_recordset(COALESCE($3::jsonb -> 'composite_reference', '[]')) AS r(p text, tt text, ti text, u text, s text, c text, t text)),"
     " d_text AS (DELETE FROM sp_text WHERE type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur)),"
     " i_text AS (INSERT INTO sp_text (type, id, param, tsv)"
     "  SELECT $1, $2, r.p, to_tsvector('simple', r.v) FROM cur,"
