@@ -262,6 +262,8 @@ common::Status ComponentRows(const SearchParameter& component,
   FOVEA_ASSIGN_OR_RETURN(auto values, fhirpath::Evaluate(expression, focus, context));
   Extractor extractor(component, rows);
   for (const auto& v : values) extractor.Add(v);
+  // Only the component's own values: not the rows kept for :identifier and :of-type.
+  std::erase_if(rows.tokens, [&](const TokenRow& r) { return r.param != component.code; });
   return common::Status::Ok();
 }
 
