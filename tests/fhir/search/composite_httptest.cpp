@@ -1,12 +1,13 @@
 // The new composites through the real server: written over HTTP, searched over HTTP, listed in
 // the CapabilityStatement, malformed values refused with strict handling, and accepted as
-// Subscription criteria (the in-memory matcher evaluates them).
+// Subscription criteria that the matcher (fhir/search/memory_matcher) evaluates.
 
 #include <boost/test/unit_test.hpp>
 
 #include <set>
 
 #include "common/json.h"
+#include "fhir/store/pg/connection.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -89,13 +90,36 @@ BOOST_AUTO_TEST_CASE(WrittenSearchedListedAndSubscribable) {
   }
   BOOST_TEST(SearchParams(*cs, "DocumentReference").count("relationship") == 1u);
 
-  // A classic Subscription on a composite criterion is accepted (it used to be refused).
+  // A classic Subscription on a composite criterion is accepted (it used to be refused), and
+  // the matcher notifies it of the document that replaces old1, not of one that appends it.
+  BOOST_REQUIRE(s.subscriptions()->matcher().MatchPending().has_value());  // what came before
   auto sub = s.Request("POST", "Subscription",
                        R"({"resourceType":"Subscription","status":"requested","reason":"x",
                            "criteria":"DocumentReference?relationship=DocumentReference/old1$replaces",
                            "channel":{"type":"websocket"}})",
                        {{"Content-Type", "application/fhir+json"}});
-  BOOST_TEST(sub.status == 201, sub.body);
+  BOOST_REQUIRE_MESSAGE(sub.status == 201, sub.body);
+  auto created = common::ParseJson(sub.body);
+  BOOST_REQUIRE(created.has_value());
+  std::string sub_id = created->Find("id")->scalar();
+  auto document = [](const std::string& id, const std::string& code) {
+    return R"({"resourceType":"DocumentReference","id":")" + id + R"(","status":"current",
+      "content":[{"attachment":{"contentType":"text/plain"}}],
+      "relatesTo":[{"code":")" + code + R"(","target":{"reference":"DocumentReference/old1"}},
+                   {"code":"replaces","target":{"reference":"DocumentReference/other"}}]})";
+  };
+  put("DocumentReference/d2", document("d2", "replaces"));
+  put("DocumentReference/d3", document("d3", "appends"));  // replaces only another one
+  BOOST_REQUIRE(s.subscriptions()->matcher().MatchPending().has_value());
+  auto conn = fhir::store::pg::PgConnection::Connect(s.dsn());
+  BOOST_REQUIRE(conn.has_value());
+  static constexpr fhir::store::pg::PgQuery kNotified{
+      "test.notified", "SELECT id FROM notification WHERE subscription_id = $1 ORDER BY event_number"};
+  auto notified = (*conn)->ExecuteUnprepared(kNotified, {sub_id});
+  BOOST_REQUIRE(notified.has_value());
+  std::vector<std::string> ids;
+  for (int i = 0; i < notified->rows(); ++i) ids.emplace_back(notified->Get(i, 0));
+  BOOST_TEST(ids == std::vector<std::string>{"d2"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
