@@ -1,6 +1,5 @@
 #include "fhir/search/sql_builder.h"
 
-#include <algorithm>
 #include <cctype>
 #include <map>
 
@@ -124,7 +123,6 @@ class Builder {
     sql += " LIMIT " + Param(std::to_string(q_.count + 1));
     out.page.text = std::move(sql);
     out.page.params = params_;
-    out.page.reuse_plan = out.count.reuse_plan = PlanIndependentOfValues(q_);
     return out;
   }
 
@@ -540,38 +538,6 @@ class Builder {
 
 common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query) {
   return Builder(query).Build();
-}
-
-bool PlanIndependentOfValues(const SearchQuery& query) {
-  if (query.type.empty()) return false;  // system search: a type list
-  bool anchored = !query.compartment_type.empty();
-  for (const Clause& c : query.clauses) {
-    if (c.chain || !c.has_type.empty() || c.values.empty()) return false;
-    if (c.name == "_id") {
-      if (!c.modifier.empty()) return false;
-      anchored = true;
-      continue;
-    }
-    if (c.param == nullptr) return false;  // _lastUpdated and the other specials
-    bool plain_modifier = c.modifier.empty() ||
-                          (c.param->type == ParamType::kReference && std::isupper(static_cast<unsigned char>(c.modifier[0])));
-    if (!plain_modifier) return false;
-    if (c.param->type == ParamType::kReference) {
-      anchored = true;  // a target: a handful of rows
-    } else if (c.param->type == ParamType::kToken) {
-      // An identifier with its system is unique or nearly; other codes only narrow the anchor.
-      if (c.param->code == "identifier" &&
-          std::all_of(c.values.begin(), c.values.end(), [](const std::string& v) {
-            std::size_t bar = v.find('|');
-            return bar != std::string::npos && bar > 0 && bar + 1 < v.size();
-          })) {
-        anchored = true;
-      }
-    } else {
-      return false;  // ranges, prefixes and patterns: the plan depends on the values
-    }
-  }
-  return anchored;
 }
 
 namespace {

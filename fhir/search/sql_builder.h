@@ -17,13 +17,6 @@ namespace fhir::search {
 struct SqlQuery {
   std::string text;
   std::vector<std::optional<std::string>> params;
-  // The best plan does not depend on the values: the query is anchored on an equality that
-  // finds a handful of rows (a reference target, _id, an identifier, a compartment) and has no
-  // range or pattern conditions. Such a text may be prepared once per connection and its plan
-  // reused (PostgreSQL's generic plan drives from the anchor's index whatever the values);
-  // others are planned per execution, because a generic plan that cannot see a date window's
-  // values walks every row (docs/PERFORMANCE.md, search).
-  bool reuse_plan = false;
 };
 
 struct CompiledSearch {
@@ -40,9 +33,6 @@ struct CompiledSearch {
 
 // kInvalid when the paging cursor is malformed.
 common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query);
-
-// SqlQuery::reuse_plan for a search: anchored on an equality, no ranges or patterns.
-bool PlanIndependentOfValues(const SearchQuery& query);
 
 // Resources an _include/_revinclude adds for `ids` (all of type `type`). Columns: type, id,
 // version, last_updated (epoch µs), content. At most `limit` rows.
