@@ -17,6 +17,7 @@
 #include "fhir/rest/fhir_service.h"
 #include "server/console_client.h"
 #include "server/demo_data.h"
+#include "tests/support/json_reading.h"
 #include "tests/support/serve_process.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_server.h"
@@ -29,11 +30,7 @@ using common::JsonValue;
 using test_support::HttpResult;
 using test_support::TestServer;
 
-JsonValue Json(const std::string& text) {
-  auto json = common::ParseJson(text);
-  BOOST_REQUIRE(json.has_value());
-  return std::move(json).value();
-}
+JsonValue Json(const std::string& text) { return test_support::ParseJsonOrFail(text); }
 
 // The secured server, plus the installer's FhirService (workflow rules, no authentication) that
 // `fovea serve` gives the demo loader.

@@ -11,12 +11,6 @@
 
 namespace test_support {
 
-common::JsonValue ParseJsonOrFail(const std::string& text) {
-  auto json = common::ParseJson(text);
-  BOOST_REQUIRE_MESSAGE(json.has_value(), text);
-  return std::move(json).value();
-}
-
 StaffAccounts::StaffAccounts(TestServer& server,
                              const std::vector<std::pair<std::string, std::string>>& people,
                              std::string client_id)

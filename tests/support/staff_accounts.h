@@ -11,14 +11,12 @@
 #include <vector>
 
 #include "common/json.h"
+#include "tests/support/json_reading.h"
 #include "tests/support/test_server.h"
 
 namespace test_support {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
-
-// Parses JSON the test expects to be well formed; fails the test (showing it) otherwise.
-common::JsonValue ParseJsonOrFail(const std::string& text);
 
 class StaffAccounts {
  public:

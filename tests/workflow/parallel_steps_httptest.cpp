@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "tests/support/json_reading.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -19,11 +20,7 @@ using common::JsonValue;
 using test_support::HttpResult;
 using test_support::TestServer;
 
-JsonValue Json(const std::string& text) {
-  auto json = common::ParseJson(text);
-  BOOST_REQUIRE_MESSAGE(json.has_value(), text);
-  return std::move(json).value();
-}
+JsonValue Json(const std::string& text) { return test_support::ParseJsonOrFail(text); }
 
 std::string StepJson(TestServer& server, const std::string& id, const std::string& status) {
   JsonValue t = Json(server.Request("GET", "Task/" + id).body);

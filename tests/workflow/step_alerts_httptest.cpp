@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/json.h"
+#include "tests/support/json_reading.h"
 #include "tests/support/test_server.h"
 #include "workflow/step_alerts.h"
 
@@ -17,11 +18,7 @@ using common::JsonValue;
 using test_support::HttpResult;
 using test_support::TestServer;
 
-JsonValue Json(const std::string& text) {
-  auto json = common::ParseJson(text);
-  BOOST_REQUIRE_MESSAGE(json.has_value(), text);
-  return std::move(json).value();
-}
+JsonValue Json(const std::string& text) { return test_support::ParseJsonOrFail(text); }
 
 std::size_t Check(workflow::StepAlerts& alerts) {
   auto n = alerts.CheckNow();

@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "tests/subscriptions/websocket/ws_client.h"
 #include "tests/subscriptions/rest/notification_reading.h"
+#include "tests/support/json_reading.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -25,11 +26,7 @@ using test_support::HttpResult;
 using test_support::TestServer;
 using ws_test::WsClient;
 
-JsonValue Json(const std::string& text) {
-  auto json = common::ParseJson(text);
-  BOOST_REQUIRE(json.has_value());
-  return std::move(json).value();
-}
+JsonValue Json(const std::string& text) { return test_support::ParseJsonOrFail(text); }
 
 std::string SubscriptionJson(const std::string& status, const std::string& encounter) {
   return R"({"resourceType":"Subscription","status":")" + status + R"(","reason":"test",

@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "subscriptions/rest/rest_hook_deliverer.h"
 #include "tests/subscriptions/rest/hook_receiver.h"
+#include "tests/support/json_reading.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -27,11 +28,7 @@ using test_support::TestServer;
 constexpr const char* kBackport = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/";
 constexpr const char* kTopic = "https://fovea.health/fhir/SubscriptionTopic/task-status";
 
-JsonValue Json(const std::string& text) {
-  auto json = common::ParseJson(text);
-  BOOST_REQUIRE_MESSAGE(json.has_value(), text);
-  return std::move(json).value();
-}
+JsonValue Json(const std::string& text) { return test_support::ParseJsonOrFail(text); }
 
 // As Inferno sends it: its endpoint, payload application/fhir+json, a bearer token header.
 std::string InfernoSubscription(const std::string& endpoint, const std::string& content,

@@ -11,6 +11,7 @@
 #include "subscriptions/rest/subscription_api.h"
 #include "tests/subscriptions/websocket/ws_client.h"
 #include "tests/subscriptions/rest/notification_reading.h"
+#include "tests/support/json_reading.h"
 #include "tests/support/test_server.h"
 
 namespace {
@@ -22,11 +23,7 @@ using test_support::HttpResult;
 using test_support::TestServer;
 using ws_test::WsClient;
 
-JsonValue Json(const std::string& text) {
-  auto json = common::ParseJson(text);
-  BOOST_REQUIRE_MESSAGE(json.has_value(), text);
-  return std::move(json).value();
-}
+JsonValue Json(const std::string& text) { return test_support::ParseJsonOrFail(text); }
 
 const char* kSubscription = R"({"resourceType":"Subscription","status":"requested","reason":"Session board",
   "criteria":"https://fovea.health/fhir/SubscriptionTopic/task-status",
