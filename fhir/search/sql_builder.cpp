@@ -1,5 +1,6 @@
 #include "fhir/search/sql_builder.h"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 
@@ -59,7 +60,23 @@ class Builder {
       for (const std::string& t : q_.types) list += (list.empty() ? "" : ", ") + Param(t);
       where = "r.type IN (" + list + ") AND " + where;
     }
-    for (const Clause& c : q_.clauses) where += " AND " + ClauseSql(c, "r.type", "r.id");
+    // A search whose plan may be reused (SqlQuery::reuse_plan) must not leave the join order to
+    // PostgreSQL's generic plan, which cannot see that a code matches 10,000 rows and a subject
+    // 20: its anchor stays a semi-join that drives, every other condition is fenced (OFFSET 0
+    // keeps an EXISTS from becoming a join) and probed per anchored row.
+    const bool reuse_plan = PlanIndependentOfValues(q_);
+    bool driven = !q_.compartment_type.empty();  // the compartment drives
+    for (const Clause& c : q_.clauses) {
+      std::string clause = ClauseSql(c, "r.type", "r.id");
+      if (reuse_plan) {
+        if (!driven && AnchorsSearch(c)) {
+          driven = true;
+        } else {
+          clause = FencedExists(clause);
+        }
+      }
+      where += " AND " + clause;
+    }
     if (!q_.compartment_type.empty()) where += " AND " + CompartmentSql();
 
     CompiledSearch out;
@@ -123,6 +140,7 @@ class Builder {
     sql += " LIMIT " + Param(std::to_string(q_.count + 1));
     out.page.text = std::move(sql);
     out.page.params = params_;
+    out.page.reuse_plan = out.count.reuse_plan = reuse_plan;
     return out;
   }
 
@@ -538,6 +556,43 @@ class Builder {
 
 common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query) {
   return Builder(query).Build();
+}
+
+bool AnchorsSearch(const Clause& c) {
+  if (c.chain || !c.has_type.empty() || c.values.empty()) return false;
+  if (c.name == "_id") return c.modifier.empty();
+  if (c.param == nullptr) return false;
+  if (c.param->type == ParamType::kReference) {
+    return c.modifier.empty() || std::isupper(static_cast<unsigned char>(c.modifier[0]));  // a target
+  }
+  // An identifier with its system is unique or nearly.
+  return c.param->type == ParamType::kToken && c.param->code == "identifier" && c.modifier.empty() &&
+         std::all_of(c.values.begin(), c.values.end(), [](const std::string& v) {
+           std::size_t bar = v.find('|');
+           return bar != std::string::npos && bar > 0 && bar + 1 < v.size();
+         });
+}
+
+std::string FencedExists(const std::string& clause) {
+  if (clause.rfind("EXISTS (", 0) != 0 || clause.empty() || clause.back() != ')') return clause;
+  return clause.substr(0, clause.size() - 1) + " OFFSET 0)";
+}
+
+bool PlanIndependentOfValues(const SearchQuery& query) {
+  if (query.type.empty()) return false;  // system search: a type list
+  bool anchored = !query.compartment_type.empty();
+  for (const Clause& c : query.clauses) {
+    if (AnchorsSearch(c)) {
+      anchored = true;
+      continue;
+    }
+    // Besides anchors, only plain token equalities: they narrow, never drive.
+    if (c.chain || !c.has_type.empty() || c.param == nullptr || !c.modifier.empty() ||
+        c.param->type != ParamType::kToken) {
+      return false;  // ranges, prefixes, patterns, chains: the plan depends on the values
+    }
+  }
+  return anchored;
 }
 
 namespace {

@@ -17,6 +17,13 @@ namespace fhir::search {
 struct SqlQuery {
   std::string text;
   std::vector<std::optional<std::string>> params;
+  // The best plan does not depend on the values: the query is anchored on an equality that
+  // finds a handful of rows (a reference target, _id, an identifier, a compartment) and has no
+  // range or pattern conditions. Such a text may be prepared once per connection and its plan
+  // reused (PostgreSQL's generic plan drives from the anchor's index whatever the values);
+  // others are planned per execution, because a generic plan that cannot see a date window's
+  // values walks every row (docs/PERFORMANCE.md, search).
+  bool reuse_plan = false;
 };
 
 struct CompiledSearch {
@@ -33,6 +40,13 @@ struct CompiledSearch {
 
 // kInvalid when the paging cursor is malformed.
 common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query);
+
+// SqlQuery::reuse_plan for a search: anchored on an equality, no ranges or patterns.
+bool PlanIndependentOfValues(const SearchQuery& query);
+// Whether a clause anchors a search: a reference target, _id, an identifier with its system.
+bool AnchorsSearch(const Clause& clause);
+// `EXISTS (...)` with OFFSET 0 inside, so the planner probes it per row instead of joining it.
+std::string FencedExists(const std::string& clause);
 
 // Resources an _include/_revinclude adds for `ids` (all of type `type`). Columns: type, id,
 // version, last_updated (epoch µs), content. At most `limit` rows.

@@ -7,19 +7,27 @@
 #include "fhir/search/sql_builder.h"
 
 namespace fhir::search::pg {
+namespace {
+
+common::Result<store::pg::PgResult> Run(store::pg::PgConnection& conn, const char* name, const SqlQuery& q) {
+  if (q.reuse_plan) return conn.ExecuteCached(name, q.text, q.params);
+  return conn.ExecuteUnprepared({name, q.text.c_str()}, q.params);
+}
+
+}  // namespace
 
 common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
   FOVEA_ASSIGN_OR_RETURN(CompiledSearch sql, BuildSearchSql(query));
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  // Unprepared on purpose: a prepared search soon gets PostgreSQL's generic plan, which knows
-  // no values and chose a walk of every row for date windows (10x slower in bench/search_bench).
-  // Planning per search costs ~0.2-0.6 ms; the plan fits the values.
+  // Unprepared unless the plan cannot depend on the values (SqlQuery::reuse_plan): a prepared
+  // search soon gets PostgreSQL's generic plan, which knows no values and chose a walk of every
+  // row for date windows (10x slower in bench/search_bench). Planning per search costs
+  // ~0.2-0.6 ms; the plan fits the values.
   SearchResult result;
   if (query.count > 0 || query.summary_count) {
     // The text is assembled from constant fragments (sql_builder.cpp); values are parameters.
     FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult rows,
-                           conn->ExecuteUnprepared({"search.page", sql.page.text.c_str()},
-                                                   sql.page.params));
+                           Run(*conn, "search.page", sql.page));
     int n = rows.rows();
     int kept = std::min(n, query.count);
     std::vector<std::vector<std::string>> keys(static_cast<std::size_t>(kept));
@@ -57,8 +65,7 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
   }
   if (!result.total && (query.total != TotalMode::kNone || query.summary_count || query.count == 0)) {
     FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult count,
-                           conn->ExecuteUnprepared({"search.count", sql.count.text.c_str()},
-                                                   sql.count.params));
+                           Run(*conn, "search.count", sql.count));
     result.total = count.GetInt64(0, 0);
   }
   if (query.summary_count) {

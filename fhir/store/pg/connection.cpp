@@ -147,6 +147,23 @@ Result<PgResult> PgConnection::Execute(const PgQuery& query, const std::vector<P
   return r;
 }
 
+Result<PgResult> PgConnection::ExecuteCached(const char* name, const std::string& sql,
+                                             const std::vector<PgParam>& params) {
+  auto it = cached_.find(sql);
+  if (it == cached_.end()) {
+    if (cached_.size() >= kMaxCachedTexts) return ExecuteUnprepared({name, sql.c_str()}, params);
+    std::string statement = "cached." + std::to_string(cached_.size());
+    PgResult prep(PQprepare(conn_.get(), statement.c_str(), sql.c_str(), 0, nullptr));
+    FOVEA_RETURN_IF_ERROR(ResultStatus(name, prep.r_.get()));
+    it = cached_.emplace(sql, std::move(statement)).first;
+  }
+  ParamArrays p(params);
+  PgResult r(PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(p.values.size()),
+                            p.values.data(), nullptr, nullptr, 0));
+  FOVEA_RETURN_IF_ERROR(ResultStatus(name, r.r_.get()));
+  return r;
+}
+
 Result<PgResult> PgConnection::ExecuteUnprepared(const PgQuery& query,
                                                  const std::vector<PgParam>& params) {
   ParamArrays p(params);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -81,6 +82,13 @@ class PgConnection {
   // Runs a statement without preparing it (for SQL assembled from constant fragments).
   common::Result<PgResult> ExecuteUnprepared(const PgQuery& query,
                                              const std::vector<PgParam>& params);
+  // Runs SQL assembled from constant fragments as a statement prepared on this connection the
+  // first time its text is seen (so parsing is paid once, and PostgreSQL may settle on a plan it
+  // reuses). Only for texts whose best plan does not depend on the values. At most
+  // kMaxCachedTexts texts per connection; beyond that, texts run unprepared.
+  common::Result<PgResult> ExecuteCached(const char* name, const std::string& sql,
+                                         const std::vector<PgParam>& params);
+  static constexpr std::size_t kMaxCachedTexts = 256;
 
   // COPY ... FROM STDIN with `data` in COPY's text format (one line per row, tab-separated,
   // escaped as PgCopyText does). Returns the number of rows copied. For appends of many rows:
@@ -107,6 +115,7 @@ class PgConnection {
   };
   std::unique_ptr<pg_conn, Finish> conn_;
   std::unordered_set<const char*> prepared_;  // names of statements prepared here
+  std::unordered_map<std::string, std::string> cached_;  // ExecuteCached: text -> statement name
 
 };
 

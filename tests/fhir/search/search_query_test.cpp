@@ -124,4 +124,59 @@ BOOST_AUTO_TEST_CASE(CursorsRoundTripAndRejectGarbage) {
   BOOST_TEST(!fhir::search::BuildSearchSql(q).has_value());
 }
 
+// Only searches anchored on an equality that finds a handful of rows, with no ranges or
+// patterns, may reuse a prepared plan (a generic plan cannot see a date window's values).
+BOOST_AUTO_TEST_CASE(OnlyAnchoredEqualitySearchesReuseAPlan) {
+  auto reuse = [](const std::string& type, std::vector<std::pair<std::string, std::string>> params) {
+    fhir::model::OperationOutcomeSink issues;
+    auto q = Parse(type, std::move(params), issues);
+    BOOST_REQUIRE(!issues.HasErrors());
+    auto sql = fhir::search::BuildSearchSql(q);
+    BOOST_REQUIRE(sql.has_value());
+    BOOST_TEST(sql->page.reuse_plan == sql->count.reuse_plan);
+    return sql->page.reuse_plan;
+  };
+  BOOST_TEST(reuse("Observation", {{"subject", "Patient/p1"}, {"code", "http://loinc.org|1234-5"}}));
+  BOOST_TEST(reuse("Observation", {{"subject:Patient", "p1"}, {"_sort", "-date"}, {"_count", "50"}}));
+  BOOST_TEST(reuse("Patient", {{"identifier", "urn:mrn|123"}}));
+  BOOST_TEST(reuse("Patient", {{"_id", "a,b"}}));
+  // No anchor: a code alone may match a tenth of the table.
+  BOOST_TEST(!reuse("Observation", {{"code", "http://loinc.org|1234-5"}}));
+  BOOST_TEST(!reuse("Patient", {{"identifier", "123"}}));  // no system: not unique
+  // Ranges and patterns, even next to an anchor.
+  BOOST_TEST(!reuse("Observation", {{"subject", "Patient/p1"}, {"date", "ge2026-01-01"}}));
+  BOOST_TEST(!reuse("Observation", {{"_lastUpdated", "ge2026-01-01"}}));
+  BOOST_TEST(!reuse("Patient", {{"name", "smi"}}));
+  BOOST_TEST(!reuse("Observation", {{"subject", "Patient/p1"}, {"code:not", "http://loinc.org|1"}}));
+  BOOST_TEST(!reuse("Observation", {{"subject:missing", "true"}}));
+  BOOST_TEST(!reuse("Observation", {{"subject:Patient.name", "peter"}}));  // a chain
+  BOOST_TEST(!reuse("Patient", {{"_has:Observation:subject:code", "http://loinc.org|1"}}));
+}
+
+// In a search whose plan is reused, the anchor drives and every other condition is fenced, so
+// no generic plan can start from a code that matches a tenth of the table.
+BOOST_AUTO_TEST_CASE(AReusedPlanStartsFromTheAnchor) {
+  fhir::model::OperationOutcomeSink issues;
+  auto q = Parse("Observation", {{"code", "http://loinc.org|1234-5"}, {"subject", "Patient/p1"}}, issues);
+  auto sql = fhir::search::BuildSearchSql(q);
+  BOOST_REQUIRE(sql.has_value());
+  BOOST_REQUIRE(sql->page.reuse_plan);
+  const std::string& text = sql->page.text;
+  std::size_t token = text.find("FROM sp_token");
+  std::size_t reference = text.find("FROM sp_reference");
+  BOOST_REQUIRE(token != std::string::npos);
+  BOOST_REQUIRE(reference != std::string::npos);
+  // The code's EXISTS ends fenced; the subject's does not (it is the one that drives).
+  std::size_t fence = text.find(" OFFSET 0)");
+  BOOST_REQUIRE(fence != std::string::npos);
+  BOOST_TEST(fence > token);
+  BOOST_TEST(fence < reference);
+  BOOST_TEST(text.find(" OFFSET 0)", fence + 1) == std::string::npos);
+  BOOST_TEST(sql->count.text.find(" OFFSET 0)") != std::string::npos);
+  // Searches planned per execution are left as they were.
+  auto free = fhir::search::BuildSearchSql(Parse("Observation", {{"code", "http://loinc.org|1234-5"}}, issues));
+  BOOST_REQUIRE(free.has_value());
+  BOOST_TEST(free->page.text.find("OFFSET 0") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
