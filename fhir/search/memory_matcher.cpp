@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <utility>
 
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/ranges.h"
@@ -70,13 +71,14 @@ bool UriMatches(const Clause& c, const UriRow& r, const std::string& v) {
   return r.value == value;
 }
 
+// A searched value's comparison prefix ("eq" when it has none) and the value after it.
+std::pair<std::string, std::string> SplitPrefix(const std::string& v) {
+  if (HasPrefix(v)) return {v.substr(0, 2), v.substr(2)};
+  return {"eq", v};
+}
+
 bool DateMatches(const DateRow& r, const std::string& v) {
-  std::string prefix = "eq";
-  std::string value = v;
-  if (HasPrefix(v)) {
-    prefix = v.substr(0, 2);
-    value = v.substr(2);
-  }
+  auto [prefix, value] = SplitPrefix(v);
   common::TimePoint lo, hi;
   if (!DateRange(value, lo, hi)) return false;
   if (prefix == "eq") return r.low >= lo && r.high <= hi;
@@ -99,12 +101,7 @@ long double Decimal(const std::string& text) { return std::strtold(text.c_str(),
 // A stored number against the searched one, as sql_builder's NumberSql: eq/ne use the searched
 // value's significant figures, the ordering prefixes the value itself, ap allows 10%.
 bool NumberMatches(const std::string& stored, const std::string& v) {
-  std::string prefix = "eq";
-  std::string value = v;
-  if (HasPrefix(v)) {
-    prefix = v.substr(0, 2);
-    value = v.substr(2);
-  }
+  auto [prefix, value] = SplitPrefix(v);
   std::string lo, hi;
   if (!DecimalRange(value, lo, hi)) return false;
   long double x = Decimal(stored);
