@@ -7,7 +7,7 @@ import { Fhir, FhirError } from './fhir.js';
 import { LiveFeed } from './live.js';
 import { Outbox } from './outbox.js';
 import { UnitModel } from './unit_model.js';
-import { h, announce, replaceChildren } from './ui.js';
+import { h, announce, replaceChildren, showConflict } from './ui.js';
 
 const SCREENS = [
   { id: 'registration', label: 'Registration', roles: ['registration', 'supervisor', 'admin'] },
@@ -207,7 +207,6 @@ class App {
   }
 
   async settle(entry) {
-    const { showConflict } = await import('./ui.js');
     const choice = await showConflict({ theirs: entry.theirs, mine: entry.body, title: `${entry.label}: changed by someone else` });
     if (choice === 'theirs') await this.outbox.discard(entry.seq);
     if (choice === 'mine') await this.outbox.resolve(entry.seq, { ...entry.body, meta: undefined });

@@ -22,6 +22,21 @@ function append(el, children) {
   }
 }
 
+// A labelled input with a line for its error (linked by aria-describedby); ids
+// `${prefix}-${name}` and `${prefix}-${name}-error`. Numbers by default (inputmode decimal).
+export function validatedField(prefix, name, label, attrs = {}) {
+  const id = `${prefix}-${name}`;
+  const error = h('p', { class: 'error', id: `${id}-error` });
+  const input = h('input', { id, name, autocomplete: 'off', inputmode: 'decimal', 'aria-describedby': error.id, ...attrs });
+  return { input, error, element: h('div', { class: 'field' }, h('label', { for: id }, label), input, error) };
+}
+
+// Marks a field wrong with `message` (read out with it), or right when there is none.
+export function setFieldError(input, error, message) {
+  input.setAttribute('aria-invalid', String(Boolean(message)));
+  error.textContent = message || '';
+}
+
 export function replaceChildren(el, ...children) {
   el.textContent = '';
   append(el, children);

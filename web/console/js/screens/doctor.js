@@ -3,7 +3,7 @@
 // and completion of the diagnosis step. The report, diagnoses and prescription go in one FHIR
 // transaction (all or nothing), then the step is completed; both through the outbox.
 
-import { h, replaceChildren, announce, patientName, formatTime } from '../ui.js';
+import { h, replaceChildren, announce, patientName, formatTime, validatedField, setFieldError } from '../ui.js';
 import { SessionModel } from '../session_model.js';
 import { drafts } from '../outbox.js';
 import { ref, versionTag } from '../fhir.js';
@@ -48,9 +48,10 @@ function openDiagnosis(app, pane, taskId, message) {
   const inputs = {};
   const errors = {};
   const field = (name, label, attrs = {}) => {
-    inputs[name] = h('input', { id: `d-${name}`, inputmode: 'decimal', autocomplete: 'off', 'aria-describedby': `d-${name}-error`, ...attrs });
-    errors[name] = h('p', { class: 'error', id: `d-${name}-error` });
-    return h('div', { class: 'field' }, h('label', { for: `d-${name}` }, label), inputs[name], errors[name]);
+    const f = validatedField('d', name, label, attrs);
+    inputs[name] = f.input;
+    errors[name] = f.error;
+    return f.element;
   };
   const form = h('form', { novalidate: true, 'aria-label': 'Diagnosis' },
     h('fieldset', {}, h('legend', {}, 'Diagnosis'), h('div', { class: 'checks' }, DIAGNOSES.map((d) =>
@@ -74,8 +75,7 @@ function openDiagnosis(app, pane, taskId, message) {
     for (const eye of EYES) {
       const p = parseRefraction(Object.fromEntries(['sphere', 'cylinder', 'axis', 'add'].map((f) => [f, inputs[`${eye.key}-${f}`].value])));
       for (const f of ['sphere', 'cylinder', 'axis', 'add']) {
-        inputs[`${eye.key}-${f}`].setAttribute('aria-invalid', String(Boolean(p.errors[f])));
-        errors[`${eye.key}-${f}`].textContent = p.errors[f] || '';
+        setFieldError(inputs[`${eye.key}-${f}`], errors[`${eye.key}-${f}`], p.errors[f]);
       }
       if (p.ok) out[eye.key] = p.value; else ok = false;
     }

@@ -2,7 +2,7 @@
 // claim, and the per-eye entry form (validated as it is typed; kept on the device while
 // unsent; sent through the outbox, so it works offline), then completion of the step.
 
-import { h, replaceChildren, announce, patientName, stepLabel, showConflict } from '../ui.js';
+import { h, replaceChildren, announce, patientName, stepLabel, showConflict, validatedField, setFieldError } from '../ui.js';
 import { FhirError, versionTag, ref } from '../fhir.js';
 import { drafts } from '../outbox.js';
 import { SessionModel } from '../session_model.js';
@@ -70,12 +70,10 @@ function openStep(app, pane, taskId, message) {
   const errors = {};
 
   const field = (name, label, attrs = {}) => {
-    const id = `f-${name}`;
-    const err = h('p', { class: 'error', id: `${id}-error` });
-    const input = h('input', { id, name, autocomplete: 'off', inputmode: 'decimal', 'aria-describedby': `${id}-error`, ...attrs });
-    inputs[name] = input;
-    errors[name] = err;
-    return h('div', { class: 'field' }, h('label', { for: id }, label), input, err);
+    const f = validatedField('f', name, label, attrs);
+    inputs[name] = f.input;
+    errors[name] = f.error;
+    return f.element;
   };
   for (const eye of EYES) {
     if (kind === 'acuity') {
@@ -105,8 +103,7 @@ function openStep(app, pane, taskId, message) {
         const name = `${eye.key}-value`;
         const p = parseAcuity(inputs[`${eye.key}-notation`].value, inputs[name].value);
         const bad = !p.ok && (showEmpty || !p.empty);
-        inputs[name].setAttribute('aria-invalid', String(bad));
-        errors[name].textContent = bad ? p.message : '';
+        setFieldError(inputs[name], errors[name], bad ? p.message : '');
         if (p.ok) out[eye.key] = { notation: inputs[`${eye.key}-notation`].value, parsed: p }; else ok = false;
       } else {
         const v = {};
@@ -115,8 +112,7 @@ function openStep(app, pane, taskId, message) {
         const p = parseRefraction(v);
         for (const f of ['sphere', 'cylinder', 'axis', 'add']) {
           const bad = Boolean(p.errors[f]) && (showEmpty || !empty);
-          inputs[`${eye.key}-${f}`].setAttribute('aria-invalid', String(bad));
-          errors[`${eye.key}-${f}`].textContent = bad ? p.errors[f] : '';
+          setFieldError(inputs[`${eye.key}-${f}`], errors[`${eye.key}-${f}`], bad ? p.errors[f] : '');
         }
         if (p.ok) out[eye.key] = { value: p.value }; else ok = false;
       }
