@@ -22,7 +22,7 @@ namespace {
 using common::JsonValue;
 using test_support::HttpResult;
 using test_support::TestServer;
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using test_support::Headers;
 
 JsonValue Json(const std::string& text) { return test_support::ParseJsonOrFail(text); }
 
@@ -42,7 +42,6 @@ class Unit {
         staff(server, {{"reg", "registration"}, {"reg2", "registration"}, {"tech1", "technician"},
                        {"tech2", "technician"}, {"doc", "doctor"}, {"sup", "supervisor"}, {"admin", "admin"}}) {}
 
-  std::string Token(const std::string& user) { return staff.Token(user); }
   HttpResult As(const std::string& user, const std::string& method, const std::string& path,
                 const std::string& body = "", Headers extra = {}) {
     return staff.As(user, method, path, body, std::move(extra));
