@@ -65,7 +65,7 @@ export class LiveFeed extends EventTarget {
     this.specs = specs;
     this.name = name;
     this.subs = new Map();      // subscription id -> { key, last }
-    this.applied = [];          // [subscription id, number] in the order applied (for tests)
+    this.applied = [];          // [subscription id, number], the last 1,000 applied (for tests)
     this.state = 'connecting';
     this.socket = null;
     this.chain = Promise.resolve();
@@ -282,6 +282,7 @@ export class LiveFeed extends EventTarget {
     const sub = this.subs.get(id);
     sub.last = e.number;
     this.applied.push([id, e.number]);
+    if (this.applied.length > 1000) this.applied.shift();  // a shift is long; keep it bounded
     this.dispatchEvent(new CustomEvent('notification', { detail: { key: sub.key, subscription: id, ...e } }));
   }
 }
