@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "fhir/definitions/definitions.h"
+#include "fhir/rest/access_control.h"
 #include "fhir/rest/fhir_service.h"
 #include "fhir/rest/http_server.h"
 #include "fhir/search/pg/pg_search_backend.h"
@@ -161,6 +162,7 @@ int RunServe(const Config& given) {
     auto opened = SecurityStack::Open(pool, clock, auth, &audit_log, kLoginRateLimit);
     if (!opened.has_value()) return Fail(opened.error());
     security = std::move(opened).value();
+    security->tokens().SetGranularCheck(fhir::rest::EnforceableGranularScopes(registry));
     // The staff console signs in as this client (authorization code + PKCE).
     if (auto st = EnsureConsoleClient(
             security->store(), ConsoleRedirectUris(PublicUrl(config, tls), config.bind, config.port, tls));

@@ -14,10 +14,8 @@ Principal Principal::Trusted() {
 
 Reach Principal::ReachFor(std::string_view resource_type, Permission permission) const {
   if (kind == Kind::kTrusted) return Reach::kAll;
-  Reach reach = scopes.ReachFor(resource_type, permission);
   // A patient-level grant without a launch patient reaches nothing.
-  if (reach == Reach::kPatientCompartment && patient.empty()) return Reach::kNone;
-  return reach;
+  return scopes.ReachFor(resource_type, permission, !patient.empty());
 }
 
 }  // namespace fhir::auth

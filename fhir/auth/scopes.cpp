@@ -75,6 +75,7 @@ std::optional<ResourceScope> ParseResourceScope(std::string_view scope) {
   std::size_t question = rest.find('?');
   if (question != std::string_view::npos) {
     s.query = std::string(rest.substr(question + 1));
+    if (s.query.empty()) return std::nullopt;  // "Type.rs?" restricts nothing: malformed
     rest = rest.substr(0, question);
   }
   std::size_t dot = rest.find('.');
@@ -134,32 +135,52 @@ ScopeSet ScopeSet::Parse(std::string_view text) {
   return set;
 }
 
-Reach ScopeSet::ReachFor(std::string_view resource_type, Permission permission) const {
+Reach ScopeSet::ReachFor(std::string_view resource_type, Permission permission,
+                         bool with_patient) const {
   Reach reach = Reach::kNone;
+  bool granular = false;
   for (const ResourceScope& s : resource_) {
-    if (!s.query.empty() || !(s.permissions & Bit(permission)) || !s.Covers(resource_type)) {
-      continue;
+    if (!(s.permissions & Bit(permission)) || !s.Covers(resource_type)) continue;
+    if (s.context == ScopeContext::kPatient && !with_patient) continue;
+    if (!s.query.empty()) {
+      granular = true;
+    } else if (s.context != ScopeContext::kPatient) {
+      return Reach::kAll;
+    } else {
+      reach = Reach::kPatientCompartment;
     }
-    if (s.context != ScopeContext::kPatient) return Reach::kAll;
-    reach = Reach::kPatientCompartment;
   }
-  return reach;
+  return granular ? Reach::kFiltered : reach;
+}
+
+std::vector<const ResourceScope*> ScopeSet::GranularFor(std::string_view resource_type,
+                                                        Permission permission) const {
+  std::vector<const ResourceScope*> out;
+  for (const ResourceScope& s : resource_) {
+    if (!s.query.empty() && (s.permissions & Bit(permission)) && s.Covers(resource_type)) {
+      out.push_back(&s);
+    }
+  }
+  return out;
 }
 
 bool ScopeSet::AllowsAny(Permission permission) const {
-  return std::any_of(resource_.begin(), resource_.end(), [&](const ResourceScope& s) {
-    return s.query.empty() && (s.permissions & Bit(permission));
-  });
+  return std::any_of(resource_.begin(), resource_.end(),
+                     [&](const ResourceScope& s) { return (s.permissions & Bit(permission)) != 0; });
 }
 
-ScopeSet ScopeSet::Grant(const ScopeSet& requested,
-                         const std::vector<std::string>& others_allowed) const {
-  // (context, type) -> permissions, merged so that each pair appears once.
-  std::map<std::tuple<int, std::string>, unsigned> granted;
+ScopeSet ScopeSet::Grant(const ScopeSet& requested, const std::vector<std::string>& others_allowed,
+                         const GranularCheck& enforceable) const {
+  // (context, type, query) -> permissions, merged so that each triple appears once.
+  std::map<std::tuple<int, std::string, std::string>, unsigned> granted;
   for (const ResourceScope& want : requested.resource_) {
-    if (!want.query.empty()) continue;  // granular scopes are not enforced, so not granted
+    if (!want.query.empty() && (want.type == "*" || !enforceable || !enforceable(want))) {
+      continue;  // a query the server cannot enforce (or on every type) is not granted
+    }
     for (const ResourceScope& have : resource_) {
-      if (!have.query.empty() || !ContextBacks(have.context, want.context)) continue;
+      // A granular scope backs only the same query (a refresh asking for what it had).
+      if (!have.query.empty() && have.query != want.query) continue;
+      if (!ContextBacks(have.context, want.context)) continue;
       std::string type;
       if (have.type == "*") {
         if (want.type != "*" && !have.Covers(want.type)) continue;
@@ -172,7 +193,7 @@ ScopeSet ScopeSet::Grant(const ScopeSet& requested,
         continue;
       }
       unsigned perms = want.permissions & have.permissions;
-      if (perms != 0) granted[{static_cast<int>(want.context), type}] |= perms;
+      if (perms != 0) granted[{static_cast<int>(want.context), type, want.query}] |= perms;
     }
   }
   ScopeSet out;
@@ -180,6 +201,7 @@ ScopeSet ScopeSet::Grant(const ScopeSet& requested,
     ResourceScope s;
     s.context = static_cast<ScopeContext>(std::get<0>(key));
     s.type = std::get<1>(key);
+    s.query = std::get<2>(key);
     s.permissions = perms;
     out.resource_.push_back(std::move(s));
   }

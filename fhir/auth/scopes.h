@@ -8,9 +8,15 @@
 //
 // Deliberate narrowing: a wildcard (`*`) never covers AuditEvent or SearchParameter; only a
 // scope that names them reaches the audit trail, or changes how the server indexes (a new
-// SearchParameter re-indexes a resource type). Granular scopes (`?param=value`) are parsed but not granted
-// (Fovea does not enforce them yet), so a token never carries a promise the server cannot keep.
+// SearchParameter re-indexes a resource type).
+//
+// Granular scopes (`patient/Observation.rs?category=...|laboratory`) narrow a permission to the
+// resources that match their search query; scopes for one type add up (a resource is reachable
+// when any scope reaches it). They are granted only where the server can enforce the query
+// (GrantOptions::enforceable, which the REST layer answers from the search registry), so a
+// token never carries a promise the server cannot keep.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,8 +40,13 @@ struct ResourceScope {
   std::string ToString() const;  // canonical v2 form (v1 scopes are written as v2)
 };
 
-// How far an interaction reaches.
-enum class Reach { kNone, kPatientCompartment, kAll };
+// How far an interaction reaches: nowhere, everywhere, only inside the launch patient's
+// compartment, or as far as a mix of granular scopes (and perhaps the compartment) allows, which
+// the caller decides resource by resource (fhir::rest::AccessControl).
+enum class Reach { kNone, kPatientCompartment, kFiltered, kAll };
+
+// Whether the server can enforce a granular scope's query on its type.
+using GranularCheck = std::function<bool(const ResourceScope&)>;
 
 class ScopeSet {
  public:
@@ -43,15 +54,23 @@ class ScopeSet {
   // Splits a space-separated scope string; unknown scopes are kept in `others` (e.g. openid).
   static ScopeSet Parse(std::string_view text);
 
-  Reach ReachFor(std::string_view resource_type, Permission permission) const;
+  // `with_patient` false: there is no launch patient, so patient-level scopes reach nothing.
+  Reach ReachFor(std::string_view resource_type, Permission permission,
+                 bool with_patient = true) const;
   // True when some resource scope could allow `permission` on some type (for quick 403s).
   bool AllowsAny(Permission permission) const;
 
   // The scopes of `requested` this set permits: each requested resource scope is narrowed to the
   // permissions some scope here grants for the same context and type (a requested `*` stays `*`
-  // only if a `*` scope here grants it). Granular scopes are dropped. Identity/launch scopes of
-  // `requested` are kept when `others_allowed` lists them.
-  ScopeSet Grant(const ScopeSet& requested, const std::vector<std::string>& others_allowed) const;
+  // only if a `*` scope here grants it). A requested granular scope keeps its query where
+  // `enforceable` accepts it and a plain scope here, or the same granular scope, backs it;
+  // without `enforceable` granular scopes are dropped. Identity/launch scopes of `requested` are
+  // kept when `others_allowed` lists them.
+  ScopeSet Grant(const ScopeSet& requested, const std::vector<std::string>& others_allowed,
+                 const GranularCheck& enforceable = nullptr) const;
+  // The granular scopes that give `permission` on `resource_type`.
+  std::vector<const ResourceScope*> GranularFor(std::string_view resource_type,
+                                                Permission permission) const;
 
   const std::vector<ResourceScope>& resource_scopes() const { return resource_; }
   const std::vector<std::string>& others() const { return others_; }

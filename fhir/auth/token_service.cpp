@@ -294,7 +294,7 @@ ScopeSet TokenService::GrantedScopes(const std::vector<std::string>& roles,
                                      std::string_view requested) const {
   ScopeSet allowed = roles_.ScopesFor(roles);
   if (requested.empty()) return allowed;
-  return allowed.Grant(ScopeSet::Parse(requested), kOtherScopes);
+  return allowed.Grant(ScopeSet::Parse(requested), kOtherScopes, granular_);
 }
 
 // --- grants --------------------------------------------------------------------------------
@@ -443,14 +443,14 @@ OAuthReply TokenService::RefreshTokenGrant(const Form& form, const Caller& calle
   }
   ScopeSet scopes = ScopeSet::Parse(record->scope);
   std::string narrower = FormValue(form, "scope");
-  if (!narrower.empty()) scopes = scopes.Grant(ScopeSet::Parse(narrower), kOtherScopes);
+  if (!narrower.empty()) scopes = scopes.Grant(ScopeSet::Parse(narrower), kOtherScopes, granular_);
   Grant grant;
   grant.username = user->username;
   grant.client_id = client_id;
   grant.fhir_user = user->fhir_user;
   // Roles as they are now: a role removed since login no longer applies.
   grant.roles = user->roles;
-  ScopeSet current = roles_.ScopesFor(user->roles).Grant(scopes, kOtherScopes);
+  ScopeSet current = roles_.ScopesFor(user->roles).Grant(scopes, kOtherScopes, granular_);
   grant.scopes = std::move(current);
   grant.patient = record->patient;
   grant.refresh = true;

@@ -103,6 +103,8 @@ class TokenService {
   // one, only registered key sets are used). Returns the document's text.
   using JwksFetcher = std::function<common::Result<std::string>(const std::string& url)>;
   void SetJwksFetcher(JwksFetcher fetcher) { fetch_jwks_ = std::move(fetcher); }
+  // Which granular scopes (`?category=...`) the server can enforce; without it none is granted.
+  void SetGranularCheck(GranularCheck check) { granular_ = std::move(check); }
   const AuthSettings& settings() const { return settings_; }
 
   // POST /auth/token.
@@ -168,6 +170,7 @@ class TokenService {
   const AuthSettings settings_;
   std::function<void(const SecurityEvent&)> sink_;
   JwksFetcher fetch_jwks_;
+  GranularCheck granular_;
 
   struct FetchedJwks {
     std::vector<JwsKey> keys;

@@ -3,9 +3,12 @@
 
 // The decisions of one request's principal on FHIR data: may it do interaction X on type T at
 // all (else 403), and is one particular resource within its reach (patient-level scopes reach
-// only the launch patient's compartment). The REST layer asks before every interaction and
-// filters what it returns (search matches, _include/_revinclude results, history entries).
+// only the launch patient's compartment; granular scopes only the resources matching their
+// query). The REST layer asks before every interaction and filters what it returns (search
+// matches, _include/_revinclude results, history entries).
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +16,9 @@
 #include "common/status.h"
 #include "fhir/auth/principal.h"
 #include "fhir/definitions/definitions.h"
+#include "fhir/model/element.h"
+#include "fhir/search/index_rows.h"
+#include "fhir/search/live_registry.h"
 #include "fhir/search/search_parameter.h"
 #include "fhir/search/search_query.h"
 
@@ -39,12 +45,22 @@ class AccessControl {
   bool MayAccess(std::string_view type, auth::Permission permission,
                  std::string_view content) const;
   // Narrows a search to what the principal may see: the patient compartment for patient-level
-  // access, the readable types for a system-level search, and the types that chains and _has
-  // reach into. kForbidden when nothing of it is reachable.
+  // access, the granular scopes' queries, the readable types for a system-level search, and the
+  // types that chains and _has reach into. kForbidden when nothing of it is reachable.
   common::Status NarrowSearch(search::SearchQuery& query) const;
 
  private:
-  bool InPatientCompartment(std::string_view type, std::string_view content) const;
+  // One way to reach a type under Reach::kFiltered: inside the launch patient's compartment or
+  // anywhere, and only the resources matching a granular scope's query (none: all of them).
+  struct AccessPath {
+    bool in_compartment = false;
+    std::optional<search::SearchQuery> filter;
+  };
+  std::vector<AccessPath> PathsFor(std::string_view type, auth::Permission permission) const;
+  bool InPatientCompartment(std::string_view type, const model::Element& root,
+                            const search::IndexRows& rows) const;
+  common::Status LimitToPatientCompartment(search::SearchQuery& query) const;
+  common::Status NarrowToPaths(search::SearchQuery& query, const std::vector<AccessPath>& paths) const;
   common::Status RequireClauseTypes(const search::Clause& clause) const;
 
   const auth::Principal& p_;
@@ -54,6 +70,14 @@ class AccessControl {
 
 // "read", "create", ... for messages.
 std::string_view PermissionName(auth::Permission permission);
+
+// A granular scope's query (`category=http://...|laboratory`) as a search on its type: only
+// search parameters this server can evaluate both in SQL and on one resource in memory (no
+// result parameters, chains or _has). kInvalid / kNotSupported saying why otherwise.
+common::Result<search::SearchQuery> ParseGranularQuery(const auth::ResourceScope& scope,
+                                                       const search::SearchParameterRegistry& registry);
+// What the token service asks before granting a granular scope.
+auth::GranularCheck EnforceableGranularScopes(std::shared_ptr<search::LiveRegistry> registry);
 
 }  // namespace fhir::rest
 

@@ -1365,14 +1365,22 @@ class FhirService::Call {
     return access_->MayAccess(v.type, permission, v.content);
   }
 
+  // Where the principal's access to this type ends, for a 403's message.
+  std::string ReachWords(Permission permission) const {
+    return access_->ReachFor(type_, permission) == Reach::kPatientCompartment
+               ? "of its own patient"
+               : "that its granular scopes reach (their search criteria, and the patient's "
+                 "compartment for patient/ scopes)";
+  }
+
   // A resource being written must land within the principal's reach.
   Status CheckWriteReach(Permission permission, const Element& root) const {
     if (access_->ReachFor(type_, permission) == Reach::kAll) return Status::Ok();
     if (access_->MayAccess(type_, permission, format::WriteResourceJson(root))) {
       return Status::Ok();
     }
-    return Status(StatusCode::kForbidden,
-                  "Access denied: this token may only write resources of its own patient");
+    return Status(StatusCode::kForbidden, "Access denied: this token may only write " + type_ +
+                                              " resources " + ReachWords(permission));
   }
 
   // Before changing a resource: the current version must be within reach, and an update that
@@ -1385,8 +1393,8 @@ class FhirService::Call {
     if (access_->ReachFor(type_, permission) == Reach::kAll) return Status::Ok();
     auto current = s_.store_.Read(type_, id_);
     if (current.has_value() && Reachable(*current, permission)) return Status::Ok();
-    return Status(StatusCode::kForbidden,
-                  "Access denied: this token may only change resources of its own patient");
+    return Status(StatusCode::kForbidden, "Access denied: this token may only change " + type_ +
+                                              " resources " + ReachWords(permission));
   }
 
   void MethodNotAllowed() {

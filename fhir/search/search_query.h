@@ -61,6 +61,15 @@ struct SortKey {
 
 enum class TotalMode { kNone, kEstimate, kAccurate };
 
+// One way the caller may reach the searched type (granular SMART scopes, set by the REST
+// layer's access control, never by the query string): the resources matching every clause,
+// and, with `patient`, only inside that patient's compartment.
+struct AccessAlternative {
+  std::vector<Clause> clauses;
+  std::string patient;
+  std::vector<std::string> compartment_params;  // the Patient compartment's, for `patient`
+};
+
 struct SearchQuery {
   std::string type;                // empty: system-level search (GET [base]?...)
   std::vector<std::string> types;  // system-level: _type, empty for every type
@@ -71,6 +80,8 @@ struct SearchQuery {
   std::string compartment_id;
   std::vector<std::string> compartment_params;
   std::vector<Clause> clauses;
+  // Results must match at least one of these (empty: no such restriction).
+  std::vector<AccessAlternative> access_any;
   std::vector<Include> includes;
   int count = 20;
   std::vector<SortKey> sort;

@@ -77,7 +77,10 @@ class Builder {
       }
       where += " AND " + clause;
     }
-    if (!q_.compartment_type.empty()) where += " AND " + CompartmentSql();
+    if (!q_.compartment_type.empty()) {
+      where += " AND " + CompartmentSql(q_.compartment_type, q_.compartment_id, q_.compartment_params);
+    }
+    if (!q_.access_any.empty()) where += " AND " + AccessSql();
 
     CompiledSearch out;
     out.count.text = "SELECT count(*) FROM resource r WHERE " + where;
@@ -262,14 +265,30 @@ class Builder {
 
   // Membership of the compartment: a reference to it through one of the defining parameters
   // (a Patient is also in its own compartment).
-  std::string CompartmentSql() {
-    std::string params;
-    for (const std::string& p : q_.compartment_params) params += (params.empty() ? "" : ", ") + Param(p);
+  std::string CompartmentSql(const std::string& type, const std::string& id,
+                             const std::vector<std::string>& params) {
+    if (params.empty()) return q_.type == type ? "r.id = " + Param(id) : "false";
+    std::string list;
+    for (const std::string& p : params) list += (list.empty() ? "" : ", ") + Param(p);
     std::string member = "EXISTS (SELECT 1 FROM sp_reference cm WHERE cm.type = r.type AND cm.id = r.id AND cm.param IN (" +
-                         params + ") AND cm.target_type = " + Param(q_.compartment_type) +
-                         " AND cm.target_id = " + Param(q_.compartment_id) + ")";
-    if (q_.type != q_.compartment_type) return member;
-    return "(r.id = " + Param(q_.compartment_id) + " OR " + member + ")";
+                         list + ") AND cm.target_type = " + Param(type) +
+                         " AND cm.target_id = " + Param(id) + ")";
+    if (q_.type != type) return member;
+    return "(r.id = " + Param(id) + " OR " + member + ")";
+  }
+
+  // The caller's access as an OR of alternatives, each an AND of its clauses (and compartment).
+  std::string AccessSql() {
+    std::string any;
+    for (const AccessAlternative& a : q_.access_any) {
+      std::string all;
+      for (const Clause& c : a.clauses) all += (all.empty() ? "" : " AND ") + ClauseSql(c, "r.type", "r.id");
+      if (!a.patient.empty()) {
+        all += (all.empty() ? "" : " AND ") + CompartmentSql("Patient", a.patient, a.compartment_params);
+      }
+      any += (any.empty() ? "(" : " OR (") + (all.empty() ? std::string("true") : all) + ")";
+    }
+    return "(" + any + ")";
   }
 
   // SQL for one clause about the resource identified by (type_expr, id_expr): the searched
@@ -580,6 +599,7 @@ std::string FencedExists(const std::string& clause) {
 
 bool PlanIndependentOfValues(const SearchQuery& query) {
   if (query.type.empty()) return false;  // system search: a type list
+  if (!query.access_any.empty()) return false;  // granular access: an OR the plan must see
   bool anchored = !query.compartment_type.empty();
   for (const Clause& c : query.clauses) {
     if (AnchorsSearch(c)) {

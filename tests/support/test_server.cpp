@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "fhir/definitions/definitions.h"
+#include "fhir/rest/access_control.h"
 #include "server/cert_command.h"
 #include "server/reindex_command.h"
 
@@ -99,6 +100,7 @@ TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http,
                {registry_, &search_, [this](const auto& types) { ReindexNow(types); }},
                SecuritySupportFor(*security_, audit_store_.get()),
                fhir::rest::CombineExtensions({subscriptions_->ForFhirService(), screening_->Extensions()})) {
+  security_->tokens().SetGranularCheck(fhir::rest::EnforceableGranularScopes(registry_));
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
   security_->Mount(*http_);

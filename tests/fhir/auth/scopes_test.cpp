@@ -72,12 +72,44 @@ BOOST_AUTO_TEST_CASE(WildcardsNeverReachTheAuditTrail) {
               Reach::kAll));
 }
 
-BOOST_AUTO_TEST_CASE(GranularScopesGrantNothing) {
+BOOST_AUTO_TEST_CASE(GranularScopesAreFilteredReachAndGrantedOnlyWhereEnforceable) {
   ScopeSet set = ScopeSet::Parse("user/Observation.rs?category=laboratory");
-  BOOST_TEST(set.resource_scopes().size() == 1u);
-  BOOST_TEST((set.ReachFor("Observation", Permission::kRead) == Reach::kNone));
+  BOOST_REQUIRE(set.resource_scopes().size() == 1u);
+  BOOST_TEST(set.resource_scopes()[0].query == "category=laboratory");
+  BOOST_TEST((set.ReachFor("Observation", Permission::kRead) == Reach::kFiltered));
+  BOOST_TEST((set.ReachFor("Observation", Permission::kCreate) == Reach::kNone));
+  BOOST_TEST(set.GranularFor("Observation", Permission::kSearch).size() == 1u);
+  // A plain scope for the same type is the wider one.
+  BOOST_TEST((ScopeSet::Parse("user/Observation.rs?category=laboratory user/Observation.r")
+                  .ReachFor("Observation", Permission::kRead) == Reach::kAll));
+
   ScopeSet allowed = ScopeSet::Parse("user/Observation.cruds");
+  // Without a check the server cannot enforce the query, so nothing is granted.
   BOOST_TEST(allowed.Grant(set, {}).empty());
+  auto only_category = [](const fhir::auth::ResourceScope& s) { return s.query.rfind("category=", 0) == 0; };
+  BOOST_TEST(allowed.Grant(set, {}, only_category).ToString() == "user/Observation.rs?category=laboratory");
+  BOOST_TEST(allowed.Grant(ScopeSet::Parse("user/Observation.rs?code=1234-5"), {}, only_category).empty());
+  // Narrowed like any scope: the permissions allowed, the context that backs it.
+  BOOST_TEST(ScopeSet::Parse("user/Observation.r").Grant(set, {}, only_category).ToString() ==
+             "user/Observation.r?category=laboratory");
+  BOOST_TEST(ScopeSet::Parse("system/Observation.rs").Grant(set, {}, only_category).empty());
+  // Never on every type at once.
+  BOOST_TEST(allowed.Grant(ScopeSet::Parse("user/*.rs?category=laboratory"), {}, only_category).empty());
+  // A granular grant backs the same query again (a refresh), never a wider or another one.
+  BOOST_TEST(set.Grant(set, {}, only_category).ToString() == "user/Observation.rs?category=laboratory");
+  BOOST_TEST(set.Grant(ScopeSet::Parse("user/Observation.rs"), {}, only_category).empty());
+  BOOST_TEST(set.Grant(ScopeSet::Parse("user/Observation.rs?category=vital-signs"), {}, only_category).empty());
+}
+
+BOOST_AUTO_TEST_CASE(PatientLevelGranularScopesNeedALaunchPatient) {
+  ScopeSet set = ScopeSet::Parse("patient/Observation.rs?category=laboratory");
+  BOOST_TEST((set.ReachFor("Observation", Permission::kRead, true) == Reach::kFiltered));
+  BOOST_TEST((set.ReachFor("Observation", Permission::kRead, false) == Reach::kNone));
+  Principal p;
+  p.scopes = set;
+  BOOST_TEST((p.ReachFor("Observation", Permission::kRead) == Reach::kNone));
+  p.patient = "p1";
+  BOOST_TEST((p.ReachFor("Observation", Permission::kRead) == Reach::kFiltered));
 }
 
 BOOST_AUTO_TEST_CASE(GrantNarrowsRequestsToWhatIsAllowed) {

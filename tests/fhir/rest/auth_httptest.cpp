@@ -402,6 +402,133 @@ BOOST_AUTO_TEST_CASE(PatientScopesStayInTheirCompartment) {
                  .status == 403);  // read-only scopes
 }
 
+// SMART v2 granular scopes: a scope narrowed by a search query reaches only what matches it,
+// on every interaction; several add up; what the server cannot enforce is not granted.
+constexpr const char* kCategory = "http://terminology.hl7.org/CodeSystem/observation-category";
+
+std::string CategorisedObservation(const std::string& id, const std::string& patient,
+                                   const std::string& category) {
+  return R"({"resourceType":"Observation","id":")" + id +
+         R"(","status":"final","category":[{"coding":[{"system":")" + kCategory + R"(","code":")" +
+         category + R"("}]}],"code":{"text":"x"},"subject":{"reference":"Patient/)" + patient + R"("}})";
+}
+
+std::string GrantedScope(Fixture& f, const std::string& scope) {
+  JsonValue claims = JsonValue::Object();
+  claims.Set("iss", JsonValue::String("hospital-ehr"));
+  claims.Set("sub", JsonValue::String("hospital-ehr"));
+  claims.Set("aud", JsonValue::String(std::string(TestServer::kTestIssuer) + "/auth/token"));
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count();
+  claims.Set("exp", JsonValue::Number(std::to_string(now + 120)));
+  claims.Set("jti", JsonValue::String(fhir::auth::RandomToken(8)));
+  HttpResult r = f.PostForm(
+      "/auth/token",
+      Form({{"grant_type", "client_credentials"},
+            {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+            {"client_assertion", fhir::auth::SignJwt(f.ehr_key, claims).value()},
+            {"scope", scope}}));
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  return Str(Json(r), "scope");
+}
+
+struct GranularFixture : Fixture {
+  const std::string vital = std::string("system/Observation.rs?category=") + kCategory + "|vital-signs";
+  const std::string lab = std::string("system/Observation.rs?category=") + kCategory + "|laboratory";
+  GranularFixture() {
+    Seed();
+    std::string admin = SystemToken("system/*.cruds");
+    Put(admin, "Observation/v1", CategorisedObservation("v1", "p1", "vital-signs"));
+    Put(admin, "Observation/v2", CategorisedObservation("v2", "p2", "vital-signs"));
+    Put(admin, "Observation/l1", CategorisedObservation("l1", "p1", "laboratory"));
+    Put(admin, "Observation/e1", CategorisedObservation("e1", "p1", "exam"));
+  }
+  std::vector<std::string> Found(const std::string& token, const std::string& path) {
+    HttpResult r = server.Request("GET", path, "", Bearer(token));
+    BOOST_REQUIRE_MESSAGE(r.status == 200, path + ": " + r.body);
+    return EntryIds(r);
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(GranularScopesReachOnlyWhatTheirQueryMatches, GranularFixture) {
+  std::string token = SystemToken(vital + " system/Patient.rs");
+  BOOST_TEST(GrantedScope(*this, vital) == vital);  // granted as asked, query and all
+  BOOST_TEST(Found(token, "Observation") ==
+             (std::vector<std::string>{"Observation/v1", "Observation/v2"}));
+  BOOST_TEST(Str(Json(server.Request("GET", "Observation?_summary=count", "", Bearer(token))), "total") == "2");
+  // Asking for more never reveals more: the other category is simply empty.
+  BOOST_TEST(Found(token, std::string("Observation?category=") + kCategory + "|laboratory").empty());
+  BOOST_TEST(Found(token, "Observation?subject=Patient/p1") == (std::vector<std::string>{"Observation/v1"}));
+  BOOST_TEST(server.Request("GET", "Observation/v1", "", Bearer(token)).status == 200);
+  BOOST_TEST(server.Request("GET", "Observation/l1", "", Bearer(token)).status == 404);
+  BOOST_TEST(server.Request("GET", "Observation/l1/_history", "", Bearer(token)).status == 404);
+  BOOST_TEST(Found(token, "Observation/_history") ==
+             (std::vector<std::string>{"Observation/v1", "Observation/v2"}));
+  // Included resources too.
+  BOOST_TEST(Found(token, "Patient?_id=p1&_revinclude=Observation:subject") ==
+             (std::vector<std::string>{"Observation/v1", "Patient/p1"}));
+  // No create, update or delete: the scope is read and search only.
+  BOOST_TEST(server.Request("DELETE", "Observation/v1", "", Bearer(token)).status == 403);
+}
+
+BOOST_FIXTURE_TEST_CASE(SeveralGranularScopesAddUp, GranularFixture) {
+  std::string token = SystemToken(vital + " " + lab);
+  BOOST_TEST(Found(token, "Observation") ==
+             (std::vector<std::string>{"Observation/l1", "Observation/v1", "Observation/v2"}));
+  BOOST_TEST(Found(token, "Observation?_sort=-_lastUpdated&_count=1").size() == 1u);
+  BOOST_TEST(server.Request("GET", "Observation/e1", "", Bearer(token)).status == 404);
+}
+
+BOOST_FIXTURE_TEST_CASE(PatientGranularScopesStayInTheCompartmentToo, GranularFixture) {
+  std::string token = AuthorizationCodeToken(
+      std::string("patient/Observation.rs?category=") + kCategory + "|vital-signs launch/patient", "p1");
+  BOOST_TEST(Found(token, "Observation") == (std::vector<std::string>{"Observation/v1"}));
+  BOOST_TEST(server.Request("GET", "Observation/v2", "", Bearer(token)).status == 404);  // other patient
+  BOOST_TEST(server.Request("GET", "Observation/l1", "", Bearer(token)).status == 404);  // other category
+  BOOST_TEST(server.Request("GET", "Patient/p2/Observation", "", Bearer(token)).status == 403);
+}
+
+BOOST_FIXTURE_TEST_CASE(GranularWritesMustStayInsideTheQuery, GranularFixture) {
+  std::string token = SystemToken(std::string("system/Observation.cruds?category=") + kCategory + "|vital-signs");
+  BOOST_TEST(server.Request("POST", "Observation", CategorisedObservation("n", "p1", "vital-signs"),
+                            Bearer(token)).status == 201);
+  HttpResult outside = server.Request("POST", "Observation", CategorisedObservation("n", "p1", "exam"),
+                                      Bearer(token));
+  BOOST_TEST(outside.status == 403);
+  BOOST_TEST(outside.body.find("granular") != std::string::npos);
+  // Moving a resource out of the query, or changing one outside it: both refused.
+  BOOST_TEST(server.Request("PUT", "Observation/v1", CategorisedObservation("v1", "p1", "exam"),
+                            Bearer(token)).status == 403);
+  BOOST_TEST(server.Request("PUT", "Observation/e1", CategorisedObservation("e1", "p1", "vital-signs"),
+                            Bearer(token)).status == 403);
+  BOOST_TEST(server.Request("DELETE", "Observation/l1", "", Bearer(token)).status == 403);
+  BOOST_TEST(server.Request("DELETE", "Observation/v2", "", Bearer(token)).status == 204);
+  // A transaction is checked entry by entry.
+  std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":)" +
+                       CategorisedObservation("t", "p1", "vital-signs") +
+                       R"(,"request":{"method":"POST","url":"Observation"}},{"resource":)" +
+                       CategorisedObservation("t2", "p1", "laboratory") +
+                       R"(,"request":{"method":"POST","url":"Observation"}}]})";
+  HttpResult tx = server.Request("POST", "", bundle, {{"Authorization", "Bearer " + token},
+                                                      {"Content-Type", "application/fhir+json"}});
+  BOOST_TEST(tx.status == 403);
+  // Nothing of it was written: o1 o2 v1 l1 e1 and the vital sign created above.
+  BOOST_TEST(Str(Json(server.Request("GET", "Observation?_summary=count", "",
+                                     Bearer(SystemToken("system/Observation.rs")))), "total") == "6");
+}
+
+BOOST_FIXTURE_TEST_CASE(QueriesTheServerCannotEnforceAreNotGranted, GranularFixture) {
+  for (const std::string& query : {std::string("category=") + kCategory + "|vital-signs&_sort=date",
+                                   std::string("not-a-parameter=1"), std::string("subject.name=Tan"),
+                                   std::string("_has:Observation:patient:code=1"), std::string("value-quantity=5"),
+                                   std::string("")}) {
+    std::string scope = "system/Observation.rs?" + query;
+    BOOST_TEST(GrantedScope(*this, scope + " system/Patient.rs") == "system/Patient.rs", scope);
+  }
+  // Nor on the audit trail, which is not searched through the index.
+  BOOST_TEST(GrantedScope(*this, "system/AuditEvent.rs?type=rest system/Patient.rs") == "system/Patient.rs");
+}
+
 BOOST_AUTO_TEST_CASE(OnlyAuditorsReadTheAuditTrail) {
   std::string everything = SystemToken("system/*.cruds");
   BOOST_TEST(server.Request("GET", "AuditEvent", "", Bearer(everything)).status == 403);
