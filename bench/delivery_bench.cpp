@@ -25,8 +25,8 @@
 //          commits it with its change-log event (NOTIFY fovea_event), the matcher numbers one
 //          notification per matching subscription (task-status topic, filter
 //          Task?encounter=Encounter/dlv-TAG; id-only) and commits them (NOTIFY
-//          fovea_notification), and the WebSocket dispatcher sends one event-notification
-//          Bundle per bound subscription.
+//          fovea_notification, announcing the numbers in its payload), and the WebSocket
+//          dispatcher sends one event-notification Bundle per bound subscription.
 //   relay: INSERT INTO delivery_bench_event (payload) VALUES ($1), a prepared statement over
 //          raw libpq; an AFTER INSERT trigger runs pg_notify('delivery_bench', payload), so
 //          the commit delivers the NOTIFY to the relay, which writes the payload to its

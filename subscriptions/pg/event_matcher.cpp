@@ -11,6 +11,7 @@
 #include "fhir/model/issues.h"
 #include "fhir/search/index_extractor.h"
 #include "fhir/store/pg/connection.h"
+#include "subscriptions/engine/announcement.h"
 #include "subscriptions/engine/matching.h"
 #include "subscriptions/engine/subscription_spec.h"
 
@@ -38,32 +39,78 @@ constexpr PgQuery kPending{
 constexpr PgQuery kSubscriptions{
     "matcher.subscriptions",
     "SELECT id, content FROM resource WHERE type = 'Subscription' AND NOT deleted"};
-constexpr PgQuery kCounters{"matcher.counters",
-                            "SELECT subscription_id, events FROM subscription_counter"};
+// Counts at takeover: a subscription's count is the greater of its counter row (written only
+// now and then, see kRecord) and its highest numbered notification (retention never deletes
+// that one: it keeps at least the last `retain_events`, and moves the counter up first).
+constexpr PgQuery kCounters{
+    "matcher.counters",
+    "SELECT s.id, greatest("
+    " coalesce((SELECT c.events FROM subscription_counter c WHERE c.subscription_id = s.id), 0),"
+    " coalesce((SELECT max(n.event_number) FROM notification n WHERE n.subscription_id = s.id), 0))"
+    " FROM (SELECT id FROM resource WHERE type = 'Subscription'"
+    "  UNION SELECT subscription_id FROM subscription_counter) AS s(id)"};
 constexpr PgQuery kVersion{
     "matcher.version",
     "SELECT content FROM resource_history WHERE type = $1 AND id = $2 AND version = $3"};
-constexpr PgQuery kInsertNotifications{
-    "matcher.insert_notifications",
-    "INSERT INTO notification (subscription_id, event_number, event_seq, type, id, version,"
-    " interaction, at) SELECT r.s, r.n, r.q, r.t, r.i, r.v, r.m, r.a::timestamptz"
-    " FROM jsonb_to_recordset($1::jsonb)"
-    " AS r(s text, n bigint, q bigint, t text, i text, v integer, m text, a text)"};
-constexpr PgQuery kUpsertCounters{
-    "matcher.upsert_counters",
-    "INSERT INTO subscription_counter (subscription_id, events)"
-    " SELECT r.s, r.n FROM jsonb_to_recordset($1::jsonb) AS r(s text, n bigint)"
-    " ON CONFLICT (subscription_id) DO UPDATE SET events = EXCLUDED.events"};
-// Retention for the subscriptions a batch added to: $1 their ids, $2 events kept at least,
-// $3 seconds kept at least.
-constexpr PgQuery kTrim{
-    "matcher.trim",
-    "DELETE FROM notification n USING subscription_counter c"
-    " WHERE c.subscription_id = ANY($1::text[]) AND n.subscription_id = c.subscription_id"
-    " AND n.event_number <= c.events - $2::bigint"
-    " AND n.at < now() - make_interval(secs => $3::double precision)"};
-constexpr PgQuery kMarkMatched{"matcher.mark_matched",
-                               "UPDATE event SET matched = true WHERE seq = ANY($1::bigint[])"};
+// Everything a batch writes, in one statement (one round trip before the COMMIT):
+// the notification rows ($1 subscription, $2 number, $3 which event: the position in the
+// arrays of the batch's notifying events, $10 seq, $11 type, $12 id, $13 version, $14
+// interaction, $15 at; no join with the change log);
+// for the subscriptions $4 whose count $5 crossed a maintenance step, the counter row and the
+// retention trim ($6 events kept at least, $7 seconds kept at least); the events $8 marked
+// matched; and the NOTIFY payloads $9 that announce the numbers (AnnouncementPayloads), sent at
+// commit. An empty payload instead when the notification queue is half full: a stalled
+// listener must not make NOTIFY fail the batch.
+constexpr PgQuery kRecord{
+    "matcher.record",
+    "WITH added AS ("
+    "  INSERT INTO notification (subscription_id, event_number, event_seq, type, id, version,"
+    "   interaction, at)"
+    "  SELECT r.s, r.n, e.q, e.t, e.i, e.v, e.m, e.a"
+    "  FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(s, n, k)"
+    "  JOIN unnest($10::bigint[], $11::text[], $12::text[], $13::integer[], $14::text[],"
+    "   $15::timestamptz[]) WITH ORDINALITY AS e(q, t, i, v, m, a, k) ON e.k = r.k),"
+    " counted AS ("
+    "  INSERT INTO subscription_counter (subscription_id, events)"
+    "  SELECT m.s, m.n FROM unnest($4::text[], $5::bigint[]) AS m(s, n)"
+    "  ON CONFLICT (subscription_id) DO UPDATE"
+    "  SET events = greatest(subscription_counter.events, EXCLUDED.events)),"
+    // The rows to trim are found per subscription by a range of its primary key (a LATERAL
+    // fenced with OFFSET 0, so that it stays a probe per subscription), then deleted by row
+    // address: as a join, the planner chose a scan of the whole table.
+    " trimmed AS ("
+    "  DELETE FROM notification WHERE ctid = ANY (ARRAY("
+    "   SELECT x.ctid FROM unnest($4::text[], $5::bigint[]) AS m(s, n) CROSS JOIN LATERAL ("
+    "    SELECT o.ctid FROM notification o WHERE o.subscription_id = m.s"
+    "    AND o.event_number <= m.n - $6::bigint"
+    "    AND o.at < now() - make_interval(secs => $7::double precision) OFFSET 0) x))),"
+    " marked AS (UPDATE event SET matched = true WHERE seq = ANY($8::bigint[]))"
+    " SELECT pg_notify('fovea_notification',"
+    "  CASE WHEN pg_notification_queue_usage() < 0.5 THEN p ELSE '' END)"
+    " FROM unnest($9::text[]) AS p"};
+
+// NOTIFY payloads: PostgreSQL takes up to 8000 bytes each; more than a few per batch and the
+// dispatchers are better off reading the table.
+constexpr std::size_t kPayloadBytes = 7900;
+
+std::string BigintArray(const std::vector<std::int64_t>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(values[i]);
+  }
+  out += '}';
+  return out;
+}
+
+// Whether a subscription whose count went from `before` to `after` is due for maintenance (its
+// counter row and retention): once every `step` numbers, at an offset that depends on its id,
+// so that subscriptions counting in step are not all maintained by the same batch.
+bool CrossesStep(const std::string& id, std::int64_t before, std::int64_t after, std::int64_t step) {
+  if (step <= 1) return true;
+  auto offset = static_cast<std::int64_t>(std::hash<std::string>{}(id) % static_cast<std::size_t>(step));
+  return (after + offset) / step > (before + offset) / step;
+}
 
 // A stored version, parsed and indexed once for every subscription that looks at it.
 struct LoadedVersion {
@@ -216,9 +263,18 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
     for (const SubscriptionSpec& s : cache.subscriptions) {
       if (!s.end || *s.end > now) subs.push_back(&s);
     }
-    std::string notifications = "[";
-    std::string seqs = "{";
-    std::size_t n = 0;
+    // The notification rows as parallel arrays, and the same numbers per event for the NOTIFY.
+    std::vector<std::string> row_subscriptions;
+    std::vector<std::int64_t> row_numbers;
+    std::vector<std::int64_t> row_events;  // 1-based, into the event_* arrays
+    std::vector<std::int64_t> event_seqs;
+    std::vector<std::string> event_types;
+    std::vector<std::string> event_ids;
+    std::vector<std::int64_t> event_versions;
+    std::vector<std::string> event_interactions;
+    std::vector<std::string> event_ats;
+    std::vector<AnnouncedEvent> announced;
+    std::vector<std::int64_t> seqs;
     for (int row = 0; row < events.rows(); ++row) {
       ChangeEvent e;
       e.seq = events.GetInt64(row, 0);
@@ -227,7 +283,7 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
       e.version = static_cast<int>(events.GetInt64(row, 3));
       e.interaction = InteractionFromMethod(events.Get(row, 4));
       e.at = common::TimePoint(std::chrono::microseconds(events.GetInt64(row, 5)));
-      seqs += (n++ == 0 ? "" : ",") + std::to_string(e.seq);
+      seqs.push_back(e.seq);
       bool covered = false;
       for (const SubscriptionSpec* s : subs) covered = covered || s->FiltersFor(e.type) != nullptr;
       if (covered) {
@@ -238,6 +294,7 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
         }
         VersionView before = previous ? previous->view() : VersionView{};
         VersionView after = current ? current->view() : VersionView{};
+        AnnouncedEvent* announcing = nullptr;
         for (const SubscriptionSpec* s : subs) {
           if (!Notifies(*s, e, before, after)) continue;
           auto last = changed.find(s->id);
@@ -249,18 +306,24 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
             number = (counted != cache.counters.end() ? counted->second : 0) + 1;
             changed.emplace(s->id, number);
           }
-          if (notifications.size() > 1) notifications += ',';
-          notifications += "{\"s\":";
-          common::AppendJsonString(notifications, s->id);
-          notifications += ",\"n\":" + std::to_string(number) + ",\"q\":" + std::to_string(e.seq) + ",\"t\":";
-          common::AppendJsonString(notifications, e.type);
-          notifications += ",\"i\":";
-          common::AppendJsonString(notifications, e.id);
-          notifications += ",\"v\":" + std::to_string(e.version) + ",\"m\":";
-          common::AppendJsonString(notifications, events.Get(row, 4));
-          notifications += ",\"a\":";
-          common::AppendJsonString(notifications, common::FormatInstantMicros(e.at));
-          notifications += '}';
+          row_subscriptions.push_back(s->id);
+          row_numbers.push_back(number);
+          if (announcing == nullptr) {
+            event_seqs.push_back(e.seq);
+            event_types.push_back(e.type);
+            event_ids.push_back(e.id);
+            event_versions.push_back(e.version);
+            event_interactions.emplace_back(events.Get(row, 4));
+            event_ats.push_back(common::FormatInstantMicros(e.at));
+            announcing = &announced.emplace_back();
+            announcing->at = e.at;
+            announcing->type = e.type;
+            announcing->id = e.id;
+            announcing->version = e.version;
+            announcing->method = std::string(events.Get(row, 4));
+          }
+          row_events.push_back(static_cast<std::int64_t>(event_seqs.size()));
+          announcing->numbers.emplace_back(s->id, number);
         }
       }
       // A change to a Subscription changes who is notified of what follows: end the batch.
@@ -269,32 +332,33 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
         break;
       }
     }
-    notifications += ']';
-    seqs += '}';
-    if (!changed.empty()) {
-      std::string counts = "[";
-      for (const auto& [id, number] : changed) {
-        if (counts.size() > 1) counts += ',';
-        counts += "{\"s\":";
-        common::AppendJsonString(counts, id);
-        counts += ",\"n\":" + std::to_string(number) + "}";
+    // Counter rows and retention only for the subscriptions due (CrossesStep): the count is
+    // kept exactly by the notification rows themselves.
+    std::vector<std::string> maintained;
+    std::vector<std::int64_t> maintained_counts;
+    for (const auto& [id, number] : changed) {
+      auto counted = cache.counters.find(id);
+      std::int64_t before = counted != cache.counters.end() ? counted->second : 0;
+      if (CrossesStep(id, before, number, options_.maintain_every)) {
+        maintained.push_back(id);
+        maintained_counts.push_back(number);
       }
-      counts += ']';
-      FOVEA_ASSIGN_OR_RETURN(PgResult inserted, conn.Execute(kInsertNotifications, {notifications}));
-      FOVEA_ASSIGN_OR_RETURN(PgResult upserted, conn.Execute(kUpsertCounters, {counts}));
-      std::vector<std::string> ids;
-      for (const auto& [id, number] : changed) ids.push_back(id);
-      FOVEA_ASSIGN_OR_RETURN(
-          PgResult trimmed,
-          conn.Execute(kTrim, {fhir::store::pg::PgTextArray(ids), std::to_string(options_.retain_events),
-                               std::to_string(options_.retain_for.count())}));
-      (void)inserted;
-      (void)upserted;
-      (void)trimmed;
     }
-    FOVEA_ASSIGN_OR_RETURN(PgResult marked, conn.Execute(kMarkMatched, {seqs}));
-    (void)marked;
-    return n;
+    std::vector<std::string> payloads;
+    if (!changed.empty()) {
+      payloads = AnnouncementPayloads(announced, kPayloadBytes, options_.announce_bytes);
+      if (payloads.empty()) payloads.emplace_back();  // too many: "read the table"
+    }
+    using fhir::store::pg::PgTextArray;
+    std::vector<fhir::store::pg::PgParam> record_params = {
+        PgTextArray(row_subscriptions), BigintArray(row_numbers), BigintArray(row_events),
+        PgTextArray(maintained), BigintArray(maintained_counts), std::to_string(options_.retain_events),
+        std::to_string(options_.retain_for.count()), BigintArray(seqs), PgTextArray(payloads),
+        BigintArray(event_seqs), PgTextArray(event_types), PgTextArray(event_ids), BigintArray(event_versions),
+        PgTextArray(event_interactions), PgTextArray(event_ats)};
+    FOVEA_ASSIGN_OR_RETURN(PgResult recorded, conn.Execute(kRecord, record_params));
+    (void)recorded;
+    return seqs.size();
   };
   Result<std::size_t> result = body();
   if (!result.has_value()) {

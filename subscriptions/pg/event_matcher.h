@@ -8,6 +8,12 @@
 // PostgreSQL advisory lock on a connection of its own; the one that holds it matches, the
 // others wait and take over within `retry` when its session ends. Events are found by a flag,
 // not a cursor, so a transaction that commits after a later one is still matched.
+//
+// A batch is one statement and a COMMIT: it inserts the notification rows, marks the events
+// matched and NOTIFYs fovea_notification with the new numbers as the payload
+// (subscriptions/engine/announcement.h), so that the WebSocket dispatchers need no query for
+// them. A subscription's count is its highest notification row; its subscription_counter row
+// is brought up to date, and its retention applied, only every `maintain_every` numbers.
 
 #include <atomic>
 #include <chrono>
@@ -35,9 +41,17 @@ struct MatcherOptions {
   std::chrono::milliseconds retry{2000};  // a standby's lock attempts; the holder's idle wake-up
   std::string base_url;                   // absolute references to this server
   // Retention: a subscription's notification rows are kept while among its last
-  // `retain_events` or younger than `retain_for`; older ones go as new ones arrive.
+  // `retain_events` or younger than `retain_for`; older ones go as new ones arrive (at its
+  // maintenance steps, below: "at least", never fewer).
   std::int64_t retain_events = 10000;
   std::chrono::seconds retain_for{7 * 24 * 3600};
+  // A subscription's counter row is written, and its retention applied, once every this many
+  // of its numbers (at an offset per subscription); in between its count is its highest
+  // notification row. 1: every batch.
+  std::int64_t maintain_every = 64;
+  // The NOTIFY payloads that announce a batch's numbers to the dispatchers take at most this
+  // many bytes together; a larger batch is announced empty (the dispatchers read the table).
+  std::size_t announce_bytes = 64 * 1024;
 };
 
 class EventMatcher {

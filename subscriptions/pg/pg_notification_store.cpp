@@ -11,9 +11,14 @@ using fhir::store::pg::PgResult;
 
 namespace {
 
+// A subscription's count is the greater of its counter row, which the matcher writes only now
+// and then, and its highest notification (see EventMatcher's kRecord); absent when 0.
 constexpr PgQuery kEventCounts{
     "subscriptions.event_counts",
-    "SELECT subscription_id, events FROM subscription_counter WHERE subscription_id = ANY($1::text[])"};
+    "SELECT s, events FROM (SELECT q.s, greatest("
+    " coalesce((SELECT c.events FROM subscription_counter c WHERE c.subscription_id = q.s), 0),"
+    " coalesce((SELECT max(n.event_number) FROM notification n WHERE n.subscription_id = q.s), 0)) AS events"
+    " FROM unnest($1::text[]) AS q(s)) counted WHERE events > 0"};
 
 // $1 subscription, $2 since, $3 until, $4 limit; the content only when $5.
 constexpr PgQuery kEvents{

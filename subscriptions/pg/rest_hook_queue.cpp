@@ -33,7 +33,11 @@ constexpr PgQuery kClaim{
     " coalesce(c.events, 0), coalesce(d.heartbeat_due <= now(), false)"
     " FROM rest_hook_delivery d"
     " JOIN resource r ON r.type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted"
-    " LEFT JOIN subscription_counter c ON c.subscription_id = d.subscription_id"
+    // The count: the greater of the counter row and the highest notification (EventMatcher).
+    " CROSS JOIN LATERAL (SELECT greatest("
+    "  coalesce((SELECT k.events FROM subscription_counter k WHERE k.subscription_id = d.subscription_id), 0),"
+    "  coalesce((SELECT max(n.event_number) FROM notification n WHERE n.subscription_id = d.subscription_id), 0))"
+    "  AS events) c"
     " WHERE d.next_attempt <= now() AND (r.content::jsonb ->> 'status' = 'requested'"
     "   OR (r.content::jsonb ->> 'status' = 'active'"
     "       AND (coalesce(c.events, 0) > d.delivered_through OR d.heartbeat_due <= now())))"

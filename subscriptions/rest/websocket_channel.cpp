@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "common/json.h"
@@ -9,6 +10,7 @@
 #include "fhir/definitions/definitions.h"
 #include "fhir/rest/access_control.h"
 #include "fhir/store/pg/connection.h"
+#include "subscriptions/engine/announcement.h"
 #include "subscriptions/engine/notification_bundle.h"
 #include "subscriptions/engine/notification_context.h"
 #include "subscriptions/engine/ws_protocol.h"
@@ -127,9 +129,13 @@ void WebSocketChannel::OnClose(ConnectionId id) {
 
 void WebSocketChannel::Dispatch() {
   std::unique_ptr<fhir::store::pg::PgConnection> listener;
-  // Whether notification rows may have been committed since the last delivery round: set by
-  // NOTIFY, and after (re)connecting the listener (notifications may have been missed).
-  bool notified = false;
+  // Whether notification rows may have been committed since the last delivery round that the
+  // announcements below do not cover: set by an empty or unreadable NOTIFY payload, after
+  // (re)connecting the listener (notifications may have been missed), and when a round left
+  // something for the next.
+  bool query = false;
+  // The numbers the matcher announced since the last round (NOTIFY payloads, in commit order).
+  Announced announced;
   for (;;) {
     std::deque<Work> work;
     {
@@ -167,18 +173,24 @@ void WebSocketChannel::Dispatch() {
       if (connected.has_value() && (*connected)->ExecuteUnprepared(kListen, {}).has_value() &&
           (*connected)->ExecuteUnprepared(kListenPresence, {}).has_value()) {
         listener = std::move(connected).value();
-        notified = true;
+        query = true;
       } else {
         listener.reset();
       }
     }
-    // The database is asked only when something was committed (or the listener was away).
+    // The database is asked only when something was committed that no announcement covers
+    // (or the listener was away).
     bool more = false;
     if (!subscribed_.empty()) {
-      more = (notified || listener == nullptr) && DeliverNew();
+      if (query || listener == nullptr) {
+        more = DeliverNew(nullptr);
+      } else if (!announced.empty()) {
+        more = DeliverNew(&announced);
+      }
       SendHeartbeats();
     }
-    notified = more;
+    announced.clear();
+    query = more;
     if (listener != nullptr) {
       // Woken by committed notifications and presence changes; also every 50 ms for binds
       // and heartbeats.
@@ -190,8 +202,18 @@ void WebSocketChannel::Dispatch() {
       for (const fhir::store::pg::PgNotification& n : received) {
         if (n.channel == "fovea_presence") {
           presence_.Announced(n.payload);
-        } else {
-          notified = true;
+          continue;
+        }
+        std::optional<Announced> numbers = query ? std::nullopt : ParseAnnouncement(n.payload);
+        if (!numbers.has_value()) {
+          query = true;  // read the table; what was announced is in it too
+          announced.clear();
+          continue;
+        }
+        for (auto& [sid, events] : *numbers) {
+          if (!subscribed_.contains(sid)) continue;  // bound later: its count comes from the table
+          std::vector<NotificationEvent>& mine = announced[sid];
+          for (NotificationEvent& e : events) mine.push_back(std::move(e));
         }
       }
     } else {
@@ -408,33 +430,101 @@ void WebSocketChannel::Drop(ConnectionId id) {
   tokens_.erase(socket);
 }
 
-// One round: the counts of every bound subscription (one query), the new events of those that
-// have any (one query), then per subscription the bindings that get the same bytes form a
-// group: the same spec (version) and content, and for full resources the same reader (the
-// content is filtered by what that reader may read; KeepReadable). Each group's frames are
-// built once and sent to each of its sockets, event by event, from where that socket is.
-bool WebSocketChannel::DeliverNew() {
-  std::vector<std::string> ids;
-  ids.reserve(subscribed_.size());
-  for (const auto& [sid, subscribed] : subscribed_) ids.push_back(sid);
-  auto counts = notifications_.EventCounts(ids);
-  if (!counts.has_value()) return true;  // the database is away: try again on the next round
+// One round. Without announcements: the counts of every bound subscription (one query) and
+// the new events of those that have any (one query). With them (the numbers the matcher's
+// NOTIFY carried): no query for a subscription whose every binding can continue from the
+// announced numbers without a gap and needs no stored content; the others, as above, in one
+// query. Then per subscription the bindings that get the same bytes form a group: the same
+// spec (version) and content, and for full resources the same reader (the content is filtered
+// by what that reader may read; KeepReadable). Each group's frames are built once and sent to
+// each of its sockets, event by event, from where that socket is.
+bool WebSocketChannel::DeliverNew(const Announced* announced) {
   common::TimePoint now = clock_.Now();
-  std::map<std::string, EventRange> ranges;
-  for (const auto& [sid, subscribed] : subscribed_) {
-    auto count = counts->find(sid);
-    if (count == counts->end()) continue;
-    EventRange range{std::numeric_limits<std::int64_t>::max(), count->second, false};
-    for (const auto& [connection, b] : subscribed.sockets) {
-      if (b.sent >= count->second) continue;
-      range.since = std::min(range.since, b.sent + 1);
-      range.with_content = range.with_content || NeedsEventContent(*b.spec, ContentFor(b, now));
+  std::map<std::string, EventRange> ranges;  // every subscription with something new
+  std::map<std::string, EventRange> queried;  // those read from the table
+  std::map<std::string, std::vector<NotificationEvent>> fetched;
+  if (announced == nullptr) {
+    std::vector<std::string> ids;
+    ids.reserve(subscribed_.size());
+    for (const auto& [sid, subscribed] : subscribed_) ids.push_back(sid);
+    auto counts = notifications_.EventCounts(ids);
+    if (!counts.has_value()) return true;  // the database is away: try again on the next round
+    for (const auto& [sid, subscribed] : subscribed_) {
+      auto count = counts->find(sid);
+      if (count == counts->end()) continue;
+      EventRange range{std::numeric_limits<std::int64_t>::max(), count->second, false};
+      for (const auto& [connection, b] : subscribed.sockets) {
+        if (b.sent >= count->second) continue;
+        range.since = std::min(range.since, b.sent + 1);
+        range.with_content = range.with_content || NeedsEventContent(*b.spec, ContentFor(b, now));
+      }
+      if (range.since <= range.until) ranges.emplace(sid, range);
     }
-    if (range.since <= range.until) ranges.emplace(sid, range);
+    queried = ranges;
+  } else {
+    std::vector<std::string> with_content;
+    for (const auto& [sid, events] : *announced) {
+      auto subscribed = subscribed_.find(sid);
+      if (subscribed == subscribed_.end() || events.empty()) continue;
+      std::int64_t first = events.front().number;
+      std::int64_t last = events.back().number;
+      for (const NotificationEvent& e : events) {
+        first = std::min(first, e.number);
+        last = std::max(last, e.number);
+      }
+      EventRange range{std::numeric_limits<std::int64_t>::max(), last, false};
+      bool complete = true;  // every binding continues from what was announced
+      for (const auto& [connection, b] : subscribed->second.sockets) {
+        if (b.sent >= last) continue;
+        range.since = std::min(range.since, b.sent + 1);
+        range.with_content = range.with_content || NeedsEventContent(*b.spec, ContentFor(b, now));
+      }
+      if (range.since > range.until) continue;
+      // Numbers below the first announced (a binding behind, or announcements missed) are in
+      // the table only.
+      if (range.since < first) complete = false;
+      ranges.emplace(sid, range);
+      if (!complete) {
+        queried.emplace(sid, range);
+        continue;
+      }
+      if (range.with_content) with_content.push_back(sid);
+      std::vector<NotificationEvent>& mine = fetched[sid];
+      for (const NotificationEvent& e : events) {
+        if (e.number >= range.since) mine.push_back(e);
+      }
+      std::sort(mine.begin(), mine.end(), [](const NotificationEvent& a, const NotificationEvent& b) {
+        return a.number < b.number;
+      });
+      // Announced twice (never expected): once is enough.
+      mine.erase(std::unique(mine.begin(), mine.end(),
+                             [](const NotificationEvent& a, const NotificationEvent& b) { return a.number == b.number; }),
+                 mine.end());
+    }
+    // The stored versions those need (to send, or to find what the topic includes): read once
+    // per version for every subscription that announced it, as EventsOf would have joined them.
+    std::map<std::tuple<std::string, std::string, int>, std::string> contents;
+    for (const std::string& sid : with_content) {
+      for (NotificationEvent& e : fetched[sid]) {
+        auto [known, fresh] = contents.try_emplace({e.type, e.id, e.version});
+        if (fresh) {
+          auto stored = store_.ReadVersion(e.type, e.id, e.version);
+          if (stored.has_value()) {
+            known->second = stored->content;
+          } else if (stored.error().code() != common::StatusCode::kNotFound) {
+            return true;  // the database is away: the next round reads the table
+          }
+        }
+        e.content = known->second;
+      }
+    }
   }
   if (ranges.empty()) return false;
-  auto fetched = notifications_.EventsOf(ranges, kEventsPerRound);
-  if (!fetched.has_value()) return true;
+  if (!queried.empty()) {
+    auto read = notifications_.EventsOf(queried, kEventsPerRound);
+    if (!read.has_value()) return true;
+    for (auto& [sid, events] : *read) fetched[sid] = std::move(events);
+  }
   std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
   ContextCache contexts;
   bool more = false;
@@ -444,7 +534,7 @@ bool WebSocketChannel::DeliverNew() {
     bool cut = false;  // closed or cut off: OnClose drops the binding
   };
   using GroupKey = std::tuple<const SubscriptionSpec*, PayloadContent, const fhir::auth::Principal*>;
-  for (auto& [sid, events] : *fetched) {
+  for (auto& [sid, events] : fetched) {
     if (events.empty()) continue;
     const EventRange& range = ranges.at(sid);
     std::map<GroupKey, std::vector<Member>> groups;
@@ -474,8 +564,11 @@ bool WebSocketChannel::DeliverNew() {
         }
       }
     }
-    // Trimmed by retention below the first number asked for is not "more": only a full round is.
-    if (events.size() == kEventsPerRound && events.back().number < range.until) more = true;
+    // Trimmed by retention below the first number asked for is not "more": only a full round
+    // read from the table is.
+    if (queried.contains(sid) && events.size() == kEventsPerRound && events.back().number < range.until) {
+      more = true;
+    }
   }
   return more;
 }

@@ -34,6 +34,7 @@
 #include "fhir/rest/http_server.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/store/resource_store.h"
+#include "subscriptions/engine/announcement.h"
 #include "subscriptions/engine/notification_store.h"
 #include "subscriptions/engine/subscription_spec.h"
 #include "subscriptions/engine/presence.h"
@@ -118,10 +119,11 @@ class WebSocketChannel {
   // The one Principal object for a binding token's serialised reader (null: unknown, ids only).
   std::shared_ptr<const fhir::auth::Principal> Reader(const std::string& json);
   // Sends what the bound subscriptions have new; true when some is left for another round
-  // (more than a round's worth, or the database was away). One query for the counts and one
-  // for the events of every subscription that has any; each frame is built once and sent to
-  // every socket that gets the same bytes (see the .cpp).
-  bool DeliverNew();
+  // (more than a round's worth, or the database was away). Without `announced`, one query for
+  // the counts and one for the events of every subscription that has any; with the numbers the
+  // matcher announced, only the subscriptions those do not cover are read. Each frame is built
+  // once and sent to every socket that gets the same bytes (see the .cpp).
+  bool DeliverNew(const Announced* announced);
   void SendHeartbeats();
   // One notification Bundle for subscription `id` in its dialect.
   std::string Frame(const std::string& id, const SubscriptionSpec& spec, NotificationType type,

@@ -16,6 +16,7 @@ std::string_view EmbeddedMigration0009();
 std::string_view EmbeddedMigration0010();
 std::string_view EmbeddedMigration0011();
 std::string_view EmbeddedMigration0012();
+std::string_view EmbeddedMigration0013();
 
 namespace fhir::store::pg {
 namespace {
@@ -51,6 +52,7 @@ const std::vector<Migration>& AllMigrations() {
       {10, "hl7v2_outbound_cursor", EmbeddedMigration0010()},
       {11, "session_presence", EmbeddedMigration0011()},
       {12, "composite_number", EmbeddedMigration0012()},
+      {13, "notification_payloads", EmbeddedMigration0013()},
   };
   return kAll;
 }

@@ -2,7 +2,9 @@
 // (one MatchPending runs several batches, split at each Subscription change) number every
 // subscription gaplessly from the event after its creation and stop at `off`; the WebSocket
 // dispatcher binds many sockets in one round and sends one shared frame per event to sockets
-// that are at different places in the stream, each exactly the events it has not had.
+// that are at different places in the stream, each exactly the events it has not had. The
+// numbers reach the sockets whether the matcher announced them in its NOTIFY payload or only
+// in the table, and the count stays exact while the counter row lags behind the rows.
 
 #include <boost/test/unit_test.hpp>
 
@@ -12,6 +14,9 @@
 #include <vector>
 
 #include "common/json.h"
+#include "fhir/search/live_registry.h"
+#include "fhir/store/pg/connection.h"
+#include "subscriptions/pg/event_matcher.h"
 #include "tests/subscriptions/websocket/ws_client.h"
 #include "tests/subscriptions/rest/notification_reading.h"
 #include "tests/support/json_reading.h"
@@ -57,7 +62,128 @@ JsonValue Next(WsClient& client) {
   return Json(m->payload);
 }
 
+// A matcher of its own on the server's database (the server's does not run by itself), with
+// `options`.
+std::unique_ptr<subscriptions::pg::EventMatcher> OwnMatcher(TestServer& server,
+                                                            subscriptions::pg::MatcherOptions options) {
+  static auto topics = subscriptions::TopicRegistry::BuiltIn();
+  BOOST_REQUIRE(topics.has_value());
+  auto registry = std::make_shared<fhir::search::LiveRegistry>(fhir::search::SearchParameterRegistry::R4());
+  return std::make_unique<subscriptions::pg::EventMatcher>(server.dsn(), registry, **topics, std::move(options));
+}
+
+// The counter row of a subscription as stored (-1: none).
+std::int64_t CounterRow(TestServer& server, const std::string& id) {
+  auto conn = fhir::store::pg::PgConnection::Connect(server.dsn());
+  BOOST_REQUIRE(conn.has_value());
+  constexpr fhir::store::pg::PgQuery kRow{"test.counter_row",
+                                          "SELECT events FROM subscription_counter WHERE subscription_id = $1"};
+  auto r = (*conn)->Execute(kRow, {id});
+  BOOST_REQUIRE(r.has_value());
+  return r->rows() == 0 ? -1 : r->GetInt64(0, 0);
+}
+
+std::vector<std::int64_t> Numbers(TestServer& server, const std::string& id) {
+  auto events = server.subscriptions()->notifications().Events(id, 1, 1000, 1000, false);
+  BOOST_REQUIRE(events.has_value());
+  std::vector<std::int64_t> out;
+  for (const auto& e : *events) out.push_back(e.number);
+  return out;
+}
+
 BOOST_AUTO_TEST_SUITE(DeliveryBatching)
+
+// The numbers reach a bound socket once each and in order, whether the matcher's NOTIFY
+// announced them (no query) or, when too large to announce, only the table has them.
+BOOST_AUTO_TEST_CASE(AnnouncedAndUnannouncedNumbersAreDeliveredOnceInOrder) {
+  TestServer server;
+  std::string id = Json(server.Request("POST", "Subscription", SubscriptionJson("active", "e1")).body).Find("id")->scalar();
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+  WsClient client(ws_test::ConnectTcp(server.port()));
+  BOOST_REQUIRE_EQUAL(client.Upgrade("/ws/subscriptions-r4"), 101);
+  client.SendText("bind-with-token " + BindingToken(server, id));
+  BOOST_TEST(StatusValue(Next(client), "type") == "handshake");
+
+  subscriptions::pg::MatcherOptions silent;
+  silent.announce_bytes = 0;  // every batch announced empty: the dispatcher reads the table
+  auto unannounced = OwnMatcher(server, silent);
+  PutTask(server, "t1", "e1");
+  BOOST_REQUIRE(unannounced->MatchPending().has_value());
+  PutTask(server, "t2", "e1");
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+  PutTask(server, "t3", "e1");
+  PutTask(server, "t4", "e1");
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());  // one batch, two numbers
+  PutTask(server, "t5", "e1");
+  BOOST_REQUIRE(unannounced->MatchPending().has_value());
+  for (int n = 1; n <= 5; ++n) {
+    JsonValue frame = Next(client);
+    BOOST_TEST(StatusValue(frame, "type") == "event-notification");
+    BOOST_TEST(StatusValue(frame, "events-since-subscription-start") == std::to_string(n));
+    const JsonValue* entries = frame.Find("entry");
+    BOOST_REQUIRE(entries != nullptr);
+    BOOST_REQUIRE(entries->items().size() >= 2u);  // the status, then the focus
+    const JsonValue* url = entries->items()[1].Find("fullUrl");
+    BOOST_REQUIRE(url != nullptr);
+    BOOST_TEST(url->scalar().ends_with("/Task/t" + std::to_string(n)));
+  }
+  client.SendText("ping");
+  auto pong = client.NextData();
+  BOOST_REQUIRE(pong.has_value());
+  BOOST_TEST(pong->payload == "pong");  // nothing twice
+}
+
+// The counter row is written only once every `maintain_every` numbers; until then the count is
+// the highest notification row, for the readers and for a matcher that takes over.
+BOOST_AUTO_TEST_CASE(CountsFollowTheRowsWhileTheCounterRowLags) {
+  TestServer server;
+  std::string id = Json(server.Request("POST", "Subscription", SubscriptionJson("active", "e1")).body).Find("id")->scalar();
+  subscriptions::pg::MatcherOptions rarely;
+  rarely.maintain_every = 1000000000000;  // never within this test
+  {
+    auto first = OwnMatcher(server, rarely);
+    for (const char* task : {"t1", "t2", "t3"}) {
+      PutTask(server, task, "e1");
+      BOOST_REQUIRE(first->MatchPending().has_value());
+    }
+  }
+  BOOST_TEST(CounterRow(server, id) == -1);  // not written yet: the rows alone count
+  BOOST_TEST(Count(server, id) == 3);
+  HttpResult status = server.Request("GET", "Subscription/" + id + "/$status");
+  BOOST_REQUIRE(status.status == 200);
+  BOOST_TEST(StatusValue(Json(status.body), "events-since-subscription-start") == "3");
+  // Another matcher (a node taking over: nothing cached) continues from the rows.
+  auto second = OwnMatcher(server, rarely);
+  PutTask(server, "t4", "e1");
+  PutTask(server, "t5", "e1");
+  BOOST_REQUIRE(second->MatchPending().has_value());
+  BOOST_TEST(Count(server, id) == 5);
+  BOOST_TEST(Numbers(server, id) == (std::vector<std::int64_t>{1, 2, 3, 4, 5}), boost::test_tools::per_element());
+}
+
+// Retention runs when a subscription's count crosses its maintenance step, not every batch:
+// nothing of the last `retain_events` ever goes, and the count never drops.
+BOOST_AUTO_TEST_CASE(RetentionRunsAtTheMaintenanceStep) {
+  TestServer server;
+  std::string id = Json(server.Request("POST", "Subscription", SubscriptionJson("active", "e1")).body).Find("id")->scalar();
+  subscriptions::pg::MatcherOptions options;
+  options.maintain_every = 4;
+  options.retain_events = 2;
+  options.retain_for = std::chrono::seconds(0);
+  auto matcher = OwnMatcher(server, options);
+  for (int i = 1; i <= 8; ++i) {
+    PutTask(server, "t" + std::to_string(i), "e1");
+    BOOST_REQUIRE(matcher->MatchPending().has_value());
+  }
+  BOOST_TEST(Count(server, id) == 8);
+  // Two steps crossed in 1..8: the last at some c in 5..8, which kept c-1 and c and all after.
+  std::int64_t c = CounterRow(server, id);
+  BOOST_TEST(c >= 5);
+  BOOST_TEST(c <= 8);
+  std::vector<std::int64_t> expected;
+  for (std::int64_t n = c - 1; n <= 8; ++n) expected.push_back(n);
+  BOOST_TEST(Numbers(server, id) == expected, boost::test_tools::per_element());
+}
 
 // The running matcher keeps its parsed subscriptions and counters between batches: a new
 // subscription counts from the next event on, one switched off or deleted stops, the others

@@ -209,14 +209,19 @@ BOOST_AUTO_TEST_CASE(OldNotificationsAreTrimmedButStillCounted) {
   subscriptions::pg::MatcherOptions options;
   options.retain_events = 2;
   options.retain_for = std::chrono::seconds(0);
+  options.maintain_every = 1;  // and applies it at every batch
   subscriptions::pg::EventMatcher keeper(server.dsn(), registry, **topics, options);
   for (const char* status : {"ready", "in-progress", "on-hold", "completed"}) {
     BOOST_REQUIRE(server.Request("PUT", "Task/r", Task("r", status, "e1")).status < 300);
   }
   BOOST_REQUIRE(keeper.MatchPending().has_value());
+  // The trim is part of the statement that adds a batch's rows, so it sees those of earlier
+  // batches: the next batch trims these.
+  BOOST_REQUIRE(server.Request("PUT", "Task/r", Task("r", "ready", "e1")).status < 300);
+  BOOST_REQUIRE(keeper.MatchPending().has_value());
   JsonValue events = Json(server.Request("GET", "Subscription/" + s1 + "/$events"));
-  BOOST_TEST(EventsSinceStart(events) == "4");
-  BOOST_TEST(EventNumbers(events) == (std::vector<std::string>{"3", "4"}), boost::test_tools::per_element());
+  BOOST_TEST(EventsSinceStart(events) == "5");
+  BOOST_TEST(EventNumbers(events) == (std::vector<std::string>{"4", "5"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(OneMatcherAtATime) {

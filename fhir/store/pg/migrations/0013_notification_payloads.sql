@@ -1,0 +1,12 @@
+-- Subscription delivery without a round trip per stage (docs/SUBSCRIPTIONS.md, "Durable,
+-- numbered events"; docs/PERFORMANCE.md, issue 6).
+--
+-- The matcher now sends NOTIFY fovea_notification itself, in the transaction that numbers the
+-- notifications, with the new (subscription, number) pairs and their event as the payload (an
+-- empty payload still means "read the table"). The statement trigger of 0005 would add an empty
+-- payload to every such transaction and send every dispatcher back to the queries: it goes.
+-- No data changes: subscription_counter and notification keep their rows and meaning, except
+-- that the counter may now lag behind the highest event_number (the count is the greater of
+-- the two; see the readers in subscriptions/pg).
+DROP TRIGGER IF EXISTS notification_notify ON notification;
+DROP FUNCTION IF EXISTS fovea_notify_notification();
