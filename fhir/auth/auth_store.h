@@ -59,6 +59,7 @@ struct RefreshTokenRecord {
   std::string client_id;
   std::string scope;
   std::string patient;
+  std::string encounter;  // EHR launch context, empty when none
   common::TimePoint expires_at{};
   bool used = false;
   bool revoked = false;
@@ -72,6 +73,7 @@ struct AuthorizationCodeRecord {
   std::string code_challenge;  // S256
   std::string scope;
   std::string patient;
+  std::string encounter;  // EHR launch context, empty when none
   common::TimePoint expires_at{};
 };
 

@@ -25,6 +25,7 @@ struct Principal {
   std::vector<std::string> roles;
   ScopeSet scopes;
   std::string patient;   // launch context: the patient `patient/` scopes are limited to
+  std::string encounter;  // launch context of an EHR launch, informational
   std::string token_id;  // jti
   common::TimePoint expires_at{};
 

@@ -1,6 +1,7 @@
 #include "fhir/auth/token_service.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -402,6 +403,7 @@ OAuthReply TokenService::AuthorizationCodeGrant(const Form& form, const Caller& 
   grant.fhir_user = user->fhir_user;
   grant.roles = user->roles;
   grant.patient = record->patient;
+  grant.encounter = record->encounter;
   grant.scopes = ScopeSet::Parse(record->scope);
   grant.refresh = true;
   grant.caller = caller;
@@ -453,6 +455,7 @@ OAuthReply TokenService::RefreshTokenGrant(const Form& form, const Caller& calle
   ScopeSet current = roles_.ScopesFor(user->roles).Grant(scopes, kOtherScopes, granular_);
   grant.scopes = std::move(current);
   grant.patient = record->patient;
+  grant.encounter = record->encounter;
   grant.refresh = true;
   grant.refresh_family = record->family;
   grant.caller = caller;
@@ -481,6 +484,7 @@ OAuthReply TokenService::Issue(Grant grant, std::string_view grant_type) {
   claims.Set("principal", JsonValue::String(grant.username.empty() ? "client" : "user"));
   if (!grant.fhir_user.empty()) claims.Set("fhirUser", JsonValue::String(grant.fhir_user));
   if (!grant.patient.empty()) claims.Set("patient", JsonValue::String(grant.patient));
+  if (!grant.encounter.empty()) claims.Set("encounter", JsonValue::String(grant.encounter));
   JsonValue roles = JsonValue::Array();
   for (const std::string& r : grant.roles) roles.Add(JsonValue::String(r));
   claims.Set("roles", std::move(roles));
@@ -494,6 +498,7 @@ OAuthReply TokenService::Issue(Grant grant, std::string_view grant_type) {
            JsonValue::Number(std::to_string(settings_.access_token_lifetime.count())));
   body.Set("scope", JsonValue::String(grant.scopes.ToString()));
   if (!grant.patient.empty()) body.Set("patient", JsonValue::String(grant.patient));
+  if (!grant.encounter.empty()) body.Set("encounter", JsonValue::String(grant.encounter));
   if (grant.refresh) {
     std::string refresh = RandomToken(32);
     RefreshTokenRecord record;
@@ -503,6 +508,7 @@ OAuthReply TokenService::Issue(Grant grant, std::string_view grant_type) {
     record.client_id = grant.client_id;
     record.scope = grant.scopes.ToString();
     record.patient = grant.patient;
+    record.encounter = grant.encounter;
     record.expires_at = now + settings_.refresh_token_lifetime;
     if (!store_.SaveRefreshToken(record).ok()) {
       return Refuse("server_error", "Try again later", event, 503);
@@ -563,6 +569,18 @@ common::Result<AuthorizeRequest> TokenService::CheckAuthorizeRequest(const Form&
   r.scope = FormValue(form, "scope");
   r.state = FormValue(form, "state");
   if (r.state.size() > 1024 || r.scope.size() > 4096) return invalid("Request too large.");
+  std::string launch = FormValue(form, "launch");
+  if (!launch.empty()) {
+    auto context = VerifyLaunch(launch);
+    if (!context.has_value()) {
+      return invalid("This launch has expired or was not started by this server: start the "
+                     "application again from Fovea.");
+    }
+    if (!ScopeSet::Parse(r.scope).Has("launch")) {
+      return invalid("An application launched from Fovea must ask for the scope 'launch'.");
+    }
+    r.launch = std::move(context).value();
+  }
   return r;
 }
 
@@ -573,8 +591,21 @@ common::Result<std::string> TokenService::Approve(const AuthorizeRequest& reques
                                                   const Caller& caller) {
   FOVEA_ASSIGN_OR_RETURN(UserAccount user,
                          CheckPassword(username, password, request.client_id, caller));
-  ScopeSet scopes =
-      WithoutPatientScopesUnless(GrantedScopes(user.roles, request.scope), !patient.empty());
+  // An EHR launch opens in the context its launcher chose, for that same person only.
+  std::string context_patient = patient;
+  std::string context_encounter;
+  if (request.launch) {
+    if (user.username != request.launch->username) {
+      return Status(StatusCode::kUnauthenticated,
+                    "This application was started from Fovea by another staff member: sign in "
+                    "as that person, or start it again yourself.");
+    }
+    context_patient = request.launch->patient;
+    context_encounter = request.launch->encounter;
+  }
+  ScopeSet scopes = WithoutPatientScopesUnless(GrantedScopes(user.roles, request.scope),
+                                               !context_patient.empty());
+  if (request.launch) scopes = ScopeSet::Parse(scopes.ToString() + " launch");
   std::string code = RandomToken(32);
   AuthorizationCodeRecord record;
   record.code_hash = TokenHash(code);
@@ -583,7 +614,8 @@ common::Result<std::string> TokenService::Approve(const AuthorizeRequest& reques
   record.redirect_uri = request.redirect_uri;
   record.code_challenge = request.code_challenge;
   record.scope = scopes.ToString();
-  record.patient = patient;
+  record.patient = context_patient;
+  record.encounter = context_encounter;
   record.expires_at = clock_.Now() + settings_.code_lifetime;
   FOVEA_RETURN_IF_ERROR(store_.SaveCode(record));
   std::string url = request.redirect_uri;
@@ -591,6 +623,81 @@ common::Result<std::string> TokenService::Approve(const AuthorizeRequest& reques
   url += "code=" + common::UrlEncode(code);
   if (!request.state.empty()) url += "&state=" + common::UrlEncode(request.state);
   return url;
+}
+
+// --- EHR launch ----------------------------------------------------------------------------
+
+namespace {
+
+// A FHIR id (R4 id datatype), given bare or as "Type/id".
+std::optional<std::string> LaunchId(std::string_view value, std::string_view type) {
+  std::string prefix = std::string(type) + "/";
+  if (value.rfind(prefix, 0) == 0) value.remove_prefix(prefix.size());
+  if (value.empty() || value.size() > 64) return std::nullopt;
+  for (char c : value) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return std::nullopt;
+  }
+  return std::string(value);
+}
+
+constexpr std::string_view kLaunchUse = "smart-ehr-launch";
+
+}  // namespace
+
+common::Result<std::string> TokenService::CreateLaunch(const Principal& launcher,
+                                                       const std::string& patient,
+                                                       const std::string& encounter) {
+  if (launcher.kind != Principal::Kind::kUser || launcher.subject.empty()) {
+    return Status(StatusCode::kForbidden, "Only a signed-in staff member launches applications");
+  }
+  auto patient_id = LaunchId(patient, "Patient");
+  if (!patient_id) return common::InvalidError("patient must be a Patient id");
+  std::optional<std::string> encounter_id;
+  if (!encounter.empty()) {
+    encounter_id = LaunchId(encounter, "Encounter");
+    if (!encounter_id) return common::InvalidError("encounter must be an Encounter id");
+  }
+  // The launcher hands on a context it can see itself.
+  Reach reach = launcher.ReachFor("Patient", Permission::kRead);
+  if (reach == Reach::kNone || (reach == Reach::kPatientCompartment && launcher.patient != *patient_id)) {
+    return Status(StatusCode::kForbidden, "This token may not read that patient");
+  }
+  auto key = keys_.Signing();
+  if (key == nullptr) return Status(StatusCode::kUnavailable, "No signing key is available");
+  std::int64_t now = EpochSeconds(clock_.Now());
+  JsonValue claims = JsonValue::Object();
+  claims.Set("iss", JsonValue::String(settings_.issuer));
+  claims.Set("aud", JsonValue::String(settings_.LaunchEndpoint()));
+  claims.Set("sub", JsonValue::String(launcher.subject));
+  claims.Set("use", JsonValue::String(std::string(kLaunchUse)));
+  claims.Set("patient", JsonValue::String(*patient_id));
+  if (encounter_id) claims.Set("encounter", JsonValue::String(*encounter_id));
+  claims.Set("iat", JsonValue::Number(std::to_string(now)));
+  claims.Set("exp", JsonValue::Number(std::to_string(now + settings_.launch_lifetime.count())));
+  claims.Set("jti", JsonValue::String(RandomToken(12)));
+  return SignJwt(*key, claims);
+}
+
+common::Result<LaunchContext> TokenService::VerifyLaunch(std::string_view launch) const {
+  auto fail = [] { return Status(StatusCode::kUnauthenticated, "not a launch of this server"); };
+  auto jwt = DecodeJwt(launch, kMaxTokenBytes);
+  if (!jwt.has_value()) return fail();
+  auto key = keys_.Find(jwt->kid);
+  if (key == nullptr || !VerifyJwtSignature(*jwt, *key).ok()) return fail();
+  // Not an access token, nor anything else this server signs: its own audience and use.
+  if (StringClaim(jwt->claims, "iss") != settings_.issuer ||
+      !AudienceIncludes(jwt->claims, settings_.LaunchEndpoint()) ||
+      StringClaim(jwt->claims, "use") != kLaunchUse) {
+    return fail();
+  }
+  auto exp = NumericClaim(jwt->claims, "exp");
+  if (!exp || *exp <= EpochSeconds(clock_.Now())) return fail();
+  LaunchContext context;
+  context.username = StringClaim(jwt->claims, "sub");
+  context.patient = StringClaim(jwt->claims, "patient");
+  context.encounter = StringClaim(jwt->claims, "encounter");
+  if (context.username.empty() || context.patient.empty()) return fail();
+  return context;
 }
 
 // --- revocation and verification -----------------------------------------------------------
@@ -648,6 +755,9 @@ OAuthReply TokenService::Introspect(const Form& form) {
   body.Set("aud", JsonValue::String(settings_.FhirBase()));
   body.Set("iss", JsonValue::String(settings_.issuer));
   if (!principal->patient.empty()) body.Set("patient", JsonValue::String(principal->patient));
+  if (!principal->encounter.empty()) {
+    body.Set("encounter", JsonValue::String(principal->encounter));
+  }
   if (!principal->fhir_user.empty()) {
     body.Set("fhirUser", JsonValue::String(settings_.FhirBase() + "/" + principal->fhir_user));
   }
@@ -702,6 +812,7 @@ common::Result<Principal> TokenService::Authenticate(std::string_view access_tok
   p.client_id = StringClaim(jwt.claims, "client_id");
   p.fhir_user = StringClaim(jwt.claims, "fhirUser");
   p.patient = StringClaim(jwt.claims, "patient");
+  p.encounter = StringClaim(jwt.claims, "encounter");
   p.scopes = ScopeSet::Parse(StringClaim(jwt.claims, "scope"));
   p.token_id = StringClaim(jwt.claims, "jti");
   p.expires_at = common::TimePoint(std::chrono::seconds(*exp));

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -31,6 +32,7 @@ struct AuthSettings {
   std::chrono::seconds access_token_lifetime{600};
   std::chrono::seconds refresh_token_lifetime{12 * 3600};  // a shift
   std::chrono::seconds code_lifetime{60};
+  std::chrono::seconds launch_lifetime{300};  // an EHR launch's `launch` value
   std::chrono::seconds max_assertion_lifetime{300};  // SMART Backend Services: at most 5 minutes
   std::chrono::seconds clock_skew{60};
   // A client's published JWKS (jwks_url) is cached this long, and fetched again at most this
@@ -52,6 +54,7 @@ struct AuthSettings {
   std::string RevokeEndpoint() const { return issuer + "/auth/revoke"; }
   std::string IntrospectEndpoint() const { return issuer + "/auth/introspect"; }
   std::string JwksUri() const { return issuer + "/auth/jwks"; }
+  std::string LaunchEndpoint() const { return issuer + "/auth/launch"; }
 };
 
 using Form = std::vector<std::pair<std::string, std::string>>;
@@ -81,6 +84,14 @@ struct Caller {
   std::string request_id;
 };
 
+// An EHR launch (SMART App Launch 2.x): the staff member who started an app from Fovea and the
+// context it opens in.
+struct LaunchContext {
+  std::string username;
+  std::string patient;    // a Patient id
+  std::string encounter;  // an Encounter id, or empty
+};
+
 // A validated authorization request (the parameters of GET /auth/authorize).
 struct AuthorizeRequest {
   std::string client_id;
@@ -89,6 +100,7 @@ struct AuthorizeRequest {
   std::string state;
   std::string code_challenge;
   std::string aud;
+  std::optional<LaunchContext> launch;  // the `launch` parameter of an EHR launch
 };
 
 class TokenService {
@@ -126,6 +138,13 @@ class TokenService {
                                       const std::string& password, const std::string& patient,
                                       const Caller& caller = {});
 
+  // POST /auth/launch: the opaque `launch` value for an app a staff member starts from Fovea in
+  // this context (a JWT signed by this server, valid launch_lifetime; no storage, any node
+  // verifies it). kForbidden unless `launcher` is a staff member who may read the patient;
+  // kInvalid for a malformed id.
+  common::Result<std::string> CreateLaunch(const Principal& launcher, const std::string& patient,
+                                           const std::string& encounter);
+
   // Verifies an access token issued here: signature, issuer, audience, lifetime, revocation.
   // kUnauthenticated with a reason safe to show.
   common::Result<Principal> Authenticate(std::string_view access_token);
@@ -138,6 +157,7 @@ class TokenService {
     std::vector<std::string> roles;
     ScopeSet scopes;
     std::string patient;
+    std::string encounter;
     std::string refresh_family;  // continue a refresh family; empty: start one if allowed
     bool refresh = false;        // issue a refresh token
     Caller caller;
@@ -148,6 +168,7 @@ class TokenService {
   OAuthReply AuthorizationCodeGrant(const Form& form, const Caller& caller);
   OAuthReply RefreshTokenGrant(const Form& form, const Caller& caller);
   OAuthReply Issue(Grant grant, std::string_view grant_type);
+  common::Result<LaunchContext> VerifyLaunch(std::string_view launch) const;
   OAuthReply Refuse(std::string_view error, std::string description, const SecurityEvent& event,
                     int status = 400);
   // Checks a private_key_jwt client assertion; the client on success.

@@ -16,7 +16,7 @@ constexpr const char* kHtml = "text/html; charset=utf-8";
 // The OAuth parameters the login form carries through as hidden fields.
 constexpr const char* kAuthorizeParams[] = {"response_type", "client_id",      "redirect_uri",
                                             "scope",         "state",          "aud",
-                                            "code_challenge", "code_challenge_method"};
+                                            "code_challenge", "code_challenge_method", "launch"};
 
 auth::Caller CallerOf(const RestRequest& req) { return {req.peer_address, req.request_id}; }
 
@@ -103,7 +103,10 @@ std::string LoginForm(const auth::Form& params, const std::string& error) {
           "<input id=\"password\" name=\"password\" type=\"password\" "
           "autocomplete=\"current-password\" required>";
   std::string_view scope = common::FirstValue(params, "scope");
-  if (scope.find("patient/") != std::string::npos || scope.find("launch/patient") != std::string::npos) {
+  // An EHR launch brings its patient; a standalone patient-level app needs one chosen here.
+  bool standalone = common::FirstValue(params, "launch").empty();
+  if (standalone && (scope.find("patient/") != std::string::npos ||
+                     scope.find("launch/patient") != std::string::npos)) {
     html += "<label for=\"patient\">Patient id (for a patient-level application)</label>"
             "<input id=\"patient\" name=\"patient\" value=\"" +
             HtmlEscape(common::FirstValue(params, "patient")) + "\">";
@@ -134,14 +137,15 @@ std::string OAuthService::SmartConfigurationJson() const {
   c.Set("grant_types_supported",
         strings({"authorization_code", "refresh_token", "client_credentials", "password"}));
   c.Set("scopes_supported",
-        strings({"openid", "fhirUser", "launch/patient", "offline_access", "online_access",
+        strings({"openid", "fhirUser", "launch", "launch/patient", "offline_access", "online_access",
                  "patient/*.rs", "user/*.cruds", "system/*.cruds", "user/AuditEvent.rs",
                  "system/AuditEvent.rs"}));
   c.Set("response_types_supported", strings({"code"}));
   c.Set("code_challenge_methods_supported", strings({"S256"}));
   c.Set("capabilities",
-        strings({"launch-standalone", "authorize-post", "client-public", "sso-openid-connect",
-                 "client-confidential-asymmetric", "context-standalone-patient",
+        strings({"launch-standalone", "launch-ehr", "authorize-post", "client-public",
+                 "sso-openid-connect", "client-confidential-asymmetric",
+                 "context-standalone-patient", "context-ehr-patient", "context-ehr-encounter",
                  "permission-offline", "permission-online", "permission-patient",
                  "permission-user", "permission-v1", "permission-v2"}));
   return common::ToJson(c);
@@ -180,6 +184,7 @@ RestResponse OAuthService::Handle(const RestRequest& req) const {
   if (path == "/auth/revoke") return Revoke(req);
   if (path == "/auth/introspect") return Introspect(req);
   if (path == "/auth/authorize") return Authorize(req);
+  if (path == "/auth/launch") return Launch(req);
   return OAuthError(404, "invalid_request", "Unknown authorization server endpoint");
 }
 
@@ -221,6 +226,41 @@ RestResponse OAuthService::Introspect(const RestRequest& req) const {
   }
   auth::OAuthReply reply = tokens_.Introspect(ParseQueryString(req.body));
   return JsonReply(reply.status, std::move(reply.body));
+}
+
+// The EHR side of an EHR launch: a staff member (its console, or any app it signed in to)
+// asks for a `launch` value, then opens the app at its launch URL with `iss` and `launch`.
+RestResponse OAuthService::Launch(const RestRequest& req) const {
+  if (req.method != "POST") return OAuthError(405, "invalid_request", "The launch endpoint takes POST");
+  auto launcher = tokens_.Authenticate(req.BearerToken());
+  if (!launcher.has_value()) {
+    RestResponse res = OAuthError(401, "invalid_token", "Sign in first: send your access token");
+    res.SetHeader("WWW-Authenticate", "Bearer realm=\"fovea\"");
+    return res;
+  }
+  if (!IsFormEncoded(req)) {
+    return OAuthError(400, "invalid_request",
+                      "Send patient (and encounter) as application/x-www-form-urlencoded");
+  }
+  auth::Form form = ParseQueryString(req.body);
+  auto launch = tokens_.CreateLaunch(*launcher, std::string(common::FirstValue(form, "patient")),
+                                     std::string(common::FirstValue(form, "encounter")));
+  if (!launch.has_value()) {
+    switch (launch.error().code()) {
+      case common::StatusCode::kForbidden:
+        return OAuthError(403, "access_denied", launch.error().message());
+      case common::StatusCode::kInvalid:
+        return OAuthError(400, "invalid_request", launch.error().message());
+      default:
+        return OAuthError(503, "temporarily_unavailable", "Try again later");
+    }
+  }
+  JsonValue body = JsonValue::Object();
+  body.Set("launch", JsonValue::String(*launch));
+  body.Set("iss", JsonValue::String(tokens_.settings().FhirBase()));
+  body.Set("expires_in",
+           JsonValue::Number(std::to_string(tokens_.settings().launch_lifetime.count())));
+  return JsonReply(200, common::ToJson(body));  // a credential of sorts: not cached
 }
 
 // OpenID Connect discovery: Fovea issues id_tokens (scope openid) signed with its JWKS.

@@ -9,6 +9,7 @@
 //   POST /auth/introspect                          RFC 7662 (the caller shows a bearer token)
 //   GET  /.well-known/openid-configuration         OpenID Connect discovery (id_token keys)
 //   GET|POST /auth/authorize                       the login page of the authorization-code flow
+//   POST /auth/launch                              an EHR launch's `launch` value (staff bearer)
 // Transport-neutral like FhirService. Thread-safe.
 
 #include <string>
@@ -38,6 +39,7 @@ class OAuthService {
   RestResponse Revoke(const RestRequest& request) const;
   RestResponse Introspect(const RestRequest& request) const;
   RestResponse Authorize(const RestRequest& request) const;
+  RestResponse Launch(const RestRequest& request) const;
 
   auth::TokenService& tokens_;
   auth::KeyRing& keys_;

@@ -83,17 +83,17 @@ constexpr PgQuery kUseAssertionId{
 constexpr PgQuery kSaveRefresh{
     "auth.save_refresh",
     "INSERT INTO auth_refresh_token (token_hash, family, username, client_id, scope, patient,"
-    " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz)"};
+    " expires_at, encounter) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8)"};
 // Spending is one atomic UPDATE, so two concurrent uses cannot both succeed.
 constexpr PgQuery kSpendRefresh{
     "auth.spend_refresh",
     "UPDATE auth_refresh_token SET used = true WHERE token_hash = $1 AND NOT used"
     " RETURNING token_hash, family, username, client_id, scope, patient,"
-    " (extract(epoch from expires_at) * 1000000)::bigint, false, revoked"};
+    " (extract(epoch from expires_at) * 1000000)::bigint, false, revoked, encounter"};
 constexpr PgQuery kFindRefresh{
     "auth.find_refresh",
     "SELECT token_hash, family, username, client_id, scope, patient,"
-    " (extract(epoch from expires_at) * 1000000)::bigint, used, revoked"
+    " (extract(epoch from expires_at) * 1000000)::bigint, used, revoked, encounter"
     " FROM auth_refresh_token WHERE token_hash = $1"};
 constexpr PgQuery kRevokeFamily{
     "auth.revoke_family", "UPDATE auth_refresh_token SET revoked = true WHERE family = $1"};
@@ -104,12 +104,12 @@ constexpr PgQuery kRevokeRefresh{
 constexpr PgQuery kSaveCode{
     "auth.save_code",
     "INSERT INTO auth_code (code_hash, client_id, username, redirect_uri, code_challenge, scope,"
-    " patient, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz)"};
+    " patient, expires_at, encounter) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9)"};
 constexpr PgQuery kTakeCode{
     "auth.take_code",
     "DELETE FROM auth_code WHERE code_hash = $1 RETURNING code_hash, client_id, username,"
     " redirect_uri, code_challenge, scope, patient,"
-    " (extract(epoch from expires_at) * 1000000)::bigint"};
+    " (extract(epoch from expires_at) * 1000000)::bigint, encounter"};
 constexpr PgQuery kRevokeAccess{
     "auth.revoke_access",
     "WITH expired AS (DELETE FROM auth_revoked_token WHERE expires_at < now() - interval '1 hour')"
@@ -270,7 +270,7 @@ common::Result<bool> PgAuthStore::UseAssertionId(const std::string& client_id,
 Status PgAuthStore::SaveRefreshToken(const RefreshTokenRecord& t) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   auto r = conn->Execute(kSaveRefresh, {t.token_hash, t.family, t.username, t.client_id, t.scope,
-                                        t.patient, Instant(t.expires_at)});
+                                        t.patient, Instant(t.expires_at), t.encounter});
   return r.has_value() ? Status::Ok() : r.error();
 }
 
@@ -292,6 +292,7 @@ common::Result<RefreshTokenRecord> PgAuthStore::SpendRefreshToken(const std::str
   t.expires_at = FromMicros(r.GetInt64(0, 6));
   t.used = r.GetBool(0, 7);
   t.revoked = r.GetBool(0, 8);
+  t.encounter = r.Get(0, 9);
   return t;
 }
 
@@ -310,7 +311,8 @@ Status PgAuthStore::RevokeRefreshToken(const std::string& token_hash) {
 Status PgAuthStore::SaveCode(const AuthorizationCodeRecord& c) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   auto r = conn->Execute(kSaveCode, {c.code_hash, c.client_id, c.username, c.redirect_uri,
-                                     c.code_challenge, c.scope, c.patient, Instant(c.expires_at)});
+                                     c.code_challenge, c.scope, c.patient, Instant(c.expires_at),
+                                     c.encounter});
   return r.has_value() ? Status::Ok() : r.error();
 }
 
@@ -327,6 +329,7 @@ common::Result<AuthorizationCodeRecord> PgAuthStore::TakeCode(const std::string&
   c.scope = r.Get(0, 5);
   c.patient = r.Get(0, 6);
   c.expires_at = FromMicros(r.GetInt64(0, 7));
+  c.encounter = r.Get(0, 8);
   return c;
 }
 

@@ -17,6 +17,7 @@ std::string_view EmbeddedMigration0010();
 std::string_view EmbeddedMigration0011();
 std::string_view EmbeddedMigration0012();
 std::string_view EmbeddedMigration0013();
+std::string_view EmbeddedMigration0014();
 
 namespace fhir::store::pg {
 namespace {
@@ -53,6 +54,7 @@ const std::vector<Migration>& AllMigrations() {
       {11, "session_presence", EmbeddedMigration0011()},
       {12, "composite_number", EmbeddedMigration0012()},
       {13, "notification_payloads", EmbeddedMigration0013()},
+      {14, "launch_encounter", EmbeddedMigration0014()},
   };
   return kAll;
 }

@@ -205,6 +205,8 @@ BOOST_AUTO_TEST_CASE(SmartConfigurationIsServedUnderTheFhirBase) {
     BOOST_TEST(Str(c, "token_endpoint") == std::string(TestServer::kTestIssuer) + "/auth/token");
     BOOST_TEST(r.body.find("\"permission-v2\"") != std::string::npos);
     BOOST_TEST(r.body.find("\"S256\"") != std::string::npos);
+    BOOST_TEST(r.body.find("\"launch-ehr\"") != std::string::npos);
+    BOOST_TEST(r.body.find("\"context-ehr-encounter\"") != std::string::npos);
   }
 }
 
@@ -527,6 +529,107 @@ BOOST_FIXTURE_TEST_CASE(QueriesTheServerCannotEnforceAreNotGranted, GranularFixt
   }
   // Nor on the audit trail, which is not searched through the index.
   BOOST_TEST(GrantedScope(*this, "system/AuditEvent.rs?type=rest system/Patient.rs") == "system/Patient.rs");
+}
+
+// SMART EHR launch: a staff member starts an app from Fovea in a patient's (and encounter's)
+// context; the app authorizes with `launch` and gets that context, for that person only.
+struct LaunchFixture : Fixture {
+  LaunchFixture() { Seed(); }
+  HttpResult NewLaunch(const std::string& bearer, const std::string& body) {
+    return server.Request("POST", "/auth/launch", body,
+                          {{"Authorization", "Bearer " + bearer},
+                           {"Content-Type", "application/x-www-form-urlencoded"}});
+  }
+  std::string LaunchValue(const std::string& bearer, const std::string& body) {
+    HttpResult r = NewLaunch(bearer, body);
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    BOOST_TEST(Str(Json(r), "iss") == kAud);
+    return Str(Json(r), "launch");
+  }
+  // The app's side: authorize with `launch`, sign in as `user`, exchange the code.
+  // Returns the login page's answer when it does not redirect, else the token response.
+  HttpResult LaunchedApp(const std::string& launch, const std::string& user, const std::string& scope) {
+    std::string verifier = fhir::auth::RandomToken(32);
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"response_type", "code"}, {"client_id", "staff-console"}, {"redirect_uri", kRedirect},
+        {"scope", scope},          {"state", "s1"},                {"aud", kAud},
+        {"launch", launch},
+        {"code_challenge", fhir::auth::Base64UrlEncode(fhir::auth::Sha256(verifier))},
+        {"code_challenge_method", "S256"}};
+    HttpResult page = server.Request("GET", "/auth/authorize?" + Form(params));
+    if (page.status != 200) return page;
+    BOOST_TEST(page.body.find("name=\"patient\"") == std::string::npos);  // the launch brings it
+    BOOST_TEST(page.body.find("name=\"launch\"") != std::string::npos);   // carried to the POST
+    params.emplace_back("username", user);
+    params.emplace_back("password", "pass-" + user);
+    params.emplace_back("patient", "p2");  // a patient field smuggled in does not override
+    HttpResult login = PostForm("/auth/authorize", Form(params));
+    if (login.status != 302) return login;
+    std::string location = login.Header("Location");
+    std::string code;
+    for (auto& [k, v] : common::ParseQueryString(location.substr(location.find('?') + 1))) {
+      if (k == "code") code = v;
+    }
+    return PostForm("/auth/token", Form({{"grant_type", "authorization_code"}, {"client_id", "staff-console"},
+                                         {"redirect_uri", kRedirect}, {"code", code},
+                                         {"code_verifier", verifier}}));
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(AnEhrLaunchOpensTheAppInTheLaunchersContext, LaunchFixture) {
+  std::string doctor = StaffToken("dr.okafor");
+  std::string launch = LaunchValue(doctor, "patient=p1&encounter=Encounter/v7");
+  HttpResult token = LaunchedApp(launch, "dr.okafor", "launch patient/Observation.rs openid fhirUser offline_access");
+  BOOST_REQUIRE_MESSAGE(token.status == 200, token.body);
+  JsonValue body = Json(token);
+  BOOST_TEST(Str(body, "patient") == "p1");
+  BOOST_TEST(Str(body, "encounter") == "v7");
+  BOOST_TEST(Str(body, "scope") == "patient/Observation.rs openid fhirUser offline_access launch");
+  std::string access = Str(body, "access_token");
+  BOOST_TEST(server.Request("GET", "Observation/o1", "", Bearer(access)).status == 200);
+  BOOST_TEST(server.Request("GET", "Observation/o2", "", Bearer(access)).status == 404);
+  // The context survives a refresh.
+  HttpResult refreshed = PostForm("/auth/token", Form({{"grant_type", "refresh_token"},
+                                                       {"client_id", "staff-console"},
+                                                       {"refresh_token", Str(body, "refresh_token")}}));
+  BOOST_REQUIRE_MESSAGE(refreshed.status == 200, refreshed.body);
+  BOOST_TEST(Str(Json(refreshed), "patient") == "p1");
+  BOOST_TEST(Str(Json(refreshed), "encounter") == "v7");
+  // Introspection tells a resource server the context too.
+  HttpResult introspected = server.Request("POST", "/auth/introspect", Form({{"token", access}}),
+                                           {{"Authorization", "Bearer " + access},
+                                            {"Content-Type", "application/x-www-form-urlencoded"}});
+  BOOST_TEST(Str(Json(introspected), "encounter") == "v7");
+}
+
+BOOST_FIXTURE_TEST_CASE(ALaunchServesOnlyItsLauncherAndOnlyAsALaunch, LaunchFixture) {
+  std::string doctor = StaffToken("dr.okafor");
+  std::string launch = LaunchValue(doctor, "patient=p1");
+  // Someone else signing in with it is refused on the login page.
+  HttpResult other = LaunchedApp(launch, "tech.lee", "launch patient/Observation.rs");
+  BOOST_TEST(other.status == 401);
+  BOOST_TEST(other.body.find("another staff member") != std::string::npos);
+  // Without the launch scope, or with a forged, altered or foreign value: no login page at all.
+  BOOST_TEST(LaunchedApp(launch, "dr.okafor", "patient/Observation.rs").status == 400);
+  std::string altered = launch;
+  altered[altered.size() - 5] = altered[altered.size() - 5] == 'A' ? 'B' : 'A';
+  BOOST_TEST(LaunchedApp(altered, "dr.okafor", "launch patient/Observation.rs").status == 400);
+  BOOST_TEST(LaunchedApp(doctor, "dr.okafor", "launch patient/Observation.rs").status == 400);  // an access token
+  BOOST_TEST(LaunchedApp("xyz", "dr.okafor", "launch patient/Observation.rs").status == 400);
+  // And a launch value is no access token.
+  BOOST_TEST(server.Request("GET", "Observation/o1", "", Bearer(launch)).status == 401);
+}
+
+BOOST_FIXTURE_TEST_CASE(OnlyStaffWhoMayReadThePatientCreateLaunches, LaunchFixture) {
+  std::string doctor = StaffToken("dr.okafor");
+  BOOST_TEST(server.Request("POST", "/auth/launch", "patient=p1",
+                            {{"Content-Type", "application/x-www-form-urlencoded"}}).status == 401);
+  BOOST_TEST(NewLaunch(SystemToken("system/*.rs"), "patient=p1").status == 403);  // not a person
+  BOOST_TEST(NewLaunch(doctor, "patient=../p1").status == 400);
+  BOOST_TEST(NewLaunch(doctor, "").status == 400);
+  BOOST_TEST(NewLaunch(doctor, "patient=p1&encounter=a%20b").status == 400);
+  BOOST_TEST(NewLaunch(StaffToken("dr.okafor", "user/Observation.rs"), "patient=p1").status == 403);
+  BOOST_TEST(server.Request("GET", "/auth/launch", "", Bearer(doctor)).status == 405);
 }
 
 BOOST_AUTO_TEST_CASE(OnlyAuditorsReadTheAuditTrail) {
