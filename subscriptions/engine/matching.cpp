@@ -46,10 +46,19 @@ Interaction InteractionFromMethod(std::string_view method) {
 }
 
 bool Notifies(const SubscriptionSpec& subscription, const ChangeEvent& event,
-              const VersionView& previous, const VersionView& current) {
+              const VersionView& previous, const VersionView& current, TriggerResults* triggers) {
   if (subscription.topic_based()) {
     const ResourceTrigger* trigger = subscription.topic->TriggerFor(event.type);
-    if (trigger == nullptr || !TriggerFires(*trigger, event, previous, current)) return false;
+    if (trigger == nullptr) return false;
+    bool fired;
+    if (triggers == nullptr) {
+      fired = TriggerFires(*trigger, event, previous, current);
+    } else {
+      auto [known, fresh] = triggers->try_emplace(trigger, false);
+      if (fresh) known->second = TriggerFires(*trigger, event, previous, current);
+      fired = known->second;
+    }
+    if (!fired) return false;
   }
   const TypeFilter* filters = subscription.FiltersFor(event.type);
   if (filters == nullptr) return false;

@@ -7,6 +7,7 @@
 // delete), evaluated in memory on that version's index rows: never on whatever is current by
 // the time the matcher gets to the event. Stateless: thread-safe.
 
+#include <map>
 #include <string>
 
 #include "common/clock.h"
@@ -35,10 +36,16 @@ struct VersionView {
   const fhir::search::IndexRows* rows = nullptr;
 };
 
+// Whether each topic trigger fired for ONE change: the same for every subscription of the
+// topic, so the matcher evaluates each trigger's FHIRPath once per event, not once per
+// subscription. Use a fresh one for every event.
+using TriggerResults = std::map<const ResourceTrigger*, bool>;
+
 // `previous`: the version before the change (absent for a create); `current`: the version it
-// made (absent for a delete).
+// made (absent for a delete). `triggers`, if given, keeps the trigger results of this event.
 bool Notifies(const SubscriptionSpec& subscription, const ChangeEvent& event,
-              const VersionView& previous, const VersionView& current);
+              const VersionView& previous, const VersionView& current,
+              TriggerResults* triggers = nullptr);
 
 }  // namespace subscriptions
 

@@ -295,8 +295,9 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
         VersionView before = previous ? previous->view() : VersionView{};
         VersionView after = current ? current->view() : VersionView{};
         AnnouncedEvent* announcing = nullptr;
+        TriggerResults triggers;  // each topic's trigger evaluated once for this event
         for (const SubscriptionSpec* s : subs) {
-          if (!Notifies(*s, e, before, after)) continue;
+          if (!Notifies(*s, e, before, after, &triggers)) continue;
           auto last = changed.find(s->id);
           std::int64_t number;
           if (last != changed.end()) {

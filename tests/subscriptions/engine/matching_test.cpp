@@ -72,6 +72,30 @@ BOOST_AUTO_TEST_CASE(TaskStatusTopicFiresOnStatusChangesInItsSession) {
   BOOST_TEST(!subscriptions::Notifies(spec, Event(Interaction::kDelete, 3), started.view(), {}));
 }
 
+// The matcher keeps each trigger's result for one event and shares it between the
+// subscriptions of the topic: the answers are the same as evaluated one by one.
+BOOST_AUTO_TEST_CASE(TriggerResultsAreSharedWithinOneEvent) {
+  auto in_e1 = Spec(kTaskStatusInE1);
+  std::string e2 = kTaskStatusInE1;
+  e2.replace(e2.find("Encounter/e1"), 12, "Encounter/e2");
+  auto in_e2 = Spec(e2);
+  Version ready(TaskJson("ready", "e1"));
+  Version ready_again(TaskJson("ready", "e1"));
+  Version started(TaskJson("in-progress", "e1"));
+  subscriptions::TriggerResults created;
+  BOOST_TEST(subscriptions::Notifies(in_e1, Event(Interaction::kCreate, 1), {}, ready.view(), &created));
+  BOOST_TEST(!subscriptions::Notifies(in_e2, Event(Interaction::kCreate, 1), {}, ready.view(), &created));
+  BOOST_TEST(created.size() == 1u);  // one topic, one trigger, evaluated once
+  BOOST_TEST(created.begin()->second);
+  subscriptions::TriggerResults unchanged;
+  BOOST_TEST(!subscriptions::Notifies(in_e1, Event(Interaction::kUpdate, 2), ready.view(), ready_again.view(), &unchanged));
+  BOOST_TEST(unchanged.size() == 1u);
+  BOOST_TEST(!unchanged.begin()->second);
+  subscriptions::TriggerResults changed;
+  BOOST_TEST(subscriptions::Notifies(in_e1, Event(Interaction::kUpdate, 2), ready.view(), started.view(), &changed));
+  BOOST_TEST(!subscriptions::Notifies(in_e2, Event(Interaction::kUpdate, 2), ready.view(), started.view(), &changed));
+}
+
 BOOST_AUTO_TEST_CASE(ClassicCriteriaAndDeletes) {
   auto spec = Spec(R"({"resourceType":"Subscription","status":"active","reason":"x",
     "criteria":"Task?status=ready","channel":{"type":"websocket"}})");
