@@ -1,8 +1,12 @@
 #include "server/admin_commands.h"
 
+#include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -372,15 +376,53 @@ int RunClientCommand(const std::vector<std::string>& args, std::ostream& out, st
   return 0;
 }
 
+namespace {
+
+// `fovea key new-encryption-key FILE`: a fresh key-encryption key, readable by its owner only.
+int NewEncryptionKey(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() != 2) return Fail(err, "usage: fovea key new-encryption-key FILE");
+  const std::string& path = args[1];
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return Fail(err, path + ": " + std::strerror(errno) + " (an existing file is never overwritten)");
+  fhir::auth::KeyEncryptionKey kek = fhir::auth::KeyEncryptionKey::Generate();
+  std::string text = kek.ToText() + "\n";
+  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  written = ::close(fd) == 0 && written;
+  if (!written) return Fail(err, path + ": could not write the key");
+  out << "wrote key-encryption key " << kek.fingerprint() << " to " << path
+      << "; keep a copy apart from the database backups: without it the signing keys are lost\n";
+  return 0;
+}
+
+}  // namespace
+
 int RunKeyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (args.empty() || args[0] != "rotate") return Fail(err, "usage: fovea key rotate");
-  auto flags = ParseFlags(args, 1, {}, {});
+  if (!args.empty() && args[0] == "new-encryption-key") return NewEncryptionKey(args, out, err);
+  if (args.empty() || args[0] != "rotate") {
+    return Fail(err, "usage: fovea key rotate [--key-encryption-key-file FILE] | "
+                     "fovea key new-encryption-key FILE");
+  }
+  auto flags = ParseFlags(args, 1, {"--key-encryption-key-file"}, {});
+  if (!flags.has_value()) return Fail(err, flags.error().message());
+  std::string kek_file = flags->Get("--key-encryption-key-file");
+  if (kek_file.empty()) {
+    if (const char* v = std::getenv("FOVEA_KEY_ENCRYPTION_KEY_FILE")) kek_file = v;
+  }
+  std::shared_ptr<const fhir::auth::KeyEncryptionKey> kek;
+  if (!kek_file.empty()) {
+    auto loaded = fhir::auth::KeyEncryptionKey::FromFile(kek_file);
+    if (!loaded.has_value()) return Fail(err, loaded.error().message());
+    kek = std::make_shared<const fhir::auth::KeyEncryptionKey>(std::move(loaded).value());
+  }
   AdminSession session;
   if (auto st = session.Open(flags->rest); !st.ok()) return Fail(err, st.message());
   common::SystemClock clock;
-  fhir::auth::KeyRing keys(session.auth(), clock);
+  fhir::auth::KeyRing keys(session.auth(), clock, kek);
+  // Loading first refuses a sealed key ring without its key-encryption key, rather than adding
+  // a key the servers could not read beside keys this command cannot.
+  if (auto st = keys.Load(); !st.ok()) return Fail(err, st.message());
   if (auto st = keys.Rotate(); !st.ok()) return Fail(err, st.message());
-  out << "new signing key " << keys.Signing()->kid()
+  out << "new signing key " << keys.Signing()->kid() << (kek ? " (stored encrypted)" : "")
       << "; running servers sign with it within a minute\n";
   return 0;
 }

@@ -159,6 +159,11 @@ int RunServe(const Config& given) {
     for (const std::string& origin : LoopbackOrigins(config.bind, config.port, tls)) {
       auth.fhir_base_aliases.push_back(origin + fhir::rest::kFhirBasePath);
     }
+    if (!config.key_encryption_key_file.empty()) {
+      auto kek = fhir::auth::KeyEncryptionKey::FromFile(config.key_encryption_key_file);
+      if (!kek.has_value()) return Fail(kek.error());
+      auth.key_encryption_key = std::make_shared<const fhir::auth::KeyEncryptionKey>(std::move(kek).value());
+    }
     auto opened = SecurityStack::Open(pool, clock, auth, &audit_log, kLoginRateLimit);
     if (!opened.has_value()) return Fail(opened.error());
     security = std::move(opened).value();

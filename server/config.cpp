@@ -58,6 +58,9 @@ Options (environment variable in brackets):
                          (token issuer; default from --bind/--port) [FOVEA_PUBLIC_URL]
   --auth on|off          SMART on FHIR authorisation (default on); off only on loopback, for
                          tests and benchmarks [FOVEA_AUTH]
+  --key-encryption-key-file FILE
+                         Store the token signing keys encrypted under this key (made by
+                         `fovea key new-encryption-key FILE`) [FOVEA_KEY_ENCRYPTION_KEY_FILE]
   --rate-limit N         Requests per second per client, bursts of 2N; 0: none (default 200)
                          [FOVEA_RATE_LIMIT]
   --cors-origin ORIGIN   Let browser apps from ORIGIN (https://apps.example) call across
@@ -112,7 +115,8 @@ Account administration:
   client add --client-id ID --public --redirect-uri URI [--first-party] [--name NAME]
   user disable|enable|passwd --username U      (disable revokes refresh tokens)
   client disable|enable --client-id ID
-  key rotate             Start signing tokens with a fresh key
+  key rotate [--key-encryption-key-file FILE]  Start signing tokens with a fresh key
+  key new-encryption-key FILE                  Write a new key-encryption key (mode 0600)
   Roles: registration technician doctor supervisor ehr-system admin auditor (docs/SECURITY.md)
 )";
 }
@@ -131,6 +135,7 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
   if (const char* v = Env("FOVEA_ACCESS_LOG")) c.access_log = std::string(v) != "0";
   if (const char* v = Env("FOVEA_TLS_CERT")) c.tls_cert = v;
   if (const char* v = Env("FOVEA_TLS_KEY")) c.tls_key = v;
+  if (const char* v = Env("FOVEA_KEY_ENCRYPTION_KEY_FILE")) c.key_encryption_key_file = v;
   if (const char* v = Env("FOVEA_PUBLIC_URL")) c.public_url = v;
   if (const char* v = Env("FOVEA_CORS_ORIGINS")) {
     std::string list = v;
@@ -245,6 +250,8 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       FOVEA_RETURN_IF_ERROR(value(c.tls_cert));
     } else if (a == "--tls-key") {
       FOVEA_RETURN_IF_ERROR(value(c.tls_key));
+    } else if (a == "--key-encryption-key-file") {
+      FOVEA_RETURN_IF_ERROR(value(c.key_encryption_key_file));
     } else if (a == "--cors-origin") {
       FOVEA_RETURN_IF_ERROR(value(v));
       c.cors_origins.push_back(v);

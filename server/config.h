@@ -24,6 +24,8 @@ struct Config {
   bool access_log = false;
   std::string tls_cert;  // PEM certificate chain; empty: plain HTTP (loopback bind only)
   std::string tls_key;   // PEM private key, unencrypted
+  // The key the token signing keys are stored encrypted under; empty: stored as they are.
+  std::string key_encryption_key_file;
   // SMART on FHIR security. Off is for tests and benchmarks, and only on a loopback bind.
   bool auth = true;
   // The URL clients reach this server at (the token issuer; the FHIR base is PUBLIC_URL/fhir/R4).

@@ -43,7 +43,7 @@ class SecurityStack {
                 fhir::auth::AuthSettings settings, fhir::audit::AuditLog* audit,
                 fhir::rest::RateLimit login_limit)
       : store_(pool),
-        keys_(store_, clock),
+        keys_(store_, clock, settings.key_encryption_key),
         tokens_(store_, keys_, fhir::auth::RoleCatalog::Default(), clock, std::move(settings)),
         oauth_(tokens_, keys_, login_limit),
         audit_(audit) {}

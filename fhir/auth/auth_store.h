@@ -109,6 +109,10 @@ class AuthStore {
   virtual common::Result<std::vector<StoredSigningKey>> SigningKeys() = 0;
   // Adds `key` as the active key; the previous ones stay for verification.
   virtual common::Status AddSigningKey(const StoredSigningKey& key) = 0;
+  // Replaces a key's stored private half `plain_pem` by its sealed form; a no-op when another
+  // node sealed it first (the stored value is no longer `plain_pem`).
+  virtual common::Status SealSigningKey(const std::string& kid, const std::string& plain_pem,
+                                        const std::string& sealed) = 0;
 
   // Records a client assertion's jti; false when it was seen before (a replay).
   virtual common::Result<bool> UseAssertionId(const std::string& client_id, const std::string& jti,

@@ -15,6 +15,7 @@ constexpr auto kSigningKeyRefresh = std::chrono::seconds(60);
 
 common::Status KeyRing::Load() {
   FOVEA_RETURN_IF_ERROR(Reload());
+  if (kek_ != nullptr) FOVEA_RETURN_IF_ERROR(SealPlainKeys());
   if (Signing() != nullptr) return common::Status::Ok();
   return Rotate();
 }
@@ -24,7 +25,7 @@ common::Status KeyRing::Rotate() {
   StoredSigningKey stored;
   stored.kid = key.kid();
   stored.alg = std::string(JwsAlgorithmName(key.alg()));
-  stored.private_pem = key.PrivateKeyPem();
+  stored.private_pem = kek_ != nullptr ? kek_->Seal(key.PrivateKeyPem(), key.kid()) : key.PrivateKeyPem();
   stored.created_at = clock_.Now();
   stored.active = true;
   FOVEA_RETURN_IF_ERROR(store_.AddSigningKey(stored));
@@ -39,7 +40,21 @@ common::Status KeyRing::Reload() {
   for (const StoredSigningKey& s : stored) {
     auto alg = ParseJwsAlgorithm(s.alg);
     if (!alg) continue;
-    auto key = JwsKey::FromPem(s.private_pem, *alg, s.kid);
+    std::string pem = s.private_pem;
+    if (KeyEncryptionKey::IsSealed(pem)) {
+      if (kek_ == nullptr) {
+        return common::Status(common::StatusCode::kInvalid,
+                              "token signing key " + s.kid + " is stored encrypted: give the key-encryption "
+                              "key (--key-encryption-key-file or FOVEA_KEY_ENCRYPTION_KEY_FILE)");
+      }
+      auto opened = kek_->Open(pem, s.kid);
+      if (!opened.has_value()) {
+        return common::Status(common::StatusCode::kInvalid,
+                              "token signing key " + s.kid + ": " + opened.error().message());
+      }
+      pem = std::move(opened).value();
+    }
+    auto key = JwsKey::FromPem(pem, *alg, s.kid);
     if (!key.has_value()) {
       common::LogWarning("signing key " + s.kid + " could not be loaded; skipped");
       continue;
@@ -52,6 +67,16 @@ common::Status KeyRing::Reload() {
   all_ = std::move(keys);
   signing_ = std::move(signing);
   last_reload_ = std::chrono::steady_clock::now();
+  return common::Status::Ok();
+}
+
+common::Status KeyRing::SealPlainKeys() {
+  FOVEA_ASSIGN_OR_RETURN(auto stored, store_.SigningKeys());
+  for (const StoredSigningKey& s : stored) {
+    if (KeyEncryptionKey::IsSealed(s.private_pem)) continue;
+    FOVEA_RETURN_IF_ERROR(store_.SealSigningKey(s.kid, s.private_pem, kek_->Seal(s.private_pem, s.kid)));
+    common::LogInfo("token signing key " + s.kid + " is now stored encrypted");
+  }
   return common::Status::Ok();
 }
 

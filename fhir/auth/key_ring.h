@@ -4,7 +4,9 @@
 // The server's token signing keys. The newest active key signs; every stored key verifies, so
 // tokens signed before a rotation stay valid until they expire. Keys live in the database, so
 // every node of a cluster signs and verifies with the same set; a node that meets an unknown
-// kid reloads (at most every few seconds). Thread-safe.
+// kid reloads (at most every few seconds). With a key-encryption key the private halves are
+// stored sealed (crypto/key_encryption.h), and keys stored before it was configured are sealed
+// at the next Load. Thread-safe.
 
 #include <chrono>
 #include <memory>
@@ -16,14 +18,19 @@
 #include "common/status.h"
 #include "fhir/auth/auth_store.h"
 #include "fhir/auth/crypto/jose.h"
+#include "fhir/auth/crypto/key_encryption.h"
 
 namespace fhir::auth {
 
 class KeyRing {
  public:
-  KeyRing(AuthStore& store, const common::Clock& clock) : store_(store), clock_(clock) {}
+  KeyRing(AuthStore& store, const common::Clock& clock,
+          std::shared_ptr<const KeyEncryptionKey> kek = nullptr)
+      : store_(store), clock_(clock), kek_(std::move(kek)) {}
 
-  // Loads the stored keys; creates the first one when there is none.
+  // Loads the stored keys; creates the first one when there is none. kInvalid when
+  // a stored key is sealed and no (or another) key-encryption key is configured: the server
+  // must not start, nor make itself a fresh key the other nodes cannot read.
   common::Status Load();
   // Makes a fresh key the active one.
   common::Status Rotate();
@@ -37,9 +44,11 @@ class KeyRing {
 
  private:
   common::Status Reload();
+  common::Status SealPlainKeys();
 
   AuthStore& store_;
   const common::Clock& clock_;
+  std::shared_ptr<const KeyEncryptionKey> kek_;
   mutable std::mutex mu_;
   std::shared_ptr<const JwsKey> signing_;                // GUARDED_BY(mu_)
   std::vector<std::shared_ptr<const JwsKey>> all_;       // GUARDED_BY(mu_)

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -47,6 +48,9 @@ struct AuthSettings {
   // and a browser app (the staff console) names the origin it was loaded from. Tokens still
   // carry FhirBase().
   std::vector<std::string> fhir_base_aliases;
+
+  // Seals the signing keys at rest (KeyRing); null: they are stored as they are.
+  std::shared_ptr<const KeyEncryptionKey> key_encryption_key;
 
   std::string FhirBase() const { return issuer + "/fhir/R4"; }
   std::string TokenEndpoint() const { return issuer + "/auth/token"; }

@@ -2,12 +2,15 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 #include "fhir/auth/crypto/jose.h"
+#include "fhir/auth/crypto/key_encryption.h"
 #include "fhir/auth/crypto/secrets.h"
 #include "fhir/auth/pg/pg_auth_store.h"
 #include "fhir/store/pg/connection_pool.h"
@@ -29,6 +32,10 @@ struct Admin {
   int Client(std::vector<std::string> args) {
     args.insert(args.end(), {"--database-url", db.dsn()});
     return server::RunClientCommand(args, out, err);
+  }
+  int Key(std::vector<std::string> args) {
+    if (args.at(0) == "rotate") args.insert(args.end(), {"--database-url", db.dsn()});
+    return server::RunKeyCommand(args, out, err);
   }
 };
 
@@ -129,6 +136,35 @@ BOOST_AUTO_TEST_CASE(PublicClientsNeedARedirect) {
   BOOST_REQUIRE_EQUAL(Client({"add", "--client-id", "app", "--public", "--redirect-uri",
                               "https://app.example/cb", "--first-party"}),
                       0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(KeyAdministration, Admin)
+
+BOOST_AUTO_TEST_CASE(RotationUnderAKeyEncryptionKeyStoresTheKeySealed) {
+  char dir[] = "/tmp/fovea-kek.XXXXXX";
+  BOOST_REQUIRE(mkdtemp(dir) != nullptr);
+  std::string file = std::string(dir) + "/kek";
+  BOOST_REQUIRE_EQUAL(Key({"new-encryption-key", file}), 0);
+  struct stat st {};
+  BOOST_REQUIRE(stat(file.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+  BOOST_TEST(Key({"new-encryption-key", file}) == 1);  // never overwrites a key
+  BOOST_REQUIRE_EQUAL(Key({"rotate"}), 0);              // a plain key first
+  BOOST_REQUIRE_EQUAL(Key({"rotate", "--key-encryption-key-file", file}), 0);
+  fhir::store::pg::ConnectionPool pool(db.dsn(), 1);
+  fhir::auth::pg::PgAuthStore auth(pool);
+  auto keys = auth.SigningKeys();
+  BOOST_REQUIRE(keys.has_value());
+  BOOST_TEST(keys->size() == 3u);  // Load made the first, then two rotations
+  for (const auto& k : *keys) BOOST_TEST(fhir::auth::KeyEncryptionKey::IsSealed(k.private_pem));
+  // Without the key the command refuses, and adds nothing.
+  BOOST_TEST(Key({"rotate"}) == 1);
+  BOOST_TEST(err.str().find("encrypted") != std::string::npos);
+  BOOST_TEST(auth.SigningKeys()->size() == 3u);
+  std::remove(file.c_str());
+  rmdir(dir);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

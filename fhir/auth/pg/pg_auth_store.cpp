@@ -75,6 +75,9 @@ constexpr PgQuery kAddSigningKey{
     "WITH retire AS (UPDATE auth_signing_key SET active = false WHERE active)"
     " INSERT INTO auth_signing_key (kid, alg, private_pem, created_at, active)"
     " VALUES ($1, $2, $3, $4::timestamptz, true)"};
+constexpr PgQuery kSealSigningKey{
+    "auth.seal_signing_key",
+    "UPDATE auth_signing_key SET private_pem = $3 WHERE kid = $1 AND private_pem = $2"};
 constexpr PgQuery kUseAssertionId{
     "auth.use_assertion_id",
     "WITH expired AS (DELETE FROM auth_assertion_jti WHERE expires_at < now() - interval '1 hour')"
@@ -255,6 +258,13 @@ Status PgAuthStore::AddSigningKey(const StoredSigningKey& key) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   auto r = conn->Execute(kAddSigningKey, {key.kid, key.alg, key.private_pem,
                                           Instant(key.created_at)});
+  return r.has_value() ? Status::Ok() : r.error();
+}
+
+Status PgAuthStore::SealSigningKey(const std::string& kid, const std::string& plain_pem,
+                                   const std::string& sealed) {
+  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  auto r = conn->Execute(kSealSigningKey, {kid, plain_pem, sealed});
   return r.has_value() ? Status::Ok() : r.error();
 }
 

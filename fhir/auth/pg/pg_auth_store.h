@@ -25,6 +25,8 @@ class PgAuthStore final : public AuthStore {
                                  const std::vector<std::string>& uris) override;
   common::Result<std::vector<StoredSigningKey>> SigningKeys() override;
   common::Status AddSigningKey(const StoredSigningKey& key) override;
+  common::Status SealSigningKey(const std::string& kid, const std::string& plain_pem,
+                                const std::string& sealed) override;
   common::Result<bool> UseAssertionId(const std::string& client_id, const std::string& jti,
                                       common::TimePoint expires_at) override;
   common::Status SaveRefreshToken(const RefreshTokenRecord& token) override;

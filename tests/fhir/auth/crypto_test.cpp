@@ -16,6 +16,7 @@
 
 #include "common/json.h"
 #include "fhir/auth/crypto/jose.h"
+#include "fhir/auth/crypto/key_encryption.h"
 #include "fhir/auth/crypto/secrets.h"
 
 namespace {
@@ -844,3 +845,56 @@ BOOST_AUTO_TEST_CASE(FromPemRejectsMismatchedAlgAndGarbage) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+using fhir::auth::KeyEncryptionKey;
+
+BOOST_AUTO_TEST_SUITE(KeyEncryption)
+
+BOOST_AUTO_TEST_CASE(SealedValuesOpenOnlyUnderTheirKeyAndContext) {
+  KeyEncryptionKey kek = KeyEncryptionKey::Generate();
+  const std::string secret = "-----BEGIN PRIVATE KEY-----\nMII...\n-----END PRIVATE KEY-----\n";
+  std::string sealed = kek.Seal(secret, "kid-1");
+  BOOST_TEST(KeyEncryptionKey::IsSealed(sealed));
+  BOOST_TEST(!KeyEncryptionKey::IsSealed(secret));
+  BOOST_TEST(sealed.find("PRIVATE") == std::string::npos);
+  BOOST_TEST(sealed.find(kek.fingerprint()) != std::string::npos);
+  BOOST_TEST(kek.Seal(secret, "kid-1") != sealed);  // a fresh nonce each time
+  auto opened = kek.Open(sealed, "kid-1");
+  BOOST_REQUIRE(opened.has_value());
+  BOOST_TEST(*opened == secret);
+  // Moved to another key's row: refused.
+  BOOST_TEST(!kek.Open(sealed, "kid-2").has_value());
+  // Any altered character: refused.
+  for (std::size_t i = sealed.rfind(':') + 1; i < sealed.size(); i += 7) {
+    std::string altered = sealed;
+    altered[i] = altered[i] == 'A' ? 'B' : 'A';
+    BOOST_TEST(!kek.Open(altered, "kid-1").has_value(), "altered at " << i);
+  }
+  // Another key-encryption key names both fingerprints.
+  KeyEncryptionKey other = KeyEncryptionKey::Generate();
+  auto wrong = other.Open(sealed, "kid-1");
+  BOOST_REQUIRE(!wrong.has_value());
+  BOOST_TEST(wrong.error().message().find(kek.fingerprint()) != std::string::npos);
+  BOOST_TEST(wrong.error().message().find(other.fingerprint()) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(TheKeyRoundTripsAsTextAndRejectsAnythingElse) {
+  KeyEncryptionKey kek = KeyEncryptionKey::Generate();
+  auto again = KeyEncryptionKey::FromText("  " + kek.ToText() + "\n");
+  BOOST_REQUIRE(again.has_value());
+  BOOST_TEST(again->fingerprint() == kek.fingerprint());
+  BOOST_TEST(*again->Open(kek.Seal("x", "c"), "c") == "x");
+  // Standard base64 with padding (openssl rand -base64 32) is accepted too.
+  auto standard = KeyEncryptionKey::FromText("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=");
+  BOOST_TEST(standard.has_value());
+  BOOST_TEST(!KeyEncryptionKey::FromText("").has_value());
+  BOOST_TEST(!KeyEncryptionKey::FromText("c2hvcnQ").has_value());  // too short
+  BOOST_TEST(!KeyEncryptionKey::FromText("not base64 at all!").has_value());
+  BOOST_TEST(!KeyEncryptionKey::FromFile("/nonexistent/kek").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace

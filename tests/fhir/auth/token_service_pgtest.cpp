@@ -475,6 +475,45 @@ BOOST_AUTO_TEST_CASE(KeysAreFetchedCachedAndRefetchedOnRotation) {
   BOOST_TEST(request(stranger).status == 401);
 }
 
+BOOST_AUTO_TEST_CASE(SigningKeysAreSealedUnderAKeyEncryptionKey) {
+  std::string token = Str(Body(ClientCredentials(Assertion(ehr_key))), "access_token");
+  auto kek = std::make_shared<const fhir::auth::KeyEncryptionKey>(fhir::auth::KeyEncryptionKey::Generate());
+  // Configuring the key seals the key stored before it, in place.
+  fhir::auth::KeyRing sealed_ring(store, clock, kek);
+  BOOST_REQUIRE(sealed_ring.Load().ok());
+  BOOST_REQUIRE(sealed_ring.Rotate().ok());
+  auto stored = store.SigningKeys();
+  BOOST_REQUIRE(stored.has_value());
+  BOOST_REQUIRE_EQUAL(stored->size(), 2u);
+  for (const auto& k : *stored) {
+    BOOST_TEST(fhir::auth::KeyEncryptionKey::IsSealed(k.private_pem));
+    BOOST_TEST(k.private_pem.find("PRIVATE KEY") == std::string::npos);
+  }
+  // The old token still verifies through the sealed ring; the new key signs.
+  fhir::auth::AuthSettings settings;
+  settings.issuer = kIssuer;
+  fhir::auth::TokenService sealed_service(store, sealed_ring, fhir::auth::RoleCatalog::Default(), clock, settings);
+  BOOST_TEST(sealed_service.Authenticate(token).has_value());
+  std::string fresh = Str(Body(sealed_service.Token(
+                              {{"grant_type", "client_credentials"},
+                               {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+                               {"client_assertion", Assertion(ehr_key)},
+                               {"scope", "system/Patient.rs"}})),
+                          "access_token");
+  BOOST_TEST(sealed_service.Authenticate(fresh).has_value());
+  // Without the key, or with another one, a server refuses to start rather than mint a new key.
+  fhir::auth::KeyRing without(store, clock);
+  common::Status refused = without.Load();
+  BOOST_TEST(!refused.ok());
+  BOOST_TEST(refused.message().find("encrypted") != std::string::npos);
+  auto other = std::make_shared<const fhir::auth::KeyEncryptionKey>(fhir::auth::KeyEncryptionKey::Generate());
+  fhir::auth::KeyRing wrong(store, clock, other);
+  common::Status wrong_refused = wrong.Load();
+  BOOST_TEST(!wrong_refused.ok());
+  BOOST_TEST(wrong_refused.message().find(kek->fingerprint()) != std::string::npos);
+  BOOST_TEST(store.SigningKeys()->size() == 2u);  // nothing was added by the refused ones
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
