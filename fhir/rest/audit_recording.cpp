@@ -1,5 +1,7 @@
 #include "fhir/rest/audit_recording.h"
 
+#include <string.h>  // memmem
+
 #include "common/json.h"
 
 namespace fhir::rest {
@@ -24,17 +26,33 @@ audit::AuditRecord AuditRecordFor(const RestRequest& request, const auth::Princi
 namespace {
 
 constexpr const char* kPatientFields[] = {"subject", "patient", "beneficiary"};
+// The same members as they precede their value in compact JSON.
+constexpr std::string_view kPatientMembers[] = {"\"subject\":", "\"patient\":", "\"beneficiary\":"};
+
+std::size_t Find(std::string_view haystack, std::string_view needle, std::size_t from = 0) {
+  if (from > haystack.size()) return std::string_view::npos;
+  const void* at = memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
+  return at == nullptr ? std::string_view::npos
+                       : static_cast<std::size_t>(static_cast<const char*>(at) - haystack.data());
+}
 
 // The stored JSON is canonical: compact, and a Reference's first member is "reference". So a
 // patient reference can be found without parsing, unless contained resources (which come
-// before subject/patient and may name other patients) are present.
+// before subject/patient and may name other patients) are present. One pass over the content
+// for the references, each checked for the member it belongs to (this runs on every read).
 bool ScanPatients(std::string_view content, std::vector<std::string>& patients) {
-  if (content.find("\"contained\":") != std::string_view::npos) return false;
-  for (const char* field : kPatientFields) {
-    std::string needle = "\"" + std::string(field) + "\":{\"reference\":\"Patient/";
-    std::size_t at = content.find(needle);
-    if (at == std::string_view::npos) continue;
-    std::size_t begin = at + needle.size() - std::string_view("Patient/").size();
+  if (Find(content, "\"contained\":") != std::string_view::npos) return false;
+  constexpr std::string_view kReference = "{\"reference\":\"Patient/";
+  for (std::size_t at = Find(content, kReference); at != std::string_view::npos;
+       at = Find(content, kReference, at + 1)) {
+    std::string_view before = content.substr(0, at);
+    bool patient_member = false;
+    for (std::string_view member : kPatientMembers) {
+      patient_member = patient_member || (before.size() >= member.size() &&
+                                          before.substr(before.size() - member.size()) == member);
+    }
+    if (!patient_member) continue;
+    std::size_t begin = at + kReference.size() - std::string_view("Patient/").size();
     std::size_t end = content.find('"', begin);
     if (end == std::string_view::npos) return false;
     patients.emplace_back(content.substr(begin, end - begin));

@@ -30,6 +30,12 @@ BOOST_AUTO_TEST_CASE(SubjectPatientAndBeneficiary) {
                         R"({"resourceType":"Observation","subject":{"reference":"Group/g"}})")
                  .empty());
   BOOST_TEST(PatientsOf("Observation", "o3", "").empty());
+  // A Patient reference under another member (a performer, a focus) concerns nobody here.
+  BOOST_TEST(PatientsOf("Observation", "o4",
+                        R"({"resourceType":"Observation","focus":[{"reference":"Patient/f"}],"subject":{"reference":"Patient/s"}})") ==
+             Patients{"Patient/s"});
+  BOOST_TEST(PatientsOf("Observation", "o5",
+                        R"({"resourceType":"Observation","focus":[{"reference":"Patient/f"}]})").empty());
 }
 
 // Contained resources come first in canonical JSON and may name other patients: the top-level
