@@ -50,6 +50,13 @@ RestResponse OAuthError(int status, std::string_view error, std::string_view des
   return JsonReply(status, common::ToJson(body));
 }
 
+// 401 for an endpoint that wants the caller's own bearer token.
+RestResponse BearerChallenge(std::string_view error, std::string_view description) {
+  RestResponse res = OAuthError(401, error, description);
+  res.SetHeader("WWW-Authenticate", "Bearer realm=\"fovea\"");
+  return res;
+}
+
 std::string HtmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -216,9 +223,7 @@ RestResponse OAuthService::Introspect(const RestRequest& req) const {
   if (req.method != "POST") return OAuthError(405, "invalid_request", "The introspection endpoint takes POST");
   std::string_view token = req.BearerToken();
   if (token.empty() || !tokens_.Authenticate(token).has_value()) {
-    RestResponse res = OAuthError(401, "invalid_client", "Authenticate with a bearer token");
-    res.SetHeader("WWW-Authenticate", "Bearer realm=\"fovea\"");
-    return res;
+    return BearerChallenge("invalid_client", "Authenticate with a bearer token");
   }
   if (!IsFormEncoded(req)) {
     return OAuthError(400, "invalid_request",
@@ -234,9 +239,7 @@ RestResponse OAuthService::Launch(const RestRequest& req) const {
   if (req.method != "POST") return OAuthError(405, "invalid_request", "The launch endpoint takes POST");
   auto launcher = tokens_.Authenticate(req.BearerToken());
   if (!launcher.has_value()) {
-    RestResponse res = OAuthError(401, "invalid_token", "Sign in first: send your access token");
-    res.SetHeader("WWW-Authenticate", "Bearer realm=\"fovea\"");
-    return res;
+    return BearerChallenge("invalid_token", "Sign in first: send your access token");
   }
   if (!IsFormEncoded(req)) {
     return OAuthError(400, "invalid_request",
