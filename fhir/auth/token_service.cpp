@@ -497,7 +497,12 @@ OAuthReply TokenService::Issue(Grant grant, std::string_view grant_type) {
   body.Set("expires_in",
            JsonValue::Number(std::to_string(settings_.access_token_lifetime.count())));
   body.Set("scope", JsonValue::String(grant.scopes.ToString()));
-  if (!grant.patient.empty()) body.Set("patient", JsonValue::String(grant.patient));
+  if (!grant.patient.empty()) {
+    body.Set("patient", JsonValue::String(grant.patient));
+    // SMART context: an app with a patient in context runs outside Fovea's screens, which
+    // show who the patient is; the app must show it itself.
+    body.Set("need_patient_banner", JsonValue::Bool(true));
+  }
   if (!grant.encounter.empty()) body.Set("encounter", JsonValue::String(grant.encounter));
   if (grant.refresh) {
     std::string refresh = RandomToken(32);

@@ -33,9 +33,10 @@ StaffAccounts::StaffAccounts(TestServer& server,
   }
 }
 
-std::string StaffAccounts::Token(const std::string& user) const {
+std::string StaffAccounts::Token(const std::string& user, const std::string& scope) const {
   std::string form = "grant_type=password&client_id=" + common::UrlEncode(client_id_) +
                      "&username=" + common::UrlEncode(user) + "&password=" + common::UrlEncode(Password(user));
+  if (!scope.empty()) form += "&scope=" + common::UrlEncode(scope);
   HttpResult r = server_.Request("POST", "/auth/token", form,
                                  {{"Content-Type", "application/x-www-form-urlencoded"}});
   BOOST_REQUIRE_MESSAGE(r.status == 200, user << ": " << r.body);

@@ -25,8 +25,9 @@ class StaffAccounts {
 
   static std::string Password(const std::string& name) { return "pass-" + name; }
   const std::string& client_id() const { return client_id_; }
-  // A fresh access token for `user` (the password grant); fails the test if refused.
-  std::string Token(const std::string& user) const;
+  // A fresh access token for `user` (the password grant; `scope` empty: everything the role
+  // allows); fails the test if refused.
+  std::string Token(const std::string& user, const std::string& scope = "") const;
   // A request as `user` (their token, fetched once); a body without a Content-Type in `extra`
   // goes as application/fhir+json.
   HttpResult As(const std::string& user, const std::string& method, const std::string& path,

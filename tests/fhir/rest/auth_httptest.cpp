@@ -584,6 +584,7 @@ BOOST_FIXTURE_TEST_CASE(AnEhrLaunchOpensTheAppInTheLaunchersContext, LaunchFixtu
   JsonValue body = Json(token);
   BOOST_TEST(Str(body, "patient") == "p1");
   BOOST_TEST(Str(body, "encounter") == "v7");
+  BOOST_TEST(Str(body, "need_patient_banner") == "true");
   BOOST_TEST(Str(body, "scope") == "patient/Observation.rs openid fhirUser offline_access launch");
   std::string access = Str(body, "access_token");
   BOOST_TEST(server.Request("GET", "Observation/o1", "", Bearer(access)).status == 200);

@@ -436,6 +436,32 @@ BOOST_AUTO_TEST_CASE(AFullResourceHookCarriesOnlyWhatItsRegistrantMayRead) {
   BOOST_TEST(EventEntries(doc_endpoint.received()) == (Entries{{url, true}}));    // in full
 }
 
+// A granular scope narrows what a hook carries in full to the resources its query matches.
+BOOST_AUTO_TEST_CASE(AGranularRegistrantGetsInFullOnlyWhatItsQueryMatches) {
+  Staffed unit({{"doc", "doctor"}, {"admin", "admin"}});
+  HookReceiver endpoint;
+  auto deliverer = Deliverer(unit.server);
+  const std::string category = "http://terminology.hl7.org/CodeSystem/condition-category";
+  std::string token = unit.staff.Token("doc", "user/Condition.rs?category=" + category +
+                                                  "|encounter-diagnosis user/Subscription.crud");
+  HttpResult created = unit.server.Request("POST", "Subscription", FullHook("Condition", endpoint.url()),
+                                           {{"Authorization", "Bearer " + token},
+                                            {"Content-Type", "application/fhir+json"}});
+  BOOST_REQUIRE_MESSAGE(created.status == 201, created.body);
+  BOOST_TEST(Deliver(*deliverer) == 1u);
+  auto condition = [&](const std::string& id, const std::string& code) {
+    return R"({"resourceType":"Condition","id":")" + id + R"(","category":[{"coding":[{"system":")" +
+           category + R"(","code":")" + code + R"("}]}],"subject":{"reference":"Patient/p1"},"code":{"text":"x"}})";
+  };
+  BOOST_REQUIRE(unit.As("admin", "PUT", "Condition/in", condition("in", "encounter-diagnosis")).status == 201);
+  BOOST_REQUIRE(unit.As("admin", "PUT", "Condition/out", condition("out", "problem-list-item")).status == 201);
+  Match(unit.server);
+  BOOST_TEST(Deliver(*deliverer) >= 1u);
+  using Entries = std::vector<std::pair<std::string, bool>>;
+  BOOST_TEST(EventEntries(endpoint.received()) ==
+             (Entries{{unit.server.base() + "/Condition/in", true}, {unit.server.base() + "/Condition/out", false}}));
+}
+
 BOOST_AUTO_TEST_CASE(TheRegistrantStampIsTheServersNotTheClients) {
   Staffed unit({{"tech", "technician"}, {"admin", "admin"}});
   HookReceiver endpoint;
