@@ -192,7 +192,9 @@ Status AccessControl::NarrowSearch(search::SearchQuery& query) const {
         return Status(StatusCode::kForbidden,
                       "Access denied: a system-level search needs search access to every type "
                       "it names, and this token " +
-                          std::string(reach == Reach::kNone ? "has none" : "is limited to one patient") +
+                          std::string(reach == Reach::kNone                  ? "has none"
+                                      : reach == Reach::kPatientCompartment ? "is limited to one patient"
+                                                                            : "is limited by granular scopes") +
                           " for " + t + "; search " + t + " on its own instead");
       }
     }

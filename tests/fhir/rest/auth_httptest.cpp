@@ -471,6 +471,10 @@ BOOST_FIXTURE_TEST_CASE(GranularScopesReachOnlyWhatTheirQueryMatches, GranularFi
              (std::vector<std::string>{"Observation/v1", "Patient/p1"}));
   // No create, update or delete: the scope is read and search only.
   BOOST_TEST(server.Request("DELETE", "Observation/v1", "", Bearer(token)).status == 403);
+  // A system-level search cannot apply the criteria of one type: search that type instead.
+  HttpResult system = server.Request("GET", "?_type=Observation", "", Bearer(token));
+  BOOST_TEST(system.status == 403);
+  BOOST_TEST(system.body.find("granular") != std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(SeveralGranularScopesAddUp, GranularFixture) {
