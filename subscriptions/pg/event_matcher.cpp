@@ -60,7 +60,8 @@ constexpr PgQuery kVersion{
 // retention trim ($6 events kept at least, $7 seconds kept at least); the events $8 marked
 // matched; and the NOTIFY payloads $9 that announce the numbers (AnnouncementPayloads), sent at
 // commit. An empty payload instead when the notification queue is half full: a stalled
-// listener must not make NOTIFY fail the batch.
+// listener must not make NOTIFY fail the batch. The statement says it announced (a setting
+// local to the transaction), so that the notification table's trigger adds no empty payload.
 constexpr PgQuery kRecord{
     "matcher.record",
     "WITH added AS ("
@@ -85,9 +86,10 @@ constexpr PgQuery kRecord{
     "    AND o.event_number <= m.n - $6::bigint"
     "    AND o.at < now() - make_interval(secs => $7::double precision) OFFSET 0) x))),"
     " marked AS (UPDATE event SET matched = true WHERE seq = ANY($8::bigint[]))"
-    " SELECT pg_notify('fovea_notification',"
-    "  CASE WHEN pg_notification_queue_usage() < 0.5 THEN p ELSE '' END)"
-    " FROM unnest($9::text[]) AS p"};
+    // fovea.announced: the notification table's trigger (migration 0013) stays quiet.
+    " SELECT set_config('fovea.announced', 'on', true), (SELECT count(pg_notify('fovea_notification',"
+    "  CASE WHEN pg_notification_queue_usage() < 0.5 THEN p ELSE '' END))"
+    " FROM unnest($9::text[]) AS p)"};
 
 // NOTIFY payloads: PostgreSQL takes up to 8000 bytes each; more than a few per batch and the
 // dispatchers are better off reading the table.

@@ -16,6 +16,7 @@
 #include "common/json.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/store/pg/connection.h"
+#include "subscriptions/engine/announcement.h"
 #include "subscriptions/pg/event_matcher.h"
 #include "tests/subscriptions/websocket/ws_client.h"
 #include "tests/subscriptions/rest/notification_reading.h"
@@ -131,6 +132,66 @@ BOOST_AUTO_TEST_CASE(AnnouncedAndUnannouncedNumbersAreDeliveredOnceInOrder) {
   auto pong = client.NextData();
   BOOST_REQUIRE(pong.has_value());
   BOOST_TEST(pong->payload == "pong");  // nothing twice
+}
+
+// What the dispatchers hear: the matcher's batch NOTIFYs the numbers it gave, and no empty
+// payload besides (which would send every dispatcher to the table); a notification row written
+// without announcing (a matcher of an older version) still wakes them with an empty one.
+BOOST_AUTO_TEST_CASE(TheMatcherAnnouncesItsNumbersAndNothingElse) {
+  TestServer server;
+  std::string id = Json(server.Request("POST", "Subscription", SubscriptionJson("active", "e1")).body).Find("id")->scalar();
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+  auto listener = fhir::store::pg::PgConnection::Connect(server.dsn());
+  BOOST_REQUIRE(listener.has_value());
+  constexpr fhir::store::pg::PgQuery kListen{"test.listen", "LISTEN fovea_notification"};
+  BOOST_REQUIRE((*listener)->ExecuteUnprepared(kListen, {}).has_value());
+  auto other = fhir::store::pg::PgConnection::Connect(server.dsn());
+  BOOST_REQUIRE(other.has_value());
+  constexpr fhir::store::pg::PgQuery kMarker{"test.marker", "SELECT pg_notify('fovea_notification', 'marker')"};
+  // Everything NOTIFYd up to the marker, which is committed after it (delivery is in commit order).
+  auto until_marker = [&] {
+    BOOST_REQUIRE((*other)->ExecuteUnprepared(kMarker, {}).has_value());
+    std::vector<std::string> payloads;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::vector<fhir::store::pg::PgNotification> received;
+      BOOST_REQUIRE((*listener)->WaitForNotification(std::chrono::milliseconds(500), received).has_value());
+      for (const auto& n : received) {
+        if (n.payload == "marker") return payloads;
+        payloads.push_back(n.payload);
+      }
+    }
+    BOOST_FAIL("the marker never came");
+    return payloads;
+  };
+
+  PutTask(server, "t1", "e1");
+  PutTask(server, "t2", "e1");
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+  std::vector<std::string> payloads = until_marker();
+  BOOST_REQUIRE(payloads.size() == 1u);
+  auto announced = subscriptions::ParseAnnouncement(payloads[0]);
+  BOOST_REQUIRE(announced.has_value());
+  BOOST_REQUIRE(announced->count(id) == 1u);
+  const auto& events = announced->at(id);
+  BOOST_REQUIRE(events.size() == 2u);
+  BOOST_TEST(events[0].number == 1);
+  BOOST_TEST(events[0].id == "t1");
+  BOOST_TEST(events[1].number == 2);
+  BOOST_TEST(events[1].id == "t2");
+
+  // A batch that matches nothing announces nothing.
+  PutTask(server, "elsewhere", "e2");
+  BOOST_REQUIRE(server.subscriptions()->matcher().MatchPending().has_value());
+  BOOST_TEST(until_marker().empty());
+
+  // A notification row inserted the way a matcher before migration 0013 did.
+  constexpr fhir::store::pg::PgQuery kOldStyle{
+      "test.old_style",
+      "INSERT INTO notification (subscription_id, event_number, event_seq, type, id, version, interaction, at)"
+      " VALUES ($1, 3, 0, 'Task', 't3', 1, 'PUT', now())"};
+  BOOST_REQUIRE((*other)->Execute(kOldStyle, {id}).has_value());
+  BOOST_TEST(until_marker() == (std::vector<std::string>{""}), boost::test_tools::per_element());
 }
 
 // The counter row is written only once every `maintain_every` numbers; until then the count is
