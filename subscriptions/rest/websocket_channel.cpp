@@ -1,5 +1,8 @@
 #include "subscriptions/rest/websocket_channel.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <limits>
 #include <optional>
@@ -47,9 +50,20 @@ WebSocketChannel::WebSocketChannel(const TopicRegistry& topics,
              .on_close = [this](ConnectionId id) { OnClose(id); }},
             options_.sockets),
       presence_(options_.presence, options_.presence_ttl, clock_,
-                [this](ConnectionId id, const std::string& frame) { return loop_.SendText(id, frame); }) {}
+                [this](ConnectionId id, const std::string& frame) { return loop_.SendText(id, frame); }),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-WebSocketChannel::~WebSocketChannel() { Stop(); }
+WebSocketChannel::~WebSocketChannel() {
+  Stop();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void WebSocketChannel::WakeDispatcher() {
+  if (wake_fd_ < 0) return;
+  std::uint64_t one = 1;
+  // Full (2^64 - 2 pending) cannot happen; a failed write only costs the 50 ms tick.
+  (void)!write(wake_fd_, &one, sizeof one);
+}
 
 common::Status WebSocketChannel::Start() {
   FOVEA_RETURN_IF_ERROR(loop_.Start());
@@ -64,6 +78,7 @@ void WebSocketChannel::Stop() {
     stopping_ = true;
   }
   work_ready_.notify_all();
+  WakeDispatcher();
   if (dispatcher_.joinable()) dispatcher_.join();
   presence_.LeaveAll();
   loop_.Stop();
@@ -117,6 +132,7 @@ void WebSocketChannel::OnText(ConnectionId id, std::string text) {
     work_.push_back({id, std::move(m), false});
   }
   work_ready_.notify_all();
+  WakeDispatcher();
 }
 
 void WebSocketChannel::OnClose(ConnectionId id) {
@@ -125,6 +141,7 @@ void WebSocketChannel::OnClose(ConnectionId id) {
     work_.push_back({id, {}, true});
   }
   work_ready_.notify_all();
+  WakeDispatcher();
 }
 
 void WebSocketChannel::Dispatch() {
@@ -192,13 +209,17 @@ void WebSocketChannel::Dispatch() {
     announced.clear();
     query = more;
     if (listener != nullptr) {
-      // Woken by committed notifications and presence changes; also every 50 ms for binds
-      // and heartbeats.
+      // Woken by committed notifications and presence changes, by queued binds, unbinds and
+      // closes (wake_fd_), and every 50 ms for heartbeats.
       std::vector<fhir::store::pg::PgNotification> received;
       auto woke = listener->WaitForNotification(more ? std::chrono::milliseconds(0)
                                                      : std::chrono::milliseconds(50),
-                                                received);
+                                                received, wake_fd_);
       if (!woke.has_value()) listener.reset();
+      if (wake_fd_ >= 0) {
+        std::uint64_t queued;
+        (void)!read(wake_fd_, &queued, sizeof queued);  // reset; the work is in work_
+      }
       for (const fhir::store::pg::PgNotification& n : received) {
         if (n.channel == "fovea_presence") {
           presence_.Announced(n.payload);

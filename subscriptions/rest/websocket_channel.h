@@ -102,6 +102,8 @@ class WebSocketChannel {
   using ContextKey = std::tuple<const Topic*, std::string, std::string, int, bool>;
   using ContextCache = std::map<ContextKey, std::vector<ContextResource>>;
 
+  // Wakes the dispatcher from its wait on the database (a bind, unbind or close was queued).
+  void WakeDispatcher();
   void OnText(websocket::ConnectionId id, std::string text);
   void OnClose(websocket::ConnectionId id);
   void Dispatch();
@@ -160,6 +162,10 @@ class WebSocketChannel {
   std::map<std::string, std::weak_ptr<const fhir::auth::Principal>> readers_;
   std::size_t readers_purge_at_ = 64;
   PresenceTracker presence_;  // dispatcher thread only (and Stop, after it ended)
+  // An eventfd the loop thread writes when it queues work, so that the dispatcher, waiting for
+  // NOTIFY on its listener, handles binds at once instead of at its next 50 ms tick. -1 if it
+  // could not be made (then the tick).
+  const int wake_fd_;
 };
 
 }  // namespace subscriptions

@@ -73,6 +73,11 @@ Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout
 
 Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout,
                                                std::vector<PgNotification>& received) {
+  return WaitForNotification(timeout, received, -1);
+}
+
+Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout,
+                                               std::vector<PgNotification>& received, int wake_fd) {
   auto drain = [this, &received]() {
     bool any = false;
     while (PGnotify* n = PQnotifies(conn_.get())) {
@@ -86,10 +91,10 @@ Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout
     return Status(StatusCode::kUnavailable, "the database connection broke while listening");
   }
   if (drain()) return true;
-  pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
-  if (fd.fd < 0) return Status(StatusCode::kUnavailable, "the database connection is closed");
-  int ready = poll(&fd, 1, static_cast<int>(timeout.count()));
-  if (ready <= 0) return false;
+  pollfd fds[2] = {{PQsocket(conn_.get()), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  if (fds[0].fd < 0) return Status(StatusCode::kUnavailable, "the database connection is closed");
+  int ready = poll(fds, wake_fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
+  if (ready <= 0 || (fds[0].revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) == 0) return false;
   if (PQconsumeInput(conn_.get()) == 0) {
     return Status(StatusCode::kUnavailable, "the database connection broke while listening");
   }

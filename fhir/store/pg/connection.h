@@ -105,6 +105,11 @@ class PgConnection {
   // The same, keeping what arrived (channel and payload, in order) in `received`.
   common::Result<bool> WaitForNotification(std::chrono::milliseconds timeout,
                                            std::vector<PgNotification>& received);
+  // The same, also returning (false, unless notifications arrived too) as soon as `wake_fd`
+  // is readable: another thread has work for the listening one (an eventfd, which the caller
+  // reads to reset). The wait reads nothing from `wake_fd`.
+  common::Result<bool> WaitForNotification(std::chrono::milliseconds timeout,
+                                           std::vector<PgNotification>& received, int wake_fd);
 
  private:
   explicit PgConnection(pg_conn* c) : conn_(c) {}
