@@ -420,7 +420,7 @@ int RunKeyCommand(const std::vector<std::string>& args, std::ostream& out, std::
   fhir::auth::KeyRing keys(session.auth(), clock, kek);
   // Loading first refuses a sealed key ring without its key-encryption key, rather than adding
   // a key the servers could not read beside keys this command cannot.
-  if (auto st = keys.Load(); !st.ok()) return Fail(err, st.message());
+  if (auto st = keys.Load(/*create_first=*/false); !st.ok()) return Fail(err, st.message());
   if (auto st = keys.Rotate(); !st.ok()) return Fail(err, st.message());
   out << "new signing key " << keys.Signing()->kid() << (kek ? " (stored encrypted)" : "")
       << "; running servers sign with it within a minute\n";

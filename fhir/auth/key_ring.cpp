@@ -13,10 +13,10 @@ constexpr auto kSigningKeyRefresh = std::chrono::seconds(60);
 
 }  // namespace
 
-common::Status KeyRing::Load() {
+common::Status KeyRing::Load(bool create_first) {
   FOVEA_RETURN_IF_ERROR(Reload());
   if (kek_ != nullptr) FOVEA_RETURN_IF_ERROR(SealPlainKeys());
-  if (Signing() != nullptr) return common::Status::Ok();
+  if (Signing() != nullptr || !create_first) return common::Status::Ok();
   return Rotate();
 }
 

@@ -28,10 +28,10 @@ class KeyRing {
           std::shared_ptr<const KeyEncryptionKey> kek = nullptr)
       : store_(store), clock_(clock), kek_(std::move(kek)) {}
 
-  // Loads the stored keys; creates the first one when there is none. kInvalid when
+  // Loads the stored keys; creates the first one when there is none and `create_first`. kInvalid when
   // a stored key is sealed and no (or another) key-encryption key is configured: the server
   // must not start, nor make itself a fresh key the other nodes cannot read.
-  common::Status Load();
+  common::Status Load(bool create_first = true);
   // Makes a fresh key the active one.
   common::Status Rotate();
 
