@@ -1,7 +1,6 @@
 #include "fhir/auth/token_service.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -10,6 +9,7 @@
 #include "common/url.h"
 #include "fhir/auth/crypto/jose.h"
 #include "fhir/auth/crypto/secrets.h"
+#include "fhir/model/ids.h"
 
 namespace fhir::auth {
 namespace {
@@ -638,10 +638,7 @@ namespace {
 std::optional<std::string> LaunchId(std::string_view value, std::string_view type) {
   std::string prefix = std::string(type) + "/";
   if (value.rfind(prefix, 0) == 0) value.remove_prefix(prefix.size());
-  if (value.empty() || value.size() > 64) return std::nullopt;
-  for (char c : value) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return std::nullopt;
-  }
+  if (!fhir::model::LogicalId::IsValid(value)) return std::nullopt;
   return std::string(value);
 }
 
