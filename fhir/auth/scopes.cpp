@@ -164,11 +164,6 @@ std::vector<const ResourceScope*> ScopeSet::GranularFor(std::string_view resourc
   return out;
 }
 
-bool ScopeSet::AllowsAny(Permission permission) const {
-  return std::any_of(resource_.begin(), resource_.end(),
-                     [&](const ResourceScope& s) { return (s.permissions & Bit(permission)) != 0; });
-}
-
 ScopeSet ScopeSet::Grant(const ScopeSet& requested, const std::vector<std::string>& others_allowed,
                          const GranularCheck& enforceable) const {
   // (context, type, query) -> permissions, merged so that each triple appears once.

@@ -57,8 +57,6 @@ class ScopeSet {
   // `with_patient` false: there is no launch patient, so patient-level scopes reach nothing.
   Reach ReachFor(std::string_view resource_type, Permission permission,
                  bool with_patient = true) const;
-  // True when some resource scope could allow `permission` on some type (for quick 403s).
-  bool AllowsAny(Permission permission) const;
 
   // The scopes of `requested` this set permits: each requested resource scope is narrowed to the
   // permissions some scope here grants for the same context and type (a requested `*` stays `*`
