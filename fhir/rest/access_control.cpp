@@ -86,9 +86,11 @@ bool AccessControl::InPatientCompartment(std::string_view type, const model::Ele
   });
 }
 
-std::vector<AccessControl::AccessPath> AccessControl::PathsFor(std::string_view type,
-                                                               Permission permission) const {
-  std::vector<AccessPath> paths;
+const std::vector<AccessControl::AccessPath>& AccessControl::PathsFor(std::string_view type,
+                                                                      Permission permission) const {
+  auto [cached, fresh] = paths_.try_emplace({std::string(type), permission});
+  if (!fresh) return cached->second;
+  std::vector<AccessPath>& paths = cached->second;
   const bool with_patient = !p_.patient.empty();
   // Under kFiltered a plain scope is a patient-level one (a plain user/system scope would be
   // kAll): it reaches the whole compartment.

@@ -5,12 +5,15 @@
 // all (else 403), and is one particular resource within its reach (patient-level scopes reach
 // only the launch patient's compartment; granular scopes only the resources matching their
 // query). The REST layer asks before every interaction and filters what it returns (search
-// matches, _include/_revinclude results, history entries).
+// matches, _include/_revinclude results, history entries). One object per request or delivery:
+// thread-compatible, not thread-safe (it keeps the granular scopes' parsed queries).
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -56,7 +59,9 @@ class AccessControl {
     bool in_compartment = false;
     std::optional<search::SearchQuery> filter;
   };
-  std::vector<AccessPath> PathsFor(std::string_view type, auth::Permission permission) const;
+  // Parsed once per (type, permission) for this object's lifetime: a page of history or of
+  // included resources asks for every entry.
+  const std::vector<AccessPath>& PathsFor(std::string_view type, auth::Permission permission) const;
   bool InPatientCompartment(std::string_view type, const model::Element& root,
                             const search::IndexRows& rows) const;
   common::Status LimitToPatientCompartment(search::SearchQuery& query) const;
@@ -66,6 +71,7 @@ class AccessControl {
   const auth::Principal& p_;
   const definitions::Definitions& defs_;
   const search::SearchParameterRegistry* registry_;
+  mutable std::map<std::pair<std::string, auth::Permission>, std::vector<AccessPath>> paths_;
 };
 
 // "read", "create", ... for messages.
