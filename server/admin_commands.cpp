@@ -1,12 +1,9 @@
 #include "server/admin_commands.h"
 
-#include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -23,6 +20,7 @@
 #include "fhir/search/pg/pg_search_backend.h"
 #include "fhir/store/pg/connection_pool.h"
 #include "fhir/store/pg/pg_resource_store.h"
+#include "server/file_writing.h"
 #include "server/storage.h"
 
 namespace server {
@@ -382,13 +380,10 @@ namespace {
 int NewEncryptionKey(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (args.size() != 2) return Fail(err, "usage: fovea key new-encryption-key FILE");
   const std::string& path = args[1];
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) return Fail(err, path + ": " + std::strerror(errno) + " (an existing file is never overwritten)");
   fhir::auth::KeyEncryptionKey kek = fhir::auth::KeyEncryptionKey::Generate();
-  std::string text = kek.ToText() + "\n";
-  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  written = ::close(fd) == 0 && written;
-  if (!written) return Fail(err, path + ": could not write the key");
+  if (auto st = WriteFileAtomically(path, kek.ToText() + "\n", 0600, ExistingFile::kKeep); !st.ok()) {
+    return Fail(err, st.message());
+  }
   out << "wrote key-encryption key " << kek.fingerprint() << " to " << path
       << "; keep a copy apart from the database backups: without it the signing keys are lost\n";
   return 0;

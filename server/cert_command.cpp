@@ -18,6 +18,7 @@
 #include <ostream>
 
 #include "server/config.h"
+#include "server/file_writing.h"
 
 namespace server {
 namespace {
@@ -100,27 +101,6 @@ common::Result<std::string> ToPem(Write write) {
   std::string pem(data, static_cast<std::size_t>(size));
   OPENSSL_cleanse(data, static_cast<std::size_t>(size));
   return pem;
-}
-
-// Writes `data` to a new file next to `path`, with `mode` from the start, then renames it
-// over `path`: a reader never sees half a file, and the key is never world-readable.
-common::Status WriteFileAtomically(const std::string& path, const std::string& data, mode_t mode) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = mkstemp(tmp.data());  // mode 0600
-  if (fd < 0) return common::UnavailableError("cannot create a file next to " + path);
-  bool ok = fchmod(fd, mode) == 0;
-  for (std::size_t written = 0; ok && written < data.size();) {
-    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    ok = n > 0;
-    if (ok) written += static_cast<std::size_t>(n);
-  }
-  ok = ok && fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return common::UnavailableError("cannot write " + path);
-  }
-  return common::Status::Ok();
 }
 
 std::string Fingerprint(X509* cert) {
