@@ -12,7 +12,6 @@
 #include <map>
 #include <set>
 
-#include "common/url.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/issues.h"
@@ -24,6 +23,7 @@
 #include "fhir/store/pg/migrations.h"
 #include "fhir/store/pg/pg_resource_store.h"
 #include "fhir/store/pg/queries.h"
+#include "tests/support/search_queries.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_database.h"
 
@@ -102,12 +102,7 @@ struct Fixture {
   }
 
   fhir::search::SearchQuery Parse(const std::string& type, const std::string& query) {
-    fhir::model::OperationOutcomeSink issues;
-    fhir::search::SearchOptions options;
-    options.strict = true;
-    auto q = fhir::search::ParseSearch(type, common::ParseQueryString(query), R4(), options, issues);
-    BOOST_REQUIRE_MESSAGE(!issues.HasErrors(), query);
-    q.base_url = "https://fovea.test/fhir/R4";
+    auto q = test_support::StrictQuery(type, query);
     q.count = 100;
     return q;
   }

@@ -5,11 +5,11 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "common/url.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/issues.h"
 #include "fhir/search/index_extractor.h"
+#include "tests/support/search_queries.h"
 
 namespace {
 
@@ -24,19 +24,9 @@ fhir::search::IndexRows Rows(const std::string& json) {
   return fhir::search::ExtractIndex(*root, R4());
 }
 
-fhir::search::SearchQuery Query(const std::string& type, const std::string& query) {
-  fhir::model::OperationOutcomeSink issues;
-  fhir::search::SearchOptions options;
-  options.strict = true;
-  auto q = fhir::search::ParseSearch(type, common::ParseQueryString(query), R4(), options, issues);
-  BOOST_REQUIRE_MESSAGE(!issues.HasErrors(), query);
-  q.base_url = "https://fovea.test/fhir/R4";
-  return q;
-}
-
 bool Matches(const std::string& type, const std::string& query, const std::string& json,
              const std::string& id = "t1") {
-  auto q = Query(type, query);
+  auto q = test_support::StrictQuery(type, query);
   BOOST_REQUIRE_MESSAGE(fhir::search::CheckMatchable(q).ok(), query);
   return fhir::search::MatchesInMemory(q, id, Rows(json));
 }
@@ -106,7 +96,7 @@ BOOST_AUTO_TEST_CASE(TokensBelowAndAboveFollowShippedHierarchies) {
 BOOST_AUTO_TEST_CASE(CriteriaItCannotEvaluateAreRefused) {
   for (const char* q : {"subject:Patient.name=tan", "_has:Observation:subject:code=x",
                         "value-quantity=5", "_text=acuity", "_content=acuity"}) {
-    auto query = Query("Observation", q);
+    auto query = test_support::StrictQuery("Observation", q);
     auto st = fhir::search::CheckMatchable(query);
     BOOST_TEST(st.code() == common::StatusCode::kNotSupported, q);
     BOOST_TEST(!st.message().empty());
