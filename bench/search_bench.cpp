@@ -72,6 +72,7 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 constexpr auto kIoTimeout = std::chrono::seconds(30);
 constexpr int kMaxConcurrency = 256;
 constexpr int kWriteAttempts = 3;
+constexpr int kMaxIncluded = 1000;  // PgSearchBackend::kMaxIncluded
 
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "search_bench: %s\n", message.c_str());
@@ -371,6 +372,27 @@ std::vector<std::string> BundleIds(const std::string& body, const std::string& t
   return ids;
 }
 
+// The entries of other types (what _include added), as "Type/id", sorted: the server's order of
+// included resources is not specified.
+std::vector<std::string> BundleIncludedIds(const std::string& body, const std::string& type) {
+  std::vector<std::string> ids;
+  const std::string marker = R"("resource":{"resourceType":")";
+  for (std::size_t pos = body.find(marker); pos != std::string::npos; pos = body.find(marker, pos)) {
+    pos += marker.size();
+    std::size_t type_end = body.find('"', pos);
+    if (type_end == std::string::npos) break;
+    std::string entry_type = body.substr(pos, type_end - pos);
+    const std::string id_marker = R"(","id":")";
+    if (entry_type == type || body.compare(type_end, id_marker.size(), id_marker) != 0) continue;
+    std::size_t id_start = type_end + id_marker.size();
+    std::size_t id_end = body.find('"', id_start);
+    if (id_end == std::string::npos) break;
+    ids.push_back(entry_type + "/" + body.substr(id_start, id_end - id_start));
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 // ---------------------------------------------------------------------------------------------
 // libpq
 
@@ -629,6 +651,10 @@ struct QueryCase {
   int count;                         // page size (Fovea's default is 20)
   std::string hand_sql;              // prepared; returns id first, at most count + 1 rows
   std::function<Instance(std::mt19937_64&)> make;
+  // With _include: the hand-written SQL returns the page's rows, then the included ones with
+  // "Type/id" in the first column and 'include' in the second; Fovea's SQL variant runs the
+  // include statement the server runs (BuildIncludeSql) after the page.
+  bool includes = false;
 };
 
 struct DataShape {
@@ -703,6 +729,60 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
                                  {p}};
                }});
 
+  // _include: a patient's page of Observations and the Patient they refer to (20 + 1 rows). The
+  // hand-written SQL does both in one statement; the server (and Fovea's SQL variant) runs the
+  // page, then the include statement over the page's ids.
+  q.push_back({"include-subject", "Observation",
+               "Observation?subject=Patient/pN&_include=Observation:subject (20 matches + 1 Patient)", 20,
+               "WITH page AS MATERIALIZED (SELECT r.id, r.version, r.last_updated, r.content "
+               "FROM sp_reference s JOIN resource r ON r.type = s.type AND r.id = s.id "
+               "WHERE s.type = 'Observation' AND s.param = 'subject' AND s.target_type = 'Patient' "
+               "AND s.target_id = $1 AND NOT r.deleted ORDER BY r.last_updated, r.id LIMIT 21) "
+               "(SELECT p.id, 'match', p.version, p.content FROM page p ORDER BY p.last_updated, p.id) "
+               "UNION ALL "
+               "(SELECT i.type || '/' || i.id, 'include', i.version, i.content FROM resource i "
+               "WHERE NOT i.deleted AND (i.type, i.id) IN (SELECT ref.target_type, ref.target_id "
+               "FROM (SELECT id FROM page ORDER BY last_updated, id LIMIT 20) f "
+               "JOIN sp_reference ref ON ref.type = 'Observation' AND ref.id = f.id AND ref.param = 'subject'))",
+               [=](std::mt19937_64& rng) {
+                 std::string p = PatientId(patient(rng));
+                 return Instance{{{"subject", "Patient/" + p}, {"_include", "Observation:subject"}}, {p}};
+               },
+               true});
+
+  // A chain: the Observations of the patient with an MRN (20 matches).
+  q.push_back({"chain-identifier", "Observation",
+               "Observation?subject:Patient.identifier=SYSTEM|MRN-nnnnnnn (20 matches)", 20,
+               "SELECT r.id, r.version, r.last_updated, r.content FROM sp_token t "
+               "JOIN sp_reference s ON s.target_type = t.type AND s.target_id = t.id "
+               "JOIN resource r ON r.type = s.type AND r.id = s.id "
+               "WHERE t.type = 'Patient' AND t.param = 'identifier' AND t.system = $1 AND t.code = $2 "
+               "AND s.type = 'Observation' AND s.param = 'subject' AND NOT r.deleted "
+               "ORDER BY r.last_updated, r.id LIMIT 21",
+               [=](std::mt19937_64& rng) {
+                 std::string mrn = Mrn(patient(rng));
+                 return Instance{{{"subject:Patient.identifier", std::string(kMrnSystem) + "|" + mrn}},
+                                 {kMrnSystem, mrn}};
+               }});
+
+  // Reverse chaining: the patients screened on one day (~270 of 10,000), first page.
+  q.push_back({"has-date-day", "Patient",
+               "Patient?_has:Observation:subject:date=YYYY-MM-DD (~270 matches, first page)", 20,
+               "SELECT r.id, r.version, r.last_updated, r.content FROM resource r "
+               "WHERE r.type = 'Patient' AND NOT r.deleted AND r.id IN ("
+               "SELECT s.target_id FROM sp_date d "
+               "JOIN sp_reference s ON s.type = d.type AND s.id = d.id AND s.param = 'subject' "
+               "AND s.target_type = 'Patient' "
+               "WHERE d.type = 'Observation' AND d.param = 'date' "
+               "AND d.low >= $1::timestamptz AND d.high <= $2::timestamptz) "
+               "ORDER BY r.last_updated, r.id LIMIT 21",
+               [=](std::mt19937_64& rng) {
+                 std::string day = CivilDate(kEffectiveStart / kDay +
+                                             static_cast<std::int64_t>(rng() % (kEffectiveSpan / kDay)));
+                 return Instance{{{"_has:Observation:subject:date", day}},
+                                 {day + "T00:00:00Z", day + "T23:59:59.999999Z"}};
+               }});
+
   // A window of about 1,000 Observations of the load, as instants with second precision.
   std::int64_t span = std::max<std::int64_t>(1, d.updated_max - d.updated_min);
   std::int64_t width = std::max<std::int64_t>(
@@ -770,6 +850,7 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
 struct CompiledFovea {
   std::string sql;
   std::vector<std::optional<std::string>> params;
+  std::vector<fhir::search::Include> includes;
 };
 
 CompiledFovea FoveaSql(const QueryCase& qc, const Params& params) {
@@ -783,7 +864,25 @@ CompiledFovea FoveaSql(const QueryCase& qc, const Params& params) {
   }
   auto compiled = fhir::search::BuildSearchSql(query);
   if (!compiled.has_value()) Die(qc.name + ": BuildSearchSql failed");
-  return {compiled->page.text, compiled->page.params};
+  return {compiled->page.text, compiled->page.params, query.includes};
+}
+
+// What PgSearchBackend::AddIncludes runs for a page (one round: these includes do not iterate):
+// one statement per include over the page's ids. Returns the included "Type/id", sorted.
+std::vector<std::string> RunIncludes(Pg& pg, const std::string& type, const CompiledFovea& fs,
+                                     const std::vector<std::string>& page_ids) {
+  std::vector<std::string> included;
+  if (page_ids.empty()) return included;
+  for (const fhir::search::Include& inc : fs.includes) {
+    fhir::search::SqlQuery q = fhir::search::BuildIncludeSql(inc, type, page_ids, kMaxIncluded);
+    PgResultPtr r = pg.ExecParams(q.text, q.params);
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      included.push_back(std::string(PQgetvalue(r.get(), i, 0)) + "/" + PQgetvalue(r.get(), i, 1));
+    }
+  }
+  std::sort(included.begin(), included.end());
+  included.erase(std::unique(included.begin(), included.end()), included.end());
+  return included;
 }
 
 std::string QueryString(const Params& params) {
@@ -800,6 +899,22 @@ std::string QueryString(const Params& params) {
 std::vector<std::string> ResultIds(PGresult* r, int count) {
   std::vector<std::string> ids;
   for (int i = 0; i < PQntuples(r) && i < count; ++i) ids.emplace_back(PQgetvalue(r, i, 0));
+  return ids;
+}
+
+// A hand-written _include statement's rows: the page's ids in order, then the included "Type/id"
+// sorted (as BundleIncludedIds).
+std::vector<std::string> HandIdsWithIncludes(PGresult* r, int count) {
+  std::vector<std::string> ids, included;
+  for (int i = 0; i < PQntuples(r); ++i) {
+    if (std::string_view(PQgetvalue(r, i, 1)) == "include") {
+      included.emplace_back(PQgetvalue(r, i, 0));
+    } else if (static_cast<int>(ids.size()) < count) {
+      ids.emplace_back(PQgetvalue(r, i, 0));
+    }
+  }
+  std::sort(included.begin(), included.end());
+  ids.insert(ids.end(), included.begin(), included.end());
   return ids;
 }
 
@@ -878,20 +993,27 @@ int RunQueries(const Options& o, const Poco::URI& base) {
           }
           if (measured) lat_http.push_back(Micros(t0, t1));
           ids_http = BundleIds(body, qc.type);
+          if (qc.includes) {
+            std::vector<std::string> included = BundleIncludedIds(body, qc.type);
+            ids_http.insert(ids_http.end(), included.begin(), included.end());
+          }
         } else if (variant == 1) {
           PgResultPtr r = pg.ExecParams(fs.sql, fs.params);
+          ids_fovea = ResultIds(r.get(), qc.count);
+          std::vector<std::string> included;
+          if (qc.includes) included = RunIncludes(pg, qc.type, fs, ids_fovea);
           Clock::time_point t1 = Clock::now();
           if (measured) lat_fovea_sql.push_back(Micros(t0, t1));
-          ids_fovea = ResultIds(r.get(), qc.count);
+          ids_fovea.insert(ids_fovea.end(), included.begin(), included.end());
         } else {
           PgResultPtr r = pg.ExecPrepared(stmt, inst.hand);
           Clock::time_point t1 = Clock::now();
           if (measured) lat_hand.push_back(Micros(t0, t1));
-          ids_hand = ResultIds(r.get(), qc.count);
+          ids_hand = qc.includes ? HandIdsWithIncludes(r.get(), qc.count) : ResultIds(r.get(), qc.count);
         }
       }
       if (!measured) continue;
-      rows_total += static_cast<long long>(ids_hand.size());
+      rows_total += static_cast<long long>(ids_hand.size());  // with included resources
       if (ids_http != ids_hand || ids_fovea != ids_hand) {
         ++mismatches;
         if (first_mismatch.empty()) {
