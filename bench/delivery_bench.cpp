@@ -896,7 +896,7 @@ int RunLatency(const Options& o) {
     // Late frames of the last event (counted as late, not lost, below).
     pool.Pump(Clock::now() + milliseconds(200));
 
-    std::vector<double> pairs, fanout, first, writes;
+    std::vector<double> pairs, fanout, first, spread, writes;
     long long lost = 0;
     for (int k = o.warmup_events; k < total; ++k) {
       Clock::time_point t0 = writer.sent(k);
@@ -918,8 +918,9 @@ int RunLatency(const Options& o) {
       }
       if (complete) fanout.push_back(last);
       if (earliest >= 0) first.push_back(earliest);
+      if (complete && earliest >= 0) spread.push_back(last - earliest);
     }
-    for (auto* v : {&pairs, &fanout, &first, &writes, &frame_bytes}) std::sort(v->begin(), v->end());
+    for (auto* v : {&pairs, &fanout, &first, &spread, &writes, &frame_bytes}) std::sort(v->begin(), v->end());
 
     JsonLine line;
     line.Add("mode", "latency")
@@ -942,6 +943,9 @@ int RunLatency(const Options& o) {
         .Add("fanout_p50_ms", Percentile(fanout, 50))
         .Add("fanout_p99_ms", Percentile(fanout, 99))
         .Add("first_p50_ms", Percentile(first, 50))
+        .Add("first_p99_ms", Percentile(first, 99))
+        .Add("spread_p50_ms", Percentile(spread, 50))
+        .Add("spread_p99_ms", Percentile(spread, 99))
         .Add("write_p50_ms", Percentile(writes, 50))
         .Add("write_p99_ms", Percentile(writes, 99))
         .Add("frame_bytes", Percentile(frame_bytes, 50))
