@@ -4,10 +4,15 @@
 
 #include <Poco/Net/IPAddress.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 namespace bench {
 
@@ -124,6 +129,46 @@ std::string RandomTag() {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", rd());
   return buf;
+}
+
+namespace {
+
+// The fields of /proc/PID/stat after the command name (which may hold spaces), so that
+// fields[0] is the state (field 3 of proc(5)); empty when the process is gone.
+std::vector<std::string> StatFields(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return {};
+  std::size_t close = line.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream rest(line.substr(close + 1));
+  std::vector<std::string> fields;
+  for (std::string f; rest >> f;) fields.push_back(f);
+  return fields;
+}
+
+// Field n of proc(5) (1-based) from StatFields.
+long long StatField(const std::vector<std::string>& fields, std::size_t n) {
+  return n >= 3 && n - 3 < fields.size() ? std::atoll(fields[n - 3].c_str()) : 0;
+}
+
+}  // namespace
+
+double ProcessTreeCpuSeconds(int pid) {
+  const std::string self = std::to_string(pid);
+  std::vector<std::string> own = StatFields(self);
+  if (own.empty()) return -1;
+  // utime, stime, cutime, cstime
+  long long ticks = StatField(own, 14) + StatField(own, 15) + StatField(own, 16) + StatField(own, 17);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::vector<std::string> child = StatFields(name);
+    if (StatField(child, 4) != pid) continue;  // ppid
+    ticks += StatField(child, 14) + StatField(child, 15);
+  }
+  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace bench

@@ -25,6 +25,11 @@ int ParseInt(const std::string& flag, const std::string& value, int lo, int hi);
 // Nearest-rank percentile (0..100) of a sorted sample; -1 when empty.
 double Percentile(const std::vector<double>& sorted, double p);
 
+// CPU seconds (user + system) used so far by process `pid` and its children: its own, those
+// of the children it has waited for, and those of its children still running. For a
+// PostgreSQL postmaster that is the whole cluster. -1 when `pid` cannot be read.
+double ProcessTreeCpuSeconds(int pid);
+
 // `s` as a JSON string literal, quotes included.
 std::string JsonString(std::string_view s);
 

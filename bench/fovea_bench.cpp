@@ -2,11 +2,13 @@
 // store's own SQL over raw libpq (the baseline: what PostgreSQL alone does on this machine).
 //
 //   fovea_bench --mode http|libpq --op create|read --concurrency N --duration-seconds S
-//               [--warmup-seconds W] [--base URL] [--dsn DSN]
+//               [--warmup-seconds W] [--base URL] [--dsn DSN] [--cpu-of NAME=PID ...]
 //
 // Each of N worker threads owns one keep-alive HTTP session or one PGconn. Workers run for W
 // seconds of warm-up (not counted) and then S measured seconds, and stop by themselves. One JSON
-// line goes to stdout. Only loopback targets are accepted: this is a local benchmark and must
+// line goes to stdout. Each --cpu-of adds NAME_cpu_us_per_op: the CPU time process PID and its
+// children (a postmaster: the whole PostgreSQL cluster) used during the measured seconds, per
+// measured operation. Only loopback targets are accepted: this is a local benchmark and must
 // never be pointed at a shared server by accident.
 
 #include <libpq-fe.h>
@@ -63,6 +65,7 @@ struct Options {
   std::string dsn;  // empty: libpq's defaults and PG* environment variables
   std::string bearer;  // an access token for a server with authorisation on
   std::string label;   // copied into the result line (e.g. "auth-on")
+  std::vector<std::pair<std::string, int>> cpu_of;  // --cpu-of NAME=PID
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -75,7 +78,7 @@ void Usage() {
                "usage: fovea_bench --mode http|libpq --op create|read --concurrency N\n"
                "                   [--duration-seconds S] [--warmup-seconds W]\n"
                "                   [--base http://127.0.0.1:PORT/fhir/R4] [--dsn DSN]\n"
-               "                   [--bearer ACCESS_TOKEN] [--label TEXT]\n");
+               "                   [--bearer ACCESS_TOKEN] [--label TEXT] [--cpu-of NAME=PID ...]\n");
   std::exit(2);
 }
 
@@ -109,6 +112,10 @@ Options ParseArgs(int argc, char** argv) {
       o.bearer = value;
     } else if (flag == "--label") {
       o.label = value;
+    } else if (flag == "--cpu-of") {
+      std::size_t eq = value.find('=');
+      if (eq == std::string::npos || eq == 0) Die("--cpu-of takes NAME=PID");
+      o.cpu_of.emplace_back(value.substr(0, eq), bench::ParseInt(flag, value.substr(eq + 1), 1, 1 << 30));
     } else {
       Usage();
     }
@@ -452,7 +459,17 @@ int main(int argc, char** argv) {
                          std::cref(ids), measure_start, deadline, seeder(),
                          std::ref(results[static_cast<size_t>(i)]));
   }
+  // CPU counted over the measured window: sampled when it opens and after the last worker.
+  std::this_thread::sleep_until(measure_start);
+  std::vector<double> cpu_before;
+  for (const auto& [name, pid] : o.cpu_of) cpu_before.push_back(bench::ProcessTreeCpuSeconds(pid));
   for (std::thread& t : threads) t.join();
+  std::vector<double> cpu_used;
+  for (std::size_t i = 0; i < o.cpu_of.size(); ++i) {
+    double after = bench::ProcessTreeCpuSeconds(o.cpu_of[i].second);
+    if (after < 0 || cpu_before[i] < 0) Die("--cpu-of: process " + std::to_string(o.cpu_of[i].second) + " is gone");
+    cpu_used.push_back(after - cpu_before[i]);
+  }
 
   std::vector<std::uint32_t> all;
   std::int64_t errors = 0;
@@ -470,12 +487,19 @@ int main(int argc, char** argv) {
   std::uint32_t p50 = Percentile(all, 0.50);
   std::uint32_t p99 = Percentile(all, 0.99);
 
+  std::string cpu_fields;
+  for (std::size_t i = 0; i < o.cpu_of.size(); ++i) {
+    char field[160];
+    std::snprintf(field, sizeof field, ",\"%s_cpu_us_per_op\":%.1f", o.cpu_of[i].first.c_str(),
+                  cpu_used[i] * 1e6 / static_cast<double>(std::max<std::int64_t>(ops, 1)));
+    cpu_fields += field;
+  }
   std::printf(
       "{\"mode\":\"%s\",\"op\":\"%s\",\"concurrency\":%d,\"ops\":%lld,\"seconds\":%.3f,"
-      "\"ops_per_sec\":%.1f,\"p50_us\":%u,\"p99_us\":%u,\"errors\":%lld,\"label\":\"%s\"}\n",
+      "\"ops_per_sec\":%.1f,\"p50_us\":%u,\"p99_us\":%u,\"errors\":%lld,\"label\":\"%s\"%s}\n",
       o.mode == Mode::kHttp ? "http" : "libpq", o.op == Op::kCreate ? "create" : "read",
       o.concurrency, static_cast<long long>(ops), seconds, static_cast<double>(ops) / seconds, p50,
-      p99, static_cast<long long>(errors), o.label.c_str());
+      p99, static_cast<long long>(errors), o.label.c_str(), cpu_fields.c_str());
   std::fflush(stdout);
   return ops > 0 ? 0 : 1;
 }

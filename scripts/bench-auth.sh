@@ -71,10 +71,13 @@ for op in $OPS; do
         log "$op c=$c $label run $run/$RUNS"
         args=(--mode http --op "$op" --concurrency "$c" --duration-seconds "$DURATION"
               --warmup-seconds "$WARMUP" --label "$label")
+        # CPU per request of the server under test and of the PostgreSQL cluster (where the
+        # audit rows are written), whatever else the machine is doing.
+        args+=(--cpu-of "postgres=$(head -n 1 "$pgdata/postmaster.pid")")
         if [[ $label == auth-on ]]; then
-          args+=(--base "$on_base" --bearer "$(token)")  # fresh: tokens live 10 minutes
+          args+=(--base "$on_base" --bearer "$(token)" --cpu-of "fovea=$auth_pid")  # fresh token: they live 10 minutes
         else
-          args+=(--base "$off_base")
+          args+=(--base "$off_base" --cpu-of "fovea=$server_pid")
         fi
         "$BENCH_BIN" "${args[@]}" >>"$out" || { log "fovea_bench failed"; failed=1; }
       done

@@ -33,5 +33,22 @@ def main():
               f"{statistics.median(r['p50_us'] for r in on):.0f} | {sum(r['errors'] for r in on)} |")
 
 
+    rows = [(k, v) for k, v in sorted(cells.items()) if all("fovea_cpu_us_per_op" in r for r in v)]
+    if rows:
+        print("\nCPU per request (µs, medians; the server under test and the whole PostgreSQL cluster):\n")
+        print("| op | clients | Fovea off | Fovea on | PostgreSQL off | PostgreSQL on | total off | total on | CPU overhead |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for (op, c) in sorted({(k[0], k[1]) for k, _ in rows}):
+            off, on = cells.get((op, c, "auth-off"), []), cells.get((op, c, "auth-on"), [])
+            if not off or not on:
+                continue
+            med = lambda rs, key: statistics.median(r[key] for r in rs)
+            f_off, f_on = med(off, "fovea_cpu_us_per_op"), med(on, "fovea_cpu_us_per_op")
+            p_off, p_on = med(off, "postgres_cpu_us_per_op"), med(on, "postgres_cpu_us_per_op")
+            t_off, t_on = f_off + p_off, f_on + p_on
+            print(f"| {op} | {c} | {f_off:.1f} | {f_on:.1f} | {p_off:.1f} | {p_on:.1f} | {t_off:.1f} | "
+                  f"{t_on:.1f} | {100 * (t_on / t_off - 1):.1f}% |")
+
+
 if __name__ == "__main__":
     main()
