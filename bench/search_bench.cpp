@@ -693,11 +693,14 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
                "Observation?code=http://loinc.org|C&date=geYYYY-MM-01&date=ltYYYY-MM+1-01 (~400 matches, first page (default order: lastUpdated, id))",
                20,
                // MATERIALIZED keeps the planner from walking all Observations in id order
-               // (it does with a plain join and LIMIT: ~45 ms); the matches are ~400 rows.
+               // (it does with a plain join and LIMIT: ~45 ms); the matches are ~400 rows. The
+               // window is the overlap test the sp_date_range index (migration 0015) serves:
+               // `high >= $3 AND low < $4` on one row, which sp_date_value bounds on one side only.
                "WITH m AS MATERIALIZED (SELECT t.id FROM sp_token t "
                "JOIN sp_date d ON d.type = t.type AND d.id = t.id AND d.param = 'date' "
                "WHERE t.type = 'Observation' AND t.param = 'code' AND t.system = $1 AND t.code = $2 "
-               "AND d.high >= $3::timestamptz AND d.low < $4::timestamptz) "
+               "AND tstzrange(d.low, greatest(d.low, d.high), '[]') && "
+               "tstzrange($3::timestamptz, $4::timestamptz, '[)')) "
                "SELECT r.id, r.version, r.last_updated, r.content FROM m "
                "JOIN resource r ON r.type = 'Observation' AND r.id = m.id "
                "WHERE NOT r.deleted ORDER BY r.last_updated, r.id LIMIT 21",
@@ -774,7 +777,9 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
                "JOIN sp_reference s ON s.type = d.type AND s.id = d.id AND s.param = 'subject' "
                "AND s.target_type = 'Patient' "
                "WHERE d.type = 'Observation' AND d.param = 'date' "
-               "AND d.low >= $1::timestamptz AND d.high <= $2::timestamptz) "
+               // `low >= $1 AND high <= $2` as the containment sp_date_range serves.
+               "AND tstzrange(d.low, greatest(d.low, d.high), '[]') <@ "
+               "tstzrange($1::timestamptz, $2::timestamptz, '[]')) "
                "ORDER BY r.last_updated, r.id LIMIT 21",
                [=](std::mt19937_64& rng) {
                  std::string day = CivilDate(kEffectiveStart / kDay +

@@ -77,6 +77,11 @@ std::pair<std::string, std::string> SplitPrefix(const std::string& v) {
   return {"eq", v};
 }
 
+// A stored value as the SQL's range test over sp_date reads it (sql_builder.cpp,
+// StoredDateRange): a value whose end precedes its start counts as its start. Only an invalid
+// Period has one.
+DateRow AsRange(const DateRow& r) { return DateRow{r.param, r.low, std::max(r.low, r.high)}; }
+
 bool DateMatches(const DateRow& r, const std::string& v) {
   auto [prefix, value] = SplitPrefix(v);
   common::TimePoint lo, hi;
@@ -219,7 +224,9 @@ bool ValueMatches(const Clause& c, const std::string& v, const IndexRows& rows,
     case ParamType::kUri:
       return AnyRow(rows.uris, c, [&](const UriRow& r) { return UriMatches(c, r, v); });
     case ParamType::kDate:
-      return AnyRow(rows.dates, c, [&](const DateRow& r) { return DateMatches(r, v); });
+      return AnyRow(rows.dates, c, [&](const DateRow& r) {
+        return DateMatches(SplitPrefix(v).first == "eq" ? AsRange(r) : r, v);  // eq: a containment
+      });
     case ParamType::kNumber:
       return AnyRow(rows.numbers, c, [&](const NumberRow& r) { return NumberMatches(r.value, v); });
     case ParamType::kComposite:
@@ -288,9 +295,22 @@ common::Status CheckMatchable(const SearchQuery& query) {
 }
 
 bool MatchesInMemory(const SearchQuery& query, const std::string& id, const IndexRows& rows) {
-  return std::all_of(query.clauses.begin(), query.clauses.end(), [&](const Clause& c) {
-    return ClauseMatches(c, id, rows, query.base_url);
-  });
+  // A date window's two clauses apply to one value (FindDateWindows), as in the SQL.
+  std::vector<bool> in_window(query.clauses.size(), false);
+  for (const DateWindow& w : FindDateWindows(query.clauses)) {
+    in_window[w.lower] = in_window[w.upper] = true;
+    const Clause& lower = query.clauses[w.lower];
+    const Clause& upper = query.clauses[w.upper];
+    bool any = AnyRow(rows.dates, lower, [&](const DateRow& r) {
+      DateRow value = AsRange(r);
+      return DateMatches(value, lower.values[0]) && DateMatches(value, upper.values[0]);
+    });
+    if (!any) return false;
+  }
+  for (std::size_t i = 0; i < query.clauses.size(); ++i) {
+    if (!in_window[i] && !ClauseMatches(query.clauses[i], id, rows, query.base_url)) return false;
+  }
+  return true;
 }
 
 }  // namespace fhir::search

@@ -350,6 +350,46 @@ std::optional<Include> ParseInclude(const std::string& type, bool reverse,
 }  // namespace
 
 // Removes the remaining search escapes (\| \$ \\).
+std::vector<DateWindow> FindDateWindows(const std::vector<Clause>& clauses) {
+  // A clause's one bound: its time point and whether it is inclusive; nullopt if not a bound.
+  struct Bound {
+    common::TimePoint at;
+    bool inclusive;
+    bool lower;
+  };
+  auto bound = [](const Clause& c) -> std::optional<Bound> {
+    if (c.param == nullptr || c.param->type != ParamType::kDate || !c.modifier.empty() ||
+        c.chain || !c.has_type.empty() || c.values.size() != 1 || !HasPrefix(c.values[0])) {
+      return std::nullopt;
+    }
+    std::string prefix = c.values[0].substr(0, 2);
+    common::TimePoint lo, hi;
+    if (!DateRange(std::string_view(c.values[0]).substr(2), lo, hi)) return std::nullopt;
+    if (prefix == "ge") return Bound{lo, true, true};    // high >= lo
+    if (prefix == "gt") return Bound{hi, false, true};   // high > hi
+    if (prefix == "lt") return Bound{lo, false, false};  // low < lo
+    if (prefix == "le") return Bound{hi, true, false};   // low <= hi
+    return std::nullopt;
+  };
+  std::vector<DateWindow> out;
+  std::vector<bool> used(clauses.size(), false);
+  for (std::size_t i = 0; i < clauses.size(); ++i) {
+    std::optional<Bound> a = bound(clauses[i]);
+    if (used[i] || !a || !a->lower) continue;
+    for (std::size_t j = 0; j < clauses.size(); ++j) {
+      if (used[j] || j == i || clauses[j].param != clauses[i].param) continue;
+      std::optional<Bound> b = bound(clauses[j]);
+      if (!b || b->lower) continue;
+      bool empty = a->at > b->at || (a->at == b->at && !(a->inclusive && b->inclusive));
+      if (empty) continue;  // no value can lie in it: left as two conditions
+      out.push_back({i, j});
+      used[i] = used[j] = true;
+      break;
+    }
+  }
+  return out;
+}
+
 std::string Unescape(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {

@@ -106,6 +106,18 @@ SearchQuery ParseSearch(const std::string& type,
                         const SearchParameterRegistry& registry, const SearchOptions& options,
                         model::IssueSink& issues);
 
+// A date window: a `ge`/`gt` clause and an `lt`/`le` clause on the same date parameter (no
+// modifier, one value each) whose bounds leave a non-empty window, as in
+// `date=ge2025-05-01&date=lt2025-06-01`. Both bounds apply to one stored value (a value that
+// lies in or overlaps the window), the way HAPI's DateRangeParam reads them; a resource with one
+// value before and another after the window does not match. The SQL (one range-overlap test
+// the sp_date_range index serves) and the in-memory matcher both follow this.
+struct DateWindow {
+  std::size_t lower;  // index of the ge/gt clause in the clause list
+  std::size_t upper;  // index of the lt/le clause
+};
+std::vector<DateWindow> FindDateWindows(const std::vector<Clause>& clauses);
+
 // Composite shapes Fovea indexes: token$token, token$quantity, token$date, token$string,
 // token$number$number and reference$token.
 bool IsSupportedComposite(const std::vector<const SearchParameter*>& components);

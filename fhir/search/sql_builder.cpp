@@ -66,7 +66,29 @@ class Builder {
     // keeps an EXISTS from becoming a join) and probed per anchored row.
     const bool reuse_plan = PlanIndependentOfValues(q_);
     bool driven = !q_.compartment_type.empty();  // the compartment drives
-    for (const Clause& c : q_.clauses) {
+    // A date window's two clauses become one condition, written where its lower bound is.
+    std::map<std::size_t, std::size_t> window_upper;
+    for (const DateWindow& w : FindDateWindows(q_.clauses)) window_upper[w.lower] = w.upper;
+    std::vector<bool> merged(q_.clauses.size(), false);
+    for (const auto& [lower, upper] : window_upper) merged[upper] = true;
+    // Planned per search: the conditions on index tables as nested id sets (IdSetSql), which
+    // PostgreSQL may join with each other before it reads `resource`; as correlated EXISTS it
+    // could only probe them per resource row, and walked every Observation to fill a page of a
+    // code + date window (docs/PERFORMANCE.md, search).
+    std::vector<std::pair<std::string, std::string>> id_sets;  // (alias, SELECT alias.id ...)
+    for (std::size_t i = 0; i < q_.clauses.size(); ++i) {
+      if (merged[i]) continue;
+      const Clause& c = q_.clauses[i];
+      auto upper = window_upper.find(i);
+      window_upper_ = upper == window_upper.end() ? nullptr : &q_.clauses[upper->second];
+      if (!reuse_plan && !q_.type.empty()) {
+        std::string alias;
+        std::string set = IdSetSql(c, alias);
+        if (!set.empty()) {
+          id_sets.emplace_back(alias, std::move(set));
+          continue;
+        }
+      }
       std::string clause = ClauseSql(c, "r.type", "r.id");
       if (reuse_plan) {
         if (!driven && AnchorsSearch(c)) {
@@ -76,6 +98,14 @@ class Builder {
         }
       }
       where += " AND " + clause;
+    }
+    window_upper_ = nullptr;
+    if (!id_sets.empty()) {
+      std::string nested;
+      for (auto it = id_sets.rbegin(); it != id_sets.rend(); ++it) {
+        nested = it->second + (nested.empty() ? "" : " AND " + it->first + ".id IN (" + nested + ")");
+      }
+      where += " AND r.id IN (" + nested + ")";
     }
     if (!q_.compartment_type.empty()) {
       where += " AND " + CompartmentSql(q_.compartment_type, q_.compartment_id, q_.compartment_params);
@@ -318,36 +348,63 @@ class Builder {
              " AND " + alias + ".target_type = " + type_expr + " AND " + alias +
              ".target_id = " + id_expr + " AND " + inner + ")";
     }
+    std::string prefix = "SELECT 1 FROM " + IndexTableAndParam(c, alias) + " AND " + alias +
+                         ".type = " + type_expr + " AND " + alias + ".id = " + id_expr;
+    if (c.chain) return "EXISTS (" + prefix + " AND " + ChainSql(c, alias) + ")";
+    if (c.modifier == "missing") {
+      return (c.values.front() == "true" ? "NOT EXISTS (" : "EXISTS (") + prefix + ")";
+    }
+    std::string any = ValuesSql(c, alias);
+    if (c.modifier == "not" || c.modifier == "not-in") {
+      return "NOT EXISTS (" + prefix + " AND (" + any + "))";
+    }
+    return "EXISTS (" + prefix + " AND (" + any + "))";
+  }
+
+  // A positive condition of the searched type on one index table as the ids it matches:
+  // `SELECT spN.id FROM table spN WHERE spN.param = ... AND spN.type = ... AND (values)`, with
+  // `alias` set to spN. Empty for the clauses that have no such form (_id, _lastUpdated, _has,
+  // :missing, :not, :not-in).
+  std::string IdSetSql(const Clause& c, std::string& alias) {
+    if (c.param == nullptr || c.has_param != nullptr || c.modifier == "missing" ||
+        c.modifier == "not" || c.modifier == "not-in") {
+      return "";
+    }
+    alias = "sp" + std::to_string(next_alias_++);
+    std::string sql = "SELECT " + alias + ".id FROM " + IndexTableAndParam(c, alias) + " AND " +
+                      alias + ".type = " + Param(q_.type);
+    if (c.chain) return sql + " AND " + ChainSql(c, alias);
+    return sql + " AND (" + ValuesSql(c, alias) + ")";
+  }
+
+  // `table alias WHERE alias.param = $n` for a clause on an index table.
+  std::string IndexTableAndParam(const Clause& c, const std::string& alias) {
     // :identifier matches Reference.identifier, indexed as tokens under "code:identifier".
     bool by_identifier = c.param->type == ParamType::kReference && c.modifier == "identifier";
     bool of_type = c.modifier == "of-type";
     const char* table = IsFullText(c)                         ? "sp_text"
                         : c.param->type == ParamType::kComposite ? CompositeTableFor(c.components)
                         : TableFor(by_identifier ? ParamType::kToken : c.param->type);
-    std::string prefix = std::string("SELECT 1 FROM ") + table + " " + alias + " WHERE " + alias +
-                         ".type = " + type_expr + " AND " + alias + ".id = " + id_expr + " AND " +
-                         alias + ".param = " +
-                         Param(by_identifier ? c.param->code + ":identifier"
-                               : of_type     ? c.param->code + ":of-type"
-                                             : c.param->code);
-    if (c.chain) {
-      // Chain: a reference from here to a resource of an allowed type that matches the chain.
-      std::string types;
-      for (const std::string& t : c.target_types) types += (types.empty() ? "" : ", ") + Param(t);
-      std::string inner = ClauseSql(*c.chain, alias + ".target_type", alias + ".target_id");
-      return "EXISTS (" + prefix + " AND " + alias + ".target_type IN (" + types + ") AND " +
-             inner + ")";
-    }
-    if (c.modifier == "missing") {
-      return (c.values.front() == "true" ? "NOT EXISTS (" : "EXISTS (") + prefix + ")";
-    }
+    return std::string(table) + " " + alias + " WHERE " + alias + ".param = " +
+           Param(by_identifier ? c.param->code + ":identifier"
+                 : of_type     ? c.param->code + ":of-type"
+                               : c.param->code);
+  }
+
+  // Chain: a reference from `alias` to a resource of an allowed type that matches the chain.
+  std::string ChainSql(const Clause& c, const std::string& alias) {
+    std::string types;
+    for (const std::string& t : c.target_types) types += (types.empty() ? "" : ", ") + Param(t);
+    std::string inner = ClauseSql(*c.chain, alias + ".target_type", alias + ".target_id");
+    return alias + ".target_type IN (" + types + ") AND " + inner;
+  }
+
+  // The clause's values (comma = OR) as conditions on the index row `alias`.
+  std::string ValuesSql(const Clause& c, const std::string& alias) {
     a_ = alias;
     std::string any;
     for (const std::string& v : c.values) any += (any.empty() ? "" : " OR ") + ValueSql(c, v);
-    if (c.modifier == "not" || c.modifier == "not-in") {
-      return "NOT EXISTS (" + prefix + " AND (" + any + "))";
-    }
-    return "EXISTS (" + prefix + " AND (" + any + "))";
+    return any;
   }
 
   // token$value: the first component on t_system/t_code, the second through its own type's
@@ -440,7 +497,9 @@ class Builder {
         return "(" + a_ + ".system = " + Param(system) + " AND " + a_ + ".code = " + Param(code) + ")";
       }
       case ParamType::kReference: return ReferenceSql(c, Unescape(v));
-      case ParamType::kDate: return RangeDate(v);
+      case ParamType::kDate:
+        if (window_upper_ != nullptr && !in_composite_) return DateWindowSql(v, window_upper_->values[0]);
+        return RangeDate(v);
       case ParamType::kNumber: return NumberSql(a_ + ".value", v);
       case ParamType::kQuantity: {
         std::string number = v, rest;
@@ -514,10 +573,31 @@ class Builder {
     std::string lo_param_, hi_param_;
   };
 
+  // A stored value as the closed range the sp_date_range index (migration 0015) holds; the
+  // text must stay identical to the index expression for PostgreSQL to use it.
+  std::string StoredDateRange() const {
+    return "tstzrange(" + a_ + ".low, greatest(" + a_ + ".low, " + a_ + ".high), '[]')";
+  }
+
+  // A date window (FindDateWindows): one stored value overlapping it. `lower` is ge/gt, `upper`
+  // lt/le, and the window is not empty.
+  std::string DateWindowSql(const std::string& lower, const std::string& upper) {
+    auto [lower_prefix, lower_value] = SplitPrefix(lower);
+    auto [upper_prefix, upper_value] = SplitPrefix(upper);
+    DateBounds l(*this, lower_value), u(*this, upper_value);
+    bool ge = lower_prefix == "ge", lt = upper_prefix == "lt";
+    return StoredDateRange() + " && tstzrange(" + (ge ? l.lo() : l.hi()) + ", " +
+           (lt ? u.lo() : u.hi()) + ", '" + (ge ? "[" : "(") + (lt ? ")" : "]") + "')";
+  }
+
   // A stored range [sp.low, sp.high] against the searched value's implicit range.
   std::string RangeDate(const std::string& v) {
     auto [prefix, value] = SplitPrefix(v);
     DateBounds b(*this, value);
+    if (prefix == "eq" && !in_composite_) {
+      // Within the searched period: a containment the sp_date_range index serves.
+      return StoredDateRange() + " <@ tstzrange(" + b.lo() + ", " + b.hi() + ", '[]')";
+    }
     if (prefix == "ne") return "NOT (" + a_ + ".low >= " + b.lo() + " AND " + a_ + ".high <= " + b.hi() + ")";
     if (prefix == "gt") return a_ + ".high > " + b.hi();
     if (prefix == "lt") return a_ + ".low < " + b.lo();
@@ -569,6 +649,7 @@ class Builder {
   bool in_composite_ = false;
   std::map<std::string, std::string> kinds_;  // sort-key column -> SQL type of its values
   std::string a_ = "sp";  // alias of the index table the value conditions refer to
+  const Clause* window_upper_ = nullptr;  // the lt/le clause merged into the date clause at hand
 };
 
 }  // namespace

@@ -18,6 +18,7 @@ std::string_view EmbeddedMigration0011();
 std::string_view EmbeddedMigration0012();
 std::string_view EmbeddedMigration0013();
 std::string_view EmbeddedMigration0014();
+std::string_view EmbeddedMigration0015();
 
 namespace fhir::store::pg {
 namespace {
@@ -55,6 +56,7 @@ const std::vector<Migration>& AllMigrations() {
       {12, "composite_number", EmbeddedMigration0012()},
       {13, "notification_payloads", EmbeddedMigration0013()},
       {14, "launch_encounter", EmbeddedMigration0014()},
+      {15, "date_range_index", EmbeddedMigration0015()},
   };
   return kAll;
 }

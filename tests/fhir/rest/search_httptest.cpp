@@ -95,6 +95,13 @@ const Case kCases[] = {
     {"Observation?date=eb2026-11-01", "o3,o4"},
     {"Observation?date=2026-11-28T09:30:00Z", "o1"},
     {"Observation?date=2026-11-28T11:30:00%2B02:00", "o1"},
+    // date windows: one value in (or overlapping) the window; an empty one stays two conditions
+    {"Observation?date=ge2026-10-15&date=lt2026-11-01", "o3"},
+    {"Observation?date=ge2026-11-01&date=le2026-11-27", "o2"},
+    {"Observation?date=gt2026-11-27&date=lt2027", "o1"},
+    {"Observation?code=http://loinc.org|79880-1&date=ge2026-10-01&date=lt2026-12-01", "o1,o3"},
+    {"Observation?date=ge2026-11-01&date=lt2026-10-01", ""},
+    {"Observation?date=lt2026-11-28&status=final&date=ge2026-01", "o3,o4"},
     // quantity and number comparisons
     {"Observation?value-quantity=5.4", "o2"},
     {"Observation?value-quantity=gt1", "o2"},
@@ -130,6 +137,7 @@ const Case kCases[] = {
     {"Observation?subject:Patient.name=nobody", ""},
     // reverse chaining, nestable
     {"Patient?_has:Observation:subject:code=79881-9", "p2"},
+    {"Patient?_has:Observation:subject:date=2026-11-28", "p1"},
     {"Patient?_has:Observation:patient:status=final", "p1,p3"},
     {"Patient?_has:Observation:subject:_has:Provenance:target:_id=pv1", "p1"},
     {"Practitioner?_has:Observation:performer:subject:Patient.name=tanaka", "d1"},

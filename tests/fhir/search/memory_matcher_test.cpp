@@ -73,6 +73,26 @@ BOOST_AUTO_TEST_CASE(TokensReferencesStringsDatesAndIds) {
 
 // Token :below/:above follow the hierarchies of the shipped code systems (request-intent:
 // order > original-order, reflex-order, filler-order > instance-order).
+// A date window (ge/gt with lt/le on one parameter) needs one value in it, as in the SQL: two
+// events on either side of it do not make a match.
+BOOST_AUTO_TEST_CASE(ADateWindowNeedsOneValueInIt) {
+  const char* two_events = R"({"resourceType":"Observation","id":"o1","status":"final",
+    "code":{"text":"x"},"effectiveTiming":{"event":["2026-09-01","2026-12-15"]}})";
+  BOOST_TEST(Matches("Observation", "date=ge2026-10-01", two_events));
+  BOOST_TEST(Matches("Observation", "date=lt2026-12-01", two_events));
+  BOOST_TEST(!Matches("Observation", "date=ge2026-10-01&date=lt2026-12-01", two_events));
+  BOOST_TEST(Matches("Observation", "date=ge2026-12-01&date=lt2026-12-31", two_events));
+  BOOST_TEST(Matches("Observation", "date=gt2026-08&date=le2026-09-01", two_events));
+  BOOST_TEST(!Matches("Observation", "date=gt2026-09-01&date=lt2026-12-15", two_events));
+  // An empty window stays two conditions, each met by one of the events.
+  BOOST_TEST(Matches("Observation", "date=ge2026-12-01&date=lt2026-10-01", two_events));
+  // A Period overlapping the window matches it.
+  const char* period = R"({"resourceType":"Observation","id":"o2","status":"final","code":{"text":"x"},
+    "effectivePeriod":{"start":"2026-09-20","end":"2026-10-05"}})";
+  BOOST_TEST(Matches("Observation", "date=ge2026-10-01&date=lt2026-11-01", period, "o2"));
+  BOOST_TEST(!Matches("Observation", "date=ge2026-10-06&date=lt2026-11-01", period, "o2"));
+}
+
 BOOST_AUTO_TEST_CASE(TokensBelowAndAboveFollowShippedHierarchies) {
   auto task = [](const std::string& intent) {
     return R"({"resourceType":"Task","status":"ready","intent":")" + intent + R"("})";

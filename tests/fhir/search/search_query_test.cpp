@@ -179,4 +179,46 @@ BOOST_AUTO_TEST_CASE(AReusedPlanStartsFromTheAnchor) {
   BOOST_TEST(free->page.text.find("OFFSET 0") == std::string::npos);
 }
 
+// A ge/gt and an lt/le on one date parameter make a window (one stored value in it), written as
+// one range overlap on sp_date; anything else stays as separate conditions.
+BOOST_AUTO_TEST_CASE(DateBoundsOnOneParameterMakeAWindow) {
+  fhir::model::OperationOutcomeSink issues;
+  auto windows = [&](std::vector<std::pair<std::string, std::string>> params) {
+    auto q = Parse("Observation", std::move(params), issues);
+    BOOST_REQUIRE(!issues.HasErrors());
+    std::string pairs;
+    for (const auto& w : fhir::search::FindDateWindows(q.clauses)) {
+      pairs += std::to_string(w.lower) + "-" + std::to_string(w.upper) + " ";
+    }
+    return pairs;
+  };
+  BOOST_TEST(windows({{"date", "ge2025-05-01"}, {"date", "lt2025-06-01"}}) == "0-1 ");
+  BOOST_TEST(windows({{"date", "le2025-06"}, {"code", "1"}, {"date", "gt2025-05"}}) == "2-0 ");
+  BOOST_TEST(windows({{"date", "ge2025-05-01"}}).empty());
+  BOOST_TEST(windows({{"date", "ge2025-05-01"}, {"date", "ge2025-06-01"}}).empty());
+  BOOST_TEST(windows({{"date", "ge2025-05-01,ge2025-04-01"}, {"date", "lt2025-06-01"}}).empty());  // an OR
+  BOOST_TEST(windows({{"date", "sa2025-05-01"}, {"date", "lt2025-06-01"}}).empty());
+  // Empty windows stay two conditions: no value lies in them, but two values may meet both.
+  BOOST_TEST(windows({{"date", "ge2025-06-01"}, {"date", "lt2025-05-01"}}).empty());
+  BOOST_TEST(windows({{"date", "ge2025-06-01"}, {"date", "lt2025-06-01"}}).empty());
+  BOOST_TEST(windows({{"date", "ge2025-06-01"}, {"date", "le2025-06-01"}}) == "0-1 ");  // one day
+  BOOST_TEST(windows({{"date", "gt2025-06-01"}, {"date", "lt2025-06-01"}}).empty());
+
+  auto sql = fhir::search::BuildSearchSql(
+      Parse("Observation", {{"date", "ge2025-05-01"}, {"code", "1"}, {"date", "lt2025-06-01"}}, issues));
+  BOOST_REQUIRE(sql.has_value());
+  const std::string& text = sql->page.text;
+  BOOST_TEST(text.find("greatest(") != std::string::npos);
+  BOOST_TEST(text.find(" && tstzrange(") != std::string::npos);
+  BOOST_TEST(text.find("'[)'") != std::string::npos);
+  BOOST_TEST(text.find("FROM sp_date") == text.rfind("FROM sp_date"));  // one condition, not two
+  // Planned per search: the index conditions are nested id sets, not per-row EXISTS probes.
+  BOOST_TEST(text.find("r.id IN (SELECT sp") != std::string::npos);
+  BOOST_TEST(text.find("EXISTS") == std::string::npos);
+  // A day is a containment, which the same index serves.
+  auto day = fhir::search::BuildSearchSql(Parse("Observation", {{"date", "2025-05-01"}}, issues));
+  BOOST_REQUIRE(day.has_value());
+  BOOST_TEST(day->page.text.find(" <@ tstzrange(") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
