@@ -166,11 +166,14 @@ BOOST_AUTO_TEST_CASE(AReusedPlanStartsFromTheAnchor) {
   std::size_t reference = text.find("FROM sp_reference");
   BOOST_REQUIRE(token != std::string::npos);
   BOOST_REQUIRE(reference != std::string::npos);
-  // The code's EXISTS ends fenced; the subject's does not (it is the one that drives).
+  // The subject drives: its ids, each kept if the code's fenced EXISTS, probed on the subject's
+  // index row (not on a resource row), finds it.
   std::size_t fence = text.find(" OFFSET 0)");
   BOOST_REQUIRE(fence != std::string::npos);
+  BOOST_TEST(text.find("r.id IN (SELECT sp0.id FROM sp_reference sp0") != std::string::npos);
+  BOOST_TEST(reference < token);
   BOOST_TEST(fence > token);
-  BOOST_TEST(fence < reference);
+  BOOST_TEST(text.find("sp1.type = sp0.type AND sp1.id = sp0.id") != std::string::npos);
   BOOST_TEST(text.find(" OFFSET 0)", fence + 1) == std::string::npos);
   BOOST_TEST(sql->count.text.find(" OFFSET 0)") != std::string::npos);
   // Searches planned per execution are left as they were.
