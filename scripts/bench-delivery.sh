@@ -115,10 +115,12 @@ latency() {  # target sockets shape events run
   local args=(--mode latency --target "$target" --sockets "$n" --events "$events"
               --warmup-events "$WARMUP_EVENTS" --gap-ms "$GAP_MS" --timeout-seconds "$TIMEOUT"
               --label run --run "$run")
+  # CPU per event of the server (Fovea or the relay) and of the PostgreSQL cluster.
+  args+=(--cpu-of "postgres=$(head -n 1 "$pgdata/postmaster.pid")")
   if [[ "$target" == fovea ]]; then
-    args+=(--url "$base" --shape "$shape")
+    args+=(--url "$base" --shape "$shape" --cpu-of "server=$server_pid")
   else
-    args+=(--ws-port "$relay_port" --dsn "$dsn" --payload-bytes "$payload_bytes")
+    args+=(--ws-port "$relay_port" --dsn "$dsn" --payload-bytes "$payload_bytes" --cpu-of "server=$relay_pid")
   fi
   local what="relay"
   [[ "$target" == fovea ]] && what="fovea ($shape subscriptions)"

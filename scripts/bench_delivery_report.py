@@ -98,6 +98,25 @@ def main():
         name = "baseline" if key[1] == "relay" else f"Fovea ({key[2]})"
         print(f"- {key[0]:,} sockets, {name}: "
               + ", ".join(f"{r['p99_ms']:.1f}" for r in rows))
+    # Where the time goes: before the first frame, then from the first socket to the last; and
+    # the CPU each side spends per event (runs from before these fields have none).
+    stages = [(k, rs) for k, rs in sorted(latency.items(), key=lambda kv: (kv[0][0], kv[0][1] != "relay", kv[0][2]))
+              if all("spread_p50_ms" in r for r in rs)]
+    if stages:
+        print()
+        print("Per event (medians over runs): the first frame, the spread from the first socket to "
+              "the last, and CPU per event of the server (Fovea or the relay) and of PostgreSQL:")
+        print()
+        print("| sockets | server | first frame p50 / p99 | spread p50 / p99 | server CPU ms/event "
+              "| PostgreSQL CPU ms/event |")
+        print("|---:|---|---:|---:|---:|---:|")
+        for key, rows in stages:
+            name = "baseline relay" if key[1] == "relay" else f"Fovea ({key[2]})"
+            cpu = lambda field: (fmt_num(median(rows, field), 2)
+                                 if all(field in r for r in rows) else "n/a")
+            print(f"| {key[0]:,} | {name} | {pair(rows, 'first_p50_ms', 'first_p99_ms')} | "
+                  f"{pair(rows, 'spread_p50_ms', 'spread_p99_ms')} | {cpu('server_cpu_ms_per_event')} | "
+                  f"{cpu('postgres_cpu_ms_per_event')} |")
     frame = [r["frame_bytes"] for k, rs in latency.items() if k[1] == "fovea" for r in rs]
     if frame:
         print()
