@@ -102,23 +102,12 @@ void AppendContextEntries(std::string& out, const std::vector<NotificationEvent>
   }
 }
 
-}  // namespace
-
-std::string_view NotificationTypeCode(NotificationType t) {
-  switch (t) {
-    case NotificationType::kHandshake: return "handshake";
-    case NotificationType::kHeartbeat: return "heartbeat";
-    case NotificationType::kEventNotification: return "event-notification";
-    case NotificationType::kQueryStatus: return "query-status";
-    case NotificationType::kQueryEvent: return "query-event";
-  }
-  return "event-notification";
-}
-
-std::string StatusParametersJson(const SubscriptionStatus& status, NotificationType type,
-                                 const std::vector<NotificationEvent>& events,
-                                 PayloadContent content, const std::string& base_url) {
-  std::string out = R"({"resourceType":"Parameters","meta":{"profile":[)";
+// The status Parameters without its opening `{"resourceType":"Parameters",`: the Bundle puts an
+// id there. `events` pairs each event's number (this subscription's) with its shared parts.
+void AppendStatusParametersBody(std::string& out, const SubscriptionStatus& status, NotificationType type,
+                                const std::vector<std::pair<std::int64_t, const SharedEventParts*>>& events,
+                                PayloadContent content, const std::string& base_url) {
+  out += R"("meta":{"profile":[)";
   Str(out, kStatusProfile);
   out += R"(]},"parameter":[)";
   AppendReferenceParameter(out, "subscription", base_url + "/Subscription/" + status.id);
@@ -133,19 +122,12 @@ std::string StatusParametersJson(const SubscriptionStatus& status, NotificationT
   out += ',';
   AppendParameterString(out, "events-since-subscription-start", "String",
                         std::to_string(status.events_since_start));
-  for (const NotificationEvent& e : events) {
+  for (const auto& [number, parts] : events) {
     out += R"(,{"name":"notification-event","part":[)";
-    AppendParameterString(out, "event-number", "String", std::to_string(e.number));
+    AppendParameterString(out, "event-number", "String", std::to_string(number));
     out += ',';
-    AppendParameterString(out, "timestamp", "Instant", common::FormatInstant(e.at));
-    if (content != PayloadContent::kEmpty) {
-      out += ',';
-      AppendReferenceParameter(out, "focus", base_url + "/" + e.type + "/" + e.id);
-      for (const ContextResource& c : e.context) {
-        out += ',';
-        AppendReferenceParameter(out, "additional-context", base_url + "/" + c.type + "/" + c.id);
-      }
-    }
+    AppendParameterString(out, "timestamp", "Instant", parts->timestamp);
+    out += parts->focus;
     out += "]}";
   }
   if (!status.error.empty()) {
@@ -154,6 +136,79 @@ std::string StatusParametersJson(const SubscriptionStatus& status, NotificationT
     out += "}}";
   }
   out += "]}";
+}
+
+// The notification Bundle around the status Parameters, given its entries after the status
+// entry (`entries`) and the time it is sent, formatted.
+std::string BundleJson(const SubscriptionStatus& status, NotificationType type,
+                       const std::vector<std::pair<std::int64_t, const SharedEventParts*>>& events,
+                       std::string_view entries, PayloadContent content, const std::string& base_url,
+                       std::string_view now) {
+  std::string id = fhir::model::LogicalId::Generate().value();
+  std::string status_id = fhir::model::LogicalId::Generate().value();
+  std::string out;
+  out.reserve(1024 + entries.size());
+  out += R"({"resourceType":"Bundle","id":)";
+  Str(out, id);
+  out += R"(,"meta":{"profile":["http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-notification-r4"]},"type":"history","timestamp":)";
+  Str(out, now);
+  out += R"(,"entry":[{"fullUrl":)";
+  Str(out, "urn:uuid:" + status_id);
+  // The Parameters gets an id too (the IG's examples carry one).
+  out += R"(,"resource":{"resourceType":"Parameters","id":)";
+  Str(out, status_id);
+  out += ',';
+  AppendStatusParametersBody(out, status, type, events, content, base_url);
+  out += R"(,"request":{"method":"GET","url":)";
+  Str(out, base_url + "/Subscription/" + status.id + "/$status");
+  out += R"(},"response":{"status":"200"}})";
+  out += entries;
+  out += "]}";
+  return out;
+}
+
+}  // namespace
+
+std::string_view NotificationTypeCode(NotificationType t) {
+  switch (t) {
+    case NotificationType::kHandshake: return "handshake";
+    case NotificationType::kHeartbeat: return "heartbeat";
+    case NotificationType::kEventNotification: return "event-notification";
+    case NotificationType::kQueryStatus: return "query-status";
+    case NotificationType::kQueryEvent: return "query-event";
+  }
+  return "event-notification";
+}
+
+SharedEventParts SharedPartsOf(const NotificationEvent& e, PayloadContent content, const std::string& base_url) {
+  SharedEventParts parts;
+  parts.timestamp = common::FormatInstant(e.at);
+  if (content != PayloadContent::kEmpty) {
+    parts.focus += ',';
+    AppendReferenceParameter(parts.focus, "focus", base_url + "/" + e.type + "/" + e.id);
+    for (const ContextResource& c : e.context) {
+      parts.focus += ',';
+      AppendReferenceParameter(parts.focus, "additional-context", base_url + "/" + c.type + "/" + c.id);
+    }
+  }
+  std::vector<NotificationEvent> one = {e};
+  AppendEventEntries(parts.entries, one, content, base_url);
+  AppendContextEntries(parts.entries, one, content, base_url);
+  return parts;
+}
+
+std::string StatusParametersJson(const SubscriptionStatus& status, NotificationType type,
+                                 const std::vector<NotificationEvent>& events,
+                                 PayloadContent content, const std::string& base_url) {
+  std::vector<SharedEventParts> parts;
+  parts.reserve(events.size());
+  std::vector<std::pair<std::int64_t, const SharedEventParts*>> numbered;
+  for (const NotificationEvent& e : events) {
+    parts.push_back(SharedPartsOf(e, content, base_url));
+    numbered.emplace_back(e.number, &parts.back());
+  }
+  std::string out = R"({"resourceType":"Parameters",)";
+  AppendStatusParametersBody(out, status, type, numbered, content, base_url);
   return out;
 }
 
@@ -161,28 +216,25 @@ std::string NotificationBundleJson(const SubscriptionStatus& status, Notificatio
                                    const std::vector<NotificationEvent>& events,
                                    PayloadContent content, const std::string& base_url,
                                    common::TimePoint now) {
-  std::string id = fhir::model::LogicalId::Generate().value();
-  std::string out = R"({"resourceType":"Bundle","id":)";
-  Str(out, id);
-  out += R"(,"meta":{"profile":["http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-notification-r4"]},"type":"history","timestamp":)";
-  Str(out, common::FormatInstant(now));
-  out += R"(,"entry":[{"fullUrl":)";
-  std::string status_id = fhir::model::LogicalId::Generate().value();
-  Str(out, "urn:uuid:" + status_id);
-  out += R"(,"resource":)";
-  std::string parameters = StatusParametersJson(status, type, events, content, base_url);
-  // The Parameters gets an id too (the IG's examples carry one).
-  out += R"({"resourceType":"Parameters","id":)";
-  Str(out, status_id);
-  out += ',';
-  out.append(parameters, std::string_view(R"({"resourceType":"Parameters",)").size(), std::string::npos);
-  out += R"(,"request":{"method":"GET","url":)";
-  Str(out, base_url + "/Subscription/" + status.id + "/$status");
-  out += R"(},"response":{"status":"200"}})";
-  AppendEventEntries(out, events, content, base_url);
-  AppendContextEntries(out, events, content, base_url);
-  out += "]}";
-  return out;
+  std::vector<SharedEventParts> parts;
+  parts.reserve(events.size());
+  std::vector<std::pair<std::int64_t, const SharedEventParts*>> numbered;
+  for (const NotificationEvent& e : events) {
+    parts.push_back(SharedPartsOf(e, content, base_url));
+    numbered.emplace_back(e.number, &parts.back());
+  }
+  // Several events: their entries, then the additional context once for them all.
+  std::string entries;
+  AppendEventEntries(entries, events, content, base_url);
+  AppendContextEntries(entries, events, content, base_url);
+  return BundleJson(status, type, numbered, entries, content, base_url, common::FormatInstant(now));
+}
+
+std::string EventNotificationBundleJson(const SubscriptionStatus& status, NotificationType type,
+                                        std::int64_t event_number, const SharedEventParts& parts,
+                                        PayloadContent content, const std::string& base_url,
+                                        std::string_view now) {
+  return BundleJson(status, type, {{event_number, &parts}}, parts.entries, content, base_url, now);
 }
 
 std::string MedplumNotificationBundleJson(const SubscriptionStatus& status, NotificationType type,

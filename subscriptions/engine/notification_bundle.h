@@ -9,6 +9,8 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -48,6 +50,15 @@ struct SubscriptionStatus {
   std::string error;      // the last delivery error, if any
 };
 
+// What a one-event notification Bundle holds that is the same for every subscription the event
+// goes to: formatted once per event and delivery round, not once per subscription.
+struct SharedEventParts {
+  std::string timestamp;  // the event's instant
+  std::string focus;      // its focus and additional-context parameters, each after a ','
+  std::string entries;    // the Bundle entries after the status entry, each after a ','
+};
+SharedEventParts SharedPartsOf(const NotificationEvent& e, PayloadContent content, const std::string& base_url);
+
 // The backport-subscription-status-r4 Parameters (without id).
 std::string StatusParametersJson(const SubscriptionStatus& status, NotificationType type,
                                  const std::vector<NotificationEvent>& events,
@@ -58,6 +69,13 @@ std::string NotificationBundleJson(const SubscriptionStatus& status, Notificatio
                                    const std::vector<NotificationEvent>& events,
                                    PayloadContent content, const std::string& base_url,
                                    common::TimePoint now);
+
+// NotificationBundleJson of one event, from its shared parts and the sending time (formatted):
+// the same Bundle, for a dispatcher sending one event to many subscriptions.
+std::string EventNotificationBundleJson(const SubscriptionStatus& status, NotificationType type,
+                                        std::int64_t event_number, const SharedEventParts& parts,
+                                        PayloadContent content, const std::string& base_url,
+                                        std::string_view now);
 
 // The same notification in the dialect @medplum/core's SubscriptionManager reads (the bundles
 // Medplum's own server sends on /ws/subscriptions-r4), served to classic (criteria = search URL)

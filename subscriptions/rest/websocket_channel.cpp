@@ -555,6 +555,21 @@ bool WebSocketChannel::DeliverNew(const Announced* announced) {
     bool cut = false;  // closed or cut off: OnClose drops the binding
   };
   using GroupKey = std::tuple<const SubscriptionSpec*, PayloadContent, const fhir::auth::Principal*>;
+  // An event goes to many subscriptions of one topic: what its Bundle holds that is the same for
+  // them all is formatted once per round (the reader: full resources are filtered per reader).
+  using PartsKey = std::tuple<const Topic*, std::string, std::string, int, PayloadContent,
+                              const fhir::auth::Principal*>;
+  std::map<PartsKey, SharedEventParts> shared_parts;
+  const std::string sent_at = common::FormatInstant(now);
+  auto event_frame = [&](const std::string& sid, const SubscriptionSpec& spec, const NotificationEvent& e,
+                         PayloadContent content, const fhir::auth::Principal* reader) {
+    if (!spec.topic_based()) return Frame(sid, spec, NotificationType::kEventNotification, e.number, {e}, content);
+    auto [parts, fresh] = shared_parts.try_emplace({spec.topic, e.type, e.id, e.version, content, reader});
+    if (fresh) parts->second = SharedPartsOf(e, content, options_.base_url);
+    SubscriptionStatus status{sid, spec.status, spec.topic->url, e.number, ""};
+    return EventNotificationBundleJson(status, NotificationType::kEventNotification, e.number, parts->second,
+                                       content, options_.base_url, sent_at);
+  };
   for (auto& [sid, events] : fetched) {
     if (events.empty()) continue;
     const EventRange& range = ranges.at(sid);
@@ -575,7 +590,7 @@ bool WebSocketChannel::DeliverNew(const Announced* announced) {
         std::string frame;  // built when the first socket needs it
         for (Member& m : members) {
           if (m.cut || m.binding->sent >= e.number) continue;
-          if (frame.empty()) frame = Frame(sid, spec, NotificationType::kEventNotification, e.number, {e}, content);
+          if (frame.empty()) frame = event_frame(sid, spec, e, content, std::get<2>(key));
           if (!loop_.SendText(m.connection, frame)) {
             m.cut = true;
             continue;

@@ -4,6 +4,7 @@
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+#include <regex>
 
 #include "fhir/definitions/definitions.h"
 #include "fhir/model/ids.h"
@@ -92,6 +93,12 @@ BOOST_AUTO_TEST_CASE(GeneratedIdsAreValidAndDistinct) {
   BOOST_TEST(fhir::model::LogicalId::IsValid(a.value()));
   BOOST_TEST(a.value().size() == 36u);
   BOOST_TEST(a.value() != b.value());
+  // Random (version 4, variant 10) UUIDs in their canonical lower-case text form.
+  static const std::regex kUuid4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  for (int i = 0; i < 100; ++i) {
+    std::string id = fhir::model::LogicalId::Generate().value();
+    BOOST_TEST(std::regex_match(id, kUuid4), id);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(ETagVersions) {
