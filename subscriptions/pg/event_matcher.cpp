@@ -1,7 +1,8 @@
 #include "subscriptions/pg/event_matcher.h"
 
-#include <map>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/json.h"
@@ -136,6 +137,19 @@ Result<std::optional<LoadedVersion>> LoadVersion(PgConnection& conn, const std::
   return std::optional<LoadedVersion>(std::move(v));
 }
 
+// What decides whether an event notifies a subscription (Notifies): its topic and its criteria
+// (the topic's filters as written, or the classic search URL), with separators no URL holds.
+std::string MatchKey(const SubscriptionSpec& s) {
+  std::string key = s.topic_based() ? s.topic->url : std::string();
+  key += '\x1f';
+  key += s.criteria;
+  for (const std::string& filter : s.filter_texts) {
+    key += '\x1f';
+    key += filter;
+  }
+  return key;
+}
+
 // The subscriptions that receive events: active (or in error: it keeps counting). Whether
 // one has ended is checked per batch.
 std::vector<SubscriptionSpec> LiveSubscriptions(PgResult& rows, const SpecContext& context) {
@@ -237,7 +251,7 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
   (void)begun;
   // The numbers this batch gives, per subscription (the last); they reach the cache only once
   // committed.
-  std::map<std::string, std::int64_t> changed;
+  std::unordered_map<std::string, std::int64_t> changed;
   bool saw_subscription = false;
   auto body = [&]() -> Result<std::size_t> {
     FOVEA_ASSIGN_OR_RETURN(PgResult events,
@@ -248,6 +262,8 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
       SpecContext context{topics_, *search, options_.base_url};
       FOVEA_ASSIGN_OR_RETURN(PgResult subs_rows, conn.Execute(kSubscriptions, {}));
       cache.subscriptions = LiveSubscriptions(subs_rows, context);
+      cache.match_keys.clear();
+      for (const SubscriptionSpec& s : cache.subscriptions) cache.match_keys.push_back(MatchKey(s));
       cache.registry = search.get();
       cache.subscriptions_valid = true;
     }
@@ -260,10 +276,11 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
       cache.counters_valid = true;
     }
     common::TimePoint now = common::SystemClock().Now();
-    std::vector<const SubscriptionSpec*> subs;
+    std::vector<std::size_t> subs;  // indexes into the cache
     subs.reserve(cache.subscriptions.size());
-    for (const SubscriptionSpec& s : cache.subscriptions) {
-      if (!s.end || *s.end > now) subs.push_back(&s);
+    for (std::size_t i = 0; i < cache.subscriptions.size(); ++i) {
+      const SubscriptionSpec& s = cache.subscriptions[i];
+      if (!s.end || *s.end > now) subs.push_back(i);
     }
     // The notification rows as parallel arrays, and the same numbers per event for the NOTIFY.
     std::vector<std::string> row_subscriptions;
@@ -287,7 +304,7 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
       e.at = common::TimePoint(std::chrono::microseconds(events.GetInt64(row, 5)));
       seqs.push_back(e.seq);
       bool covered = false;
-      for (const SubscriptionSpec* s : subs) covered = covered || s->FiltersFor(e.type) != nullptr;
+      for (std::size_t i : subs) covered = covered || cache.subscriptions[i].FiltersFor(e.type) != nullptr;
       if (covered) {
         FOVEA_ASSIGN_OR_RETURN(auto previous, LoadVersion(conn, e.type, e.id, e.version - 1, *search));
         std::optional<LoadedVersion> current;
@@ -298,8 +315,12 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
         VersionView after = current ? current->view() : VersionView{};
         AnnouncedEvent* announcing = nullptr;
         TriggerResults triggers;  // each topic's trigger evaluated once for this event
-        for (const SubscriptionSpec* s : subs) {
-          if (!Notifies(*s, e, before, after, &triggers)) continue;
+        std::unordered_map<std::string_view, bool> verdicts;  // per match key, for this event
+        for (std::size_t i : subs) {
+          const SubscriptionSpec* s = &cache.subscriptions[i];
+          auto [verdict, fresh] = verdicts.try_emplace(cache.match_keys[i], false);
+          if (fresh) verdict->second = Notifies(*s, e, before, after, &triggers);
+          if (!verdict->second) continue;
           auto last = changed.find(s->id);
           std::int64_t number;
           if (last != changed.end()) {

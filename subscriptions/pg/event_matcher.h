@@ -18,11 +18,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -85,8 +85,12 @@ class EventMatcher {
     bool subscriptions_valid = false;
     const void* registry = nullptr;  // the search registry the specs were parsed with
     std::vector<SubscriptionSpec> subscriptions;
+    // Per subscription (same order): its topic and criteria as one string. Subscriptions with
+    // the same key get the same answer for every event (a van's tablets watching one session),
+    // so an event is matched once per key, not once per subscription.
+    std::vector<std::string> match_keys;
     bool counters_valid = false;
-    std::map<std::string, std::int64_t> counters;
+    std::unordered_map<std::string, std::int64_t> counters;
   };
 
   void Run();

@@ -194,6 +194,31 @@ BOOST_AUTO_TEST_CASE(TheMatcherAnnouncesItsNumbersAndNothingElse) {
   BOOST_TEST(until_marker() == (std::vector<std::string>{""}), boost::test_tools::per_element());
 }
 
+// The matcher asks once per distinct topic and criteria and shares the answer among the
+// subscriptions that have them: each subscription still gets exactly the events of its own
+// filters, in one batch and across batches.
+BOOST_AUTO_TEST_CASE(SubscriptionsOfOneTopicKeepTheirOwnFilters) {
+  TestServer server;
+  auto create = [&](const std::string& encounter) {
+    return Json(server.Request("POST", "Subscription", SubscriptionJson("active", encounter)).body).Find("id")->scalar();
+  };
+  std::string e1 = create("e1");
+  std::string e2 = create("e2");
+  std::string also_e1 = create("e1");
+  auto matcher = OwnMatcher(server, subscriptions::pg::MatcherOptions{});
+  PutTask(server, "a", "e1");  // one batch: e1 twice, then e2
+  PutTask(server, "b", "e1");
+  PutTask(server, "c", "e2");
+  BOOST_REQUIRE(matcher->MatchPending().has_value());
+  BOOST_TEST(Count(server, e1) == 2);
+  BOOST_TEST(Count(server, also_e1) == 2);
+  BOOST_TEST(Count(server, e2) == 1);
+  PutTask(server, "d", "e2");
+  BOOST_REQUIRE(matcher->MatchPending().has_value());
+  BOOST_TEST(Count(server, e1) == 2);
+  BOOST_TEST(Count(server, e2) == 2);
+}
+
 // The counter row is written only once every `maintain_every` numbers; until then the count is
 // the highest notification row, for the readers and for a matcher that takes over.
 BOOST_AUTO_TEST_CASE(CountsFollowTheRowsWhileTheCounterRowLags) {
