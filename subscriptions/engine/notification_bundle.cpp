@@ -1,6 +1,7 @@
 #include "subscriptions/engine/notification_bundle.h"
 
 #include <algorithm>
+#include <span>
 
 #include "common/json.h"
 #include "fhir/model/ids.h"
@@ -103,9 +104,9 @@ void AppendContextEntries(std::string& out, const std::vector<NotificationEvent>
 }
 
 // The status Parameters without its opening `{"resourceType":"Parameters",`: the Bundle puts an
-// id there. `events` pairs each event's number (this subscription's) with its shared parts.
+// id there. `numbers` are the events' numbers (this subscription's), `parts` their shared parts.
 void AppendStatusParametersBody(std::string& out, const SubscriptionStatus& status, NotificationType type,
-                                const std::vector<std::pair<std::int64_t, const SharedEventParts*>>& events,
+                                std::span<const std::int64_t> numbers, std::span<const SharedEventParts> parts,
                                 PayloadContent content, const std::string& base_url) {
   out += R"("meta":{"profile":[)";
   Str(out, kStatusProfile);
@@ -122,12 +123,12 @@ void AppendStatusParametersBody(std::string& out, const SubscriptionStatus& stat
   out += ',';
   AppendParameterString(out, "events-since-subscription-start", "String",
                         std::to_string(status.events_since_start));
-  for (const auto& [number, parts] : events) {
+  for (std::size_t i = 0; i < numbers.size() && i < parts.size(); ++i) {
     out += R"(,{"name":"notification-event","part":[)";
-    AppendParameterString(out, "event-number", "String", std::to_string(number));
+    AppendParameterString(out, "event-number", "String", std::to_string(numbers[i]));
     out += ',';
-    AppendParameterString(out, "timestamp", "Instant", parts->timestamp);
-    out += parts->focus;
+    AppendParameterString(out, "timestamp", "Instant", parts[i].timestamp);
+    out += parts[i].focus;
     out += "]}";
   }
   if (!status.error.empty()) {
@@ -141,7 +142,7 @@ void AppendStatusParametersBody(std::string& out, const SubscriptionStatus& stat
 // The notification Bundle around the status Parameters, given its entries after the status
 // entry (`entries`) and the time it is sent, formatted.
 std::string BundleJson(const SubscriptionStatus& status, NotificationType type,
-                       const std::vector<std::pair<std::int64_t, const SharedEventParts*>>& events,
+                       std::span<const std::int64_t> numbers, std::span<const SharedEventParts> parts,
                        std::string_view entries, PayloadContent content, const std::string& base_url,
                        std::string_view now) {
   std::string id = fhir::model::LogicalId::Generate().value();
@@ -158,7 +159,7 @@ std::string BundleJson(const SubscriptionStatus& status, NotificationType type,
   out += R"(,"resource":{"resourceType":"Parameters","id":)";
   Str(out, status_id);
   out += ',';
-  AppendStatusParametersBody(out, status, type, events, content, base_url);
+  AppendStatusParametersBody(out, status, type, numbers, parts, content, base_url);
   out += R"(,"request":{"method":"GET","url":)";
   Str(out, base_url + "/Subscription/" + status.id + "/$status");
   out += R"(},"response":{"status":"200"}})";
@@ -197,18 +198,29 @@ SharedEventParts SharedPartsOf(const NotificationEvent& e, PayloadContent conten
   return parts;
 }
 
+namespace {
+
+std::vector<std::int64_t> NumbersOf(const std::vector<NotificationEvent>& events) {
+  std::vector<std::int64_t> numbers;
+  for (const NotificationEvent& e : events) numbers.push_back(e.number);
+  return numbers;
+}
+
+std::vector<SharedEventParts> SharedPartsOfAll(const std::vector<NotificationEvent>& events,
+                                               PayloadContent content, const std::string& base_url) {
+  std::vector<SharedEventParts> parts;
+  for (const NotificationEvent& e : events) parts.push_back(SharedPartsOf(e, content, base_url));
+  return parts;
+}
+
+}  // namespace
+
 std::string StatusParametersJson(const SubscriptionStatus& status, NotificationType type,
                                  const std::vector<NotificationEvent>& events,
                                  PayloadContent content, const std::string& base_url) {
-  std::vector<SharedEventParts> parts;
-  parts.reserve(events.size());
-  std::vector<std::pair<std::int64_t, const SharedEventParts*>> numbered;
-  for (const NotificationEvent& e : events) {
-    parts.push_back(SharedPartsOf(e, content, base_url));
-    numbered.emplace_back(e.number, &parts.back());
-  }
   std::string out = R"({"resourceType":"Parameters",)";
-  AppendStatusParametersBody(out, status, type, numbered, content, base_url);
+  AppendStatusParametersBody(out, status, type, NumbersOf(events), SharedPartsOfAll(events, content, base_url),
+                             content, base_url);
   return out;
 }
 
@@ -216,25 +228,20 @@ std::string NotificationBundleJson(const SubscriptionStatus& status, Notificatio
                                    const std::vector<NotificationEvent>& events,
                                    PayloadContent content, const std::string& base_url,
                                    common::TimePoint now) {
-  std::vector<SharedEventParts> parts;
-  parts.reserve(events.size());
-  std::vector<std::pair<std::int64_t, const SharedEventParts*>> numbered;
-  for (const NotificationEvent& e : events) {
-    parts.push_back(SharedPartsOf(e, content, base_url));
-    numbered.emplace_back(e.number, &parts.back());
-  }
   // Several events: their entries, then the additional context once for them all.
   std::string entries;
   AppendEventEntries(entries, events, content, base_url);
   AppendContextEntries(entries, events, content, base_url);
-  return BundleJson(status, type, numbered, entries, content, base_url, common::FormatInstant(now));
+  return BundleJson(status, type, NumbersOf(events), SharedPartsOfAll(events, content, base_url), entries,
+                    content, base_url, common::FormatInstant(now));
 }
 
 std::string EventNotificationBundleJson(const SubscriptionStatus& status, NotificationType type,
                                         std::int64_t event_number, const SharedEventParts& parts,
                                         PayloadContent content, const std::string& base_url,
                                         std::string_view now) {
-  return BundleJson(status, type, {{event_number, &parts}}, parts.entries, content, base_url, now);
+  return BundleJson(status, type, std::span<const std::int64_t>(&event_number, 1),
+                    std::span<const SharedEventParts>(&parts, 1), parts.entries, content, base_url, now);
 }
 
 std::string MedplumNotificationBundleJson(const SubscriptionStatus& status, NotificationType type,
