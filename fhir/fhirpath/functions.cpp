@@ -9,6 +9,7 @@
 #include <regex>
 #include <string>
 
+#include "common/hex.h"
 #include "fhir/fhirpath/evaluator.h"
 #include "fhir/fhirpath/parser.h"
 #include "fhir/fhirpath/units.h"
@@ -735,22 +736,15 @@ Result<Collection> FnEncode(Evaluator& ev, const Node& call, const Collection& i
   FOVEA_ASSIGN_OR_RETURN(std::optional<std::string> s, StringInput(input, call));
   FOVEA_ASSIGN_OR_RETURN(std::optional<std::string> format, StringArg(ev, call, 0, frame));
   if (!s || !format) return Collection{};
-  static constexpr char kHex[] = "0123456789abcdef";
   if (*format == "base64" || *format == "urlbase64") {
     if (kEncode) return Collection{Value::String(Base64Encode(*s, *format == "urlbase64"))};
     auto d = Base64Decode(*s);
     return d ? Collection{Value::String(*d)} : Collection{};
   }
   if (*format == "hex") {
-    std::string out;
-    if (kEncode) {
-      for (unsigned char c : *s) {
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-      }
-      return Collection{Value::String(out)};
-    }
+    if (kEncode) return Collection{Value::String(common::HexEncode(*s))};
     if (s->size() % 2 != 0) return Collection{};
+    std::string out;
     for (std::size_t i = 0; i < s->size(); i += 2) {
       out += static_cast<char>(std::stoi(s->substr(i, 2), nullptr, 16));
     }

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "common/hex.h"
 #include "common/log.h"
 
 namespace subscriptions {
@@ -14,10 +15,9 @@ namespace {
 // (and from an earlier run of the same host, whose rows expire).
 std::string NewNodeId() {
   std::random_device random;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 16; ++i) id += kHex[random() % 16];
-  return id;
+  std::string bytes;
+  for (int i = 0; i < 8; ++i) bytes += static_cast<char>(random() & 0xFF);
+  return common::HexEncode(bytes);
 }
 
 }  // namespace

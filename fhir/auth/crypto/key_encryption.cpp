@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/hex.h"
 #include "fhir/auth/crypto/secrets.h"
 
 namespace fhir::auth {
@@ -21,16 +22,6 @@ constexpr std::size_t kTagBytes = 16;
 
 using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 15];
-  }
-  return out;
-}
-
 std::string Trimmed(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -40,7 +31,7 @@ std::string Trimmed(std::string_view s) {
 }  // namespace
 
 KeyEncryptionKey::KeyEncryptionKey(std::string key)
-    : key_(std::move(key)), fingerprint_(Hex(Sha256(key_).substr(0, 8))) {}
+    : key_(std::move(key)), fingerprint_(common::HexEncode(Sha256(key_).substr(0, 8))) {}
 
 KeyEncryptionKey KeyEncryptionKey::Generate() {
   std::string key(kKeyBytes, '\0');

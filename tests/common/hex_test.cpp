@@ -1,0 +1,23 @@
+// common/hex: two lower-case digits per byte, high nibble first, for every byte value.
+
+#include "common/hex.h"
+
+#include <boost/test/unit_test.hpp>
+
+BOOST_AUTO_TEST_SUITE(Hex)
+
+BOOST_AUTO_TEST_CASE(TwoLowerCaseDigitsPerByte) {
+  BOOST_TEST(common::HexEncode("") == "");
+  BOOST_TEST(common::HexEncode("A") == "41");
+  BOOST_TEST(common::HexEncode(std::string_view("\x00\x0f\xf0\xff", 4)) == "000ff0ff");
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
+  std::string hex = common::HexEncode(all);
+  BOOST_REQUIRE(hex.size() == 512u);
+  for (int b = 0; b < 256; ++b) {
+    BOOST_TEST(std::stoi(hex.substr(static_cast<std::size_t>(b) * 2, 2), nullptr, 16) == b);
+  }
+  BOOST_TEST(hex.find_first_not_of("0123456789abcdef") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
