@@ -4,12 +4,15 @@
 // Lower-case hexadecimal text of bytes (key fingerprints, FHIRPath encode('hex'), random node
 // ids). Stateless: thread-safe.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace common {
 
 std::string HexEncode(std::string_view bytes);
+// The bytes of hex text (either case); nullopt for an odd length or a non-hex character.
+std::optional<std::string> HexDecode(std::string_view text);
 
 }  // namespace common
 

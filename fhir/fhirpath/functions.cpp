@@ -743,12 +743,8 @@ Result<Collection> FnEncode(Evaluator& ev, const Node& call, const Collection& i
   }
   if (*format == "hex") {
     if (kEncode) return Collection{Value::String(common::HexEncode(*s))};
-    if (s->size() % 2 != 0) return Collection{};
-    std::string out;
-    for (std::size_t i = 0; i < s->size(); i += 2) {
-      out += static_cast<char>(std::stoi(s->substr(i, 2), nullptr, 16));
-    }
-    return Collection{Value::String(out)};
+    auto d = common::HexDecode(*s);  // not hex: empty, as for base64
+    return d ? Collection{Value::String(*d)} : Collection{};
   }
   return Collection{};
 }

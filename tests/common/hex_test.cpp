@@ -20,4 +20,15 @@ BOOST_AUTO_TEST_CASE(TwoLowerCaseDigitsPerByte) {
   BOOST_TEST(hex.find_first_not_of("0123456789abcdef") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(DecodingRoundTripsAndRefusesWhatIsNotHex) {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
+  BOOST_TEST(common::HexDecode(common::HexEncode(all)).value_or("") == all);
+  BOOST_TEST(common::HexDecode("4A4b").value_or("") == "JK");
+  BOOST_TEST(!common::HexDecode("abc").has_value());   // odd length
+  BOOST_TEST(!common::HexDecode("zz").has_value());    // not hex
+  BOOST_TEST(!common::HexDecode("0x").has_value());
+  BOOST_TEST(!common::HexDecode("+1").has_value());    // what a number parser would take
+}
+
 BOOST_AUTO_TEST_SUITE_END()

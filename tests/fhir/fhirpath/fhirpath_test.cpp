@@ -95,6 +95,15 @@ BOOST_AUTO_TEST_CASE(ComputedValuesToJson) {
   BOOST_TEST(Eval(empty, "{}") == "[]");
 }
 
+BOOST_AUTO_TEST_CASE(HexEncodingAndDecoding) {
+  Element empty;
+  BOOST_TEST(Eval(empty, "'Fovea'.encode('hex')") == R"(["466f766561"])");
+  BOOST_TEST(Eval(empty, "'466F766561'.decode('hex')") == R"(["Fovea"])");
+  // Not hex: empty, not an error (and never an exception out of the evaluator).
+  BOOST_TEST(Eval(empty, "'zz'.decode('hex')") == "[]");
+  BOOST_TEST(Eval(empty, "'abc'.decode('hex')") == "[]");
+}
+
 BOOST_AUTO_TEST_CASE(UserVariables) {
   Element empty;
   fp::EvaluationContext context;
