@@ -153,17 +153,6 @@ Reach ScopeSet::ReachFor(std::string_view resource_type, Permission permission,
   return granular ? Reach::kFiltered : reach;
 }
 
-std::vector<const ResourceScope*> ScopeSet::GranularFor(std::string_view resource_type,
-                                                        Permission permission) const {
-  std::vector<const ResourceScope*> out;
-  for (const ResourceScope& s : resource_) {
-    if (!s.query.empty() && (s.permissions & Bit(permission)) && s.Covers(resource_type)) {
-      out.push_back(&s);
-    }
-  }
-  return out;
-}
-
 ScopeSet ScopeSet::Grant(const ScopeSet& requested, const std::vector<std::string>& others_allowed,
                          const GranularCheck& enforceable) const {
   // (context, type, query) -> permissions, merged so that each triple appears once.

@@ -66,9 +66,6 @@ class ScopeSet {
   // kept when `others_allowed` lists them.
   ScopeSet Grant(const ScopeSet& requested, const std::vector<std::string>& others_allowed,
                  const GranularCheck& enforceable = nullptr) const;
-  // The granular scopes that give `permission` on `resource_type`.
-  std::vector<const ResourceScope*> GranularFor(std::string_view resource_type,
-                                                Permission permission) const;
 
   const std::vector<ResourceScope>& resource_scopes() const { return resource_; }
   const std::vector<std::string>& others() const { return others_; }

@@ -78,7 +78,6 @@ BOOST_AUTO_TEST_CASE(GranularScopesAreFilteredReachAndGrantedOnlyWhereEnforceabl
   BOOST_TEST(set.resource_scopes()[0].query == "category=laboratory");
   BOOST_TEST((set.ReachFor("Observation", Permission::kRead) == Reach::kFiltered));
   BOOST_TEST((set.ReachFor("Observation", Permission::kCreate) == Reach::kNone));
-  BOOST_TEST(set.GranularFor("Observation", Permission::kSearch).size() == 1u);
   // A plain scope for the same type is the wider one.
   BOOST_TEST((ScopeSet::Parse("user/Observation.rs?category=laboratory user/Observation.r")
                   .ReachFor("Observation", Permission::kRead) == Reach::kAll));
