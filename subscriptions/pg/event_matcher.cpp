@@ -138,15 +138,18 @@ Result<std::optional<LoadedVersion>> LoadVersion(PgConnection& conn, const std::
 }
 
 // What decides whether an event notifies a subscription (Notifies): its topic and its criteria
-// (the topic's filters as written, or the classic search URL), with separators no URL holds.
+// (the topic's filters as written, or the classic search URL). Each part is prefixed with its
+// length, so no two different lists of parts give the same key, whatever characters they hold.
 std::string MatchKey(const SubscriptionSpec& s) {
-  std::string key = s.topic_based() ? s.topic->url : std::string();
-  key += '\x1f';
-  key += s.criteria;
-  for (const std::string& filter : s.filter_texts) {
-    key += '\x1f';
-    key += filter;
-  }
+  std::string key;
+  auto add = [&key](std::string_view part) {
+    key += std::to_string(part.size());
+    key += ':';
+    key += part;
+  };
+  add(s.topic_based() ? std::string_view(s.topic->url) : std::string_view());
+  add(s.criteria);
+  for (const std::string& filter : s.filter_texts) add(filter);
   return key;
 }
 
