@@ -11,6 +11,8 @@
 namespace common {
 
 std::string HexEncode(std::string_view bytes);
+// The value of one hex digit (either case), -1 for any other character.
+int HexDigitValue(char c);
 // The bytes of hex text (either case); nullopt for an odd length or a non-hex character.
 std::optional<std::string> HexDecode(std::string_view text);
 

@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "common/hex.h"
+
 namespace fhir::rest {
 namespace {
 
@@ -27,13 +29,6 @@ std::string_view Trim(std::string_view s) {
 bool IsTokenChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -131,7 +126,7 @@ ParseState DecodeChunkedBody(std::string_view buffer, std::size_t max_body, std:
       return ParseState::kError;
     }
     for (char c : size_text) {
-      int h = HexValue(c);
+      int h = common::HexDigitValue(c);
       if (h < 0) {
         error = "Malformed chunk size";
         return ParseState::kError;
@@ -175,9 +170,10 @@ void SplitTarget(std::string_view target, std::string& path, std::string& raw_qu
   path.clear();
   path.reserve(raw_path.size());
   for (std::size_t i = 0; i < raw_path.size(); ++i) {
-    if (raw_path[i] == '%' && i + 2 < raw_path.size() && HexValue(raw_path[i + 1]) >= 0 &&
-        HexValue(raw_path[i + 2]) >= 0) {
-      path += static_cast<char>(HexValue(raw_path[i + 1]) * 16 + HexValue(raw_path[i + 2]));
+    if (raw_path[i] == '%' && i + 2 < raw_path.size() && common::HexDigitValue(raw_path[i + 1]) >= 0 &&
+        common::HexDigitValue(raw_path[i + 2]) >= 0) {
+      path += static_cast<char>(common::HexDigitValue(raw_path[i + 1]) * 16 +
+                                common::HexDigitValue(raw_path[i + 2]));
       i += 2;
     } else {
       path += raw_path[i];

@@ -20,6 +20,14 @@ BOOST_AUTO_TEST_CASE(TwoLowerCaseDigitsPerByte) {
   BOOST_TEST(hex.find_first_not_of("0123456789abcdef") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(DigitValues) {
+  BOOST_TEST(common::HexDigitValue('0') == 0);
+  BOOST_TEST(common::HexDigitValue('9') == 9);
+  BOOST_TEST(common::HexDigitValue('a') == 10);
+  BOOST_TEST(common::HexDigitValue('F') == 15);
+  for (char c : std::string_view("gG/:@` -+x")) BOOST_TEST(common::HexDigitValue(c) == -1);
+}
+
 BOOST_AUTO_TEST_CASE(DecodingRoundTripsAndRefusesWhatIsNotHex) {
   std::string all;
   for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
