@@ -171,4 +171,27 @@ double ProcessTreeCpuSeconds(int pid) {
   return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+void CpuMeter::Add(const std::string& flag, const std::string& name_eq_pid) {
+  std::size_t eq = name_eq_pid.find('=');
+  if (eq == std::string::npos || eq == 0) Fail(flag + " takes NAME=PID");
+  processes_.emplace_back(name_eq_pid.substr(0, eq), ParseInt(flag, name_eq_pid.substr(eq + 1), 1, 1 << 30));
+}
+
+void CpuMeter::Start() {
+  started_.clear();
+  for (const auto& [name, pid] : processes_) started_.push_back(ProcessTreeCpuSeconds(pid));
+}
+
+std::vector<std::pair<std::string, double>> CpuMeter::Used() const {
+  std::vector<std::pair<std::string, double>> used;
+  for (std::size_t i = 0; i < processes_.size(); ++i) {
+    double now = ProcessTreeCpuSeconds(processes_[i].second);
+    if (i >= started_.size() || started_[i] < 0 || now < 0) {
+      Fail("--cpu-of: process " + std::to_string(processes_[i].second) + " is gone");
+    }
+    used.emplace_back(processes_[i].first, now - started_[i]);
+  }
+  return used;
+}
+
 }  // namespace bench

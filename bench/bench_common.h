@@ -30,6 +30,20 @@ double Percentile(const std::vector<double>& sorted, double p);
 // PostgreSQL postmaster that is the whole cluster. -1 when `pid` cannot be read.
 double ProcessTreeCpuSeconds(int pid);
 
+// The CPU time named processes (and their children) use over a measured window: the benches'
+// `--cpu-of NAME=PID` flags.
+class CpuMeter {
+ public:
+  void Add(const std::string& flag, const std::string& name_eq_pid);  // a bad value exits
+  void Start();  // the window opens
+  // CPU seconds each process used since Start, by name, in the order added; exits when one is gone.
+  std::vector<std::pair<std::string, double>> Used() const;
+
+ private:
+  std::vector<std::pair<std::string, int>> processes_;
+  std::vector<double> started_;
+};
+
 // `s` as a JSON string literal, quotes included.
 std::string JsonString(std::string_view s);
 

@@ -136,7 +136,7 @@ struct Options {
   double settle_seconds = 3;
   std::string label;
   int run = 0;
-  std::vector<std::pair<std::string, int>> cpu_of;  // --cpu-of NAME=PID
+  bench::CpuMeter cpu;  // --cpu-of NAME=PID
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -214,9 +214,7 @@ Options ParseArgs(int argc, char** argv) {
     } else if (flag == "--run") {
       o.run = ParseInt(flag, value, 0, 1000000);
     } else if (flag == "--cpu-of") {
-      std::size_t eq = value.find('=');
-      if (eq == std::string::npos || eq == 0) Die("--cpu-of takes NAME=PID");
-      o.cpu_of.emplace_back(value.substr(0, eq), ParseInt(flag, value.substr(eq + 1), 1, 1 << 30));
+      o.cpu.Add(flag, value);
     } else {
       Usage();
     }
@@ -885,14 +883,12 @@ int RunLatency(const Options& o) {
   }
 
   int write_errors = 0;
-  std::vector<double> cpu_before(o.cpu_of.size(), -1);
+  bench::CpuMeter cpu = o.cpu;  // sampled when the measured events start
   {
     Writer writer(total, write);
     for (int k = 0; k < total; ++k) {
       pool.Pump(Clock::now() + std::chrono::microseconds(static_cast<long long>(o.gap_ms * 1000)));
-      if (k == o.warmup_events) {  // the measured events start here
-        for (std::size_t i = 0; i < o.cpu_of.size(); ++i) cpu_before[i] = bench::ProcessTreeCpuSeconds(o.cpu_of[i].second);
-      }
+      if (k == o.warmup_events) cpu.Start();
       writer.Start(k);
       // Warm-up events also wait for the matcher to know every new subscription.
       double limit = k < o.warmup_events ? std::max(o.timeout_seconds, 10.0) : o.timeout_seconds;
@@ -906,12 +902,7 @@ int RunLatency(const Options& o) {
     }
     // Late frames of the last event (counted as late, not lost, below).
     pool.Pump(Clock::now() + milliseconds(200));
-    std::vector<double> cpu_ms_per_event;
-    for (std::size_t i = 0; i < o.cpu_of.size(); ++i) {
-      double after = bench::ProcessTreeCpuSeconds(o.cpu_of[i].second);
-      if (after < 0 || cpu_before[i] < 0) Die("--cpu-of: process " + std::to_string(o.cpu_of[i].second) + " is gone");
-      cpu_ms_per_event.push_back((after - cpu_before[i]) * 1000 / std::max(1, o.events));
-    }
+    std::vector<std::pair<std::string, double>> cpu_used = cpu.Used();
 
     std::vector<double> pairs, fanout, first, spread, writes;
     long long lost = 0;
@@ -969,7 +960,9 @@ int RunLatency(const Options& o) {
         .Add("setup_seconds", setup_seconds)
         .Add("label", o.label)
         .Add("run", o.run);
-    for (std::size_t i = 0; i < o.cpu_of.size(); ++i) line.Add(o.cpu_of[i].first + "_cpu_ms_per_event", cpu_ms_per_event[i]);
+    for (const auto& [name, seconds] : cpu_used) {
+      line.Add(name + "_cpu_ms_per_event", seconds * 1000 / std::max(1, o.events));
+    }
     if (!pool.first_error().empty()) line.Add("first_error", pool.first_error());
     line.Print();
   }

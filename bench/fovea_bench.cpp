@@ -65,7 +65,7 @@ struct Options {
   std::string dsn;  // empty: libpq's defaults and PG* environment variables
   std::string bearer;  // an access token for a server with authorisation on
   std::string label;   // copied into the result line (e.g. "auth-on")
-  std::vector<std::pair<std::string, int>> cpu_of;  // --cpu-of NAME=PID
+  bench::CpuMeter cpu;  // --cpu-of NAME=PID
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -113,9 +113,7 @@ Options ParseArgs(int argc, char** argv) {
     } else if (flag == "--label") {
       o.label = value;
     } else if (flag == "--cpu-of") {
-      std::size_t eq = value.find('=');
-      if (eq == std::string::npos || eq == 0) Die("--cpu-of takes NAME=PID");
-      o.cpu_of.emplace_back(value.substr(0, eq), bench::ParseInt(flag, value.substr(eq + 1), 1, 1 << 30));
+      o.cpu.Add(flag, value);
     } else {
       Usage();
     }
@@ -461,15 +459,9 @@ int main(int argc, char** argv) {
   }
   // CPU counted over the measured window: sampled when it opens and after the last worker.
   std::this_thread::sleep_until(measure_start);
-  std::vector<double> cpu_before;
-  for (const auto& [name, pid] : o.cpu_of) cpu_before.push_back(bench::ProcessTreeCpuSeconds(pid));
+  o.cpu.Start();
   for (std::thread& t : threads) t.join();
-  std::vector<double> cpu_used;
-  for (std::size_t i = 0; i < o.cpu_of.size(); ++i) {
-    double after = bench::ProcessTreeCpuSeconds(o.cpu_of[i].second);
-    if (after < 0 || cpu_before[i] < 0) Die("--cpu-of: process " + std::to_string(o.cpu_of[i].second) + " is gone");
-    cpu_used.push_back(after - cpu_before[i]);
-  }
+  std::vector<std::pair<std::string, double>> cpu_used = o.cpu.Used();
 
   std::vector<std::uint32_t> all;
   std::int64_t errors = 0;
@@ -488,10 +480,10 @@ int main(int argc, char** argv) {
   std::uint32_t p99 = Percentile(all, 0.99);
 
   std::string cpu_fields;
-  for (std::size_t i = 0; i < o.cpu_of.size(); ++i) {
+  for (const auto& [name, seconds] : cpu_used) {
     char field[160];
-    std::snprintf(field, sizeof field, ",\"%s_cpu_us_per_op\":%.1f", o.cpu_of[i].first.c_str(),
-                  cpu_used[i] * 1e6 / static_cast<double>(std::max<std::int64_t>(ops, 1)));
+    std::snprintf(field, sizeof field, ",\"%s_cpu_us_per_op\":%.1f", name.c_str(),
+                  seconds * 1e6 / static_cast<double>(std::max<std::int64_t>(ops, 1)));
     cpu_fields += field;
   }
   std::printf(
