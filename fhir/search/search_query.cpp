@@ -349,7 +349,6 @@ std::optional<Include> ParseInclude(const std::string& type, bool reverse,
 
 }  // namespace
 
-// Removes the remaining search escapes (\| \$ \\).
 std::vector<DateWindow> FindDateWindows(const std::vector<Clause>& clauses) {
   // A clause's one bound: its time point and whether it is inclusive; nullopt if not a bound.
   struct Bound {
@@ -390,6 +389,7 @@ std::vector<DateWindow> FindDateWindows(const std::vector<Clause>& clauses) {
   return out;
 }
 
+// Removes the remaining search escapes (\| \$ \\).
 std::string Unescape(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
