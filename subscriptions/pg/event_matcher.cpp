@@ -1,6 +1,7 @@
 #include "subscriptions/pg/event_matcher.h"
 
 #include <optional>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -30,13 +31,28 @@ namespace {
 // writers' and the migrations'.
 constexpr PgQuery kTryLock{"matcher.try_lock", "SELECT pg_try_advisory_lock(7406513, 1)"};
 constexpr PgQuery kListen{"matcher.listen", "LISTEN fovea_event"};
-constexpr PgQuery kBegin{"matcher.begin", "BEGIN"};
-constexpr PgQuery kCommit{"matcher.commit", "COMMIT"};
-constexpr PgQuery kRollback{"matcher.rollback", "ROLLBACK"};
+// The pending events in order, each with the stored versions matching needs (the one before
+// and its own, for the types $2 some live subscription covers): one round trip per batch.
 constexpr PgQuery kPending{
     "matcher.pending",
-    "SELECT seq, type, id, version, interaction, (extract(epoch FROM at) * 1000000)::bigint"
-    " FROM event WHERE NOT matched ORDER BY seq LIMIT $1"};
+    "SELECT e.seq, e.type, e.id, e.version, e.interaction, (extract(epoch FROM e.at) * 1000000)::bigint,"
+    " p.content, c.content"
+    " FROM (SELECT seq, type, id, version, interaction, at FROM event WHERE NOT matched"
+    "  ORDER BY seq LIMIT $1) e"
+    " LEFT JOIN resource_history p ON e.type = ANY($2::text[])"
+    "  AND p.type = e.type AND p.id = e.id AND p.version = e.version - 1"
+    " LEFT JOIN resource_history c ON e.type = ANY($2::text[]) AND e.interaction <> 'DELETE'"
+    "  AND c.type = e.type AND c.id = e.id AND c.version = e.version"
+    " ORDER BY e.seq"};
+// The matcher's writes are derived data: every row kRecord writes (the numbered notifications,
+// the counters, the events' `matched` flags) is computed from the change log and the
+// Subscriptions, which their own writers committed durably, and all of it commits in one
+// statement. So the matcher does not wait for its commit to reach the disk. A PostgreSQL crash
+// can lose only the last such commits (any later durable commit flushes the log up to itself,
+// and the log is replayed as a prefix); the events they matched are then unmatched again, and
+// matching them again in the same order against the same Subscriptions gives the same numbers.
+// A server killed by SIGKILL loses nothing: its commits are in PostgreSQL's log already.
+constexpr PgQuery kNoDiskWait{"matcher.no_disk_wait", "SET synchronous_commit = off"};
 constexpr PgQuery kSubscriptions{
     "matcher.subscriptions",
     "SELECT id, content FROM resource WHERE type = 'Subscription' AND NOT deleted"};
@@ -50,10 +66,7 @@ constexpr PgQuery kCounters{
     " coalesce((SELECT max(n.event_number) FROM notification n WHERE n.subscription_id = s.id), 0))"
     " FROM (SELECT id FROM resource WHERE type = 'Subscription'"
     "  UNION SELECT subscription_id FROM subscription_counter) AS s(id)"};
-constexpr PgQuery kVersion{
-    "matcher.version",
-    "SELECT content FROM resource_history WHERE type = $1 AND id = $2 AND version = $3"};
-// Everything a batch writes, in one statement (one round trip before the COMMIT):
+// Everything a batch writes, in one statement, which is its transaction:
 // the notification rows ($1 subscription, $2 number, $3 which event: the position in the
 // arrays of the batch's notifying events, $10 seq, $11 type, $12 id, $13 version, $14
 // interaction, $15 at; no join with the change log);
@@ -122,19 +135,18 @@ struct LoadedVersion {
   VersionView view() const { return {&tree, &rows}; }
 };
 
-Result<std::optional<LoadedVersion>> LoadVersion(PgConnection& conn, const std::string& type,
-                                                 const std::string& id, int version,
-                                                 const fhir::search::SearchParameterRegistry& search) {
-  if (version < 1) return std::optional<LoadedVersion>();
-  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn.Execute(kVersion, {type, id, std::to_string(version)}));
-  if (r.rows() == 0 || r.IsNull(0, 0)) return std::optional<LoadedVersion>();
+// A stored version as kPending returned it (column `column` of `row`): absent when there is none
+// (a create's previous version, a deletion's own, a type no subscription covers).
+std::optional<LoadedVersion> VersionAt(const PgResult& r, int row, int column,
+                                       const fhir::search::SearchParameterRegistry& search) {
+  if (r.IsNull(row, column)) return std::nullopt;
   fhir::model::OperationOutcomeSink issues;
-  auto tree = fhir::format::ParseResourceJson(r.Get(0, 0), fhir::definitions::Definitions::R4(), issues);
-  if (!tree.has_value()) return std::optional<LoadedVersion>();
+  auto tree = fhir::format::ParseResourceJson(r.Get(row, column), fhir::definitions::Definitions::R4(), issues);
+  if (!tree.has_value()) return std::nullopt;
   LoadedVersion v;
   v.tree = std::move(tree).value();
   v.rows = fhir::search::ExtractIndex(v.tree, search);
-  return std::optional<LoadedVersion>(std::move(v));
+  return v;
 }
 
 // What decides whether an event notifies a subscription (Notifies): its topic and its criteria
@@ -205,6 +217,8 @@ Result<std::size_t> EventMatcher::MatchPending() {
   if (!locked.GetBool(0, 0)) {
     return Status(common::StatusCode::kUnavailable, "another node runs the matcher");
   }
+  FOVEA_ASSIGN_OR_RETURN(PgResult set, conn->ExecuteUnprepared(kNoDiskWait, {}));
+  (void)set;
   std::size_t total = 0;
   Cache cache;
   for (;;) {
@@ -231,7 +245,10 @@ void EventMatcher::Run() {
       }
       continue;
     }
-    if (!(*conn)->ExecuteUnprepared(kListen, {}).has_value()) continue;
+    if (!(*conn)->ExecuteUnprepared(kListen, {}).has_value() ||
+        !(*conn)->ExecuteUnprepared(kNoDiskWait, {}).has_value()) {
+      continue;
+    }
     SetActive(true);
     Cache cache;  // a new lock session reads everything again
     while (!stopping_) {
@@ -250,26 +267,31 @@ void EventMatcher::Run() {
 }
 
 Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
-  FOVEA_ASSIGN_OR_RETURN(PgResult begun, conn.ExecuteUnprepared(kBegin, {}));
-  (void)begun;
   // The numbers this batch gives, per subscription (the last); they reach the cache only once
   // committed.
   std::unordered_map<std::string, std::int64_t> changed;
   bool saw_subscription = false;
+  // Reads run outside a transaction: only this node (it holds the lock) writes what they read
+  // of the matcher's own state, and the versions they read never change once stored.
   auto body = [&]() -> Result<std::size_t> {
-    FOVEA_ASSIGN_OR_RETURN(PgResult events,
-                           conn.Execute(kPending, {std::to_string(options_.batch_size)}));
-    if (events.rows() == 0) return std::size_t{0};
     std::shared_ptr<const fhir::search::SearchParameterRegistry> search = registry_->Get();
     if (!cache.subscriptions_valid || cache.registry != search.get()) {
       SpecContext context{topics_, *search, options_.base_url};
       FOVEA_ASSIGN_OR_RETURN(PgResult subs_rows, conn.Execute(kSubscriptions, {}));
       cache.subscriptions = LiveSubscriptions(subs_rows, context);
       cache.match_keys.clear();
-      for (const SubscriptionSpec& s : cache.subscriptions) cache.match_keys.push_back(MatchKey(s));
+      std::set<std::string> covered;
+      for (const SubscriptionSpec& s : cache.subscriptions) {
+        cache.match_keys.push_back(MatchKey(s));
+        for (const TypeFilter& f : s.filters) covered.insert(f.type);
+      }
+      cache.covered_types = fhir::store::pg::PgTextArray({covered.begin(), covered.end()});
       cache.registry = search.get();
       cache.subscriptions_valid = true;
     }
+    FOVEA_ASSIGN_OR_RETURN(PgResult events,
+                           conn.Execute(kPending, {std::to_string(options_.batch_size), cache.covered_types}));
+    if (events.rows() == 0) return std::size_t{0};
     if (!cache.counters_valid) {
       FOVEA_ASSIGN_OR_RETURN(PgResult counter_rows, conn.Execute(kCounters, {}));
       cache.counters.clear();
@@ -309,11 +331,9 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
       bool covered = false;
       for (std::size_t i : subs) covered = covered || cache.subscriptions[i].FiltersFor(e.type) != nullptr;
       if (covered) {
-        FOVEA_ASSIGN_OR_RETURN(auto previous, LoadVersion(conn, e.type, e.id, e.version - 1, *search));
+        std::optional<LoadedVersion> previous = VersionAt(events, row, 6, *search);
         std::optional<LoadedVersion> current;
-        if (e.interaction != Interaction::kDelete) {
-          FOVEA_ASSIGN_OR_RETURN(current, LoadVersion(conn, e.type, e.id, e.version, *search));
-        }
+        if (e.interaction != Interaction::kDelete) current = VersionAt(events, row, 7, *search);
         VersionView before = previous ? previous->view() : VersionView{};
         VersionView after = current ? current->view() : VersionView{};
         AnnouncedEvent* announcing = nullptr;
@@ -389,14 +409,9 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
   };
   Result<std::size_t> result = body();
   if (!result.has_value()) {
-    (void)conn.ExecuteUnprepared(kRollback, {});
-    cache = Cache{};  // whatever this batch assumed is gone with it
+    // Committed or not (the connection may have broken after kRecord was sent): read it all again.
+    cache = Cache{};
     return result;
-  }
-  auto committed = conn.ExecuteUnprepared(kCommit, {});
-  if (!committed.has_value()) {
-    cache = Cache{};  // committed or not: read it all again
-    return committed.error();
   }
   for (const auto& [id, number] : changed) cache.counters[id] = number;
   if (saw_subscription) cache.subscriptions_valid = false;

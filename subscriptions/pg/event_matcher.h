@@ -9,11 +9,14 @@
 // others wait and take over within `retry` when its session ends. Events are found by a flag,
 // not a cursor, so a transaction that commits after a later one is still matched.
 //
-// A batch is one statement and a COMMIT: it inserts the notification rows, marks the events
-// matched and NOTIFYs fovea_notification with the new numbers as the payload
+// A batch is two round trips: one read (the pending events with the stored versions matching
+// needs) and one statement, its own transaction, that inserts the notification rows, marks the
+// events matched and NOTIFYs fovea_notification with the new numbers as the payload
 // (subscriptions/engine/announcement.h), so that the WebSocket dispatchers need no query for
 // them. A subscription's count is its highest notification row; its subscription_counter row
-// is brought up to date, and its retention applied, only every `maintain_every` numbers.
+// is brought up to date, and its retention applied, only every `maintain_every` numbers. The
+// matcher's commits do not wait for the disk: what they write is derived from durably committed
+// data and is derived again, with the same numbers, if a database crash loses it (kNoDiskWait).
 
 #include <atomic>
 #include <chrono>
@@ -89,12 +92,15 @@ class EventMatcher {
     // the same key get the same answer for every event (a van's tablets watching one session),
     // so an event is matched once per key, not once per subscription.
     std::vector<std::string> match_keys;
+    // The resource types some subscription filters on, as a PostgreSQL array: the pending
+    // events of these types come with their stored versions.
+    std::string covered_types = "{}";
     bool counters_valid = false;
     std::unordered_map<std::string, std::int64_t> counters;
   };
 
   void Run();
-  // One batch in one transaction; the number of events it matched (0: nothing pending).
+  // One batch, committed by one statement; the number of events it matched (0: nothing pending).
   common::Result<std::size_t> MatchBatch(fhir::store::pg::PgConnection& conn, Cache& cache);
 
   const std::string dsn_;
