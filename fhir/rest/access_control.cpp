@@ -165,21 +165,31 @@ Status AccessControl::NarrowToPaths(search::SearchQuery& query,
   return Status::Ok();
 }
 
+// A chain or _has matches on resources of another type that the result does not show, so the
+// principal must be able to search *every* resource of that type: a type it sees only in part
+// (one patient's compartment, or what a granular scope's query matches) is not narrowed inside
+// the chain, and a match would tell something about a resource it may not read.
 Status AccessControl::RequireClauseTypes(const search::Clause& clause) const {
-  if (!clause.has_type.empty()) {
-    FOVEA_RETURN_IF_ERROR(Require(clause.has_type, Permission::kSearch));
-  }
+  auto require_all = [this](const std::string& type, std::string_view how) -> Status {
+    Reach reach = ReachFor(type, Permission::kSearch);
+    if (reach == Reach::kNone) return Require(type, Permission::kSearch);
+    if (reach == Reach::kAll) return Status::Ok();
+    return Status(StatusCode::kForbidden,
+                  "Access denied: " + std::string(how) + " through " + type +
+                      " needs search access to every " + type + ", and this token is limited " +
+                      (reach == Reach::kPatientCompartment ? "to one patient" : "by granular scopes") +
+                      " for " + type + "; search " + type + " on its own instead");
+  };
+  if (!clause.has_type.empty()) FOVEA_RETURN_IF_ERROR(require_all(clause.has_type, "_has"));
   if (clause.chain == nullptr) return Status::Ok();
-  for (const std::string& t : clause.target_types) {
-    FOVEA_RETURN_IF_ERROR(Require(t, Permission::kSearch));
-  }
+  for (const std::string& t : clause.target_types) FOVEA_RETURN_IF_ERROR(require_all(t, "a chained search"));
   return RequireClauseTypes(*clause.chain);
 }
 
 Status AccessControl::NarrowSearch(search::SearchQuery& query) const {
   if (trusted()) return Status::Ok();
-  // Chains and _has look into other types: the principal must be able to search those too,
-  // or a match count would reveal what it may not read.
+  // Chains and _has look into other types: the principal must be able to search all of those
+  // too, or a match would reveal what it may not read (RequireClauseTypes).
   for (const search::Clause& c : query.clauses) FOVEA_RETURN_IF_ERROR(RequireClauseTypes(c));
   if (query.type.empty()) {
     // System-level search: only the types the principal may search everywhere.

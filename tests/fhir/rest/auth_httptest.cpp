@@ -399,6 +399,11 @@ BOOST_AUTO_TEST_CASE(PatientScopesStayInTheirCompartment) {
   HttpResult total = server.Request("GET", "Observation?_summary=count", "", Bearer(token));
   BOOST_TEST(Str(Json(total), "total") == "1");
   BOOST_TEST(server.Request("GET", "Patient/p2/Observation", "", Bearer(token)).status == 403);
+  // Observations are seen only in p1's compartment: no _has or chain through a type seen so.
+  HttpResult has = server.Request("GET", "Patient?_has:Observation:subject:status=final", "", Bearer(token));
+  BOOST_TEST(has.status == 403);
+  BOOST_TEST(has.body.find("one patient") != std::string::npos);
+  BOOST_TEST(server.Request("GET", "Observation?subject:Patient.name=Tan", "", Bearer(token)).status == 403);
   BOOST_TEST(server.Request("PUT", "Observation/o1", R"({"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}})",
                             Bearer(token))
                  .status == 403);  // read-only scopes
@@ -475,6 +480,25 @@ BOOST_FIXTURE_TEST_CASE(GranularScopesReachOnlyWhatTheirQueryMatches, GranularFi
   HttpResult system = server.Request("GET", "?_type=Observation", "", Bearer(token));
   BOOST_TEST(system.status == 403);
   BOOST_TEST(system.body.find("granular") != std::string::npos);
+}
+
+// _has and chains match on resources the result does not show: through a type the token sees
+// only in part, a match would tell which patients have a laboratory result it may not read.
+BOOST_FIXTURE_TEST_CASE(HasAndChainsNeedTheWholeOtherType, GranularFixture) {
+  std::string token = SystemToken(vital + " system/Patient.rs");
+  std::string lab_has = std::string("Patient?_has:Observation:subject:category=") + kCategory + "|laboratory";
+  HttpResult has = server.Request("GET", lab_has, "", Bearer(token));
+  BOOST_TEST(has.status == 403);
+  BOOST_TEST(has.body.find("granular") != std::string::npos);
+  BOOST_TEST(has.body.find("Patient/p1") == std::string::npos);
+  // The same search with the whole type readable answers.
+  BOOST_TEST(Found(SystemToken("system/Observation.rs system/Patient.rs"), lab_has) ==
+             (std::vector<std::string>{"Patient/p1"}));
+  // A chain through a type seen in part: Patients reached only through vital signs.
+  std::string patient_scoped = SystemToken(vital + " system/Patient.rs?_id=p2");
+  HttpResult chain = server.Request("GET", "Observation?subject:Patient.name=Tan", "", Bearer(patient_scoped));
+  BOOST_TEST(chain.status == 403);
+  BOOST_TEST(chain.body.find("chained") != std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(SeveralGranularScopesAddUp, GranularFixture) {
