@@ -32,27 +32,35 @@ namespace {
 constexpr PgQuery kTryLock{"matcher.try_lock", "SELECT pg_try_advisory_lock(7406513, 1)"};
 constexpr PgQuery kListen{"matcher.listen", "LISTEN fovea_event"};
 // The pending events in order, each with the stored versions matching needs (the one before
-// and its own, for the types $2 some live subscription covers): one round trip per batch.
+// and its own, for the types $2 some live subscription covers): one round trip per batch. Each
+// version is a probe of resource_history's primary key, written as a subquery per event so
+// that no plan joins the whole history.
 constexpr PgQuery kPending{
     "matcher.pending",
     "SELECT e.seq, e.type, e.id, e.version, e.interaction, (extract(epoch FROM e.at) * 1000000)::bigint,"
-    " p.content, c.content"
+    " CASE WHEN e.type = ANY($2::text[]) THEN (SELECT h.content FROM resource_history h"
+    "  WHERE h.type = e.type AND h.id = e.id AND h.version = e.version - 1) END,"
+    " CASE WHEN e.type = ANY($2::text[]) AND e.interaction <> 'DELETE' THEN (SELECT h.content"
+    "  FROM resource_history h WHERE h.type = e.type AND h.id = e.id AND h.version = e.version) END"
     " FROM (SELECT seq, type, id, version, interaction, at FROM event WHERE NOT matched"
     "  ORDER BY seq LIMIT $1) e"
-    " LEFT JOIN resource_history p ON e.type = ANY($2::text[])"
-    "  AND p.type = e.type AND p.id = e.id AND p.version = e.version - 1"
-    " LEFT JOIN resource_history c ON e.type = ANY($2::text[]) AND e.interaction <> 'DELETE'"
-    "  AND c.type = e.type AND c.id = e.id AND c.version = e.version"
     " ORDER BY e.seq"};
-// The matcher's writes are derived data: every row kRecord writes (the numbered notifications,
-// the counters, the events' `matched` flags) is computed from the change log and the
-// Subscriptions, which their own writers committed durably, and all of it commits in one
-// statement. So the matcher does not wait for its commit to reach the disk. A PostgreSQL crash
-// can lose only the last such commits (any later durable commit flushes the log up to itself,
-// and the log is replayed as a prefix); the events they matched are then unmatched again, and
-// matching them again in the same order against the same Subscriptions gives the same numbers.
-// A server killed by SIGKILL loses nothing: its commits are in PostgreSQL's log already.
-constexpr PgQuery kNoDiskWait{"matcher.no_disk_wait", "SET synchronous_commit = off"};
+// The matcher's session settings.
+// - Its commits do not wait for the disk. Every row kRecord writes (the numbered
+//   notifications, the counters, the events' `matched` flags) is derived from the change log
+//   and the Subscriptions, which their own writers committed durably, and all of it commits in
+//   one statement. A PostgreSQL crash can lose only the last such commits (any later durable
+//   commit flushes the log up to itself, and the log is replayed as a prefix); the events they
+//   matched are then unmatched again, and matching them again in the same order against the
+//   same Subscriptions gives the same numbers. A server killed by SIGKILL loses nothing: its
+//   commits are in PostgreSQL's log already.
+// - No sequential scans. Every statement here probes indexes; its plan is kept for the
+//   session, and a plan made while a table was small (a new database) must not stay a scan of
+//   that table once it holds millions of rows: measured, a scan of all of `notification` per
+//   batch (the retention DELETE) and hash joins over all of `resource_history` (kPending).
+constexpr PgQuery kSessionSettings{
+    "matcher.session",
+    "SELECT set_config('synchronous_commit', 'off', false), set_config('enable_seqscan', 'off', false)"};
 constexpr PgQuery kSubscriptions{
     "matcher.subscriptions",
     "SELECT id, content FROM resource WHERE type = 'Subscription' AND NOT deleted"};
@@ -217,7 +225,7 @@ Result<std::size_t> EventMatcher::MatchPending() {
   if (!locked.GetBool(0, 0)) {
     return Status(common::StatusCode::kUnavailable, "another node runs the matcher");
   }
-  FOVEA_ASSIGN_OR_RETURN(PgResult set, conn->ExecuteUnprepared(kNoDiskWait, {}));
+  FOVEA_ASSIGN_OR_RETURN(PgResult set, conn->ExecuteUnprepared(kSessionSettings, {}));
   (void)set;
   std::size_t total = 0;
   Cache cache;
@@ -246,7 +254,7 @@ void EventMatcher::Run() {
       continue;
     }
     if (!(*conn)->ExecuteUnprepared(kListen, {}).has_value() ||
-        !(*conn)->ExecuteUnprepared(kNoDiskWait, {}).has_value()) {
+        !(*conn)->ExecuteUnprepared(kSessionSettings, {}).has_value()) {
       continue;
     }
     SetActive(true);

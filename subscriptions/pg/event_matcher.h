@@ -16,7 +16,7 @@
 // them. A subscription's count is its highest notification row; its subscription_counter row
 // is brought up to date, and its retention applied, only every `maintain_every` numbers. The
 // matcher's commits do not wait for the disk: what they write is derived from durably committed
-// data and is derived again, with the same numbers, if a database crash loses it (kNoDiskWait).
+// data and is derived again, with the same numbers, if a database crash loses it (kSessionSettings).
 
 #include <atomic>
 #include <chrono>
