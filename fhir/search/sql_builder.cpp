@@ -241,7 +241,9 @@ class Builder {
  private:
   std::string Param(std::string value) {
     params_.emplace_back(std::move(value));
-    return "$" + std::to_string(params_.size());
+    std::string placeholder = "$";
+    placeholder += std::to_string(params_.size());  // appended: GCC 12 warns on "$" + ... (-Wrestrict)
+    return placeholder;
   }
 
   // Sorting by a date parameter uses the earliest start (ascending) or the latest end
@@ -738,7 +740,9 @@ SqlQuery BuildIncludeSql(const Include& include, const std::string& type,
   SqlQuery q;
   auto param = [&](std::string v) {
     q.params.emplace_back(std::move(v));
-    return "$" + std::to_string(q.params.size());
+    std::string placeholder = "$";
+    placeholder += std::to_string(q.params.size());
+    return placeholder;
   };
   std::string sql =
       "SELECT DISTINCT r2.type, r2.id, r2.version,"
@@ -758,6 +762,8 @@ SqlQuery BuildIncludeSql(const Include& include, const std::string& type,
   if (include.param != "*") sql += " AND ref.param = " + param(include.param);
   sql += " AND NOT r2.deleted LIMIT " + param(std::to_string(limit));
   q.text = std::move(sql);
+  // Probes of sp_reference by the page's ids, whatever they are: one plan serves every value.
+  q.reuse_plan = true;
   return q;
 }
 

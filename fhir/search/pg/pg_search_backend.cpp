@@ -98,8 +98,7 @@ common::Status PgSearchBackend::AddIncludes(store::pg::PgConnection& conn, const
         int room = kMaxIncluded - static_cast<int>(result.included.size() + added.size());
         if (room <= 0) break;
         SqlQuery sql = BuildIncludeSql(inc, type, ids, room);
-        FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult rows,
-                               conn.ExecuteUnprepared({"search.include", sql.text.c_str()}, sql.params));
+        FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult rows, Run(conn, "search.include", sql));
         for (int i = 0; i < rows.rows(); ++i) {
           SearchMatch m;
           m.type = std::string(rows.Get(i, 0));

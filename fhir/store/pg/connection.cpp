@@ -110,12 +110,13 @@ Status PgConnection::ResultStatus(const char* name, pg_result* r) {
   // Data and constraint errors (classes 22, 23) can quote the offending value, which may be
   // PHI: for those the log keeps the SQLSTATE only.
   bool may_quote_data = sqlstate.rfind("22", 0) == 0 || sqlstate.rfind("23", 0) == 0;
-  common::LogWarning(std::string("query ") + name + " failed: sqlstate=" +
-                     (sqlstate.empty() ? "none" : sqlstate) +
-                     (may_quote_data ? std::string()
-                                     : " " + std::string(primary != nullptr
-                                                             ? primary
-                                                             : PQerrorMessage(conn_.get()))));
+  std::string line = std::string("query ") + name + " failed: sqlstate=";
+  line.append(sqlstate.empty() ? "none" : sqlstate);
+  if (!may_quote_data) {
+    line.append(" ");
+    line.append(primary != nullptr ? primary : PQerrorMessage(conn_.get()));
+  }
+  common::LogWarning(line);
   if (!healthy() || sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57P", 0) == 0) {
     return Status(StatusCode::kUnavailable, "The database is not reachable");
   }
@@ -152,6 +153,12 @@ Result<PgResult> PgConnection::Execute(const PgQuery& query, const std::vector<P
   return r;
 }
 
+namespace {
+// ExecuteCached's first statement in each pipeline (prepared once per connection).
+constexpr const char* kGenericPlanStatement = "fovea.generic_plan";
+constexpr const char* kGenericPlan = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)";
+}  // namespace
+
 Result<PgResult> PgConnection::ExecuteCached(const char* name, const std::string& sql,
                                              const std::vector<PgParam>& params) {
   auto it = cached_.find(sql);
@@ -162,11 +169,49 @@ Result<PgResult> PgConnection::ExecuteCached(const char* name, const std::string
     FOVEA_RETURN_IF_ERROR(ResultStatus(name, prep.r_.get()));
     it = cached_.emplace(sql, std::move(statement)).first;
   }
+  if (!generic_plan_prepared_) {
+    PgResult prep(PQprepare(conn_.get(), kGenericPlanStatement, kGenericPlan, 0, nullptr));
+    FOVEA_RETURN_IF_ERROR(ResultStatus("search.generic_plan", prep.r_.get()));
+    generic_plan_prepared_ = true;
+  }
+  // PostgreSQL would keep planning these afresh: its generic plan, costed without the values,
+  // looks dearer than the custom ones (an identifier search: 1,019 against 13), so it never
+  // switches to it, and every search paid ~0.2 ms of planning for the plan it already had
+  // (measured: 240 us against 25 us per execution). The generic plan is forced for this
+  // statement alone: set_config(..., true) lasts until the end of the implicit transaction
+  // that the pipeline's Sync closes (and is undone with it if the statement fails), so the
+  // connection's other statements keep PostgreSQL's choice. One round trip, as before.
   ParamArrays p(params);
-  PgResult r(PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(p.values.size()),
-                            p.values.data(), nullptr, nullptr, 0));
-  FOVEA_RETURN_IF_ERROR(ResultStatus(name, r.r_.get()));
-  return r;
+  if (PQenterPipelineMode(conn_.get()) == 0) {
+    return Status(StatusCode::kUnavailable, "The database connection cannot pipeline");
+  }
+  bool sent = PQsendQueryPrepared(conn_.get(), kGenericPlanStatement, 0, nullptr, nullptr, nullptr, 0) == 1 &&
+              PQsendQueryPrepared(conn_.get(), it->second.c_str(), static_cast<int>(p.values.size()),
+                                  p.values.data(), nullptr, nullptr, 0) == 1 &&
+              PQpipelineSync(conn_.get()) == 1;
+  // Every result up to the Sync is read, whatever failed, so that the connection leaves
+  // pipeline mode clean: the setting's, then the statement's, then the Sync.
+  std::vector<PgResult> results;
+  int ends_in_a_row = 0;  // two: nothing more will come (the connection broke)
+  while (sent) {
+    PGresult* r = PQgetResult(conn_.get());
+    if (r == nullptr) {
+      if (++ends_in_a_row == 2) break;
+      continue;  // the end of one statement's results
+    }
+    ends_in_a_row = 0;
+    if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    results.emplace_back(r);
+  }
+  if (PQexitPipelineMode(conn_.get()) == 0 || !sent || results.size() != 2) {
+    return Status(StatusCode::kUnavailable, "The database is not reachable");
+  }
+  FOVEA_RETURN_IF_ERROR(ResultStatus("search.generic_plan", results[0].r_.get()));
+  FOVEA_RETURN_IF_ERROR(ResultStatus(name, results[1].r_.get()));
+  return std::move(results[1]);
 }
 
 Result<PgResult> PgConnection::ExecuteUnprepared(const PgQuery& query,

@@ -84,7 +84,8 @@ class PgConnection {
                                              const std::vector<PgParam>& params);
   // Runs SQL assembled from constant fragments as a statement prepared on this connection the
   // first time its text is seen (so parsing is paid once, and PostgreSQL may settle on a plan it
-  // reuses). Only for texts whose best plan does not depend on the values. At most
+  // reuses; it is made to: the generic plan, from the first execution on). Only for texts
+  // whose best plan does not depend on the values. At most
   // kMaxCachedTexts texts per connection; beyond that, texts run unprepared.
   common::Result<PgResult> ExecuteCached(const char* name, const std::string& sql,
                                          const std::vector<PgParam>& params);
@@ -121,6 +122,7 @@ class PgConnection {
   std::unique_ptr<pg_conn, Finish> conn_;
   std::unordered_set<const char*> prepared_;  // names of statements prepared here
   std::unordered_map<std::string, std::string> cached_;  // ExecuteCached: text -> statement name
+  bool generic_plan_prepared_ = false;                   // ExecuteCached's set_config statement
 
 };
 
