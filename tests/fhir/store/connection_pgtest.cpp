@@ -1,0 +1,58 @@
+// fhir/store/pg/connection: ExecuteCached forces the generic plan for its statement only, and a
+// failing statement leaves the connection usable with PostgreSQL's own plan choice.
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+
+#include "fhir/store/pg/connection.h"
+#include "tests/support/test_database.h"
+
+namespace {
+
+using fhir::store::pg::PgConnection;
+using fhir::store::pg::PgQuery;
+using fhir::store::pg::PgResult;
+
+constexpr PgQuery kShowPlanMode{"test.show_plan_mode", "SELECT current_setting('plan_cache_mode')"};
+
+std::string PlanMode(PgConnection& conn) {
+  auto r = conn.ExecuteUnprepared(kShowPlanMode, {});
+  BOOST_REQUIRE(r.has_value());
+  return std::string(r->Get(0, 0));
+}
+
+BOOST_AUTO_TEST_CASE(CachedStatementsSeeTheGenericPlanModeAndNothingElseDoes) {
+  test_support::TestDatabase db;
+  auto conn = PgConnection::Connect(db.dsn());
+  BOOST_REQUIRE(conn.has_value());
+  const std::string sql = "SELECT current_setting('plan_cache_mode'), $1::int + 1";
+  for (int i = 0; i < 3; ++i) {  // the first run prepares, the next reuse
+    auto r = (*conn)->ExecuteCached("test.cached", sql, {std::to_string(i)});
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(r->Get(0, 0) == "force_generic_plan");
+    BOOST_TEST(r->GetInt64(0, 1) == i + 1);
+    BOOST_TEST(PlanMode(**conn) == "auto");  // gone with the statement's implicit transaction
+  }
+}
+
+BOOST_AUTO_TEST_CASE(AFailingCachedStatementLeavesTheConnectionClean) {
+  test_support::TestDatabase db;
+  auto conn = PgConnection::Connect(db.dsn());
+  BOOST_REQUIRE(conn.has_value());
+  const std::string sql = "SELECT 10 / $1::int";
+  auto failed = (*conn)->ExecuteCached("test.divide", sql, {"0"});
+  BOOST_TEST(!failed.has_value());
+  BOOST_TEST((*conn)->healthy());
+  BOOST_TEST(PlanMode(**conn) == "auto");
+  auto ok = (*conn)->ExecuteCached("test.divide", sql, {"5"});
+  BOOST_REQUIRE(ok.has_value());
+  BOOST_TEST(ok->GetInt64(0, 0) == 2);
+  // A malformed value (a data exception) fails the same way, and so does an unknown text.
+  BOOST_TEST(!(*conn)->ExecuteCached("test.divide", sql, {"not a number"}).has_value());
+  BOOST_TEST(!(*conn)->ExecuteCached("test.bad", "SELECT no_such_column", {}).has_value());
+  BOOST_TEST(PlanMode(**conn) == "auto");
+  BOOST_TEST((*conn)->ExecuteCached("test.divide", sql, {"2"})->GetInt64(0, 0) == 5);
+}
+
+}  // namespace
