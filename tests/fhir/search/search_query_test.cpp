@@ -145,7 +145,12 @@ BOOST_AUTO_TEST_CASE(OnlyAnchoredEqualitySearchesReuseAPlan) {
   BOOST_TEST(!reuse("Patient", {{"identifier", "123"}}));  // no system: not unique
   // Ranges and patterns, even next to an anchor.
   BOOST_TEST(!reuse("Observation", {{"subject", "Patient/p1"}, {"date", "ge2026-01-01"}}));
-  BOOST_TEST(!reuse("Observation", {{"_lastUpdated", "ge2026-01-01"}}));
+  // A _lastUpdated window alone walks resource_type_updated from its bound, whatever the values.
+  BOOST_TEST(reuse("Observation", {{"_lastUpdated", "ge2026-01-01"}}));
+  BOOST_TEST(reuse("Observation", {{"_lastUpdated", "ge2026-01-01"}, {"_lastUpdated", "lt2026-02-01"},
+                                   {"_sort", "-_lastUpdated"}}));
+  BOOST_TEST(!reuse("Observation", {{"_lastUpdated", "ge2026-01-01"}, {"_sort", "date"}}));
+  BOOST_TEST(!reuse("Observation", {{"_lastUpdated", "ge2026-01-01"}, {"code", "http://loinc.org|1"}}));
   BOOST_TEST(!reuse("Patient", {{"name", "smi"}}));
   BOOST_TEST(!reuse("Observation", {{"subject", "Patient/p1"}, {"code:not", "http://loinc.org|1"}}));
   BOOST_TEST(!reuse("Observation", {{"subject:missing", "true"}}));
