@@ -684,15 +684,7 @@ common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query) {
 }
 
 bool AnchorsSearch(const Clause& c) {
-  if (!c.has_type.empty()) return false;
-  if (c.chain) {
-    // A chain whose last link anchors (subject:Patient.identifier=system|value): that link's
-    // few index rows drive, and the reference links are probed from them (an identifier chain:
-    // 610 us re-planned per execution, 88 us with the generic plan, which starts from the
-    // identifier). A chain ending in a name or a date depends on the values.
-    return c.param != nullptr && c.param->type == ParamType::kReference && AnchorsSearch(*c.chain);
-  }
-  if (c.values.empty()) return false;
+  if (c.chain || !c.has_type.empty() || c.values.empty()) return false;
   if (c.name == "_id") return c.modifier.empty();
   if (c.param == nullptr) return false;
   if (c.param->type == ParamType::kReference) {
