@@ -64,7 +64,11 @@ std::string PgTextArray(const std::vector<std::string>& values) {
   return out + "}";
 }
 
-bool PgConnection::healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
+// A connection left in pipeline mode (ExecuteCached could not read its results back) takes
+// no further commands: it is as good as broken.
+bool PgConnection::healthy() const {
+  return PQstatus(conn_.get()) == CONNECTION_OK && PQpipelineStatus(conn_.get()) == PQ_PIPELINE_OFF;
+}
 
 Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout) {
   std::vector<PgNotification> ignored;
