@@ -5,6 +5,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/hex.h"
+
 namespace adapters::hl7v2 {
 namespace {
 
@@ -42,13 +44,6 @@ std::string Part(const std::string& s, char sep, int index) {
 bool IsSeparator(char c) {
   return c != 0 && !std::isalnum(static_cast<unsigned char>(c)) && c != '\r' && c != '\n' &&
          c != ' ';
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
 }
 
 bool ParseInt(std::string_view s, int& out) {
@@ -354,16 +349,9 @@ std::string Unescape(std::string_view raw, const Delimiters& d) {
       out.push_back(d.truncation);
     } else if (seq == ".br") {
       out.push_back('\n');
-    } else if (!seq.empty() && seq[0] == 'X' && seq.size() % 2 == 1) {
-      std::string bytes;
-      bool ok = true;
-      for (std::size_t k = 1; k + 1 < seq.size() + 1 && ok; k += 2) {
-        int hi = HexValue(seq[k]);
-        int lo = HexValue(seq[k + 1]);
-        ok = hi >= 0 && lo >= 0;
-        if (ok) bytes.push_back(static_cast<char>(hi * 16 + lo));
-      }
-      if (ok) out += bytes;
+    } else if (!seq.empty() && seq[0] == 'X') {
+      // \Xhhhh\: bytes in hex; an odd or non-hex sequence is dropped.
+      if (auto bytes = common::HexDecode(seq.substr(1))) out += *bytes;
     }
     // Other sequences (\H\ \N\ \.sp\ \Zxx\ \Cxxyy\ \Mxxyyzz\ ...) are formatting or
     // character-set switches with no plain-text meaning: dropped.
