@@ -6,12 +6,11 @@
 
 namespace common {
 
-namespace {
-std::string Decode(std::string_view s) {
+std::string PercentDecode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
+    if (plus_is_space && s[i] == '+') {
       out += ' ';
     } else if (s[i] == '%' && i + 2 < s.size() && HexDigitValue(s[i + 1]) >= 0 &&
                HexDigitValue(s[i + 2]) >= 0) {
@@ -23,7 +22,6 @@ std::string Decode(std::string_view s) {
   }
   return out;
 }
-}  // namespace
 
 std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -34,9 +32,9 @@ std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_vi
     if (part.empty()) continue;
     std::size_t eq = part.find('=');
     if (eq == std::string_view::npos) {
-      out.emplace_back(Decode(part), "");
+      out.emplace_back(PercentDecode(part, true), "");
     } else {
-      out.emplace_back(Decode(part.substr(0, eq)), Decode(part.substr(eq + 1)));
+      out.emplace_back(PercentDecode(part.substr(0, eq), true), PercentDecode(part.substr(eq + 1), true));
     }
   }
   return out;

@@ -11,6 +11,9 @@
 
 namespace common {
 
+// Decodes %XX escapes (either case); a '%' not followed by two hex digits stays as it is. In
+// form encoding (`plus_is_space`) '+' is a space; in a URL path it is itself.
+std::string PercentDecode(std::string_view s, bool plus_is_space);
 // Splits "a=1&b=x%20y" into decoded pairs ('+' is a space, as in forms).
 std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
 // Percent-encodes a query parameter value.

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/hex.h"
+#include "common/url.h"
 
 namespace fhir::rest {
 namespace {
@@ -167,18 +168,7 @@ void SplitTarget(std::string_view target, std::string& path, std::string& raw_qu
   raw_query = q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1));
   std::size_t hash = raw_query.find('#');
   if (hash != std::string::npos) raw_query.resize(hash);
-  path.clear();
-  path.reserve(raw_path.size());
-  for (std::size_t i = 0; i < raw_path.size(); ++i) {
-    if (raw_path[i] == '%' && i + 2 < raw_path.size() && common::HexDigitValue(raw_path[i + 1]) >= 0 &&
-        common::HexDigitValue(raw_path[i + 2]) >= 0) {
-      path += static_cast<char>(common::HexDigitValue(raw_path[i + 1]) * 16 +
-                                common::HexDigitValue(raw_path[i + 2]));
-      i += 2;
-    } else {
-      path += raw_path[i];
-    }
-  }
+  path = common::PercentDecode(raw_path, false);  // in a path, '+' is itself
 }
 
 std::string_view ReasonPhrase(int status) {
