@@ -11,6 +11,14 @@
 namespace fhir::search {
 namespace {
 
+// The placeholder of the n-th parameter: "$n". Appended, not "$" + ...: GCC 12 warns on that
+// (-Wrestrict, a false positive).
+std::string Placeholder(std::size_t n) {
+  std::string placeholder = "$";
+  placeholder += std::to_string(n);
+  return placeholder;
+}
+
 // The index table of each parameter type: the only table names that reach SQL.
 const char* TableFor(ParamType t) {
   switch (t) {
@@ -246,9 +254,7 @@ class Builder {
  private:
   std::string Param(std::string value) {
     params_.emplace_back(std::move(value));
-    std::string placeholder = "$";
-    placeholder += std::to_string(params_.size());  // appended: GCC 12 warns on "$" + ... (-Wrestrict)
-    return placeholder;
+    return Placeholder(params_.size());
   }
 
   // Sorting by a date parameter uses the earliest start (ascending) or the latest end
@@ -758,9 +764,7 @@ SqlQuery BuildIncludeSql(const Include& include, const std::string& type,
   SqlQuery q;
   auto param = [&](std::string v) {
     q.params.emplace_back(std::move(v));
-    std::string placeholder = "$";
-    placeholder += std::to_string(q.params.size());
-    return placeholder;
+    return Placeholder(q.params.size());
   };
   std::string sql =
       "SELECT DISTINCT r2.type, r2.id, r2.version,"
