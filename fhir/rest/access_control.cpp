@@ -39,6 +39,12 @@ char PermissionLetter(Permission permission) {
   return '?';
 }
 
+// How far short of search access to a whole type a token falls, for the 403's message.
+const char* WhatTokenHas(Reach reach) {
+  if (reach == Reach::kNone) return "has none";
+  return reach == Reach::kPatientCompartment ? "is limited to one patient" : "is limited by granular scopes";
+}
+
 }  // namespace
 
 Status AccessControl::Require(std::string_view type, Permission permission) const {
@@ -176,8 +182,7 @@ Status AccessControl::RequireClauseTypes(const search::Clause& clause) const {
     if (reach == Reach::kAll) return Status::Ok();
     return Status(StatusCode::kForbidden,
                   "Access denied: " + std::string(how) + " through " + type +
-                      " needs search access to every " + type + ", and this token is limited " +
-                      (reach == Reach::kPatientCompartment ? "to one patient" : "by granular scopes") +
+                      " needs search access to every " + type + ", and this token " + WhatTokenHas(reach) +
                       " for " + type + "; search " + type + " on its own instead");
   };
   if (!clause.has_type.empty()) FOVEA_RETURN_IF_ERROR(require_all(clause.has_type, "_has"));
@@ -203,11 +208,8 @@ Status AccessControl::NarrowSearch(search::SearchQuery& query) const {
       } else if (!query.types.empty()) {
         return Status(StatusCode::kForbidden,
                       "Access denied: a system-level search needs search access to every type "
-                      "it names, and this token " +
-                          std::string(reach == Reach::kNone                  ? "has none"
-                                      : reach == Reach::kPatientCompartment ? "is limited to one patient"
-                                                                            : "is limited by granular scopes") +
-                          " for " + t + "; search " + t + " on its own instead");
+                      "it names, and this token " + std::string(WhatTokenHas(reach)) + " for " + t +
+                          "; search " + t + " on its own instead");
       }
     }
     if (allowed.empty()) {
