@@ -396,14 +396,17 @@ class Builder {
   // `SELECT spN.id FROM table spN WHERE spN.param = ... AND spN.type = ... AND (values)`, with
   // `alias` set to spN. Empty for the clauses that have no such form (_id, _lastUpdated, _has,
   // :missing, :not, :not-in).
-  std::string IdSetSql(const Clause& c, std::string& alias) {
+  std::string IdSetSql(const Clause& c, std::string& alias) { return IdSetSql(c, alias, q_.type); }
+
+  // The same for resources of `type` (a chain's target type).
+  std::string IdSetSql(const Clause& c, std::string& alias, const std::string& type) {
     if (c.param == nullptr || c.has_param != nullptr || c.modifier == "missing" ||
         c.modifier == "not" || c.modifier == "not-in") {
       return "";
     }
     alias = "sp" + std::to_string(next_alias_++);
     std::string sql = "SELECT " + alias + ".id FROM " + IndexTableAndParam(c, alias) + " AND " +
-                      alias + ".type = " + Param(q_.type);
+                      alias + ".type = " + Param(type);
     if (c.chain) return sql + " AND " + ChainSql(c, alias);
     return sql + " AND (" + ValuesSql(c, alias) + ")";
   }
@@ -424,6 +427,23 @@ class Builder {
 
   // Chain: a reference from `alias` to a resource of an allowed type that matches the chain.
   std::string ChainSql(const Clause& c, const std::string& alias) {
+    if (AnchorsSearch(c)) {
+      // An anchoring chain (subject:Patient.identifier=system|value): the few target ids are
+      // computed once (an InitPlan) and probed in the reference index. Written as a join or an
+      // EXISTS, a generic plan may hash-join the chained index rows against every `subject`
+      // row instead (on 210,000 resources: 84 ms against 0.3 ms), because PostgreSQL cannot
+      // tell from its statistics that an identifier is nearly unique; `= ANY (ARRAY(...))`
+      // is always estimated as a handful of index probes.
+      // Several target types (Observation.patient: Patient or Group): one such probe per type.
+      std::string any;
+      for (const std::string& type : c.target_types) {
+        std::string inner_alias;
+        std::string ids = IdSetSql(*c.chain, inner_alias, type);
+        any += (any.empty() ? "(" : " OR ") + ("(" + alias + ".target_type = " + Param(type) + " AND " + alias +
+                                               ".target_id = ANY (ARRAY(" + ids + ")))");
+      }
+      return any + ")";
+    }
     std::string types;
     for (const std::string& t : c.target_types) types += (types.empty() ? "" : ", ") + Param(t);
     std::string inner = ClauseSql(*c.chain, alias + ".target_type", alias + ".target_id");
@@ -690,7 +710,14 @@ common::Result<CompiledSearch> BuildSearchSql(const SearchQuery& query) {
 }
 
 bool AnchorsSearch(const Clause& c) {
-  if (c.chain || !c.has_type.empty() || c.values.empty()) return false;
+  if (!c.has_type.empty()) return false;
+  if (c.chain) {
+    // A chain whose last link anchors on an index table (an identifier, or another such
+    // chain): Builder::ChainSql computes its target ids once.
+    return c.param != nullptr && c.param->type == ParamType::kReference && !c.target_types.empty() &&
+           c.chain->param != nullptr && AnchorsSearch(*c.chain);
+  }
+  if (c.values.empty()) return false;
   if (c.name == "_id") return c.modifier.empty();
   if (c.param == nullptr) return false;
   if (c.param->type == ParamType::kReference) {
@@ -766,23 +793,26 @@ SqlQuery BuildIncludeSql(const Include& include, const std::string& type,
     q.params.emplace_back(std::move(v));
     return Placeholder(q.params.size());
   };
-  std::string sql =
-      "SELECT DISTINCT r2.type, r2.id, r2.version,"
-      " (extract(epoch FROM r2.last_updated) * 1000000)::bigint, r2.content"
-      " FROM sp_reference ref JOIN resource r2 ON ";
+  // The referenced (or referring) keys are made distinct before any resource row is read: a
+  // page of 20 Observations of one patient names that Patient 20 times, and a DISTINCT over
+  // the joined rows read it 20 times and compared the contents.
+  std::string keys;
   if (include.reverse) {
     // Resources of source_type that refer to one of ids.
-    sql += "r2.type = ref.type AND r2.id = ref.id WHERE ref.type = " + param(include.source_type) +
-           " AND ref.target_type = " + param(type) + " AND ref.target_id = ANY(" +
-           param(TextArray(ids)) + "::text[])";
+    keys = "SELECT ref.type, ref.id FROM sp_reference ref WHERE ref.type = " + param(include.source_type) +
+           " AND ref.target_type = " + param(type) + " AND ref.target_id = ANY(" + param(TextArray(ids)) +
+           "::text[])";
   } else {
     // Resources that the ids (of source_type) refer to.
-    sql += "r2.type = ref.target_type AND r2.id = ref.target_id WHERE ref.type = " + param(type) +
+    keys = "SELECT ref.target_type, ref.target_id FROM sp_reference ref WHERE ref.type = " + param(type) +
            " AND ref.id = ANY(" + param(TextArray(ids)) + "::text[])";
-    if (!include.target_type.empty()) sql += " AND ref.target_type = " + param(include.target_type);
+    if (!include.target_type.empty()) keys += " AND ref.target_type = " + param(include.target_type);
   }
-  if (include.param != "*") sql += " AND ref.param = " + param(include.param);
-  sql += " AND NOT r2.deleted LIMIT " + param(std::to_string(limit));
+  if (include.param != "*") keys += " AND ref.param = " + param(include.param);
+  std::string sql =
+      "SELECT r2.type, r2.id, r2.version, (extract(epoch FROM r2.last_updated) * 1000000)::bigint,"
+      " r2.content FROM resource r2 WHERE (r2.type, r2.id) IN (" + keys + ") AND NOT r2.deleted LIMIT " +
+      param(std::to_string(limit));
   q.text = std::move(sql);
   // Probes of sp_reference by the page's ids, whatever they are: one plan serves every value.
   q.reuse_plan = true;

@@ -135,6 +135,16 @@ const Case kCases[] = {
     {"Observation?subject:Patient._id=p2", "o2"},
     {"Observation?performer:Practitioner.name=lim", "o2"},
     {"Observation?subject:Patient.name=nobody", ""},
+    // chains ending in an identifier with its system (their target ids computed once), to one
+    // target type or several (Observation.patient: Patient or Group), alone or combined
+    {"Observation?subject:Patient.identifier=http://hosp.example/mrn|456", "o2"},
+    {"Observation?subject:Patient.identifier=http://hosp.example/mrn|123,http://hosp.example/mrn|456", "o1,o2"},
+    {"Observation?patient.identifier=http://hosp.example/mrn|123", "o1"},
+    {"Observation?subject:Patient.identifier=http://hosp.example/mrn|999", ""},
+    {"Observation?subject:Patient.identifier=http://hosp.example/mrn|456&code=http://loinc.org|79881-9", "o2"},
+    {"Observation?subject:Patient.identifier=http://hosp.example/mrn|456&code=http://loinc.org|79880-1", ""},
+    {"Observation?subject=Patient/p1&subject:Patient.identifier=http://hosp.example/mrn|123", "o1"},
+    {"Observation?subject=Patient/p1&subject:Patient.identifier=http://hosp.example/mrn|456", ""},
     // reverse chaining, nestable
     {"Patient?_has:Observation:subject:code=79881-9", "p2"},
     {"Patient?_has:Observation:subject:date=2026-11-28", "p1"},

@@ -1,5 +1,6 @@
 // fhir/search: implicit ranges, query parsing and SQL generation (no database).
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 
 #include "fhir/search/ranges.h"
@@ -155,6 +156,11 @@ BOOST_AUTO_TEST_CASE(OnlyAnchoredEqualitySearchesReuseAPlan) {
   BOOST_TEST(!reuse("Observation", {{"subject", "Patient/p1"}, {"code:not", "http://loinc.org|1"}}));
   BOOST_TEST(!reuse("Observation", {{"subject:missing", "true"}}));
   BOOST_TEST(!reuse("Observation", {{"subject:Patient.name", "peter"}}));  // a chain
+  // A chain ending in an identifier with its system anchors; without the system it does not.
+  BOOST_TEST(reuse("Observation", {{"subject:Patient.identifier", "urn:mrn|123"}}));
+  BOOST_TEST(reuse("Observation", {{"patient.identifier", "urn:mrn|123"}}));  // Patient or Group
+  BOOST_TEST(!reuse("Observation", {{"subject:Patient.identifier", "123"}}));
+  BOOST_TEST(!reuse("Observation", {{"subject:Patient._id", "p1"}}));
   BOOST_TEST(!reuse("Patient", {{"_has:Observation:subject:code", "http://loinc.org|1"}}));
 }
 
@@ -185,6 +191,51 @@ BOOST_AUTO_TEST_CASE(AReusedPlanStartsFromTheAnchor) {
   auto free = fhir::search::BuildSearchSql(Parse("Observation", {{"code", "http://loinc.org|1234-5"}}, issues));
   BOOST_REQUIRE(free.has_value());
   BOOST_TEST(free->page.text.find("OFFSET 0") == std::string::npos);
+}
+
+// An anchoring chain computes its target ids once and probes the reference index with them:
+// as a join or EXISTS, a generic plan could scan every reference row instead.
+BOOST_AUTO_TEST_CASE(AnAnchoringChainProbesWithItsTargetIds) {
+  fhir::model::OperationOutcomeSink issues;
+  auto q = Parse("Observation", {{"subject:Patient.identifier", "urn:mrn|123"}}, issues);
+  auto sql = fhir::search::BuildSearchSql(q);
+  BOOST_REQUIRE(sql.has_value());
+  BOOST_REQUIRE(sql->page.reuse_plan);
+  const std::string& text = sql->page.text;
+  BOOST_TEST(text.find("sp0.target_id = ANY (ARRAY(SELECT sp1.id FROM sp_token sp1") != std::string::npos);
+  BOOST_TEST(text.find("EXISTS") == std::string::npos);
+  // The chained resources are of the target type only, named as a parameter.
+  const auto& params = sql->page.params;
+  BOOST_TEST(std::count(params.begin(), params.end(), std::optional<std::string>("Patient")) == 2);
+  // Several target types: one probe per type.
+  auto both = fhir::search::BuildSearchSql(Parse("Observation", {{"patient.identifier", "urn:mrn|123"}}, issues));
+  BOOST_REQUIRE(both.has_value());
+  BOOST_TEST(both->page.text.find(" OR (sp0.target_type = ") != std::string::npos);
+  BOOST_TEST(std::count(both->page.params.begin(), both->page.params.end(), std::optional<std::string>("Group")) == 2);
+  // A chain that does not anchor keeps its EXISTS, planned per execution.
+  auto name = fhir::search::BuildSearchSql(Parse("Observation", {{"subject:Patient.name", "peter"}}, issues));
+  BOOST_REQUIRE(name.has_value());
+  BOOST_TEST(name->page.text.find("ARRAY(") == std::string::npos);
+  BOOST_TEST(name->page.text.find("EXISTS (SELECT 1 FROM sp_string") != std::string::npos);
+}
+
+// An _include reads each referenced resource once, however many matches refer to it: the keys
+// are made distinct (a semi-join) before resource rows are read.
+BOOST_AUTO_TEST_CASE(AnIncludeReadsEachTargetOnce) {
+  fhir::search::Include inc;
+  inc.source_type = "Observation";
+  inc.param = "subject";
+  auto q = fhir::search::BuildIncludeSql(inc, "Observation", {"o1", "o2"}, 100);
+  BOOST_TEST(q.reuse_plan);
+  BOOST_TEST(q.text.find("DISTINCT") == std::string::npos);
+  BOOST_TEST(q.text.find("(r2.type, r2.id) IN (SELECT ref.target_type, ref.target_id FROM sp_reference ref") !=
+             std::string::npos);
+  inc.reverse = true;
+  inc.source_type = "Provenance";
+  inc.param = "target";
+  auto rev = fhir::search::BuildIncludeSql(inc, "Observation", {"o1"}, 100);
+  BOOST_TEST(rev.text.find("(r2.type, r2.id) IN (SELECT ref.type, ref.id FROM sp_reference ref") !=
+             std::string::npos);
 }
 
 // A ge/gt and an lt/le on one date parameter make a window (one stored value in it), written as
