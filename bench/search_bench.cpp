@@ -45,6 +45,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -433,6 +434,15 @@ class Pg {
   void Prepare(const std::string& name, const std::string& sql) {
     PgResultPtr r(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr));
     Check(r.get(), "prepare " + name);
+  }
+
+  PgResultPtr ExecPrepared(const std::string& name, const std::vector<std::optional<std::string>>& params) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    PgResultPtr r(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0));
+    Check(r.get(), "exec prepared " + name);
+    return r;
   }
 
   PgResultPtr ExecPrepared(const std::string& name, const std::vector<std::string>& params) {
@@ -855,7 +865,51 @@ std::vector<QueryCase> QueryCases(const DataShape& d) {
 struct CompiledFovea {
   std::string sql;
   std::vector<std::optional<std::string>> params;
+  bool reuse_plan = false;  // the server prepares it and forces the generic plan
   std::vector<fhir::search::Include> includes;
+};
+
+// Fovea's SQL run the way PgSearchBackend runs it: a statement whose plan may be reused
+// (SqlQuery::reuse_plan) prepared once per connection and executed with the generic plan
+// (PgConnection::ExecuteCached forces it per statement: here a session that runs only those
+// forces it for all), any other as an unnamed statement planned with its values (on a session
+// with PostgreSQL's default plan choice: force_generic_plan applies to unnamed statements too).
+class FoveaSession {
+ public:
+  explicit FoveaSession(const std::string& dsn) : generic_(dsn), planned_(dsn) {
+    generic_.Exec("SET plan_cache_mode = force_generic_plan");
+  }
+
+  PgResultPtr Run(const std::string& sql, const std::vector<std::optional<std::string>>& params, bool reuse_plan) {
+    if (!reuse_plan) return planned_.ExecParams(sql, params);
+    return generic_.ExecPrepared(Prepared(sql), params);
+  }
+
+  // EXPLAIN [options] of the plan Run uses.
+  PgResultPtr Explain(const std::string& options, const std::string& sql,
+                      const std::vector<std::optional<std::string>>& params, bool reuse_plan) {
+    if (!reuse_plan) return planned_.ExecParams("EXPLAIN " + options + sql, params);
+    std::string text = "EXPLAIN " + options + "EXECUTE " + Prepared(sql) + "(";
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      text += (i ? ", " : "") + (params[i] ? generic_.Literal(*params[i]) : std::string("NULL"));
+    }
+    return generic_.Exec(text + ")");
+  }
+
+ private:
+  const std::string& Prepared(const std::string& sql) {
+    auto it = names_.find(sql);
+    if (it == names_.end()) {
+      std::string name = "fovea_" + std::to_string(names_.size());
+      generic_.Prepare(name, sql);
+      it = names_.emplace(sql, name).first;
+    }
+    return it->second;
+  }
+
+  Pg generic_;  // prepared statements, generic plans
+  Pg planned_;  // unnamed statements, planned per execution
+  std::map<std::string, std::string> names_;  // SQL text -> prepared statement on generic_
 };
 
 CompiledFovea FoveaSql(const QueryCase& qc, const Params& params) {
@@ -869,18 +923,18 @@ CompiledFovea FoveaSql(const QueryCase& qc, const Params& params) {
   }
   auto compiled = fhir::search::BuildSearchSql(query);
   if (!compiled.has_value()) Die(qc.name + ": BuildSearchSql failed");
-  return {compiled->page.text, compiled->page.params, query.includes};
+  return {compiled->page.text, compiled->page.params, compiled->page.reuse_plan, query.includes};
 }
 
 // What PgSearchBackend::AddIncludes runs for a page (one round: these includes do not iterate):
 // one statement per include over the page's ids. Returns the included "Type/id", sorted.
-std::vector<std::string> RunIncludes(Pg& pg, const std::string& type, const CompiledFovea& fs,
+std::vector<std::string> RunIncludes(FoveaSession& pg, const std::string& type, const CompiledFovea& fs,
                                      const std::vector<std::string>& page_ids) {
   std::vector<std::string> included;
   if (page_ids.empty()) return included;
   for (const fhir::search::Include& inc : fs.includes) {
     fhir::search::SqlQuery q = fhir::search::BuildIncludeSql(inc, type, page_ids, kMaxIncluded);
-    PgResultPtr r = pg.ExecParams(q.text, q.params);
+    PgResultPtr r = pg.Run(q.text, q.params, q.reuse_plan);
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       included.push_back(std::string(PQgetvalue(r.get(), i, 0)) + "/" + PQgetvalue(r.get(), i, 1));
     }
@@ -940,6 +994,8 @@ std::string ShowParams(const std::vector<std::optional<std::string>>& params) {
 int RunQueries(const Options& o, const Poco::URI& base) {
   Pg pg(o.dsn);
   Pg explain(o.dsn);  // a second session, so EXPLAIN does not disturb the measured one's plan cache
+  FoveaSession fovea_pg(o.dsn);       // Fovea's SQL, measured
+  FoveaSession fovea_explain(o.dsn);  // ... and explained, with the same plans
   DataShape d;
   {
     PgResultPtr r = pg.Exec(
@@ -1003,10 +1059,10 @@ int RunQueries(const Options& o, const Poco::URI& base) {
             ids_http.insert(ids_http.end(), included.begin(), included.end());
           }
         } else if (variant == 1) {
-          PgResultPtr r = pg.ExecParams(fs.sql, fs.params);
+          PgResultPtr r = fovea_pg.Run(fs.sql, fs.params, fs.reuse_plan);
           ids_fovea = ResultIds(r.get(), qc.count);
           std::vector<std::string> included;
-          if (qc.includes) included = RunIncludes(pg, qc.type, fs, ids_fovea);
+          if (qc.includes) included = RunIncludes(fovea_pg, qc.type, fs, ids_fovea);
           Clock::time_point t1 = Clock::now();
           if (measured) lat_fovea_sql.push_back(Micros(t0, t1));
           ids_fovea.insert(ids_fovea.end(), included.begin(), included.end());
@@ -1026,9 +1082,10 @@ int RunQueries(const Options& o, const Poco::URI& base) {
                            std::to_string(ids_fovea.size()) + ", hand " + std::to_string(ids_hand.size());
         }
       }
-      // The plan of every measured iteration: Fovea's (custom, as PQexecParams plans it) and the
+      // The plan of every measured iteration: Fovea's (the generic plan of a prepared statement
+      // when the server reuses one, else custom, as PQexecParams plans it) and the
       // hand-written statement's (as EXECUTE plans it: custom or the cached generic plan).
-      PgResultPtr fp = explain.ExecParams("EXPLAIN " + fs.sql, fs.params);
+      PgResultPtr fp = fovea_explain.Explain("", fs.sql, fs.params, fs.reuse_plan);
       std::string fplan = PlanText(fp.get());
       if (HasSpSeqScan(fplan)) ++fovea_seq;
       if (HasTypeOnlyIndexWalk(fplan)) ++fovea_walk;
@@ -1040,11 +1097,12 @@ int RunQueries(const Options& o, const Poco::URI& base) {
       for (const auto& a : PlanAccess(hplan)) hand_access.insert(a);
 
       if (it == o.warmup && plans.is_open()) {
-        PgResultPtr fa = explain.ExecParams("EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + fs.sql, fs.params);
+        PgResultPtr fa = fovea_explain.Explain("(ANALYZE, BUFFERS, FORMAT TEXT) ", fs.sql, fs.params, fs.reuse_plan);
         PgResultPtr ha = explain.Exec("EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + ExecuteText(explain, stmt, inst.hand));
         plans << "==== " << qc.name << ": " << qc.what << "\n"
               << "HTTP: GET [base]" << url << "\n\n"
-              << "-- Fovea's SQL (BuildSearchSql), parameters:\n" << ShowParams(fs.params) << fs.sql << "\n\n"
+              << "-- Fovea's SQL (BuildSearchSql; " << (fs.reuse_plan ? "prepared, generic plan" : "planned per execution")
+              << "), parameters:\n" << ShowParams(fs.params) << fs.sql << "\n\n"
               << "-- its plan (EXPLAIN ANALYZE, BUFFERS):\n" << PlanText(fa.get()) << "\n"
               << "-- hand-written SQL (prepared), parameters:\n";
         std::vector<std::optional<std::string>> hp_params(inst.hand.begin(), inst.hand.end());
