@@ -21,6 +21,15 @@ def ratio(a, b):
     return a / b if b else float("inf")
 
 
+def floor_cell(q):
+    """The HTTP floor (GET /healthz: a request, SELECT 1, a response) and its ratio to the hand
+    SQL: at or above 1x, no HTTP answer can come within 2x of that query (older runs: absent)."""
+    floor = q.get("http_floor_p50_us")
+    if not floor:
+        return "— | —"
+    return f"{ms(floor)} | {ratio(floor, q['hand_sql_p50_us']):.2f}x"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("jsonl")
@@ -69,9 +78,9 @@ def main():
           "hand-written SQL's)")
     print()
     print("| query | rows | Fovea HTTP | Fovea SQL (libpq) | hand SQL (libpq) | HTTP / hand | "
-          "Fovea SQL / hand | ≤2x | seq scan of sp_* (Fovea / hand plans) | type-only index walk "
+          "Fovea SQL / hand | ≤2x | HTTP floor (median) | floor / hand | seq scan of sp_* (Fovea / hand plans) | type-only index walk "
           "(Fovea / hand plans) | id mismatches |")
-    print("|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|---:|---:|")
     for q in queries:
         r_http = ratio(q["http_p50_us"], q["hand_sql_p50_us"])
         r_sql = ratio(q["fovea_sql_p50_us"], q["hand_sql_p50_us"])
@@ -81,6 +90,7 @@ def main():
               f"{ms(q['fovea_sql_p50_us'])} / {ms(q['fovea_sql_p95_us'])} | "
               f"{ms(q['hand_sql_p50_us'])} / {ms(q['hand_sql_p95_us'])} | "
               f"{r_http:.2f}x | {r_sql:.2f}x | {ok} | "
+              f"{floor_cell(q)} | "
               f"{q['fovea_seqscan_sp_plans']}/{n} / {q['hand_seqscan_sp_plans']}/{n} | "
               f"{q.get('fovea_type_only_walk_plans', 0)}/{n} / {q.get('hand_type_only_walk_plans', 0)}/{n} | "
               f"{q['mismatches']}{' (HTTP errors ' + str(q['http_errors']) + ')' if q['http_errors'] else ''} |")
