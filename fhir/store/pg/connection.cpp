@@ -1,9 +1,11 @@
 #include "fhir/store/pg/connection.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <libpq-fe.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -68,6 +70,22 @@ std::string PgTextArray(const std::vector<std::string>& values) {
 // no further commands: it is as good as broken.
 bool PgConnection::healthy() const {
   return PQstatus(conn_.get()) == CONNECTION_OK && PQpipelineStatus(conn_.get()) == PQ_PIPELINE_OFF;
+}
+
+bool PgConnection::StillConnected() {
+  int fd = PQsocket(conn_.get());
+  if (fd < 0) return false;
+  // Usually nothing arrived while idle: one peek says so.
+  char byte = 0;
+  if (recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    return healthy();
+  }
+  // Something did (a notice, or the server's last message before it closed) or the socket
+  // failed: libpq reads it all, and an end of stream after a message needs a second read.
+  if (PQconsumeInput(conn_.get()) == 0) return false;
+  pollfd pending{fd, POLLIN, 0};
+  if (poll(&pending, 1, 0) > 0 && PQconsumeInput(conn_.get()) == 0) return false;
+  return healthy();
 }
 
 Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout) {

@@ -31,7 +31,7 @@ common::Result<ConnectionPool::Lease> ConnectionPool::Acquire() {
       // and libpq only notices when it reads the socket. Reading what is pending, without
       // blocking, finds that out here: the caller gets a working connection instead of a
       // failed request per stale connection after the database comes back.
-      if (idle->WaitForNotification(std::chrono::milliseconds(0)).has_value()) {
+      if (idle->StillConnected()) {
         return Lease(this, std::move(idle));
       }
       std::lock_guard lock(mu_);
