@@ -64,6 +64,9 @@ constexpr PgQuery kSessionSettings{
 constexpr PgQuery kSubscriptions{
     "matcher.subscriptions",
     "SELECT id, content FROM resource WHERE type = 'Subscription' AND NOT deleted"};
+constexpr PgQuery kSubscriptionsById{
+    "matcher.subscriptions_by_id",
+    "SELECT id, content FROM resource WHERE type = 'Subscription' AND id = ANY($1::text[]) AND NOT deleted"};
 // Counts at takeover: a subscription's count is the greater of its counter row (written only
 // now and then, see kRecord) and its highest numbered notification (retention never deletes
 // that one: it keeps at least the last `retain_events`, and moves the counter up first).
@@ -278,24 +281,13 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
   // The numbers this batch gives, per subscription (the last); they reach the cache only once
   // committed.
   std::unordered_map<std::string, std::int64_t> changed;
-  bool saw_subscription = false;
+  std::optional<std::string> written_subscription;  // the Subscription event that ended the batch
   // Reads run outside a transaction: only this node (it holds the lock) writes what they read
   // of the matcher's own state, and the versions they read never change once stored.
   auto body = [&]() -> Result<std::size_t> {
     std::shared_ptr<const fhir::search::SearchParameterRegistry> search = registry_->Get();
-    if (!cache.subscriptions_valid || cache.registry != search.get()) {
-      SpecContext context{topics_, *search, options_.base_url};
-      FOVEA_ASSIGN_OR_RETURN(PgResult subs_rows, conn.Execute(kSubscriptions, {}));
-      cache.subscriptions = LiveSubscriptions(subs_rows, context);
-      cache.match_keys.clear();
-      std::set<std::string> covered;
-      for (const SubscriptionSpec& s : cache.subscriptions) {
-        cache.match_keys.push_back(MatchKey(s));
-        for (const TypeFilter& f : s.filters) covered.insert(f.type);
-      }
-      cache.covered_types = fhir::store::pg::PgTextArray({covered.begin(), covered.end()});
-      cache.registry = search.get();
-      cache.subscriptions_valid = true;
+    if (!cache.subscriptions_valid || cache.registry != search.get() || !cache.stale_subscriptions.empty()) {
+      FOVEA_RETURN_IF_ERROR(ReadSubscriptions(conn, cache, *search));
     }
     FOVEA_ASSIGN_OR_RETURN(PgResult events,
                            conn.Execute(kPending, {std::to_string(options_.batch_size), cache.covered_types}));
@@ -383,7 +375,7 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
       }
       // A change to a Subscription changes who is notified of what follows: end the batch.
       if (e.type == "Subscription") {
-        saw_subscription = true;
+        written_subscription = e.id;
         break;
       }
     }
@@ -422,8 +414,48 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
     return result;
   }
   for (const auto& [id, number] : changed) cache.counters[id] = number;
-  if (saw_subscription) cache.subscriptions_valid = false;
+  if (written_subscription) cache.stale_subscriptions.insert(*written_subscription);
   return result;
+}
+
+Status EventMatcher::ReadSubscriptions(PgConnection& conn, Cache& cache,
+                                       const fhir::search::SearchParameterRegistry& search) {
+  SpecContext context{topics_, search, options_.base_url};
+  if (!cache.subscriptions_valid || cache.registry != &search) {
+    FOVEA_ASSIGN_OR_RETURN(PgResult rows, conn.Execute(kSubscriptions, {}));
+    cache.subscriptions = LiveSubscriptions(rows, context);
+    cache.match_keys.clear();
+    for (const SubscriptionSpec& s : cache.subscriptions) cache.match_keys.push_back(MatchKey(s));
+  } else {
+    // Only those written since: dropped, then added again if they still receive events.
+    const std::set<std::string>& stale = cache.stale_subscriptions;
+    FOVEA_ASSIGN_OR_RETURN(PgResult rows,
+                           conn.Execute(kSubscriptionsById, {fhir::store::pg::PgTextArray({stale.begin(), stale.end()})}));
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < cache.subscriptions.size(); ++i) {
+      if (stale.count(cache.subscriptions[i].id) != 0) continue;
+      if (kept != i) {
+        cache.subscriptions[kept] = std::move(cache.subscriptions[i]);
+        cache.match_keys[kept] = std::move(cache.match_keys[i]);
+      }
+      ++kept;
+    }
+    cache.subscriptions.resize(kept);
+    cache.match_keys.resize(kept);
+    for (SubscriptionSpec& s : LiveSubscriptions(rows, context)) {
+      cache.match_keys.push_back(MatchKey(s));
+      cache.subscriptions.push_back(std::move(s));
+    }
+  }
+  std::set<std::string> covered;
+  for (const SubscriptionSpec& s : cache.subscriptions) {
+    for (const TypeFilter& f : s.filters) covered.insert(f.type);
+  }
+  cache.covered_types = fhir::store::pg::PgTextArray({covered.begin(), covered.end()});
+  cache.registry = &search;
+  cache.subscriptions_valid = true;
+  cache.stale_subscriptions.clear();
+  return Status::Ok();
 }
 
 }  // namespace subscriptions::pg

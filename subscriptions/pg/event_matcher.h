@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -86,6 +87,9 @@ class EventMatcher {
   // numbers were rolled back). Counters change only after a commit.
   struct Cache {
     bool subscriptions_valid = false;
+    // Subscriptions written since they were read: read again, alone, before the next batch
+    // (re-reading all of them after every change made a burst of N new ones cost N^2 parses).
+    std::set<std::string> stale_subscriptions;
     const void* registry = nullptr;  // the search registry the specs were parsed with
     std::vector<SubscriptionSpec> subscriptions;
     // Per subscription (same order): its topic and criteria as one string. Subscriptions with
@@ -102,6 +106,10 @@ class EventMatcher {
   void Run();
   // One batch, committed by one statement; the number of events it matched (0: nothing pending).
   common::Result<std::size_t> MatchBatch(fhir::store::pg::PgConnection& conn, Cache& cache);
+  // Brings cache.subscriptions up to date: all of them on a new lock session or a changed
+  // search registry, else only cache.stale_subscriptions.
+  common::Status ReadSubscriptions(fhir::store::pg::PgConnection& conn, Cache& cache,
+                                   const fhir::search::SearchParameterRegistry& search);
 
   const std::string dsn_;
   const std::shared_ptr<fhir::search::LiveRegistry> registry_;

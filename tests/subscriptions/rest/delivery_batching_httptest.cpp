@@ -304,11 +304,22 @@ BOOST_AUTO_TEST_CASE(TheRunningMatchersCacheFollowsSubscriptionChanges) {
   std::string c = Json(server.Request("POST", "Subscription", SubscriptionJson("active", "e1")).body).Find("id")->scalar();
   PutTask(server, "t5", "e1");
   BOOST_REQUIRE(wait_for(c, 1));
+  // New criteria: c now follows e2 only, and d (new, on e1) proves the e1 task was matched.
+  HttpResult moved = server.Request("PUT", "Subscription/" + c,
+                                    R"({"id":")" + c + R"(",)" + SubscriptionJson("active", "e2").substr(1));
+  BOOST_REQUIRE(moved.status == 200);
+  std::string d = Json(server.Request("POST", "Subscription", SubscriptionJson("active", "e1")).body).Find("id")->scalar();
+  PutTask(server, "t6", "e1");
+  BOOST_REQUIRE(wait_for(d, 1));
+  BOOST_TEST(Count(server, c) == 1);
+  PutTask(server, "t7", "e2");
+  BOOST_REQUIRE(wait_for(c, 2));
   matcher.Stop();
   BOOST_TEST(Count(server, a) == 3);
   BOOST_TEST(Count(server, b) == 2);
+  BOOST_TEST(Count(server, d) == 1);
   // The numbers are gapless and each once.
-  for (const auto& [id, count] : {std::pair{a, 3}, std::pair{b, 2}, std::pair{c, 1}}) {
+  for (const auto& [id, count] : {std::pair{a, 3}, std::pair{b, 2}, std::pair{c, 2}, std::pair{d, 1}}) {
     auto events = server.subscriptions()->notifications().Events(id, 1, 100, 100, false);
     BOOST_REQUIRE(events.has_value());
     BOOST_REQUIRE_EQUAL(events->size(), static_cast<std::size_t>(count));
