@@ -24,7 +24,13 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
   // row for date windows (10x slower in bench/search_bench). Planning per search costs
   // ~0.2-0.6 ms; the plan fits the values.
   SearchResult result;
-  if (query.count > 0 || query.summary_count) {
+  if (query.summary_count) {
+    // Only the number: no page to read, and so no links to pages.
+    FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult count, Run(*conn, "search.count", sql.count));
+    result.total = count.GetInt64(0, 0);
+    return result;
+  }
+  if (query.count > 0) {
     // The text is assembled from constant fragments (sql_builder.cpp); values are parameters.
     FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult rows,
                            Run(*conn, "search.page", sql.page));
@@ -63,14 +69,10 @@ common::Result<SearchResult> PgSearchBackend::Search(const SearchQuery& query) {
     // A first page that is not full already tells the total for free.
     if (!query.cursor && n <= query.count && query.count > 0) result.total = n;
   }
-  if (!result.total && (query.total != TotalMode::kNone || query.summary_count || query.count == 0)) {
+  if (!result.total && (query.total != TotalMode::kNone || query.count == 0)) {
     FOVEA_ASSIGN_OR_RETURN(store::pg::PgResult count,
                            Run(*conn, "search.count", sql.count));
     result.total = count.GetInt64(0, 0);
-  }
-  if (query.summary_count) {
-    result.matches.clear();
-    return result;
   }
   FOVEA_RETURN_IF_ERROR(AddIncludes(*conn, query, result));
   return result;

@@ -438,6 +438,12 @@ BOOST_AUTO_TEST_CASE(TotalsAndSummaryCount) {
   auto count = Get(*this, "Patient?gender=unknown&_summary=count");
   BOOST_TEST(count.Find("total")->scalar() == "3");
   BOOST_TEST(Ids(count).empty());
+  // Only the number, however small the page: no link to a page of entries it never had.
+  auto small_pages = Get(*this, "Patient?gender=unknown&_summary=count&_count=1");
+  BOOST_TEST(small_pages.Find("total")->scalar() == "3");
+  BOOST_TEST(Ids(small_pages).empty());
+  BOOST_TEST(Link(small_pages, "next").empty());
+  BOOST_TEST(!Link(small_pages, "self").empty());
 }
 
 BOOST_AUTO_TEST_CASE(StrictHandlingRejectsWhatLenientIgnores) {
