@@ -452,12 +452,7 @@ class Pg {
   }
 
   PgResultPtr ExecPrepared(const std::string& name, const std::vector<std::string>& params) {
-    std::vector<const char*> values;
-    for (const auto& p : params) values.push_back(p.c_str());
-    PgResultPtr r(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
-                                 values.data(), nullptr, nullptr, 0));
-    Check(r.get(), "exec prepared " + name);
-    return r;
+    return ExecPrepared(name, std::vector<std::optional<std::string>>(params.begin(), params.end()));
   }
 
   std::string Literal(const std::string& s) {
