@@ -15,14 +15,25 @@ subscriptions::RestHookOptions RestHookOptionsFrom(const fhir::store::pg::Connec
   return o;
 }
 
-subscriptions::WebSocketChannelOptions ChannelOptionsFrom(const fhir::store::pg::ConnectionPool& pool,
-                                                          const SubscriptionSettings& settings,
-                                                          subscriptions::PresenceStore& presence) {
+subscriptions::WebSocketChannelOptions ChannelOptionsFrom(
+    const fhir::store::pg::ConnectionPool& pool, const SubscriptionSettings& settings,
+    subscriptions::PresenceStore& presence, std::shared_ptr<const subscriptions::RecentVersions> recent) {
   subscriptions::WebSocketChannelOptions o;
   o.dsn = pool.dsn();
   o.base_url = settings.base_url;
   o.presence = &presence;
   o.presence_ttl = settings.presence_ttl;
+  o.recent_versions = std::move(recent);
+  return o;
+}
+
+subscriptions::pg::MatcherOptions MatcherOptionsFrom(const SubscriptionSettings& settings,
+                                                     std::shared_ptr<subscriptions::RecentVersions> recent) {
+  subscriptions::pg::MatcherOptions o;
+  o.batch_size = 500;
+  o.retry = std::chrono::milliseconds(2000);
+  o.base_url = settings.base_url;
+  o.recent_versions = std::move(recent);
   return o;
 }
 
@@ -43,12 +54,14 @@ SubscriptionStack::SubscriptionStack(const subscriptions::TopicRegistry& topics,
                                      std::shared_ptr<fhir::search::LiveRegistry> registry,
                                      fhir::store::ResourceStore& store, const common::Clock& clock,
                                      const SubscriptionSettings& settings)
-    : notifications_(pool),
+    : recent_versions_(std::make_shared<subscriptions::RecentVersions>()),
+      notifications_(pool),
       presence_(pool),
       api_(topics, registry, store, notifications_, clock,
            {settings.base_url, 1000, settings.allow_http_hooks}),
-      matcher_(pool.dsn(), registry, topics, {500, std::chrono::milliseconds(2000), settings.base_url}),
-      channel_(topics, registry, store, notifications_, clock, ChannelOptionsFrom(pool, settings, presence_)),
+      matcher_(pool.dsn(), registry, topics, MatcherOptionsFrom(settings, recent_versions_)),
+      channel_(topics, registry, store, notifications_, clock,
+               ChannelOptionsFrom(pool, settings, presence_, recent_versions_)),
       rest_hooks_(topics, registry, store, notifications_, clock, RestHookOptionsFrom(pool, settings)) {}
 
 workflow::PresenceLookup SubscriptionStack::PresenceLookup() {

@@ -60,6 +60,8 @@ class SubscriptionStack {
                     fhir::store::ResourceStore& store, const common::Clock& clock,
                     const SubscriptionSettings& settings);
 
+  // What the matcher reads, handed to the channel (declared first: both are given it).
+  std::shared_ptr<subscriptions::RecentVersions> recent_versions_;
   subscriptions::pg::PgNotificationStore notifications_;
   subscriptions::pg::PgPresenceStore presence_;
   subscriptions::SubscriptionApi api_;

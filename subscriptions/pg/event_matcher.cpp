@@ -368,6 +368,9 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
             announcing->id = e.id;
             announcing->version = e.version;
             announcing->method = std::string(events.Get(row, 4));
+            if (options_.recent_versions && !events.IsNull(row, 7)) {
+              options_.recent_versions->Put(e.type, e.id, e.version, std::string(events.Get(row, 7)));
+            }
           }
           row_events.push_back(static_cast<std::int64_t>(event_seqs.size()));
           announcing->numbers.emplace_back(s->id, number);

@@ -31,6 +31,7 @@
 
 #include "common/status.h"
 #include "fhir/search/live_registry.h"
+#include "subscriptions/engine/recent_versions.h"
 #include "subscriptions/engine/subscription_spec.h"
 #include "subscriptions/engine/topics.h"
 
@@ -56,6 +57,9 @@ struct MatcherOptions {
   // The NOTIFY payloads that announce a batch's numbers to the dispatchers take at most this
   // many bytes together; a larger batch is announced empty (the dispatchers read the table).
   std::size_t announce_bytes = 64 * 1024;
+  // Where the stored versions of announced events go for this process's dispatchers (may be
+  // null): they need not read back what the matcher has just read.
+  std::shared_ptr<RecentVersions> recent_versions;
 };
 
 class EventMatcher {

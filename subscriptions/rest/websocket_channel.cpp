@@ -528,7 +528,12 @@ bool WebSocketChannel::DeliverNew(const Announced* announced) {
     for (const std::string& sid : with_content) {
       for (NotificationEvent& e : fetched[sid]) {
         auto [known, fresh] = contents.try_emplace({e.type, e.id, e.version});
-        if (fresh) {
+        // This process's matcher usually has just read it.
+        std::optional<std::string> recent;
+        if (fresh && options_.recent_versions) recent = options_.recent_versions->Get(e.type, e.id, e.version);
+        if (recent) {
+          known->second = std::move(*recent);
+        } else if (fresh) {
           auto stored = store_.ReadVersion(e.type, e.id, e.version);
           if (stored.has_value()) {
             known->second = stored->content;

@@ -38,6 +38,7 @@
 #include "subscriptions/engine/notification_store.h"
 #include "subscriptions/engine/subscription_spec.h"
 #include "subscriptions/engine/presence.h"
+#include "subscriptions/engine/recent_versions.h"
 #include "subscriptions/engine/ws_protocol.h"
 #include "subscriptions/engine/topics.h"
 #include "subscriptions/rest/presence_tracker.h"
@@ -53,6 +54,8 @@ struct WebSocketChannelOptions {
   // died) has them expired by the others after `presence_ttl`.
   PresenceStore* presence = nullptr;
   std::chrono::seconds presence_ttl{30};
+  // The versions this process's matcher just read (may be null): looked up before the store.
+  std::shared_ptr<const RecentVersions> recent_versions;
 };
 
 class WebSocketChannel {
