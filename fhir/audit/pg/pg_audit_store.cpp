@@ -115,18 +115,8 @@ Result<AuditPage> PgAuditStore::Search(const AuditQuery& q) {
   add_text(" AND subtype = $", q.subtype);
   add_text(" AND agent = $", q.agent);
   add_text(" AND client_id = $", q.client_id);
-  // A patient's or a resource's rows are found through one GIN index over both columns
-  // (migration 0016): the containment is what it serves, the equality what is meant.
-  auto add_indexed = [&](const char* column, const std::string& value) {
-    if (value.empty()) return;
-    add(" AND ARRAY[patient, entity] @> ARRAY[$", value);
-    const std::string n = std::to_string(params.size());
-    sql += "::text] AND ";
-    sql += column;
-    sql += " = $" + n;
-  };
-  add_indexed("patient", q.patient);
-  add_indexed("entity", q.entity);
+  add_text(" AND patient = $", q.patient);
+  add_text(" AND entity = $", q.entity);
   add_text(" AND address = $", q.address);
   if (q.action) add(" AND action = $", std::string(1, *q.action));
   if (q.outcome) add(" AND outcome = $", std::to_string(*q.outcome));

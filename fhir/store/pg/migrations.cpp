@@ -19,7 +19,6 @@ std::string_view EmbeddedMigration0012();
 std::string_view EmbeddedMigration0013();
 std::string_view EmbeddedMigration0014();
 std::string_view EmbeddedMigration0015();
-std::string_view EmbeddedMigration0016();
 
 namespace fhir::store::pg {
 namespace {
@@ -58,7 +57,6 @@ const std::vector<Migration>& AllMigrations() {
       {13, "notification_payloads", EmbeddedMigration0013()},
       {14, "launch_encounter", EmbeddedMigration0014()},
       {15, "date_range_index", EmbeddedMigration0015()},
-      {16, "audit_patient_entity_gin", EmbeddedMigration0016()},
   };
   return kAll;
 }
