@@ -247,6 +247,45 @@ BOOST_AUTO_TEST_CASE(SearchByEachFilter) {
   }
 }
 
+// A value in the other column does not count: the patient filter matches the patient column
+// only, the resource filter the entity column only (a read of a Patient names it in both).
+BOOST_AUTO_TEST_CASE(PatientAndEntityFiltersLookAtTheirOwnColumn) {
+  auto row = [](const std::string& request, const std::string& patient, const std::string& entity) {
+    AuditRecord r;
+    r.recorded = At(0);
+    r.interaction = Interaction::kRead;
+    r.http_status = 200;
+    r.request_id = request;
+    r.patients = {patient};
+    r.entities = {entity};
+    return fhir::audit::AuditRowFor(r);
+  };
+  const std::vector<AuditRow> rows = {row("a", "Patient/pa", "Patient/pb"), row("b", "Patient/pb", "Patient/pb"),
+                                      row("c", "Patient/pc", "Observation/o1")};
+  for (auto [name, store] : all()) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_REQUIRE(store->Append(rows).ok());
+      auto ids = [&](auto set) {
+        AuditQuery q;
+        set(q);
+        auto found = Collect(*store, q, 10);
+        std::sort(found.begin(), found.end());
+        return found;
+      };
+      using V = std::vector<std::string>;
+      BOOST_TEST(ids([](AuditQuery& q) { q.patient = "Patient/pb"; }) == V{"b"}, boost::test_tools::per_element());
+      BOOST_TEST(ids([](AuditQuery& q) { q.entity = "Patient/pb"; }) == (V{"a", "b"}), boost::test_tools::per_element());
+      BOOST_TEST(ids([](AuditQuery& q) { q.patient = "Patient/pa"; }) == V{"a"}, boost::test_tools::per_element());
+      BOOST_TEST(ids([](AuditQuery& q) { q.entity = "Patient/pa"; }).empty());
+      BOOST_TEST(ids([](AuditQuery& q) {
+                   q.patient = "Patient/pb";
+                   q.entity = "Patient/pb";
+                 }) == V{"b"},
+                 boost::test_tools::per_element());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(DateRangesAreFromInclusiveUntilExclusive) {
   const std::vector<AuditRow> rows = Rows(30);  // recorded: At(0) .. At(9000), three per ms
   for (auto [name, store] : all()) {
