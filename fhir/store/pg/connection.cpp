@@ -81,11 +81,9 @@ bool PgConnection::StillConnected() {
     return healthy();
   }
   // Something did (a notice, or the server's last message before it closed) or the socket
-  // failed: libpq reads it all, and an end of stream after a message needs a second read.
-  if (PQconsumeInput(conn_.get()) == 0) return false;
-  pollfd pending{fd, POLLIN, 0};
-  if (poll(&pending, 1, 0) > 0 && PQconsumeInput(conn_.get()) == 0) return false;
-  return healthy();
+  // failed: read it all as a notification wait does (an end of stream after a message needs
+  // its second read).
+  return WaitForNotification(std::chrono::milliseconds(0)).has_value() && healthy();
 }
 
 Result<bool> PgConnection::WaitForNotification(std::chrono::milliseconds timeout) {

@@ -101,7 +101,8 @@ class PgConnection {
   bool healthy() const;
   // Whether an idle connection still works, without waiting: false when what the server sent
   // meanwhile shows it is gone (PostgreSQL restarted, the session was ended). One non-blocking
-  // peek when nothing arrived; anything that did is read (notifications stay queued).
+  // peek when nothing arrived; anything that did is read (notifications are dropped: pooled
+  // connections listen to nothing).
   bool StillConnected();
   // After LISTEN on this connection: waits at most `timeout` for a notification (any channel)
   // and consumes every one that arrived. True when one did; false on timeout. kUnavailable when
