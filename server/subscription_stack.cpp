@@ -29,9 +29,7 @@ subscriptions::WebSocketChannelOptions ChannelOptionsFrom(
 
 subscriptions::pg::MatcherOptions MatcherOptionsFrom(const SubscriptionSettings& settings,
                                                      std::shared_ptr<subscriptions::RecentVersions> recent) {
-  subscriptions::pg::MatcherOptions o;
-  o.batch_size = 500;
-  o.retry = std::chrono::milliseconds(2000);
+  subscriptions::pg::MatcherOptions o;  // batch size and retry: the defaults
   o.base_url = settings.base_url;
   o.recent_versions = std::move(recent);
   return o;
