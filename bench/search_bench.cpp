@@ -487,7 +487,8 @@ bool HasSpSeqScan(const std::string& plan) {
 // An index scan bounded by the resource type only walks every row of that type (in index order,
 // typically to feed ORDER BY id ... LIMIT): no sequential scan, but no selectivity either.
 bool HasTypeOnlyIndexWalk(const std::string& plan) {
-  static const std::regex kTypeOnly(R"(Index Cond: \(type = '[A-Za-z]+'::text\)\n)");
+  // The type as a literal (a custom plan) or a parameter (a generic plan: "type = $1").
+  static const std::regex kTypeOnly(R"(Index Cond: \(type = (?:'[A-Za-z]+'::text|\$[0-9]+)\)\n)");
   return std::regex_search(plan, kTypeOnly);
 }
 
@@ -870,6 +871,19 @@ struct CompiledFovea {
   std::vector<fhir::search::Include> includes;
 };
 
+// `EXECUTE statement(literals)`, for EXPLAIN of a prepared statement with these values.
+std::string ExecuteText(Pg& pg, const std::string& statement, const std::vector<std::optional<std::string>>& params) {
+  std::string sql = "EXECUTE " + statement + "(";
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    sql += (i ? ", " : "") + (params[i] ? pg.Literal(*params[i]) : std::string("NULL"));
+  }
+  return sql + ")";
+}
+
+std::string ExecuteText(Pg& pg, const std::string& statement, const std::vector<std::string>& params) {
+  return ExecuteText(pg, statement, std::vector<std::optional<std::string>>(params.begin(), params.end()));
+}
+
 // Fovea's SQL run the way PgSearchBackend runs it: a statement whose plan may be reused
 // (SqlQuery::reuse_plan) prepared once per connection and executed with the generic plan
 // (PgConnection::ExecuteCached forces it per statement: here a session that runs only those
@@ -890,11 +904,7 @@ class FoveaSession {
   PgResultPtr Explain(const std::string& options, const std::string& sql,
                       const std::vector<std::optional<std::string>>& params, bool reuse_plan) {
     if (!reuse_plan) return planned_.ExecParams("EXPLAIN " + options + sql, params);
-    std::string text = "EXPLAIN " + options + "EXECUTE " + Prepared(sql) + "(";
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      text += (i ? ", " : "") + (params[i] ? generic_.Literal(*params[i]) : std::string("NULL"));
-    }
-    return generic_.Exec(text + ")");
+    return generic_.Exec("EXPLAIN " + options + ExecuteText(generic_, Prepared(sql), params));
   }
 
  private:
@@ -976,12 +986,6 @@ std::vector<std::string> HandIdsWithIncludes(PGresult* r, int count) {
   std::sort(included.begin(), included.end());
   ids.insert(ids.end(), included.begin(), included.end());
   return ids;
-}
-
-std::string ExecuteText(Pg& pg, const std::string& statement, const std::vector<std::string>& params) {
-  std::string sql = "EXECUTE " + statement + "(";
-  for (std::size_t i = 0; i < params.size(); ++i) sql += (i ? ", " : "") + pg.Literal(params[i]);
-  return sql + ")";
 }
 
 std::string ShowParams(const std::vector<std::optional<std::string>>& params) {
