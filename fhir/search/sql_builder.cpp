@@ -177,8 +177,13 @@ class Builder {
     }
     // A computed key is a subquery per row. Pulled up into this query it would run once for the
     // ORDER BY and again for its text column (measured: twice per row for _sort=-date); fenced,
-    // once. A column key stays unfenced, so that an index on it can serve the order and LIMIT.
-    sql += " FROM (" + inner + (computed_keys ? " OFFSET 0" : "") + ") s";
+    // once. An anchored search is fenced too: its few rows are found first and then sorted. Left
+    // to see the LIMIT, a generic plan may walk every resource of the type in
+    // resource_type_updated order and probe the anchor per row instead (a chain to an
+    // identifier on 2,000 Observations: 10 ms against 0.4). A column key with no anchor stays
+    // unfenced, so that an index on it can serve the order and LIMIT (a _lastUpdated window).
+    const bool fenced = computed_keys || anchor.has_value();
+    sql += " FROM (" + inner + (fenced ? " OFFSET 0" : "") + ") s";
     if (q_.cursor) {
       std::vector<std::string> values;
       if (!DecodeCursor(*q_.cursor, values) || values.size() != order.size() + 1 ||

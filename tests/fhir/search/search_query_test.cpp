@@ -185,12 +185,22 @@ BOOST_AUTO_TEST_CASE(AReusedPlanStartsFromTheAnchor) {
   BOOST_TEST(reference < token);
   BOOST_TEST(fence > token);
   BOOST_TEST(text.find("sp1.type = sp0.type AND sp1.id = sp0.id") != std::string::npos);
-  BOOST_TEST(text.find(" OFFSET 0)", fence + 1) == std::string::npos);
+  // One more fence only, around the whole anchored set: it is found first, then sorted (no
+  // plan may walk every Observation in last_updated order to fill the LIMIT).
+  std::size_t outer = text.find(" OFFSET 0)", fence + 1);
+  BOOST_REQUIRE(outer != std::string::npos);
+  BOOST_TEST(outer == text.find(" OFFSET 0) s ORDER BY"));
+  BOOST_TEST(text.find(" OFFSET 0)", outer + 1) == std::string::npos);
   BOOST_TEST(sql->count.text.find(" OFFSET 0)") != std::string::npos);
   // Searches planned per execution are left as they were.
   auto free = fhir::search::BuildSearchSql(Parse("Observation", {{"code", "http://loinc.org|1234-5"}}, issues));
   BOOST_REQUIRE(free.has_value());
   BOOST_TEST(free->page.text.find("OFFSET 0") == std::string::npos);
+  // So is a _lastUpdated window: no anchor, and its index serves the order and the LIMIT.
+  auto window = fhir::search::BuildSearchSql(Parse("Observation", {{"_lastUpdated", "ge2026-01-01"}}, issues));
+  BOOST_REQUIRE(window.has_value());
+  BOOST_REQUIRE(window->page.reuse_plan);
+  BOOST_TEST(window->page.text.find("OFFSET 0") == std::string::npos);
 }
 
 // An anchoring chain computes its target ids once and probes the reference index with them:
@@ -204,6 +214,7 @@ BOOST_AUTO_TEST_CASE(AnAnchoringChainProbesWithItsTargetIds) {
   const std::string& text = sql->page.text;
   BOOST_TEST(text.find("sp0.target_id = ANY (ARRAY(SELECT sp1.id FROM sp_token sp1") != std::string::npos);
   BOOST_TEST(text.find("EXISTS") == std::string::npos);
+  BOOST_TEST(text.find(" OFFSET 0) s ORDER BY") != std::string::npos);  // found, then sorted
   // The chained resources are of the target type only, named as a parameter.
   const auto& params = sql->page.params;
   BOOST_TEST(std::count(params.begin(), params.end(), std::optional<std::string>("Patient")) == 2);
