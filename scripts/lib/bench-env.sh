@@ -2,7 +2,8 @@
 # benchmark driver, built unless SKIP_BUILD=1. bench_start_environment: a throwaway
 # PostgreSQL with default durability (a real fsync per commit), migrated, and a Fovea serving on
 # a free loopback port. Needs FOVEA_BIN and a log function; sets tmp, pgdata, dsn, db_url, port,
-# base and server_pid, and removes everything on exit.
+# base and server_pid, and removes everything on exit. PG_SETTINGS (e.g. "-c autovacuum=off")
+# adds server settings for an experiment; the reported figures use none.
 
 bench_start_environment() {
   local label=$1
@@ -31,7 +32,7 @@ bench_start_environment() {
     >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
   # Unix socket only, inside the data dir. PostgreSQL's default durability and memory settings.
   "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$pgdata" -l "$tmp/postgres.log" -w \
-    -o "-c listen_addresses='' -c unix_socket_directories='$pgdata' -c max_connections=200" \
+    -o "-c listen_addresses='' -c unix_socket_directories='$pgdata' -c max_connections=200 ${PG_SETTINGS:-}" \
     start >/dev/null || { cat "$tmp/postgres.log" >&2; exit 1; }
 
   dsn="host=$pgdata port=5432 dbname=postgres user=postgres"

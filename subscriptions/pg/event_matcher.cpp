@@ -233,9 +233,9 @@ Result<std::size_t> EventMatcher::MatchPending() {
   std::size_t total = 0;
   Cache cache;
   for (;;) {
-    FOVEA_ASSIGN_OR_RETURN(std::size_t n, MatchBatch(*conn, cache));
-    if (n == 0) return total;
-    total += n;
+    FOVEA_ASSIGN_OR_RETURN(Batch batch, MatchBatch(*conn, cache));
+    total += batch.matched;
+    if (!batch.more) return total;
   }
 }
 
@@ -268,8 +268,9 @@ void EventMatcher::Run() {
         common::LogWarning("subscription matcher: " + matched.error().message());
         break;  // reconnect; the lock goes with the session
       }
-      if (*matched > 0) continue;  // more may be pending
-      // Nothing pending: sleep until an event commits (or a while, to notice a stop).
+      if (matched->more) continue;
+      // Nothing pending: sleep until an event commits (or a while, to notice a stop). A NOTIFY
+      // that arrived while the batch ran is already queued: the wait returns at once.
       auto woke = (*conn)->WaitForNotification(std::chrono::milliseconds(250));
       if (!woke.has_value()) break;
     }
@@ -277,21 +278,21 @@ void EventMatcher::Run() {
   }
 }
 
-Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
+Result<EventMatcher::Batch> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
   // The numbers this batch gives, per subscription (the last); they reach the cache only once
   // committed.
   std::unordered_map<std::string, std::int64_t> changed;
   std::optional<std::string> written_subscription;  // the Subscription event that ended the batch
   // Reads run outside a transaction: only this node (it holds the lock) writes what they read
   // of the matcher's own state, and the versions they read never change once stored.
-  auto body = [&]() -> Result<std::size_t> {
+  auto body = [&]() -> Result<Batch> {
     std::shared_ptr<const fhir::search::SearchParameterRegistry> search = registry_->Get();
     if (!cache.subscriptions_valid || cache.registry != search.get() || !cache.stale_subscriptions.empty()) {
       FOVEA_RETURN_IF_ERROR(ReadSubscriptions(conn, cache, *search));
     }
     FOVEA_ASSIGN_OR_RETURN(PgResult events,
                            conn.Execute(kPending, {std::to_string(options_.batch_size), cache.covered_types}));
-    if (events.rows() == 0) return std::size_t{0};
+    if (events.rows() == 0) return Batch{};
     if (!cache.counters_valid) {
       FOVEA_ASSIGN_OR_RETURN(PgResult counter_rows, conn.Execute(kCounters, {}));
       cache.counters.clear();
@@ -408,9 +409,10 @@ Result<std::size_t> EventMatcher::MatchBatch(PgConnection& conn, Cache& cache) {
         PgTextArray(event_interactions), PgTextArray(event_ats)};
     FOVEA_ASSIGN_OR_RETURN(PgResult recorded, conn.Execute(kRecord, record_params));
     (void)recorded;
-    return seqs.size();
+    return Batch{seqs.size(), written_subscription.has_value() ||
+                                  events.rows() >= static_cast<int>(options_.batch_size)};
   };
-  Result<std::size_t> result = body();
+  Result<Batch> result = body();
   if (!result.has_value()) {
     // Committed or not (the connection may have broken after kRecord was sent): read it all again.
     cache = Cache{};

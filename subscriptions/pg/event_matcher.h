@@ -108,8 +108,14 @@ class EventMatcher {
   };
 
   void Run();
-  // One batch, committed by one statement; the number of events it matched (0: nothing pending).
-  common::Result<std::size_t> MatchBatch(fhir::store::pg::PgConnection& conn, Cache& cache);
+  struct Batch {
+    std::size_t matched = 0;  // events matched (0: nothing was pending)
+    // Events may be pending still: the batch was full, or a Subscription write ended it. Else
+    // whatever commits later announces itself (NOTIFY fovea_event), and no read is needed.
+    bool more = false;
+  };
+  // One batch, committed by one statement.
+  common::Result<Batch> MatchBatch(fhir::store::pg::PgConnection& conn, Cache& cache);
   // Brings cache.subscriptions up to date: all of them on a new lock session or a changed
   // search registry, else only cache.stale_subscriptions.
   common::Status ReadSubscriptions(fhir::store::pg::PgConnection& conn, Cache& cache,

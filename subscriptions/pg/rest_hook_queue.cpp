@@ -27,6 +27,7 @@ constexpr PgQuery kSyncDrop{
     "DELETE FROM rest_hook_delivery d WHERE NOT EXISTS (SELECT 1 FROM resource r"
     " WHERE r.type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted"
     " AND r.content::jsonb #>> '{channel,type}' = 'rest-hook')"};
+constexpr PgQuery kHooked{"hooks.hooked", "SELECT subscription_id FROM rest_hook_delivery"};
 constexpr PgQuery kClaim{
     "hooks.claim",
     "SELECT d.subscription_id, r.version, r.content, d.delivered_through, d.failures,"
@@ -64,12 +65,15 @@ Result<std::unique_ptr<RestHookQueue>> RestHookQueue::Connect(const std::string&
   return std::unique_ptr<RestHookQueue>(new RestHookQueue(std::move(conn)));
 }
 
-Status RestHookQueue::Sync() {
+Result<std::set<std::string>> RestHookQueue::Sync() {
   FOVEA_ASSIGN_OR_RETURN(PgResult added, conn_->Execute(kSyncAdd, {}));
   FOVEA_ASSIGN_OR_RETURN(PgResult dropped, conn_->Execute(kSyncDrop, {}));
   (void)added;
   (void)dropped;
-  return Status::Ok();
+  FOVEA_ASSIGN_OR_RETURN(PgResult rows, conn_->Execute(kHooked, {}));
+  std::set<std::string> hooked;
+  for (int i = 0; i < rows.rows(); ++i) hooked.emplace(rows.Get(i, 0));
+  return hooked;
 }
 
 Status RestHookQueue::Listen() {
@@ -78,8 +82,11 @@ Status RestHookQueue::Listen() {
   return Status::Ok();
 }
 
-Result<bool> RestHookQueue::Wait(std::chrono::milliseconds timeout) {
-  return conn_->WaitForNotification(timeout);
+Result<bool> RestHookQueue::Wait(std::chrono::milliseconds timeout, std::vector<std::string>& payloads) {
+  std::vector<fhir::store::pg::PgNotification> received;
+  FOVEA_ASSIGN_OR_RETURN(bool woke, conn_->WaitForNotification(timeout, received));
+  for (fhir::store::pg::PgNotification& n : received) payloads.push_back(std::move(n.payload));
+  return woke;
 }
 
 Result<std::optional<ClaimedDelivery>> RestHookQueue::Claim() {

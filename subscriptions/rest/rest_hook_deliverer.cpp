@@ -1,6 +1,7 @@
 #include "subscriptions/rest/rest_hook_deliverer.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -10,6 +11,7 @@
 #include "fhir/rest/access_control.h"
 #include "fhir/rest/writes.h"
 #include "fhir/search/index_extractor.h"
+#include "subscriptions/engine/announcement.h"
 #include "subscriptions/engine/notification_context.h"
 #include "subscriptions/engine/rest_hook_request.h"
 #include "subscriptions/engine/subscription_spec.h"
@@ -73,7 +75,9 @@ std::chrono::milliseconds RestHookDeliverer::Backoff(int failures) const {
 
 void RestHookDeliverer::Watch() {
   std::unique_ptr<RestHookQueue> queue;
-  bool notified = false;  // woken by committed notifications (not by the poll)
+  std::set<std::string> hooked;  // the subscriptions with a delivery row, as of the last sync
+  std::chrono::steady_clock::time_point synced{};  // epoch: sync first
+  bool wake = true;
   for (;;) {
     {
       std::lock_guard lock(mu_);
@@ -86,29 +90,42 @@ void RestHookDeliverer::Watch() {
         continue;
       }
       queue = std::move(connected).value();
+      synced = {};
     }
-    // On each poll, new rest-hook subscriptions get their rows (a new subscription waits at
-    // most one poll for its handshake); then every worker looks for work. Committed
-    // notifications wake the workers at once, without the Subscription scan.
-    if (!notified) {
-      if (Status synced = queue->Sync(); !synced.ok()) {
-        common::LogWarning("rest-hook watcher: " + synced.message());
+    // Every poll, however busy the notifications: new rest-hook subscriptions get their rows
+    // (a new subscription waits at most one poll for its handshake), and every worker looks for
+    // work (retries, heartbeats).
+    auto now = std::chrono::steady_clock::now();
+    if (now - synced >= options_.poll) {
+      auto rows = queue->Sync();
+      if (!rows.has_value()) {
+        common::LogWarning("rest-hook watcher: " + rows.error().message());
         queue.reset();
         continue;
       }
+      hooked = std::move(rows).value();
+      synced = now;
+      wake = true;
     }
-    {
-      std::lock_guard lock(mu_);
-      ++generation_;
+    if (wake) {
+      {
+        std::lock_guard lock(mu_);
+        ++generation_;
+      }
+      wake_.notify_all();
     }
-    wake_.notify_all();
-    auto woke = queue->Wait(options_.poll);
+    // Committed notifications wake the workers at once, but only those that announce a
+    // rest-hook subscription's numbers (or cannot be read): the WebSocket subscriptions' events
+    // would otherwise cost every worker a claim transaction each.
+    std::vector<std::string> payloads;
+    auto until_sync = std::chrono::duration_cast<std::chrono::milliseconds>(
+        synced + options_.poll - std::chrono::steady_clock::now());
+    auto woke = queue->Wait(std::max(until_sync, std::chrono::milliseconds(0)), payloads);
     if (!woke.has_value()) {
       queue.reset();
-      notified = false;
-    } else {
-      notified = *woke;
+      continue;
     }
+    wake = *woke && AnnouncementsConcern(payloads, hooked);
   }
 }
 
@@ -151,7 +168,8 @@ void RestHookDeliverer::Work() {
 
 Result<std::size_t> RestHookDeliverer::DeliverPending() {
   FOVEA_ASSIGN_OR_RETURN(auto queue, RestHookQueue::Connect(options_.dsn));
-  FOVEA_RETURN_IF_ERROR(queue->Sync());
+  FOVEA_ASSIGN_OR_RETURN(std::set<std::string> hooked, queue->Sync());
+  (void)hooked;
   std::size_t handled = 0;
   for (;;) {
     FOVEA_ASSIGN_OR_RETURN(std::optional<ClaimedDelivery> claim, queue->Claim());
