@@ -120,15 +120,4 @@ std::optional<Announced> ParseAnnouncement(std::string_view payload) {
   return out;
 }
 
-bool AnnouncementsConcern(const std::vector<std::string>& payloads, const std::set<std::string>& subscriptions) {
-  for (const std::string& payload : payloads) {
-    std::optional<Announced> announced = ParseAnnouncement(payload);
-    if (!announced.has_value()) return true;
-    for (const auto& [sid, events] : *announced) {
-      if (subscriptions.contains(sid)) return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace subscriptions

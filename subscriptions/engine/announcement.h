@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,10 +47,6 @@ std::vector<std::string> AnnouncementPayloads(const std::vector<AnnouncedEvent>&
 // (without content or context); nullopt when it is empty or not an announcement.
 using Announced = std::map<std::string, std::vector<NotificationEvent>>;
 std::optional<Announced> ParseAnnouncement(std::string_view payload);
-
-// Whether the payloads may concern any of `subscriptions`: one names one of them, or one cannot
-// be read (an empty payload means "read the table": anything may be new).
-bool AnnouncementsConcern(const std::vector<std::string>& payloads, const std::set<std::string>& subscriptions);
 
 }  // namespace subscriptions
 

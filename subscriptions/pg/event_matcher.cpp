@@ -114,7 +114,10 @@ constexpr PgQuery kRecord{
     // fovea.announced: the notification table's trigger (migration 0013) stays quiet.
     " SELECT set_config('fovea.announced', 'on', true), (SELECT count(pg_notify('fovea_notification',"
     "  CASE WHEN pg_notification_queue_usage() < 0.5 THEN p ELSE '' END))"
-    " FROM unnest($9::text[]) AS p)"};
+    " FROM unnest($9::text[]) AS p),"
+    // The rest-hook workers have a channel of their own: woken only when a rest-hook
+    // subscription got numbers, not by every WebSocket subscription's event.
+    " (SELECT count(pg_notify('fovea_rest_hook', '')) WHERE $16::boolean)"};
 
 // NOTIFY payloads: PostgreSQL takes up to 8000 bytes each; more than a few per batch and the
 // dispatchers are better off reading the table.
@@ -387,6 +390,11 @@ Result<EventMatcher::Batch> EventMatcher::MatchBatch(PgConnection& conn, Cache& 
     // kept exactly by the notification rows themselves.
     std::vector<std::string> maintained;
     std::vector<std::int64_t> maintained_counts;
+    bool rest_hook_numbered = false;
+    for (std::size_t i : subs) {
+      const SubscriptionSpec& s = cache.subscriptions[i];
+      rest_hook_numbered = rest_hook_numbered || (s.channel == ChannelType::kRestHook && changed.contains(s.id));
+    }
     for (const auto& [id, number] : changed) {
       auto counted = cache.counters.find(id);
       std::int64_t before = counted != cache.counters.end() ? counted->second : 0;
@@ -406,7 +414,7 @@ Result<EventMatcher::Batch> EventMatcher::MatchBatch(PgConnection& conn, Cache& 
         PgTextArray(maintained), BigintArray(maintained_counts), std::to_string(options_.retain_events),
         std::to_string(options_.retain_for.count()), BigintArray(seqs), PgTextArray(payloads),
         BigintArray(event_seqs), PgTextArray(event_types), PgTextArray(event_ids), BigintArray(event_versions),
-        PgTextArray(event_interactions), PgTextArray(event_ats)};
+        PgTextArray(event_interactions), PgTextArray(event_ats), rest_hook_numbered ? "true" : "false"};
     FOVEA_ASSIGN_OR_RETURN(PgResult recorded, conn.Execute(kRecord, record_params));
     (void)recorded;
     return Batch{seqs.size(), written_subscription.has_value() ||

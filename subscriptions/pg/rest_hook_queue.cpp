@@ -15,7 +15,8 @@ namespace {
 constexpr PgQuery kBegin{"hooks.begin", "BEGIN"};
 constexpr PgQuery kCommit{"hooks.commit", "COMMIT"};
 constexpr PgQuery kRollback{"hooks.rollback", "ROLLBACK"};
-constexpr PgQuery kListenNotifications{"hooks.listen_notifications", "LISTEN fovea_notification"};
+// The matcher NOTIFYs fovea_rest_hook when a batch numbered events of a rest-hook subscription.
+constexpr PgQuery kListenNotifications{"hooks.listen_notifications", "LISTEN fovea_rest_hook"};
 constexpr PgQuery kSyncAdd{
     "hooks.sync_add",
     "INSERT INTO rest_hook_delivery (subscription_id)"
@@ -27,7 +28,6 @@ constexpr PgQuery kSyncDrop{
     "DELETE FROM rest_hook_delivery d WHERE NOT EXISTS (SELECT 1 FROM resource r"
     " WHERE r.type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted"
     " AND r.content::jsonb #>> '{channel,type}' = 'rest-hook')"};
-constexpr PgQuery kHooked{"hooks.hooked", "SELECT subscription_id FROM rest_hook_delivery"};
 constexpr PgQuery kClaim{
     "hooks.claim",
     "SELECT d.subscription_id, r.version, r.content, d.delivered_through, d.failures,"
@@ -65,15 +65,12 @@ Result<std::unique_ptr<RestHookQueue>> RestHookQueue::Connect(const std::string&
   return std::unique_ptr<RestHookQueue>(new RestHookQueue(std::move(conn)));
 }
 
-Result<std::set<std::string>> RestHookQueue::Sync() {
+Status RestHookQueue::Sync() {
   FOVEA_ASSIGN_OR_RETURN(PgResult added, conn_->Execute(kSyncAdd, {}));
   FOVEA_ASSIGN_OR_RETURN(PgResult dropped, conn_->Execute(kSyncDrop, {}));
   (void)added;
   (void)dropped;
-  FOVEA_ASSIGN_OR_RETURN(PgResult rows, conn_->Execute(kHooked, {}));
-  std::set<std::string> hooked;
-  for (int i = 0; i < rows.rows(); ++i) hooked.emplace(rows.Get(i, 0));
-  return hooked;
+  return Status::Ok();
 }
 
 Status RestHookQueue::Listen() {
@@ -82,11 +79,8 @@ Status RestHookQueue::Listen() {
   return Status::Ok();
 }
 
-Result<bool> RestHookQueue::Wait(std::chrono::milliseconds timeout, std::vector<std::string>& payloads) {
-  std::vector<fhir::store::pg::PgNotification> received;
-  FOVEA_ASSIGN_OR_RETURN(bool woke, conn_->WaitForNotification(timeout, received));
-  for (fhir::store::pg::PgNotification& n : received) payloads.push_back(std::move(n.payload));
-  return woke;
+Result<bool> RestHookQueue::Wait(std::chrono::milliseconds timeout) {
+  return conn_->WaitForNotification(timeout);
 }
 
 Result<std::optional<ClaimedDelivery>> RestHookQueue::Claim() {

@@ -14,9 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
-#include <vector>
 
 #include "common/status.h"
 
@@ -41,13 +39,12 @@ class RestHookQueue {
   static common::Result<std::unique_ptr<RestHookQueue>> Connect(const std::string& dsn);
   ~RestHookQueue();
 
-  // Gives every rest-hook Subscription its row and drops the rows of deleted ones; returns the
-  // subscriptions that have a row now.
-  common::Result<std::set<std::string>> Sync();
-  // For a queue that only watches: LISTENs for committed notifications, then Wait() sleeps
-  // until one arrives (true; their payloads appended to `payloads`) or `timeout` passes (false).
+  // Gives every rest-hook Subscription its row and drops the rows of deleted ones.
+  common::Status Sync();
+  // For a queue that only watches: LISTENs for committed notifications of rest-hook
+  // subscriptions, then Wait() sleeps until one arrives (true) or `timeout` passes (false).
   common::Status Listen();
-  common::Result<bool> Wait(std::chrono::milliseconds timeout, std::vector<std::string>& payloads);
+  common::Result<bool> Wait(std::chrono::milliseconds timeout);
   // The next subscription with work, locked until Delivered/Failed/Release; nullopt: none now.
   common::Result<std::optional<ClaimedDelivery>> Claim();
   // The claimed subscription's endpoint took everything through `through`: failures cleared,

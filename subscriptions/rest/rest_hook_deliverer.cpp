@@ -1,7 +1,6 @@
 #include "subscriptions/rest/rest_hook_deliverer.h"
 
 #include <algorithm>
-#include <set>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -11,7 +10,6 @@
 #include "fhir/rest/access_control.h"
 #include "fhir/rest/writes.h"
 #include "fhir/search/index_extractor.h"
-#include "subscriptions/engine/announcement.h"
 #include "subscriptions/engine/notification_context.h"
 #include "subscriptions/engine/rest_hook_request.h"
 #include "subscriptions/engine/subscription_spec.h"
@@ -75,7 +73,6 @@ std::chrono::milliseconds RestHookDeliverer::Backoff(int failures) const {
 
 void RestHookDeliverer::Watch() {
   std::unique_ptr<RestHookQueue> queue;
-  std::set<std::string> hooked;  // the subscriptions with a delivery row, as of the last sync
   std::chrono::steady_clock::time_point synced{};  // epoch: sync first
   bool wake = true;
   for (;;) {
@@ -94,16 +91,15 @@ void RestHookDeliverer::Watch() {
     }
     // Every poll, however busy the notifications: new rest-hook subscriptions get their rows
     // (a new subscription waits at most one poll for its handshake), and every worker looks for
-    // work (retries, heartbeats).
+    // work (retries, heartbeats). A committed notification of a rest-hook subscription wakes
+    // them at once, without the Subscription scan.
     auto now = std::chrono::steady_clock::now();
     if (now - synced >= options_.poll) {
-      auto rows = queue->Sync();
-      if (!rows.has_value()) {
-        common::LogWarning("rest-hook watcher: " + rows.error().message());
+      if (Status synced_rows = queue->Sync(); !synced_rows.ok()) {
+        common::LogWarning("rest-hook watcher: " + synced_rows.message());
         queue.reset();
         continue;
       }
-      hooked = std::move(rows).value();
       synced = now;
       wake = true;
     }
@@ -114,18 +110,14 @@ void RestHookDeliverer::Watch() {
       }
       wake_.notify_all();
     }
-    // Committed notifications wake the workers at once, but only those that announce a
-    // rest-hook subscription's numbers (or cannot be read): the WebSocket subscriptions' events
-    // would otherwise cost every worker a claim transaction each.
-    std::vector<std::string> payloads;
     auto until_sync = std::chrono::duration_cast<std::chrono::milliseconds>(
         synced + options_.poll - std::chrono::steady_clock::now());
-    auto woke = queue->Wait(std::max(until_sync, std::chrono::milliseconds(0)), payloads);
+    auto woke = queue->Wait(std::max(until_sync, std::chrono::milliseconds(0)));
     if (!woke.has_value()) {
       queue.reset();
       continue;
     }
-    wake = *woke && AnnouncementsConcern(payloads, hooked);
+    wake = *woke;
   }
 }
 
@@ -168,8 +160,7 @@ void RestHookDeliverer::Work() {
 
 Result<std::size_t> RestHookDeliverer::DeliverPending() {
   FOVEA_ASSIGN_OR_RETURN(auto queue, RestHookQueue::Connect(options_.dsn));
-  FOVEA_ASSIGN_OR_RETURN(std::set<std::string> hooked, queue->Sync());
-  (void)hooked;
+  FOVEA_RETURN_IF_ERROR(queue->Sync());
   std::size_t handled = 0;
   for (;;) {
     FOVEA_ASSIGN_OR_RETURN(std::optional<ClaimedDelivery> claim, queue->Claim());

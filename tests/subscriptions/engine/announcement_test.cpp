@@ -10,7 +10,6 @@ namespace {
 
 using subscriptions::AnnouncedEvent;
 using subscriptions::AnnouncementPayloads;
-using subscriptions::AnnouncementsConcern;
 using subscriptions::ParseAnnouncement;
 
 AnnouncedEvent Event(const std::string& id, int version, const std::string& method,
@@ -106,21 +105,6 @@ BOOST_AUTO_TEST_CASE(AnythingElseMeansReadTheTable) {
   BOOST_TEST(!ParseAnnouncement("fovea-n1\ne 1 Task t 1 PUT\ns1 0\n").has_value()); // numbers start at 1
   BOOST_TEST(!ParseAnnouncement("fovea-n1\ne 1 Task t 1 PUT\ns1 3 4\n").has_value());
   BOOST_TEST(ParseAnnouncement("fovea-n1\ne 1 Task t 1 PUT\ns1 3\n").has_value());
-}
-
-// The rest-hook watcher wakes its workers only for announcements of rest-hook subscriptions
-// (and for anything it cannot read).
-BOOST_AUTO_TEST_CASE(ConcernsOnlyTheSubscriptionsItNames) {
-  std::vector<std::string> payloads =
-      AnnouncementPayloads({Event("t1", 1, "PUT", {{"ws-1", 4}, {"ws-2", 9}})}, 7900, 64000);
-  BOOST_REQUIRE(!payloads.empty());
-  BOOST_TEST(!AnnouncementsConcern(payloads, {"hook-1"}));
-  BOOST_TEST(!AnnouncementsConcern(payloads, {}));
-  BOOST_TEST(AnnouncementsConcern(payloads, {"hook-1", "ws-2"}));
-  BOOST_TEST(!AnnouncementsConcern({}, {"hook-1"}));
-  payloads.push_back("");  // "read the table": anything may be new
-  BOOST_TEST(AnnouncementsConcern(payloads, {"hook-1"}));
-  BOOST_TEST(AnnouncementsConcern({"not an announcement"}, {}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
