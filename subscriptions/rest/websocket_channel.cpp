@@ -32,6 +32,10 @@ constexpr fhir::store::pg::PgQuery kListen{"channel.listen", "LISTEN fovea_notif
 constexpr fhir::store::pg::PgQuery kListenPresence{"channel.listen_presence", "LISTEN fovea_presence"};
 // Events fetched per subscription per round; the rest follow in the next round.
 constexpr std::size_t kEventsPerRound = 200;
+// Frames handed to the socket loop at once: enough that one event's fan-out to a van's
+// tablets is one hand-off, small enough that the loop starts writing to a thousand sockets
+// while the rest are built.
+constexpr std::size_t kHandOffBytes = 256 * 1024;
 
 }  // namespace
 
@@ -557,7 +561,32 @@ bool WebSocketChannel::DeliverNew(const Announced* announced) {
   struct Member {
     ConnectionId connection;
     Binding* binding;
-    bool cut = false;  // closed or cut off: OnClose drops the binding
+  };
+  // The round's frames go to the socket loop in batches (SocketLoop::SendTexts): one lock and one
+  // wake-up of its thread per batch, not per frame. A binding's `sent` moves when its frame is
+  // queued; a frame refused (the socket closed or cut off) leaves it where it was, and so do the
+  // later frames for that socket, which are refused too.
+  struct Queued {
+    Binding* binding;
+    std::int64_t number;
+  };
+  std::deque<std::string> frames;  // what `outgoing` points into
+  std::vector<websocket::SocketLoop::Outgoing> outgoing;
+  std::vector<Queued> queued;
+  std::size_t queued_bytes = 0;
+  std::vector<bool> accepted;
+  auto flush = [&] {
+    if (outgoing.empty()) return;
+    loop_.SendTexts(outgoing, accepted);
+    for (std::size_t i = 0; i < queued.size(); ++i) {
+      if (!accepted[i]) continue;
+      queued[i].binding->sent = std::max(queued[i].binding->sent, queued[i].number);
+      queued[i].binding->last_frame = now;
+    }
+    outgoing.clear();
+    queued.clear();
+    frames.clear();
+    queued_bytes = 0;
   };
   using GroupKey = std::tuple<const SubscriptionSpec*, PayloadContent, const fhir::auth::Principal*>;
   // An event goes to many subscriptions of one topic: what its Bundle holds that is the same for
@@ -592,17 +621,17 @@ bool WebSocketChannel::DeliverNew(const Announced* announced) {
       AttachContextOnce(spec, mine, *search, content == PayloadContent::kFullResource, contexts);
       if (content == PayloadContent::kFullResource) KeepReadable(*std::get<2>(key), mine);
       for (const NotificationEvent& e : mine) {
-        std::string frame;  // built when the first socket needs it
-        for (Member& m : members) {
-          if (m.cut || m.binding->sent >= e.number) continue;
-          if (frame.empty()) frame = event_frame(sid, spec, e, content, std::get<2>(key));
-          if (!loop_.SendText(m.connection, frame)) {
-            m.cut = true;
-            continue;
+        const std::string* frame = nullptr;  // built when the first socket needs it
+        for (const Member& m : members) {
+          if (m.binding->sent >= e.number) continue;
+          if (frame == nullptr) {
+            frame = &frames.emplace_back(event_frame(sid, spec, e, content, std::get<2>(key)));
+            queued_bytes += frame->size();
           }
-          m.binding->sent = e.number;
-          m.binding->last_frame = now;
+          outgoing.push_back({m.connection, *frame});
+          queued.push_back({m.binding, e.number});
         }
+        if (queued_bytes >= kHandOffBytes) flush();
       }
     }
     // Trimmed by retention below the first number asked for is not "more": only a full round
@@ -611,6 +640,7 @@ bool WebSocketChannel::DeliverNew(const Announced* announced) {
       more = true;
     }
   }
+  flush();
   return more;
 }
 

@@ -155,11 +155,15 @@ void SocketLoop::Wake() {
 }
 
 void SocketLoop::Touch(Connection& c) {
+  TouchQuietly(c);
+  Wake();
+}
+
+void SocketLoop::TouchQuietly(Connection& c) {
   if (!c.touched) {
     c.touched = true;
     touched_.push_back(&c);
   }
-  Wake();
 }
 
 bool SocketLoop::Admit() {
@@ -203,6 +207,21 @@ ConnectionId SocketLoop::Adopt(std::unique_ptr<NonBlockingStream> stream,
 
 bool SocketLoop::SendText(ConnectionId id, std::string_view text) {
   std::lock_guard lock(mu_);
+  bool accepted = QueueText(id, text);
+  if (!touched_.empty()) Wake();
+  return accepted;
+}
+
+void SocketLoop::SendTexts(const std::vector<Outgoing>& outgoing, std::vector<bool>& accepted) {
+  accepted.assign(outgoing.size(), false);
+  std::lock_guard lock(mu_);
+  for (std::size_t i = 0; i < outgoing.size(); ++i) {
+    accepted[i] = QueueText(outgoing[i].connection, outgoing[i].text);
+  }
+  if (!touched_.empty()) Wake();
+}
+
+bool SocketLoop::QueueText(ConnectionId id, std::string_view text) {
   auto it = connections_.find(id);
   if (it == connections_.end() || !it->second->accepting) return false;
   Connection& c = *it->second;
@@ -211,12 +230,12 @@ bool SocketLoop::SendText(ConnectionId id, std::string_view text) {
     c.accepting = false;
     c.close_code = kClosePolicyViolation;
     c.close_reason = "send queue full";
-    Touch(c);
+    TouchQuietly(c);
     return false;
   }
   AppendFrame(Opcode::kText, text, c.inbox);
   c.queued.fetch_add(frame, std::memory_order_relaxed);
-  Touch(c);
+  TouchQuietly(c);
   return true;
 }
 

@@ -112,6 +112,15 @@ class SocketLoop {
   // closed with 1008 after what was queued before (the consumer catches up later, e.g. with
   // $events), and this frame is dropped.
   bool SendText(ConnectionId id, std::string_view text);
+  // SendText for many frames at once (a notification fanned out to many sockets): one lock and
+  // at most one wake-up of the loop for all of them, instead of the loop waking at the first
+  // and contending for the lock with the rest. Frames for one connection keep their order.
+  // accepted[i] is what SendText would have returned for outgoing[i].
+  struct Outgoing {
+    ConnectionId connection;
+    std::string_view text;
+  };
+  void SendTexts(const std::vector<Outgoing>& outgoing, std::vector<bool>& accepted);
   // Starts the close handshake: a close frame with `code` (1000, or 3000-4999 for
   // application codes) and `reason` (at most 123 bytes are sent) after what is queued.
   // Nothing happens for an unknown or closing connection.
@@ -143,6 +152,9 @@ class SocketLoop {
   void BeginShutdown();
   void Bury();
   void Touch(Connection& c);  // REQUIRES(mu_)
+  // Lists `c` for the loop without waking it (the caller wakes it once). REQUIRES(mu_)
+  void TouchQuietly(Connection& c);
+  bool QueueText(ConnectionId id, std::string_view text);  // REQUIRES(mu_); Touches quietly
 
   const SocketCallbacks callbacks_;
   const SocketLoopOptions options_;

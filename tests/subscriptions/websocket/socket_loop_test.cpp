@@ -444,6 +444,60 @@ BOOST_AUTO_TEST_CASE(OverflowClosesWith1008AfterWhatWasQueued) {
   BOOST_TEST(e.WaitClosed(slow.id));
 }
 
+// SendTexts is SendText for a batch: per socket in order, refused where SendText would refuse
+// (an unknown socket; a full queue, after which that socket takes nothing more).
+BOOST_AUTO_TEST_CASE(SendTextsQueuesInOrderAndRefusesAsSendTextWould) {
+  ws::SocketLoopOptions o = Fast();
+  o.max_queued_bytes = 8 * 1024;
+  EchoLoop e(o);
+  auto a = e.Connect();
+  auto b = e.Connect();
+  auto slow = e.Connect("", 4 * 1024);  // never reads until the end
+  std::string big(3000, 's');
+  std::vector<ws::SocketLoop::Outgoing> out = {
+      {a.id, "a1"}, {b.id, "b1"}, {a.id, "a2"}, {a.id + b.id + slow.id + 100, "nobody"}, {b.id, "b2"}};
+  std::vector<std::string> texts;
+  for (int i = 0; i < 20; ++i) texts.push_back(big + std::to_string(i));
+  for (const std::string& t : texts) out.push_back({slow.id, t});
+  out.push_back({a.id, "a3"});
+  std::vector<bool> accepted;
+  e.loop->SendTexts(out, accepted);
+  BOOST_REQUIRE(accepted.size() == out.size());
+  BOOST_TEST(accepted[0]);
+  BOOST_TEST(accepted[1]);
+  BOOST_TEST(accepted[2]);
+  BOOST_TEST(!accepted[3]);
+  BOOST_TEST(accepted[4]);
+  BOOST_TEST(accepted.back());
+  // The slow socket: a prefix accepted, then nothing (the queue filled and it is being closed).
+  std::size_t taken = 0;
+  while (taken < texts.size() && accepted[5 + taken]) ++taken;
+  BOOST_TEST(taken > 0u);
+  BOOST_TEST(taken < texts.size());
+  for (std::size_t i = taken; i < texts.size(); ++i) BOOST_TEST(!accepted[5 + i]);
+  BOOST_TEST(!e.loop->SendText(slow.id, "after the cut"));
+
+  for (const char* want : {"a1", "a2", "a3"}) {
+    auto m = a.client->NextData();
+    BOOST_REQUIRE(m.has_value());
+    BOOST_TEST(m->payload == want);
+  }
+  for (const char* want : {"b1", "b2"}) {
+    auto m = b.client->NextData();
+    BOOST_REQUIRE(m.has_value());
+    BOOST_TEST(m->payload == want);
+  }
+  for (std::size_t i = 0; i < taken; ++i) {
+    auto m = slow.client->NextData();
+    BOOST_REQUIRE(m.has_value());
+    BOOST_REQUIRE(m->payload == texts[i]);
+  }
+  auto close = slow.client->NextData();
+  BOOST_REQUIRE(close.has_value());
+  BOOST_TEST((close->opcode == Opcode::kClose));
+  BOOST_TEST(CloseCodeOf(*close) == ws::kClosePolicyViolation);
+}
+
 BOOST_AUTO_TEST_CASE(StalledConsumerIsCutWhileOthersFlow) {
   ws::SocketLoopOptions o = Fast();
   o.max_queued_bytes = 64 * 1024;
