@@ -1,5 +1,6 @@
 // fovea: the FHIR R4 server for mobile screening units. See README.md.
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <cerrno>
@@ -36,6 +37,18 @@ void RaiseOpenFileLimit() {
     common::LogWarning(std::string("cannot raise the open-file limit from ") +
                        std::to_string(limit.rlim_cur) + ": " + std::strerror(errno));
   }
+}
+
+// A server's heap is reused at once: each notification round allocates a frame per socket and
+// frees it once written, each request its buffers. glibc hands freed memory at the top of a heap
+// back to the kernel once more than 128 KB of it is free, and the next round takes it again
+// through page faults; in a multi-threaded process every hand-back also interrupts the other
+// CPUs to flush their TLBs (docs/PERFORMANCE.md: a fifth of the WebSocket fan-out's CPU was
+// the kernel doing this). Up to 64 MB per arena are kept instead; blocks of 4 MB and more
+// still come from mmap and go back to the kernel when freed.
+void KeepFreedMemory() {
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }
 
 }  // namespace
@@ -85,5 +98,6 @@ int main(int argc, char** argv) {
   if (config->command == "migrate") return server::RunMigrate(*config);
   if (config->command == "reindex") return server::RunReindex(*config);
   RaiseOpenFileLimit();
+  KeepFreedMemory();
   return server::RunServe(*config);
 }
