@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "fhir/store/pg/connection.h"
 #include "subscriptions/rest/rest_hook_deliverer.h"
 #include "tests/subscriptions/rest/hook_receiver.h"
 #include "tests/subscriptions/rest/notification_reading.h"
@@ -164,6 +165,56 @@ BOOST_AUTO_TEST_CASE(HandshakeActivatesAndEventsArriveInOrderWithTheSubscribersH
     BOOST_TEST(entry.Find("response") != nullptr);
   }
   BOOST_TEST(Deliver(*deliverer) == 0u);  // nothing twice
+}
+
+// The rest-hook workers are woken (NOTIFY fovea_rest_hook) by the matcher's batches that
+// numbered a rest-hook subscription's events, and only by those: a WebSocket subscription's
+// events must not cost every worker a claim transaction.
+BOOST_AUTO_TEST_CASE(OnlyARestHookSubscriptionsNumbersWakeTheRestHookWorkers) {
+  TestServer server;
+  HookReceiver endpoint;
+  auto deliverer = Deliverer(server);
+  Create(server, TaskHook(endpoint.url()));  // encounter e1
+  BOOST_REQUIRE(Deliver(*deliverer) == 1u);  // the handshake: active
+  HttpResult ws = server.Request("POST", "Subscription", std::string(R"({"resourceType":"Subscription",
+    "status":"active","reason":"a tablet","criteria":"https://fovea.health/fhir/SubscriptionTopic/task-status",
+    "_criteria":{"extension":[{"url":")") + kBackport + R"(backport-filter-criteria","valueString":"Task?encounter=Encounter/e2"}]},
+    "channel":{"type":"websocket","payload":"application/fhir+json",
+      "_payload":{"extension":[{"url":")" + kBackport + R"(backport-payload-content","valueCode":"id-only"}]}}})");
+  BOOST_REQUIRE_MESSAGE(ws.status == 201, ws.body);
+  Match(server);
+
+  auto listener = fhir::store::pg::PgConnection::Connect(server.dsn());
+  auto other = fhir::store::pg::PgConnection::Connect(server.dsn());
+  BOOST_REQUIRE((listener.has_value() && other.has_value()));
+  BOOST_REQUIRE((*listener)->ExecuteUnprepared({"test.listen", "LISTEN fovea_rest_hook"}, {}).has_value());
+  // Every fovea_rest_hook up to a marker committed after the batch (delivery is in commit order).
+  auto wake_ups_until_marker = [&] {
+    BOOST_REQUIRE((*other)->ExecuteUnprepared({"test.marker", "SELECT pg_notify('fovea_rest_hook', 'marker')"}, {}).has_value());
+    int wake_ups = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::vector<fhir::store::pg::PgNotification> received;
+      BOOST_REQUIRE((*listener)->WaitForNotification(std::chrono::milliseconds(500), received).has_value());
+      for (const auto& n : received) {
+        if (n.payload == "marker") return wake_ups;
+        ++wake_ups;
+      }
+    }
+    BOOST_FAIL("the marker never came");
+    return wake_ups;
+  };
+
+  Put(server, "Task/tablet-only", R"({"resourceType":"Task","id":"tablet-only","status":"ready","intent":"order",
+    "encounter":{"reference":"Encounter/e2"}})");
+  Match(server);
+  BOOST_TEST(wake_ups_until_marker() == 0);
+
+  Put(server, "Task/t1", Task("t1", "ready"));  // encounter e1: the hook's
+  Match(server);
+  BOOST_TEST(wake_ups_until_marker() == 1);
+  BOOST_TEST(Deliver(*deliverer) == 1u);
+  BOOST_TEST(DeliveredNumbers(endpoint.received()) == (std::vector<std::string>{"1"}));
 }
 
 BOOST_AUTO_TEST_CASE(AFailedHandshakePutsTheSubscriptionInErrorWithTheReason) {
