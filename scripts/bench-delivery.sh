@@ -6,13 +6,14 @@
 # Throwaway PostgreSQL with default durability (fsync per commit) and `fovea serve --auth off`
 # on loopback (scripts/lib/bench-env.sh). Prints markdown tables of medians over RUNS runs.
 #
-#   scripts/bench-delivery.sh                         # RUNS=3, about 10 minutes
+#   scripts/bench-delivery.sh                         # RUNS=3, about 12 minutes
 #   RUNS=1 SOCKETS="1 100" SHARED= MEMORY_SOCKETS=2000 scripts/bench-delivery.sh   # a quick look
 #
 # Environment:
 #   RUNS=3                 runs of every cell; runs alternate Fovea/baseline order (ABBA)
 #   SOCKETS="1 100 1000"   socket counts for latency (Fovea: one subscription per socket)
-#   EVENTS="300 200 100"   measured events for each SOCKETS entry (the last repeats)
+#   EVENTS="1000 1000 300" measured events for each SOCKETS entry (the last repeats); a p99
+#                          needs many events: of 200 it is the second-worst event's latency
 #   WARMUP_EVENTS=5        events before those, not counted
 #   GAP_MS=20              pause between one event's last frame and the next write
 #   TIMEOUT=5              seconds an event may take to reach every socket (else: lost)
@@ -33,7 +34,7 @@ cd "$repo"
 
 RUNS=${RUNS:-3}
 SOCKETS=${SOCKETS:-"1 100 1000"}
-EVENTS=${EVENTS:-"300 200 100"}
+EVENTS=${EVENTS:-"1000 1000 300"}
 WARMUP_EVENTS=${WARMUP_EVENTS:-5}
 GAP_MS=${GAP_MS:-20}
 TIMEOUT=${TIMEOUT:-5}
