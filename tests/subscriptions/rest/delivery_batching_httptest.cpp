@@ -147,22 +147,8 @@ BOOST_AUTO_TEST_CASE(TheMatcherAnnouncesItsNumbersAndNothingElse) {
   BOOST_REQUIRE((*listener)->ExecuteUnprepared(kListen, {}).has_value());
   auto other = fhir::store::pg::PgConnection::Connect(server.dsn());
   BOOST_REQUIRE(other.has_value());
-  constexpr fhir::store::pg::PgQuery kMarker{"test.marker", "SELECT pg_notify('fovea_notification', 'marker')"};
-  // Everything NOTIFYd up to the marker, which is committed after it (delivery is in commit order).
   auto until_marker = [&] {
-    BOOST_REQUIRE((*other)->ExecuteUnprepared(kMarker, {}).has_value());
-    std::vector<std::string> payloads;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::vector<fhir::store::pg::PgNotification> received;
-      BOOST_REQUIRE((*listener)->WaitForNotification(std::chrono::milliseconds(500), received).has_value());
-      for (const auto& n : received) {
-        if (n.payload == "marker") return payloads;
-        payloads.push_back(n.payload);
-      }
-    }
-    BOOST_FAIL("the marker never came");
-    return payloads;
+    return subscription_test::NotifiedUntilMarker(**listener, **other, "fovea_notification");
   };
 
   PutTask(server, "t1", "e1");
