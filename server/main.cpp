@@ -43,9 +43,9 @@ void RaiseOpenFileLimit() {
 // frees it once written, each request its buffers. glibc hands freed memory at the top of a heap
 // back to the kernel once more than 128 KB of it is free, and the next round takes it again
 // through page faults; in a multi-threaded process every hand-back also interrupts the other
-// CPUs to flush their TLBs (docs/PERFORMANCE.md: a fifth of the WebSocket fan-out's CPU was
-// the kernel doing this). Up to 64 MB per arena are kept instead; blocks of 4 MB and more
-// still come from mmap and go back to the kernel when freed.
+// CPUs to flush their TLBs (seen in a profile of the WebSocket fan-out, docs/PERFORMANCE.md).
+// Up to 64 MB per arena are kept instead; blocks of 4 MB and more still come from mmap and go
+// back to the kernel when freed.
 void KeepFreedMemory() {
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
