@@ -323,6 +323,7 @@ Result<EventMatcher::Batch> EventMatcher::MatchBatch(PgConnection& conn, Cache& 
     std::vector<std::string> event_ats;
     std::vector<AnnouncedEvent> announced;
     std::vector<std::int64_t> seqs;
+    bool rest_hook_numbered = false;  // a rest-hook subscription got a number: wake its workers
     for (int row = 0; row < events.rows(); ++row) {
       ChangeEvent e;
       e.seq = events.GetInt64(row, 0);
@@ -358,6 +359,7 @@ Result<EventMatcher::Batch> EventMatcher::MatchBatch(PgConnection& conn, Cache& 
             changed.emplace(s->id, number);
           }
           row_subscriptions.push_back(s->id);
+          rest_hook_numbered = rest_hook_numbered || s->channel == ChannelType::kRestHook;
           row_numbers.push_back(number);
           if (announcing == nullptr) {
             event_seqs.push_back(e.seq);
@@ -390,11 +392,6 @@ Result<EventMatcher::Batch> EventMatcher::MatchBatch(PgConnection& conn, Cache& 
     // kept exactly by the notification rows themselves.
     std::vector<std::string> maintained;
     std::vector<std::int64_t> maintained_counts;
-    bool rest_hook_numbered = false;
-    for (std::size_t i : subs) {
-      const SubscriptionSpec& s = cache.subscriptions[i];
-      rest_hook_numbered = rest_hook_numbered || (s.channel == ChannelType::kRestHook && changed.contains(s.id));
-    }
     for (const auto& [id, number] : changed) {
       auto counted = cache.counters.find(id);
       std::int64_t before = counted != cache.counters.end() ? counted->second : 0;
