@@ -4,10 +4,12 @@
 //   audit_bench --dsn DSN [--rows N] [--batch B] [--compare]
 //
 // Appends N AuditEvents (a mixed read/search/update workload) with PgAuditStore::Append, B per
-// statement, and prints one JSON line: the time to build the rows (AuditRowFor, paid in the
-// request thread by AuditLog::Record) and the rows stored per second. With --compare it also
-// stores the same events the way they were stored before migration 0004: as FHIR resources with
-// their FHIRPath search-index rows, through ResourceStore::CreateAll (a second line).
+// statement (audit blocks, migration 0016), and prints one JSON line: the time to build the rows
+// (AuditRowFor, paid in the request thread by AuditLog::Record) and the rows stored per second.
+// With --compare it also stores the same events as one audit_event row each, B per statement
+// (kAppendAuditEvents: how a write's own AuditEvent is stored, and how every event was stored
+// before migration 0016), and as FHIR resources with their FHIRPath search-index rows through
+// ResourceStore::CreateAll (before migration 0004): a line each.
 // The database is migrated first. Only local databases (unix socket or loopback) are accepted:
 // point it at a throwaway cluster (scripts/pg-throwaway.sh).
 
@@ -28,6 +30,7 @@
 #include "fhir/store/pg/connection_pool.h"
 #include "fhir/store/pg/migrations.h"
 #include "fhir/store/pg/pg_resource_store.h"
+#include "fhir/store/pg/queries.h"
 
 namespace {
 
@@ -118,7 +121,7 @@ std::vector<std::vector<T>> Batches(std::vector<T> all, int batch) {
   return out;
 }
 
-// The audit_event path: AuditRowFor per event, one Append per batch.
+// The audit_block path: AuditRowFor per event, one Append per batch.
 void RunRows(fhir::store::pg::ConnectionPool& pool, const Options& o) {
   const common::TimePoint now = common::SystemClock().Now();
   auto t0 = Clock::now();
@@ -132,7 +135,26 @@ void RunRows(fhir::store::pg::ConnectionPool& pool, const Options& o) {
   for (const auto& b : batches) {
     if (common::Status st = store.Append(b); !st.ok()) Die("append failed: " + st.message());
   }
-  Print("audit_event", o, Seconds(t1 - t0), Seconds(Clock::now() - t2));
+  Print("audit_block", o, Seconds(t1 - t0), Seconds(Clock::now() - t2));
+}
+
+// One audit_event row per event, B per statement, as a write's statement inserts them.
+void RunEventRows(fhir::store::pg::ConnectionPool& pool, const Options& o) {
+  const common::TimePoint now = common::SystemClock().Now();
+  auto t0 = Clock::now();
+  std::vector<fhir::audit::AuditRow> rows;
+  rows.reserve(static_cast<std::size_t>(o.rows));
+  for (int n = 0; n < o.rows; ++n) rows.push_back(fhir::audit::AuditRowFor(Event(n, now)));
+  auto t1 = Clock::now();
+  auto batches = Batches(std::move(rows), o.batch);
+  auto conn = pool.Acquire();
+  if (!conn.has_value()) Die("no connection: " + conn.error().message());
+  auto t2 = Clock::now();
+  for (const auto& b : batches) {
+    auto r = (*conn)->Execute(fhir::store::pg::kAppendAuditEvents, {fhir::audit::AuditRowsJson(b)});
+    if (!r.has_value()) Die("append failed: " + r.error().message());
+  }
+  Print("audit_event_rows", o, Seconds(t1 - t0), Seconds(Clock::now() - t2));
 }
 
 // The previous path: each AuditEvent a resource (parsed, stamped, FHIRPath-indexed), stored with
@@ -184,6 +206,7 @@ int main(int argc, char** argv) {
   }
   fhir::store::pg::ConnectionPool pool(o.dsn, 1);
   RunRows(pool, o);
+  if (o.compare) RunEventRows(pool, o);
   if (o.compare) RunResources(pool, o);
   return 0;
 }

@@ -103,6 +103,18 @@ common::Status CheckAuditRows(const std::vector<AuditRow>& rows) {
 
 }  // namespace detail
 
+bool AuditRowMatches(const AuditRow& row, const AuditQuery& q) {
+  auto same = [](const std::string& wanted, const std::string& value) {
+    return wanted.empty() || wanted == value;
+  };
+  return (!q.recorded_from || row.recorded >= *q.recorded_from) &&
+         (!q.recorded_until || row.recorded < *q.recorded_until) && (!q.seq || row.seq == *q.seq) &&
+         same(q.subtype, row.subtype) && same(q.agent, row.agent) &&
+         same(q.client_id, row.client_id) && same(q.patient, row.patient) &&
+         same(q.entity, row.entity) && same(q.address, row.address) &&
+         (!q.action || row.action == *q.action) && (!q.outcome || row.outcome == *q.outcome);
+}
+
 AuditRow AuditRowFor(const AuditRecord& record) {
   AuditRow row;
   row.recorded = record.recorded;

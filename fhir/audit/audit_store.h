@@ -63,6 +63,9 @@ struct AuditQuery {
   std::optional<std::int64_t> after_seq;  // cursor: continue past this row in the sort order
 };
 
+// Whether `row` passes every filter `query` sets (its cursor, count and order aside).
+bool AuditRowMatches(const AuditRow& row, const AuditQuery& query);
+
 struct AuditPage {
   std::vector<AuditRow> rows;
   std::optional<std::int64_t> next_after_seq;  // set when more rows follow

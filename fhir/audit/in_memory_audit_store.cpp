@@ -14,18 +14,6 @@ using common::StatusCode;
 
 namespace {
 
-bool Matches(const AuditRow& row, const AuditQuery& q) {
-  auto same = [](const std::string& wanted, const std::string& value) {
-    return wanted.empty() || wanted == value;
-  };
-  return (!q.recorded_from || row.recorded >= *q.recorded_from) &&
-         (!q.recorded_until || row.recorded < *q.recorded_until) && (!q.seq || row.seq == *q.seq) &&
-         same(q.subtype, row.subtype) && same(q.agent, row.agent) &&
-         same(q.client_id, row.client_id) && same(q.patient, row.patient) &&
-         same(q.entity, row.entity) && same(q.address, row.address) &&
-         (!q.action || row.action == *q.action) && (!q.outcome || row.outcome == *q.outcome);
-}
-
 auto Key(const AuditRow& row) { return std::make_tuple(row.recorded, row.seq); }
 
 }  // namespace
@@ -62,7 +50,7 @@ Result<AuditPage> InMemoryAuditStore::Search(const AuditQuery& q) {
   }
   std::vector<AuditRow> matches;
   for (const AuditRow& row : rows_) {
-    if (!Matches(row, q)) continue;
+    if (!AuditRowMatches(row, q)) continue;
     if (cursor && (q.oldest_first ? Key(row) <= Key(*cursor) : Key(row) >= Key(*cursor))) continue;
     matches.push_back(row);
   }

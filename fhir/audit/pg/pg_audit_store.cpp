@@ -1,9 +1,14 @@
 #include "fhir/audit/pg/pg_audit_store.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "fhir/audit/detail/resources.h"
+#include "fhir/audit/pg/audit_block.h"
 #include "fhir/store/pg/queries.h"
 
 namespace fhir::audit::pg {
@@ -11,6 +16,7 @@ namespace fhir::audit::pg {
 using common::Result;
 using common::Status;
 using common::StatusCode;
+using store::pg::PgConnection;
 using store::pg::PgParam;
 using store::pg::PgQuery;
 using store::pg::PgResult;
@@ -24,16 +30,33 @@ namespace {
 
 constexpr PgQuery kReadAuditEvent{"audit.read", FOVEA_SQL_AUDIT_COLUMNS " WHERE seq = $1"};
 
-// AuditStore::Append: the columns of each COPY line, in order.
-constexpr const char* kCopyAuditEvents =
-    "COPY audit_event (recorded, subtype, action, outcome, agent, client_id, patient, entity,"
-    " address, request_id, content) FROM STDIN";
-
-// The text of Search's statement starts so; the rest is appended from the constant fragments in
-// Search (the SQL varies with the filters set, so it is not prepared).
+// The text of the audit_event half of Search; the rest is appended from the constant fragments
+// in Search (the SQL varies with the filters set, so it is not prepared).
 constexpr const char* kSearchSelect = FOVEA_SQL_AUDIT_COLUMNS " WHERE true";
 
 #undef FOVEA_SQL_AUDIT_COLUMNS
+
+// Append's common case: one batch, one block.
+constexpr PgQuery kAppendBlock{
+    "audit.append_block",
+    "INSERT INTO audit_block (recorded_from, recorded_to, event_count, keys, events)"
+    " VALUES ($1::timestamptz, $2::timestamptz, $3::integer, $4::text[], $5)"};
+// Larger batches: one VALUES tuple per block, in one statement (so all or none).
+constexpr const char* kAppendBlocksPrefix =
+    "INSERT INTO audit_block (recorded_from, recorded_to, event_count, keys, events) VALUES ";
+
+constexpr PgQuery kReadBlock{"audit.read_block",
+                             "SELECT events FROM audit_block WHERE block = $1"};
+
+// The block half of Search: blocks in the page's order, `events` decoded here.
+constexpr const char* kBlockSelect =
+    "SELECT block, (extract(epoch FROM recorded_from) * 1000000)::bigint,"
+    " (extract(epoch FROM recorded_to) * 1000000)::bigint, events FROM audit_block WHERE true";
+
+// Blocks read per round trip while a page fills: few for the usual page (a block holds up to
+// kMaxBlockEvents events), more when the filters are rare.
+constexpr int kFirstBlockChunk = 4;
+constexpr int kMaxBlockChunk = 256;
 
 AuditRow RowAt(const PgResult& r, int i) {
   AuditRow row;
@@ -53,43 +76,148 @@ AuditRow RowAt(const PgResult& r, int i) {
   return row;
 }
 
+std::int64_t Micros(common::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+// A search's sort order and cursor as one comparison: whether `a` comes before `b` in the page.
+struct PageOrder {
+  bool oldest_first = false;
+  bool operator()(const AuditRow& a, const AuditRow& b) const {
+    const auto ka = std::make_pair(a.recorded, a.seq);
+    const auto kb = std::make_pair(b.recorded, b.seq);
+    return oldest_first ? ka < kb : ka > kb;
+  }
+};
+
+// The parameters of one block (EncodeAuditBlock's text and what it is found by).
+std::vector<PgParam> BlockParams(const std::vector<AuditRow>& rows) {
+  auto [first, last] = std::minmax_element(
+      rows.begin(), rows.end(),
+      [](const AuditRow& a, const AuditRow& b) { return a.recorded < b.recorded; });
+  return {common::FormatInstantMicros(first->recorded), common::FormatInstantMicros(last->recorded),
+          std::to_string(rows.size()), store::pg::PgTextArray(AuditBlockKeys(rows)),
+          EncodeAuditBlock(rows)};
+}
+
+// The events of `q` stored in blocks that come after `cursor` (if set) in the page's order:
+// the first `need` of them in that order, or all there are if fewer.
+Result<std::vector<AuditRow>> SearchBlocks(PgConnection& conn, const AuditQuery& q,
+                                           const std::optional<AuditRow>& cursor,
+                                           std::size_t need) {
+  const PageOrder before{q.oldest_first};
+  std::string where;
+  std::vector<PgParam> params;
+  auto add = [&](const char* fragment, std::string value) {
+    params.push_back(std::move(value));
+    where += fragment;
+    where += std::to_string(params.size());
+  };
+  // Only blocks holding every patient, resource and user asked for (the GIN index).
+  std::vector<std::string> keys;
+  if (!q.patient.empty()) keys.push_back(PatientKey(q.patient));
+  if (!q.entity.empty()) keys.push_back(EntityKey(q.entity));
+  if (!q.agent.empty()) keys.push_back(AgentKey(q.agent));
+  if (!keys.empty()) {
+    add(" AND keys @> $", store::pg::PgTextArray(keys));
+    where += "::text[]";
+  }
+  if (q.recorded_from) add(" AND recorded_to >= $", common::FormatInstantMicros(*q.recorded_from));
+  if (q.recorded_until) add(" AND recorded_from < $", common::FormatInstantMicros(*q.recorded_until));
+  if (cursor) {
+    add(q.oldest_first ? " AND recorded_to >= $" : " AND recorded_from <= $",
+        common::FormatInstantMicros(cursor->recorded));
+  }
+
+  std::vector<AuditRow> found;
+  std::optional<std::pair<std::int64_t, std::int64_t>> last_block;  // (bound, block) walked
+  int chunk = kFirstBlockChunk;
+  while (true) {
+    std::string sql = kBlockSelect + where;
+    std::vector<PgParam> chunk_params = params;
+    auto add_chunk = [&](const char* fragment, std::string value) {
+      chunk_params.push_back(std::move(value));
+      sql += fragment;
+      sql += std::to_string(chunk_params.size());
+    };
+    if (last_block) {
+      // Keyset over the walk: past the last block read, by the bound the walk is ordered on.
+      add_chunk(q.oldest_first ? " AND (recorded_from, block) > ($" : " AND (recorded_to, block) < ($",
+                common::FormatInstantMicros(
+                    common::TimePoint(std::chrono::microseconds(last_block->first))));
+      add_chunk("::timestamptz, $", std::to_string(last_block->second));
+      sql += "::bigint)";
+    }
+    sql += q.oldest_first ? " ORDER BY recorded_from, block" : " ORDER BY recorded_to DESC, block DESC";
+    add_chunk(" LIMIT $", std::to_string(chunk));
+    FOVEA_ASSIGN_OR_RETURN(PgResult r,
+                           conn.ExecuteUnprepared({"audit.search_blocks", sql.c_str()}, chunk_params));
+    const int n = r.rows();
+    for (int i = 0; i < n; ++i) {
+      const std::int64_t block = r.GetInt64(i, 0);
+      // The bound this walk is ordered on: no later block has an event beyond it.
+      const std::int64_t bound = q.oldest_first ? r.GetInt64(i, 1) : r.GetInt64(i, 2);
+      if (found.size() == need) {
+        const std::int64_t worst = Micros(found.back().recorded);
+        if (q.oldest_first ? bound > worst : bound < worst) return found;
+      }
+      last_block = std::make_pair(bound, block);
+      FOVEA_ASSIGN_OR_RETURN(std::vector<AuditRow> rows, DecodeAuditBlock(r.Get(i, 3), block));
+      for (AuditRow& row : rows) {
+        if (!AuditRowMatches(row, q) || (cursor && !before(*cursor, row))) continue;
+        found.push_back(std::move(row));
+      }
+      std::sort(found.begin(), found.end(), before);
+      if (found.size() > need) found.resize(need);
+    }
+    if (n < chunk) return found;
+    chunk = std::min(chunk * 4, kMaxBlockChunk);
+  }
+}
+
 }  // namespace
 
 Status PgAuditStore::Append(const std::vector<AuditRow>& rows) {
   FOVEA_RETURN_IF_ERROR(detail::CheckAuditRows(rows));
   if (rows.empty()) return Status::Ok();
-  // COPY, not an INSERT of a JSON array: every read appends a row, and this is the part of the
-  // audit trail's cost that lands on PostgreSQL (docs/PERFORMANCE.md, security).
-  std::string data;
-  data.reserve(rows.size() * 512);
-  for (const AuditRow& row : rows) {
-    auto field = [&data](std::string_view v, bool last = false) {
-      store::pg::AppendCopyField(data, v, v.empty());
-      data += last ? '\n' : '\t';
-    };
-    field(common::FormatInstantMicros(row.recorded));
-    field(row.subtype);
-    field(std::string_view(&row.action, 1));
-    field(std::to_string(row.outcome));
-    field(row.agent);
-    field(row.client_id);
-    field(row.patient);
-    field(row.entity);
-    field(row.address);
-    field(row.request_id);
-    store::pg::AppendCopyField(data, row.content);  // never NULL
-    data += '\n';
-  }
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  FOVEA_ASSIGN_OR_RETURN(std::int64_t copied, conn->CopyIn("audit.append", kCopyAuditEvents, data));
-  if (copied != static_cast<std::int64_t>(rows.size())) {
-    return common::InternalError("not every AuditEvent of the batch was stored");
+  if (rows.size() <= static_cast<std::size_t>(kMaxBlockEvents)) {
+    FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kAppendBlock, BlockParams(rows)));
+    return Status::Ok();
   }
+  // Assembled from constant fragments only; every value is a parameter.
+  std::string sql = kAppendBlocksPrefix;
+  std::vector<PgParam> params;
+  for (std::size_t from = 0; from < rows.size(); from += kMaxBlockEvents) {
+    const std::size_t to = std::min(rows.size(), from + static_cast<std::size_t>(kMaxBlockEvents));
+    std::vector<PgParam> block =
+        BlockParams(std::vector<AuditRow>(rows.begin() + static_cast<std::ptrdiff_t>(from),
+                                          rows.begin() + static_cast<std::ptrdiff_t>(to)));
+    if (from > 0) sql += ',';
+    const std::size_t p = params.size();
+    sql += "($" + std::to_string(p + 1) + "::timestamptz, $" + std::to_string(p + 2) +
+           "::timestamptz, $" + std::to_string(p + 3) + "::integer, $" + std::to_string(p + 4) +
+           "::text[], $" + std::to_string(p + 5) + ")";
+    for (PgParam& value : block) params.push_back(std::move(value));
+  }
+  FOVEA_ASSIGN_OR_RETURN(PgResult r,
+                         conn->ExecuteUnprepared({"audit.append_blocks", sql.c_str()}, params));
   return Status::Ok();
 }
 
 Result<AuditRow> PgAuditStore::Read(std::int64_t seq) {
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  if (IsBlockSeq(seq)) {
+    FOVEA_ASSIGN_OR_RETURN(PgResult r,
+                           conn->Execute(kReadBlock, {std::to_string(BlockOfSeq(seq))}));
+    if (r.rows() == 0) return Status(StatusCode::kNotFound, "not found");
+    FOVEA_ASSIGN_OR_RETURN(std::vector<AuditRow> rows, DecodeAuditBlock(r.Get(0, 0), BlockOfSeq(seq)));
+    const std::int64_t ordinal = OrdinalOfSeq(seq);
+    if (ordinal >= static_cast<std::int64_t>(rows.size())) {
+      return Status(StatusCode::kNotFound, "not found");
+    }
+    return std::move(rows[static_cast<std::size_t>(ordinal)]);
+  }
   FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kReadAuditEvent, {std::to_string(seq)}));
   if (r.rows() == 0) return Status(StatusCode::kNotFound, "not found");
   return RowAt(r, 0);
@@ -98,6 +226,47 @@ Result<AuditRow> PgAuditStore::Read(std::int64_t seq) {
 Result<AuditPage> PgAuditStore::Search(const AuditQuery& q) {
   AuditPage page;
   if (q.count <= 0) return page;
+  const PageOrder before{q.oldest_first};
+  // The cursor's row, wherever it is stored; one that does not exist ends the paging.
+  std::optional<AuditRow> cursor;
+  if (q.after_seq) {
+    Result<AuditRow> row = Read(*q.after_seq);
+    if (!row.has_value()) {
+      if (row.error().code() == StatusCode::kNotFound) return page;
+      return row.error();
+    }
+    cursor = std::move(*row);
+  }
+  const std::size_t need = static_cast<std::size_t>(q.count) + 1;  // one more: another page?
+  std::vector<AuditRow> rows;
+  if (q.seq) {
+    // _id: one event at most, wherever it is stored.
+    Result<AuditRow> row = Read(*q.seq);
+    if (!row.has_value() && row.error().code() != StatusCode::kNotFound) return row.error();
+    if (row.has_value() && AuditRowMatches(*row, q) && (!cursor || before(*cursor, *row))) {
+      rows.push_back(std::move(*row));
+    }
+  } else {
+    FOVEA_ASSIGN_OR_RETURN(rows, SearchRows(q, cursor, need));
+    FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+    FOVEA_ASSIGN_OR_RETURN(std::vector<AuditRow> in_blocks, SearchBlocks(*conn, q, cursor, need));
+    rows.insert(rows.end(), std::make_move_iterator(in_blocks.begin()),
+                std::make_move_iterator(in_blocks.end()));
+    std::sort(rows.begin(), rows.end(), before);
+    if (rows.size() > need) rows.resize(need);
+  }
+  const auto count = static_cast<std::size_t>(q.count);
+  if (rows.size() > count) {
+    rows.resize(count);
+    page.next_after_seq = rows.back().seq;
+  }
+  page.rows = std::move(rows);
+  return page;
+}
+
+Result<std::vector<AuditRow>> PgAuditStore::SearchRows(const AuditQuery& q,
+                                                       const std::optional<AuditRow>& cursor,
+                                                       std::size_t need) {
   // Assembled from constant fragments only; every value is a parameter.
   std::string sql = kSearchSelect;
   std::vector<PgParam> params;
@@ -111,7 +280,6 @@ Result<AuditPage> PgAuditStore::Search(const AuditQuery& q) {
   };
   if (q.recorded_from) add(" AND recorded >= $", common::FormatInstantMicros(*q.recorded_from));
   if (q.recorded_until) add(" AND recorded < $", common::FormatInstantMicros(*q.recorded_until));
-  if (q.seq) add(" AND seq = $", std::to_string(*q.seq));
   add_text(" AND subtype = $", q.subtype);
   add_text(" AND agent = $", q.agent);
   add_text(" AND client_id = $", q.client_id);
@@ -120,27 +288,23 @@ Result<AuditPage> PgAuditStore::Search(const AuditQuery& q) {
   add_text(" AND address = $", q.address);
   if (q.action) add(" AND action = $", std::string(1, *q.action));
   if (q.outcome) add(" AND outcome = $", std::to_string(*q.outcome));
-  if (q.after_seq) {
-    // Keyset: past the cursor row in the sort order. The cursor's `recorded` is looked up here
-    // (an InitPlan, once per statement), so the comparison is an index condition on
-    // (recorded, seq). A cursor row that does not exist makes it NULL: an empty page.
-    add(q.oldest_first ? " AND (recorded, seq) > ((SELECT recorded FROM audit_event WHERE seq = $"
-                       : " AND (recorded, seq) < ((SELECT recorded FROM audit_event WHERE seq = $",
-        std::to_string(*q.after_seq));
-    sql += "), $";
+  if (cursor) {
+    // Keyset: past the cursor in the sort order, an index condition on (recorded, seq).
+    add(q.oldest_first ? " AND (recorded, seq) > ($" : " AND (recorded, seq) < ($",
+        common::FormatInstantMicros(cursor->recorded));
+    sql += "::timestamptz, $";
+    params.push_back(std::to_string(cursor->seq));
     sql += std::to_string(params.size());
     sql += "::bigint)";
   }
   sql += q.oldest_first ? " ORDER BY recorded, seq" : " ORDER BY recorded DESC, seq DESC";
-  // One more than asked: whether another page follows.
-  add(" LIMIT $", std::to_string(static_cast<std::int64_t>(q.count) + 1));
+  add(" LIMIT $", std::to_string(need));
 
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->ExecuteUnprepared({"audit.search", sql.c_str()}, params));
-  const int n = r.rows();
-  for (int i = 0; i < n && i < q.count; ++i) page.rows.push_back(RowAt(r, i));
-  if (n > q.count && !page.rows.empty()) page.next_after_seq = page.rows.back().seq;
-  return page;
+  std::vector<AuditRow> rows;
+  for (int i = 0; i < r.rows(); ++i) rows.push_back(RowAt(r, i));
+  return rows;
 }
 
 }  // namespace fhir::audit::pg

@@ -1,13 +1,19 @@
 #ifndef FOVEA_FHIR_AUDIT_PG_PG_AUDIT_STORE_H_
 #define FOVEA_FHIR_AUDIT_PG_PG_AUDIT_STORE_H_
 
-// AuditStore on PostgreSQL: the audit_event table (fhir/store/pg/migrations/0004_audit_event.sql).
-// Append is one COPY of all rows (the same columns ResourceStore::WriteWith's kAppendAuditEvents
-// fills for a write's AuditEvent, inside the write's statement); Search is keyset-paged on
-// (recorded, seq) with SQL assembled from constant fragments, every value a parameter.
-// Thread-safe: every call borrows a connection from the pool.
+// AuditStore on PostgreSQL, over two tables:
+//  * audit_event (migration 0004): one row per write's AuditEvent, which ResourceStore::WriteWith
+//    stores inside the write's own statement;
+//  * audit_block (migration 0016, fhir/audit/pg/audit_block.h): what Append stores, AuditLog's
+//    batches, one row per batch of up to kMaxBlockEvents events.
+// Read and Search see both as one trail. Search is keyset-paged on (recorded, seq): the
+// audit_event half in SQL, the block half by walking the blocks that may hold matches in the
+// page's order and decoding them, then the two merged. SQL is assembled from constant
+// fragments, every value a parameter. Thread-safe: every call borrows a connection from the pool.
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "fhir/audit/audit_store.h"
@@ -20,7 +26,8 @@ class PgAuditStore final : public AuditStore {
   // `pool` must outlive the store.
   explicit PgAuditStore(store::pg::ConnectionPool& pool) : pool_(pool) {}
 
-  // kUnavailable when the database cannot be reached; nothing is stored then (one statement).
+  // The rows as blocks, in one statement: all or none. kUnavailable when the database cannot be
+  // reached.
   common::Status Append(const std::vector<AuditRow>& rows) override;
   common::Result<AuditRow> Read(std::int64_t seq) override;
   // Newest first unless `oldest_first`; ties on `recorded` in seq order. A cursor (after_seq)
@@ -28,6 +35,11 @@ class PgAuditStore final : public AuditStore {
   common::Result<AuditPage> Search(const AuditQuery& query) override;
 
  private:
+  // The audit_event half of Search: its first `need` rows after `cursor`.
+  common::Result<std::vector<AuditRow>> SearchRows(const AuditQuery& query,
+                                                   const std::optional<AuditRow>& cursor,
+                                                   std::size_t need);
+
   store::pg::ConnectionPool& pool_;
 };
 

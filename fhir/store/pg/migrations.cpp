@@ -19,6 +19,7 @@ std::string_view EmbeddedMigration0012();
 std::string_view EmbeddedMigration0013();
 std::string_view EmbeddedMigration0014();
 std::string_view EmbeddedMigration0015();
+std::string_view EmbeddedMigration0016();
 
 namespace fhir::store::pg {
 namespace {
@@ -57,6 +58,7 @@ const std::vector<Migration>& AllMigrations() {
       {13, "notification_payloads", EmbeddedMigration0013()},
       {14, "launch_encounter", EmbeddedMigration0014()},
       {15, "date_range_index", EmbeddedMigration0015()},
+      {16, "audit_block", EmbeddedMigration0016()},
   };
   return kAll;
 }

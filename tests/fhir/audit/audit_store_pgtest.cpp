@@ -1,6 +1,7 @@
-// fhir/audit: the AuditStore contract, run against PostgreSQL (PgAuditStore, the audit_event
-// table) and the in-memory store alike: append and read, every search filter, date ranges, both
-// sort orders, keyset paging; plus the served AuditEvent of a stored row validating as R4.
+// fhir/audit: the AuditStore contract, run against PostgreSQL (PgAuditStore: audit_block for what
+// Append stores, audit_event for writes' rows) and the in-memory store alike: append and read,
+// every search filter, date ranges, both sort orders, keyset paging; plus the served AuditEvent
+// of a stored row validating as R4, and PostgreSQL's two tables searched as one trail.
 
 #include "tests/support/validation_issues.h"
 #include "fhir/audit/audit_store.h"
@@ -15,8 +16,10 @@
 #include <vector>
 
 #include "fhir/audit/in_memory_audit_store.h"
+#include "fhir/audit/pg/audit_block.h"
 #include "fhir/audit/pg/pg_audit_store.h"
 #include "fhir/store/pg/connection_pool.h"
+#include "fhir/store/pg/queries.h"
 #include "tests/support/test_database.h"
 
 namespace {
@@ -405,6 +408,130 @@ BOOST_AUTO_TEST_CASE(StoredRowsServeValidR4) {
       }
     }
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// A write's AuditEvent is a row of audit_event, stored by the write's own statement; everything
+// else is in blocks. Search, paging and Read see one trail, ordered across both.
+BOOST_FIXTURE_TEST_SUITE(PgAuditStoreTrail, Stores)
+
+// As a write's statement stores them (kAppendAuditEvents: the same SQL fragment).
+void AppendAsWriteRows(fhir::store::pg::ConnectionPool& pool, const std::vector<AuditRow>& rows) {
+  auto conn = pool.Acquire();
+  BOOST_REQUIRE(conn.has_value());
+  auto r = (*conn)->Execute(fhir::store::pg::kAppendAuditEvents,
+                            {fhir::audit::AuditRowsJson(rows)});
+  BOOST_REQUIRE(r.has_value());
+}
+
+std::vector<AuditRow> Slice(const std::vector<AuditRow>& rows, std::size_t from, std::size_t to) {
+  return {rows.begin() + static_cast<std::ptrdiff_t>(from),
+          rows.begin() + static_cast<std::ptrdiff_t>(to)};
+}
+
+std::int64_t Count(fhir::store::pg::ConnectionPool& pool, const char* sql) {
+  auto conn = pool.Acquire();
+  BOOST_REQUIRE(conn.has_value());
+  auto r = (*conn)->ExecuteUnprepared({"test.count", sql}, {});
+  BOOST_REQUIRE(r.has_value());
+  return r->GetInt64(0, 0);
+}
+
+BOOST_AUTO_TEST_CASE(WriteRowsAndBlocksPageAsOneTrail) {
+  // Split where no two rows sharing a timestamp land in different tables out of seq order
+  // (Row(n) shares its time with n's group of three; audit_event's seqs are below every block's).
+  const std::vector<AuditRow> rows = Rows(47);
+  AppendAsWriteRows(pool, Slice(rows, 0, 10));
+  BOOST_REQUIRE(pg.Append(Slice(rows, 10, 30)).ok());
+  AppendAsWriteRows(pool, Slice(rows, 30, 35));
+  // One block per event from here: more blocks than a search reads in one round trip.
+  for (std::size_t n = 35; n < 47; ++n) BOOST_REQUIRE(pg.Append({rows[n]}).ok());
+  BOOST_TEST(Count(pool, "SELECT count(*) FROM audit_event") == 15);
+  BOOST_TEST(Count(pool, "SELECT sum(event_count) FROM audit_block") == 32);
+
+  for (bool oldest_first : {false, true}) {
+    for (int page_size : {1, 3, 10, 47, 48}) {
+      BOOST_TEST_CONTEXT("oldest_first " << oldest_first << " page " << page_size) {
+        AuditQuery q;
+        q.oldest_first = oldest_first;
+        BOOST_TEST(Collect(pg, q, page_size) ==
+                   Expected(rows, [](const AuditRow&) { return true; }, oldest_first));
+        q.patient = "Patient/p2";
+        BOOST_TEST(Collect(pg, q, page_size) ==
+                   Expected(rows, [](const AuditRow& r) { return r.patient == "Patient/p2"; },
+                            oldest_first));
+        q = {};
+        q.oldest_first = oldest_first;
+        q.agent = "Practitioner/prac-1";
+        q.entity = "Observation/o3";
+        q.recorded_until = At(14'000);
+        BOOST_TEST(Collect(pg, q, page_size) ==
+                   Expected(rows, [](const AuditRow& r) {
+                     return r.agent == "Practitioner/prac-1" && r.entity == "Observation/o3" &&
+                            r.recorded < At(14'000);
+                   }, oldest_first));
+      }
+    }
+  }
+  // _id finds an event in either table, and only with the other filters true of it.
+  auto everything = pg.Search({.count = 100});
+  BOOST_REQUIRE(everything.has_value());
+  for (const AuditRow& row : everything->rows) {
+    AuditQuery q;
+    q.seq = row.seq;
+    auto page = pg.Search(q);
+    BOOST_REQUIRE(page.has_value());
+    BOOST_REQUIRE(page->rows.size() == 1u);
+    BOOST_TEST(page->rows[0].request_id == row.request_id);
+    q.client_id = row.client_id == "app-a" ? "app-b" : "app-a";
+    BOOST_TEST(pg.Search(q)->rows.empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(AnAppendLargerThanABlockIsSeveralBlocksAllOrNone) {
+  std::vector<AuditRow> rows;
+  for (int n = 0; n < 2'500; ++n) rows.push_back(Row(n % 60));
+  for (int n = 0; n < 2'500; ++n) rows[static_cast<std::size_t>(n)].request_id = "big-" + std::to_string(n);
+  BOOST_REQUIRE(pg.Append(rows).ok());
+  BOOST_TEST(Count(pool, "SELECT count(*) FROM audit_block") == 3);
+  BOOST_TEST(Count(pool, "SELECT sum(event_count) FROM audit_block") == 2'500);
+  AuditQuery q;
+  q.oldest_first = true;
+  q.count = 2'500;
+  auto page = pg.Search(q);
+  BOOST_REQUIRE(page.has_value());
+  BOOST_REQUIRE(page->rows.size() == 2'500u);
+  std::set<std::string> ids;
+  for (const AuditRow& row : page->rows) {
+    ids.insert(row.request_id);
+    auto read = pg.Read(row.seq);
+    BOOST_REQUIRE(read.has_value());
+    BOOST_TEST(read->request_id == row.request_id);
+  }
+  BOOST_TEST(ids.size() == 2'500u);
+
+  // One invalid row: no block of the batch is stored.
+  rows[2'400].content.clear();
+  BOOST_TEST(pg.Append(rows).code() == StatusCode::kInvalid);
+  BOOST_TEST(Count(pool, "SELECT count(*) FROM audit_block") == 3);
+}
+
+BOOST_AUTO_TEST_CASE(ReadOfAnEventNoBlockHoldsIsNotFound) {
+  BOOST_REQUIRE(pg.Append(Rows(5)).ok());
+  auto page = pg.Search({});
+  BOOST_REQUIRE(page.has_value());
+  BOOST_REQUIRE(!page->rows.empty());
+  const std::int64_t newest = page->rows.front().seq;
+  BOOST_TEST(fhir::audit::pg::IsBlockSeq(newest));
+  BOOST_TEST(pg.Read(newest).has_value());
+  BOOST_TEST(pg.Read(newest + 1).error().code() == StatusCode::kNotFound);  // past its last line
+  BOOST_TEST(pg.Read(fhir::audit::pg::BlockSeq(fhir::audit::pg::BlockOfSeq(newest) + 1, 0))
+                 .error().code() == StatusCode::kNotFound);  // no such block
+  // A cursor on either is the end of the paging, as for a row that does not exist.
+  AuditQuery q;
+  q.after_seq = newest + 1;
+  BOOST_TEST(pg.Search(q)->rows.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

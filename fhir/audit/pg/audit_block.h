@@ -1,0 +1,53 @@
+#ifndef FOVEA_FHIR_AUDIT_PG_AUDIT_BLOCK_H_
+#define FOVEA_FHIR_AUDIT_PG_AUDIT_BLOCK_H_
+
+// The audit_block table's format (migration 0016; docs/AUDIT.md). AuditLog's batches (reads,
+// searches, logins, deliveries: most of the trail) are stored as one row per batch, a block,
+// instead of one row per event: an event then costs PostgreSQL a line of a compressed text, not
+// a heap tuple and five index entries (docs/PERFORMANCE.md, security). A block's `keys` (the
+// patients, resources and users its events concern) are what auditors' searches find it by.
+//
+// Every event keeps its own AuditEvent id, in a range no audit_event row reaches:
+// kBlockSeqBase + block * kMaxBlockEvents + the event's place in the block.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "fhir/audit/audit_store.h"
+
+namespace fhir::audit::pg {
+
+inline constexpr std::int64_t kMaxBlockEvents = 1000;
+// 10^15: audit_event's seq (an identity) would need a thousand years at 30,000 events a second
+// to get there.
+inline constexpr std::int64_t kBlockSeqBase = 1'000'000'000'000'000;
+
+inline bool IsBlockSeq(std::int64_t seq) { return seq >= kBlockSeqBase; }
+inline std::int64_t BlockSeq(std::int64_t block, std::int64_t ordinal) {
+  return kBlockSeqBase + block * kMaxBlockEvents + ordinal;
+}
+inline std::int64_t BlockOfSeq(std::int64_t seq) { return (seq - kBlockSeqBase) / kMaxBlockEvents; }
+inline std::int64_t OrdinalOfSeq(std::int64_t seq) { return (seq - kBlockSeqBase) % kMaxBlockEvents; }
+
+// The events of one block as stored: one line per row, its fields (recorded as microseconds
+// since the epoch, then AuditRow's columns in declaration order) tab-separated, each escaped
+// (backslash, tab, newline, carriage return and NUL) so that any text round-trips. Their seq is
+// not stored: it follows from the block and the line.
+std::string EncodeAuditBlock(const std::vector<AuditRow>& rows);
+// The rows of a stored block, seq set. kInternal when the text is not what EncodeAuditBlock
+// makes (the message names no content).
+common::Result<std::vector<AuditRow>> DecodeAuditBlock(std::string_view text, std::int64_t block);
+
+// What a block is found by: "p|" + patient, "e|" + entity, "a|" + agent, for the values its
+// rows have, each once, sorted.
+std::vector<std::string> AuditBlockKeys(const std::vector<AuditRow>& rows);
+inline std::string PatientKey(std::string_view patient) { return "p|" + std::string(patient); }
+inline std::string EntityKey(std::string_view entity) { return "e|" + std::string(entity); }
+inline std::string AgentKey(std::string_view agent) { return "a|" + std::string(agent); }
+
+}  // namespace fhir::audit::pg
+
+#endif  // FOVEA_FHIR_AUDIT_PG_AUDIT_BLOCK_H_

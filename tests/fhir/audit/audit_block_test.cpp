@@ -1,0 +1,106 @@
+// fhir/audit/pg/audit_block: a block's text round-trips every byte of every field, numbers its
+// events from the block, refuses text it did not make, and lists what the block is found by.
+// (audit_store_pgtest.cpp stores and searches blocks in PostgreSQL.)
+
+#include "fhir/audit/pg/audit_block.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace {
+
+using common::StatusCode;
+using fhir::audit::AuditRow;
+namespace block = fhir::audit::pg;
+
+AuditRow Row(int n) {
+  AuditRow row;
+  row.recorded = common::TimePoint(std::chrono::microseconds(1'800'000'000'123'456 + n));
+  row.subtype = n % 2 == 0 ? "read" : "search-type";
+  row.action = n % 2 == 0 ? 'R' : 'E';
+  row.outcome = n % 3 == 0 ? 4 : 0;
+  row.agent = "Practitioner/p" + std::to_string(n % 2);
+  row.client_id = "app";
+  row.patient = n % 4 == 3 ? "" : "Patient/" + std::to_string(n % 3);
+  row.entity = "Observation/o" + std::to_string(n);
+  row.address = "10.0.0.1";
+  row.request_id = "req-" + std::to_string(n);
+  row.content = R"({"i":"read","h":200})";
+  return row;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(AuditBlock)
+
+BOOST_AUTO_TEST_CASE(EveryFieldRoundTripsAndEventsAreNumberedFromTheBlock) {
+  std::vector<AuditRow> rows = {Row(0), Row(1), Row(2)};
+  // The format's own delimiters and escapes, NUL, non-ASCII and empty fields.
+  rows[0].content = std::string("{\"q\":\"a\tb\nc\rd\\e\\\\t\"}", 22) + std::string(1, '\0') + "\xc3\xbc";
+  rows[1].request_id = "\\";
+  rows[1].address = "";
+  rows[1].agent = "";
+  rows[2].subtype = "\\t\\n";
+  rows[2].recorded = common::TimePoint(std::chrono::microseconds(-5));  // before 1970 still works
+
+  auto decoded = block::DecodeAuditBlock(block::EncodeAuditBlock(rows), 7);
+  BOOST_REQUIRE(decoded.has_value());
+  BOOST_REQUIRE(decoded->size() == 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const AuditRow& a = rows[i];
+    const AuditRow& b = (*decoded)[i];
+    BOOST_TEST_CONTEXT("row " << i) {
+      BOOST_TEST(b.seq == block::BlockSeq(7, static_cast<std::int64_t>(i)));
+      BOOST_TEST(block::BlockOfSeq(b.seq) == 7);
+      BOOST_TEST(block::OrdinalOfSeq(b.seq) == static_cast<std::int64_t>(i));
+      BOOST_TEST(block::IsBlockSeq(b.seq));
+      BOOST_TEST(b.recorded.time_since_epoch().count() == a.recorded.time_since_epoch().count());
+      BOOST_TEST(b.subtype == a.subtype);
+      BOOST_TEST(b.action == a.action);
+      BOOST_TEST(b.outcome == a.outcome);
+      BOOST_TEST(b.agent == a.agent);
+      BOOST_TEST(b.client_id == a.client_id);
+      BOOST_TEST(b.patient == a.patient);
+      BOOST_TEST(b.entity == a.entity);
+      BOOST_TEST(b.address == a.address);
+      BOOST_TEST(b.request_id == a.request_id);
+      BOOST_TEST(b.content == a.content);
+    }
+  }
+  BOOST_TEST(!block::IsBlockSeq(block::kBlockSeqBase - 1));
+}
+
+BOOST_AUTO_TEST_CASE(TextItDidNotMakeIsRefused) {
+  const std::string good = block::EncodeAuditBlock({Row(0)});
+  BOOST_TEST(block::DecodeAuditBlock(good, 1).has_value());
+  BOOST_TEST(block::DecodeAuditBlock("", 1)->empty());
+  for (const std::string& bad : std::vector<std::string>{
+           good.substr(0, good.size() - 1),              // no line end
+        std::string("1\tread\tR\t0\n"),               // too few fields
+        good.substr(0, good.size() - 1) + "\textra\n",  // too many
+        "x" + good,                                   // recorded not a number
+        std::string("1\tread\tRR\t0\ta\tc\tp\te\td\tq\tx\n"),  // action not one character
+        std::string("1\tread\tR\t0\ta\tc\tp\te\td\tq\tx\\q\n"),  // unknown escape
+        std::string("1\tread\tR\t0\ta\tc\tp\te\td\tq\tx\\\n")}) {  // escape at the end
+    BOOST_TEST_CONTEXT(bad) {
+      auto decoded = block::DecodeAuditBlock(bad, 1);
+      BOOST_REQUIRE(!decoded.has_value());
+      BOOST_TEST(decoded.error().code() == StatusCode::kInternal);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(KeysAreEachPatientResourceAndUserOnce) {
+  std::vector<AuditRow> rows = {Row(0), Row(1), Row(2), Row(3), Row(4)};
+  const std::vector<std::string> keys = block::AuditBlockKeys(rows);
+  const std::vector<std::string> expected = {
+      "a|Practitioner/p0", "a|Practitioner/p1", "e|Observation/o0", "e|Observation/o1",
+      "e|Observation/o2",  "e|Observation/o3",  "e|Observation/o4", "p|Patient/0",
+      "p|Patient/1",       "p|Patient/2"};
+  BOOST_TEST(keys == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
