@@ -767,11 +767,13 @@ OAuthReply TokenService::Introspect(const Form& form) {
 }
 
 void TokenService::RefreshRevocations() {
-  {
-    std::lock_guard lock(cache_mu_);
-    if (std::chrono::steady_clock::now() - revocations_loaded_ < kRevocationRefresh) return;
-    revocations_loaded_ = std::chrono::steady_clock::now();
-  }
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = revocations_loaded_.load(std::memory_order_relaxed);
+  const auto refresh =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(kRevocationRefresh).count();
+  if (last != kNeverLoaded && now - last < refresh) return;
+  // One thread refreshes; the others go on with the set they have.
+  if (!revocations_loaded_.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
   auto ids = store_.RevokedAccessTokens();
   if (!ids.has_value()) return;  // keep the last known set; tokens are short-lived anyway
   std::lock_guard lock(cache_mu_);
@@ -786,14 +788,18 @@ common::Result<Principal> TokenService::Authenticate(std::string_view access_tok
   common::TimePoint now = clock_.Now();
   // Keyed by the whole token: a token that differs anywhere, even with the same signature,
   // is verified afresh. Looked up without copying the token.
+  std::shared_ptr<const Principal> cached;
   {
     std::lock_guard lock(cache_mu_);
     auto it = verified_.find(access_token);
     if (it != verified_.end()) {
-      if (revoked_.count(it->second.token_id) > 0) return fail("The access token was revoked");
-      if (it->second.expires_at <= now) return fail("The access token has expired");
-      return it->second;
+      if (revoked_.count(it->second->token_id) > 0) return fail("The access token was revoked");
+      cached = it->second;
     }
+  }
+  if (cached) {
+    if (cached->expires_at <= now) return fail("The access token has expired");
+    return *cached;
   }
   FOVEA_ASSIGN_OR_RETURN(DecodedJwt jwt, DecodeJwt(access_token, kMaxTokenBytes));
   auto key = keys_.Find(jwt.kid);
@@ -824,7 +830,7 @@ common::Result<Principal> TokenService::Authenticate(std::string_view access_tok
   std::lock_guard lock(cache_mu_);
   if (revoked_.count(p.token_id) > 0) return fail("The access token was revoked");
   if (verified_.size() >= kMaxVerifiedTokens) verified_.clear();
-  verified_.emplace(std::string(access_token), p);
+  verified_.emplace(std::string(access_token), std::make_shared<const Principal>(p));
   return p;
 }
 

@@ -7,8 +7,10 @@
 // revocation (RFC 7009), and verification of the access tokens it issued. The HTTP face is
 // fhir/rest/oauth_service. Thread-safe.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -210,10 +212,16 @@ class TokenService {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, Principal, StringViewHash, std::equal_to<>>
+  // Shared, so a lookup holds cache_mu_ only to find it: the copy the caller gets is made after.
+  std::unordered_map<std::string, std::shared_ptr<const Principal>, StringViewHash, std::equal_to<>>
       verified_;  // GUARDED_BY(cache_mu_)
   std::unordered_set<std::string> revoked_;               // GUARDED_BY(cache_mu_)
-  std::chrono::steady_clock::time_point revocations_loaded_{};  // GUARDED_BY(cache_mu_)
+  // When the revoked tokens were last loaded (steady_clock ticks; kNeverLoaded before the
+  // first time). Atomic: every request reads it, and only the one that claims a refresh (by
+  // compare-and-swap) loads them.
+  static constexpr std::chrono::steady_clock::rep kNeverLoaded =
+      std::numeric_limits<std::chrono::steady_clock::rep>::min();
+  std::atomic<std::chrono::steady_clock::rep> revocations_loaded_{kNeverLoaded};
 };
 
 }  // namespace fhir::auth
