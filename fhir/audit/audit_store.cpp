@@ -10,10 +10,12 @@ namespace fhir::audit {
 
 namespace {
 
+constexpr std::string_view kHistory = "/_history/";
+
 // "Observation/1/_history/2" -> "Observation/1": the entity column names the resource, so that a
 // search by resource finds the accesses to every version.
 std::string WithoutHistory(std::string_view reference) {
-  const std::size_t at = reference.find("/_history/");
+  const std::size_t at = reference.find(kHistory);
   return std::string(at == std::string_view::npos ? reference : reference.substr(0, at));
 }
 
@@ -68,8 +70,23 @@ std::string RecordDetailsJson(const AuditRecord& r) {
   AppendMember(out, "t", r.destination_address);
   AppendMember(out, "v", r.server_address);
   AppendMember(out, "o", r.observer);
-  AppendStrings(out, "P", r.patients);
-  AppendStrings(out, "E", r.entities);
+  // One patient or entity is already in its column: only what the column cannot say is kept
+  // (a read's ~90 bytes fewer on every row; RecordFromRow puts them back).
+  if (r.patients.size() > 1 || (r.patients.size() == 1 && r.patients.front().empty())) {
+    AppendStrings(out, "P", r.patients);
+  }
+  if (r.entities.size() > 1 || (r.entities.size() == 1 && r.entities.front().empty())) {
+    AppendStrings(out, "E", r.entities);
+  } else if (r.entities.size() == 1) {
+    const std::string& entity = r.entities.front();
+    const std::size_t at = entity.find(kHistory);
+    if (at != std::string::npos && at + kHistory.size() < entity.size()) {
+      // "Observation/1/_history/2": the column has "Observation/1", "V" has "2".
+      AppendMember(out, "V", std::string_view(entity).substr(at + kHistory.size()));
+    } else if (at != std::string::npos) {
+      AppendStrings(out, "E", r.entities);  // a bare "/_history/" the column cannot rebuild
+    }
+  }
   AppendMember(out, "Q", r.query);
   out += '}';
   return out;
@@ -166,7 +183,11 @@ AuditRecord RecordFromRow(const AuditRow& row) {
   r.server_address = Field(*details, "v");
   r.observer = Field(*details, "o");
   if (auto patients = Strings(*details, "P"); !patients.empty()) r.patients = std::move(patients);
-  if (auto entities = Strings(*details, "E"); !entities.empty()) r.entities = std::move(entities);
+  if (auto entities = Strings(*details, "E"); !entities.empty()) {
+    r.entities = std::move(entities);
+  } else if (std::string version = Field(*details, "V"); !version.empty() && !row.entity.empty()) {
+    r.entities = {row.entity + std::string(kHistory) + version};
+  }
   r.query = Field(*details, "Q");
   return r;
 }

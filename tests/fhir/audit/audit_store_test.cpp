@@ -9,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <string>
+#include <vector>
 
 #include "common/json.h"
 
@@ -157,6 +158,30 @@ BOOST_AUTO_TEST_CASE(ShortKeysMicrosecondsAndNoEmptyValues) {
     BOOST_TEST(second.Find(absent) == nullptr, absent);  // NULL in the table
   }
   BOOST_TEST(Str(second, "x") == b.content);  // escaped and back, byte for byte
+}
+
+// A row's columns hold the first patient and entity; with only one of each, the content does
+// not repeat them (only an entity's version), and the AuditEvent comes back the same.
+BOOST_AUTO_TEST_CASE(OnePatientAndEntityAreNotRepeatedInTheContent) {
+  for (const std::vector<std::string>& entities :
+       std::vector<std::vector<std::string>>{{"Observation/o1/_history/12"},
+                                             {"Observation/o1"},
+                                             {"Observation/o1/_history/"},
+                                             {}}) {
+    AuditRecord r = PatientRead();
+    r.patients = {"Patient/p1"};
+    r.entities = entities;
+    const AuditRow row = fhir::audit::AuditRowFor(r);
+    BOOST_TEST_CONTEXT(row.content) {
+      BOOST_TEST(row.content.find("Patient/p1") == std::string::npos);
+      const bool versioned = !entities.empty() && entities[0] == "Observation/o1/_history/12";
+      BOOST_TEST((row.content.find("\"V\":\"12\"") != std::string::npos) == versioned);
+      BOOST_TEST((row.content.find("Observation/o1") != std::string::npos) ==
+                 (!entities.empty() && entities[0] == "Observation/o1/_history/"));
+      BOOST_TEST(WithoutIdAndMeta(fhir::audit::ServedAuditEventJson(row)) ==
+                 fhir::audit::AuditEventJson(r));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
