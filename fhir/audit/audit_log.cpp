@@ -64,7 +64,7 @@ AuditLog::~AuditLog() { Stop(); }
 
 void AuditLog::Record(AuditRecord record) {
   if (record.recorded == common::TimePoint{}) record.recorded = clock_.Now();
-  AuditRow row = AuditRowFor(record);
+  AuditRow row = AuditRowFor(std::move(record));
   ++recorded_;
   {
     std::unique_lock lock(mu_);

@@ -132,19 +132,39 @@ bool AuditRowMatches(const AuditRow& row, const AuditQuery& q) {
          (!q.action || row.action == *q.action) && (!q.outcome || row.outcome == *q.outcome);
 }
 
-AuditRow AuditRowFor(const AuditRecord& record) {
+namespace {
+
+// The fields of a row computed from the record (everything but the ones copied or moved over).
+AuditRow RowWithoutStrings(const AuditRecord& record) {
   AuditRow row;
   row.recorded = record.recorded;
   row.subtype = std::string(SubtypeCode(record.interaction));
   row.action = ActionCode(record.action.value_or(DefaultAction(record.interaction)));
   row.outcome = static_cast<int>(detail::RecordOutcome(record));
+  if (!record.entities.empty()) row.entity = WithoutHistory(record.entities.front());
+  row.content = RecordDetailsJson(record);
+  return row;
+}
+
+}  // namespace
+
+AuditRow AuditRowFor(const AuditRecord& record) {
+  AuditRow row = RowWithoutStrings(record);
   row.agent = record.agent_reference;
   row.client_id = record.client_id;
   if (!record.patients.empty()) row.patient = record.patients.front();
-  if (!record.entities.empty()) row.entity = WithoutHistory(record.entities.front());
   row.address = record.source_address;
   row.request_id = record.request_id;
-  row.content = RecordDetailsJson(record);
+  return row;
+}
+
+AuditRow AuditRowFor(AuditRecord&& record) {
+  AuditRow row = RowWithoutStrings(record);
+  row.agent = std::move(record.agent_reference);
+  row.client_id = std::move(record.client_id);
+  if (!record.patients.empty()) row.patient = std::move(record.patients.front());
+  row.address = std::move(record.source_address);
+  row.request_id = std::move(record.request_id);
   return row;
 }
 

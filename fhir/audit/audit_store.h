@@ -41,6 +41,8 @@ struct AuditRow {
 
 // The row of a record (recorded must be set).
 AuditRow AuditRowFor(const AuditRecord& record);
+// The same, moving the strings the row keeps out of `record` (AuditLog: once per request).
+AuditRow AuditRowFor(AuditRecord&& record);
 // A JSON array of rows, the form ResourceStore::WriteWith takes them in (see queries.h).
 std::string AuditRowsJson(const std::vector<AuditRow>& rows);
 // The record a row was made from (AuditRowFor's inverse); details that cannot be read are left

@@ -208,12 +208,17 @@ class TokenService {
 
   // Verified tokens (the whole compact form), so repeated use skips the signature check.
   std::mutex cache_mu_;
-  struct StringViewHash {
+  // Hashes a token's signature (after the last '.'), not its 1.4 KB: tokens that differ have
+  // different signatures, and equality still compares the whole token.
+  struct SignatureHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const {
+      const std::size_t dot = s.rfind('.');
+      return std::hash<std::string_view>{}(dot == std::string_view::npos ? s : s.substr(dot + 1));
+    }
   };
   // Shared, so a lookup holds cache_mu_ only to find it: the copy the caller gets is made after.
-  std::unordered_map<std::string, std::shared_ptr<const Principal>, StringViewHash, std::equal_to<>>
+  std::unordered_map<std::string, std::shared_ptr<const Principal>, SignatureHash, std::equal_to<>>
       verified_;  // GUARDED_BY(cache_mu_)
   std::unordered_set<std::string> revoked_;               // GUARDED_BY(cache_mu_)
   // When the revoked tokens were last loaded (steady_clock ticks; kNeverLoaded before the
