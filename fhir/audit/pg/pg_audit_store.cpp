@@ -56,7 +56,7 @@ constexpr const char* kBlockSelect =
 // Blocks read per round trip while a page fills: few for the usual page (a block holds up to
 // kMaxBlockEvents events), more when the filters are rare.
 constexpr int kFirstBlockChunk = 4;
-constexpr int kMaxBlockChunk = 256;
+constexpr int kMaxBlockChunk = 64;  // at most ~6 MB of decompressed events per round trip
 
 AuditRow RowAt(const PgResult& r, int i) {
   AuditRow row;
