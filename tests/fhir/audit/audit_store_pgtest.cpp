@@ -517,6 +517,29 @@ BOOST_AUTO_TEST_CASE(AnAppendLargerThanABlockIsSeveralBlocksAllOrNone) {
   BOOST_TEST(Count(pool, "SELECT count(*) FROM audit_block") == 3);
 }
 
+// A filter no block index serves (here: a client) and matches only in the oldest and newest
+// blocks: the walk goes on past several round trips of blocks without a match, in both orders.
+BOOST_AUTO_TEST_CASE(ARareMatchIsFoundPastManyBlocksWithout) {
+  constexpr int kBlocks = 150;
+  for (int n = 0; n < kBlocks; ++n) {
+    AuditRow row = Row(n);
+    row.client_id = n == 0 || n == kBlocks - 1 ? "rare-app" : "common-app";
+    BOOST_REQUIRE(pg.Append({row}).ok());
+  }
+  for (bool oldest_first : {false, true}) {
+    BOOST_TEST_CONTEXT("oldest_first " << oldest_first) {
+      AuditQuery q;
+      q.oldest_first = oldest_first;
+      q.client_id = "rare-app";
+      const std::vector<std::string> expected =
+          oldest_first ? std::vector<std::string>{"req-0", "req-149"}
+                       : std::vector<std::string>{"req-149", "req-0"};
+      BOOST_TEST(Collect(pg, q, 1) == expected, boost::test_tools::per_element());
+      BOOST_TEST(Collect(pg, q, 5) == expected, boost::test_tools::per_element());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(ReadOfAnEventNoBlockHoldsIsNotFound) {
   BOOST_REQUIRE(pg.Append(Rows(5)).ok());
   auto page = pg.Search({});
