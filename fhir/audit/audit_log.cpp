@@ -64,13 +64,12 @@ AuditLog::~AuditLog() { Stop(); }
 
 void AuditLog::Record(AuditRecord record) {
   if (record.recorded == common::TimePoint{}) record.recorded = clock_.Now();
-  AuditRow row = AuditRowFor(std::move(record));
   ++recorded_;
   {
     std::unique_lock lock(mu_);
     not_full_cv_.wait(lock, [&] { return queue_.size() < options_.queue_capacity || stopped_; });
     if (!stopped_) {
-      queue_.push_back(std::move(row));
+      queue_.push_back(std::move(record));
       ++enqueued_;
       // Wake the writer when it may be idle (first record) or lingering for a full batch.
       if (queue_.size() == 1 || queue_.size() >= options_.max_batch) work_cv_.notify_one();
@@ -78,7 +77,7 @@ void AuditLog::Record(AuditRecord record) {
     }
   }
   // The writer is gone (after Stop): store it here rather than lose it.
-  Store({std::move(row)});
+  Store({AuditRowFor(std::move(record))});
 }
 
 void AuditLog::Flush() {
@@ -121,15 +120,19 @@ void AuditLog::Run() {
       return stopping_ || queue_.size() >= options_.max_batch || flush_until_ > taken_;
     });
     const std::size_t n = std::min(queue_.size(), options_.max_batch);
-    std::vector<AuditRow> batch;
-    batch.reserve(n);
+    std::vector<AuditRecord> records;
+    records.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(queue_.front()));
+      records.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
     taken_ += n;
     not_full_cv_.notify_all();
     lock.unlock();
+    // Rows are made here, not in Record: off the requests' path.
+    std::vector<AuditRow> batch;
+    batch.reserve(n);
+    for (AuditRecord& record : records) batch.push_back(AuditRowFor(std::move(record)));
     Store(batch);
     lock.lock();
     finished_ += n;
