@@ -28,8 +28,9 @@ fhir::auth::Principal Hl7v2Principal() {
 }
 
 fhir::rest::SecuritySupport Hl7v2Security(fhir::rest::SecuritySupport s) {
-  s.authenticate = [](std::string_view) -> common::Result<fhir::auth::Principal> {
-    return Hl7v2Principal();
+  s.authenticate = [principal = std::make_shared<const fhir::auth::Principal>(Hl7v2Principal())](
+                        std::string_view) -> common::Result<std::shared_ptr<const fhir::auth::Principal>> {
+    return principal;
   };
   return s;
 }

@@ -52,7 +52,7 @@ common::Result<std::unique_ptr<SecurityStack>> SecurityStack::Open(
 
 fhir::rest::SecuritySupport SecurityStack::ForFhirService() {
   fhir::rest::SecuritySupport support;
-  support.authenticate = [this](std::string_view token) { return tokens_.Authenticate(token); };
+  support.authenticate = [this](std::string_view token) { return tokens_.AuthenticateShared(token); };
   support.authorize_url = tokens_.settings().AuthorizeEndpoint();
   support.token_url = tokens_.settings().TokenEndpoint();
   support.audit = audit_;

@@ -781,6 +781,13 @@ void TokenService::RefreshRevocations() {
 }
 
 common::Result<Principal> TokenService::Authenticate(std::string_view access_token) {
+  FOVEA_ASSIGN_OR_RETURN(std::shared_ptr<const Principal> principal,
+                         AuthenticateShared(access_token));
+  return *principal;
+}
+
+common::Result<std::shared_ptr<const Principal>> TokenService::AuthenticateShared(
+    std::string_view access_token) {
   auto fail = [](std::string m) { return Status(StatusCode::kUnauthenticated, std::move(m)); };
   if (access_token.empty()) return fail("No access token");
   if (access_token.size() > kMaxTokenBytes) return fail("The access token is too long");
@@ -799,7 +806,7 @@ common::Result<Principal> TokenService::Authenticate(std::string_view access_tok
   }
   if (cached) {
     if (cached->expires_at <= now) return fail("The access token has expired");
-    return *cached;
+    return cached;
   }
   FOVEA_ASSIGN_OR_RETURN(DecodedJwt jwt, DecodeJwt(access_token, kMaxTokenBytes));
   auto key = keys_.Find(jwt.kid);
@@ -830,8 +837,9 @@ common::Result<Principal> TokenService::Authenticate(std::string_view access_tok
   std::lock_guard lock(cache_mu_);
   if (revoked_.count(p.token_id) > 0) return fail("The access token was revoked");
   if (verified_.size() >= kMaxVerifiedTokens) verified_.clear();
-  verified_.emplace(std::string(access_token), std::make_shared<const Principal>(p));
-  return p;
+  auto shared = std::make_shared<const Principal>(std::move(p));
+  verified_.emplace(std::string(access_token), shared);
+  return shared;
 }
 
 }  // namespace fhir::auth

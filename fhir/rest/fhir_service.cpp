@@ -58,6 +58,16 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 
 }  // namespace
 
+namespace {
+
+// The principal of a call not (yet) authenticated: no identity, no scopes.
+const std::shared_ptr<const auth::Principal>& NoPrincipal() {
+  static const auto nobody = std::make_shared<const auth::Principal>();
+  return nobody;
+}
+
+}  // namespace
+
 // One request in flight: the request, the response being built, and the interactions.
 class FhirService::Call {
  public:
@@ -65,22 +75,23 @@ class FhirService::Call {
       : s_(service), req_(request) {}
   // An entry of a batch (or a transaction's read) run as a request of its own, by the principal
   // of the Bundle's request: authenticated and rate-limited once, as that request.
-  Call(const FhirService& service, const RestRequest& request, const auth::Principal& principal)
-      : s_(service), req_(request), principal_(principal), nested_(true) {}
+  Call(const FhirService& service, const RestRequest& request,
+       std::shared_ptr<const auth::Principal> principal)
+      : s_(service), req_(request), principal_(std::move(principal)), nested_(true) {}
 
   RestResponse Run() {
     try {
       // One registry for the whole request, even if SearchParameters change meanwhile.
       if (s_.search_.registry != nullptr) registry_ = s_.search_.registry->Get();
       if (nested_) {
-        access_.emplace(principal_, s_.defs_, registry_.get());
+        access_.emplace(*principal_, s_.defs_, registry_.get());
         Route();
       } else if (!Authenticate()) {
         // A missing or rejected token is a security event, unless the address is flooding us
         // (then the answer is 429 and nothing is recorded: no audit amplification).
         if (WithinRateLimit()) interaction_ = audit::Interaction::kLoginFailed;
       } else if (WithinRateLimit()) {
-        access_.emplace(principal_, s_.defs_, registry_.get());
+        access_.emplace(*principal_, s_.defs_, registry_.get());
         Route();
       }
     } catch (const std::exception& e) {
@@ -101,7 +112,8 @@ class FhirService::Call {
   // Establishes principal_; false when the request is refused (the 401 is then set).
   bool Authenticate() {
     if (!s_.security_.authenticate) {
-      principal_ = auth::Principal::Trusted();
+      static const auto trusted = std::make_shared<const auth::Principal>(auth::Principal::Trusted());
+      principal_ = trusted;
       return true;
     }
     // The CapabilityStatement is public: clients read it to find out how to authenticate.
@@ -121,7 +133,7 @@ class FhirService::Call {
       }
       return false;
     }
-    principal_ = std::move(principal).value();
+    principal_ = std::move(*principal);
     return true;
   }
 
@@ -129,10 +141,10 @@ class FhirService::Call {
   // the 401 or the answer already set; false (and 429) when the bucket is empty.
   bool WithinRateLimit() {
     if (!s_.rate_limiter_.enabled()) return true;
-    std::string key = principal_.kind == auth::Principal::Kind::kTrusted ||
-                              principal_.client_id.empty()
+    std::string key = principal_->kind == auth::Principal::Kind::kTrusted ||
+                              principal_->client_id.empty()
                           ? "addr:" + req_.peer_address
-                          : principal_.client_id + "|" + principal_.subject;
+                          : principal_->client_id + "|" + principal_->subject;
     int retry_after = s_.rate_limiter_.Acquire(key);
     if (retry_after == 0) return true;
     res_.SetHeader("Retry-After", std::to_string(retry_after));
@@ -263,7 +275,7 @@ class FhirService::Call {
       return Fail(row.error());
     }
     if (access_->ReachFor(type_, Permission::kRead) == Reach::kPatientCompartment &&
-        row->patient != "Patient/" + principal_.patient) {
+        row->patient != "Patient/" + principal_->patient) {
       return NotKnown();
     }
     res_.SetHeader("ETag", ETagFor(1));
@@ -280,7 +292,7 @@ class FhirService::Call {
                                                  issues);
     if (issues.HasErrors()) return Respond(400, OperationOutcomeJson(issues.issues()));
     if (access_->ReachFor(type_, Permission::kSearch) == Reach::kPatientCompartment) {
-      std::string own = "Patient/" + principal_.patient;
+      std::string own = "Patient/" + principal_->patient;
       if (!search.query.patient.empty() && search.query.patient != own) {
         return Fail(Status(StatusCode::kForbidden,
                            "Access denied: this token reaches only its own patient's events"));
@@ -550,7 +562,7 @@ class FhirService::Call {
   Result<WriteAudit> WritesAudit(const std::vector<store::PlannedWrite>& writes,
                                  audit::Interaction interaction, int http_status) {
     common::TimePoint now = writes.front().version.last_updated;
-    audit::AuditRecord record = AuditRecordFor(req_, principal_, s_.security_.server_name);
+    audit::AuditRecord record = AuditRecordFor(req_, *principal_, s_.security_.server_name);
     record.interaction = interaction;
     record.http_status = http_status;
     record.recorded = now;
@@ -572,8 +584,8 @@ class FhirService::Call {
       audit::ProvenanceRecord provenance;
       provenance.targets = std::move(refs);
       provenance.activity = ActivityOf(method);
-      provenance.agent_reference = principal_.fhir_user;
-      provenance.client_id = principal_.client_id;
+      provenance.agent_reference = principal_->fhir_user;
+      provenance.client_id = principal_->client_id;
       provenance.request_id = req_.request_id;
       FOVEA_ASSIGN_OR_RETURN(auto version,
                              audit::ProvenanceCompanion(provenance, now, registry_.get()));
@@ -1098,7 +1110,7 @@ class FhirService::Call {
     };
     if (s_.security_.audit == nullptr) return effects.empty() ? s_.store_.Write(v, expected) : write_all({}, "");
     std::string ref = v.type + "/" + v.id + "/_history/" + std::to_string(v.version);
-    audit::AuditRecord record = AuditRecordFor(req_, principal_, s_.security_.server_name);
+    audit::AuditRecord record = AuditRecordFor(req_, *principal_, s_.security_.server_name);
     record.interaction = interaction_.value_or(audit::Interaction::kUpdate);
     record.http_status = http_status;
     record.entities = {ref};
@@ -1112,8 +1124,8 @@ class FhirService::Call {
     provenance.activity = v.method == store::Method::kCreate   ? audit::ProvenanceActivity::kCreate
                           : v.method == store::Method::kDelete ? audit::ProvenanceActivity::kDelete
                                                                : audit::ProvenanceActivity::kUpdate;
-    provenance.agent_reference = principal_.fhir_user;
-    provenance.client_id = principal_.client_id;
+    provenance.agent_reference = principal_->fhir_user;
+    provenance.client_id = principal_->client_id;
     provenance.request_id = req_.request_id;
     record.recorded = v.last_updated;
     FOVEA_ASSIGN_OR_RETURN(auto provenance_version,
@@ -1416,7 +1428,7 @@ class FhirService::Call {
   // Every interaction leaves an AuditEvent; writes have stored theirs with the data already.
   void RecordAudit() {
     if (s_.security_.audit == nullptr || !interaction_ || audited_) return;
-    audit::AuditRecord r = AuditRecordFor(req_, principal_, s_.security_.server_name);
+    audit::AuditRecord r = AuditRecordFor(req_, *principal_, s_.security_.server_name);
     r.interaction = *interaction_;
     r.http_status = res_.status;
     if (res_.status >= 400) r.failure = failure_.empty() ? "The request was invalid" : failure_;
@@ -1439,7 +1451,8 @@ class FhirService::Call {
   const FhirService& s_;
   const RestRequest& req_;
   std::shared_ptr<const search::SearchParameterRegistry> registry_;
-  auth::Principal principal_;
+  // Who is calling: nobody (an empty Principal) until Authenticate; shared, never copied.
+  std::shared_ptr<const auth::Principal> principal_ = NoPrincipal();
   std::optional<AccessControl> access_;
   // The audit trail's view of this call.
   std::optional<audit::Interaction> interaction_;

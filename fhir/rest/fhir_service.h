@@ -62,7 +62,9 @@ struct SearchSupport {
 // (`--auth off`, loopback only). With it, every interaction but the CapabilityStatement needs
 // a bearer token, and the token's scopes are checked on everything read or written.
 struct SecuritySupport {
-  std::function<common::Result<auth::Principal>(std::string_view access_token)> authenticate;
+  // Shared: a verified token's Principal is cached and not copied per request.
+  std::function<common::Result<std::shared_ptr<const auth::Principal>>(std::string_view access_token)>
+      authenticate;
   std::string authorize_url;  // advertised in the CapabilityStatement (SMART oauth-uris)
   std::string token_url;
   // The audit trail: every interaction but the CapabilityStatement is recorded; writes commit
