@@ -219,7 +219,7 @@ class TokenService {
       return std::hash<std::string_view>{}(dot == std::string_view::npos ? s : s.substr(dot + 1));
     }
   };
-  // Shared, so a lookup holds cache_mu_ only to find it: the copy the caller gets is made after.
+  // Shared: a lookup holds cache_mu_ only to find the entry, and callers need not copy it.
   std::unordered_map<std::string, std::shared_ptr<const Principal>, SignatureHash, std::equal_to<>>
       verified_;  // GUARDED_BY(cache_mu_)
   std::unordered_set<std::string> revoked_;               // GUARDED_BY(cache_mu_)

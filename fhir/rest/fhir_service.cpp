@@ -56,10 +56,6 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return parts;
 }
 
-}  // namespace
-
-namespace {
-
 // The principal of a call not (yet) authenticated: no identity, no scopes.
 const std::shared_ptr<const auth::Principal>& NoPrincipal() {
   static const auto nobody = std::make_shared<const auth::Principal>();
