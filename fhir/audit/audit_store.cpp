@@ -1,7 +1,9 @@
 #include "fhir/audit/audit_store.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 
 #include "common/json.h"
 #include "fhir/audit/detail/resources.h"
@@ -116,6 +118,23 @@ common::Status CheckAuditRows(const std::vector<AuditRow>& rows) {
     }
   }
   return common::Status::Ok();
+}
+
+bool AuditPageOrder::operator()(const AuditRow& a, const AuditRow& b) const {
+  const auto ka = std::make_pair(a.recorded, a.seq);
+  const auto kb = std::make_pair(b.recorded, b.seq);
+  return oldest_first ? ka < kb : ka > kb;
+}
+
+AuditPage PageOf(std::vector<AuditRow> sorted, int count) {
+  AuditPage page;
+  const auto n = static_cast<std::size_t>(std::max(count, 0));
+  if (sorted.size() > n) {
+    sorted.resize(n);
+    if (!sorted.empty()) page.next_after_seq = sorted.back().seq;
+  }
+  page.rows = std::move(sorted);
+  return page;
 }
 
 }  // namespace detail

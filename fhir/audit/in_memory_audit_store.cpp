@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <tuple>
 
 #include "fhir/audit/detail/resources.h"
 
@@ -11,12 +10,6 @@ namespace fhir::audit {
 using common::Result;
 using common::Status;
 using common::StatusCode;
-
-namespace {
-
-auto Key(const AuditRow& row) { return std::make_tuple(row.recorded, row.seq); }
-
-}  // namespace
 
 Status InMemoryAuditStore::Append(const std::vector<AuditRow>& rows) {
   FOVEA_RETURN_IF_ERROR(detail::CheckAuditRows(rows));
@@ -48,22 +41,15 @@ Result<AuditPage> InMemoryAuditStore::Search(const AuditQuery& q) {
     }
     if (!cursor) return page;
   }
+  const detail::AuditPageOrder before{q.oldest_first};
   std::vector<AuditRow> matches;
   for (const AuditRow& row : rows_) {
     if (!AuditRowMatches(row, q)) continue;
-    if (cursor && (q.oldest_first ? Key(row) <= Key(*cursor) : Key(row) >= Key(*cursor))) continue;
+    if (cursor && !before(*cursor, row)) continue;
     matches.push_back(row);
   }
-  std::sort(matches.begin(), matches.end(), [&](const AuditRow& a, const AuditRow& b) {
-    return q.oldest_first ? Key(a) < Key(b) : Key(a) > Key(b);
-  });
-  const auto count = static_cast<std::size_t>(q.count);
-  if (matches.size() > count) {
-    matches.resize(count);
-    page.next_after_seq = matches.back().seq;
-  }
-  page.rows = std::move(matches);
-  return page;
+  std::sort(matches.begin(), matches.end(), before);
+  return detail::PageOf(std::move(matches), q.count);
 }
 
 std::size_t InMemoryAuditStore::size() const {

@@ -33,6 +33,17 @@ common::JsonValue CodeableConcept(std::string_view system, std::string_view code
 // a caller's bug; AuditStore implementations check it before writing anything.
 common::Status CheckAuditRows(const std::vector<AuditRow>& rows);
 
+// A search's sort order, which is also its cursor's: whether `a` comes before `b` in the page,
+// (recorded, seq) descending, or ascending with `oldest_first`. Both AuditStores page by it.
+struct AuditPageOrder {
+  bool oldest_first = false;
+  bool operator()(const AuditRow& a, const AuditRow& b) const;
+};
+
+// The page of `sorted` (a search's matches in AuditPageOrder, at least the first count + 1 of
+// them): its first `count` rows, and the cursor when more follow.
+AuditPage PageOf(std::vector<AuditRow> sorted, int count);
+
 // AuditEvent.outcome of a record: OutcomeForStatus(http_status), and at least kMinorFailure for
 // kLoginFailed (whose http_status may be 0). AuditEventValue and AuditRowFor both use it.
 Outcome RecordOutcome(const AuditRecord& record);

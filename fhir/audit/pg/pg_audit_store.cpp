@@ -80,16 +80,6 @@ std::int64_t Micros(common::TimePoint t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
-// A search's sort order and cursor as one comparison: whether `a` comes before `b` in the page.
-struct PageOrder {
-  bool oldest_first = false;
-  bool operator()(const AuditRow& a, const AuditRow& b) const {
-    const auto ka = std::make_pair(a.recorded, a.seq);
-    const auto kb = std::make_pair(b.recorded, b.seq);
-    return oldest_first ? ka < kb : ka > kb;
-  }
-};
-
 // The parameters of one block (EncodeAuditBlock's text and what it is found by).
 std::vector<PgParam> BlockParams(const std::vector<AuditRow>& rows) {
   auto [first, last] = std::minmax_element(
@@ -100,12 +90,55 @@ std::vector<PgParam> BlockParams(const std::vector<AuditRow>& rows) {
           EncodeAuditBlock(rows)};
 }
 
+// The events of `q` stored as audit_event rows that come after `cursor` (if set) in the page's
+// order: the first `need` of them in that order.
+Result<std::vector<AuditRow>> SearchRows(PgConnection& conn, const AuditQuery& q,
+                                         const std::optional<AuditRow>& cursor, std::size_t need) {
+  // Assembled from constant fragments only; every value is a parameter.
+  std::string sql = kSearchSelect;
+  std::vector<PgParam> params;
+  auto add = [&](const char* fragment, std::string value) {
+    params.push_back(std::move(value));
+    sql += fragment;
+    sql += std::to_string(params.size());
+  };
+  auto add_text = [&](const char* fragment, const std::string& value) {
+    if (!value.empty()) add(fragment, value);
+  };
+  if (q.recorded_from) add(" AND recorded >= $", common::FormatInstantMicros(*q.recorded_from));
+  if (q.recorded_until) add(" AND recorded < $", common::FormatInstantMicros(*q.recorded_until));
+  add_text(" AND subtype = $", q.subtype);
+  add_text(" AND agent = $", q.agent);
+  add_text(" AND client_id = $", q.client_id);
+  add_text(" AND patient = $", q.patient);
+  add_text(" AND entity = $", q.entity);
+  add_text(" AND address = $", q.address);
+  if (q.action) add(" AND action = $", std::string(1, *q.action));
+  if (q.outcome) add(" AND outcome = $", std::to_string(*q.outcome));
+  if (cursor) {
+    // Keyset: past the cursor in the sort order, an index condition on (recorded, seq).
+    add(q.oldest_first ? " AND (recorded, seq) > ($" : " AND (recorded, seq) < ($",
+        common::FormatInstantMicros(cursor->recorded));
+    sql += "::timestamptz, $";
+    params.push_back(std::to_string(cursor->seq));
+    sql += std::to_string(params.size());
+    sql += "::bigint)";
+  }
+  sql += q.oldest_first ? " ORDER BY recorded, seq" : " ORDER BY recorded DESC, seq DESC";
+  add(" LIMIT $", std::to_string(need));
+
+  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn.ExecuteUnprepared({"audit.search", sql.c_str()}, params));
+  std::vector<AuditRow> rows;
+  for (int i = 0; i < r.rows(); ++i) rows.push_back(RowAt(r, i));
+  return rows;
+}
+
 // The events of `q` stored in blocks that come after `cursor` (if set) in the page's order:
 // the first `need` of them in that order, or all there are if fewer.
 Result<std::vector<AuditRow>> SearchBlocks(PgConnection& conn, const AuditQuery& q,
                                            const std::optional<AuditRow>& cursor,
                                            std::size_t need) {
-  const PageOrder before{q.oldest_first};
+  const detail::AuditPageOrder before{q.oldest_first};
   std::string where;
   std::vector<PgParam> params;
   auto add = [&](const char* fragment, std::string value) {
@@ -226,7 +259,7 @@ Result<AuditRow> PgAuditStore::Read(std::int64_t seq) {
 Result<AuditPage> PgAuditStore::Search(const AuditQuery& q) {
   AuditPage page;
   if (q.count <= 0) return page;
-  const PageOrder before{q.oldest_first};
+  const detail::AuditPageOrder before{q.oldest_first};
   // The cursor's row, wherever it is stored; one that does not exist ends the paging.
   std::optional<AuditRow> cursor;
   if (q.after_seq) {
@@ -247,64 +280,14 @@ Result<AuditPage> PgAuditStore::Search(const AuditQuery& q) {
       rows.push_back(std::move(*row));
     }
   } else {
-    FOVEA_ASSIGN_OR_RETURN(rows, SearchRows(q, cursor, need));
     FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+    FOVEA_ASSIGN_OR_RETURN(rows, SearchRows(*conn, q, cursor, need));
     FOVEA_ASSIGN_OR_RETURN(std::vector<AuditRow> in_blocks, SearchBlocks(*conn, q, cursor, need));
     rows.insert(rows.end(), std::make_move_iterator(in_blocks.begin()),
                 std::make_move_iterator(in_blocks.end()));
     std::sort(rows.begin(), rows.end(), before);
-    if (rows.size() > need) rows.resize(need);
   }
-  const auto count = static_cast<std::size_t>(q.count);
-  if (rows.size() > count) {
-    rows.resize(count);
-    page.next_after_seq = rows.back().seq;
-  }
-  page.rows = std::move(rows);
-  return page;
-}
-
-Result<std::vector<AuditRow>> PgAuditStore::SearchRows(const AuditQuery& q,
-                                                       const std::optional<AuditRow>& cursor,
-                                                       std::size_t need) {
-  // Assembled from constant fragments only; every value is a parameter.
-  std::string sql = kSearchSelect;
-  std::vector<PgParam> params;
-  auto add = [&](const char* fragment, std::string value) {
-    params.push_back(std::move(value));
-    sql += fragment;
-    sql += std::to_string(params.size());
-  };
-  auto add_text = [&](const char* fragment, const std::string& value) {
-    if (!value.empty()) add(fragment, value);
-  };
-  if (q.recorded_from) add(" AND recorded >= $", common::FormatInstantMicros(*q.recorded_from));
-  if (q.recorded_until) add(" AND recorded < $", common::FormatInstantMicros(*q.recorded_until));
-  add_text(" AND subtype = $", q.subtype);
-  add_text(" AND agent = $", q.agent);
-  add_text(" AND client_id = $", q.client_id);
-  add_text(" AND patient = $", q.patient);
-  add_text(" AND entity = $", q.entity);
-  add_text(" AND address = $", q.address);
-  if (q.action) add(" AND action = $", std::string(1, *q.action));
-  if (q.outcome) add(" AND outcome = $", std::to_string(*q.outcome));
-  if (cursor) {
-    // Keyset: past the cursor in the sort order, an index condition on (recorded, seq).
-    add(q.oldest_first ? " AND (recorded, seq) > ($" : " AND (recorded, seq) < ($",
-        common::FormatInstantMicros(cursor->recorded));
-    sql += "::timestamptz, $";
-    params.push_back(std::to_string(cursor->seq));
-    sql += std::to_string(params.size());
-    sql += "::bigint)";
-  }
-  sql += q.oldest_first ? " ORDER BY recorded, seq" : " ORDER BY recorded DESC, seq DESC";
-  add(" LIMIT $", std::to_string(need));
-
-  FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->ExecuteUnprepared({"audit.search", sql.c_str()}, params));
-  std::vector<AuditRow> rows;
-  for (int i = 0; i < r.rows(); ++i) rows.push_back(RowAt(r, i));
-  return rows;
+  return detail::PageOf(std::move(rows), q.count);
 }
 
 }  // namespace fhir::audit::pg

@@ -11,9 +11,7 @@
 // page's order and decoding them, then the two merged. SQL is assembled from constant
 // fragments, every value a parameter. Thread-safe: every call borrows a connection from the pool.
 
-#include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <vector>
 
 #include "fhir/audit/audit_store.h"
@@ -35,11 +33,6 @@ class PgAuditStore final : public AuditStore {
   common::Result<AuditPage> Search(const AuditQuery& query) override;
 
  private:
-  // The audit_event half of Search: its first `need` rows after `cursor`.
-  common::Result<std::vector<AuditRow>> SearchRows(const AuditQuery& query,
-                                                   const std::optional<AuditRow>& cursor,
-                                                   std::size_t need);
-
   store::pg::ConnectionPool& pool_;
 };
 
