@@ -66,6 +66,11 @@ out=bench/results/auth.jsonl
 failed=0
 for op in $OPS; do
   for c in $CONCURRENCY; do
+    # Each group starts from a vacuumed, checkpointed database: the dead rows and dirty pages
+    # the previous group left (creates before reads) would otherwise be cleaned up during some
+    # of this group's runs and charged to whichever server happened to be measured then.
+    "${as_pg[@]}" "$PG_BIN/psql" -X -q -h "$pgdata" -U postgres -d postgres \
+      -c "VACUUM (ANALYZE)" -c "CHECKPOINT" >&2
     for run in $(seq 1 "$RUNS"); do
       for label in auth-off auth-on; do
         log "$op c=$c $label run $run/$RUNS"
