@@ -24,7 +24,7 @@
 // What one event is:
 //   fovea: PUT [base]/Task/dlv-TAG-K (a new Task, status ready, encounter = the run's own
 //          Encounter; Prefer: return=minimal) over a keep-alive HTTP/1.1 connection. Fovea
-//          commits it with its change-log event (NOTIFY fovea_event), the matcher numbers one
+//          commits it with its change-log event and wakes its matcher, the matcher numbers one
 //          notification per matching subscription (task-status topic, filter
 //          Task?encounter=Encounter/dlv-TAG; id-only) and commits them (NOTIFY
 //          fovea_notification, announcing the numbers in its payload), and the WebSocket

@@ -186,6 +186,8 @@ int RunServe(const Config& given) {
        config.rest_hook_workers, config.rest_hook_max_attempts,
        std::chrono::seconds(config.presence_timeout_seconds), config.auth});
   if (!subscriptions.has_value()) return Fail(subscriptions.error());
+  // This node's writes wake its matcher directly while it holds the matcher lock.
+  store.SetLocalEventWake([matcher = &(*subscriptions)->matcher()] { return matcher->WakeIfActive(); });
   workflow::WorkflowRules workflow_rules(store, search_backend, registry, clock);
   workflow::ScreeningApi screening(workflow_rules, store, search_backend, registry, clock);
   if (auto st = screening.EnsureShipped(); !st.ok()) return Fail(st);
@@ -251,6 +253,7 @@ int RunServe(const Config& given) {
   (*subscriptions)->rest_hooks().Stop();
   (*subscriptions)->channel().Stop();
   (*subscriptions)->matcher().Stop();
+  store.SetLocalEventWake(nullptr);  // the matcher goes before the store
   audit_log.Stop();  // every queued AuditEvent is stored before the database goes away
   return 0;
 }

@@ -1,5 +1,9 @@
 #include "subscriptions/pg/event_matcher.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -58,9 +62,14 @@ constexpr PgQuery kPending{
 //   session, and a plan made while a table was small (a new database) must not stay a scan of
 //   that table once it holds millions of rows: measured, a scan of all of `notification` per
 //   batch (the retention DELETE) and hash joins over all of `resource_history` (kPending).
+// - Generic plans from the first execution. Left to choose, PostgreSQL kept planning kRecord
+//   afresh for every batch (its array parameters make each custom plan look cheaper): 210-350
+//   µs of planning per batch, which at one write at a time was one batch per write
+//   (pg_stat_statements, docs/PERFORMANCE.md). The plans do not depend on the values.
 constexpr PgQuery kSessionSettings{
     "matcher.session",
-    "SELECT set_config('synchronous_commit', 'off', false), set_config('enable_seqscan', 'off', false)"};
+    "SELECT set_config('synchronous_commit', 'off', false), set_config('enable_seqscan', 'off', false),"
+    " set_config('plan_cache_mode', 'force_generic_plan', false)"};
 constexpr PgQuery kSubscriptions{
     "matcher.subscriptions",
     "SELECT id, content FROM resource WHERE type = 'Subscription' AND NOT deleted"};
@@ -198,9 +207,24 @@ std::vector<SubscriptionSpec> LiveSubscriptions(PgResult& rows, const SpecContex
 
 EventMatcher::EventMatcher(std::string dsn, std::shared_ptr<fhir::search::LiveRegistry> registry,
                            const TopicRegistry& topics, MatcherOptions options)
-    : dsn_(std::move(dsn)), registry_(std::move(registry)), topics_(topics), options_(std::move(options)) {}
+    : dsn_(std::move(dsn)),
+      registry_(std::move(registry)),
+      topics_(topics),
+      options_(std::move(options)),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-EventMatcher::~EventMatcher() { Stop(); }
+EventMatcher::~EventMatcher() {
+  Stop();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+bool EventMatcher::WakeIfActive() {
+  if (!active_.load() || wake_fd_ < 0) return false;
+  const std::uint64_t one = 1;
+  // Fails only when the counter is saturated, which means the matcher is awake anyway.
+  (void)!write(wake_fd_, &one, sizeof one);
+  return true;
+}
 
 void EventMatcher::Start() {
   stopping_ = false;
@@ -265,6 +289,7 @@ void EventMatcher::Run() {
     }
     SetActive(true);
     Cache cache;  // a new lock session reads everything again
+    std::vector<fhir::store::pg::PgNotification> received;
     while (!stopping_) {
       auto matched = MatchBatch(**conn, cache);
       if (!matched.has_value()) {
@@ -273,9 +298,13 @@ void EventMatcher::Run() {
       }
       if (matched->more) continue;
       // Nothing pending: sleep until an event commits (or a while, to notice a stop). A NOTIFY
-      // that arrived while the batch ran is already queued: the wait returns at once.
-      auto woke = (*conn)->WaitForNotification(std::chrono::milliseconds(250));
+      // that arrived while the batch ran is already queued, and so is a wake from a writer in
+      // this process (WakeIfActive): either way the wait returns at once.
+      received.clear();
+      auto woke = (*conn)->WaitForNotification(std::chrono::milliseconds(250), received, wake_fd_);
       if (!woke.has_value()) break;
+      std::uint64_t wakes = 0;
+      if (wake_fd_ >= 0) (void)!read(wake_fd_, &wakes, sizeof wakes);  // reset (non-blocking)
     }
     SetActive(false);
   }

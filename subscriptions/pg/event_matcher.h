@@ -78,6 +78,10 @@ class EventMatcher {
   common::Result<std::size_t> MatchPending();
 
   bool active() const { return active_.load(); }  // holds the lock right now
+  // A write in this process has committed change-log events: if this matcher holds the lock,
+  // it reads them at once (as a NOTIFY fovea_event would make it) and this returns true.
+  // False when another node matches: the writer must NOTIFY. Non-blocking; thread-safe.
+  bool WakeIfActive();
   // Waits until this matcher holds the lock, at most `limit`; whether it does.
   bool WaitUntilActive(std::chrono::milliseconds limit);
 
@@ -132,6 +136,8 @@ class EventMatcher {
   std::condition_variable active_changed_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  // Written by WakeIfActive; the matcher's wait returns when it is readable (an eventfd).
+  const int wake_fd_;
 };
 
 }  // namespace subscriptions::pg

@@ -104,6 +104,7 @@ TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http,
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
   security_->Mount(*http_);
+  WakeMatcherOnWrites();
   if (auto st = http_->Start(); !st.ok()) throw std::runtime_error(st.message());
   if (auto st = subscriptions_->StartChannel(*http_); !st.ok()) throw std::runtime_error(st.message());
 }
@@ -122,6 +123,7 @@ TestServer::TestServer(fhir::rest::ServiceOptions options, fhir::rest::HttpServe
                fhir::rest::CombineExtensions({subscriptions_->ForFhirService(), screening_->Extensions()})) {
   http.port = 0;
   http_ = std::make_unique<fhir::rest::HttpServer>(service_, [this] { return store_.Ping(); }, http);
+  WakeMatcherOnWrites();
   if (auto st = http_->Start(); !st.ok()) throw std::runtime_error(st.message());
   if (auto st = subscriptions_->StartChannel(*http_); !st.ok()) throw std::runtime_error(st.message());
 }
@@ -129,7 +131,14 @@ TestServer::TestServer(fhir::rest::ServiceOptions options, fhir::rest::HttpServe
 TestServer::~TestServer() {
   http_->Stop();
   subscriptions_->channel().Stop();
+  subscriptions_->matcher().Stop();
+  store_.SetLocalEventWake(nullptr);  // the matcher goes before the store
   if (audit_ != nullptr) audit_->Stop();
+}
+
+// As `fovea serve` does: writes wake this server's matcher directly while it holds the lock.
+void TestServer::WakeMatcherOnWrites() {
+  store_.SetLocalEventWake([matcher = &subscriptions_->matcher()] { return matcher->WakeIfActive(); });
 }
 
 // Synchronous here, so tests see the result of a SearchParameter change without waiting.

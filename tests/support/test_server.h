@@ -73,6 +73,7 @@ class TestServer {
 
  private:
   void ReindexNow(const std::vector<std::string>& types);
+  void WakeMatcherOnWrites();
 
   TestDatabase db_;
   fhir::store::pg::ConnectionPool pool_;

@@ -20,6 +20,7 @@ std::string_view EmbeddedMigration0013();
 std::string_view EmbeddedMigration0014();
 std::string_view EmbeddedMigration0015();
 std::string_view EmbeddedMigration0016();
+std::string_view EmbeddedMigration0017();
 
 namespace fhir::store::pg {
 namespace {
@@ -59,6 +60,7 @@ const std::vector<Migration>& AllMigrations() {
       {14, "launch_encounter", EmbeddedMigration0014()},
       {15, "date_range_index", EmbeddedMigration0015()},
       {16, "audit_block", EmbeddedMigration0016()},
+      {17, "event_announcer", EmbeddedMigration0017()},
   };
   return kAll;
 }

@@ -139,6 +139,7 @@ Status PgResourceStore::WriteWith(const ResourceVersion& v, int expected_version
   if (r.affected() != 1) {
     return Status(StatusCode::kVersionConflict, "The resource was changed by another writer");
   }
+  announcer_.Announce();
   return Status::Ok();
 }
 
@@ -216,6 +217,7 @@ Status PgResourceStore::WriteAll(const std::vector<PlannedWrite>& writes,
   }
   FOVEA_ASSIGN_OR_RETURN(PgResult committed, conn->ExecuteUnprepared(kCommit, {}));
   (void)committed;
+  if (!writes.empty() || !companions.empty()) announcer_.Announce();  // audit rows alone log no event
   return Status::Ok();
 }
 

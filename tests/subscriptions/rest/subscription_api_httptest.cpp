@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/json.h"
+#include "fhir/store/pg/pg_resource_store.h"
 #include "subscriptions/rest/subscription_api.h"
 #include "tests/support/test_server.h"
 
@@ -236,6 +237,30 @@ BOOST_AUTO_TEST_CASE(OneMatcherAtATime) {
   BOOST_TEST(!refused.has_value());
   other.Stop();
   BOOST_TEST(server.subscriptions()->matcher().MatchPending().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(TheMatcherHoldingTheLockIsWokenByItsOwnNodesWrites) {
+  TestServer server;
+  auto& matcher = server.subscriptions()->matcher();
+  auto& store = dynamic_cast<fhir::store::pg::PgResourceStore&>(server.store());
+  BOOST_TEST(!matcher.WakeIfActive());  // not matching: this node's writes NOTIFY instead
+  std::string id = Json(server.Request("POST", "Subscription", TaskSubscription("Task?encounter=Encounter/w1", kWebSocket)))
+                       .Find("id")->scalar();
+  BOOST_TEST(store.announcer().woken_locally() == 0u);
+
+  matcher.Start();
+  BOOST_REQUIRE(matcher.WaitUntilActive(std::chrono::seconds(10)));
+  BOOST_REQUIRE_EQUAL(server.Request("PUT", "Task/w", Task("w", "ready", "w1")).status, 201);
+  BOOST_TEST(store.announcer().woken_locally() == 1u);  // the write woke the matcher directly
+  // ... which numbers the event (a bound on the wait, not a pause: it returns when it has).
+  std::string count;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       count != "1" && std::chrono::steady_clock::now() < deadline;) {
+    count = EventsSinceStart(Json(server.Request("GET", "Subscription/" + id + "/$status")));
+  }
+  BOOST_TEST(count == "1");
+  matcher.Stop();
+  BOOST_TEST(!matcher.WakeIfActive());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
