@@ -2,7 +2,8 @@
 # The cost of security: Fovea create/read throughput with authorisation and the audit trail on
 # (SMART bearer token checked on every request, an AuditEvent per read, AuditEvent + Provenance
 # in every write's transaction) against the same build with --auth off, in one run on one
-# database. Runs alternate off/on so drift hits both. Prints a markdown table of medians.
+# PostgreSQL cluster (a database per server). Runs alternate off/on so drift hits both. Prints
+# a markdown table of medians.
 #
 #   scripts/bench-auth.sh                 # RUNS=3 DURATION=5 CONCURRENCY="1 8"
 #
@@ -37,9 +38,16 @@ source "$repo/scripts/lib/bench-env.sh"
 bench_start_environment bench-auth  # the --auth off server: $base
 off_base=$base
 
-# A second server on the same database with authorisation and audit on.
+# A second server with authorisation and audit on, on a database of its own in the same
+# PostgreSQL cluster: each server is then a single node that runs its own subscription matcher,
+# as a van's server does. (On one database, one server's matcher would match both servers'
+# writes, charging that work to one of them; and only its writes would wake the matcher
+# directly, the other's would NOTIFY: fhir/store/pg/event_announcer.h.)
+"${as_pg[@]}" "$PG_BIN/psql" -X -q -h "$pgdata" -U postgres -d postgres -c "CREATE DATABASE fovea_auth" >&2
+auth_db_url="postgresql:///fovea_auth?host=$pgdata&port=5432&user=postgres"
+"$FOVEA_BIN" migrate --database-url "$auth_db_url" >&2
 auth_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$FOVEA_BIN" serve --database-url "$db_url" --bind 127.0.0.1 --port "$auth_port" --rate-limit 0 \
+"$FOVEA_BIN" serve --database-url "$auth_db_url" --bind 127.0.0.1 --port "$auth_port" --rate-limit 0 \
   >"$tmp/fovea-auth.log" 2>&1 &
 auth_pid=$!
 trap 'kill "$auth_pid" 2>/dev/null; wait "$auth_pid" 2>/dev/null; bench_cleanup' EXIT
@@ -50,9 +58,9 @@ done
 on_base="http://127.0.0.1:$auth_port/fhir/R4"
 
 password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-"$FOVEA_BIN" user add --database-url "$db_url" --username bench.tech --role technician \
+"$FOVEA_BIN" user add --database-url "$auth_db_url" --username bench.tech --role technician \
   --name "Bench Technician" --password-stdin <<<"$password" >&2
-"$FOVEA_BIN" client add --database-url "$db_url" --client-id bench --public --first-party \
+"$FOVEA_BIN" client add --database-url "$auth_db_url" --client-id bench --public --first-party \
   --redirect-uri http://127.0.0.1/cb >&2
 token() {
   curl -fsS "http://127.0.0.1:$auth_port/auth/token" -d grant_type=password -d client_id=bench \
@@ -69,8 +77,10 @@ for op in $OPS; do
     # Each group starts from a vacuumed, checkpointed database: the dead rows and dirty pages
     # the previous group left (creates before reads) would otherwise be cleaned up during some
     # of this group's runs and charged to whichever server happened to be measured then.
-    "${as_pg[@]}" "$PG_BIN/psql" -X -q -h "$pgdata" -U postgres -d postgres \
-      -c "VACUUM (ANALYZE)" -c "CHECKPOINT" >&2
+    for database in postgres fovea_auth; do
+      "${as_pg[@]}" "$PG_BIN/psql" -X -q -h "$pgdata" -U postgres -d "$database" -c "VACUUM (ANALYZE)" >&2
+    done
+    "${as_pg[@]}" "$PG_BIN/psql" -X -q -h "$pgdata" -U postgres -d postgres -c "CHECKPOINT" >&2
     for run in $(seq 1 "$RUNS"); do
       for label in auth-off auth-on; do
         log "$op c=$c $label run $run/$RUNS"

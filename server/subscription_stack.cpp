@@ -12,6 +12,7 @@ subscriptions::RestHookOptions RestHookOptionsFrom(const fhir::store::pg::Connec
   o.workers = settings.rest_hook_workers;
   o.max_attempts = settings.rest_hook_max_attempts;
   o.require_registrant = settings.require_registrant;
+  o.audit_observer = settings.audit_observer;
   return o;
 }
 

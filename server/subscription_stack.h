@@ -34,6 +34,9 @@ struct SubscriptionSettings {
   std::chrono::seconds presence_ttl{30};
   // Auth on: rest-hooks of a subscription without a registrant stamp carry ids only.
   bool require_registrant = false;
+  // Auth on: the server's own writes of a Subscription's status are audited (Provenance and
+  // AuditEvent), with this as AuditEvent.source.observer. Empty: not audited.
+  std::string audit_observer;
 };
 
 class SubscriptionStack {

@@ -9,6 +9,7 @@
 #include "fhir/format/json_format.h"
 #include "fhir/model/ids.h"
 #include "fhir/model/issues.h"
+#include "fhir/rest/audit_recording.h"
 #include "fhir/rest/writes.h"
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/search_query.h"
@@ -26,6 +27,8 @@ namespace {
 // Nodes take turns on the check (ResourceStore::LockCriteria's key space; any constant).
 constexpr std::int64_t kAlertsLockKey = 7406514001;
 constexpr const char* kAlertIdSystem = "https://fovea.health/fhir/alert";
+// The agent of the Flags' Provenance and AuditEvents (audit on).
+constexpr const char* kAlertsComponent = "Fovea step alerts";
 
 std::string Str(const JsonValue* v, std::initializer_list<const char*> path) {
   for (const char* p : path) {
@@ -85,7 +88,8 @@ Status StepAlerts::Create(const std::string& json) {
   FOVEA_ASSIGN_OR_RETURN(fhir::store::ResourceVersion v,
                          fhir::rest::VersionOfJson(json, "Flag", fhir::model::LogicalId::Generate().value(), 1,
                                                    fhir::store::Method::kCreate, clock_.Now(), registry_->Get().get()));
-  return store_.Write(v, 0);
+  return fhir::rest::WriteAsServer(store_, v, 0, kAlertsComponent, options_.audit_observer,
+                                   registry_->Get().get());
 }
 
 Status StepAlerts::Revise(const fhir::search::SearchMatch& flag, const std::string& status) {
@@ -98,7 +102,8 @@ Status StepAlerts::Revise(const fhir::search::SearchMatch& flag, const std::stri
   FOVEA_ASSIGN_OR_RETURN(fhir::store::ResourceVersion v,
                          fhir::rest::VersionOfJson(common::ToJson(json), "Flag", flag.id, flag.version + 1,
                                                    fhir::store::Method::kUpdate, clock_.Now(), registry_->Get().get()));
-  return store_.Write(v, flag.version);
+  return fhir::rest::WriteAsServer(store_, v, flag.version, kAlertsComponent, options_.audit_observer,
+                                   registry_->Get().get());
 }
 
 Result<std::size_t> StepAlerts::CheckNow() {

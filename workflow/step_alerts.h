@@ -30,6 +30,10 @@ struct AlertOptions {
   std::chrono::seconds wait_limit{15 * 60};  // ready and unclaimed; zero: no wait alerts
   std::chrono::seconds run_limit{30 * 60};   // in progress; zero: no run alerts
   std::chrono::seconds every{30};            // how often the background check runs
+  // Audit on (`fovea serve` with authorisation): each Flag written records its Provenance and
+  // AuditEvent with it, the server as the agent; this names the server (AuditEvent observer).
+  // Empty: not audited, as writes are not with --auth off.
+  std::string audit_observer;
 };
 
 class StepAlerts {

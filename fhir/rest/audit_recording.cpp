@@ -3,6 +3,9 @@
 #include <string.h>  // memmem
 
 #include "common/json.h"
+#include "fhir/audit/audit_log.h"
+#include "fhir/audit/audit_store.h"
+#include "fhir/audit/provenance.h"
 
 namespace fhir::rest {
 
@@ -79,6 +82,42 @@ std::vector<std::string> PatientsOf(std::string_view type, std::string_view id,
     }
   }
   return patients;
+}
+
+common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& written,
+                                                  std::string_view component, std::string_view observer,
+                                                  const search::SearchParameterRegistry* registry) {
+  const std::string ref = written.type + "/" + written.id + "/_history/" + std::to_string(written.version);
+  audit::AuditRecord record;
+  record.recorded = written.last_updated;
+  record.interaction = written.method == store::Method::kCreate   ? audit::Interaction::kCreate
+                       : written.method == store::Method::kDelete ? audit::Interaction::kDelete
+                                                                  : audit::Interaction::kUpdate;
+  record.user_name = std::string(component);  // the requestor: the server's own component
+  record.observer = std::string(observer);
+  record.entities = {ref};
+  record.patients = PatientsOf(written.type, written.id, written.content);
+
+  audit::ProvenanceRecord provenance;
+  provenance.targets = {ref};
+  provenance.activity = written.method == store::Method::kCreate   ? audit::ProvenanceActivity::kCreate
+                        : written.method == store::Method::kDelete ? audit::ProvenanceActivity::kDelete
+                                                                   : audit::ProvenanceActivity::kUpdate;
+  provenance.agent_display = std::string(component);
+  FOVEA_ASSIGN_OR_RETURN(store::ResourceVersion companion,
+                         audit::ProvenanceCompanion(provenance, written.last_updated, registry));
+  ServerWriteAudit out;
+  out.companions.push_back(std::move(companion));
+  out.audit_rows_json = audit::AuditRowsJson({audit::AuditRowFor(std::move(record))});
+  return out;
+}
+
+common::Status WriteAsServer(store::ResourceStore& store, const store::ResourceVersion& v,
+                             int expected_version, std::string_view component,
+                             std::string_view observer, const search::SearchParameterRegistry* registry) {
+  if (observer.empty()) return store.Write(v, expected_version);
+  FOVEA_ASSIGN_OR_RETURN(ServerWriteAudit audit, AuditServerWrite(v, component, observer, registry));
+  return store.WriteWith(v, expected_version, audit.companions, audit.audit_rows_json);
 }
 
 std::string AuditQuery(const RestRequest& request) {

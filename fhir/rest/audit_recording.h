@@ -8,9 +8,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "fhir/audit/audit_event.h"
 #include "fhir/auth/principal.h"
 #include "fhir/rest/http_types.h"
+#include "fhir/search/search_parameter.h"
+#include "fhir/store/resource_store.h"
 
 namespace fhir::rest {
 
@@ -29,6 +32,26 @@ std::vector<std::string> PatientsOf(std::string_view type, std::string_view id,
 
 // "Observation?patient=Patient%2F1&_count=10": the request path and its parameters.
 std::string AuditQuery(const RestRequest& request);
+
+// What a write the server makes on its own (an overdue-step alert Flag, a Subscription's status
+// after its handshake or its failures) stores with it, as a client's write does: its Provenance
+// (the companion) and its AuditEvent row, for ResourceStore::WriteWith. The server is the only
+// agent: `component` names the part that wrote ("Fovea step alerts"), `observer` the server
+// (AuditEvent.source.observer).
+struct ServerWriteAudit {
+  std::vector<store::ResourceVersion> companions;
+  std::string audit_rows_json;
+};
+common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& written,
+                                                  std::string_view component, std::string_view observer,
+                                                  const search::SearchParameterRegistry* registry);
+
+// Writes `v` (compare-and-set on `expected_version`, as ResourceStore::Write) as a write the
+// server makes on its own: with AuditServerWrite's Provenance and AuditEvent in the same
+// statement when `observer` is set (audit on), plainly when it is empty (--auth off).
+common::Status WriteAsServer(store::ResourceStore& store, const store::ResourceVersion& v,
+                             int expected_version, std::string_view component,
+                             std::string_view observer, const search::SearchParameterRegistry* registry);
 
 }  // namespace fhir::rest
 

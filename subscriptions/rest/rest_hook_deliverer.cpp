@@ -8,6 +8,7 @@
 #include "fhir/format/json_format.h"
 #include "fhir/model/issues.h"
 #include "fhir/rest/access_control.h"
+#include "fhir/rest/audit_recording.h"
 #include "fhir/rest/writes.h"
 #include "fhir/search/index_extractor.h"
 #include "subscriptions/engine/notification_context.h"
@@ -184,7 +185,8 @@ Status RestHookDeliverer::WriteStatus(const ClaimedDelivery& claim, const std::s
   fhir::store::ResourceVersion v =
       fhir::rest::VersionOf(root, "Subscription", claim.subscription_id, claim.subscription_version + 1,
                             fhir::store::Method::kUpdate, clock_.Now(), search_->Get().get());
-  return store_.Write(v, claim.subscription_version);
+  return fhir::rest::WriteAsServer(store_, v, claim.subscription_version, "Fovea rest-hook deliverer",
+                                   options_.audit_observer, search_->Get().get());
 }
 
 // A rest-hook carries a resource in full only where the subscription's registrant may read it

@@ -58,6 +58,10 @@ struct RestHookOptions {
   // Auth on: a subscription without a registrant stamp (written before stamps existed) gets
   // ids only, never full resources nobody vouched for.
   bool require_registrant = false;
+  // Audit on: a Subscription status the deliverer writes (active after the handshake, error
+  // after failures) records its Provenance and AuditEvent with it, the server as the agent;
+  // this names the server (AuditEvent observer). Empty: not audited (--auth off).
+  std::string audit_observer;
 };
 
 class RestHookDeliverer {

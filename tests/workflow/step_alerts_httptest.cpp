@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/json.h"
+#include "fhir/store/pg/connection.h"
 #include "tests/support/json_reading.h"
 #include "tests/support/test_server.h"
 #include "workflow/step_alerts.h"
@@ -44,19 +45,32 @@ std::string Flags(TestServer& server, const std::string& status) {
   return out;
 }
 
+// A patient, a van and a screening session started for them; the $start-screening Bundle.
+JsonValue StartScreening(TestServer& server, const std::string& patient, const std::string& van) {
+  BOOST_REQUIRE(server.Request("PUT", "Patient/" + patient, R"({"resourceType":"Patient","id":")" + patient + R"("})").status == 201);
+  BOOST_REQUIRE(server.Request("PUT", "Location/" + van,
+                               R"({"resourceType":"Location","id":")" + van + R"(","status":"active"})").status == 201);
+  HttpResult started = server.Request("POST", "Encounter/$start-screening",
+      R"({"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/)" + patient + R"("}},
+          {"name":"location","valueReference":{"reference":"Location/)" + van + R"("}}]})");
+  BOOST_REQUIRE_MESSAGE(started.status == 201, started.body);
+  return Json(started.body);
+}
+
+// The id of the first alert Flag.
+std::string FirstFlag(TestServer& server) {
+  JsonValue flags = Json(server.Request("GET", "Flag?identifier=https://fovea.health/fhir/alert|").body);
+  BOOST_REQUIRE(flags.Find("entry") != nullptr);
+  return flags.Find("entry")->items().front().Find("resource")->Find("id")->scalar();
+}
+
 BOOST_AUTO_TEST_SUITE(StepAlerts)
 
 BOOST_AUTO_TEST_CASE(WaitingAndLongRunningStepsRaiseOneFlagEachForTheSupervisors) {
   TestServer server;
-  BOOST_REQUIRE(server.Request("PUT", "Patient/p1", R"({"resourceType":"Patient","id":"p1"})").status == 201);
-  BOOST_REQUIRE(server.Request("PUT", "Location/van7", R"({"resourceType":"Location","id":"van7","status":"active"})").status == 201);
-  HttpResult started = server.Request("POST", "Encounter/$start-screening",
-      R"({"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/p1"}},
-          {"name":"location","valueReference":{"reference":"Location/van7"}}]})");
-  BOOST_REQUIRE_MESSAGE(started.status == 201, started.body);
+  JsonValue bundle = StartScreening(server, "p1", "van7");
   std::string encounter;
   std::string checkin;
-  JsonValue bundle = Json(started.body);
   for (const JsonValue& e : bundle.Find("entry")->items()) {
     const JsonValue& r = *e.Find("resource");
     if (r.Find("resourceType")->scalar() == "Encounter") encounter = r.Find("id")->scalar();
@@ -108,6 +122,53 @@ BOOST_AUTO_TEST_CASE(WaitingAndLongRunningStepsRaiseOneFlagEachForTheSupervisors
   HttpResult events = server.Request("GET", "Subscription/" + sub_id + "/$events");
   BOOST_REQUIRE(events.status == 200);
   BOOST_TEST(events.body.find(R"("events-since-subscription-start","valueString":"3")") != std::string::npos, events.body);
+}
+
+BOOST_AUTO_TEST_CASE(AuditedAlertFlagsCarryTheirProvenanceAndAuditEvent) {
+  // As `fovea serve` with authorisation on: the server's own writes are audited as a client's
+  // are, the server's alerts component as the agent.
+  TestServer server;
+  StartScreening(server, "p2", "van8");
+
+  common::FakeClock clock(common::SystemClock().Now());
+  workflow::AlertOptions options;
+  options.audit_observer = "Fovea test";
+  workflow::StepAlerts alerts(server.store(), server.search(), server.registry(), clock, options);
+  clock.Advance(options.wait_limit + std::chrono::minutes(1));
+  BOOST_REQUIRE(Check(alerts) == 1u);
+
+  const std::string flag = FirstFlag(server);
+  HttpResult provenance = server.Request("GET", "Provenance?target=Flag/" + flag);
+  BOOST_REQUIRE(provenance.status == 200);
+  JsonValue found = Json(provenance.body);
+  BOOST_REQUIRE(found.Find("entry") != nullptr);
+  BOOST_REQUIRE_EQUAL(found.Find("entry")->items().size(), 1u);
+  const JsonValue& p = *found.Find("entry")->items().front().Find("resource");
+  BOOST_TEST(p.Find("target")->items().front().Find("reference")->scalar() == "Flag/" + flag + "/_history/1");
+  BOOST_TEST(p.Find("agent")->items().front().Find("who")->Find("display")->scalar() == "Fovea step alerts");
+  BOOST_TEST(p.Find("activity")->Find("coding")->items().front().Find("code")->scalar() == "CREATE");
+
+  // The AuditEvent row committed with the Flag (audit_event: a write's own row).
+  auto conn = fhir::store::pg::PgConnection::Connect(server.dsn());
+  BOOST_REQUIRE(conn.has_value());
+  auto rows = (*conn)->ExecuteUnprepared(
+      {"test.flag_audit", "SELECT count(*) FROM audit_event WHERE entity = $1 AND action = 'C'"},
+      {"Flag/" + flag});  // the column names the resource; its version is in the details
+  BOOST_REQUIRE(rows.has_value());
+  BOOST_TEST(rows->GetInt64(0, 0) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(UnauditedAlertFlagsHaveNoProvenance) {
+  // --auth off: no write is audited, the server's own neither.
+  TestServer server;
+  StartScreening(server, "p3", "van9");
+  common::FakeClock clock(common::SystemClock().Now());
+  workflow::AlertOptions options;
+  workflow::StepAlerts alerts(server.store(), server.search(), server.registry(), clock, options);
+  clock.Advance(options.wait_limit + std::chrono::minutes(1));
+  BOOST_REQUIRE(Check(alerts) == 1u);
+  JsonValue found = Json(server.Request("GET", "Provenance?target=Flag/" + FirstFlag(server)).body);
+  BOOST_TEST(found.Find("entry") == nullptr);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
