@@ -51,24 +51,24 @@ fhir::store::ResourceVersion Observation(const std::string& id) {
   return v;
 }
 
+// A store on a fresh database, and a connection listening on fovea_event there.
+struct ListenedStore {
+  test_support::TestDatabase db;
+  fhir::store::pg::ConnectionPool pool{db.dsn(), 4};
+  fhir::store::pg::PgResourceStore store{pool};
+  std::unique_ptr<PgConnection> listener = Listener(db.dsn());
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(EventAnnouncements)
 
-BOOST_AUTO_TEST_CASE(ACommittedWriteWakesAListener) {
-  test_support::TestDatabase db;
-  fhir::store::pg::ConnectionPool pool(db.dsn(), 4);
-  fhir::store::pg::PgResourceStore store(pool);
-  auto listener = Listener(db.dsn());
+BOOST_FIXTURE_TEST_CASE(ACommittedWriteWakesAListener, ListenedStore) {
   BOOST_REQUIRE(store.Write(Observation("o1"), 0).ok());
   BOOST_TEST(Announced(*listener));
 }
 
-BOOST_AUTO_TEST_CASE(ATransactionOfSeveralWritesWakesAListener) {
-  test_support::TestDatabase db;
-  fhir::store::pg::ConnectionPool pool(db.dsn(), 4);
-  fhir::store::pg::PgResourceStore store(pool);
-  auto listener = Listener(db.dsn());
+BOOST_FIXTURE_TEST_CASE(ATransactionOfSeveralWritesWakesAListener, ListenedStore) {
   std::vector<fhir::store::PlannedWrite> writes(2);
   writes[0].version = Observation("t1");
   writes[1].version = Observation("t2");
