@@ -225,6 +225,29 @@ BOOST_AUTO_TEST_CASE(AFailedHandshakePutsTheSubscriptionInErrorWithTheReason) {
   BOOST_TEST(endpoint.count() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(AuditedStatusWritesCarryTheirProvenance) {
+  // Auth on: the status the deliverer writes after the handshake is audited as a client's write
+  // is, the deliverer as the agent.
+  TestServer server;
+  HookReceiver endpoint;
+  RestHookOptions options = TestOptions();
+  options.audit_observer = "Fovea test";
+  auto deliverer = Deliverer(server, options);
+  std::string id = Create(server, TaskHook(endpoint.url()));
+  BOOST_TEST(Deliver(*deliverer) == 1u);
+  JsonValue sub = Read(server, id);
+  BOOST_REQUIRE(sub.Find("status")->scalar() == "active");
+  const std::string version = sub.Find("meta")->Find("versionId")->scalar();
+  JsonValue found = Json(server.Request("GET", "Provenance?target=Subscription/" + id).body);
+  BOOST_REQUIRE(found.Find("entry") != nullptr);
+  BOOST_REQUIRE_EQUAL(found.Find("entry")->items().size(), 1u);  // the client's create is not audited here
+  const JsonValue& p = *found.Find("entry")->items().front().Find("resource");
+  BOOST_TEST(p.Find("target")->items().front().Find("reference")->scalar() ==
+             "Subscription/" + id + "/_history/" + version);
+  BOOST_TEST(p.Find("agent")->items().front().Find("who")->Find("display")->scalar() == "Fovea rest-hook deliverer");
+  BOOST_TEST(p.Find("activity")->Find("coding")->items().front().Find("code")->scalar() == "UPDATE");
+}
+
 BOOST_AUTO_TEST_CASE(AnEndpointThatIsDownGetsEveryEventInOrderWhenItIsBack) {
   TestServer server;
   HookReceiver endpoint;
