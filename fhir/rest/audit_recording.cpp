@@ -84,6 +84,15 @@ std::vector<std::string> PatientsOf(std::string_view type, std::string_view id,
   return patients;
 }
 
+audit::ProvenanceActivity ProvenanceActivityOf(store::Method method) {
+  switch (method) {
+    case store::Method::kCreate: return audit::ProvenanceActivity::kCreate;
+    case store::Method::kDelete: return audit::ProvenanceActivity::kDelete;
+    case store::Method::kUpdate: break;
+  }
+  return audit::ProvenanceActivity::kUpdate;
+}
+
 common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& written,
                                                   std::string_view component, std::string_view observer,
                                                   const search::SearchParameterRegistry* registry) {
@@ -100,9 +109,7 @@ common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& 
 
   audit::ProvenanceRecord provenance;
   provenance.targets = {ref};
-  provenance.activity = written.method == store::Method::kCreate   ? audit::ProvenanceActivity::kCreate
-                        : written.method == store::Method::kDelete ? audit::ProvenanceActivity::kDelete
-                                                                   : audit::ProvenanceActivity::kUpdate;
+  provenance.activity = ProvenanceActivityOf(written.method);
   provenance.agent_display = std::string(component);
   FOVEA_ASSIGN_OR_RETURN(store::ResourceVersion companion,
                          audit::ProvenanceCompanion(provenance, written.last_updated, registry));

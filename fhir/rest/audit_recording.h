@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "fhir/audit/audit_event.h"
+#include "fhir/audit/provenance.h"
 #include "fhir/auth/principal.h"
 #include "fhir/rest/http_types.h"
 #include "fhir/search/search_parameter.h"
@@ -32,6 +33,9 @@ std::vector<std::string> PatientsOf(std::string_view type, std::string_view id,
 
 // "Observation?patient=Patient%2F1&_count=10": the request path and its parameters.
 std::string AuditQuery(const RestRequest& request);
+
+// Provenance.activity of a version written by `method`.
+audit::ProvenanceActivity ProvenanceActivityOf(store::Method method);
 
 // What a write the server makes on its own (an overdue-step alert Flag, a Subscription's status
 // after its handshake or its failures) stores with it, as a client's write does: its Provenance

@@ -579,7 +579,7 @@ class FhirService::Call {
     for (auto& [method, refs] : targets) {
       audit::ProvenanceRecord provenance;
       provenance.targets = std::move(refs);
-      provenance.activity = ActivityOf(method);
+      provenance.activity = ProvenanceActivityOf(method);
       provenance.agent_reference = principal_->fhir_user;
       provenance.client_id = principal_->client_id;
       provenance.request_id = req_.request_id;
@@ -589,15 +589,6 @@ class FhirService::Call {
     }
     out.audit_rows_json = audit::AuditRowsJson({audit::AuditRowFor(record)});
     return out;
-  }
-
-  static audit::ProvenanceActivity ActivityOf(store::Method method) {
-    switch (method) {
-      case store::Method::kCreate: return audit::ProvenanceActivity::kCreate;
-      case store::Method::kDelete: return audit::ProvenanceActivity::kDelete;
-      case store::Method::kUpdate: break;
-    }
-    return audit::ProvenanceActivity::kUpdate;
   }
 
   // Each entry on its own, as its own request; one failing changes nothing for the others.
@@ -1117,9 +1108,7 @@ class FhirService::Call {
     record.patients = PatientsOf(v.type, v.id, v.content);
     audit::ProvenanceRecord provenance;
     provenance.targets = record.entities;
-    provenance.activity = v.method == store::Method::kCreate   ? audit::ProvenanceActivity::kCreate
-                          : v.method == store::Method::kDelete ? audit::ProvenanceActivity::kDelete
-                                                               : audit::ProvenanceActivity::kUpdate;
+    provenance.activity = ProvenanceActivityOf(v.method);
     provenance.agent_reference = principal_->fhir_user;
     provenance.client_id = principal_->client_id;
     provenance.request_id = req_.request_id;
