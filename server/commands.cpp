@@ -187,13 +187,9 @@ int RunServe(const Config& given) {
        std::chrono::seconds(config.presence_timeout_seconds), config.auth,
        config.auth ? security_support.server_name : std::string()});
   if (!subscriptions.has_value()) return Fail(subscriptions.error());
-  // This node's writes wake its matcher directly while it holds the matcher lock; the guard
-  // unhooks it before the matcher goes, however RunServe returns.
-  store.SetLocalEventWake([matcher = &(*subscriptions)->matcher()] { return matcher->WakeIfActive(); });
-  struct LocalWakeGuard {
-    fhir::store::pg::PgResourceStore& store;
-    ~LocalWakeGuard() { store.SetLocalEventWake(nullptr); }
-  } local_wake_guard{store};
+  // This node's writes wake its matcher directly while it holds the matcher lock, until
+  // RunServe returns (unhooked before the matcher goes).
+  LocalMatcherWake local_matcher_wake(store, (*subscriptions)->matcher());
   workflow::WorkflowRules workflow_rules(store, search_backend, registry, clock);
   workflow::ScreeningApi screening(workflow_rules, store, search_backend, registry, clock);
   if (auto st = screening.EnsureShipped(); !st.ok()) return Fail(st);

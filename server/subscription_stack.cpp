@@ -80,4 +80,12 @@ common::Status SubscriptionStack::StartChannel(fhir::rest::HttpServer& http) {
   return common::Status::Ok();
 }
 
+LocalMatcherWake::LocalMatcherWake(fhir::store::pg::PgResourceStore& store,
+                                   subscriptions::pg::EventMatcher& matcher)
+    : store_(store) {
+  store_.SetLocalEventWake([m = &matcher] { return m->WakeIfActive(); });
+}
+
+LocalMatcherWake::~LocalMatcherWake() { store_.SetLocalEventWake(nullptr); }
+
 }  // namespace server

@@ -14,6 +14,7 @@
 #include "fhir/rest/fhir_service.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/store/pg/connection_pool.h"
+#include "fhir/store/pg/pg_resource_store.h"
 #include "fhir/store/resource_store.h"
 #include "subscriptions/pg/event_matcher.h"
 #include "subscriptions/pg/pg_notification_store.h"
@@ -71,6 +72,20 @@ class SubscriptionStack {
   subscriptions::pg::EventMatcher matcher_;
   subscriptions::WebSocketChannel channel_;
   subscriptions::RestHookDeliverer rest_hooks_;
+};
+
+// While it lives, `store`'s committed writes wake `matcher` directly when it holds the matcher
+// lock (fhir/store/pg/event_announcer.h), instead of through a NOTIFY and a PostgreSQL round
+// trip. Destroy it before the matcher: declare it after the SubscriptionStack.
+class LocalMatcherWake {
+ public:
+  LocalMatcherWake(fhir::store::pg::PgResourceStore& store, subscriptions::pg::EventMatcher& matcher);
+  ~LocalMatcherWake();
+  LocalMatcherWake(const LocalMatcherWake&) = delete;
+  LocalMatcherWake& operator=(const LocalMatcherWake&) = delete;
+
+ private:
+  fhir::store::pg::PgResourceStore& store_;
 };
 
 }  // namespace server

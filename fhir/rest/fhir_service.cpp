@@ -62,6 +62,12 @@ const std::shared_ptr<const auth::Principal>& NoPrincipal() {
   return nobody;
 }
 
+// The principal of every call when authorisation is off (`--auth off`): every permission.
+const std::shared_ptr<const auth::Principal>& TrustedPrincipal() {
+  static const auto trusted = std::make_shared<const auth::Principal>(auth::Principal::Trusted());
+  return trusted;
+}
+
 }  // namespace
 
 // One request in flight: the request, the response being built, and the interactions.
@@ -108,8 +114,7 @@ class FhirService::Call {
   // Establishes principal_; false when the request is refused (the 401 is then set).
   bool Authenticate() {
     if (!s_.security_.authenticate) {
-      static const auto trusted = std::make_shared<const auth::Principal>(auth::Principal::Trusted());
-      principal_ = trusted;
+      principal_ = TrustedPrincipal();
       return true;
     }
     // The CapabilityStatement is public: clients read it to find out how to authenticate.

@@ -132,13 +132,12 @@ TestServer::~TestServer() {
   http_->Stop();
   subscriptions_->channel().Stop();
   subscriptions_->matcher().Stop();
-  store_.SetLocalEventWake(nullptr);  // the matcher goes before the store
   if (audit_ != nullptr) audit_->Stop();
 }
 
 // As `fovea serve` does: writes wake this server's matcher directly while it holds the lock.
 void TestServer::WakeMatcherOnWrites() {
-  store_.SetLocalEventWake([matcher = &subscriptions_->matcher()] { return matcher->WakeIfActive(); });
+  local_matcher_wake_ = std::make_unique<server::LocalMatcherWake>(store_, subscriptions_->matcher());
 }
 
 // Synchronous here, so tests see the result of a SearchParameter change without waiting.

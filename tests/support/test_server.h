@@ -89,6 +89,8 @@ class TestServer {
   std::unique_ptr<workflow::ScreeningApi> screening_;
   fhir::rest::FhirService service_;
   std::unique_ptr<fhir::rest::HttpServer> http_;
+  // Declared last: unhooked before anything it points at goes.
+  std::unique_ptr<server::LocalMatcherWake> local_matcher_wake_;
 };
 
 }  // namespace test_support
