@@ -530,8 +530,10 @@ class FhirService::Call {
 
   void Transaction(const common::JsonValue& bundle) {
     interaction_ = audit::Interaction::kTransaction;
+    // The hooks (match, audit, run, before_write, plan_write, before_delete) are set below.
     TransactionContext context{s_.defs_, s_.store_, s_.clock_, registry_.get(), *access_, req_,
-                               s_.options_.max_bundle_entries, s_.options_.max_json_depth};
+                               s_.options_.max_bundle_entries, s_.options_.max_json_depth,
+                               {}, {}, {}, {}, {}, {}};
     if (s_.search_.backend != nullptr && registry_ != nullptr) {
       context.match = [this](const std::string& type, const Params& criteria) {
         return MatchesOf(type, criteria);
