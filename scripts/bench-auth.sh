@@ -33,6 +33,13 @@ fi
 FOVEA_BIN=$(realpath "$FOVEA_BIN")
 BENCH_BIN=$(realpath "$BENCH_BIN")
 
+# No checkpoint during the measured runs. Right after one, the first change to every page
+# writes the whole page to the WAL; a run that happened to follow a checkpoint paid for that,
+# the more so the more pages it touches at random (a create with auth on touches more: its
+# Provenance's primary key, its audit row's indexes). Over a production checkpoint interval
+# (minutes, hundreds of thousands of writes) that cost is spread thin. The WAL each request
+# writes is reported instead (wal_bytes_per_op).
+PG_SETTINGS="-c checkpoint_timeout=1h -c max_wal_size=20GB ${PG_SETTINGS:-}"
 # shellcheck source=lib/bench-env.sh
 source "$repo/scripts/lib/bench-env.sh"
 bench_start_environment bench-auth  # the --auth off server: $base
@@ -68,21 +75,43 @@ token() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
 
+# Every run starts from vacuumed databases. The PostgreSQL CPU is measured for the whole
+# cluster, so the dead rows and autovacuum work one run leaves (the previous run's creates, the
+# other server's) would otherwise be cleaned up during a later run and charged to whichever
+# server happened to be measured then.
+settle() {
+  for database in postgres fovea_auth; do
+    "${as_pg[@]}" "$PG_BIN/psql" -X -q -h "$pgdata" -U postgres -d "$database" -c "VACUUM (ANALYZE)" >&2
+  done
+}
+wal_lsn() { "${as_pg[@]}" "$PG_BIN/psql" -X -q -At -h "$pgdata" -U postgres -d postgres -c "SELECT pg_current_wal_lsn()"; }
+# Adds the WAL written since `$1` (an LSN), per request, to the last result line.
+add_wal_per_op() {
+  local bytes
+  bytes=$("${as_pg[@]}" "$PG_BIN/psql" -X -q -At -h "$pgdata" -U postgres -d postgres \
+    -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$1')")
+  python3 - "$out" "$bytes" "$WARMUP" <<'PY'
+import json, sys
+path, wal, warmup = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+lines = open(path).read().splitlines()
+last = json.loads(lines[-1])
+# Warm-up requests write WAL too: spread it over all requests of the run, at the measured rate.
+total_ops = last["ops"] * (1 + warmup / max(last["seconds"], 1e-9))
+last["wal_bytes_per_op"] = wal / max(total_ops, 1)
+lines[-1] = json.dumps(last)
+open(path, "w").write("\n".join(lines) + "\n")
+PY
+}
+
 mkdir -p bench/results
 out=bench/results/auth.jsonl
 : >"$out"
 failed=0
 for op in $OPS; do
   for c in $CONCURRENCY; do
-    # Each group starts from a vacuumed, checkpointed database: the dead rows and dirty pages
-    # the previous group left (creates before reads) would otherwise be cleaned up during some
-    # of this group's runs and charged to whichever server happened to be measured then.
-    for database in postgres fovea_auth; do
-      "${as_pg[@]}" "$PG_BIN/psql" -X -q -h "$pgdata" -U postgres -d "$database" -c "VACUUM (ANALYZE)" >&2
-    done
-    "${as_pg[@]}" "$PG_BIN/psql" -X -q -h "$pgdata" -U postgres -d postgres -c "CHECKPOINT" >&2
     for run in $(seq 1 "$RUNS"); do
       for label in auth-off auth-on; do
+        settle
         log "$op c=$c $label run $run/$RUNS"
         args=(--mode http --op "$op" --concurrency "$c" --duration-seconds "$DURATION"
               --warmup-seconds "$WARMUP" --label "$label")
@@ -94,7 +123,8 @@ for op in $OPS; do
         else
           args+=(--base "$off_base" --cpu-of "fovea=$server_pid")
         fi
-        "$BENCH_BIN" "${args[@]}" >>"$out" || { log "fovea_bench failed"; failed=1; }
+        lsn=$(wal_lsn)
+        if "$BENCH_BIN" "${args[@]}" >>"$out"; then add_wal_per_op "$lsn"; else log "fovea_bench failed"; failed=1; fi
       done
     done
   done
