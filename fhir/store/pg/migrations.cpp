@@ -21,6 +21,7 @@ std::string_view EmbeddedMigration0014();
 std::string_view EmbeddedMigration0015();
 std::string_view EmbeddedMigration0016();
 std::string_view EmbeddedMigration0017();
+std::string_view EmbeddedMigration0018();
 
 namespace fhir::store::pg {
 namespace {
@@ -61,6 +62,7 @@ const std::vector<Migration>& AllMigrations() {
       {15, "date_range_index", EmbeddedMigration0015()},
       {16, "audit_block", EmbeddedMigration0016()},
       {17, "event_announcer", EmbeddedMigration0017()},
+      {18, "partial_value_indexes", EmbeddedMigration0018()},
   };
   return kAll;
 }
