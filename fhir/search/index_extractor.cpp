@@ -1,5 +1,6 @@
 #include "fhir/search/index_extractor.h"
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -378,32 +379,59 @@ void CollectText(const Element& e, std::string& out) {
   }
 }
 
-void ExtractFullText(const Element& resource, IndexRows& rows) {
-  if (const Element* text = resource.Child("text")) {
-    if (const Element* div = text->Child("div"); div != nullptr && div->has_value()) {
-      rows.texts.push_back({"_text", Truncated(NarrativeWords(div->value()), kMaxFullTextBytes)});
+void ExtractFullText(const Element& resource, const ParameterFilter* wanted, IndexRows& rows) {
+  if (wanted == nullptr || (*wanted)("_text")) {
+    if (const Element* text = resource.Child("text")) {
+      if (const Element* div = text->Child("div"); div != nullptr && div->has_value()) {
+        rows.texts.push_back({"_text", Truncated(NarrativeWords(div->value()), kMaxFullTextBytes)});
+      }
     }
   }
-  std::string content;
-  CollectText(resource, content);
-  if (!content.empty()) rows.texts.push_back({"_content", Truncated(content, kMaxFullTextBytes)});
+  if (wanted == nullptr || (*wanted)("_content")) {
+    std::string content;
+    CollectText(resource, content);
+    if (!content.empty()) rows.texts.push_back({"_content", Truncated(content, kMaxFullTextBytes)});
+  }
 }
 
-}  // namespace
+template <class Rows>
+void KeepWantedRows(const ParameterFilter& wanted, Rows& rows) {
+  std::erase_if(rows, [&](const auto& row) { return !wanted(row.param); });
+}
 
-IndexRows ExtractIndex(const Element& resource, const SearchParameterRegistry& registry,
-                       ExtractionStats* stats) {
+// Drops the derived rows ("agent:identifier") of kept parameters that `wanted` does not keep.
+void KeepWanted(const ParameterFilter& wanted, IndexRows& r) {
+  KeepWantedRows(wanted, r.strings);
+  KeepWantedRows(wanted, r.tokens);
+  KeepWantedRows(wanted, r.references);
+  KeepWantedRows(wanted, r.dates);
+  KeepWantedRows(wanted, r.numbers);
+  KeepWantedRows(wanted, r.quantities);
+  KeepWantedRows(wanted, r.uris);
+  KeepWantedRows(wanted, r.composite_tokens);
+  KeepWantedRows(wanted, r.composite_quantities);
+  KeepWantedRows(wanted, r.composite_dates);
+  KeepWantedRows(wanted, r.composite_strings);
+  KeepWantedRows(wanted, r.composite_numbers);
+  KeepWantedRows(wanted, r.composite_references);
+  KeepWantedRows(wanted, r.texts);
+}
+
+// Both ExtractIndex: every parameter when `wanted` is null.
+IndexRows Extract(const Element& resource, const SearchParameterRegistry& registry,
+                  const ParameterFilter* wanted, ExtractionStats* stats) {
   IndexRows rows;
   fhirpath::EvaluationContext context;
   context.resource = &resource;
   context.resolver = TypeStub;
   context.as_filters_collections = true;
-  ExtractFullText(resource, rows);
+  ExtractFullText(resource, wanted, rows);
   for (const SearchParameter* p : registry.ForType(resource.type()->name)) {
     // _id and _lastUpdated are columns of the resource table; specials are not indexed.
     if (p->expression.empty() || p->code == "_id" || p->code == "_lastUpdated" ||
         p->type == ParamType::kSpecial)
       continue;
+    if (wanted != nullptr && !(*wanted)(p->code)) continue;
     if (p->type == ParamType::kComposite) {
       ExtractComposite(*p, resource, registry, context, rows, stats);
       continue;
@@ -421,7 +449,20 @@ IndexRows ExtractIndex(const Element& resource, const SearchParameterRegistry& r
     Extractor extractor(*p, rows);
     for (const auto& v : *result) extractor.Add(v);
   }
+  if (wanted != nullptr) KeepWanted(*wanted, rows);
   return rows;
+}
+
+}  // namespace
+
+IndexRows ExtractIndex(const Element& resource, const SearchParameterRegistry& registry,
+                       ExtractionStats* stats) {
+  return Extract(resource, registry, nullptr, stats);
+}
+
+IndexRows ExtractIndex(const Element& resource, const SearchParameterRegistry& registry,
+                       const ParameterFilter& wanted, ExtractionStats* stats) {
+  return Extract(resource, registry, &wanted, stats);
 }
 
 }  // namespace fhir::search

@@ -5,7 +5,9 @@
 // expression and turning the resulting elements into rows of the parameter's type
 // (hl7.org/fhir/R4/search.html#table). Thread-safe (stateless over immutable inputs).
 
+#include <functional>
 #include <memory>
+#include <string_view>
 
 #include "fhir/model/element.h"
 #include "fhir/search/index_rows.h"
@@ -23,6 +25,16 @@ struct ExtractionStats {
 // a collection is treated as a type filter, as HAPI does).
 IndexRows ExtractIndex(const model::Element& resource, const SearchParameterRegistry& registry,
                        ExtractionStats* stats = nullptr);
+
+// Which rows to keep, by their `param`: a parameter's code ("target", "_content"), or the
+// name of rows derived from it ("agent:identifier": a reference's identifier, as a token).
+// Derived rows are kept only with their parameter.
+using ParameterFilter = std::function<bool(std::string_view param)>;
+
+// The rows of ExtractIndex that `wanted` keeps, without evaluating the parameters it drops
+// (nor full text, unless it keeps "_text" or "_content").
+IndexRows ExtractIndex(const model::Element& resource, const SearchParameterRegistry& registry,
+                       const ParameterFilter& wanted, ExtractionStats* stats = nullptr);
 
 // Lower-cases ASCII letters (and leaves other text as is) for string matching.
 std::string NormalizeString(std::string_view s);

@@ -30,32 +30,12 @@ JsonValue CodeableConcept(std::string_view system, std::string_view code,
 namespace {
 
 // The parameters the server's own Provenance is searched by: what a write produced
-// (`target`, and `_revinclude=Provenance:target`), whose data (`patient`), who (`agent`), when
-// (`recorded`), and the request (`entity`). Index rows cost every write; the others (agent-type,
-// agent-role, signature-type, full text, ...) would describe every automatic Provenance alike.
+// (`target`, and `_revinclude=Provenance:target`), whose data (`patient`), who (`agent`) and
+// when (`recorded`). Index rows cost every write; the others (agent-type, agent-role,
+// signature-type, full text, ...) would describe every automatic Provenance alike, and `entity`
+// (its only entity is the request id) would add an `entity:identifier` row to each.
 bool Searched(std::string_view param) {
-  return param == "target" || param == "patient" || param == "agent" || param == "recorded" ||
-         param == "entity";
-}
-
-template <class Rows>
-void KeepSearched(Rows& rows) {
-  std::erase_if(rows, [](const auto& row) { return !Searched(row.param); });
-}
-
-void KeepSearchedParameters(search::IndexRows& rows) {
-  KeepSearched(rows.strings);
-  KeepSearched(rows.tokens);
-  KeepSearched(rows.references);
-  KeepSearched(rows.dates);
-  KeepSearched(rows.numbers);
-  KeepSearched(rows.quantities);
-  KeepSearched(rows.uris);
-  KeepSearched(rows.composite_tokens);
-  KeepSearched(rows.composite_quantities);
-  KeepSearched(rows.composite_dates);
-  KeepSearched(rows.composite_strings);
-  rows.texts.clear();
+  return param == "target" || param == "patient" || param == "agent" || param == "recorded";
 }
 
 }  // namespace
@@ -79,9 +59,8 @@ common::Result<store::ResourceVersion> NewResource(const JsonValue& resource, co
   meta->SetPrimitiveChild("lastUpdated", common::FormatInstant(now));
   v.content = format::WriteResourceJson(*root);
   if (registry != nullptr) {
-    search::IndexRows rows = search::ExtractIndex(*root, *registry);
-    KeepSearchedParameters(rows);
-    v.index_rows_json = rows.ToJson();
+    // Only these are evaluated: the others' rows would be thrown away.
+    v.index_rows_json = search::ExtractIndex(*root, *registry, Searched).ToJson();
   }
   return v;
 }
