@@ -1,6 +1,5 @@
 #include "fhir/search/index_extractor.h"
 
-#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -42,7 +41,10 @@ const Element* TypeStub(std::string_view reference) {
 
 class Extractor {
  public:
-  Extractor(const SearchParameter& p, IndexRows& rows) : p_(p), rows_(rows) {}
+  // `wanted` (null: all) decides the rows derived under another name ("agent:identifier");
+  // the parameter's own rows are the caller's to decide, by evaluating it or not.
+  Extractor(const SearchParameter& p, IndexRows& rows, const ParameterFilter* wanted = nullptr)
+      : p_(p), rows_(rows), wanted_(wanted) {}
 
   void Add(const fhirpath::Value& v) {
     if (v.kind() != fhirpath::Value::Kind::kElement) {
@@ -58,6 +60,10 @@ class Extractor {
   }
 
  private:
+  bool Wants(const std::string& derived_param) const {
+    return wanted_ == nullptr || (*wanted_)(derived_param);
+  }
+
   void AddScalar(std::string_view type, const std::string& text) {
     switch (p_.type) {
       case ParamType::kString: String(text); break;
@@ -104,7 +110,7 @@ class Extractor {
           Token(std::string(system), e.Child("system") != nullptr, value, text);
           // :of-type matches type-system|type-code|value: rows under "code:of-type" whose code
           // is "type-code|value".
-          if (type != nullptr && !value.empty()) {
+          if (type != nullptr && !value.empty() && Wants(p_.code + ":of-type")) {
             for (const Element& coding : type->children()) {
               if (coding.name() != "coding") continue;
               rows_.tokens.push_back({p_.code + ":of-type",
@@ -124,7 +130,8 @@ class Extractor {
           if (!ref.empty()) ReferenceText(std::string(ref));
           // Reference.identifier serves `param:identifier=system|value`: a token row under the
           // modifier-qualified name.
-          if (const Element* identifier = e.Child("identifier")) {
+          const Element* identifier = e.Child("identifier");
+          if (identifier != nullptr && Wants(p_.code + ":identifier")) {
             rows_.tokens.push_back({p_.code + ":identifier",
                                     Truncated(ChildValue(*identifier, "system"), kMaxIndexedUriLength),
                                     identifier->Child("system") != nullptr,
@@ -233,6 +240,7 @@ class Extractor {
 
   const SearchParameter& p_;
   IndexRows& rows_;
+  const ParameterFilter* wanted_;
 };
 
 
@@ -394,29 +402,6 @@ void ExtractFullText(const Element& resource, const ParameterFilter* wanted, Ind
   }
 }
 
-template <class Rows>
-void KeepWantedRows(const ParameterFilter& wanted, Rows& rows) {
-  std::erase_if(rows, [&](const auto& row) { return !wanted(row.param); });
-}
-
-// Drops the derived rows ("agent:identifier") of kept parameters that `wanted` does not keep.
-void KeepWanted(const ParameterFilter& wanted, IndexRows& r) {
-  KeepWantedRows(wanted, r.strings);
-  KeepWantedRows(wanted, r.tokens);
-  KeepWantedRows(wanted, r.references);
-  KeepWantedRows(wanted, r.dates);
-  KeepWantedRows(wanted, r.numbers);
-  KeepWantedRows(wanted, r.quantities);
-  KeepWantedRows(wanted, r.uris);
-  KeepWantedRows(wanted, r.composite_tokens);
-  KeepWantedRows(wanted, r.composite_quantities);
-  KeepWantedRows(wanted, r.composite_dates);
-  KeepWantedRows(wanted, r.composite_strings);
-  KeepWantedRows(wanted, r.composite_numbers);
-  KeepWantedRows(wanted, r.composite_references);
-  KeepWantedRows(wanted, r.texts);
-}
-
 // Both ExtractIndex: every parameter when `wanted` is null.
 IndexRows Extract(const Element& resource, const SearchParameterRegistry& registry,
                   const ParameterFilter* wanted, ExtractionStats* stats) {
@@ -446,10 +431,9 @@ IndexRows Extract(const Element& resource, const SearchParameterRegistry& regist
       if (stats != nullptr) ++stats->failed;
       continue;
     }
-    Extractor extractor(*p, rows);
+    Extractor extractor(*p, rows, wanted);
     for (const auto& v : *result) extractor.Add(v);
   }
-  if (wanted != nullptr) KeepWanted(*wanted, rows);
   return rows;
 }
 
