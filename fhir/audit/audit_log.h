@@ -3,7 +3,7 @@
 
 // Storing the audit trail (docs/AUDIT.md), two ways:
 //
-//  * Writes: the caller stores the write's AuditEvent row (AuditRowFor + AuditRowsJson) and its
+//  * Writes: the caller stores the write's AuditEvent row (WriteAuditRowFor + AuditRowsJson) and its
 //    Provenance (ProvenanceCompanion, a resource) through ResourceStore::WriteWith, so they
 //    commit (or not) in the write's own statement.
 //  * Everything else (reads, searches, failed requests, logins, deliveries): AuditLog::Record
@@ -42,7 +42,7 @@ namespace fhir::audit {
 //   FOVEA_ASSIGN_OR_RETURN(auto provenance, audit::ProvenanceCompanion(prov, now, registry));
 //   audit_record.recorded = now;
 //   Status st = store.WriteWith(version, expected, {provenance},
-//                               audit::AuditRowsJson({audit::AuditRowFor(audit_record)}));
+//                               audit::AuditRowsJson({audit::WriteAuditRowFor(audit_record)}));
 //
 // A write that fails writes neither; audit the failure through AuditLog::Record instead.
 common::Result<store::ResourceVersion> ProvenanceCompanion(

@@ -147,7 +147,9 @@ bool AuditRowMatches(const AuditRow& row, const AuditQuery& q) {
          (!q.recorded_until || row.recorded < *q.recorded_until) && (!q.seq || row.seq == *q.seq) &&
          same(q.subtype, row.subtype) && same(q.agent, row.agent) &&
          same(q.client_id, row.client_id) && same(q.patient, row.patient) &&
-         same(q.entity, row.entity) && same(q.address, row.address) &&
+         (same(q.entity, row.entity) ||
+          std::find(row.targets.begin(), row.targets.end(), q.entity) != row.targets.end()) &&
+         same(q.address, row.address) &&
          (!q.action || row.action == *q.action) && (!q.outcome || row.outcome == *q.outcome);
 }
 
@@ -184,6 +186,17 @@ AuditRow AuditRowFor(AuditRecord&& record) {
   if (!record.patients.empty()) row.patient = std::move(record.patients.front());
   row.address = std::move(record.source_address);
   row.request_id = std::move(record.request_id);
+  return row;
+}
+
+AuditRow WriteAuditRowFor(const AuditRecord& record) {
+  AuditRow row = AuditRowFor(record);
+  for (const std::string& entity : record.entities) {
+    std::string target = WithoutHistory(entity);
+    if (std::find(row.targets.begin(), row.targets.end(), target) == row.targets.end()) {
+      row.targets.push_back(std::move(target));
+    }
+  }
   return row;
 }
 
@@ -247,6 +260,7 @@ std::string AuditRowsJson(const std::vector<AuditRow>& rows) {
     AppendMember(out, "e", row.entity);
     AppendMember(out, "d", row.address);
     AppendMember(out, "q", row.request_id);
+    AppendStrings(out, "t", row.targets);
     out += ",\"x\":";
     common::AppendJsonString(out, row.content);
     out += '}';

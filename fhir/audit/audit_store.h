@@ -34,6 +34,10 @@ struct AuditRow {
   std::string entity;     // the first entity without its /_history/n ("Observation/1"), or empty
   std::string address;    // the caller's network address
   std::string request_id;
+  // Set on the rows written with the data they audit (WriteAuditRowFor) and on no other: every
+  // resource the write changed, version-less and in the record's order ("Observation/1"). The
+  // entity filter looks here as well as at `entity`, so a transaction is found by each entry.
+  std::vector<std::string> targets;
   // The rest of the record (RecordDetailsJson): interaction, status, failure, user, roles,
   // token, every patient and entity, query, ... Opaque to the stores.
   std::string content;
@@ -43,6 +47,9 @@ struct AuditRow {
 AuditRow AuditRowFor(const AuditRecord& record);
 // The same, moving the strings the row keeps out of `record` (AuditLog: once per request).
 AuditRow AuditRowFor(AuditRecord&& record);
+// The row of a write, stored in the write's own transaction: AuditRowFor plus `targets` (the
+// record's entities without their versions, duplicates removed).
+AuditRow WriteAuditRowFor(const AuditRecord& record);
 // A JSON array of rows, the form ResourceStore::WriteWith takes them in (see queries.h).
 std::string AuditRowsJson(const std::vector<AuditRow>& rows);
 // The record a row was made from (AuditRowFor's inverse); details that cannot be read are left

@@ -115,7 +115,7 @@ common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& 
                          audit::ProvenanceCompanion(provenance, written.last_updated, registry));
   ServerWriteAudit out;
   out.companions.push_back(std::move(companion));
-  out.audit_rows_json = audit::AuditRowsJson({audit::AuditRowFor(std::move(record))});
+  out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
   return out;
 }
 

@@ -594,7 +594,7 @@ class FhirService::Call {
                              audit::ProvenanceCompanion(provenance, now, registry_.get()));
       out.companions.push_back(std::move(version));
     }
-    out.audit_rows_json = audit::AuditRowsJson({audit::AuditRowFor(record)});
+    out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
     return out;
   }
 
@@ -1122,7 +1122,7 @@ class FhirService::Call {
     record.recorded = v.last_updated;
     FOVEA_ASSIGN_OR_RETURN(auto provenance_version,
                            audit::ProvenanceCompanion(provenance, v.last_updated, registry_.get()));
-    std::string audit_rows = audit::AuditRowsJson({audit::AuditRowFor(record)});
+    std::string audit_rows = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
     Status st = effects.empty()
                     ? s_.store_.WriteWith(v, expected, {std::move(provenance_version)}, audit_rows)
                     : write_all({std::move(provenance_version)}, audit_rows);

@@ -94,7 +94,7 @@ class ResourceStore {
   // objects is a caller's bug: the call fails (kInvalid, or kInternal for an object without the
   // required keys) and writes nothing. With neither companions nor audit rows this is Write.
   //
-  //   store.WriteWith(v, expected, {provenance}, audit::AuditRowsJson({audit::AuditRowFor(r)}));
+  //   store.WriteWith(v, expected, {provenance}, audit::AuditRowsJson({audit::WriteAuditRowFor(r)}));
   virtual common::Status WriteWith(const ResourceVersion& v, int expected_version,
                                    const std::vector<ResourceVersion>& companions,
                                    const std::string& audit_rows_json) = 0;

@@ -26,7 +26,8 @@ namespace {
 // The columns RowAt reads, in order.
 #define FOVEA_SQL_AUDIT_COLUMNS                                                              \
   "SELECT seq, (extract(epoch FROM recorded) * 1000000)::bigint, subtype, action, outcome," \
-  " agent, client_id, patient, entity, address, request_id, content FROM audit_event"
+  " agent, client_id, patient, entity, address, request_id, content,"                        \
+  " array_to_string(targets, ' ') FROM audit_event"
 
 constexpr PgQuery kReadAuditEvent{"audit.read", FOVEA_SQL_AUDIT_COLUMNS " WHERE seq = $1"};
 
@@ -73,6 +74,12 @@ AuditRow RowAt(const PgResult& r, int i) {
   row.address = std::string(r.Get(i, 9));
   row.request_id = std::string(r.Get(i, 10));
   row.content = std::string(r.Get(i, 11));
+  // References have no spaces (R4 ids are [A-Za-z0-9.-]); NULL reads as "".
+  for (std::string_view rest = r.Get(i, 12); !rest.empty();) {
+    const std::size_t space = rest.find(' ');
+    row.targets.emplace_back(rest.substr(0, space));
+    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
   return row;
 }
 
@@ -111,7 +118,13 @@ Result<std::vector<AuditRow>> SearchRows(PgConnection& conn, const AuditQuery& q
   add_text(" AND agent = $", q.agent);
   add_text(" AND client_id = $", q.client_id);
   add_text(" AND patient = $", q.patient);
-  add_text(" AND entity = $", q.entity);
+  if (!q.entity.empty()) {
+    // A one-resource write and any other event by `entity`; a write of several resources by
+    // `targets` (the partial GIN index of migration 0019 needs its condition repeated).
+    add(" AND (entity = $", q.entity);
+    const std::string n = std::to_string(params.size());
+    sql += " OR (cardinality(targets) > 1 AND targets @> ARRAY[$" + n + "]::text[]))";
+  }
   add_text(" AND address = $", q.address);
   if (q.action) add(" AND action = $", std::string(1, *q.action));
   if (q.outcome) add(" AND outcome = $", std::to_string(*q.outcome));

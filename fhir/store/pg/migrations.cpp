@@ -22,6 +22,7 @@ std::string_view EmbeddedMigration0015();
 std::string_view EmbeddedMigration0016();
 std::string_view EmbeddedMigration0017();
 std::string_view EmbeddedMigration0018();
+std::string_view EmbeddedMigration0019();
 
 namespace fhir::store::pg {
 namespace {
@@ -63,6 +64,7 @@ const std::vector<Migration>& AllMigrations() {
       {16, "audit_block", EmbeddedMigration0016()},
       {17, "event_announcer", EmbeddedMigration0017()},
       {18, "partial_value_indexes", EmbeddedMigration0018()},
+      {19, "audit_event_targets", EmbeddedMigration0019()},
   };
   return kAll;
 }

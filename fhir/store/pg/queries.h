@@ -207,16 +207,18 @@ namespace fhir::store::pg {
 // AuditEvent rows into audit_event (migration 0004; fhir/audit/audit_store.h). $P is a JSON array
 // as audit::AuditRowsJson makes it, one object per row: {"r": recorded (instant, microseconds),
 // "s": subtype, "a": action, "o": outcome, "g": agent, "c": client id, "p": patient,
-// "e": entity, "d": address, "q": request id, "x": the AuditEvent JSON}; an absent key is NULL.
+// "e": entity, "d": address, "q": request id, "t": the targets (an array, migration 0019),
+// "x": the AuditEvent JSON}; an absent key is NULL.
 // GATE as for FOVEA_SQL_CREATED_CTES. seq comes from the identity column. jsonb_array_elements
 // with ->> rather than jsonb_to_recordset: the same result, but jsonb_to_recordset spends ~50 us
 // per row extracting the 2 KB "x" string, which made the append 1.6 times slower
 // (bench/audit_bench.cpp, PostgreSQL 15).
 #define FOVEA_SQL_INSERT_AUDIT_ROWS(P, GATE) \
     "INSERT INTO audit_event" \
-    " (recorded, subtype, action, outcome, agent, client_id, patient, entity, address, request_id, content)" \
+    " (recorded, subtype, action, outcome, agent, client_id, patient, entity, address, request_id, targets, content)" \
     " SELECT (ar ->> 'r')::timestamptz, ar ->> 's', ar ->> 'a', (ar ->> 'o')::smallint, ar ->> 'g'," \
-    "  ar ->> 'c', ar ->> 'p', ar ->> 'e', ar ->> 'd', ar ->> 'q', ar ->> 'x'" \
+    "  ar ->> 'c', ar ->> 'p', ar ->> 'e', ar ->> 'd', ar ->> 'q'," \
+    "  CASE WHEN ar ? 't' THEN ARRAY(SELECT jsonb_array_elements_text(ar -> 't')) END, ar ->> 'x'" \
     " FROM " GATE " jsonb_array_elements($" P "::jsonb) AS ar"
 
 // $1 type, $2 id, $3 version, $4 last_updated, $5 deleted, $6 content, $7 method,

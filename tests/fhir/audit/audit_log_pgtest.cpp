@@ -150,7 +150,7 @@ common::Status WriteAudited(ResourceStore& store, const std::string& id, int ver
   auto provenance = fhir::audit::ProvenanceCompanion(prov, v.last_updated, registry);
   BOOST_REQUIRE(provenance.has_value());
   return store.WriteWith(v, expected, {*provenance},
-                         fhir::audit::AuditRowsJson({fhir::audit::AuditRowFor(audit)}));
+                         fhir::audit::AuditRowsJson({fhir::audit::WriteAuditRowFor(audit)}));
 }
 
 std::size_t CountOfType(ResourceStore& store, const std::string& type) {
@@ -260,6 +260,62 @@ BOOST_AUTO_TEST_CASE(WriteAuditAndProvenanceCommitWithTheWrite) {
   BOOST_TEST(Count("SELECT count(*) FROM sp_token WHERE type = 'Provenance'") == 0);
   BOOST_TEST(Count("SELECT count(*) FROM sp_date WHERE type = 'Provenance' AND param = 'recorded'") ==
              2);
+}
+
+// A transaction's AuditEvent names every resource it wrote; `entity` holds the first only, so
+// the entity filter must find the others through `targets` (migration 0019), in rows and blocks.
+BOOST_AUTO_TEST_CASE(EveryResourceOfATransactionFindsItsAuditEvent) {
+  std::vector<fhir::store::PlannedWrite> writes;
+  AuditRecord audit;
+  audit.recorded = clock.Now();
+  audit.interaction = Interaction::kTransaction;
+  audit.http_status = 200;
+  audit.agent_reference = "Practitioner/prac-1";
+  audit.request_id = "req-transaction";
+  for (const char* id : {"t1", "t2", "t3"}) {
+    writes.push_back({Observation(id, 1), 0});
+    audit.entities.push_back(std::string("Observation/") + id + "/_history/1");
+  }
+  audit.entities.push_back("Observation/t2/_history/1");  // named twice: one target
+  const AuditRow row = fhir::audit::WriteAuditRowFor(audit);
+  BOOST_TEST(row.entity == "Observation/t1");
+  BOOST_TEST(row.targets == (std::vector<std::string>{"Observation/t1", "Observation/t2", "Observation/t3"}),
+             boost::test_tools::per_element());
+  BOOST_REQUIRE(store.WriteAll(writes, {}, fhir::audit::AuditRowsJson({row})).ok());
+  // A read of t3 audited through the AuditLog (a block): found by entity as before, no targets.
+  {
+    AuditLog log(audit_store, clock);
+    AuditRecord read = Workload(0);
+    read.entities = {"Observation/t3/_history/1"};
+    read.request_id = "req-read-t3";
+    log.Record(read);
+  }
+  for (const char* id : {"t1", "t2", "t3"}) {
+    AuditQuery q;
+    q.entity = std::string("Observation/") + id;
+    const auto rows = All(audit_store, q);
+    const std::set<std::string> expected =
+        std::string(id) == "t3" ? std::set<std::string>{"req-transaction", "req-read-t3"}
+                                : std::set<std::string>{"req-transaction"};
+    BOOST_TEST(RequestIds(rows) == expected, id);
+  }
+  AuditQuery q;
+  q.entity = "Observation/t2";
+  const auto rows = All(audit_store, q);
+  BOOST_REQUIRE(rows.size() == 1u);
+  BOOST_TEST(rows[0].targets == row.targets, boost::test_tools::per_element());
+  auto read = audit_store.Read(rows[0].seq);
+  BOOST_REQUIRE(read.has_value());
+  BOOST_TEST(read->targets == row.targets, boost::test_tools::per_element());
+  // Rows not written with data have none.
+  q.entity = "Observation/t3";
+  for (const AuditRow& r : All(audit_store, q)) {
+    BOOST_TEST(r.targets.empty() == (r.request_id == "req-read-t3"), r.request_id);
+  }
+  // The multi-resource row is in the partial GIN index; a one-resource write is not.
+  BOOST_REQUIRE(WriteAudited(store, "single", 1, 0, registry->Get().get()).ok());
+  BOOST_TEST(Count("SELECT count(*) FROM audit_event WHERE cardinality(targets) > 1") == 1);
+  BOOST_TEST(Count("SELECT count(*) FROM audit_event WHERE targets = ARRAY['Observation/single']") == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

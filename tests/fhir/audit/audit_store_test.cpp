@@ -154,10 +154,38 @@ BOOST_AUTO_TEST_CASE(ShortKeysMicrosecondsAndNoEmptyValues) {
   const JsonValue& second = parsed->items()[1];
   BOOST_TEST(Str(second, "s") == "110122");  // DICOM Login, as AuditEvent.subtype says
   BOOST_TEST(Str(second, "o") == "4");
-  for (const char* absent : {"g", "c", "p", "e", "d", "q"}) {
+  for (const char* absent : {"g", "c", "p", "e", "d", "q", "t"}) {
     BOOST_TEST(second.Find(absent) == nullptr, absent);  // NULL in the table
   }
   BOOST_TEST(Str(second, "x") == b.content);  // escaped and back, byte for byte
+}
+
+// The row of a write lists every resource it changed, once and version-less, and only such a
+// row does: a read's row has no targets, so "t" is absent (NULL in the table).
+BOOST_AUTO_TEST_CASE(AWriteRowListsItsTargets) {
+  AuditRecord r = PatientRead();
+  r.interaction = Interaction::kTransaction;
+  r.entities = {"Observation/o1/_history/2", "Patient/p1/_history/1", "Observation/o1/_history/3",
+                "Encounter/e1"};
+  const AuditRow write = fhir::audit::WriteAuditRowFor(r);
+  BOOST_TEST(write.targets == (std::vector<std::string>{"Observation/o1", "Patient/p1", "Encounter/e1"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(write.entity == "Observation/o1");
+  BOOST_TEST(fhir::audit::AuditRowFor(r).targets.empty());
+  auto parsed = common::ParseJson(fhir::audit::AuditRowsJson({write}));
+  BOOST_REQUIRE(parsed.has_value());
+  const JsonValue* t = parsed->items()[0].Find("t");
+  BOOST_REQUIRE(t != nullptr);
+  BOOST_REQUIRE(t->items().size() == 3u);
+  BOOST_TEST(t->items()[1].scalar() == "Patient/p1");
+  // The entity filter finds the row by any of them.
+  fhir::audit::AuditQuery q;
+  for (const char* entity : {"Observation/o1", "Patient/p1", "Encounter/e1"}) {
+    q.entity = entity;
+    BOOST_TEST(fhir::audit::AuditRowMatches(write, q), entity);
+  }
+  q.entity = "Encounter/e2";
+  BOOST_TEST(!fhir::audit::AuditRowMatches(write, q));
 }
 
 // A row's columns hold the first patient and entity; with only one of each, the content does
