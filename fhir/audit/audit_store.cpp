@@ -89,6 +89,7 @@ std::string RecordDetailsJson(const AuditRecord& r) {
       AppendStrings(out, "E", r.entities);  // a bare "/_history/" the column cannot rebuild
     }
   }
+  if (r.entities.size() > 1) AppendMember(out, "A", r.entity_actions);
   AppendMember(out, "Q", r.query);
   out += '}';
   return out;
@@ -240,6 +241,7 @@ AuditRecord RecordFromRow(const AuditRow& row) {
   } else if (std::string version = Field(*details, "V"); !version.empty() && !row.entity.empty()) {
     r.entities = {row.entity + std::string(kHistory) + version};
   }
+  r.entity_actions = Field(*details, "A");
   r.query = Field(*details, "Q");
   return r;
 }
