@@ -8,7 +8,8 @@
 #   scripts/bench-auth.sh                 # RUNS=3 DURATION=5 CONCURRENCY="1 8"
 #
 # Environment: RUNS, DURATION, WARMUP, CONCURRENCY, OPS, BUILD_DIR, JOBS, SKIP_BUILD, PG_BIN
-# (as scripts/bench.sh). Results: bench/results/auth.jsonl.
+# (as scripts/bench.sh); AUTH_SERVE_ARGS: more flags for the auth-on server (e.g.
+# "--provenance audit-trail"). Results: bench/results/auth.jsonl.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +55,8 @@ off_base=$base
 auth_db_url="postgresql:///fovea_auth?host=$pgdata&port=5432&user=postgres"
 "$FOVEA_BIN" migrate --database-url "$auth_db_url" >&2
 auth_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$FOVEA_BIN" serve --database-url "$auth_db_url" --bind 127.0.0.1 --port "$auth_port" --rate-limit 0 \
+# shellcheck disable=SC2086
+"$FOVEA_BIN" serve --database-url "$auth_db_url" --bind 127.0.0.1 --port "$auth_port" --rate-limit 0 ${AUTH_SERVE_ARGS:-} \
   >"$tmp/fovea-auth.log" 2>&1 &
 auth_pid=$!
 trap 'kill "$auth_pid" 2>/dev/null; wait "$auth_pid" 2>/dev/null; bench_cleanup' EXIT

@@ -22,6 +22,7 @@
 #include "fhir/store/pg/pg_resource_store.h"
 #include "fhir/audit/audit_log.h"
 #include "fhir/audit/pg/pg_audit_store.h"
+#include "fhir/audit/provenance_search.h"
 #include "server/console_client.h"
 #include "server/console_site.h"
 #include "server/demo_data.h"
@@ -141,6 +142,9 @@ int RunServe(const Config& given) {
   service_options.max_bundle_entries = config.max_bundle_entries;
   service_options.max_conditional_deletes = config.max_conditional_deletes;
   service_options.strict_xml = config.strict_xml;
+  if (config.provenance_from_audit_trail) {
+    service_options.provenance = fhir::audit::ProvenanceStorage::kAuditTrail;
+  }
   fhir::rest::SearchSupport search{registry, &search_backend,
                                    [&reindexer, &search_parameters](const std::vector<std::string>& types) {
                                      reindexer.Enqueue(types);
@@ -180,6 +184,14 @@ int RunServe(const Config& given) {
     common::LogWarning("authorisation is OFF (--auth off): every caller on this machine has "
                        "full access; for tests and benchmarks only");
   }
+  // --provenance audit-trail: Provenance searches and _revinclude also find the Provenance read
+  // from writes' AuditEvent rows (fhir/audit/provenance_search.h).
+  std::optional<fhir::audit::ProvenanceMergingSearch> provenance_search;
+  if (config.auth && config.provenance_from_audit_trail) {
+    provenance_search.emplace(search_backend, audit_store, registry, defs);
+    search.backend = &*provenance_search;
+  }
+  fhir::search::SearchBackend& searcher = *search.backend;
   auto subscriptions = SubscriptionStack::Open(
       pool, registry, store, clock,
       {PublicUrl(config, tls) + fhir::rest::kFhirBasePath, config.allow_http_hooks,
@@ -190,8 +202,8 @@ int RunServe(const Config& given) {
   // This node's writes wake its matcher directly while it holds the matcher lock, until
   // RunServe returns (unhooked before the matcher goes).
   LocalMatcherWake local_matcher_wake(store, (*subscriptions)->matcher());
-  workflow::WorkflowRules workflow_rules(store, search_backend, registry, clock);
-  workflow::ScreeningApi screening(workflow_rules, store, search_backend, registry, clock);
+  workflow::WorkflowRules workflow_rules(store, searcher, registry, clock);
+  workflow::ScreeningApi screening(workflow_rules, store, searcher, registry, clock);
   if (auto st = screening.EnsureShipped(); !st.ok()) return Fail(st);
   screening.SetPresence((*subscriptions)->PresenceLookup());
   {
@@ -213,7 +225,7 @@ int RunServe(const Config& given) {
   alert_options.run_limit = std::chrono::minutes(config.alert_run_minutes);
   // Auth on: the alert Flags the server writes are audited as every write is.
   if (config.auth) alert_options.audit_observer = security_support.server_name;
-  workflow::StepAlerts step_alerts(store, search_backend, registry, clock, alert_options);
+  workflow::StepAlerts step_alerts(store, searcher, registry, clock, alert_options);
   // HL7 v2 (docs/HL7V2.md): MLLP messages are applied through a FhirService of its own that
   // acts as the HL7 interface, with the same extensions; Encounter/[id]/$hl7v2 joins the API.
   Hl7v2Stack hl7v2(config, {&defs, &store, &clock, service_options, search, security_support,

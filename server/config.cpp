@@ -61,6 +61,10 @@ Options (environment variable in brackets):
   --key-encryption-key-file FILE
                          Store the token signing keys encrypted under this key (made by
                          `fovea key new-encryption-key FILE`) [FOVEA_KEY_ENCRYPTION_KEY_FILE]
+  --provenance resource|audit-trail
+                         Where a write's Provenance lives: a stored resource (default), or
+                         rebuilt from the write's AuditEvent row (experimental; needs --auth
+                         on; docs/AUDIT.md says what it does not do yet) [FOVEA_PROVENANCE]
   --rate-limit N         Requests per second per client, bursts of 2N; 0: none (default 200)
                          [FOVEA_RATE_LIMIT]
   --cors-origin ORIGIN   Let browser apps from ORIGIN (https://apps.example) call across
@@ -153,6 +157,12 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       return common::InvalidError("FOVEA_AUTH must be on or off");
     }
     c.auth = std::string(v) == "on";
+  }
+  if (const char* v = Env("FOVEA_PROVENANCE")) {
+    if (std::string(v) != "resource" && std::string(v) != "audit-trail") {
+      return common::InvalidError("FOVEA_PROVENANCE must be resource or audit-trail");
+    }
+    c.provenance_from_audit_trail = std::string(v) == "audit-trail";
   }
   if (const char* v = Env("FOVEA_RATE_LIMIT")) {
     if (!ParseInt(v, 0, 1000000, n)) return common::InvalidError("bad FOVEA_RATE_LIMIT");
@@ -261,6 +271,12 @@ common::Result<Config> ParseConfig(const std::vector<std::string>& args) {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (v != "on" && v != "off") return common::InvalidError("--auth takes on or off");
       c.auth = v == "on";
+    } else if (a == "--provenance") {
+      FOVEA_RETURN_IF_ERROR(value(v));
+      if (v != "resource" && v != "audit-trail") {
+        return common::InvalidError("--provenance takes resource or audit-trail");
+      }
+      c.provenance_from_audit_trail = v == "audit-trail";
     } else if (a == "--rate-limit") {
       FOVEA_RETURN_IF_ERROR(value(v));
       if (!ParseInt(v, 0, 1000000, n)) return common::InvalidError("--rate-limit must be 0-1000000");

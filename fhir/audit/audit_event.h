@@ -114,9 +114,9 @@ struct AuditRecord {
   // Resources concerned, version-specific where known: "Observation/1/_history/2". A
   // "Subscription/..." reference in a kSubscriptionNotification is the subscriber.
   std::vector<std::string> entities;
-  // A write of several resources (a transaction): each entity's own action code ('C', 'U',
-  // 'D'), in the order of `entities`. Empty otherwise: the record's action applies to all. Read
-  // by DerivedProvenancesOf, not part of the AuditEvent.
+  // A write's own action code per entity ('C', 'U', 'D', in the order of `entities`), where the
+  // record's action does not say it (a transaction; an update that created). Empty otherwise:
+  // the record's action applies to all. Read by DerivedProvenancesOf, not part of the AuditEvent.
   std::string entity_actions;
   // The request as received, for searches, history with parameters and operations:
   // "Observation?patient=Patient/123&_count=10". Stored base64-encoded only.

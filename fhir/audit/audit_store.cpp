@@ -89,7 +89,7 @@ std::string RecordDetailsJson(const AuditRecord& r) {
       AppendStrings(out, "E", r.entities);  // a bare "/_history/" the column cannot rebuild
     }
   }
-  if (r.entities.size() > 1) AppendMember(out, "A", r.entity_actions);
+  AppendMember(out, "A", r.entity_actions);
   AppendMember(out, "Q", r.query);
   out += '}';
   return out;
@@ -144,12 +144,17 @@ bool AuditRowMatches(const AuditRow& row, const AuditQuery& q) {
   auto same = [](const std::string& wanted, const std::string& value) {
     return wanted.empty() || wanted == value;
   };
+  auto names = [&row](const std::string& entity) {
+    return entity == row.entity ||
+           std::find(row.targets.begin(), row.targets.end(), entity) != row.targets.end();
+  };
+  if (q.writes_only && row.targets.empty()) return false;
+  if (!q.entity_any.empty() && std::none_of(q.entity_any.begin(), q.entity_any.end(), names)) return false;
   return (!q.recorded_from || row.recorded >= *q.recorded_from) &&
          (!q.recorded_until || row.recorded < *q.recorded_until) && (!q.seq || row.seq == *q.seq) &&
          same(q.subtype, row.subtype) && same(q.agent, row.agent) &&
          same(q.client_id, row.client_id) && same(q.patient, row.patient) &&
-         (same(q.entity, row.entity) ||
-          std::find(row.targets.begin(), row.targets.end(), q.entity) != row.targets.end()) &&
+         (q.entity.empty() || names(q.entity)) &&
          same(q.address, row.address) &&
          (!q.action || row.action == *q.action) && (!q.outcome || row.outcome == *q.outcome);
 }

@@ -65,6 +65,10 @@ struct AuditQuery {
   std::optional<common::TimePoint> recorded_until;  // exclusive
   std::optional<std::int64_t> seq;                  // _id
   std::string subtype, agent, client_id, patient, entity, address;
+  // Any of these as `entity` (or among a write's targets); empty: no such filter.
+  std::vector<std::string> entity_any;
+  // Only the rows written with the data they audit (AuditRow::targets set): writes.
+  bool writes_only = false;
   std::optional<char> action;
   std::optional<int> outcome;
   bool oldest_first = false;  // default newest first

@@ -93,6 +93,15 @@ audit::ProvenanceActivity ProvenanceActivityOf(store::Method method) {
   return audit::ProvenanceActivity::kUpdate;
 }
 
+char ActionCodeOf(store::Method method) {
+  switch (method) {
+    case store::Method::kCreate: return 'C';
+    case store::Method::kDelete: return 'D';
+    case store::Method::kUpdate: break;
+  }
+  return 'U';
+}
+
 common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& written,
                                                   std::string_view component, std::string_view observer,
                                                   const search::SearchParameterRegistry* registry) {

@@ -36,6 +36,8 @@ std::string AuditQuery(const RestRequest& request);
 
 // Provenance.activity of a version written by `method`.
 audit::ProvenanceActivity ProvenanceActivityOf(store::Method method);
+// The AuditEvent action code of a version written by `method`: 'C', 'U' or 'D'.
+char ActionCodeOf(store::Method method);
 
 // What a write the server makes on its own (an overdue-step alert Flag, a Subscription's status
 // after its handshake or its failures) stores with it, as a client's write does: its Provenance

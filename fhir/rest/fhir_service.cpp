@@ -16,6 +16,7 @@
 #include "fhir/model/issues.h"
 #include "fhir/audit/audit_log.h"
 #include "fhir/audit/audit_store.h"
+#include "fhir/audit/derived_provenance.h"
 #include "fhir/rest/access_control.h"
 #include "fhir/rest/audit_recording.h"
 #include "fhir/rest/audit_trail_api.h"
@@ -188,6 +189,20 @@ class FhirService::Call {
     }
     type_ = type->name;
     if (type_ == "AuditEvent" && s_.security_.audit_store != nullptr) return RouteAuditTrail(p);
+    if (type_ == "Provenance" && p.size() >= 2 && audit::IsReservedProvenanceId(p[1])) {
+      if (m != "GET" && m != "HEAD") {
+        id_ = std::string(p[1]);
+        return Fail(Status(StatusCode::kMethodNotAllowed,
+                           "Provenance ids starting with 'audit-' are reserved for the Provenance "
+                           "the server derives from its audit trail, which is read-only"));
+      }
+      if (DerivedProvenanceOn() && p.size() == 2) return DerivedProvenanceRead(p[1]);
+      if (DerivedProvenanceOn() && p.size() == 4 && p[2] == "_history") {
+        if (p[3] == "1") return DerivedProvenanceRead(p[1]);
+        id_ = std::string(p[1]);
+        return Fail(Status(StatusCode::kNotFound, "Provenance/" + id_ + " has one version only"));
+      }
+    }
     if (p.size() == 1) {
       if (m == "POST") return Create();
       if (m == "GET") return Search(req_.query);
@@ -261,6 +276,38 @@ class FhirService::Call {
     Fail(Status(StatusCode::kMethodNotAllowed,
                 "The audit trail is append-only and written by the server: AuditEvent supports "
                 "read and search only"));
+  }
+
+  bool DerivedProvenanceOn() const {
+    return s_.options_.provenance == audit::ProvenanceStorage::kAuditTrail &&
+           s_.security_.audit != nullptr && s_.security_.audit_store != nullptr;
+  }
+
+  // Provenance/audit-<seq>-<activity>: rebuilt from the write's AuditEvent row.
+  void DerivedProvenanceRead(std::string_view id) {
+    interaction_ = audit::Interaction::kRead;
+    id_ = std::string(id);
+    audit_entities_ = {"Provenance/" + id_};
+    if (Status st = access_->Require(type_, Permission::kRead); !st.ok()) return Fail(st);
+    auto parsed = audit::ParseDerivedProvenanceId(id);
+    if (!parsed.has_value()) return NotKnown();
+    auto row = s_.security_.audit_store->Read(parsed->seq);
+    if (!row.has_value()) {
+      if (row.error().code() == StatusCode::kNotFound) return NotKnown();
+      return Fail(row.error());
+    }
+    for (const audit::DerivedProvenance& provenance : audit::DerivedProvenancesOf(*row)) {
+      if (provenance.id != id_) continue;
+      store::ResourceVersion v;
+      v.type = type_;
+      v.id = id_;
+      v.version = 1;
+      v.last_updated = row->recorded;
+      v.content = audit::ServedProvenanceJson(provenance);
+      if (!Reachable(v, Permission::kRead)) return NotKnown();
+      return RespondStored(std::move(v));
+    }
+    NotKnown();
   }
 
   void AuditRead(std::string_view id) {
@@ -574,6 +621,7 @@ class FhirService::Call {
       const store::ResourceVersion& v = w.version;
       std::string ref = v.type + "/" + v.id + "/_history/" + std::to_string(v.version);
       record.entities.push_back(ref);
+      record.entity_actions += ActionCodeOf(v.method);
       targets[v.method].push_back(ref);
       for (std::string& patient : PatientsOf(v.type, v.id, v.content)) {
         if (std::find(record.patients.begin(), record.patients.end(), patient) ==
@@ -583,6 +631,9 @@ class FhirService::Call {
       }
     }
     WriteAudit out;
+    out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
+    // The row is the Provenance too (DerivedProvenancesOf): nothing else to store.
+    if (s_.options_.provenance == audit::ProvenanceStorage::kAuditTrail) return out;
     for (auto& [method, refs] : targets) {
       audit::ProvenanceRecord provenance;
       provenance.targets = std::move(refs);
@@ -594,7 +645,6 @@ class FhirService::Call {
                              audit::ProvenanceCompanion(provenance, now, registry_.get()));
       out.companions.push_back(std::move(version));
     }
-    out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
     return out;
   }
 
@@ -1113,13 +1163,23 @@ class FhirService::Call {
                                 std::to_string(w.version.version));
     }
     record.patients = PatientsOf(v.type, v.id, v.content);
+    record.recorded = v.last_updated;
+    if (s_.options_.provenance == audit::ProvenanceStorage::kAuditTrail) {
+      // The AuditEvent row is the Provenance too (DerivedProvenancesOf): each entity's action.
+      record.entity_actions = ActionCodeOf(v.method);
+      for (const store::PlannedWrite& w : effects) record.entity_actions += ActionCodeOf(w.version.method);
+      std::string audit_rows = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
+      Status st = effects.empty() ? s_.store_.WriteWith(v, expected, {}, audit_rows)
+                                  : write_all({}, audit_rows);
+      audited_ = st.ok();
+      return st;
+    }
     audit::ProvenanceRecord provenance;
     provenance.targets = record.entities;
     provenance.activity = ProvenanceActivityOf(v.method);
     provenance.agent_reference = principal_->fhir_user;
     provenance.client_id = principal_->client_id;
     provenance.request_id = req_.request_id;
-    record.recorded = v.last_updated;
     FOVEA_ASSIGN_OR_RETURN(auto provenance_version,
                            audit::ProvenanceCompanion(provenance, v.last_updated, registry_.get()));
     std::string audit_rows = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});

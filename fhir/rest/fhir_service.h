@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/striped_mutex.h"
+#include "fhir/audit/provenance.h"
 #include "fhir/auth/principal.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/model/element.h"
@@ -46,6 +47,9 @@ struct ServiceOptions {
   // XML request bodies are validated against the official R4 schema (fhir-single.xsd) first:
   // 400 with the schema's complaints, line and column. Off by default (it costs ~1 ms per 6 KB).
   bool strict_xml = false;
+  // With the audit trail on: a write's Provenance stored as a resource, or read from its
+  // AuditEvent row (experimental; fhir/audit/provenance.h).
+  audit::ProvenanceStorage provenance = audit::ProvenanceStorage::kResource;
 };
 
 // Search wiring. With a registry, every write stores its index rows; with a backend too,

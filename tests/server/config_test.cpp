@@ -66,6 +66,13 @@ BOOST_AUTO_TEST_CASE(RestHookDeliverySettings) {
   BOOST_TEST(!server::ParseConfig({"serve", "--rest-hook-max-attempts", "never"}).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(ProvenanceStorage) {
+  BOOST_TEST(!server::ParseConfig({"serve"})->provenance_from_audit_trail);
+  BOOST_TEST(server::ParseConfig({"serve", "--provenance", "audit-trail"})->provenance_from_audit_trail);
+  BOOST_TEST(!server::ParseConfig({"serve", "--provenance", "resource"})->provenance_from_audit_trail);
+  BOOST_TEST(!server::ParseConfig({"serve", "--provenance", "derived"}).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(StepAlertLimits) {
   auto c = server::ParseConfig({"serve", "--alert-wait-minutes", "5", "--alert-run-minutes", "0"});
   BOOST_REQUIRE(c.has_value());

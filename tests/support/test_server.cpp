@@ -92,12 +92,16 @@ TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http,
           fhir::search::SearchParameterRegistry::R4())),
       audit_store_(std::make_unique<fhir::audit::pg::PgAuditStore>(pool_)),
       audit_(std::make_unique<fhir::audit::AuditLog>(*audit_store_, clock_)),
+      provenance_search_(options.provenance == fhir::audit::ProvenanceStorage::kAuditTrail
+                             ? std::make_unique<fhir::audit::ProvenanceMergingSearch>(
+                                   search_, *audit_store_, registry_, fhir::definitions::Definitions::R4())
+                             : nullptr),
       security_(OpenSecurity(pool_, clock_, audit_.get())),
       subscriptions_(OpenSubscriptions(pool_, registry_, store_, clock_)),
-      workflow_rules_(std::make_unique<workflow::WorkflowRules>(store_, search_, registry_, clock_)),
-      screening_(OpenScreening(*workflow_rules_, store_, search_, registry_, clock_, *subscriptions_)),
+      workflow_rules_(std::make_unique<workflow::WorkflowRules>(store_, search(), registry_, clock_)),
+      screening_(OpenScreening(*workflow_rules_, store_, search(), registry_, clock_, *subscriptions_)),
       service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
-               {registry_, &search_, [this](const auto& types) { ReindexNow(types); }},
+               {registry_, &search(), [this](const auto& types) { ReindexNow(types); }},
                SecuritySupportFor(*security_, audit_store_.get()),
                fhir::rest::CombineExtensions({subscriptions_->ForFhirService(), screening_->Extensions()})) {
   security_->tokens().SetGranularCheck(fhir::rest::EnforceableGranularScopes(registry_));

@@ -17,6 +17,7 @@
 #include "fhir/store/pg/connection_pool.h"
 #include "fhir/store/pg/pg_resource_store.h"
 #include "fhir/audit/pg/pg_audit_store.h"
+#include "fhir/audit/provenance_search.h"
 #include "server/security.h"
 #include "server/subscription_stack.h"
 #include "workflow/screening_api.h"
@@ -61,7 +62,9 @@ class TestServer {
   // What the server writes through and searches with (to run more subscription workers).
   fhir::store::ResourceStore& store() { return store_; }
   std::shared_ptr<fhir::search::LiveRegistry> registry() { return registry_; }
-  fhir::search::SearchBackend& search() { return search_; }
+  fhir::search::SearchBackend& search() {
+    return provenance_search_ ? static_cast<fhir::search::SearchBackend&>(*provenance_search_) : search_;
+  }
   const common::Clock& clock() const { return clock_; }
   std::string base() const;  // http://127.0.0.1:PORT/fhir/R4 (https:// with TLS)
 
@@ -83,6 +86,8 @@ class TestServer {
   common::SystemClock clock_;
   std::unique_ptr<fhir::audit::pg::PgAuditStore> audit_store_;
   std::unique_ptr<fhir::audit::AuditLog> audit_;
+  // --provenance audit-trail: searches go through it (null otherwise).
+  std::unique_ptr<fhir::audit::ProvenanceMergingSearch> provenance_search_;
   std::unique_ptr<server::SecurityStack> security_;
   std::unique_ptr<server::SubscriptionStack> subscriptions_;
   std::unique_ptr<workflow::WorkflowRules> workflow_rules_;

@@ -125,6 +125,12 @@ Result<std::vector<AuditRow>> SearchRows(PgConnection& conn, const AuditQuery& q
     const std::string n = std::to_string(params.size());
     sql += " OR (cardinality(targets) > 1 AND targets @> ARRAY[$" + n + "]::text[]))";
   }
+  if (!q.entity_any.empty()) {
+    add(" AND (entity = ANY($", store::pg::PgTextArray(q.entity_any));
+    const std::string n = std::to_string(params.size());
+    sql += "::text[]) OR (cardinality(targets) > 1 AND targets && $" + n + "::text[]))";
+  }
+  if (q.writes_only) sql += " AND targets IS NOT NULL";
   add_text(" AND address = $", q.address);
   if (q.action) add(" AND action = $", std::string(1, *q.action));
   if (q.outcome) add(" AND outcome = $", std::to_string(*q.outcome));
@@ -295,9 +301,11 @@ Result<AuditPage> PgAuditStore::Search(const AuditQuery& q) {
   } else {
     FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
     FOVEA_ASSIGN_OR_RETURN(rows, SearchRows(*conn, q, cursor, need));
-    FOVEA_ASSIGN_OR_RETURN(std::vector<AuditRow> in_blocks, SearchBlocks(*conn, q, cursor, need));
-    rows.insert(rows.end(), std::make_move_iterator(in_blocks.begin()),
-                std::make_move_iterator(in_blocks.end()));
+    if (!q.writes_only) {  // blocks hold AuditLog's events, never a write's own row
+      FOVEA_ASSIGN_OR_RETURN(std::vector<AuditRow> in_blocks, SearchBlocks(*conn, q, cursor, need));
+      rows.insert(rows.end(), std::make_move_iterator(in_blocks.begin()),
+                  std::make_move_iterator(in_blocks.end()));
+    }
     std::sort(rows.begin(), rows.end(), before);
   }
   return detail::PageOf(std::move(rows), q.count);

@@ -312,6 +312,12 @@ BOOST_AUTO_TEST_CASE(EveryResourceOfATransactionFindsItsAuditEvent) {
   for (const AuditRow& r : All(audit_store, q)) {
     BOOST_TEST(r.targets.empty() == (r.request_id == "req-read-t3"), r.request_id);
   }
+  // Any of several resources, writes only: the transaction, not t3's read (in a block).
+  q = {};
+  q.entity_any = {"Observation/t3", "Observation/none"};
+  BOOST_TEST(RequestIds(All(audit_store, q)) == (std::set<std::string>{"req-transaction", "req-read-t3"}));
+  q.writes_only = true;
+  BOOST_TEST(RequestIds(All(audit_store, q)) == std::set<std::string>{"req-transaction"});
   // The multi-resource row is in the partial GIN index; a one-resource write is not.
   BOOST_REQUIRE(WriteAudited(store, "single", 1, 0, registry->Get().get()).ok());
   BOOST_TEST(Count("SELECT count(*) FROM audit_event WHERE cardinality(targets) > 1") == 1);

@@ -4,6 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <set>
@@ -759,6 +760,18 @@ BOOST_AUTO_TEST_CASE(TransactionsAreCheckedPerEntryAndAuditedOnce) {
   }
 }
 
+// Ids of the reserved form are never a client's: no client may write one, in either mode.
+BOOST_AUTO_TEST_CASE(DerivedProvenanceIdsAreReserved) {
+  std::string writer = SystemToken("system/Provenance.cruds");
+  const std::string body = R"({"resourceType":"Provenance","id":"audit-1-create",
+    "target":[{"reference":"Patient/p1"}],"recorded":"2026-01-01T00:00:00Z",
+    "agent":[{"who":{"display":"x"}}]})";
+  BOOST_TEST(server.Request("PUT", "Provenance/audit-1-create", body, Bearer(writer)).status == 405);
+  BOOST_TEST(server.Request("DELETE", "Provenance/audit-1-create", "", Bearer(writer)).status == 405);
+  // Stored mode: no such Provenance is served either.
+  BOOST_TEST(server.Request("GET", "Provenance/audit-1-create", "", Bearer(writer)).status == 404);
+}
+
 BOOST_AUTO_TEST_CASE(TheAuditTrailIsReadOnlyAndPaged) {
   Seed();
   std::string doctor = StaffToken("dr.okafor");
@@ -881,6 +894,187 @@ BOOST_AUTO_TEST_CASE(OnlyConfiguredOriginsMayCallFromABrowser) {
   BOOST_TEST(server.Request("GET", "metadata", "", {{"Origin", "null"}})
                  .Header("Access-Control-Allow-Origin")
                  .empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+
+namespace {
+
+// --provenance audit-trail (experimental): a write stores no Provenance resource; its
+// AuditEvent row is read back as Provenance/audit-<seq>-<activity>.
+struct AuditTrailProvenance : Fixture {
+  AuditTrailProvenance() : Fixture(Options()) {}
+  static fhir::rest::ServiceOptions Options() {
+    fhir::rest::ServiceOptions options;
+    options.provenance = fhir::audit::ProvenanceStorage::kAuditTrail;
+    return options;
+  }
+  // The seq of the write AuditEvent naming `entity` (the only one).
+  std::string WriteEventId(const std::string& auditor, const std::string& entity,
+                           const std::string& subtype) {
+    HttpResult events = server.Request("GET", "AuditEvent?subtype=" + subtype + "&entity=" + entity,
+                                       "", Bearer(auditor));
+    BOOST_REQUIRE_MESSAGE(events.status == 200, entity + " " + events.body);
+    std::vector<std::string> ids = EntryIds(events);
+    BOOST_REQUIRE_MESSAGE(ids.size() == 1u, events.body);
+    return ids[0].substr(std::string("AuditEvent/").size());
+  }
+};
+
+BOOST_FIXTURE_TEST_SUITE(ProvenanceFromTheAuditTrail, AuditTrailProvenance)
+
+BOOST_AUTO_TEST_CASE(AWriteIsReadBackAsItsProvenance) {
+  Seed();
+  std::string doctor = StaffToken("dr.okafor");
+  HttpResult created = server.Request(
+      "POST", "Condition",
+      R"({"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"text":"Myopia"}})",
+      Bearer(doctor));
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  const std::string condition = "Condition/" + Str(Json(created), "id");
+  std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.rs");
+  const std::string seq = WriteEventId(auditor, condition, "create");
+  // No Provenance resource was stored with it: the one search finds is the derived one.
+  const std::vector<std::string> all = EntryIds(server.Request("GET", "Provenance", "", Bearer(auditor)));
+  BOOST_TEST(std::count(all.begin(), all.end(), "Provenance/audit-" + seq + "-create") == 1);
+  for (const std::string& p : all) BOOST_TEST(p.rfind("Provenance/audit-", 0) == 0u, p);
+  HttpResult provenance =
+      server.Request("GET", "Provenance/audit-" + seq + "-create", "", Bearer(auditor));
+  BOOST_REQUIRE_MESSAGE(provenance.status == 200, provenance.body);
+  JsonValue p = Json(provenance);
+  BOOST_TEST(Str(p, "id") == "audit-" + seq + "-create");
+  BOOST_TEST(p.Find("target")->items()[0].Find("reference")->scalar() == condition + "/_history/1");
+  BOOST_TEST(p.Find("activity")->Find("coding")->items()[0].Find("code")->scalar() == "CREATE");
+  BOOST_TEST(provenance.body.find("Practitioner/dr.okafor") != std::string::npos, provenance.body);
+  BOOST_TEST(provenance.body.find(created.Header("X-Request-Id")) != std::string::npos);
+  BOOST_TEST(provenance.Header("ETag") == "W/\"1\"");
+  BOOST_TEST(server.Request("GET", "Provenance/audit-" + seq + "-create/_history/1", "", Bearer(auditor))
+                 .status == 200);
+  BOOST_TEST(server.Request("GET", "Provenance/audit-" + seq + "-create/_history/2", "", Bearer(auditor))
+                 .status == 404);
+  // Another activity of the same row, or a row that is not a write's: not known.
+  BOOST_TEST(server.Request("GET", "Provenance/audit-" + seq + "-update", "", Bearer(auditor)).status == 404);
+  HttpResult read = server.Request("GET", condition, "", Bearer(doctor));
+  BOOST_REQUIRE_EQUAL(read.status, 200);
+  server.audit()->Flush();
+  HttpResult reads = server.Request("GET", "AuditEvent?subtype=read&entity=" + condition, "", Bearer(auditor));
+  for (const std::string& id : EntryIds(reads)) {
+    const std::string read_seq = id.substr(std::string("AuditEvent/").size());
+    BOOST_TEST(server.Request("GET", "Provenance/audit-" + read_seq + "-create", "", Bearer(auditor))
+                   .status == 404);
+  }
+  // Read-only, and only for who may read Provenance.
+  BOOST_TEST(server.Request("DELETE", "Provenance/audit-" + seq + "-create", "", Bearer(auditor)).status == 405);
+  BOOST_TEST(server.Request("GET", "Provenance/audit-" + seq + "-create", "",
+                            Bearer(SystemToken("system/Condition.rs")))
+                 .status == 403);
+}
+
+BOOST_AUTO_TEST_CASE(ATransactionGivesOneProvenancePerKindOfChange) {
+  Seed();
+  AddUser("van.staff", {"registration", "technician"});
+  std::string staff = StaffToken("van.staff");
+  HttpResult encounter = server.Request(
+      "POST", "Encounter",
+      R"({"resourceType":"Encounter","status":"planned","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"FLD"},"subject":{"reference":"Patient/p1"}})",
+      Bearer(staff));
+  BOOST_REQUIRE_EQUAL(encounter.status, 201);
+  const std::string encounter_id = Str(Json(encounter), "id");
+  const std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"resource":{"resourceType":"Encounter","id":")" + encounter_id + R"(","status":"in-progress",
+      "class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"FLD"},
+      "subject":{"reference":"Patient/p1"}},"request":{"method":"PUT","url":"Encounter/)" + encounter_id + R"("}},
+    {"resource":{"resourceType":"Observation","status":"final","code":{"text":"VA"},
+      "subject":{"reference":"Patient/p1"}},"request":{"method":"POST","url":"Observation"}}]})";
+  HttpResult ok = server.Request("POST", "", bundle, Bearer(staff));
+  BOOST_REQUIRE_MESSAGE(ok.status == 200, ok.body);
+  std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.rs");
+  std::vector<std::string> locations;
+  const JsonValue answer = Json(ok);
+  for (const JsonValue& entry : answer.Find("entry")->items()) {
+    locations.push_back(entry.Find("response")->Find("location")->scalar());
+  }
+  BOOST_REQUIRE(locations.size() == 2u);
+  // The transaction's AuditEvent is found by either resource (its targets).
+  const std::string observation = locations[1].substr(0, locations[1].find("/_history"));
+  const std::string seq = WriteEventId(auditor, observation, "transaction");
+  BOOST_TEST(WriteEventId(auditor, "Encounter/" + encounter_id, "transaction") == seq);
+  HttpResult updated = server.Request("GET", "Provenance/audit-" + seq + "-update", "", Bearer(auditor));
+  BOOST_REQUIRE_MESSAGE(updated.status == 200, updated.body);
+  BOOST_TEST(updated.body.find(locations[0]) != std::string::npos, updated.body);
+  BOOST_TEST(updated.body.find(locations[1]) == std::string::npos, updated.body);
+  HttpResult created = server.Request("GET", "Provenance/audit-" + seq + "-create", "", Bearer(auditor));
+  BOOST_REQUIRE_MESSAGE(created.status == 200, created.body);
+  BOOST_TEST(created.body.find(locations[1]) != std::string::npos, created.body);
+  BOOST_TEST(server.Request("GET", "Provenance/audit-" + seq + "-delete", "", Bearer(auditor)).status == 404);
+}
+
+// Search finds the derived Provenances with the stored ones (a client's), merged and paged.
+BOOST_AUTO_TEST_CASE(SearchAndRevincludeFindBothKinds) {
+  Seed();
+  std::string doctor = StaffToken("dr.okafor");
+  HttpResult created = server.Request(
+      "POST", "Condition",
+      R"({"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"text":"Myopia"}})",
+      Bearer(doctor));
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  const std::string id = Str(Json(created), "id");
+  const std::string condition = "Condition/" + id;
+  std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.cruds");
+  const std::string derived = "Provenance/audit-" + WriteEventId(auditor, condition, "create") + "-create";
+  // A Provenance a client posts about the same resource, stored as any resource.
+  HttpResult posted = server.Request(
+      "POST", "Provenance",
+      R"({"resourceType":"Provenance","target":[{"reference":")" + condition +
+          R"("}],"recorded":"2020-01-01T00:00:00Z","agent":[{"who":{"display":"Hospital EHR"}}]})",
+      Bearer(auditor));
+  BOOST_REQUIRE_MESSAGE(posted.status == 201, posted.body);
+  const std::string stored = "Provenance/" + Str(Json(posted), "id");
+
+  HttpResult both = server.Request("GET", "Provenance?target=" + condition, "", Bearer(auditor));
+  BOOST_REQUIRE_EQUAL(both.status, 200);
+  std::vector<std::string> expected{derived, stored};
+  std::sort(expected.begin(), expected.end());
+  BOOST_TEST(EntryIds(both) == expected, both.body);
+  BOOST_TEST(EntryIds(server.Request("GET", "Provenance?agent=Practitioner/dr.okafor", "", Bearer(auditor))) ==
+             std::vector<std::string>{derived});
+  BOOST_TEST(EntryIds(server.Request("GET", "Provenance?target=Condition/other", "", Bearer(auditor))).empty());
+  HttpResult count = server.Request("GET", "Provenance?target=" + condition + "&_summary=count", "",
+                                    Bearer(auditor));
+  BOOST_TEST(Json(count).Find("total")->scalar() == "2", count.body);
+  // One per page, oldest recorded first: the client's (2020), then the write's; no repeats.
+  std::vector<std::string> paged;
+  std::string next = "Provenance?target=" + condition + "&_sort=recorded&_count=1";
+  for (int pages = 0; !next.empty() && pages < 5; ++pages) {
+    HttpResult page = server.Request("GET", next, "", Bearer(auditor));
+    BOOST_REQUIRE_MESSAGE(page.status == 200, page.body);
+    for (const std::string& e : EntryIds(page)) paged.push_back(e);
+    next.clear();
+    const JsonValue bundle = Json(page);
+    for (const JsonValue& link : bundle.Find("link")->items()) {
+      if (Str(link, "relation") == "next") next = Str(link, "url").substr(server.base().size() + 1);
+    }
+  }
+  BOOST_TEST(paged == (std::vector<std::string>{stored, derived}), boost::test_tools::per_element());
+  HttpResult newest = server.Request("GET", "Provenance?target=" + condition + "&_sort=-recorded&_count=1", "",
+                                     Bearer(auditor));
+  BOOST_TEST(EntryIds(newest) == std::vector<std::string>{derived}, newest.body);
+  BOOST_TEST(server.Request("GET", "Provenance?target=" + condition + "&_cursor=pm1|x", "", Bearer(auditor))
+                 .status == 400);
+  BOOST_TEST(server.Request("GET", "Provenance?_sort=_id", "", Bearer(auditor)).status >= 400);
+  // _revinclude from the Condition brings both.
+  HttpResult with = server.Request("GET", "Condition?_id=" + id + "&_revinclude=Provenance:target", "",
+                                   Bearer(doctor));
+  BOOST_REQUIRE_EQUAL(with.status, 200);
+  BOOST_TEST(with.body.find(derived.substr(std::string("Provenance/").size())) != std::string::npos, with.body);
+  BOOST_TEST(with.body.find(stored.substr(std::string("Provenance/").size())) != std::string::npos, with.body);
+  // What memory matching cannot answer is refused, not answered wrongly.
+  HttpResult chained =
+      server.Request("GET", "Provenance?target:Condition.code=x", "", Bearer(SystemToken("system/*.rs")));
+  BOOST_TEST(chained.status >= 400);
+  BOOST_TEST(chained.body.find("audit-trail") != std::string::npos, chained.body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,424 @@
+#include "fhir/audit/provenance_search.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fhir/audit/derived_provenance.h"
+#include "fhir/format/json_format.h"
+#include "fhir/model/issues.h"
+#include "fhir/search/index_extractor.h"
+#include "fhir/search/memory_matcher.h"
+
+namespace fhir::audit {
+
+using common::Result;
+using common::Status;
+using common::StatusCode;
+using search::SearchMatch;
+using search::SearchQuery;
+using search::SearchResult;
+
+namespace {
+
+constexpr std::string_view kType = "Provenance";
+constexpr std::string_view kHistory = "/_history/";
+// Audit rows read per round trip while a page of derived Provenances fills.
+constexpr int kRowsPerFetch = 200;
+// Rows examined for one page before it is returned short (with a next link): a search whose
+// clauses only memory matching can apply (no target, patient or agent to look rows up by) must
+// not read the whole trail for one page.
+constexpr int kMaxRowsPerPage = 5000;
+// Rows counted at most for _total / _summary=count.
+constexpr int kMaxRowsCounted = 100000;
+constexpr int kMaxIncluded = 1000;
+
+std::int64_t Micros(common::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+std::string WithoutHistory(std::string_view reference) {
+  const std::size_t at = reference.find(kHistory);
+  return std::string(at == std::string_view::npos ? reference : reference.substr(0, at));
+}
+
+// "Observation/1" from a reference search value, absolute on `base_url` or relative; empty for
+// anything the audit store cannot look up by (an id without its type, another server's URL).
+std::string LocalReference(std::string_view value, const std::string& base_url) {
+  if (!base_url.empty() && value.substr(0, base_url.size()) == base_url &&
+      value.size() > base_url.size() && value[base_url.size()] == '/') {
+    value.remove_prefix(base_url.size() + 1);
+  }
+  if (value.find("://") != std::string_view::npos || value.find('/') == std::string_view::npos) return "";
+  return WithoutHistory(value);
+}
+
+// The order results come in: by lastUpdated (the default) or recorded; for a derived
+// Provenance both are the write's time.
+struct Order {
+  bool by_recorded = false;
+  bool descending = false;
+};
+
+Result<Order> OrderOf(const SearchQuery& q) {
+  if (q.sort.empty()) return Order{};
+  if (q.sort.size() == 1 && (q.sort[0].name == "_lastUpdated" || q.sort[0].name == "recorded")) {
+    return Order{q.sort[0].name == "recorded", q.sort[0].descending};
+  }
+  return Status(StatusCode::kNotSupported,
+                "With Provenance read from the audit trail (--provenance audit-trail), Provenance "
+                "searches sort by _lastUpdated or recorded only");
+}
+
+// A result's position: (time, id), compared in the page's order.
+struct Key {
+  std::int64_t micros = 0;
+  std::string id;
+};
+
+bool Before(const Key& a, const Key& b, bool descending) {
+  if (a.micros != b.micros) return descending ? a.micros > b.micros : a.micros < b.micros;
+  return descending ? a.id > b.id : a.id < b.id;
+}
+
+// A stored Provenance's key: its lastUpdated, or its `recorded` (which a client sets).
+Key StoredKey(const SearchMatch& m, const Order& order) {
+  Key key{Micros(m.last_updated), m.id};
+  if (!order.by_recorded) return key;
+  auto json = common::ParseJson(m.content);
+  common::TimePoint recorded;
+  if (json.has_value() && json->is_object()) {
+    if (const common::JsonValue* r = json->Find("recorded");
+        r != nullptr && r->is_string() && common::ParseInstant(r->scalar(), recorded)) {
+      key.micros = Micros(recorded);
+    }
+  }
+  return key;
+}
+
+}  // namespace
+
+// One derived Provenance that matched: where it came from (row and position among the row's
+// matches), and the resource.
+struct ProvenanceMergingSearch::Candidate {
+  std::int64_t seq = 0;
+  std::size_t index = 0;
+  Key key;
+  SearchMatch match;
+};
+
+// Where a page ends in each source. Serialised as "pm1|k|d|j|done|inner cursor".
+struct ProvenanceMergingSearch::Cursor {
+  std::string inner;       // the stored side's cursor (empty: its first page)
+  std::int64_t skip = 0;   // results of that page already returned
+  bool inner_done = false;
+  std::int64_t row = 0;    // the audit row of the last derived result returned (0: none yet)
+  std::int64_t taken = 0;  // how many of that row's matches were returned
+
+  std::string Encode() const {
+    return "pm1|" + std::to_string(skip) + "|" + std::to_string(row) + "|" + std::to_string(taken) +
+           "|" + (inner_done ? "1" : "0") + "|" + inner;
+  }
+
+  static std::optional<Cursor> Decode(std::string_view text) {
+    if (text.substr(0, 4) != "pm1|") return std::nullopt;
+    text.remove_prefix(4);
+    Cursor c;
+    std::int64_t* numbers[] = {&c.skip, &c.row, &c.taken};
+    for (std::int64_t* n : numbers) {
+      const std::size_t bar = text.find('|');
+      if (bar == std::string_view::npos) return std::nullopt;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + bar, *n);
+      if (ec != std::errc() || end != text.data() + bar || *n < 0) return std::nullopt;
+      text.remove_prefix(bar + 1);
+    }
+    if (text.size() < 2 || (text[0] != '0' && text[0] != '1') || text[1] != '|') return std::nullopt;
+    c.inner_done = text[0] == '1';
+    c.inner = std::string(text.substr(2));
+    return c;
+  }
+};
+
+ProvenanceMergingSearch::ProvenanceMergingSearch(search::SearchBackend& inner, AuditStore& audit,
+                                                 std::shared_ptr<search::LiveRegistry> registry,
+                                                 const definitions::Definitions& defs)
+    : inner_(inner), audit_(audit), registry_(std::move(registry)), defs_(defs) {}
+
+Result<SearchResult> ProvenanceMergingSearch::Search(const SearchQuery& query) {
+  if (query.type == kType) return SearchProvenance(query);
+  FOVEA_ASSIGN_OR_RETURN(SearchResult result, inner_.Search(query));
+  FOVEA_RETURN_IF_ERROR(AddRevIncluded(query, result));
+  return result;
+}
+
+std::vector<ProvenanceMergingSearch::Candidate> ProvenanceMergingSearch::Matching(
+    const AuditRow& row, const SearchQuery& query, const search::SearchParameterRegistry& registry) const {
+  // Inside `type/id`'s compartment through one of `params`: a synthetic reference clause each.
+  auto in_compartment = [&](const std::string& reference, const std::vector<std::string>& params,
+                            const std::string& id, const search::IndexRows& rows) {
+    for (const std::string& code : params) {
+      SearchQuery q;
+      q.base_url = query.base_url;
+      search::Clause c;
+      c.name = code;
+      c.param = registry.Find(kType, code);
+      if (c.param == nullptr) continue;
+      c.values = {reference};
+      q.clauses.push_back(std::move(c));
+      if (search::MatchesInMemory(q, id, rows)) return true;
+    }
+    return false;
+  };
+  std::vector<Candidate> out;
+  std::size_t index = 0;
+  for (const DerivedProvenance& p : DerivedProvenancesOf(row)) {
+    std::string content = ServedProvenanceJson(p);
+    model::OperationOutcomeSink issues;
+    auto root = format::ParseResourceJson(content, defs_, issues);
+    if (!root.has_value()) continue;
+    const search::IndexRows rows = search::ExtractIndex(*root, registry);
+    if (!search::MatchesInMemory(query, p.id, rows)) continue;
+    if (!query.compartment_type.empty() &&
+        !in_compartment(query.compartment_type + "/" + query.compartment_id, query.compartment_params,
+                        p.id, rows)) {
+      continue;
+    }
+    if (!query.access_any.empty()) {
+      bool reachable = false;
+      for (const search::AccessAlternative& alt : query.access_any) {
+        SearchQuery q;
+        q.base_url = query.base_url;
+        q.clauses = alt.clauses;
+        if (!search::MatchesInMemory(q, p.id, rows)) continue;
+        if (!alt.patient.empty() &&
+            !in_compartment("Patient/" + alt.patient, alt.compartment_params, p.id, rows)) {
+          continue;
+        }
+        reachable = true;
+        break;
+      }
+      if (!reachable) continue;
+    }
+    Candidate c;
+    c.seq = row.seq;
+    c.index = index++;
+    c.key = Key{Micros(row.recorded), p.id};
+    c.match = SearchMatch{std::string(kType), p.id, 1, row.recorded, std::move(content)};
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery& query) {
+  FOVEA_ASSIGN_OR_RETURN(Order order, OrderOf(query));
+  // Derived Provenances are matched in memory; their lastUpdated is their recorded time, so a
+  // _lastUpdated criterion is a recorded one for them.
+  const std::shared_ptr<const search::SearchParameterRegistry> registry = registry_->Get();
+  SearchQuery derived_query = query;
+  for (search::Clause& c : derived_query.clauses) {
+    if (c.param == nullptr && c.name == "_lastUpdated") {
+      c.name = "recorded";
+      c.param = registry->Find(kType, "recorded");
+    }
+  }
+  if (Status st = search::CheckMatchable(derived_query); !st.ok()) {
+    return Status(StatusCode::kNotSupported,
+                  "With Provenance read from the audit trail (--provenance audit-trail), this "
+                  "Provenance search is not supported: " + st.message());
+  }
+  Cursor cursor;
+  if (query.cursor) {
+    auto decoded = Cursor::Decode(*query.cursor);
+    if (!decoded) return common::InvalidError("The paging cursor is malformed or belongs to another search");
+    cursor = std::move(*decoded);
+  }
+  const std::size_t count = static_cast<std::size_t>(std::max(query.count, 0));
+
+  // The audit rows that can hold a match: looked up by target, patient or agent when the query
+  // names one (a superset: the clauses decide).
+  AuditQuery rows;
+  rows.writes_only = true;
+  rows.oldest_first = !order.descending;
+  rows.count = kRowsPerFetch;
+  for (const search::Clause& c : query.clauses) {
+    if (!c.modifier.empty() || c.chain || c.values.empty()) continue;
+    if ((c.name == "target" || c.name == "patient") && rows.entity_any.empty()) {
+      std::vector<std::string> any;
+      for (const std::string& v : c.values) any.push_back(LocalReference(v, query.base_url));
+      if (std::find(any.begin(), any.end(), "") == any.end()) rows.entity_any = std::move(any);
+    }
+    if (c.name == "agent" && c.values.size() == 1) rows.agent = LocalReference(c.values[0], query.base_url);
+  }
+  if (query.compartment_type == "Patient" && rows.entity_any.empty()) {
+    // Provenance's Patient compartment is its `patient`: a target that is the Patient.
+    rows.entity_any = {"Patient/" + query.compartment_id};
+  }
+
+  SearchResult result;
+  if (query.total != search::TotalMode::kNone || query.summary_count) {
+    SearchQuery counted = query;
+    counted.summary_count = true;
+    counted.cursor.reset();
+    counted.includes.clear();
+    FOVEA_ASSIGN_OR_RETURN(SearchResult stored, inner_.Search(counted));
+    std::int64_t total = stored.total.value_or(0);
+    AuditQuery all = rows;
+    all.oldest_first = true;
+    for (int seen = 0; seen < kMaxRowsCounted;) {
+      FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit_.Search(all));
+      for (const AuditRow& row : page.rows) {
+        total += static_cast<std::int64_t>(Matching(row, derived_query, *registry).size());
+      }
+      seen += static_cast<int>(page.rows.size());
+      if (!page.next_after_seq) break;
+      all.after_seq = page.next_after_seq;
+    }
+    result.total = total;
+    if (query.summary_count) return result;
+  }
+
+  if (count == 0) return result;
+
+  // The stored side: from its page's start, skipping what earlier pages returned.
+  std::vector<SearchMatch> stored;
+  std::optional<std::string> stored_next;
+  if (!cursor.inner_done) {
+    SearchQuery inner_query = query;
+    inner_query.total = search::TotalMode::kNone;
+    inner_query.cursor = cursor.inner.empty() ? std::nullopt : std::optional<std::string>(cursor.inner);
+    inner_query.count = static_cast<int>(cursor.skip + static_cast<std::int64_t>(count));
+    FOVEA_ASSIGN_OR_RETURN(SearchResult inner_page, inner_.Search(inner_query));
+    const std::size_t skip = std::min(inner_page.matches.size(), static_cast<std::size_t>(cursor.skip));
+    stored.assign(std::make_move_iterator(inner_page.matches.begin() + static_cast<std::ptrdiff_t>(skip)),
+                  std::make_move_iterator(inner_page.matches.end()));
+    stored_next = inner_page.next_cursor;
+    result.included = std::move(inner_page.included);
+  }
+
+  // The derived side: the rest of the cursor's row, then the rows after it, until the page
+  // could be filled from them alone (or the rows run out, or enough were examined).
+  std::vector<Candidate> derived;
+  if (cursor.row > 0 && cursor.taken > 0) {
+    auto row = audit_.Read(cursor.row);
+    if (row.has_value()) {
+      std::vector<Candidate> rest = Matching(*row, derived_query, *registry);
+      for (std::size_t i = static_cast<std::size_t>(cursor.taken); i < rest.size(); ++i) {
+        derived.push_back(std::move(rest[i]));
+      }
+    } else if (row.error().code() != StatusCode::kNotFound) {
+      return row.error();
+    }
+  }
+  if (cursor.row > 0) rows.after_seq = cursor.row;
+  bool derived_exhausted = false;
+  std::optional<Key> frontier;  // past this, the derived side was not read
+  for (int examined = 0; derived.size() < count;) {
+    FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit_.Search(rows));
+    for (const AuditRow& row : page.rows) {
+      for (Candidate& c : Matching(row, derived_query, *registry)) derived.push_back(std::move(c));
+    }
+    examined += static_cast<int>(page.rows.size());
+    if (!page.next_after_seq) {
+      derived_exhausted = true;
+      break;
+    }
+    rows.after_seq = page.next_after_seq;
+    if (examined >= kMaxRowsPerPage) {
+      frontier = Key{Micros(page.rows.back().recorded), {}};
+      break;
+    }
+  }
+
+  // Merge: the earlier of the two heads each time, stored first on a tie, never past the
+  // frontier (a derived result beyond it may come before the next stored one).
+  std::vector<Key> stored_keys;
+  stored_keys.reserve(stored.size());
+  for (const SearchMatch& m : stored) stored_keys.push_back(StoredKey(m, order));
+  std::size_t si = 0, di = 0;
+  auto within = [&](const Key& k) {
+    if (!frontier) return true;
+    return order.descending ? k.micros >= frontier->micros : k.micros <= frontier->micros;
+  };
+  while (result.matches.size() < count) {
+    const bool have_stored = si < stored.size() && within(stored_keys[si]);
+    const bool have_derived = di < derived.size();
+    if (!have_stored && !have_derived) break;
+    if (have_stored && (!have_derived || !Before(derived[di].key, stored_keys[si], order.descending))) {
+      result.matches.push_back(std::move(stored[si++]));
+    } else {
+      result.matches.push_back(std::move(derived[di++].match));
+    }
+  }
+
+  // Where the next page starts.
+  Cursor next = cursor;
+  if (!cursor.inner_done) {
+    if (si == stored.size()) {
+      next.inner_done = !stored_next.has_value();
+      next.inner = stored_next.value_or("");
+      next.skip = 0;
+    } else {
+      next.skip = cursor.skip + static_cast<std::int64_t>(si);
+    }
+  }
+  if (di > 0) {
+    const Candidate& last = derived[di - 1];
+    next.row = last.seq;
+    next.taken = static_cast<std::int64_t>(last.index) + 1;
+  }
+  const bool more_stored = !next.inner_done;
+  const bool more_derived = di < derived.size() || !derived_exhausted;
+  if (more_stored || more_derived) result.next_cursor = next.Encode();
+  return result;
+}
+
+Status ProvenanceMergingSearch::AddRevIncluded(const SearchQuery& query, SearchResult& result) {
+  bool wanted = false;
+  for (const search::Include& inc : query.includes) {
+    wanted = wanted || (inc.reverse && inc.source_type == kType &&
+                        (inc.param == "target" || inc.param == "*" || inc.param == "patient"));
+  }
+  if (!wanted || result.matches.empty()) return Status::Ok();
+  std::vector<std::string> seen;
+  for (const SearchMatch& m : result.included) {
+    if (m.type == kType) seen.push_back(m.id);
+  }
+  for (const SearchMatch& m : result.matches) {
+    const std::string reference = m.type + "/" + m.id;
+    bool by_patient_only = true;  // :patient reaches a Provenance only through a Patient target
+    for (const search::Include& inc : query.includes) {
+      if (!inc.reverse || inc.source_type != kType) continue;
+      if (!inc.target_type.empty() && inc.target_type != m.type) continue;
+      if (inc.param == "target" || inc.param == "*") by_patient_only = false;
+    }
+    if (by_patient_only && m.type != "Patient") continue;
+    AuditQuery rows;
+    rows.writes_only = true;
+    rows.oldest_first = true;
+    rows.entity_any = {reference};
+    rows.count = kRowsPerFetch;
+    while (result.included.size() < static_cast<std::size_t>(kMaxIncluded)) {
+      FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit_.Search(rows));
+      for (const AuditRow& row : page.rows) {
+        for (DerivedProvenance& p : DerivedProvenancesOf(row)) {
+          const bool names_it = std::any_of(p.record.targets.begin(), p.record.targets.end(),
+                                            [&](const std::string& t) { return WithoutHistory(t) == reference; });
+          if (!names_it || std::find(seen.begin(), seen.end(), p.id) != seen.end()) continue;
+          seen.push_back(p.id);
+          result.included.push_back(
+              SearchMatch{std::string(kType), p.id, 1, row.recorded, ServedProvenanceJson(p)});
+        }
+      }
+      if (!page.next_after_seq) break;
+      rows.after_seq = page.next_after_seq;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace fhir::audit
