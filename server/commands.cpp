@@ -197,7 +197,7 @@ int RunServe(const Config& given) {
       {PublicUrl(config, tls) + fhir::rest::kFhirBasePath, config.allow_http_hooks,
        config.rest_hook_workers, config.rest_hook_max_attempts,
        std::chrono::seconds(config.presence_timeout_seconds), config.auth,
-       config.auth ? security_support.server_name : std::string()});
+       config.auth ? security_support.server_name : std::string(), service_options.provenance});
   if (!subscriptions.has_value()) return Fail(subscriptions.error());
   // This node's writes wake its matcher directly while it holds the matcher lock, until
   // RunServe returns (unhooked before the matcher goes).
@@ -225,6 +225,7 @@ int RunServe(const Config& given) {
   alert_options.run_limit = std::chrono::minutes(config.alert_run_minutes);
   // Auth on: the alert Flags the server writes are audited as every write is.
   if (config.auth) alert_options.audit_observer = security_support.server_name;
+  alert_options.provenance = service_options.provenance;
   workflow::StepAlerts step_alerts(store, searcher, registry, clock, alert_options);
   // HL7 v2 (docs/HL7V2.md): MLLP messages are applied through a FhirService of its own that
   // acts as the HL7 interface, with the same extensions; Encounter/[id]/$hl7v2 joins the API.

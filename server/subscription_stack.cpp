@@ -13,6 +13,7 @@ subscriptions::RestHookOptions RestHookOptionsFrom(const fhir::store::pg::Connec
   o.max_attempts = settings.rest_hook_max_attempts;
   o.require_registrant = settings.require_registrant;
   o.audit_observer = settings.audit_observer;
+  o.provenance = settings.provenance;
   return o;
 }
 

@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "fhir/audit/provenance.h"
 #include "fhir/rest/fhir_service.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/store/pg/connection_pool.h"
@@ -38,6 +39,7 @@ struct SubscriptionSettings {
   // Auth on: the server's own writes of a Subscription's status are audited (Provenance and
   // AuditEvent), with this as AuditEvent.source.observer. Empty: not audited.
   std::string audit_observer;
+  fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource;
 };
 
 class SubscriptionStack {

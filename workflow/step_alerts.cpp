@@ -89,7 +89,7 @@ Status StepAlerts::Create(const std::string& json) {
                          fhir::rest::VersionOfJson(json, "Flag", fhir::model::LogicalId::Generate().value(), 1,
                                                    fhir::store::Method::kCreate, clock_.Now(), registry_->Get().get()));
   return fhir::rest::WriteAsServer(store_, v, 0, kAlertsComponent, options_.audit_observer,
-                                   registry_->Get().get());
+                                   registry_->Get().get(), options_.provenance);
 }
 
 Status StepAlerts::Revise(const fhir::search::SearchMatch& flag, const std::string& status) {
@@ -103,7 +103,7 @@ Status StepAlerts::Revise(const fhir::search::SearchMatch& flag, const std::stri
                          fhir::rest::VersionOfJson(common::ToJson(json), "Flag", flag.id, flag.version + 1,
                                                    fhir::store::Method::kUpdate, clock_.Now(), registry_->Get().get()));
   return fhir::rest::WriteAsServer(store_, v, flag.version, kAlertsComponent, options_.audit_observer,
-                                   registry_->Get().get());
+                                   registry_->Get().get(), options_.provenance);
 }
 
 Result<std::size_t> StepAlerts::CheckNow() {

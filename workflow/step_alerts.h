@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "fhir/audit/provenance.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/search/search_backend.h"
 #include "fhir/store/resource_store.h"
@@ -34,6 +35,8 @@ struct AlertOptions {
   // AuditEvent with it, the server as the agent; this names the server (AuditEvent observer).
   // Empty: not audited, as writes are not with --auth off.
   std::string audit_observer;
+  // Where that Provenance lives (--provenance; fhir/audit/provenance.h).
+  fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource;
 };
 
 class StepAlerts {

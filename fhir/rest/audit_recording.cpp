@@ -104,7 +104,8 @@ char ActionCodeOf(store::Method method) {
 
 common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& written,
                                                   std::string_view component, std::string_view observer,
-                                                  const search::SearchParameterRegistry* registry) {
+                                                  const search::SearchParameterRegistry* registry,
+                                                  audit::ProvenanceStorage provenance_storage) {
   const std::string ref = written.type + "/" + written.id + "/_history/" + std::to_string(written.version);
   audit::AuditRecord record;
   record.recorded = written.last_updated;
@@ -115,6 +116,12 @@ common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& 
   record.observer = std::string(observer);
   record.entities = {ref};
   record.patients = PatientsOf(written.type, written.id, written.content);
+  ServerWriteAudit out;
+  if (provenance_storage == audit::ProvenanceStorage::kAuditTrail) {
+    record.entity_actions = ActionCodeOf(written.method);
+    out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
+    return out;
+  }
 
   audit::ProvenanceRecord provenance;
   provenance.targets = {ref};
@@ -122,7 +129,6 @@ common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& 
   provenance.agent_display = std::string(component);
   FOVEA_ASSIGN_OR_RETURN(store::ResourceVersion companion,
                          audit::ProvenanceCompanion(provenance, written.last_updated, registry));
-  ServerWriteAudit out;
   out.companions.push_back(std::move(companion));
   out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
   return out;
@@ -130,9 +136,11 @@ common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& 
 
 common::Status WriteAsServer(store::ResourceStore& store, const store::ResourceVersion& v,
                              int expected_version, std::string_view component,
-                             std::string_view observer, const search::SearchParameterRegistry* registry) {
+                             std::string_view observer, const search::SearchParameterRegistry* registry,
+                             audit::ProvenanceStorage provenance) {
   if (observer.empty()) return store.Write(v, expected_version);
-  FOVEA_ASSIGN_OR_RETURN(ServerWriteAudit audit, AuditServerWrite(v, component, observer, registry));
+  FOVEA_ASSIGN_OR_RETURN(ServerWriteAudit audit,
+                         AuditServerWrite(v, component, observer, registry, provenance));
   return store.WriteWith(v, expected_version, audit.companions, audit.audit_rows_json);
 }
 

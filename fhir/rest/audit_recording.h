@@ -48,16 +48,19 @@ struct ServerWriteAudit {
   std::vector<store::ResourceVersion> companions;
   std::string audit_rows_json;
 };
-common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& written,
-                                                  std::string_view component, std::string_view observer,
-                                                  const search::SearchParameterRegistry* registry);
+// With `provenance` kAuditTrail there is no companion: the AuditEvent row is the Provenance too.
+common::Result<ServerWriteAudit> AuditServerWrite(
+    const store::ResourceVersion& written, std::string_view component, std::string_view observer,
+    const search::SearchParameterRegistry* registry,
+    audit::ProvenanceStorage provenance = audit::ProvenanceStorage::kResource);
 
 // Writes `v` (compare-and-set on `expected_version`, as ResourceStore::Write) as a write the
 // server makes on its own: with AuditServerWrite's Provenance and AuditEvent in the same
 // statement when `observer` is set (audit on), plainly when it is empty (--auth off).
 common::Status WriteAsServer(store::ResourceStore& store, const store::ResourceVersion& v,
                              int expected_version, std::string_view component,
-                             std::string_view observer, const search::SearchParameterRegistry* registry);
+                             std::string_view observer, const search::SearchParameterRegistry* registry,
+                             audit::ProvenanceStorage provenance = audit::ProvenanceStorage::kResource);
 
 }  // namespace fhir::rest
 

@@ -186,7 +186,7 @@ Status RestHookDeliverer::WriteStatus(const ClaimedDelivery& claim, const std::s
       fhir::rest::VersionOf(root, "Subscription", claim.subscription_id, claim.subscription_version + 1,
                             fhir::store::Method::kUpdate, clock_.Now(), search_->Get().get());
   return fhir::rest::WriteAsServer(store_, v, claim.subscription_version, "Fovea rest-hook deliverer",
-                                   options_.audit_observer, search_->Get().get());
+                                   options_.audit_observer, search_->Get().get(), options_.provenance);
 }
 
 // A rest-hook carries a resource in full only where the subscription's registrant may read it

@@ -31,6 +31,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "fhir/audit/provenance.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/store/resource_store.h"
 #include "subscriptions/engine/notification_store.h"
@@ -62,6 +63,8 @@ struct RestHookOptions {
   // after failures) records its Provenance and AuditEvent with it, the server as the agent;
   // this names the server (AuditEvent observer). Empty: not audited (--auth off).
   std::string audit_observer;
+  // Where that Provenance lives (--provenance; fhir/audit/provenance.h).
+  fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource;
 };
 
 class RestHookDeliverer {

@@ -2,9 +2,11 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
+#include "common/json.h"
 #include "fhir/rest/audit_recording.h"
 
 namespace {
@@ -53,6 +55,37 @@ BOOST_AUTO_TEST_CASE(TheQueryIsThePathAndParameters) {
   req.path = "/Observation";
   req.query = {{"patient", "Patient/1"}, {"_count", "10"}};
   BOOST_TEST(fhir::rest::AuditQuery(req) == "Observation?patient=Patient%2F1&_count=10");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// A write the server makes on its own (a step alert Flag): with Provenance stored, a companion
+// and the row; from the audit trail, the row alone, naming the target and its action, from
+// which the same Provenance is rebuilt.
+BOOST_AUTO_TEST_SUITE(ServerWrites)
+
+BOOST_AUTO_TEST_CASE(TheAuditRowIsTheProvenanceFromTheAuditTrail) {
+  fhir::store::ResourceVersion v;
+  v.type = "Flag";
+  v.id = "f1";
+  v.version = 1;
+  v.method = fhir::store::Method::kCreate;
+  v.last_updated = common::TimePoint(std::chrono::seconds(1'780'000'000));
+  v.content = R"({"resourceType":"Flag","id":"f1","status":"active","code":{"text":"overdue"},
+                  "subject":{"reference":"Patient/p1"}})";
+  auto registry = fhir::search::SearchParameterRegistry::R4();
+  auto stored = fhir::rest::AuditServerWrite(v, "Fovea step alerts", "fovea", registry.get());
+  BOOST_REQUIRE(stored.has_value());
+  BOOST_TEST(stored->companions.size() == 1u);
+  auto derived = fhir::rest::AuditServerWrite(v, "Fovea step alerts", "fovea", registry.get(),
+                                              fhir::audit::ProvenanceStorage::kAuditTrail);
+  BOOST_REQUIRE(derived.has_value());
+  BOOST_TEST(derived->companions.empty());
+  auto rows = common::ParseJson(derived->audit_rows_json);
+  BOOST_REQUIRE(rows.has_value());
+  const common::JsonValue& row = rows->items().at(0);
+  BOOST_TEST(row.Find("t")->items().at(0).scalar() == "Flag/f1");
+  BOOST_TEST(row.Find("x")->scalar().find(R"("A":"C")") != std::string::npos, row.Find("x")->scalar());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
