@@ -44,6 +44,12 @@ std::string DerivedProvenanceIdString(std::int64_t seq, ProvenanceActivity activ
 
 bool IsReservedProvenanceId(std::string_view id) { return id.substr(0, kPrefix.size()) == kPrefix; }
 
+common::Status ReservedProvenanceIdWrite() {
+  return common::Status(common::StatusCode::kMethodNotAllowed,
+                        "Provenance ids starting with 'audit-' are reserved for the Provenance the "
+                        "server derives from its audit trail, which is read-only");
+}
+
 std::optional<DerivedProvenanceId> ParseDerivedProvenanceId(std::string_view id) {
   if (!IsReservedProvenanceId(id)) return std::nullopt;
   id.remove_prefix(kPrefix.size());

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "fhir/audit/audit_store.h"
 #include "fhir/audit/provenance.h"
 
@@ -44,6 +45,8 @@ std::optional<DerivedProvenanceId> ParseDerivedProvenanceId(std::string_view id)
 std::string DerivedProvenanceIdString(std::int64_t seq, ProvenanceActivity activity);
 // Whether `id` has the reserved form's prefix: no client may create a Provenance with it.
 bool IsReservedProvenanceId(std::string_view id);
+// What a write (PUT, PATCH, DELETE) of such an id gets: kMethodNotAllowed, saying why.
+common::Status ReservedProvenanceIdWrite();
 
 // The kind of change an AuditEvent action code records: 'C' create, 'D' delete, else update.
 ProvenanceActivity ActivityOfAction(char action);

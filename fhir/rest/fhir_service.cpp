@@ -192,9 +192,7 @@ class FhirService::Call {
     if (type_ == "Provenance" && p.size() >= 2 && audit::IsReservedProvenanceId(p[1])) {
       if (m != "GET" && m != "HEAD") {
         id_ = std::string(p[1]);
-        return Fail(Status(StatusCode::kMethodNotAllowed,
-                           "Provenance ids starting with 'audit-' are reserved for the Provenance "
-                           "the server derives from its audit trail, which is read-only"));
+        return Fail(audit::ReservedProvenanceIdWrite());
       }
       if (DerivedProvenanceOn() && p.size() == 2) return DerivedProvenanceRead(p[1]);
       if (DerivedProvenanceOn() && p.size() == 4 && p[2] == "_history") {

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/url.h"
+#include "fhir/audit/derived_provenance.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/ids.h"
 #include "fhir/model/issues.h"
@@ -190,6 +191,9 @@ class Transaction {
         auto id = model::LogicalId::Parse(segments[1]);
         if (!id.has_value()) return fail(id.error());
         e.url_id = id->value();
+        if (e.type == "Provenance" && audit::IsReservedProvenanceId(e.url_id)) {
+          return fail(audit::ReservedProvenanceIdWrite());
+        }
       }
     }
     if (!e.request.if_none_exist.empty()) {

@@ -768,6 +768,12 @@ BOOST_AUTO_TEST_CASE(DerivedProvenanceIdsAreReserved) {
     "agent":[{"who":{"display":"x"}}]})";
   BOOST_TEST(server.Request("PUT", "Provenance/audit-1-create", body, Bearer(writer)).status == 405);
   BOOST_TEST(server.Request("DELETE", "Provenance/audit-1-create", "", Bearer(writer)).status == 405);
+  HttpResult in_bundle = server.Request(
+      "POST", "",
+      R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":)" + body +
+          R"(,"request":{"method":"PUT","url":"Provenance/audit-1-create"}}]})",
+      Bearer(writer));
+  BOOST_TEST(in_bundle.status == 405, in_bundle.body);
   // Stored mode: no such Provenance is served either.
   BOOST_TEST(server.Request("GET", "Provenance/audit-1-create", "", Bearer(writer)).status == 404);
 }
