@@ -242,6 +242,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
   // The audit rows that can hold a match: looked up by target, patient or agent when the query
   // names one (a superset: the clauses decide).
   AuditQuery rows;
+  bool no_derived = false;  // `_id` names a stored Provenance
   rows.writes_only = true;
   rows.oldest_first = !order.descending;
   rows.count = kRowsPerFetch;
@@ -253,6 +254,12 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
       if (std::find(any.begin(), any.end(), "") == any.end()) rows.entity_any = std::move(any);
     }
     if (c.name == "agent" && c.values.size() == 1) rows.agent = LocalReference(c.values[0], query.base_url);
+    if (c.name == "_id" && c.values.size() == 1) {
+      // Only a derived id can match a derived Provenance: its row, or none.
+      auto id = ParseDerivedProvenanceId(c.values[0]);
+      if (id) rows.seq = id->seq;
+      no_derived = !id.has_value();
+    }
   }
   if (query.compartment_type == "Patient" && rows.entity_any.empty()) {
     // Provenance's Patient compartment is its `patient`: a target that is the Patient.
@@ -269,7 +276,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
     std::int64_t total = stored.total.value_or(0);
     AuditQuery all = rows;
     all.oldest_first = true;
-    for (int seen = 0; seen < kMaxRowsCounted;) {
+    for (int seen = 0; !no_derived && seen < kMaxRowsCounted;) {
       FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit_.Search(all));
       for (const AuditRow& row : page.rows) {
         total += static_cast<std::int64_t>(Matching(row, derived_query, *registry).size());
@@ -315,9 +322,9 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
     }
   }
   if (cursor.row > 0) rows.after_seq = cursor.row;
-  bool derived_exhausted = false;
+  bool derived_exhausted = no_derived;
   std::optional<Key> frontier;  // past this, the derived side was not read
-  for (int examined = 0; derived.size() < count;) {
+  for (int examined = 0; !no_derived && derived.size() < count;) {
     FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit_.Search(rows));
     for (const AuditRow& row : page.rows) {
       for (Candidate& c : Matching(row, derived_query, *registry)) derived.push_back(std::move(c));

@@ -917,6 +917,15 @@ struct AuditTrailProvenance : Fixture {
     options.provenance = fhir::audit::ProvenanceStorage::kAuditTrail;
     return options;
   }
+  // A doctor's diagnosis for Patient/p1 (201 required).
+  HttpResult CreateCondition(const std::string& token) {
+    HttpResult created = server.Request(
+        "POST", "Condition",
+        R"({"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"text":"Myopia"}})",
+        Bearer(token));
+    BOOST_REQUIRE_EQUAL(created.status, 201);
+    return created;
+  }
   // The seq of the write AuditEvent naming `entity` (the only one).
   std::string WriteEventId(const std::string& auditor, const std::string& entity,
                            const std::string& subtype) {
@@ -934,11 +943,7 @@ BOOST_FIXTURE_TEST_SUITE(ProvenanceFromTheAuditTrail, AuditTrailProvenance)
 BOOST_AUTO_TEST_CASE(AWriteIsReadBackAsItsProvenance) {
   Seed();
   std::string doctor = StaffToken("dr.okafor");
-  HttpResult created = server.Request(
-      "POST", "Condition",
-      R"({"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"text":"Myopia"}})",
-      Bearer(doctor));
-  BOOST_REQUIRE_EQUAL(created.status, 201);
+  HttpResult created = CreateCondition(doctor);
   const std::string condition = "Condition/" + Str(Json(created), "id");
   std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.rs");
   const std::string seq = WriteEventId(auditor, condition, "create");
@@ -1021,11 +1026,7 @@ BOOST_AUTO_TEST_CASE(ATransactionGivesOneProvenancePerKindOfChange) {
 BOOST_AUTO_TEST_CASE(SearchAndRevincludeFindBothKinds) {
   Seed();
   std::string doctor = StaffToken("dr.okafor");
-  HttpResult created = server.Request(
-      "POST", "Condition",
-      R"({"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"text":"Myopia"}})",
-      Bearer(doctor));
-  BOOST_REQUIRE_EQUAL(created.status, 201);
+  HttpResult created = CreateCondition(doctor);
   const std::string id = Str(Json(created), "id");
   const std::string condition = "Condition/" + id;
   std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.cruds");
@@ -1047,6 +1048,10 @@ BOOST_AUTO_TEST_CASE(SearchAndRevincludeFindBothKinds) {
   BOOST_TEST(EntryIds(server.Request("GET", "Provenance?agent=Practitioner/dr.okafor", "", Bearer(auditor))) ==
              std::vector<std::string>{derived});
   BOOST_TEST(EntryIds(server.Request("GET", "Provenance?target=Condition/other", "", Bearer(auditor))).empty());
+  for (const std::string& one : {derived, stored}) {
+    const std::string by_id = "Provenance?_id=" + one.substr(std::string("Provenance/").size());
+    BOOST_TEST(EntryIds(server.Request("GET", by_id, "", Bearer(auditor))) == std::vector<std::string>{one}, by_id);
+  }
   HttpResult count = server.Request("GET", "Provenance?target=" + condition + "&_summary=count", "",
                                     Bearer(auditor));
   BOOST_TEST(Json(count).Find("total")->scalar() == "2", count.body);
