@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/json.h"
 #include "fhir/audit/derived_provenance.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/issues.h"
@@ -362,6 +364,8 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
     }
   }
 
+  FOVEA_RETURN_IF_ERROR(AddIncludedTargets(query, result));
+
   // Where the next page starts.
   Cursor next = cursor;
   if (!cursor.inner_done) {
@@ -382,6 +386,74 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
   const bool more_derived = di < derived.size() || !derived_exhausted;
   if (more_stored || more_derived) result.next_cursor = next.Encode();
   return result;
+}
+
+Status ProvenanceMergingSearch::AddIncludedTargets(const SearchQuery& query, SearchResult& result) {
+  // The references a derived Provenance's `_include` can follow: its targets (`target`, and
+  // `patient` for Patient targets) and its user (`agent`).
+  std::vector<std::pair<std::string, std::string>> wanted;  // (param, target type or "")
+  for (const search::Include& inc : query.includes) {
+    if (!inc.reverse && inc.source_type == kType) wanted.emplace_back(inc.param, inc.target_type);
+  }
+  if (wanted.empty()) return Status::Ok();
+  auto follows = [&](std::string_view param, std::string_view type) {
+    return std::any_of(wanted.begin(), wanted.end(), [&](const auto& w) {
+      return (w.first == "*" || w.first == param) && (w.second.empty() || w.second == type);
+    });
+  };
+  std::map<std::string, std::vector<std::string>> ids;  // type -> ids to include
+  auto add = [&](const std::string& reference, std::string_view param) {
+    const std::string local = WithoutHistory(reference);
+    const std::size_t slash = local.find('/');
+    if (slash == std::string::npos) return;
+    const std::string type = local.substr(0, slash);
+    if (param == "patient" && type != "Patient") return;
+    if (!follows(param, type)) return;
+    std::vector<std::string>& list = ids[type];
+    const std::string id = local.substr(slash + 1);
+    if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
+  };
+  for (const SearchMatch& m : result.matches) {
+    auto parsed = ParseDerivedProvenanceId(m.id);
+    if (!parsed) continue;  // a stored one: the generic backend included its references
+    auto json = common::ParseJson(m.content);
+    if (!json.has_value() || !json->is_object()) continue;
+    if (const common::JsonValue* targets = json->Find("target"); targets != nullptr && targets->is_array()) {
+      for (const common::JsonValue& t : targets->items()) {
+        if (const common::JsonValue* r = t.Find("reference"); r != nullptr && r->is_string()) {
+          add(r->scalar(), "target");
+          add(r->scalar(), "patient");
+        }
+      }
+    }
+    if (const common::JsonValue* agents = json->Find("agent"); agents != nullptr && agents->is_array()) {
+      for (const common::JsonValue& a : agents->items()) {
+        const common::JsonValue* who = a.Find("who");
+        const common::JsonValue* r = who != nullptr ? who->Find("reference") : nullptr;
+        if (r != nullptr && r->is_string()) add(r->scalar(), "agent");
+      }
+    }
+  }
+  for (auto& [type, list] : ids) {
+    SearchQuery q;
+    q.type = type;
+    q.base_url = query.base_url;
+    q.count = kMaxIncluded;
+    search::Clause by_id;
+    by_id.name = "_id";
+    by_id.values = list;
+    q.clauses.push_back(std::move(by_id));
+    FOVEA_ASSIGN_OR_RETURN(SearchResult found, inner_.Search(q));
+    for (SearchMatch& m : found.matches) {
+      const bool have = std::any_of(result.included.begin(), result.included.end(), [&](const SearchMatch& i) {
+        return i.type == m.type && i.id == m.id;
+      });
+      if (!have && result.included.size() < static_cast<std::size_t>(kMaxIncluded)) {
+        result.included.push_back(std::move(m));
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Status ProvenanceMergingSearch::AddRevIncluded(const SearchQuery& query, SearchResult& result) {

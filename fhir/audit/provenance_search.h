@@ -12,8 +12,10 @@
 //    and recorded, each either way; chains, _has and other sorts answer kNotSupported.
 //  * `_revinclude=Provenance:target` (or :*) on any other search adds the derived Provenances
 //    of the page's resources.
-//  * Not yet: `_include` from derived Provenances, Provenance in system-level search and
-//    history. docs/AUDIT.md.
+//  * `_include=Provenance:target|patient|agent|*` from derived Provenances adds the current
+//    versions they refer to.
+//  * Not yet: Provenance in system-level search and history, `:iterate` from derived ones.
+//    docs/AUDIT.md.
 //
 // Thread-safe (the inner backend and audit store are).
 
@@ -38,6 +40,9 @@ class ProvenanceMergingSearch final : public search::SearchBackend {
   struct Cursor;
   common::Result<search::SearchResult> SearchProvenance(const search::SearchQuery& query);
   common::Status AddRevIncluded(const search::SearchQuery& query, search::SearchResult& result);
+  // `_include` from the page's derived Provenances (target, patient, agent: their current
+  // versions, through `inner`); the stored ones' includes come from `inner` already.
+  common::Status AddIncludedTargets(const search::SearchQuery& query, search::SearchResult& result);
   // The derived Provenances of `row` that match `query` (clauses, compartment, access).
   std::vector<Candidate> Matching(const AuditRow& row, const search::SearchQuery& query,
                                   const search::SearchParameterRegistry& registry) const;

@@ -1025,6 +1025,8 @@ BOOST_AUTO_TEST_CASE(ATransactionGivesOneProvenancePerKindOfChange) {
 // Search finds the derived Provenances with the stored ones (a client's), merged and paged.
 BOOST_AUTO_TEST_CASE(SearchAndRevincludeFindBothKinds) {
   Seed();
+  Put(SystemToken("system/*.cruds"), "Practitioner/dr.okafor",
+      R"({"resourceType":"Practitioner","id":"dr.okafor"})");
   std::string doctor = StaffToken("dr.okafor");
   HttpResult created = CreateCondition(doctor);
   const std::string id = Str(Json(created), "id");
@@ -1081,6 +1083,14 @@ BOOST_AUTO_TEST_CASE(SearchAndRevincludeFindBothKinds) {
   BOOST_REQUIRE_EQUAL(with.status, 200);
   BOOST_TEST(with.body.find(derived.substr(std::string("Provenance/").size())) != std::string::npos, with.body);
   BOOST_TEST(with.body.find(stored.substr(std::string("Provenance/").size())) != std::string::npos, with.body);
+  // _include from the derived one (the stored one names the same Condition): included once.
+  HttpResult included = server.Request(
+      "GET", "Provenance?_id=" + derived.substr(std::string("Provenance/").size()) +
+                 "&_include=Provenance:target&_include=Provenance:agent",
+      "", Bearer(doctor));
+  BOOST_REQUIRE_EQUAL(included.status, 200);
+  BOOST_TEST(EntryIds(included) == (std::vector<std::string>{condition, "Practitioner/dr.okafor", derived}),
+             included.body);
   // What memory matching cannot answer is refused, not answered wrongly.
   HttpResult chained =
       server.Request("GET", "Provenance?target:Condition.code=x", "", Bearer(SystemToken("system/*.rs")));
