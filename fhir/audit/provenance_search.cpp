@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <set>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -159,7 +160,8 @@ Result<SearchResult> ProvenanceMergingSearch::Search(const SearchQuery& query) {
 }
 
 std::vector<ProvenanceMergingSearch::Candidate> ProvenanceMergingSearch::Matching(
-    const AuditRow& row, const SearchQuery& query, const search::SearchParameterRegistry& registry) const {
+    const AuditRow& row, const SearchQuery& query, const search::SearchParameterRegistry& registry,
+    const search::ParameterFilter& wanted) const {
   // Inside `type/id`'s compartment through one of `params`: a synthetic reference clause each.
   auto in_compartment = [&](const std::string& reference, const std::vector<std::string>& params,
                             const std::string& id, const search::IndexRows& rows) {
@@ -183,7 +185,7 @@ std::vector<ProvenanceMergingSearch::Candidate> ProvenanceMergingSearch::Matchin
     model::OperationOutcomeSink issues;
     auto root = format::ParseResourceJson(content, defs_, issues);
     if (!root.has_value()) continue;
-    const search::IndexRows rows = search::ExtractIndex(*root, registry);
+    const search::IndexRows rows = search::ExtractIndex(*root, registry, wanted);
     if (!search::MatchesInMemory(query, p.id, rows)) continue;
     if (!query.compartment_type.empty() &&
         !in_compartment(query.compartment_type + "/" + query.compartment_id, query.compartment_params,
@@ -233,6 +235,18 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
                   "With Provenance read from the audit trail (--provenance audit-trail), this "
                   "Provenance search is not supported: " + st.message());
   }
+  // Only the parameters the clauses, the compartment and the access restrictions name are
+  // extracted from each candidate (most of a Provenance's are never asked for).
+  std::set<std::string, std::less<>> names;
+  for (const search::Clause& c : derived_query.clauses) names.insert(c.name);
+  for (const std::string& p : derived_query.compartment_params) names.insert(p);
+  for (const search::AccessAlternative& alt : derived_query.access_any) {
+    for (const search::Clause& c : alt.clauses) names.insert(c.name);
+    for (const std::string& p : alt.compartment_params) names.insert(p);
+  }
+  const search::ParameterFilter wanted = [&names](std::string_view param) {
+    return names.count(param) > 0;
+  };
   Cursor cursor;
   if (query.cursor) {
     auto decoded = Cursor::Decode(*query.cursor);
@@ -281,7 +295,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
     for (int seen = 0; !no_derived && seen < kMaxRowsCounted;) {
       FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit_.Search(all));
       for (const AuditRow& row : page.rows) {
-        total += static_cast<std::int64_t>(Matching(row, derived_query, *registry).size());
+        total += static_cast<std::int64_t>(Matching(row, derived_query, *registry, wanted).size());
       }
       seen += static_cast<int>(page.rows.size());
       if (!page.next_after_seq) break;
@@ -315,7 +329,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
   if (cursor.row > 0 && cursor.taken > 0) {
     auto row = audit_.Read(cursor.row);
     if (row.has_value()) {
-      std::vector<Candidate> rest = Matching(*row, derived_query, *registry);
+      std::vector<Candidate> rest = Matching(*row, derived_query, *registry, wanted);
       for (std::size_t i = static_cast<std::size_t>(cursor.taken); i < rest.size(); ++i) {
         derived.push_back(std::move(rest[i]));
       }
@@ -329,7 +343,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
   for (int examined = 0; !no_derived && derived.size() < count;) {
     FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit_.Search(rows));
     for (const AuditRow& row : page.rows) {
-      for (Candidate& c : Matching(row, derived_query, *registry)) derived.push_back(std::move(c));
+      for (Candidate& c : Matching(row, derived_query, *registry, wanted)) derived.push_back(std::move(c));
     }
     examined += static_cast<int>(page.rows.size());
     if (!page.next_after_seq) {

@@ -23,6 +23,7 @@
 
 #include "fhir/audit/audit_store.h"
 #include "fhir/definitions/definitions.h"
+#include "fhir/search/index_extractor.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/search/search_backend.h"
 
@@ -43,9 +44,11 @@ class ProvenanceMergingSearch final : public search::SearchBackend {
   // `_include` from the page's derived Provenances (target, patient, agent: their current
   // versions, through `inner`); the stored ones' includes come from `inner` already.
   common::Status AddIncludedTargets(const search::SearchQuery& query, search::SearchResult& result);
-  // The derived Provenances of `row` that match `query` (clauses, compartment, access).
+  // The derived Provenances of `row` that match `query` (clauses, compartment, access), with
+  // the index rows of the `wanted` parameters only.
   std::vector<Candidate> Matching(const AuditRow& row, const search::SearchQuery& query,
-                                  const search::SearchParameterRegistry& registry) const;
+                                  const search::SearchParameterRegistry& registry,
+                                  const search::ParameterFilter& wanted) const;
 
   search::SearchBackend& inner_;
   AuditStore& audit_;
