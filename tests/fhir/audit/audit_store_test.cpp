@@ -186,6 +186,16 @@ BOOST_AUTO_TEST_CASE(AWriteRowListsItsTargets) {
   }
   q.entity = "Encounter/e2";
   BOOST_TEST(!fhir::audit::AuditRowMatches(write, q));
+  // Any of several; writes only.
+  q = {};
+  q.entity_any = {"Encounter/e2", "Patient/p1"};
+  BOOST_TEST(fhir::audit::AuditRowMatches(write, q));
+  q.entity_any = {"Encounter/e2"};
+  BOOST_TEST(!fhir::audit::AuditRowMatches(write, q));
+  q = {};
+  q.writes_only = true;
+  BOOST_TEST(fhir::audit::AuditRowMatches(write, q));
+  BOOST_TEST(!fhir::audit::AuditRowMatches(fhir::audit::AuditRowFor(r), q));
 }
 
 // A row's columns hold the first patient and entity; with only one of each, the content does
