@@ -78,20 +78,23 @@ Result<Order> OrderOf(const SearchQuery& q) {
                 "searches sort by _lastUpdated or recorded only");
 }
 
-// A result's position: (time, id), compared in the page's order.
+// A result's position: (time, type, id), compared in the page's order (type matters in a
+// system-level search, where every type shares one order).
 struct Key {
   std::int64_t micros = 0;
+  std::string type;
   std::string id;
 };
 
 bool Before(const Key& a, const Key& b, bool descending) {
   if (a.micros != b.micros) return descending ? a.micros > b.micros : a.micros < b.micros;
+  if (a.type != b.type) return descending ? a.type > b.type : a.type < b.type;
   return descending ? a.id > b.id : a.id < b.id;
 }
 
 // A stored Provenance's key: its lastUpdated, or its `recorded` (which a client sets).
 Key StoredKey(const SearchMatch& m, const Order& order) {
-  Key key{Micros(m.last_updated), m.id};
+  Key key{Micros(m.last_updated), m.type, m.id};
   if (!order.by_recorded) return key;
   auto json = common::ParseJson(m.content);
   common::TimePoint recorded;
@@ -153,7 +156,11 @@ ProvenanceMergingSearch::ProvenanceMergingSearch(search::SearchBackend& inner, A
     : inner_(inner), audit_(audit), registry_(std::move(registry)), defs_(defs) {}
 
 Result<SearchResult> ProvenanceMergingSearch::Search(const SearchQuery& query) {
-  if (query.type == kType) return SearchProvenance(query);
+  // Provenance searches, and system-level searches over every type or naming Provenance.
+  const bool system_with_provenance =
+      query.type.empty() &&
+      (query.types.empty() || std::find(query.types.begin(), query.types.end(), kType) != query.types.end());
+  if (query.type == kType || system_with_provenance) return SearchProvenance(query);
   FOVEA_ASSIGN_OR_RETURN(SearchResult result, inner_.Search(query));
   FOVEA_RETURN_IF_ERROR(AddRevIncluded(query, result));
   return result;
@@ -211,7 +218,7 @@ std::vector<ProvenanceMergingSearch::Candidate> ProvenanceMergingSearch::Matchin
     Candidate c;
     c.seq = row.seq;
     c.index = index++;
-    c.key = Key{Micros(row.recorded), p.id};
+    c.key = Key{Micros(row.recorded), std::string(kType), p.id};
     c.match = SearchMatch{std::string(kType), p.id, 1, row.recorded, std::move(content)};
     out.push_back(std::move(c));
   }
@@ -352,7 +359,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
     }
     rows.after_seq = page.next_after_seq;
     if (examined >= kMaxRowsPerPage) {
-      frontier = Key{Micros(page.rows.back().recorded), {}};
+      frontier = Key{Micros(page.rows.back().recorded), {}, {}};
       break;
     }
   }
@@ -379,6 +386,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
   }
 
   FOVEA_RETURN_IF_ERROR(AddIncludedTargets(query, result));
+  if (query.type.empty()) FOVEA_RETURN_IF_ERROR(AddRevIncluded(query, result));  // other types' matches
 
   // Where the next page starts.
   Cursor next = cursor;

@@ -14,7 +14,8 @@
 //    of the page's resources.
 //  * `_include=Provenance:target|patient|agent|*` from derived Provenances adds the current
 //    versions they refer to.
-//  * Not yet: Provenance in system-level search and history, `:iterate` from derived ones.
+//  * System-level searches over every type or with _type naming Provenance merge them too.
+//  * Not yet: Provenance history, `:iterate` from derived ones.
 //    docs/AUDIT.md.
 //
 // Thread-safe (the inner backend and audit store are).

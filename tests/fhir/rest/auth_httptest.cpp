@@ -1091,6 +1091,19 @@ BOOST_AUTO_TEST_CASE(SearchAndRevincludeFindBothKinds) {
   BOOST_REQUIRE_EQUAL(included.status, 200);
   BOOST_TEST(EntryIds(included) == (std::vector<std::string>{condition, "Practitioner/dr.okafor", derived}),
              included.body);
+  // System-level search: with Provenance among the types, both kinds; without, neither.
+  std::string everything = SystemToken("system/*.rs");
+  HttpResult system = server.Request("GET", "?_type=Provenance,Condition&_count=50", "", Bearer(everything));
+  BOOST_REQUIRE_MESSAGE(system.status == 200, system.body);
+  const std::vector<std::string> listed = EntryIds(system);
+  for (const std::string& one : {condition, derived, stored}) {
+    BOOST_TEST(std::count(listed.begin(), listed.end(), one) == 1, one);
+  }
+  for (const std::string& one : listed) {
+    BOOST_TEST((one.rfind("Provenance/", 0) == 0u || one.rfind("Condition/", 0) == 0u), one);
+  }
+  HttpResult conditions = server.Request("GET", "?_type=Condition", "", Bearer(everything));
+  BOOST_TEST(EntryIds(conditions) == std::vector<std::string>{condition}, conditions.body);
   // What memory matching cannot answer is refused, not answered wrongly.
   HttpResult chained =
       server.Request("GET", "Provenance?target:Condition.code=x", "", Bearer(SystemToken("system/*.rs")));
