@@ -107,6 +107,19 @@ Key StoredKey(const SearchMatch& m, const Order& order) {
   return key;
 }
 
+// Derived Provenances are matched in memory; their lastUpdated is their recorded time, so a
+// _lastUpdated criterion is a recorded one for them.
+SearchQuery WithLastUpdatedAsRecorded(const SearchQuery& query, const search::SearchParameterRegistry& registry) {
+  SearchQuery out = query;
+  for (search::Clause& c : out.clauses) {
+    if (c.param == nullptr && c.name == "_lastUpdated") {
+      c.name = "recorded";
+      c.param = registry.Find(kType, "recorded");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 // One derived Provenance that matched: where it came from (row and position among the row's
@@ -160,7 +173,13 @@ Result<SearchResult> ProvenanceMergingSearch::Search(const SearchQuery& query) {
   const bool system_with_provenance =
       query.type.empty() &&
       (query.types.empty() || std::find(query.types.begin(), query.types.end(), kType) != query.types.end());
-  if (query.type == kType || system_with_provenance) return SearchProvenance(query);
+  if (query.type == kType) return SearchProvenance(query);
+  // A system-level search the derived side cannot answer (full text across every type, a sort
+  // by _id) is the generic one's alone: derived Provenances are left out, not the search.
+  if (system_with_provenance && OrderOf(query).has_value() &&
+      search::CheckMatchable(WithLastUpdatedAsRecorded(query, *registry_->Get())).ok()) {
+    return SearchProvenance(query);
+  }
   FOVEA_ASSIGN_OR_RETURN(SearchResult result, inner_.Search(query));
   FOVEA_RETURN_IF_ERROR(AddRevIncluded(query, result));
   return result;
@@ -227,16 +246,8 @@ std::vector<ProvenanceMergingSearch::Candidate> ProvenanceMergingSearch::Matchin
 
 Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery& query) {
   FOVEA_ASSIGN_OR_RETURN(Order order, OrderOf(query));
-  // Derived Provenances are matched in memory; their lastUpdated is their recorded time, so a
-  // _lastUpdated criterion is a recorded one for them.
   const std::shared_ptr<const search::SearchParameterRegistry> registry = registry_->Get();
-  SearchQuery derived_query = query;
-  for (search::Clause& c : derived_query.clauses) {
-    if (c.param == nullptr && c.name == "_lastUpdated") {
-      c.name = "recorded";
-      c.param = registry->Find(kType, "recorded");
-    }
-  }
+  const SearchQuery derived_query = WithLastUpdatedAsRecorded(query, *registry);
   if (Status st = search::CheckMatchable(derived_query); !st.ok()) {
     return Status(StatusCode::kNotSupported,
                   "With Provenance read from the audit trail (--provenance audit-trail), this "
