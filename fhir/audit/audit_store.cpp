@@ -14,12 +14,6 @@ namespace {
 
 constexpr std::string_view kHistory = "/_history/";
 
-// "Observation/1/_history/2" -> "Observation/1": the entity column names the resource, so that a
-// search by resource finds the accesses to every version.
-std::string WithoutHistory(std::string_view reference) {
-  const std::size_t at = reference.find(kHistory);
-  return std::string(at == std::string_view::npos ? reference : reference.substr(0, at));
-}
 
 // What every AuditEventJson begins with (resourceType first: the canonical order).
 constexpr std::string_view kEventPrefix = R"({"resourceType":"AuditEvent",)";
@@ -168,7 +162,7 @@ AuditRow RowWithoutStrings(const AuditRecord& record) {
   row.subtype = std::string(SubtypeCode(record.interaction));
   row.action = ActionCode(record.action.value_or(DefaultAction(record.interaction)));
   row.outcome = static_cast<int>(detail::RecordOutcome(record));
-  if (!record.entities.empty()) row.entity = WithoutHistory(record.entities.front());
+  if (!record.entities.empty()) row.entity = VersionlessReference(record.entities.front());
   row.content = RecordDetailsJson(record);
   return row;
 }
@@ -195,10 +189,17 @@ AuditRow AuditRowFor(AuditRecord&& record) {
   return row;
 }
 
+// The entity column names the resource, so that a search by resource finds the accesses to
+// every version.
+std::string VersionlessReference(std::string_view reference) {
+  const std::size_t at = reference.find(kHistory);
+  return std::string(at == std::string_view::npos ? reference : reference.substr(0, at));
+}
+
 AuditRow WriteAuditRowFor(const AuditRecord& record) {
   AuditRow row = AuditRowFor(record);
   for (const std::string& entity : record.entities) {
-    std::string target = WithoutHistory(entity);
+    std::string target = VersionlessReference(entity);
     if (std::find(row.targets.begin(), row.targets.end(), target) == row.targets.end()) {
       row.targets.push_back(std::move(target));
     }

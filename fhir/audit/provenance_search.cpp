@@ -4,7 +4,6 @@
 #include <charconv>
 #include <map>
 #include <set>
-#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,7 +29,6 @@ using search::SearchResult;
 namespace {
 
 constexpr std::string_view kType = "Provenance";
-constexpr std::string_view kHistory = "/_history/";
 // Audit rows read per round trip while a page of derived Provenances fills.
 constexpr int kRowsPerFetch = 200;
 // Rows examined for one page before it is returned short (with a next link): a search whose
@@ -41,15 +39,6 @@ constexpr int kMaxRowsPerPage = 5000;
 constexpr int kMaxRowsCounted = 100000;
 constexpr int kMaxIncluded = 1000;
 
-std::int64_t Micros(common::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
-std::string WithoutHistory(std::string_view reference) {
-  const std::size_t at = reference.find(kHistory);
-  return std::string(at == std::string_view::npos ? reference : reference.substr(0, at));
-}
-
 // "Observation/1" from a reference search value, absolute on `base_url` or relative; empty for
 // anything the audit store cannot look up by (an id without its type, another server's URL).
 std::string LocalReference(std::string_view value, const std::string& base_url) {
@@ -58,7 +47,7 @@ std::string LocalReference(std::string_view value, const std::string& base_url) 
     value.remove_prefix(base_url.size() + 1);
   }
   if (value.find("://") != std::string_view::npos || value.find('/') == std::string_view::npos) return "";
-  return WithoutHistory(value);
+  return VersionlessReference(value);
 }
 
 // The order results come in: by lastUpdated (the default) or recorded; for a derived
@@ -81,27 +70,27 @@ Result<Order> OrderOf(const SearchQuery& q) {
 // A result's position: (time, type, id), compared in the page's order (type matters in a
 // system-level search, where every type shares one order).
 struct Key {
-  std::int64_t micros = 0;
+  common::TimePoint time{};
   std::string type;
   std::string id;
 };
 
 bool Before(const Key& a, const Key& b, bool descending) {
-  if (a.micros != b.micros) return descending ? a.micros > b.micros : a.micros < b.micros;
+  if (a.time != b.time) return descending ? a.time > b.time : a.time < b.time;
   if (a.type != b.type) return descending ? a.type > b.type : a.type < b.type;
   return descending ? a.id > b.id : a.id < b.id;
 }
 
 // A stored Provenance's key: its lastUpdated, or its `recorded` (which a client sets).
 Key StoredKey(const SearchMatch& m, const Order& order) {
-  Key key{Micros(m.last_updated), m.type, m.id};
+  Key key{m.last_updated, m.type, m.id};
   if (!order.by_recorded) return key;
   auto json = common::ParseJson(m.content);
   common::TimePoint recorded;
   if (json.has_value() && json->is_object()) {
     if (const common::JsonValue* r = json->Find("recorded");
         r != nullptr && r->is_string() && common::ParseInstant(r->scalar(), recorded)) {
-      key.micros = Micros(recorded);
+      key.time = recorded;
     }
   }
   return key;
@@ -237,7 +226,7 @@ std::vector<ProvenanceMergingSearch::Candidate> ProvenanceMergingSearch::Matchin
     Candidate c;
     c.seq = row.seq;
     c.index = index++;
-    c.key = Key{Micros(row.recorded), std::string(kType), p.id};
+    c.key = Key{row.recorded, std::string(kType), p.id};
     c.match = SearchMatch{std::string(kType), p.id, 1, row.recorded, std::move(content)};
     out.push_back(std::move(c));
   }
@@ -370,7 +359,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
     }
     rows.after_seq = page.next_after_seq;
     if (examined >= kMaxRowsPerPage) {
-      frontier = Key{Micros(page.rows.back().recorded), {}, {}};
+      frontier = Key{page.rows.back().recorded, {}, {}};
       break;
     }
   }
@@ -383,7 +372,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
   std::size_t si = 0, di = 0;
   auto within = [&](const Key& k) {
     if (!frontier) return true;
-    return order.descending ? k.micros >= frontier->micros : k.micros <= frontier->micros;
+    return order.descending ? k.time >= frontier->time : k.time <= frontier->time;
   };
   while (result.matches.size() < count) {
     const bool have_stored = si < stored.size() && within(stored_keys[si]);
@@ -436,7 +425,7 @@ Status ProvenanceMergingSearch::AddIncludedTargets(const SearchQuery& query, Sea
   };
   std::map<std::string, std::vector<std::string>> ids;  // type -> ids to include
   auto add = [&](const std::string& reference, std::string_view param) {
-    const std::string local = WithoutHistory(reference);
+    const std::string local = VersionlessReference(reference);
     const std::size_t slash = local.find('/');
     if (slash == std::string::npos) return;
     const std::string type = local.substr(0, slash);
@@ -519,7 +508,7 @@ Status ProvenanceMergingSearch::AddRevIncluded(const SearchQuery& query, SearchR
       for (const AuditRow& row : page.rows) {
         for (DerivedProvenance& p : DerivedProvenancesOf(row)) {
           const bool names_it = std::any_of(p.record.targets.begin(), p.record.targets.end(),
-                                            [&](const std::string& t) { return WithoutHistory(t) == reference; });
+                                            [&](const std::string& t) { return VersionlessReference(t) == reference; });
           if (!names_it || std::find(seen.begin(), seen.end(), p.id) != seen.end()) continue;
           seen.push_back(p.id);
           result.included.push_back(
