@@ -118,18 +118,16 @@ common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& 
   record.patients = PatientsOf(written.type, written.id, written.content);
   ServerWriteAudit out;
   if (provenance_storage == audit::ProvenanceStorage::kAuditTrail) {
-    record.entity_actions = ActionCodeOf(written.method);
-    out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
-    return out;
+    record.entity_actions = ActionCodeOf(written.method);  // the row is the Provenance too
+  } else {
+    audit::ProvenanceRecord provenance;
+    provenance.targets = {ref};
+    provenance.activity = ProvenanceActivityOf(written.method);
+    provenance.agent_display = std::string(component);
+    FOVEA_ASSIGN_OR_RETURN(store::ResourceVersion companion,
+                           audit::ProvenanceCompanion(provenance, written.last_updated, registry));
+    out.companions.push_back(std::move(companion));
   }
-
-  audit::ProvenanceRecord provenance;
-  provenance.targets = {ref};
-  provenance.activity = ProvenanceActivityOf(written.method);
-  provenance.agent_display = std::string(component);
-  FOVEA_ASSIGN_OR_RETURN(store::ResourceVersion companion,
-                         audit::ProvenanceCompanion(provenance, written.last_updated, registry));
-  out.companions.push_back(std::move(companion));
   out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
   return out;
 }

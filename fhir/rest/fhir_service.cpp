@@ -1162,28 +1162,25 @@ class FhirService::Call {
     }
     record.patients = PatientsOf(v.type, v.id, v.content);
     record.recorded = v.last_updated;
+    std::vector<store::ResourceVersion> companions;
     if (s_.options_.provenance == audit::ProvenanceStorage::kAuditTrail) {
       // The AuditEvent row is the Provenance too (DerivedProvenancesOf): each entity's action.
       record.entity_actions = ActionCodeOf(v.method);
       for (const store::PlannedWrite& w : effects) record.entity_actions += ActionCodeOf(w.version.method);
-      std::string audit_rows = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
-      Status st = effects.empty() ? s_.store_.WriteWith(v, expected, {}, audit_rows)
-                                  : write_all({}, audit_rows);
-      audited_ = st.ok();
-      return st;
+    } else {
+      audit::ProvenanceRecord provenance;
+      provenance.targets = record.entities;
+      provenance.activity = ProvenanceActivityOf(v.method);
+      provenance.agent_reference = principal_->fhir_user;
+      provenance.client_id = principal_->client_id;
+      provenance.request_id = req_.request_id;
+      FOVEA_ASSIGN_OR_RETURN(auto provenance_version,
+                             audit::ProvenanceCompanion(provenance, v.last_updated, registry_.get()));
+      companions.push_back(std::move(provenance_version));
     }
-    audit::ProvenanceRecord provenance;
-    provenance.targets = record.entities;
-    provenance.activity = ProvenanceActivityOf(v.method);
-    provenance.agent_reference = principal_->fhir_user;
-    provenance.client_id = principal_->client_id;
-    provenance.request_id = req_.request_id;
-    FOVEA_ASSIGN_OR_RETURN(auto provenance_version,
-                           audit::ProvenanceCompanion(provenance, v.last_updated, registry_.get()));
     std::string audit_rows = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
-    Status st = effects.empty()
-                    ? s_.store_.WriteWith(v, expected, {std::move(provenance_version)}, audit_rows)
-                    : write_all({std::move(provenance_version)}, audit_rows);
+    Status st = effects.empty() ? s_.store_.WriteWith(v, expected, companions, audit_rows)
+                                : write_all(companions, audit_rows);
     audited_ = st.ok();
     return st;
   }
