@@ -203,7 +203,9 @@ int RunServe(const Config& given) {
   // RunServe returns (unhooked before the matcher goes).
   LocalMatcherWake local_matcher_wake(store, (*subscriptions)->matcher());
   workflow::WorkflowRules workflow_rules(store, searcher, registry, clock);
-  workflow::ScreeningApi screening(workflow_rules, store, searcher, registry, clock);
+  workflow::ScreeningApi screening(
+      workflow_rules, store, searcher, registry, clock,
+      {config.auth ? security_support.server_name : std::string(), service_options.provenance});
   if (auto st = screening.EnsureShipped(); !st.ok()) return Fail(st);
   screening.SetPresence((*subscriptions)->PresenceLookup());
   {

@@ -1,7 +1,7 @@
 #include "workflow/screening_api.h"
 
-#include "fhir/audit/audit_log.h"
-#include "fhir/audit/provenance.h"
+#include "fhir/audit/audit_event.h"
+#include "fhir/rest/audit_recording.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/ids.h"
@@ -66,9 +66,10 @@ std::string IdOf(const std::string& reference, const std::string& type) {
 
 ScreeningApi::ScreeningApi(WorkflowRules& rules, fhir::store::ResourceStore& store,
                            fhir::search::SearchBackend& search,
-                           std::shared_ptr<fhir::search::LiveRegistry> registry, const common::Clock& clock)
+                           std::shared_ptr<fhir::search::LiveRegistry> registry, const common::Clock& clock,
+                           ScreeningAudit audit)
     : rules_(rules), store_(store), views_(rules, store, search, registry, clock), registry_(std::move(registry)),
-      clock_(clock) {}
+      clock_(clock), audit_(std::move(audit)) {}
 
 fhir::rest::ExtensionSupport ScreeningApi::Extensions() {
   fhir::rest::ExtensionSupport e;
@@ -173,18 +174,17 @@ RestResponse ScreeningApi::StartScreening(const RestRequest& request, const fhir
   writes.push_back(std::move(encounter).value());
   for (PlannedWrite& t : *tasks) writes.push_back(std::move(t));
 
-  fhir::audit::ProvenanceRecord provenance;
-  for (const PlannedWrite& w : writes) {
-    provenance.targets.push_back(w.version.type + "/" + w.version.id + "/_history/1");
+  fhir::rest::WriteAudit audit;
+  if (!audit_.observer.empty()) {
+    fhir::audit::AuditRecord record = fhir::rest::AuditRecordFor(request, access.principal(), audit_.observer);
+    record.interaction = fhir::audit::Interaction::kOperation;
+    record.http_status = 201;
+    record.query = fhir::rest::AuditQuery(request);
+    auto made = fhir::rest::AuditWrites(writes, std::move(record), registry.get(), audit_.provenance);
+    if (!made.has_value()) return OutcomeResponse(made.error());
+    audit = std::move(made).value();
   }
-  provenance.recorded = now;
-  provenance.activity = fhir::audit::ProvenanceActivity::kCreate;
-  provenance.agent_reference = actor.reference;
-  provenance.client_id = access.principal().client_id;
-  provenance.request_id = request.request_id;
-  auto companion = fhir::audit::ProvenanceCompanion(provenance, now, registry_->Get().get());
-  if (!companion.has_value()) return OutcomeResponse(companion.error());
-  if (Status st = store_.WriteAll(writes, {std::move(companion).value()}, ""); !st.ok()) return OutcomeResponse(st);
+  if (Status st = store_.WriteAll(writes, audit.companions, audit.audit_rows_json); !st.ok()) return OutcomeResponse(st);
 
   std::string out = R"({"resourceType":"Bundle","type":"collection","timestamp":)";
   common::AppendJsonString(out, at);
@@ -200,6 +200,7 @@ RestResponse ScreeningApi::StartScreening(const RestRequest& request, const fhir
   out += "]}";
   RestResponse r = FhirJsonResponse(201, std::move(out));
   r.SetHeader("Location", request.base_url + "/" + encounter_ref + "/_history/1");
+  r.audited = !audit_.observer.empty();
   return r;
 }
 

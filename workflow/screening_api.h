@@ -6,7 +6,8 @@
 //  - `GET Encounter/[id]/$session-status` and `GET Location/[id]/$queue` (session_views.h);
 //  - `POST Encounter/$start-screening` (Parameters: patient, location, optional plan) starts a
 //    session in one transaction: the Encounter, the session Task and one Task per step of the
-//    plan, the first step(s) ready, with their Provenance; answers a Bundle with all of them;
+//    plan, the first step(s) ready, with its AuditEvent and their Provenance (ScreeningAudit);
+//    answers a Bundle with all of them;
 //  - plan_write: WorkflowRules on every write path;
 //  - EnsureShipped(): the shipped PlanDefinition and OperationDefinitions, created at first
 //    start (and then editable through the API).
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "fhir/audit/provenance.h"
 #include "fhir/rest/fhir_service.h"
 #include "fhir/search/live_registry.h"
 #include "fhir/store/resource_store.h"
@@ -28,11 +30,20 @@ namespace workflow {
 inline constexpr const char* kStartScreeningUrl =
     "https://fovea.health/fhir/OperationDefinition/start-screening";
 
+// How `$start-screening` audits the session it writes: with `observer` set (auth on), the
+// AuditEvent of the operation and the Provenance of its writes commit with them, as a client's
+// writes' do (fhir/rest/audit_recording.h); empty: no audit (--auth off, as other writes).
+struct ScreeningAudit {
+  std::string observer;  // this server's name (AuditEvent.source.observer)
+  fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource;
+};
+
 class ScreeningApi {
  public:
   ScreeningApi(WorkflowRules& rules, fhir::store::ResourceStore& store,
                fhir::search::SearchBackend& search,
-               std::shared_ptr<fhir::search::LiveRegistry> registry, const common::Clock& clock);
+               std::shared_ptr<fhir::search::LiveRegistry> registry, const common::Clock& clock,
+               ScreeningAudit audit = {});
 
   fhir::rest::ExtensionSupport Extensions();
 
@@ -57,6 +68,7 @@ class ScreeningApi {
   SessionViews views_;
   const std::shared_ptr<fhir::search::LiveRegistry> registry_;
   const common::Clock& clock_;
+  const ScreeningAudit audit_;
 };
 
 }  // namespace workflow

@@ -67,6 +67,16 @@ Result<Order> OrderOf(const SearchQuery& q) {
                 "searches sort by _lastUpdated or recorded only");
 }
 
+// Whether `c` looks into Provenances: `_has:Provenance:...`, or a chain through a reference
+// to a Provenance, at any depth. The generic backend would see the stored ones only.
+bool ReachesProvenance(const search::Clause& c) {
+  if (c.has_type == kType) return true;
+  if (c.chain && std::find(c.target_types.begin(), c.target_types.end(), kType) != c.target_types.end()) {
+    return true;
+  }
+  return c.chain && ReachesProvenance(*c.chain);
+}
+
 // A result's position: (time, type, id), compared in the page's order (type matters in a
 // system-level search, where every type shares one order).
 struct Key {
@@ -163,6 +173,16 @@ Result<SearchResult> ProvenanceMergingSearch::Search(const SearchQuery& query) {
       query.type.empty() &&
       (query.types.empty() || std::find(query.types.begin(), query.types.end(), kType) != query.types.end());
   if (query.type == kType) return SearchProvenance(query);
+  // Criteria through Provenances would silently miss the derived ones: refused instead.
+  for (const search::Clause& c : query.clauses) {
+    if (ReachesProvenance(c)) {
+      return Status(StatusCode::kNotSupported,
+                    "The criterion '" + c.name + "' looks into Provenances; with Provenance read from "
+                    "the audit trail (--provenance audit-trail) the writes' Provenances are not in "
+                    "the search index. Search Provenance?target=... (or use _revinclude=Provenance:target) "
+                    "instead");
+    }
+  }
   // A system-level search the derived side cannot answer (full text across every type, a sort
   // by _id) is the generic one's alone: derived Provenances are left out, not the search.
   if (system_with_provenance && OrderOf(query).has_value() &&
@@ -171,6 +191,7 @@ Result<SearchResult> ProvenanceMergingSearch::Search(const SearchQuery& query) {
   }
   FOVEA_ASSIGN_OR_RETURN(SearchResult result, inner_.Search(query));
   FOVEA_RETURN_IF_ERROR(AddRevIncluded(query, result));
+  FOVEA_RETURN_IF_ERROR(AddIncludedTargets(query, result));  // :iterate from those
   return result;
 }
 
@@ -385,8 +406,8 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
     }
   }
 
-  FOVEA_RETURN_IF_ERROR(AddIncludedTargets(query, result));
   if (query.type.empty()) FOVEA_RETURN_IF_ERROR(AddRevIncluded(query, result));  // other types' matches
+  FOVEA_RETURN_IF_ERROR(AddIncludedTargets(query, result));
 
   // Where the next page starts.
   Cursor next = cursor;
@@ -412,39 +433,40 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
 
 Status ProvenanceMergingSearch::AddIncludedTargets(const SearchQuery& query, SearchResult& result) {
   // The references a derived Provenance's `_include` can follow: its targets (`target`, and
-  // `patient` for Patient targets) and its user (`agent`).
-  std::vector<std::pair<std::string, std::string>> wanted;  // (param, target type or "")
-  for (const search::Include& inc : query.includes) {
-    if (!inc.reverse && inc.source_type == kType) wanted.emplace_back(inc.param, inc.target_type);
-  }
-  if (wanted.empty()) return Status::Ok();
-  auto follows = [&](std::string_view param, std::string_view type) {
-    return std::any_of(wanted.begin(), wanted.end(), [&](const auto& w) {
-      return (w.first == "*" || w.first == param) && (w.second.empty() || w.second == type);
+  // `patient` for Patient targets) and its user (`agent`). From the page's matches every
+  // Provenance include applies; from the included (revincluded) ones the :iterate ones.
+  auto follows = [&](std::string_view param, std::string_view type, bool included) {
+    return std::any_of(query.includes.begin(), query.includes.end(), [&](const search::Include& inc) {
+      return !inc.reverse && inc.source_type == kType && (inc.iterate || !included) &&
+             (inc.param == "*" || inc.param == param) && (inc.target_type.empty() || inc.target_type == type);
     });
   };
+  if (!std::any_of(query.includes.begin(), query.includes.end(),
+                   [](const search::Include& inc) { return !inc.reverse && inc.source_type == kType; })) {
+    return Status::Ok();
+  }
   std::map<std::string, std::vector<std::string>> ids;  // type -> ids to include
-  auto add = [&](const std::string& reference, std::string_view param) {
+  auto add = [&](const std::string& reference, std::string_view param, bool included) {
     const std::string local = VersionlessReference(reference);
     const std::size_t slash = local.find('/');
     if (slash == std::string::npos) return;
     const std::string type = local.substr(0, slash);
     if (param == "patient" && type != "Patient") return;
-    if (!follows(param, type)) return;
+    if (!follows(param, type, included)) return;
     std::vector<std::string>& list = ids[type];
     const std::string id = local.substr(slash + 1);
     if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
   };
-  for (const SearchMatch& m : result.matches) {
-    auto parsed = ParseDerivedProvenanceId(m.id);
-    if (!parsed) continue;  // a stored one: the generic backend included its references
+  auto add_from = [&](const SearchMatch& m, bool included) {
+    // A stored one's references: the generic backend included them.
+    if (m.type != kType || !ParseDerivedProvenanceId(m.id)) return;
     auto json = common::ParseJson(m.content);
-    if (!json.has_value() || !json->is_object()) continue;
+    if (!json.has_value() || !json->is_object()) return;
     if (const common::JsonValue* targets = json->Find("target"); targets != nullptr && targets->is_array()) {
       for (const common::JsonValue& t : targets->items()) {
         if (const common::JsonValue* r = t.Find("reference"); r != nullptr && r->is_string()) {
-          add(r->scalar(), "target");
-          add(r->scalar(), "patient");
+          add(r->scalar(), "target", included);
+          add(r->scalar(), "patient", included);
         }
       }
     }
@@ -452,10 +474,12 @@ Status ProvenanceMergingSearch::AddIncludedTargets(const SearchQuery& query, Sea
       for (const common::JsonValue& a : agents->items()) {
         const common::JsonValue* who = a.Find("who");
         const common::JsonValue* r = who != nullptr ? who->Find("reference") : nullptr;
-        if (r != nullptr && r->is_string()) add(r->scalar(), "agent");
+        if (r != nullptr && r->is_string()) add(r->scalar(), "agent", included);
       }
     }
-  }
+  };
+  for (const SearchMatch& m : result.matches) add_from(m, false);
+  for (const SearchMatch& m : result.included) add_from(m, true);
   for (auto& [type, list] : ids) {
     SearchQuery q;
     q.type = type;
@@ -479,25 +503,29 @@ Status ProvenanceMergingSearch::AddIncludedTargets(const SearchQuery& query, Sea
 }
 
 Status ProvenanceMergingSearch::AddRevIncluded(const SearchQuery& query, SearchResult& result) {
-  bool wanted = false;
-  for (const search::Include& inc : query.includes) {
-    wanted = wanted || (inc.reverse && inc.source_type == kType &&
-                        (inc.param == "target" || inc.param == "*" || inc.param == "patient"));
+  // Whether a Provenance `_revinclude` reaches `type` resources: through `target` (or `*`) for
+  // any type, through `patient` for Patients. From the page's matches every one applies; from
+  // what the generic backend included, the :iterate ones.
+  auto reaches = [&](const std::string& type, bool included) {
+    return std::any_of(query.includes.begin(), query.includes.end(), [&](const search::Include& inc) {
+      if (!inc.reverse || inc.source_type != kType || (included && !inc.iterate)) return false;
+      if (!inc.target_type.empty() && inc.target_type != type) return false;
+      return inc.param == "target" || inc.param == "*" || (inc.param == "patient" && type == "Patient");
+    });
+  };
+  std::vector<std::string> sources;  // "Type/id"
+  for (const SearchMatch& m : result.matches) {
+    if (reaches(m.type, false)) sources.push_back(m.type + "/" + m.id);
   }
-  if (!wanted || result.matches.empty()) return Status::Ok();
+  for (const SearchMatch& m : result.included) {
+    if (m.type != kType && reaches(m.type, true)) sources.push_back(m.type + "/" + m.id);
+  }
+  if (sources.empty()) return Status::Ok();
   std::vector<std::string> seen;
   for (const SearchMatch& m : result.included) {
     if (m.type == kType) seen.push_back(m.id);
   }
-  for (const SearchMatch& m : result.matches) {
-    const std::string reference = m.type + "/" + m.id;
-    bool by_patient_only = true;  // :patient reaches a Provenance only through a Patient target
-    for (const search::Include& inc : query.includes) {
-      if (!inc.reverse || inc.source_type != kType) continue;
-      if (!inc.target_type.empty() && inc.target_type != m.type) continue;
-      if (inc.param == "target" || inc.param == "*") by_patient_only = false;
-    }
-    if (by_patient_only && m.type != "Patient") continue;
+  for (const std::string& reference : sources) {
     AuditQuery rows;
     rows.writes_only = true;
     rows.oldest_first = true;

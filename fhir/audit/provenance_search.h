@@ -11,12 +11,14 @@
 //    one order with one paging cursor. Supported orders: the default (_lastUpdated), _lastUpdated
 //    and recorded, each either way; chains, _has and other sorts answer kNotSupported.
 //  * `_revinclude=Provenance:target` (or :*) on any other search adds the derived Provenances
-//    of the page's resources.
+//    of the page's resources, and with :iterate those of the resources the generic backend
+//    included.
 //  * `_include=Provenance:target|patient|agent|*` from derived Provenances adds the current
-//    versions they refer to.
+//    versions they refer to; with :iterate also from the derived Provenances included.
 //  * System-level searches over every type or with _type naming Provenance merge them too.
-//  * Not yet: Provenance history, `:iterate` from derived ones.
-//    docs/AUDIT.md.
+//  * Other types' criteria that look into Provenances (`_has:Provenance:...`, chains through
+//    a reference to a Provenance) answer kNotSupported: the index holds the stored ones only.
+//  * History: provenance_history.h. docs/AUDIT.md.
 //
 // Thread-safe (the inner backend and audit store are).
 

@@ -2,6 +2,9 @@
 
 #include <string.h>  // memmem
 
+#include <algorithm>
+#include <map>
+
 #include "common/json.h"
 #include "fhir/audit/audit_log.h"
 #include "fhir/audit/audit_store.h"
@@ -102,34 +105,70 @@ char ActionCodeOf(store::Method method) {
   return 'U';
 }
 
-common::Result<ServerWriteAudit> AuditServerWrite(const store::ResourceVersion& written,
-                                                  std::string_view component, std::string_view observer,
-                                                  const search::SearchParameterRegistry* registry,
-                                                  audit::ProvenanceStorage provenance_storage) {
-  const std::string ref = written.type + "/" + written.id + "/_history/" + std::to_string(written.version);
+common::Result<WriteAudit> AuditWrites(const std::vector<const store::ResourceVersion*>& versions,
+                                       audit::AuditRecord record,
+                                       const search::SearchParameterRegistry* registry,
+                                       audit::ProvenanceStorage provenance_storage) {
+  record.recorded = versions.front()->last_updated;
+  // Per kind of change, in a fixed order: the entities of each Provenance.
+  std::map<store::Method, std::vector<std::string>> changed;
+  for (const store::ResourceVersion* v : versions) {
+    std::string ref = v->type + "/" + v->id + "/_history/" + std::to_string(v->version);
+    record.entities.push_back(ref);
+    record.entity_actions += ActionCodeOf(v->method);
+    changed[v->method].push_back(std::move(ref));
+    for (std::string& patient : PatientsOf(v->type, v->id, v->content)) {
+      if (std::find(record.patients.begin(), record.patients.end(), patient) == record.patients.end()) {
+        record.patients.push_back(std::move(patient));
+      }
+    }
+  }
+  // Each entity's action is kept only where the record's own does not say it (a transaction,
+  // an update that created): the derived Provenances read it.
+  const char action = audit::ActionCode(record.action.value_or(audit::DefaultAction(record.interaction)));
+  if (record.entity_actions.find_first_not_of(action) == std::string::npos) record.entity_actions.clear();
+  WriteAudit out;
+  // With the Provenance read from the audit trail the row is the Provenance too
+  // (DerivedProvenancesOf): nothing else to store.
+  if (provenance_storage == audit::ProvenanceStorage::kResource) {
+    for (auto& [method, refs] : changed) {
+      audit::ProvenanceRecord provenance;
+      provenance.targets = std::move(refs);
+      provenance.activity = ProvenanceActivityOf(method);
+      provenance.agent_reference = record.agent_reference;
+      provenance.agent_display = record.agent_reference.empty() ? record.user_name : std::string();
+      provenance.client_id = record.client_id;
+      provenance.request_id = record.request_id;
+      FOVEA_ASSIGN_OR_RETURN(store::ResourceVersion companion,
+                             audit::ProvenanceCompanion(provenance, record.recorded, registry));
+      out.companions.push_back(std::move(companion));
+    }
+  }
+  out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
+  return out;
+}
+
+common::Result<WriteAudit> AuditWrites(const std::vector<store::PlannedWrite>& writes,
+                                       audit::AuditRecord record,
+                                       const search::SearchParameterRegistry* registry,
+                                       audit::ProvenanceStorage provenance) {
+  std::vector<const store::ResourceVersion*> versions;
+  versions.reserve(writes.size());
+  for (const store::PlannedWrite& w : writes) versions.push_back(&w.version);
+  return AuditWrites(versions, std::move(record), registry, provenance);
+}
+
+common::Result<WriteAudit> AuditServerWrite(const store::ResourceVersion& written,
+                                            std::string_view component, std::string_view observer,
+                                            const search::SearchParameterRegistry* registry,
+                                            audit::ProvenanceStorage provenance) {
   audit::AuditRecord record;
-  record.recorded = written.last_updated;
   record.interaction = written.method == store::Method::kCreate   ? audit::Interaction::kCreate
                        : written.method == store::Method::kDelete ? audit::Interaction::kDelete
                                                                   : audit::Interaction::kUpdate;
   record.user_name = std::string(component);  // the requestor: the server's own component
   record.observer = std::string(observer);
-  record.entities = {ref};
-  record.patients = PatientsOf(written.type, written.id, written.content);
-  ServerWriteAudit out;
-  if (provenance_storage == audit::ProvenanceStorage::kAuditTrail) {
-    record.entity_actions = ActionCodeOf(written.method);  // the row is the Provenance too
-  } else {
-    audit::ProvenanceRecord provenance;
-    provenance.targets = {ref};
-    provenance.activity = ProvenanceActivityOf(written.method);
-    provenance.agent_display = std::string(component);
-    FOVEA_ASSIGN_OR_RETURN(store::ResourceVersion companion,
-                           audit::ProvenanceCompanion(provenance, written.last_updated, registry));
-    out.companions.push_back(std::move(companion));
-  }
-  out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
-  return out;
+  return AuditWrites({&written}, std::move(record), registry, provenance);
 }
 
 common::Status WriteAsServer(store::ResourceStore& store, const store::ResourceVersion& v,
@@ -137,7 +176,7 @@ common::Status WriteAsServer(store::ResourceStore& store, const store::ResourceV
                              std::string_view observer, const search::SearchParameterRegistry* registry,
                              audit::ProvenanceStorage provenance) {
   if (observer.empty()) return store.Write(v, expected_version);
-  FOVEA_ASSIGN_OR_RETURN(ServerWriteAudit audit,
+  FOVEA_ASSIGN_OR_RETURN(WriteAudit audit,
                          AuditServerWrite(v, component, observer, registry, provenance));
   return store.WriteWith(v, expected_version, audit.companions, audit.audit_rows_json);
 }

@@ -39,17 +39,33 @@ audit::ProvenanceActivity ProvenanceActivityOf(store::Method method);
 // The AuditEvent action code of a version written by `method`: 'C', 'U' or 'D'.
 char ActionCodeOf(store::Method method);
 
-// What a write the server makes on its own (an overdue-step alert Flag, a Subscription's status
-// after its handshake or its failures) stores with it, as a client's write does: its Provenance
-// (the companion) and its AuditEvent row, for ResourceStore::WriteWith. The server is the only
-// agent: `component` names the part that wrote ("Fovea step alerts"), `observer` the server
-// (AuditEvent.source.observer).
-struct ServerWriteAudit {
+// What a set of writes stores with it, in the same transaction: its Provenance resources (the
+// companions; none when Provenance is read from the audit trail) and its AuditEvent row.
+struct WriteAudit {
   std::vector<store::ResourceVersion> companions;
   std::string audit_rows_json;
 };
-// With `provenance` kAuditTrail there is no companion: the AuditEvent row is the Provenance too.
-common::Result<ServerWriteAudit> AuditServerWrite(
+
+// The audit of `versions`, written together by one request: one AuditEvent row naming every
+// version (`record` says who, where, which interaction and with which answer; its time,
+// entities, their actions and the patients are filled in here) and, with `provenance`
+// kResource, one Provenance per kind of change (Provenance.activity is 0..1), its agent the
+// record's. `versions` must not be empty.
+common::Result<WriteAudit> AuditWrites(const std::vector<const store::ResourceVersion*>& versions,
+                                       audit::AuditRecord record,
+                                       const search::SearchParameterRegistry* registry,
+                                       audit::ProvenanceStorage provenance);
+// The same for PlannedWrites (a transaction, a conditional delete, an operation's writes).
+common::Result<WriteAudit> AuditWrites(const std::vector<store::PlannedWrite>& writes,
+                                       audit::AuditRecord record,
+                                       const search::SearchParameterRegistry* registry,
+                                       audit::ProvenanceStorage provenance);
+
+// The audit of a write the server makes on its own (an overdue-step alert Flag, a
+// Subscription's status after its handshake or its failures), as a client's write has: the
+// server is the only agent: `component` names the part that wrote ("Fovea step alerts"),
+// `observer` the server (AuditEvent.source.observer).
+common::Result<WriteAudit> AuditServerWrite(
     const store::ResourceVersion& written, std::string_view component, std::string_view observer,
     const search::SearchParameterRegistry* registry,
     audit::ProvenanceStorage provenance = audit::ProvenanceStorage::kResource);

@@ -17,6 +17,7 @@
 #include "fhir/audit/audit_log.h"
 #include "fhir/audit/audit_store.h"
 #include "fhir/audit/derived_provenance.h"
+#include "fhir/audit/provenance_history.h"
 #include "fhir/rest/access_control.h"
 #include "fhir/rest/audit_recording.h"
 #include "fhir/rest/audit_trail_api.h"
@@ -195,6 +196,9 @@ class FhirService::Call {
         return Fail(audit::ReservedProvenanceIdWrite());
       }
       if (DerivedProvenanceOn() && p.size() == 2) return DerivedProvenanceRead(p[1]);
+      if (DerivedProvenanceOn() && p.size() == 3 && p[2] == "_history") {
+        return DerivedProvenanceHistory(p[1]);
+      }
       if (DerivedProvenanceOn() && p.size() == 4 && p[2] == "_history") {
         if (p[3] == "1") return DerivedProvenanceRead(p[1]);
         id_ = std::string(p[1]);
@@ -284,28 +288,41 @@ class FhirService::Call {
   // Provenance/audit-<seq>-<activity>: rebuilt from the write's AuditEvent row.
   void DerivedProvenanceRead(std::string_view id) {
     interaction_ = audit::Interaction::kRead;
+    auto v = DerivedProvenanceWithin(id);
+    if (v) RespondStored(std::move(*v));
+  }
+
+  // Its history: its one version.
+  void DerivedProvenanceHistory(std::string_view id) {
+    interaction_ = audit::Interaction::kHistoryInstance;
+    auto v = DerivedProvenanceWithin(id);
+    if (!v) return;
+    store::HistoryPage page;
+    page.entries.push_back(std::move(*v));
+    std::string self = req_.base_url + "/Provenance/" + id_ + "/_history";
+    Respond(200, HistoryBundleJson(page, req_.base_url, self, std::nullopt, s_.clock_.Now()));
+  }
+
+  // The derived Provenance `id` if the caller may read it; else answers (404 when it may not:
+  // an existence is not revealed) and returns nullopt.
+  std::optional<store::ResourceVersion> DerivedProvenanceWithin(std::string_view id) {
     id_ = std::string(id);
     audit_entities_ = {"Provenance/" + id_};
-    if (Status st = access_->Require(type_, Permission::kRead); !st.ok()) return Fail(st);
-    auto parsed = audit::ParseDerivedProvenanceId(id);
-    if (!parsed.has_value()) return NotKnown();
-    auto row = s_.security_.audit_store->Read(parsed->seq);
-    if (!row.has_value()) {
-      if (row.error().code() == StatusCode::kNotFound) return NotKnown();
-      return Fail(row.error());
+    if (Status st = access_->Require(type_, Permission::kRead); !st.ok()) {
+      Fail(st);
+      return std::nullopt;
     }
-    for (const audit::DerivedProvenance& provenance : audit::DerivedProvenancesOf(*row)) {
-      if (provenance.id != id_) continue;
-      store::ResourceVersion v;
-      v.type = type_;
-      v.id = id_;
-      v.version = 1;
-      v.last_updated = row->recorded;
-      v.content = audit::ServedProvenanceJson(provenance);
-      if (!Reachable(v, Permission::kRead)) return NotKnown();
-      return RespondStored(std::move(v));
+    auto v = audit::ReadDerivedProvenance(*s_.security_.audit_store, id);
+    if (!v.has_value()) {
+      if (v.error().code() == StatusCode::kNotFound) NotKnown();
+      else Fail(v.error());
+      return std::nullopt;
     }
-    NotKnown();
+    if (!Reachable(*v, Permission::kRead)) {
+      NotKnown();
+      return std::nullopt;
+    }
+    return std::move(v).value();
   }
 
   void AuditRead(std::string_view id) {
@@ -529,6 +546,7 @@ class FhirService::Call {
                                                     " is not supported on " + type_));
     }
     res_ = std::move(*answer);
+    audited_ = res_.audited;
     if (res_.status >= 400) {
       auto outcome = common::ParseJson(res_.body);
       const common::JsonValue* issues = outcome.has_value() ? outcome->Find("issue") : nullptr;
@@ -606,44 +624,19 @@ class FhirService::Call {
   }
 
   // The AuditEvent of several writes made at once (one, naming every version) and their
-  // Provenance (one per kind of change), committed with them.
+  // Provenance, committed with them.
   Result<WriteAudit> WritesAudit(const std::vector<store::PlannedWrite>& writes,
                                  audit::Interaction interaction, int http_status) {
-    common::TimePoint now = writes.front().version.last_updated;
+    return AuditWrites(writes, WriteRecord(interaction, http_status), registry_.get(),
+                       s_.options_.provenance);
+  }
+
+  // The audit record of this request's writes, before AuditWrites adds what they wrote.
+  audit::AuditRecord WriteRecord(audit::Interaction interaction, int http_status) const {
     audit::AuditRecord record = AuditRecordFor(req_, *principal_, s_.security_.server_name);
     record.interaction = interaction;
     record.http_status = http_status;
-    record.recorded = now;
-    std::map<store::Method, std::vector<std::string>> targets;
-    for (const store::PlannedWrite& w : writes) {
-      const store::ResourceVersion& v = w.version;
-      std::string ref = v.type + "/" + v.id + "/_history/" + std::to_string(v.version);
-      record.entities.push_back(ref);
-      record.entity_actions += ActionCodeOf(v.method);
-      targets[v.method].push_back(ref);
-      for (std::string& patient : PatientsOf(v.type, v.id, v.content)) {
-        if (std::find(record.patients.begin(), record.patients.end(), patient) ==
-            record.patients.end()) {
-          record.patients.push_back(std::move(patient));
-        }
-      }
-    }
-    WriteAudit out;
-    out.audit_rows_json = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
-    // The row is the Provenance too (DerivedProvenancesOf): nothing else to store.
-    if (s_.options_.provenance == audit::ProvenanceStorage::kAuditTrail) return out;
-    for (auto& [method, refs] : targets) {
-      audit::ProvenanceRecord provenance;
-      provenance.targets = std::move(refs);
-      provenance.activity = ProvenanceActivityOf(method);
-      provenance.agent_reference = principal_->fhir_user;
-      provenance.client_id = principal_->client_id;
-      provenance.request_id = req_.request_id;
-      FOVEA_ASSIGN_OR_RETURN(auto version,
-                             audit::ProvenanceCompanion(provenance, now, registry_.get()));
-      out.companions.push_back(std::move(version));
-    }
-    return out;
+    return record;
   }
 
   // Each entry on its own, as its own request; one failing changes nothing for the others.
@@ -959,7 +952,21 @@ class FhirService::Call {
         return NotKnown();
       }
     }
-    auto page = s_.store_.History(q);
+    // Provenance read from the audit trail joins the type and system histories it belongs to.
+    std::optional<audit::AuditHistoryCursor> before_audit;
+    const bool merged = !id && DerivedProvenanceOn() && audit::HistoryHasDerivedProvenance(type);
+    if (merged && req_.HasQuery("_before_audit")) {
+      before_audit = audit::AuditHistoryCursor::Parse(req_.Query("_before_audit"));
+      if (!before_audit) return Fail(common::InvalidError("Malformed paging cursor"));
+    }
+    std::optional<audit::MergedHistoryPage::Next> merged_next;
+    auto page = [&]() -> Result<store::HistoryPage> {
+      if (!merged) return s_.store_.History(q);
+      FOVEA_ASSIGN_OR_RETURN(audit::MergedHistoryPage m,
+                             audit::MergedHistory(s_.store_, *s_.security_.audit_store, q, before_audit));
+      merged_next = m.next;
+      return std::move(m.page);
+    }();
     if (!page.has_value()) return Fail(page.error());
     // Entries the principal may not read are left out (a deleted entry has no content to
     // place in a compartment, so only full access shows it).
@@ -971,10 +978,15 @@ class FhirService::Call {
     std::string params = "_count=" + std::to_string(q.count);
     if (q.since) params += "&_since=" + UrlEncode(common::FormatInstant(*q.since));
     std::string self = path + "?" + params +
-                       (q.before_seq ? "&_before_seq=" + std::to_string(*q.before_seq) : "");
+                       (q.before_seq ? "&_before_seq=" + std::to_string(*q.before_seq) : "") +
+                       (before_audit ? "&_before_audit=" + before_audit->ToString() : "");
     std::optional<std::string> next;
     if (page->next_before_seq) {
       next = path + "?" + params + "&_before_seq=" + std::to_string(*page->next_before_seq);
+    }
+    if (merged_next) {
+      next = path + "?" + params + "&_before_seq=" + std::to_string(merged_next->before_seq) +
+             "&_before_audit=" + merged_next->audit.ToString();
     }
     Respond(200, HistoryBundleJson(*page, req_.base_url, self, next, s_.clock_.Now()));
   }
@@ -1151,36 +1163,14 @@ class FhirService::Call {
       return st;
     };
     if (s_.security_.audit == nullptr) return effects.empty() ? s_.store_.Write(v, expected) : write_all({}, "");
-    std::string ref = v.type + "/" + v.id + "/_history/" + std::to_string(v.version);
-    audit::AuditRecord record = AuditRecordFor(req_, *principal_, s_.security_.server_name);
-    record.interaction = interaction_.value_or(audit::Interaction::kUpdate);
-    record.http_status = http_status;
-    record.entities = {ref};
-    for (const store::PlannedWrite& w : effects) {
-      record.entities.push_back(w.version.type + "/" + w.version.id + "/_history/" +
-                                std::to_string(w.version.version));
-    }
-    record.patients = PatientsOf(v.type, v.id, v.content);
-    record.recorded = v.last_updated;
-    std::vector<store::ResourceVersion> companions;
-    if (s_.options_.provenance == audit::ProvenanceStorage::kAuditTrail) {
-      // The AuditEvent row is the Provenance too (DerivedProvenancesOf): each entity's action.
-      record.entity_actions = ActionCodeOf(v.method);
-      for (const store::PlannedWrite& w : effects) record.entity_actions += ActionCodeOf(w.version.method);
-    } else {
-      audit::ProvenanceRecord provenance;
-      provenance.targets = record.entities;
-      provenance.activity = ProvenanceActivityOf(v.method);
-      provenance.agent_reference = principal_->fhir_user;
-      provenance.client_id = principal_->client_id;
-      provenance.request_id = req_.request_id;
-      FOVEA_ASSIGN_OR_RETURN(auto provenance_version,
-                             audit::ProvenanceCompanion(provenance, v.last_updated, registry_.get()));
-      companions.push_back(std::move(provenance_version));
-    }
-    std::string audit_rows = audit::AuditRowsJson({audit::WriteAuditRowFor(record)});
-    Status st = effects.empty() ? s_.store_.WriteWith(v, expected, companions, audit_rows)
-                                : write_all(companions, audit_rows);
+    std::vector<const store::ResourceVersion*> versions{&v};
+    for (const store::PlannedWrite& w : effects) versions.push_back(&w.version);
+    FOVEA_ASSIGN_OR_RETURN(
+        WriteAudit audit,
+        AuditWrites(versions, WriteRecord(interaction_.value_or(audit::Interaction::kUpdate), http_status),
+                    registry_.get(), s_.options_.provenance));
+    Status st = effects.empty() ? s_.store_.WriteWith(v, expected, audit.companions, audit.audit_rows_json)
+                                : write_all(audit.companions, audit.audit_rows_json);
     audited_ = st.ok();
     return st;
   }

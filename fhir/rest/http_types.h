@@ -41,6 +41,9 @@ struct RestResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type;  // empty: no body
   std::string body;
+  // Set by an operation that stored the AuditEvent of its writes with them: the service
+  // records no second one. Not sent.
+  bool audited = false;
 
   void SetHeader(std::string name, std::string value);
 };

@@ -24,6 +24,7 @@
 #include "common/status.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/rest/access_control.h"
+#include "fhir/rest/audit_recording.h"
 #include "fhir/rest/bundle_request.h"
 #include "fhir/rest/http_types.h"
 #include "fhir/rest/writes.h"
@@ -32,12 +33,6 @@
 #include "fhir/store/resource_store.h"
 
 namespace fhir::rest {
-
-// What a committed set of writes carries with it: its Provenance resources and AuditEvent rows.
-struct WriteAudit {
-  std::vector<store::ResourceVersion> companions;
-  std::string audit_rows_json;
-};
 
 // What a transaction needs from the request it runs in.
 struct TransactionContext {

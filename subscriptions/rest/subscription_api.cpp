@@ -141,6 +141,14 @@ common::Status SubscriptionApi::BeforeWrite(fhir::model::Element& resource) cons
   std::shared_ptr<const fhir::search::SearchParameterRegistry> search = search_->Get();
   SpecContext context{topics_, *search, options_.base_url, options_.allow_http_hooks};
   FOVEA_ASSIGN_OR_RETURN(SubscriptionSpec spec, ParseSubscription(json, context));
+  if (options_.provenance == fhir::audit::ProvenanceStorage::kAuditTrail && spec.status != "off" &&
+      spec.FiltersFor("Provenance") != nullptr) {
+    return common::InvalidError(
+        "This server reads the Provenance of its writes from its audit trail (--provenance "
+        "audit-trail), where they raise no notifications: a Subscription on Provenance would "
+        "miss them. Subscribe to the resources they are about, whose changes notify, or ask "
+        "for the server to store Provenance as resources (--provenance resource)");
+  }
   // The server moves a subscription to active (or error); a client may ask, or switch it off.
   if (spec.status == "requested" || spec.status == "active") {
     resource.SetPrimitiveChild("status",

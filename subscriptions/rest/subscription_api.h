@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "fhir/audit/provenance.h"
 #include "fhir/auth/principal.h"
 #include "fhir/rest/fhir_service.h"
 #include "fhir/search/live_registry.h"
@@ -28,6 +29,9 @@ struct SubscriptionApiOptions {
   std::size_t max_events = 1000;     // per $events answer
   bool allow_http_hooks = false;     // rest-hook endpoints over plain http beyond loopback
   std::chrono::seconds binding_token_lifetime{600};  // $get-ws-binding-token
+  // --provenance audit-trail: writes' Provenances are read from their AuditEvent rows and have
+  // no change-log event, so a Subscription on Provenance would miss them: it is refused.
+  fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource;
 };
 
 // Where WebSocket clients connect, below the server root.

@@ -32,8 +32,11 @@ namespace {
 
 std::unique_ptr<server::SubscriptionStack> OpenSubscriptions(
     fhir::store::pg::ConnectionPool& pool, std::shared_ptr<fhir::search::LiveRegistry> registry,
-    fhir::store::ResourceStore& store, const common::Clock& clock) {
-  auto stack = server::SubscriptionStack::Open(pool, std::move(registry), store, clock, {});
+    fhir::store::ResourceStore& store, const common::Clock& clock,
+    fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource) {
+  server::SubscriptionSettings settings;
+  settings.provenance = provenance;
+  auto stack = server::SubscriptionStack::Open(pool, std::move(registry), store, clock, settings);
   if (!stack.has_value()) throw std::runtime_error(stack.error().message());
   return std::move(stack).value();
 }
@@ -43,8 +46,10 @@ std::unique_ptr<workflow::ScreeningApi> OpenScreening(workflow::WorkflowRules& r
                                                       fhir::search::SearchBackend& search,
                                                       std::shared_ptr<fhir::search::LiveRegistry> registry,
                                                       const common::Clock& clock,
-                                                      server::SubscriptionStack& subscriptions) {
-  auto api = std::make_unique<workflow::ScreeningApi>(rules, store, search, std::move(registry), clock);
+                                                      server::SubscriptionStack& subscriptions,
+                                                      workflow::ScreeningAudit audit = {}) {
+  auto api = std::make_unique<workflow::ScreeningApi>(rules, store, search, std::move(registry), clock,
+                                                      std::move(audit));
   if (auto st = api->EnsureShipped(); !st.ok()) throw std::runtime_error(st.message());
   api->SetPresence(subscriptions.PresenceLookup());
   return api;
@@ -97,9 +102,10 @@ TestServer::TestServer(Secured, fhir::rest::HttpServerOptions http,
                                    search_, *audit_store_, registry_, fhir::definitions::Definitions::R4())
                              : nullptr),
       security_(OpenSecurity(pool_, clock_, audit_.get())),
-      subscriptions_(OpenSubscriptions(pool_, registry_, store_, clock_)),
+      subscriptions_(OpenSubscriptions(pool_, registry_, store_, clock_, options.provenance)),
       workflow_rules_(std::make_unique<workflow::WorkflowRules>(store_, search(), registry_, clock_)),
-      screening_(OpenScreening(*workflow_rules_, store_, search(), registry_, clock_, *subscriptions_)),
+      screening_(OpenScreening(*workflow_rules_, store_, search(), registry_, clock_, *subscriptions_,
+                               {security_->ForFhirService().server_name, options.provenance})),
       service_(fhir::definitions::Definitions::R4(), store_, clock_, std::move(options),
                {registry_, &search(), [this](const auto& types) { ReindexNow(types); }},
                SecuritySupportFor(*security_, audit_store_.get()),

@@ -1091,6 +1091,31 @@ BOOST_AUTO_TEST_CASE(SearchAndRevincludeFindBothKinds) {
   BOOST_REQUIRE_EQUAL(included.status, 200);
   BOOST_TEST(EntryIds(included) == (std::vector<std::string>{condition, "Practitioner/dr.okafor", derived}),
              included.body);
+  // :iterate: the author of the Condition's derived Provenance, and the Provenance of a
+  // revincluded Condition; without :iterate neither (those includes start from the matches).
+  HttpResult author = server.Request(
+      "GET", "Condition?_id=" + id + "&_revinclude=Provenance:target&_include:iterate=Provenance:agent", "",
+      Bearer(doctor));
+  BOOST_REQUIRE_MESSAGE(author.status == 200, author.body);
+  std::vector<std::string> author_ids = EntryIds(author);
+  BOOST_TEST(std::count(author_ids.begin(), author_ids.end(), "Practitioner/dr.okafor") == 1, author.body);
+  BOOST_TEST(std::count(author_ids.begin(), author_ids.end(), derived) == 1, author.body);
+  author_ids = EntryIds(server.Request(
+      "GET", "Condition?_id=" + id + "&_revinclude=Provenance:target&_include=Provenance:agent", "", Bearer(doctor)));
+  BOOST_TEST(std::count(author_ids.begin(), author_ids.end(), "Practitioner/dr.okafor") == 0);
+  HttpResult chain = server.Request(
+      "GET", "Patient?_id=p1&_revinclude=Condition:subject&_revinclude:iterate=Provenance:target", "",
+      Bearer(doctor));
+  BOOST_REQUIRE_MESSAGE(chain.status == 200, chain.body);
+  std::vector<std::string> chain_ids = EntryIds(chain);
+  BOOST_TEST(std::count(chain_ids.begin(), chain_ids.end(), condition) == 1, chain.body);
+  BOOST_TEST(std::count(chain_ids.begin(), chain_ids.end(), derived) == 1, chain.body);
+  BOOST_TEST(std::count(chain_ids.begin(), chain_ids.end(), stored) == 1, chain.body);
+  chain_ids = EntryIds(server.Request(
+      "GET", "Patient?_id=p1&_revinclude=Condition:subject&_revinclude=Provenance:target:Condition", "",
+      Bearer(doctor)));
+  BOOST_TEST(std::count(chain_ids.begin(), chain_ids.end(), derived) == 0);
+
   // System-level search: with Provenance among the types, both kinds; without, neither.
   std::string everything = SystemToken("system/*.rs");
   HttpResult system = server.Request("GET", "?_type=Provenance,Condition&_count=50", "", Bearer(everything));
@@ -1111,6 +1136,175 @@ BOOST_AUTO_TEST_CASE(SearchAndRevincludeFindBothKinds) {
       server.Request("GET", "Provenance?target:Condition.code=x", "", Bearer(SystemToken("system/*.rs")));
   BOOST_TEST(chained.status >= 400);
   BOOST_TEST(chained.body.find("audit-trail") != std::string::npos, chained.body);
+  // So is a reverse chain into Provenance from another type: the index has the stored ones only.
+  HttpResult has = server.Request("GET", "Condition?_has:Provenance:target:agent=Practitioner/dr.okafor", "",
+                                  Bearer(SystemToken("system/*.rs")));
+  BOOST_TEST(has.status == 501, has.body);
+  BOOST_TEST(has.body.find("audit-trail") != std::string::npos, has.body);
+}
+
+// History: the derived Provenances join Provenance/_history and the system history where a
+// stored one would have been, in time order, paged with no repeat and no gap.
+BOOST_AUTO_TEST_CASE(HistoryHasTheDerivedProvenances) {
+  Seed();
+  std::string doctor = StaffToken("dr.okafor");
+  const std::string condition = "Condition/" + Str(Json(CreateCondition(doctor)), "id");
+  const std::string second = "Condition/" + Str(Json(CreateCondition(doctor)), "id");
+  HttpResult updated = server.Request(
+      "PUT", second,
+      R"({"resourceType":"Condition","id":")" + second.substr(10) +
+          R"(","subject":{"reference":"Patient/p1"},"code":{"text":"Hyperopia"}})",
+      Bearer(doctor));
+  BOOST_REQUIRE_MESSAGE(updated.status == 200, updated.body);
+  std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.cruds");
+  HttpResult posted = server.Request(
+      "POST", "Provenance",
+      R"({"resourceType":"Provenance","target":[{"reference":")" + condition +
+          R"("}],"recorded":"2020-01-01T00:00:00Z","agent":[{"who":{"display":"Hospital EHR"}}]})",
+      Bearer(auditor));
+  BOOST_REQUIRE_MESSAGE(posted.status == 201, posted.body);
+  const std::string stored = "Provenance/" + Str(Json(posted), "id");
+  std::vector<std::string> derived = {
+      "Provenance/audit-" + WriteEventId(auditor, condition, "create") + "-create",
+      "Provenance/audit-" + WriteEventId(auditor, second, "create") + "-create",
+      "Provenance/audit-" + WriteEventId(auditor, second, "update") + "-update"};
+
+  // Every page's entries in order, following the next links, with their lastUpdated.
+  using Entries = std::vector<std::pair<std::string, std::string>>;
+  auto walk = [&](std::string next, const std::string& token) {
+    Entries entries;
+    for (int pages = 0; !next.empty(); ++pages) {
+      BOOST_REQUIRE_MESSAGE(pages < 40, "no end to the paging");
+      HttpResult page = server.Request("GET", next, "", Bearer(token));
+      BOOST_REQUIRE_MESSAGE(page.status == 200, next + " " + page.body);
+      const JsonValue bundle = Json(page);
+      BOOST_TEST(Str(bundle, "type") == "history");
+      if (const JsonValue* list = bundle.Find("entry")) {
+        for (const JsonValue& e : list->items()) {
+          const JsonValue* res = e.Find("resource");
+          if (res == nullptr) continue;  // a deletion
+          entries.emplace_back(Str(*res, "resourceType") + "/" + Str(*res, "id"),
+                               res->Find("meta")->Find("lastUpdated")->scalar());
+        }
+      }
+      next.clear();
+      for (const JsonValue& link : bundle.Find("link")->items()) {
+        if (Str(link, "relation") == "next") next = Str(link, "url").substr(server.base().size() + 1);
+      }
+    }
+    return entries;
+  };
+  auto ids_of = [](const Entries& entries) {
+    std::vector<std::string> ids;
+    for (const auto& [id, at] : entries) ids.push_back(id);
+    return ids;
+  };
+  auto newest_first = [](const Entries& entries) {
+    for (std::size_t i = 1; i < entries.size(); ++i) {
+      // Instants in Z with the same precision order as text.
+      BOOST_TEST(entries[i - 1].second >= entries[i].second, entries[i - 1].first + " " + entries[i].first);
+    }
+  };
+
+  // Provenances are never updated here: their history lists what a search finds (Seed's
+  // writes have theirs too), each once.
+  const Entries provenances = walk("Provenance/_history?_count=1", auditor);
+  std::vector<std::string> expected = derived;
+  expected.push_back(stored);
+  std::vector<std::string> got = ids_of(provenances);
+  std::sort(got.begin(), got.end());
+  BOOST_TEST(got == EntryIds(server.Request("GET", "Provenance?_count=100", "", Bearer(auditor))),
+             boost::test_tools::per_element());
+  for (const std::string& one : expected) BOOST_TEST(std::count(got.begin(), got.end(), one) == 1, one);
+  newest_first(provenances);
+  BOOST_TEST(ids_of(walk("Provenance/_history?_count=2", auditor)) == ids_of(provenances),
+             boost::test_tools::per_element());
+  // _since the second Condition's update: its derived Provenance and nothing older.
+  const std::string since = Json(updated).Find("meta")->Find("lastUpdated")->scalar();
+  const Entries recent = walk("Provenance/_history?_since=" + fhir::rest::UrlEncode(since), auditor);
+  const std::vector<std::string> recent_ids = ids_of(recent);
+  BOOST_TEST(std::count(recent_ids.begin(), recent_ids.end(), derived[2]) == 1);
+  for (const auto& [id, at] : recent) BOOST_TEST(at >= since, id);
+
+  // The system history: every version and every derived Provenance, once each, newest first.
+  std::string everything = SystemToken("system/*.rs");
+  const Entries all = walk("_history?_count=3", everything);
+  const std::vector<std::string> all_ids = ids_of(all);
+  for (const std::string& one : expected) {
+    BOOST_TEST(std::count(all_ids.begin(), all_ids.end(), one) == 1, one);
+  }
+  BOOST_TEST(std::count(all_ids.begin(), all_ids.end(), second) == 2);  // created, updated
+  newest_first(all);
+  BOOST_TEST(ids_of(walk("_history?_count=50", everything)) == all_ids, boost::test_tools::per_element());
+
+  // A derived Provenance's own history: its one version.
+  HttpResult own = server.Request("GET", derived[2] + "/_history", "", Bearer(auditor));
+  BOOST_REQUIRE_MESSAGE(own.status == 200, own.body);
+  BOOST_TEST(EntryIds(own) == std::vector<std::string>{derived[2]}, own.body);
+  BOOST_TEST(server.Request("GET", "Provenance/audit-999999-create/_history", "", Bearer(auditor)).status == 404);
+  // Other types' histories have none, nor has the system history for a token that may not read
+  // Provenance.
+  for (const auto& [id, at] : walk("Condition/_history", everything)) BOOST_TEST(id.rfind("Condition/", 0) == 0u, id);
+  for (const auto& [id, at] : walk("_history", SystemToken("system/Condition.rs"))) {
+    BOOST_TEST(id.rfind("Condition/", 0) == 0u, id);
+  }
+  BOOST_TEST(server.Request("GET", "Provenance/_history?_before_audit=x", "", Bearer(auditor)).status == 400);
+}
+
+// A derived Provenance has no change-log event: a Subscription on Provenance would miss every
+// write's, so it is refused, saying why; one on the resources themselves is not.
+BOOST_AUTO_TEST_CASE(SubscriptionsOnProvenanceAreRefused) {
+  Seed();
+  std::string admin = SystemToken("system/*.cruds");
+  auto subscribe = [&](const std::string& criteria) {
+    return server.Request("POST", "Subscription",
+                          R"({"resourceType":"Subscription","status":"requested","reason":"audit",
+                              "criteria":")" + criteria + R"(","channel":{"type":"websocket"}})",
+                          Bearer(admin));
+  };
+  HttpResult refused = subscribe("Provenance?agent=Practitioner/dr.okafor");
+  BOOST_TEST(refused.status == 400, refused.body);
+  BOOST_TEST(refused.body.find("--provenance audit-trail") != std::string::npos, refused.body);
+  HttpResult accepted = subscribe("Condition?subject=Patient/p1");
+  BOOST_TEST(accepted.status == 201, accepted.body);
+}
+
+// $start-screening writes a session (an Encounter and its Tasks) in one transaction: its
+// AuditEvent commits with it, naming every resource, and is their Provenance; no second
+// AuditEvent is recorded for the operation, and no Provenance resource is stored.
+BOOST_AUTO_TEST_CASE(AScreeningSessionStartIsAuditedWithItsWrites) {
+  Seed();
+  AddUser("van.reg", {"registration"});
+  Put(SystemToken("system/*.cruds"), "Location/van7",
+      R"({"resourceType":"Location","id":"van7","status":"active","name":"Van 7"})");
+  Headers headers = Bearer(StaffToken("van.reg"));
+  headers.emplace_back("Content-Type", "application/fhir+json");
+  HttpResult started = server.Request(
+      "POST", "Encounter/$start-screening",
+      R"({"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/p1"}},
+          {"name":"location","valueReference":{"reference":"Location/van7"}}]})",
+      headers);
+  BOOST_REQUIRE_MESSAGE(started.status == 201, started.body);
+  std::vector<std::string> written;
+  const JsonValue bundle = Json(started);
+  for (const JsonValue& e : bundle.Find("entry")->items()) {
+    written.push_back(Str(*e.Find("resource"), "resourceType") + "/" + Str(*e.Find("resource"), "id"));
+  }
+  BOOST_REQUIRE(written.size() > 2u);
+  BOOST_REQUIRE(written[0].rfind("Encounter/", 0) == 0u);
+  std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.rs");
+  const std::string seq = WriteEventId(auditor, written[0], "operation");
+  for (const std::string& one : written) BOOST_TEST(WriteEventId(auditor, one, "operation") == seq, one);
+  server.audit()->Flush();
+  BOOST_TEST(EntryIds(server.Request("GET", "AuditEvent?subtype=operation", "", Bearer(auditor))) ==
+             std::vector<std::string>{"AuditEvent/" + seq});
+  HttpResult provenance = server.Request("GET", "Provenance/audit-" + seq + "-create", "", Bearer(auditor));
+  BOOST_REQUIRE_MESSAGE(provenance.status == 200, provenance.body);
+  for (const std::string& one : written) {
+    BOOST_TEST(provenance.body.find(one + "/_history/1") != std::string::npos, one);
+  }
+  BOOST_TEST(EntryIds(server.Request("GET", "Provenance?target=" + written[0], "", Bearer(auditor))) ==
+             std::vector<std::string>{"Provenance/audit-" + seq + "-create"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
