@@ -38,6 +38,9 @@ constexpr int kMaxRowsPerPage = 5000;
 // Rows counted at most for _total / _summary=count.
 constexpr int kMaxRowsCounted = 100000;
 constexpr int kMaxIncluded = 1000;
+// A chained criterion of a Provenance search is resolved to the resources it names first; at
+// most this many (beyond: kNotSupported, narrow it).
+constexpr int kMaxChainedResources = 1000;
 
 // "Observation/1" from a reference search value, absolute on `base_url` or relative; empty for
 // anything the audit store cannot look up by (an id without its type, another server's URL).
@@ -254,9 +257,56 @@ std::vector<ProvenanceMergingSearch::Candidate> ProvenanceMergingSearch::Matchin
   return out;
 }
 
+Result<std::optional<SearchQuery>> ProvenanceMergingSearch::ResolveChains(
+    const SearchQuery& query, const search::SearchParameterRegistry& registry) {
+  SearchQuery resolved = query;
+  for (search::Clause& c : resolved.clauses) {
+    if (!c.chain || !c.has_type.empty()) continue;
+    // The resources of each target type the chain's criterion finds, through the generic
+    // backend (which evaluates deeper chains itself).
+    std::vector<std::string> references;
+    for (const std::string& type : c.target_types) {
+      SearchQuery targets;
+      targets.type = type;
+      targets.base_url = query.base_url;
+      targets.count = kMaxChainedResources + 1 - static_cast<int>(references.size());
+      search::Clause criterion = *c.chain;
+      if (criterion.param != nullptr) {  // not _id, _lastUpdated or _has: this type's parameter
+        criterion.param = registry.Find(type, criterion.name);
+        if (criterion.param == nullptr) continue;
+      }
+      targets.clauses.push_back(std::move(criterion));
+      FOVEA_ASSIGN_OR_RETURN(SearchResult found, inner_.Search(targets));
+      for (const SearchMatch& m : found.matches) references.push_back(m.type + "/" + m.id);
+      if (references.size() > static_cast<std::size_t>(kMaxChainedResources) || found.next_cursor) {
+        return Status(StatusCode::kNotSupported,
+                      "The chained criterion '" + c.name + "' names more than " +
+                          std::to_string(kMaxChainedResources) +
+                          " resources; with Provenance read from the audit trail (--provenance "
+                          "audit-trail) a chain in a Provenance search is resolved to them first: "
+                          "narrow it");
+      }
+    }
+    if (references.empty()) return std::optional<SearchQuery>();  // nothing can match
+    c.chain.reset();
+    c.target_types.clear();
+    c.modifier.clear();
+    c.values = std::move(references);
+  }
+  return std::optional<SearchQuery>(std::move(resolved));
+}
+
 Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery& query) {
-  FOVEA_ASSIGN_OR_RETURN(Order order, OrderOf(query));
   const std::shared_ptr<const search::SearchParameterRegistry> registry = registry_->Get();
+  if (std::any_of(query.clauses.begin(), query.clauses.end(),
+                  [](const search::Clause& c) { return c.chain != nullptr && c.has_type.empty(); })) {
+    FOVEA_ASSIGN_OR_RETURN(std::optional<SearchQuery> resolved, ResolveChains(query, *registry));
+    if (resolved) return SearchProvenance(*resolved);
+    SearchResult none;
+    if (query.total != search::TotalMode::kNone || query.summary_count) none.total = 0;
+    return none;
+  }
+  FOVEA_ASSIGN_OR_RETURN(Order order, OrderOf(query));
   const SearchQuery derived_query = WithLastUpdatedAsRecorded(query, *registry);
   if (Status st = search::CheckMatchable(derived_query); !st.ok()) {
     return Status(StatusCode::kNotSupported,

@@ -9,7 +9,8 @@
 //    clients) come from `inner`, the derived ones from the audit store's write rows, matched
 //    against every clause in memory (MatchesInMemory on their extracted index rows), merged in
 //    one order with one paging cursor. Supported orders: the default (_lastUpdated), _lastUpdated
-//    and recorded, each either way; chains, _has and other sorts answer kNotSupported.
+//    and recorded, each either way. A chained criterion is resolved to the resources it finds
+//    first (ResolveChains); _has and other sorts answer kNotSupported.
 //  * `_revinclude=Provenance:target` (or :*) on any other search adds the derived Provenances
 //    of the page's resources, and with :iterate those of the resources the generic backend
 //    included.
@@ -23,6 +24,7 @@
 // Thread-safe (the inner backend and audit store are).
 
 #include <memory>
+#include <optional>
 
 #include "fhir/audit/audit_store.h"
 #include "fhir/definitions/definitions.h"
@@ -43,6 +45,12 @@ class ProvenanceMergingSearch final : public search::SearchBackend {
   struct Candidate;
   struct Cursor;
   common::Result<search::SearchResult> SearchProvenance(const search::SearchQuery& query);
+  // `query` with each chained criterion (`target:Patient.name=x`) replaced by the references
+  // of the resources it finds (`target=Patient/1,Patient/7`), which both sides can match;
+  // nullopt when one finds none (nothing can match). kNotSupported beyond
+  // kMaxChainedResources.
+  common::Result<std::optional<search::SearchQuery>> ResolveChains(
+      const search::SearchQuery& query, const search::SearchParameterRegistry& registry);
   common::Status AddRevIncluded(const search::SearchQuery& query, search::SearchResult& result);
   // `_include` from the page's derived Provenances (target, patient, agent: their current
   // versions, through `inner`); the stored ones' includes come from `inner` already.
