@@ -61,10 +61,11 @@ Options (environment variable in brackets):
   --key-encryption-key-file FILE
                          Store the token signing keys encrypted under this key (made by
                          `fovea key new-encryption-key FILE`) [FOVEA_KEY_ENCRYPTION_KEY_FILE]
-  --provenance resource|audit-trail
-                         Where a write's Provenance lives: a stored resource (default), or
-                         rebuilt from the write's AuditEvent row (experimental; needs --auth
-                         on; docs/AUDIT.md says what it does not do yet) [FOVEA_PROVENANCE]
+  --provenance audit-trail|resource
+                         Where a write's Provenance lives: rebuilt from the write's AuditEvent
+                         row (default; no Subscriptions on Provenance), or stored as a
+                         resource as well (about half a create's cost; docs/AUDIT.md)
+                         [FOVEA_PROVENANCE]
   --rate-limit N         Requests per second per client, bursts of 2N; 0: none (default 200)
                          [FOVEA_RATE_LIMIT]
   --cors-origin ORIGIN   Let browser apps from ORIGIN (https://apps.example) call across

@@ -31,9 +31,9 @@ struct Config {
   // The URL clients reach this server at (the token issuer; the FHIR base is PUBLIC_URL/fhir/R4).
   // Empty: derived from --bind, --port and TLS.
   std::string public_url;
-  // A write's Provenance read from its AuditEvent row instead of stored as a resource
-  // (--provenance audit-trail; experimental, fhir/audit/provenance.h).
-  bool provenance_from_audit_trail = false;
+  // A write's Provenance read from its AuditEvent row (--provenance audit-trail, the default)
+  // or stored as a resource (--provenance resource; fhir/audit/provenance.h).
+  bool provenance_from_audit_trail = true;
   double rate_limit = 200;  // requests per second per client (burst: twice that); 0: unlimited
   std::vector<std::string> cors_origins;  // browser origins allowed cross-origin access
   std::size_t max_bundle_entries = 10000;   // batch and transaction Bundles

@@ -39,7 +39,7 @@ struct SubscriptionSettings {
   // Auth on: the server's own writes of a Subscription's status are audited (Provenance and
   // AuditEvent), with this as AuditEvent.source.observer. Empty: not audited.
   std::string audit_observer;
-  fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource;
+  fhir::audit::ProvenanceStorage provenance = fhir::audit::kDefaultProvenanceStorage;
 };
 
 class SubscriptionStack {

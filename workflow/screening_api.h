@@ -35,7 +35,7 @@ inline constexpr const char* kStartScreeningUrl =
 // writes' do (fhir/rest/audit_recording.h); empty: no audit (--auth off, as other writes).
 struct ScreeningAudit {
   std::string observer;  // this server's name (AuditEvent.source.observer)
-  fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource;
+  fhir::audit::ProvenanceStorage provenance = fhir::audit::kDefaultProvenanceStorage;
 };
 
 class ScreeningApi {

@@ -36,7 +36,7 @@ struct AlertOptions {
   // Empty: not audited, as writes are not with --auth off.
   std::string audit_observer;
   // Where that Provenance lives (--provenance; fhir/audit/provenance.h).
-  fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource;
+  fhir::audit::ProvenanceStorage provenance = fhir::audit::kDefaultProvenanceStorage;
 };
 
 class StepAlerts {

@@ -118,6 +118,10 @@ struct AuditRecord {
   // record's action does not say it (a transaction; an update that created). Empty otherwise:
   // the record's action applies to all. Read by DerivedProvenancesOf, not part of the AuditEvent.
   std::string entity_actions;
+  // The write's Provenance is this record (--provenance audit-trail): DerivedProvenancesOf
+  // rebuilds it. Unset when it was stored as a resource, so that a database whose server
+  // switched modes never shows a write's Provenance twice. Not part of the AuditEvent.
+  bool provenance_in_row = false;
   // The request as received, for searches, history with parameters and operations:
   // "Observation?patient=Patient/123&_count=10". Stored base64-encoded only.
   std::string query;

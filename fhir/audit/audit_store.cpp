@@ -84,6 +84,7 @@ std::string RecordDetailsJson(const AuditRecord& r) {
     }
   }
   AppendMember(out, "A", r.entity_actions);
+  if (r.provenance_in_row) out += ",\"pv\":true";
   AppendMember(out, "Q", r.query);
   out += '}';
   return out;
@@ -248,6 +249,7 @@ AuditRecord RecordFromRow(const AuditRow& row) {
     r.entities = {row.entity + std::string(kHistory) + version};
   }
   r.entity_actions = Field(*details, "A");
+  r.provenance_in_row = details->Find("pv") != nullptr;
   r.query = Field(*details, "Q");
   return r;
 }

@@ -72,6 +72,7 @@ std::vector<DerivedProvenance> DerivedProvenancesOf(const AuditRow& row) {
   std::vector<DerivedProvenance> out;
   if (row.targets.empty()) return out;
   const AuditRecord record = RecordFromRow(row);
+  if (!record.provenance_in_row) return out;  // its Provenance was stored as a resource
   // Each entity's own action where the row has several, else the row's.
   auto activity_of = [&](std::size_t i) {
     return ActivityOfAction(i < record.entity_actions.size() ? record.entity_actions[i] : row.action);

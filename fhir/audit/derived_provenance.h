@@ -29,7 +29,8 @@ struct DerivedProvenance {
 };
 
 // The Provenances of a write's row, in activity order (create, update, delete); none for a row
-// that is not a write's (no targets).
+// that is not a write's (no targets) or whose write stored its Provenance as a resource (no
+// AuditRecord::provenance_in_row).
 std::vector<DerivedProvenance> DerivedProvenancesOf(const AuditRow& row);
 
 // The Provenance as the API serves it: ProvenanceJson with "id" and meta (versionId 1,

@@ -14,11 +14,13 @@
 namespace fhir::audit {
 
 // Where the Provenance of a write lives (docs/AUDIT.md, "Provenance from the audit trail").
-// kResource: a Provenance resource stored with the write (a second resource, its history,
-// change-log event and index rows). kAuditTrail, experimental: none is stored; the write's
-// AuditEvent row is the record, and Provenance/audit-<seq>-<activity> is rebuilt from it
-// (derived_provenance.h) and found by search (provenance_search.h), with the limits it names.
+// kAuditTrail, the default: none is stored; the write's AuditEvent row is the record, and
+// Provenance/audit-<seq>-<activity> is rebuilt from it (derived_provenance.h), found by search
+// (provenance_search.h) and history (provenance_history.h), with the limits they name (no
+// Subscription on Provenance). kResource: a Provenance resource stored with the write (a second
+// resource, its history, change-log event and index rows: about half a create's cost).
 enum class ProvenanceStorage { kResource, kAuditTrail };
+inline constexpr ProvenanceStorage kDefaultProvenanceStorage = ProvenanceStorage::kAuditTrail;
 
 // Provenance.activity, from http://terminology.hl7.org/CodeSystem/v3-DataOperation.
 enum class ProvenanceActivity { kCreate, kUpdate, kDelete };

@@ -127,6 +127,7 @@ common::Result<WriteAudit> AuditWrites(const std::vector<const store::ResourceVe
   // an update that created): the derived Provenances read it.
   const char action = audit::ActionCode(record.action.value_or(audit::DefaultAction(record.interaction)));
   if (record.entity_actions.find_first_not_of(action) == std::string::npos) record.entity_actions.clear();
+  record.provenance_in_row = provenance_storage == audit::ProvenanceStorage::kAuditTrail;
   WriteAudit out;
   // With the Provenance read from the audit trail the row is the Provenance too
   // (DerivedProvenancesOf): nothing else to store.

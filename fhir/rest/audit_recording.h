@@ -68,7 +68,7 @@ common::Result<WriteAudit> AuditWrites(const std::vector<store::PlannedWrite>& w
 common::Result<WriteAudit> AuditServerWrite(
     const store::ResourceVersion& written, std::string_view component, std::string_view observer,
     const search::SearchParameterRegistry* registry,
-    audit::ProvenanceStorage provenance = audit::ProvenanceStorage::kResource);
+    audit::ProvenanceStorage provenance = audit::kDefaultProvenanceStorage);
 
 // Writes `v` (compare-and-set on `expected_version`, as ResourceStore::Write) as a write the
 // server makes on its own: with AuditServerWrite's Provenance and AuditEvent in the same
@@ -76,7 +76,7 @@ common::Result<WriteAudit> AuditServerWrite(
 common::Status WriteAsServer(store::ResourceStore& store, const store::ResourceVersion& v,
                              int expected_version, std::string_view component,
                              std::string_view observer, const search::SearchParameterRegistry* registry,
-                             audit::ProvenanceStorage provenance = audit::ProvenanceStorage::kResource);
+                             audit::ProvenanceStorage provenance = audit::kDefaultProvenanceStorage);
 
 }  // namespace fhir::rest
 

@@ -49,7 +49,7 @@ struct ServiceOptions {
   bool strict_xml = false;
   // With the audit trail on: a write's Provenance stored as a resource, or read from its
   // AuditEvent row (experimental; fhir/audit/provenance.h).
-  audit::ProvenanceStorage provenance = audit::ProvenanceStorage::kResource;
+  audit::ProvenanceStorage provenance = audit::kDefaultProvenanceStorage;
 };
 
 // Search wiring. With a registry, every write stores its index rows; with a backend too,

@@ -64,7 +64,7 @@ struct RestHookOptions {
   // this names the server (AuditEvent observer). Empty: not audited (--auth off).
   std::string audit_observer;
   // Where that Provenance lives (--provenance; fhir/audit/provenance.h).
-  fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource;
+  fhir::audit::ProvenanceStorage provenance = fhir::audit::kDefaultProvenanceStorage;
 };
 
 class RestHookDeliverer {

@@ -31,7 +31,7 @@ struct SubscriptionApiOptions {
   std::chrono::seconds binding_token_lifetime{600};  // $get-ws-binding-token
   // --provenance audit-trail: writes' Provenances are read from their AuditEvent rows and have
   // no change-log event, so a Subscription on Provenance would miss them: it is refused.
-  fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource;
+  fhir::audit::ProvenanceStorage provenance = fhir::audit::kDefaultProvenanceStorage;
 };
 
 // Where WebSocket clients connect, below the server root.

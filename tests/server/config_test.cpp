@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(RestHookDeliverySettings) {
 }
 
 BOOST_AUTO_TEST_CASE(ProvenanceStorage) {
-  BOOST_TEST(!server::ParseConfig({"serve"})->provenance_from_audit_trail);
+  BOOST_TEST(server::ParseConfig({"serve"})->provenance_from_audit_trail);  // the default
   BOOST_TEST(server::ParseConfig({"serve", "--provenance", "audit-trail"})->provenance_from_audit_trail);
   BOOST_TEST(!server::ParseConfig({"serve", "--provenance", "resource"})->provenance_from_audit_trail);
   BOOST_TEST(!server::ParseConfig({"serve", "--provenance", "derived"}).has_value());

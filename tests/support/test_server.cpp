@@ -33,7 +33,7 @@ namespace {
 std::unique_ptr<server::SubscriptionStack> OpenSubscriptions(
     fhir::store::pg::ConnectionPool& pool, std::shared_ptr<fhir::search::LiveRegistry> registry,
     fhir::store::ResourceStore& store, const common::Clock& clock,
-    fhir::audit::ProvenanceStorage provenance = fhir::audit::ProvenanceStorage::kResource) {
+    fhir::audit::ProvenanceStorage provenance = fhir::audit::kDefaultProvenanceStorage) {
   server::SubscriptionSettings settings;
   settings.provenance = provenance;
   auto stack = server::SubscriptionStack::Open(pool, std::move(registry), store, clock, settings);

@@ -133,6 +133,9 @@ BOOST_AUTO_TEST_CASE(AuditedAlertFlagsCarryTheirProvenanceAndAuditEvent) {
   common::FakeClock clock(common::SystemClock().Now());
   workflow::AlertOptions options;
   options.audit_observer = "Fovea test";
+  // Stored as a resource, so that this server (auth off: it serves no Provenance from the
+  // audit trail) finds it; the audit-trail kind is the same row (audit_recording_test).
+  options.provenance = fhir::audit::ProvenanceStorage::kResource;
   workflow::StepAlerts alerts(server.store(), server.search(), server.registry(), clock, options);
   clock.Advance(options.wait_limit + std::chrono::minutes(1));
   BOOST_REQUIRE(Check(alerts) == 1u);

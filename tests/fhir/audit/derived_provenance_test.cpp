@@ -41,7 +41,9 @@ AuditRecord UserWrite(Interaction interaction, std::vector<std::string> entities
   return r;
 }
 
-AuditRow Stored(const AuditRecord& record, std::int64_t seq) {
+// The row of a write whose Provenance is the row (--provenance audit-trail).
+AuditRow Stored(AuditRecord record, std::int64_t seq) {
+  record.provenance_in_row = true;
   AuditRow row = fhir::audit::WriteAuditRowFor(record);
   row.seq = seq;
   return row;
@@ -123,9 +125,21 @@ BOOST_AUTO_TEST_CASE(AServerWriteNamesItsComponent) {
 
 BOOST_AUTO_TEST_CASE(RowsThatAreNotWritesHaveNone) {
   AuditRecord read = UserWrite(Interaction::kRead, {"Observation/o1/_history/3"});
+  read.provenance_in_row = true;
   AuditRow row = fhir::audit::AuditRowFor(read);
   row.seq = 3;
   BOOST_TEST(fhir::audit::DerivedProvenancesOf(row).empty());
+}
+
+// A write whose Provenance was stored as a resource (--provenance resource) has none: after a
+// switch of mode, its Provenance is not shown twice.
+BOOST_AUTO_TEST_CASE(WritesWithAStoredProvenanceHaveNone) {
+  AuditRow row = fhir::audit::WriteAuditRowFor(UserWrite(Interaction::kCreate, {"Observation/o1/_history/1"}));
+  row.seq = 4;
+  BOOST_TEST(!row.targets.empty());
+  BOOST_TEST(fhir::audit::DerivedProvenancesOf(row).empty());
+  BOOST_TEST(fhir::audit::DerivedProvenancesOf(Stored(UserWrite(Interaction::kCreate, {"Observation/o1/_history/1"}), 4))
+                 .size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(IdsParseBackAndNothingElseDoes) {

@@ -908,8 +908,8 @@ BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
 
-// --provenance audit-trail (experimental): a write stores no Provenance resource; its
-// AuditEvent row is read back as Provenance/audit-<seq>-<activity>.
+// --provenance audit-trail (the default, set here explicitly): a write stores no Provenance
+// resource; its AuditEvent row is read back as Provenance/audit-<seq>-<activity>.
 struct AuditTrailProvenance : Fixture {
   AuditTrailProvenance() : Fixture(Options()) {}
   static fhir::rest::ServiceOptions Options() {
@@ -1317,6 +1317,51 @@ BOOST_AUTO_TEST_CASE(AScreeningSessionStartIsAuditedWithItsWrites) {
   }
   BOOST_TEST(EntryIds(server.Request("GET", "Provenance?target=" + written[0], "", Bearer(auditor))) ==
              std::vector<std::string>{"Provenance/audit-" + seq + "-create"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --provenance resource: each write stores its Provenance as a resource (one per kind of change),
+// found by search and history as any resource, and its AuditEvent row yields no second one.
+struct StoredProvenance : Fixture {
+  StoredProvenance() : Fixture(Options()) {}
+  static fhir::rest::ServiceOptions Options() {
+    fhir::rest::ServiceOptions options;
+    options.provenance = fhir::audit::ProvenanceStorage::kResource;
+    return options;
+  }
+};
+
+BOOST_FIXTURE_TEST_SUITE(ProvenanceStoredAsResources, StoredProvenance)
+
+BOOST_AUTO_TEST_CASE(AWriteStoresItsProvenance) {
+  Seed();
+  std::string doctor = StaffToken("dr.okafor");
+  HttpResult created = server.Request(
+      "POST", "Condition",
+      R"({"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"text":"Myopia"}})",
+      Bearer(doctor));
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  const std::string condition = "Condition/" + Str(Json(created), "id");
+  std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.rs");
+  HttpResult found = server.Request("GET", "Provenance?target=" + condition, "", Bearer(auditor));
+  BOOST_REQUIRE_EQUAL(found.status, 200);
+  const std::vector<std::string> ids = EntryIds(found);
+  BOOST_REQUIRE_MESSAGE(ids.size() == 1u, found.body);
+  BOOST_TEST(ids[0].rfind("Provenance/audit-", 0) == std::string::npos, ids[0]);
+  BOOST_TEST(found.body.find("Practitioner/dr.okafor") != std::string::npos, found.body);
+  // Its write's AuditEvent is not read back as a second one.
+  HttpResult events = server.Request("GET", "AuditEvent?subtype=create&entity=" + condition, "", Bearer(auditor));
+  const std::vector<std::string> event = EntryIds(events);
+  BOOST_REQUIRE_MESSAGE(event.size() == 1u, events.body);
+  const std::string seq = event[0].substr(std::string("AuditEvent/").size());
+  BOOST_TEST(server.Request("GET", "Provenance/audit-" + seq + "-create", "", Bearer(auditor)).status == 404);
+  // The stored one is in the history as any resource.
+  HttpResult history = server.Request("GET", "Provenance/_history?_count=100", "", Bearer(auditor));
+  BOOST_REQUIRE_EQUAL(history.status, 200);
+  const std::vector<std::string> listed = EntryIds(history);
+  BOOST_TEST(std::count(listed.begin(), listed.end(), ids[0]) == 1, history.body);
+  for (const std::string& one : listed) BOOST_TEST(one.rfind("Provenance/audit-", 0) == std::string::npos, one);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -232,6 +232,9 @@ BOOST_AUTO_TEST_CASE(AuditedStatusWritesCarryTheirProvenance) {
   HookReceiver endpoint;
   RestHookOptions options = TestOptions();
   options.audit_observer = "Fovea test";
+  // Stored as a resource, so that this server (auth off: it serves no Provenance from the
+  // audit trail) finds it; the audit-trail kind is the same row (audit_recording_test).
+  options.provenance = fhir::audit::ProvenanceStorage::kResource;
   auto deliverer = Deliverer(server, options);
   std::string id = Create(server, TaskHook(endpoint.url()));
   BOOST_TEST(Deliver(*deliverer) == 1u);
