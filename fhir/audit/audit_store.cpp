@@ -7,6 +7,7 @@
 
 #include "common/json.h"
 #include "fhir/audit/detail/resources.h"
+#include "fhir/model/ids.h"
 
 namespace fhir::audit {
 
@@ -193,8 +194,7 @@ AuditRow AuditRowFor(AuditRecord&& record) {
 // The entity column names the resource, so that a search by resource finds the accesses to
 // every version.
 std::string VersionlessReference(std::string_view reference) {
-  const std::size_t at = reference.find(kHistory);
-  return std::string(at == std::string_view::npos ? reference : reference.substr(0, at));
+  return std::string(model::WithoutHistory(reference));
 }
 
 AuditRow WriteAuditRowFor(const AuditRecord& record) {

@@ -575,27 +575,28 @@ Status ProvenanceMergingSearch::AddRevIncluded(const SearchQuery& query, SearchR
   for (const SearchMatch& m : result.included) {
     if (m.type == kType) seen.push_back(m.id);
   }
-  for (const std::string& reference : sources) {
-    AuditQuery rows;
-    rows.writes_only = true;
-    rows.oldest_first = true;
-    rows.entity_any = {reference};
-    rows.count = kRowsPerFetch;
-    while (result.included.size() < static_cast<std::size_t>(kMaxIncluded)) {
-      FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit_.Search(rows));
-      for (const AuditRow& row : page.rows) {
-        for (DerivedProvenance& p : DerivedProvenancesOf(row)) {
-          const bool names_it = std::any_of(p.record.targets.begin(), p.record.targets.end(),
-                                            [&](const std::string& t) { return VersionlessReference(t) == reference; });
-          if (!names_it || std::find(seen.begin(), seen.end(), p.id) != seen.end()) continue;
-          seen.push_back(p.id);
-          result.included.push_back(
-              SearchMatch{std::string(kType), p.id, 1, row.recorded, ServedProvenanceJson(p)});
-        }
+  // One lookup for the whole page: the write rows naming any of its resources.
+  const std::set<std::string, std::less<>> wanted(sources.begin(), sources.end());
+  AuditQuery rows;
+  rows.writes_only = true;
+  rows.oldest_first = true;
+  rows.entity_any = std::move(sources);
+  rows.count = kRowsPerFetch;
+  while (result.included.size() < static_cast<std::size_t>(kMaxIncluded)) {
+    FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit_.Search(rows));
+    for (const AuditRow& row : page.rows) {
+      for (DerivedProvenance& p : DerivedProvenancesOf(row)) {
+        // A row's other kind of change may name none of them.
+        const bool names_one = std::any_of(p.record.targets.begin(), p.record.targets.end(),
+                                           [&](const std::string& t) { return wanted.count(VersionlessReference(t)) > 0; });
+        if (!names_one || std::find(seen.begin(), seen.end(), p.id) != seen.end()) continue;
+        seen.push_back(p.id);
+        result.included.push_back(
+            SearchMatch{std::string(kType), p.id, 1, row.recorded, ServedProvenanceJson(p)});
       }
-      if (!page.next_after_seq) break;
-      rows.after_seq = page.next_after_seq;
     }
+    if (!page.next_after_seq) break;
+    rows.after_seq = page.next_after_seq;
   }
   return Status::Ok();
 }

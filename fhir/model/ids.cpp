@@ -73,4 +73,9 @@ int ParseETagVersion(std::string_view etag) {
   return v;
 }
 
+std::string_view WithoutHistory(std::string_view reference) {
+  const std::size_t at = reference.find("/_history/");
+  return at == std::string_view::npos ? reference : reference.substr(0, at);
+}
+
 }  // namespace fhir::model

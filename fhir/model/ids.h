@@ -40,6 +40,10 @@ class VersionId {
 // Parses an ETag/If-Match value: W/"3", "3" or 3. Returns 0 when malformed.
 int ParseETagVersion(std::string_view etag);
 
+// A reference without its version: "Observation/1/_history/2" -> "Observation/1" (also in an
+// absolute URL); anything without "/_history/" is returned as it is.
+std::string_view WithoutHistory(std::string_view reference);
+
 }  // namespace fhir::model
 
 #endif  // FOVEA_FHIR_MODEL_IDS_H_

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "fhir/model/ids.h"
 #include "fhir/search/ranges.h"
 
 namespace fhir::rest {
@@ -28,8 +29,7 @@ bool ParseInt64(std::string_view s, std::int64_t& out) {
 
 // A reference value as stored: "Patient/1" stays, a bare id gets `default_type`.
 std::string Reference(std::string_view value, std::string_view default_type) {
-  std::string v(value);
-  if (std::size_t h = v.find("/_history/"); h != std::string::npos) v.resize(h);
+  std::string v(model::WithoutHistory(value));
   if (v.find('/') == std::string::npos && !default_type.empty()) {
     return std::string(default_type) + "/" + v;
   }

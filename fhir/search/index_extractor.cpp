@@ -5,6 +5,7 @@
 
 #include "fhir/definitions/definitions.h"
 #include "fhir/fhirpath/fhirpath.h"
+#include "fhir/model/ids.h"
 #include "fhir/search/ranges.h"
 #include "fhir/search/search_query.h"
 
@@ -24,8 +25,7 @@ std::string_view ChildValue(const Element& e, std::string_view name) {
 const Element* TypeStub(std::string_view reference) {
   static std::mutex mu;
   static std::unordered_map<std::string, std::unique_ptr<Element>> stubs;
-  std::string_view path = reference;
-  if (auto hist = path.find("/_history/"); hist != std::string_view::npos) path = path.substr(0, hist);
+  std::string_view path = model::WithoutHistory(reference);
   std::size_t slash = path.rfind('/');
   if (slash == std::string_view::npos || slash == 0) return nullptr;
   std::size_t type_start = path.rfind('/', slash - 1);
@@ -206,8 +206,7 @@ class Extractor {
 
   void ReferenceText(const std::string& ref) {
     if (ref.empty() || ref[0] == '#') return;  // contained: not searchable by id
-    std::string_view r = ref;
-    if (auto hist = r.find("/_history/"); hist != std::string_view::npos) r = r.substr(0, hist);
+    std::string_view r = model::WithoutHistory(ref);
     std::size_t slash = r.rfind('/');
     bool absolute = r.find("://") != std::string_view::npos || r.rfind("urn:", 0) == 0;
     if (!absolute && slash != std::string_view::npos && slash > 0) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "fhir/model/ids.h"
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/ranges.h"
 
@@ -58,7 +59,7 @@ bool ReferenceMatches(const Clause& c, const ReferenceRow& r, const std::string&
   if (!c.modifier.empty()) return r.target_type == c.modifier && r.target_id == v;
   if (!base_url.empty() && StartsWith(v, base_url + "/")) v = v.substr(base_url.size() + 1);
   if (v.find("://") != std::string::npos || StartsWith(v, "urn:")) return r.url == v;
-  if (auto hist = v.find("/_history/"); hist != std::string::npos) v.resize(hist);
+  v.resize(model::WithoutHistory(v).size());  // a prefix
   std::size_t slash = v.find('/');
   if (slash == std::string::npos) return r.target_id == v;
   return r.target_type == v.substr(0, slash) && r.target_id == v.substr(slash + 1);

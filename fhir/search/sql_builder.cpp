@@ -5,6 +5,7 @@
 #include <map>
 
 #include "fhir/definitions/definitions.h"
+#include "fhir/model/ids.h"
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/ranges.h"
 
@@ -597,7 +598,7 @@ class Builder {
     if (!q_.base_url.empty() && v.rfind(q_.base_url + "/", 0) == 0) v = v.substr(q_.base_url.size() + 1);
     bool absolute = v.find("://") != std::string::npos || v.rfind("urn:", 0) == 0;
     if (absolute) return a_ + ".url = " + Param(v);
-    if (auto hist = v.find("/_history/"); hist != std::string::npos) v.resize(hist);
+    v.resize(model::WithoutHistory(v).size());  // a prefix
     std::size_t slash = v.find('/');
     if (slash == std::string::npos) return a_ + ".target_id = " + Param(v);
     return "(" + a_ + ".target_type = " + Param(v.substr(0, slash)) + " AND " + a_ + ".target_id = " +

@@ -111,4 +111,13 @@ BOOST_AUTO_TEST_CASE(ETagVersions) {
   BOOST_TEST(!fhir::model::VersionId::Parse("4a").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(ReferencesWithoutTheirVersion) {
+  using fhir::model::WithoutHistory;
+  BOOST_TEST(WithoutHistory("Observation/1/_history/2") == "Observation/1");
+  BOOST_TEST(WithoutHistory("https://ehr.example/fhir/Patient/p/_history/9") == "https://ehr.example/fhir/Patient/p");
+  BOOST_TEST(WithoutHistory("Observation/1") == "Observation/1");
+  BOOST_TEST(WithoutHistory("Observation/_history") == "Observation/_history");
+  BOOST_TEST(WithoutHistory("").empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
