@@ -926,6 +926,17 @@ struct AuditTrailProvenance : Fixture {
     BOOST_REQUIRE_EQUAL(created.status, 201);
     return created;
   }
+  // A Provenance a client posts about `target` (recorded 2020), stored as any resource:
+  // "Provenance/<id>".
+  std::string PostProvenance(const std::string& token, const std::string& target) {
+    HttpResult posted = server.Request(
+        "POST", "Provenance",
+        R"({"resourceType":"Provenance","target":[{"reference":")" + target +
+            R"("}],"recorded":"2020-01-01T00:00:00Z","agent":[{"who":{"display":"Hospital EHR"}}]})",
+        Bearer(token));
+    BOOST_REQUIRE_MESSAGE(posted.status == 201, posted.body);
+    return "Provenance/" + Str(Json(posted), "id");
+  }
   // The seq of the write AuditEvent naming `entity` (the only one).
   std::string WriteEventId(const std::string& auditor, const std::string& entity,
                            const std::string& subtype) {
@@ -1033,14 +1044,8 @@ BOOST_AUTO_TEST_CASE(SearchAndRevincludeFindBothKinds) {
   const std::string condition = "Condition/" + id;
   std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.cruds");
   const std::string derived = "Provenance/audit-" + WriteEventId(auditor, condition, "create") + "-create";
-  // A Provenance a client posts about the same resource, stored as any resource.
-  HttpResult posted = server.Request(
-      "POST", "Provenance",
-      R"({"resourceType":"Provenance","target":[{"reference":")" + condition +
-          R"("}],"recorded":"2020-01-01T00:00:00Z","agent":[{"who":{"display":"Hospital EHR"}}]})",
-      Bearer(auditor));
-  BOOST_REQUIRE_MESSAGE(posted.status == 201, posted.body);
-  const std::string stored = "Provenance/" + Str(Json(posted), "id");
+  // A Provenance a client posts about the same resource.
+  const std::string stored = PostProvenance(auditor, condition);
 
   HttpResult both = server.Request("GET", "Provenance?target=" + condition, "", Bearer(auditor));
   BOOST_REQUIRE_EQUAL(both.status, 200);
@@ -1169,13 +1174,7 @@ BOOST_AUTO_TEST_CASE(HistoryHasTheDerivedProvenances) {
       Bearer(doctor));
   BOOST_REQUIRE_MESSAGE(updated.status == 200, updated.body);
   std::string auditor = SystemToken("system/AuditEvent.rs system/Provenance.cruds");
-  HttpResult posted = server.Request(
-      "POST", "Provenance",
-      R"({"resourceType":"Provenance","target":[{"reference":")" + condition +
-          R"("}],"recorded":"2020-01-01T00:00:00Z","agent":[{"who":{"display":"Hospital EHR"}}]})",
-      Bearer(auditor));
-  BOOST_REQUIRE_MESSAGE(posted.status == 201, posted.body);
-  const std::string stored = "Provenance/" + Str(Json(posted), "id");
+  const std::string stored = PostProvenance(auditor, condition);
   std::vector<std::string> derived = {
       "Provenance/audit-" + WriteEventId(auditor, condition, "create") + "-create",
       "Provenance/audit-" + WriteEventId(auditor, second, "create") + "-create",
