@@ -1,5 +1,6 @@
 #include "fhir/audit/provenance_history.h"
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 #include <vector>
@@ -35,7 +36,8 @@ common::Result<store::ResourceVersion> ReadDerivedProvenance(AuditStore& audit, 
 
 std::string AuditHistoryCursor::ToString() const {
   std::string out = std::to_string(seq);
-  if (skip > 0) out += "-" + std::to_string(skip);
+  if (past) out += '~';
+  else if (skip > 0) out += "-" + std::to_string(skip);
   return out;
 }
 
@@ -44,6 +46,10 @@ std::optional<AuditHistoryCursor> AuditHistoryCursor::Parse(std::string_view tex
   const char* end = text.data() + text.size();
   auto [at, ec] = std::from_chars(text.data(), end, c.seq);
   if (ec != std::errc() || at == text.data() || c.seq < 0) return std::nullopt;
+  if (at + 1 == end && *at == '~' && c.seq > 0) {
+    c.past = true;
+    return c;
+  }
   if (at != end) {
     if (*at != '-' || c.seq == 0) return std::nullopt;
     auto [skip_end, skip_ec] = std::from_chars(at + 1, end, c.skip);
@@ -58,10 +64,28 @@ bool HistoryHasDerivedProvenance(const std::optional<std::string>& type) {
 
 namespace {
 
+// Audit rows one page looks at, at most, for its derived side: write rows whose Provenance was
+// stored as a resource (written under --provenance resource) give none, and a long run of
+// them must not make one request read them all.
+constexpr int kMaxRowsPerPage = 5000;
+constexpr int kRowsPerFetch = 200;
+
 // The derived side of a page: Provenances in the audit trail's order, each with its position.
 struct DerivedEntry {
   store::ResourceVersion version;
   AuditHistoryCursor at;
+};
+
+// Where a derived side stopped looking, when it did before the end: the last row it read. The
+// rows it did not read are older than that (or as old, with a lower seq).
+struct Frontier {
+  common::TimePoint recorded{};
+  std::int64_t seq = 0;
+};
+
+struct DerivedEntries {
+  std::vector<DerivedEntry> entries;
+  std::optional<Frontier> frontier;
 };
 
 // Appends the derived Provenances of `row` from the `skip`-th on.
@@ -73,17 +97,19 @@ void AppendDerived(const AuditRow& row, int skip, std::vector<DerivedEntry>& out
 }
 
 // The derived Provenances from `cursor` on (nullopt: from the newest), none older than `since`:
-// more than `count` of them unless that is all there are.
-common::Result<std::vector<DerivedEntry>> DerivedSide(AuditStore& audit,
-                                                      const std::optional<common::TimePoint>& since,
-                                                      std::optional<AuditHistoryCursor> cursor,
-                                                      int count) {
-  std::vector<DerivedEntry> entries;
-  if (cursor && cursor->end()) return entries;
+// more than `count` of them unless that is all there are, or a frontier where it stopped
+// looking (kMaxRowsPerPage).
+common::Result<DerivedEntries> DerivedSide(AuditStore& audit, const std::optional<common::TimePoint>& since,
+                                           std::optional<AuditHistoryCursor> cursor, int count) {
+  DerivedEntries out;
+  std::vector<DerivedEntry>& entries = out.entries;
+  if (cursor && cursor->end()) return out;
   AuditQuery q;
   q.writes_only = true;
   q.recorded_from = since;
-  if (cursor) {
+  if (cursor && cursor->past) {
+    q.after_seq = cursor->seq;
+  } else if (cursor) {
     // The cursor's own row first (the search continues past it).
     auto row = audit.Read(cursor->seq);
     if (!row.has_value()) {
@@ -93,14 +119,22 @@ common::Result<std::vector<DerivedEntry>> DerivedSide(AuditStore& audit,
     if (AuditRowMatches(*row, q)) AppendDerived(*row, cursor->skip, entries);
     q.after_seq = cursor->seq;
   }
+  int examined = 0;
   while (static_cast<int>(entries.size()) <= count) {
+    // What is missing; once rows gave none, bigger steps (a run of rows with no Provenance).
     q.count = count + 1 - static_cast<int>(entries.size());
+    if (examined > 0) q.count = std::max(q.count, kRowsPerFetch);
     FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit.Search(q));
     for (const AuditRow& row : page.rows) AppendDerived(row, 0, entries);
+    examined += static_cast<int>(page.rows.size());
     if (!page.next_after_seq) break;
     q.after_seq = page.next_after_seq;
+    if (examined >= kMaxRowsPerPage && static_cast<int>(entries.size()) <= count) {
+      out.frontier = Frontier{page.rows.back().recorded, page.rows.back().seq};
+      break;
+    }
   }
-  return entries;
+  return out;
 }
 
 }  // namespace
@@ -117,29 +151,36 @@ common::Result<MergedHistoryPage> MergedHistory(store::ResourceStore& store, Aud
   if (!query.before_seq || *query.before_seq > 0) {
     FOVEA_ASSIGN_OR_RETURN(stored, store.History(query));
   }
-  FOVEA_ASSIGN_OR_RETURN(std::vector<DerivedEntry> derived,
-                         DerivedSide(audit, query.since, before_audit, count));
+  FOVEA_ASSIGN_OR_RETURN(DerivedEntries side, DerivedSide(audit, query.since, before_audit, count));
+  std::vector<DerivedEntry>& derived = side.entries;
 
+  // A stored version can be taken before the derived side's unread rows only if it is not older
+  // than the last row read.
+  auto may_take = [&](const store::ResourceVersion& v) {
+    return !side.frontier || v.last_updated >= side.frontier->recorded;
+  };
   std::size_t s = 0, d = 0;
-  while (static_cast<int>(out.page.entries.size()) < count &&
-         (s < stored.entries.size() || d < derived.size())) {
+  while (static_cast<int>(out.page.entries.size()) < count) {
+    const bool have_stored = s < stored.entries.size() && may_take(stored.entries[s]);
+    if (!have_stored && d == derived.size()) break;
     // Newest first; on the same instant the stored version first (a write's Provenance is
     // about it).
-    bool take_stored = d == derived.size() ||
-                       (s < stored.entries.size() &&
-                        stored.entries[s].last_updated >= derived[d].version.last_updated);
+    const bool take_stored =
+        have_stored && (d == derived.size() || stored.entries[s].last_updated >= derived[d].version.last_updated);
     if (take_stored) out.page.entries.push_back(std::move(stored.entries[s++]));
     else out.page.entries.push_back(std::move(derived[d++].version));
   }
 
   const bool stored_left = s < stored.entries.size() || stored.next_before_seq.has_value();
-  const bool derived_left = d < derived.size();  // DerivedSide read past `count` if it could
+  // DerivedSide read past `count` if it could, or says where it stopped.
+  const bool derived_left = d < derived.size() || side.frontier.has_value();
   if (!stored_left && !derived_left) return out;
   MergedHistoryPage::Next next;
   // Each side's next page starts at its first entry not taken; 0 once it has no more.
   if (s < stored.entries.size()) next.before_seq = stored.entries[s].seq + 1;
   else if (stored_left) next.before_seq = *stored.next_before_seq;
-  if (derived_left) next.audit = derived[d].at;
+  if (d < derived.size()) next.audit = derived[d].at;
+  else if (side.frontier) next.audit = AuditHistoryCursor{side.frontier->seq, 0, true};
   out.next = next;
   return out;
 }

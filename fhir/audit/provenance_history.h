@@ -33,11 +33,13 @@ common::Result<store::ResourceVersion> ReadDerivedProvenance(AuditStore& audit, 
 
 // Where the derived side of a history page starts: the `skip`-th Provenance of row `seq` (a
 // row of a transaction with mixed changes has several), then the rows after it in the audit
-// trail's order (recorded, then seq, newest first). Its text: "42" (skip 0) or "42-1"; "0" is
+// trail's order (recorded, then seq, newest first); with `past`, only the rows after it (a
+// page that stopped looking there). Its text: "42" (skip 0), "42-1", "42~" (past); "0" is
 // the end (nothing left).
 struct AuditHistoryCursor {
   std::int64_t seq = 0;
   int skip = 0;
+  bool past = false;
   bool end() const { return seq == 0; }
   std::string ToString() const;
   static std::optional<AuditHistoryCursor> Parse(std::string_view text);
