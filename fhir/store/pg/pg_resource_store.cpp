@@ -129,10 +129,13 @@ Status PgResourceStore::WriteWith(const ResourceVersion& v, int expected_version
   std::vector<PgParam> params = VersionParams(v, expected_version);
   const bool first = expected_version <= 0;
   const PgQuery* query = first ? &kInsertFirstVersion : &kInsertNextVersion;
-  if (!companions.empty() || !audit_rows_json.empty()) {
+  if (!companions.empty()) {
     params.push_back(CreatedResourcesJson(companions));
     params.push_back(audit_rows_json.empty() ? std::string("[]") : audit_rows_json);
     query = first ? &kInsertFirstVersionWith : &kInsertNextVersionWith;
+  } else if (!audit_rows_json.empty()) {
+    params.push_back(audit_rows_json);  // no companion CTEs to set up (queries.h)
+    query = first ? &kInsertFirstVersionAudited : &kInsertNextVersionAudited;
   }
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(*query, params));

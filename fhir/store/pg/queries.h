@@ -233,6 +233,15 @@ inline constexpr PgQuery kInsertFirstVersionWith{
     FOVEA_SQL_FIRST_VERSION_CTES "," FOVEA_SQL_CREATED_CTES("9", "cur,")
     ", a_ev AS (" FOVEA_SQL_INSERT_AUDIT_ROWS("10", "cur,") ")" FOVEA_SQL_HISTORY_FROM_EV};
 
+// kInsertFirstVersion plus $9: its AuditEvent rows, for a write with no companion (its
+// Provenance is its AuditEvent row: --provenance audit-trail). kInsertFirstVersionWith with an
+// empty companion array would still set up the executor of each of its ~20 companion INSERTs
+// (every one opens its table and the table's indexes) for every write.
+inline constexpr PgQuery kInsertFirstVersionAudited{
+    "store.insert_first_version_audited",
+    FOVEA_SQL_FIRST_VERSION_CTES ", a_ev AS (" FOVEA_SQL_INSERT_AUDIT_ROWS("9", "cur,") ")"
+    FOVEA_SQL_HISTORY_FROM_EV};
+
 // As above, plus $8: the version the writer read (compare-and-set), and $9 the index rows,
 // which replace the previous version's.
 inline constexpr PgQuery kInsertNextVersion{
@@ -244,6 +253,13 @@ inline constexpr PgQuery kInsertNextVersionWith{
     "store.insert_next_version_with",
     FOVEA_SQL_NEXT_VERSION_CTES "," FOVEA_SQL_CREATED_CTES("10", "cur,")
     ", a_ev AS (" FOVEA_SQL_INSERT_AUDIT_ROWS("11", "cur,") ")" FOVEA_SQL_HISTORY_FROM_EV};
+
+// kInsertNextVersion plus $10: its AuditEvent rows, for a write with no companion (as
+// kInsertFirstVersionAudited).
+inline constexpr PgQuery kInsertNextVersionAudited{
+    "store.insert_next_version_audited",
+    FOVEA_SQL_NEXT_VERSION_CTES ", a_ev AS (" FOVEA_SQL_INSERT_AUDIT_ROWS("10", "cur,") ")"
+    FOVEA_SQL_HISTORY_FROM_EV};
 
 // AuditStore::Append (fhir/audit/pg): $1 the rows, appended in one statement.
 inline constexpr PgQuery kAppendAuditEvents{

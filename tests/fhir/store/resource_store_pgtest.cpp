@@ -290,6 +290,10 @@ BOOST_AUTO_TEST_CASE(WriteWithCommitsCompanionsWithTheWrite) {
       BOOST_TEST(store->WriteWith(Version("Patient", "w1", 5, 4), 4, {}, "[]").ok());
       BOOST_TEST(store->Head("Patient", "w1")->version == 5);
       BOOST_TEST(AuditRowCount(*this, n) == 4);
+      // A create with audit rows alone (the write's Provenance is its audit row).
+      BOOST_TEST(store->WriteWith(Version("Patient", "w2", 1, 0), 0, {}, AuditRows("Patient/w2", 1)).ok());
+      BOOST_TEST(store->Head("Patient", "w2")->version == 1);
+      BOOST_TEST(AuditRowCount(*this, n) == 5);
     }
   }
   BOOST_TEST(CountRows(*this, "event") == CountRows(*this, "resource_history"));
@@ -301,9 +305,9 @@ BOOST_AUTO_TEST_CASE(WriteWithCommitsCompanionsWithTheWrite) {
                            " AND entity = 'Patient/w1' AND request_id LIKE 'req-%'"
                            " AND recorded = '2027-01-15T08:00:00.000001Z'"
                            " AND content = '{\"resourceType\":\"AuditEvent\"}'") == 4);
-  BOOST_TEST(AuditRowCount(*this, "pg", "agent IS NULL AND patient IS NULL AND address IS NULL") == 4);
+  BOOST_TEST(AuditRowCount(*this, "pg", "agent IS NULL AND patient IS NULL AND address IS NULL") == 5);
   const auto in_memory = memory.AuditRowsForTesting();
-  BOOST_REQUIRE(in_memory.size() == 4u);
+  BOOST_REQUIRE(in_memory.size() == 5u);
   BOOST_TEST(in_memory[0].find(R"("e":"Patient/w1")") != std::string::npos, in_memory[0]);
 }
 
@@ -322,8 +326,10 @@ BOOST_AUTO_TEST_CASE(VersionConflictWritesNeitherResourceNorCompanions) {
                                    Created("Provenance", n + "-lost3", 2)},
                                   AuditRows("Patient/c1", 2))
                      .code() == StatusCode::kVersionConflict);
-      // Audit rows alone lose with the write too.
+      // Audit rows alone lose with the write too, an update's and a create's.
       BOOST_TEST(store->WriteWith(Version("Patient", "c1", 2, 2), 1, {}, AuditRows("Patient/c1", 1))
+                     .code() == StatusCode::kVersionConflict);
+      BOOST_TEST(store->WriteWith(Version("Patient", "c1", 1, 2), 0, {}, AuditRows("Patient/c1", 1))
                      .code() == StatusCode::kVersionConflict);
       BOOST_TEST(AuditRowCount(*this, n) == 0);
       for (const char* id : {"-lost1", "-lost2"}) {
