@@ -49,6 +49,14 @@ bool IsReservedProvenanceId(std::string_view id);
 // What a write (PUT, PATCH, DELETE) of such an id gets: kMethodNotAllowed, saying why.
 common::Status ReservedProvenanceIdWrite();
 
+// How a page of derived Provenances (a search's, a history's) reads the audit trail: rows per
+// round trip while it fills, and at most this many rows before it is returned short with a next
+// link. Rows give none when their clauses do not match, or when their write stored its
+// Provenance as a resource (--provenance resource); a long run of such rows must not make one
+// request read the whole trail.
+inline constexpr int kAuditRowsPerFetch = 200;
+inline constexpr int kMaxAuditRowsPerPage = 5000;
+
 // The kind of change an AuditEvent action code records: 'C' create, 'D' delete, else update.
 ProvenanceActivity ActivityOfAction(char action);
 

@@ -64,12 +64,6 @@ bool HistoryHasDerivedProvenance(const std::optional<std::string>& type) {
 
 namespace {
 
-// Audit rows one page looks at, at most, for its derived side: write rows whose Provenance was
-// stored as a resource (written under --provenance resource) give none, and a long run of
-// them must not make one request read them all.
-constexpr int kMaxRowsPerPage = 5000;
-constexpr int kRowsPerFetch = 200;
-
 // The derived side of a page: Provenances in the audit trail's order, each with its position.
 struct DerivedEntry {
   store::ResourceVersion version;
@@ -98,7 +92,7 @@ void AppendDerived(const AuditRow& row, int skip, std::vector<DerivedEntry>& out
 
 // The derived Provenances from `cursor` on (nullopt: from the newest), none older than `since`:
 // more than `count` of them unless that is all there are, or a frontier where it stopped
-// looking (kMaxRowsPerPage).
+// looking (kMaxAuditRowsPerPage).
 common::Result<DerivedEntries> DerivedSide(AuditStore& audit, const std::optional<common::TimePoint>& since,
                                            std::optional<AuditHistoryCursor> cursor, int count) {
   DerivedEntries out;
@@ -123,13 +117,13 @@ common::Result<DerivedEntries> DerivedSide(AuditStore& audit, const std::optiona
   while (static_cast<int>(entries.size()) <= count) {
     // What is missing; once rows gave none, bigger steps (a run of rows with no Provenance).
     q.count = count + 1 - static_cast<int>(entries.size());
-    if (examined > 0) q.count = std::max(q.count, kRowsPerFetch);
+    if (examined > 0) q.count = std::max(q.count, kAuditRowsPerFetch);
     FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit.Search(q));
     for (const AuditRow& row : page.rows) AppendDerived(row, 0, entries);
     examined += static_cast<int>(page.rows.size());
     if (!page.next_after_seq) break;
     q.after_seq = page.next_after_seq;
-    if (examined >= kMaxRowsPerPage && static_cast<int>(entries.size()) <= count) {
+    if (examined >= kMaxAuditRowsPerPage && static_cast<int>(entries.size()) <= count) {
       out.frontier = Frontier{page.rows.back().recorded, page.rows.back().seq};
       break;
     }

@@ -29,12 +29,6 @@ using search::SearchResult;
 namespace {
 
 constexpr std::string_view kType = "Provenance";
-// Audit rows read per round trip while a page of derived Provenances fills.
-constexpr int kRowsPerFetch = 200;
-// Rows examined for one page before it is returned short (with a next link): a search whose
-// clauses only memory matching can apply (no target, patient or agent to look rows up by) must
-// not read the whole trail for one page.
-constexpr int kMaxRowsPerPage = 5000;
 // Rows counted at most for _total / _summary=count.
 constexpr int kMaxRowsCounted = 100000;
 constexpr int kMaxIncluded = 1000;
@@ -339,7 +333,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
   bool no_derived = false;  // `_id` names a stored Provenance
   rows.writes_only = true;
   rows.oldest_first = !order.descending;
-  rows.count = kRowsPerFetch;
+  rows.count = kAuditRowsPerFetch;
   for (const search::Clause& c : query.clauses) {
     if (!c.modifier.empty() || c.chain || c.values.empty()) continue;
     if ((c.name == "target" || c.name == "patient") && rows.entity_any.empty()) {
@@ -429,7 +423,7 @@ Result<SearchResult> ProvenanceMergingSearch::SearchProvenance(const SearchQuery
       break;
     }
     rows.after_seq = page.next_after_seq;
-    if (examined >= kMaxRowsPerPage) {
+    if (examined >= kMaxAuditRowsPerPage) {
       frontier = Key{page.rows.back().recorded, {}, {}};
       break;
     }
@@ -581,7 +575,7 @@ Status ProvenanceMergingSearch::AddRevIncluded(const SearchQuery& query, SearchR
   rows.writes_only = true;
   rows.oldest_first = true;
   rows.entity_any = std::move(sources);
-  rows.count = kRowsPerFetch;
+  rows.count = kAuditRowsPerFetch;
   while (result.included.size() < static_cast<std::size_t>(kMaxIncluded)) {
     FOVEA_ASSIGN_OR_RETURN(AuditPage page, audit_.Search(rows));
     for (const AuditRow& row : page.rows) {
