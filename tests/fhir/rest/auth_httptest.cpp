@@ -908,15 +908,17 @@ BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
 
+// The service options of a server whose writes' Provenance lives in `storage` (--provenance).
+fhir::rest::ServiceOptions ProvenanceIn(fhir::audit::ProvenanceStorage storage) {
+  fhir::rest::ServiceOptions options;
+  options.provenance = storage;
+  return options;
+}
+
 // --provenance audit-trail (the default, set here explicitly): a write stores no Provenance
 // resource; its AuditEvent row is read back as Provenance/audit-<seq>-<activity>.
 struct AuditTrailProvenance : Fixture {
-  AuditTrailProvenance() : Fixture(Options()) {}
-  static fhir::rest::ServiceOptions Options() {
-    fhir::rest::ServiceOptions options;
-    options.provenance = fhir::audit::ProvenanceStorage::kAuditTrail;
-    return options;
-  }
+  AuditTrailProvenance() : Fixture(ProvenanceIn(fhir::audit::ProvenanceStorage::kAuditTrail)) {}
   // A doctor's diagnosis for Patient/p1 (201 required).
   HttpResult CreateCondition(const std::string& token) {
     HttpResult created = server.Request(
@@ -1323,12 +1325,7 @@ BOOST_AUTO_TEST_SUITE_END()
 // --provenance resource: each write stores its Provenance as a resource (one per kind of change),
 // found by search and history as any resource, and its AuditEvent row yields no second one.
 struct StoredProvenance : Fixture {
-  StoredProvenance() : Fixture(Options()) {}
-  static fhir::rest::ServiceOptions Options() {
-    fhir::rest::ServiceOptions options;
-    options.provenance = fhir::audit::ProvenanceStorage::kResource;
-    return options;
-  }
+  StoredProvenance() : Fixture(ProvenanceIn(fhir::audit::ProvenanceStorage::kResource)) {}
 };
 
 BOOST_FIXTURE_TEST_SUITE(ProvenanceStoredAsResources, StoredProvenance)
