@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "fhir/auth/principal.h"
 #include "fhir/rest/access_control.h"
 #include "fhir/rest/outcome.h"
@@ -109,7 +110,10 @@ common::Status Hl7v2Stack::Start() {
                     config_.bind + ":" + std::to_string(mllp_->port()));
   }
   if (!config_.hl7v2_outbound.empty()) {
-    outbound_thread_ = std::thread([this] { OutboundLoop(); });
+    outbound_thread_ = std::thread([this] {
+      common::NameThisThread("fovea-hl7-out");
+      OutboundLoop();
+    });
     common::LogInfo("HL7 v2 results (ORU^R01) go to " + config_.hl7v2_outbound);
   }
   return common::Status::Ok();

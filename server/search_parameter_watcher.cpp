@@ -3,6 +3,7 @@
 #include <random>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "fhir/store/pg/connection.h"
 
 namespace server {
@@ -39,7 +40,10 @@ SearchParameterWatcher::SearchParameterWatcher(fhir::store::pg::ConnectionPool& 
       node_(RandomNodeId()) {
   // What the registry was loaded from at start-up (LoadRegistry ran just before).
   if (auto f = Fingerprint(); f.has_value()) loaded_ = *f;  // no thread yet
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    common::NameThisThread("fovea-sp-watch");
+    Run();
+  });
 }
 
 SearchParameterWatcher::~SearchParameterWatcher() {

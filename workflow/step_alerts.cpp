@@ -5,6 +5,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/ids.h"
@@ -59,6 +60,7 @@ void StepAlerts::Start() {
     stopping_ = false;
   }
   thread_ = std::thread([this] {
+    common::NameThisThread("fovea-alerts");
     for (;;) {
       {
         std::unique_lock lock(mu_);

@@ -11,6 +11,7 @@
 
 #include "adapters/mllp/framing.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "fhir/rest/detail/transport.h"
 
 namespace adapters::mllp {
@@ -117,7 +118,10 @@ common::Status MllpServer::Start() {
     return common::UnavailableError("Cannot listen for MLLP on " + options_.bind + ":" +
                                     std::to_string(options_.port) + ": " + e.displayText());
   }
-  recovery_ = std::thread([this] { RecoveryLoop(); });
+  recovery_ = std::thread([this] {
+    common::NameThisThread("fovea-mllp-rcv");
+    RecoveryLoop();
+  });
   return common::Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "fhir/audit/detail/resources.h"
 
 namespace fhir::audit {
@@ -57,7 +58,10 @@ Result<store::ResourceVersion> ProvenanceCompanion(const ProvenanceRecord& prove
 
 AuditLog::AuditLog(AuditStore& store, const common::Clock& clock, AuditLogOptions options)
     : store_(store), clock_(clock), options_(Sanitized(options)) {
-  writer_ = std::thread([this] { Run(); });
+  writer_ = std::thread([this] {
+    common::NameThisThread("fovea-audit");
+    Run();
+  });
 }
 
 AuditLog::~AuditLog() { Stop(); }

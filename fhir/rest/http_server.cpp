@@ -22,6 +22,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "fhir/rest/detail/transport.h"
 #include "fhir/rest/http_parser.h"
 #include "fhir/rest/outcome.h"
@@ -128,6 +129,7 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
       : TCPServerConnection(socket), server_(server) {}
 
   void run() override {
+    common::NameThisThread("fovea-http");  // a pooled thread: named again per connection
     Poco::Net::StreamSocket& sock = socket();
     server_.Register(&sock);
     try {

@@ -12,6 +12,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/issues.h"
@@ -228,7 +229,10 @@ bool EventMatcher::WakeIfActive() {
 
 void EventMatcher::Start() {
   stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    common::NameThisThread("fovea-matcher");
+    Run();
+  });
 }
 
 void EventMatcher::Stop() {

@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/format/json_format.h"
 #include "fhir/model/issues.h"
@@ -44,8 +45,14 @@ void RestHookDeliverer::Start() {
     std::lock_guard lock(mu_);
     stopping_ = false;
   }
-  threads_.emplace_back([this] { Watch(); });
-  for (int i = 0; i < std::max(1, options_.workers); ++i) threads_.emplace_back([this] { Work(); });
+  threads_.emplace_back([this] {
+    common::NameThisThread("fovea-hook-scan");
+    Watch();
+  });
+  for (int i = 0; i < std::max(1, options_.workers); ++i) threads_.emplace_back([this] {
+      common::NameThisThread("fovea-hook-send");
+      Work();
+    });
 }
 
 void RestHookDeliverer::Stop() {

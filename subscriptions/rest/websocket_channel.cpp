@@ -10,6 +10,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "fhir/definitions/definitions.h"
 #include "fhir/rest/access_control.h"
 #include "fhir/store/pg/connection.h"
@@ -71,7 +72,10 @@ void WebSocketChannel::WakeDispatcher() {
 
 common::Status WebSocketChannel::Start() {
   FOVEA_RETURN_IF_ERROR(loop_.Start());
-  dispatcher_ = std::thread([this] { Dispatch(); });
+  dispatcher_ = std::thread([this] {
+    common::NameThisThread("fovea-ws-send");
+    Dispatch();
+  });
   return common::Status::Ok();
 }
 

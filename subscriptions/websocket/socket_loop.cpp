@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace subscriptions::websocket {
 namespace {
@@ -128,7 +129,10 @@ common::Status SocketLoop::Start() {
     max_connections_ = DefaultMaxConnections(files);
   }
   running_ = true;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    common::NameThisThread("fovea-ws-loop");
+    Run();
+  });
   return common::Status::Ok();
 }
 

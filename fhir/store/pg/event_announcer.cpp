@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace fhir::store::pg {
 namespace {
@@ -38,7 +39,10 @@ void EventAnnouncer::Announce() {
     }
     if (pending_) return;  // the next NOTIFY covers this event too
     pending_ = true;
-    if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+    if (!thread_.joinable()) thread_ = std::thread([this] {
+      common::NameThisThread("fovea-announce");
+      Run();
+    });
   }
   cv_.notify_one();
 }
