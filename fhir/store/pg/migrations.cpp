@@ -23,6 +23,7 @@ std::string_view EmbeddedMigration0016();
 std::string_view EmbeddedMigration0017();
 std::string_view EmbeddedMigration0018();
 std::string_view EmbeddedMigration0019();
+std::string_view EmbeddedMigration0020();
 
 namespace fhir::store::pg {
 namespace {
@@ -65,6 +66,7 @@ const std::vector<Migration>& AllMigrations() {
       {17, "event_announcer", EmbeddedMigration0017()},
       {18, "partial_value_indexes", EmbeddedMigration0018()},
       {19, "audit_event_targets", EmbeddedMigration0019()},
+      {20, "audit_block_keys_lz4", EmbeddedMigration0020()},
   };
   return kAll;
 }
