@@ -2,8 +2,8 @@
 # The cost of security: Fovea create/read throughput with authorisation and the audit trail on
 # (SMART bearer token checked on every request, an AuditEvent per read, AuditEvent + Provenance
 # in every write's transaction) against the same build with --auth off, in one run on one
-# PostgreSQL cluster (a database per server). Runs alternate off/on so drift hits both. Prints
-# a markdown table of medians.
+# PostgreSQL cluster (a database per server). Runs alternate off/on, in ABBA order, so drift hits
+# both. Prints a markdown table of medians.
 #
 #   scripts/bench-auth.sh                 # RUNS=3 DURATION=5 CONCURRENCY="1 8"
 #
@@ -112,7 +112,12 @@ failed=0
 for op in $OPS; do
   for c in $CONCURRENCY; do
     for run in $(seq 1 "$RUNS"); do
-      for label in auth-off auth-on; do
+      # ABBA: odd runs measure auth-off first, even runs auth-on first. This VM's speed drifts
+      # by tens of percent over seconds to minutes (docs/PERFORMANCE.md); with one fixed order a
+      # steady drift would always favour the same side of every pair, alternating cancels it.
+      labels=(auth-off auth-on)
+      if (( run % 2 == 0 )); then labels=(auth-on auth-off); fi
+      for label in "${labels[@]}"; do
         settle
         log "$op c=$c $label run $run/$RUNS"
         args=(--mode http --op "$op" --concurrency "$c" --duration-seconds "$DURATION"

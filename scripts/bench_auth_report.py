@@ -34,13 +34,14 @@ def main():
         if line:
             r = json.loads(line)
             cells[(r["op"], r["concurrency"], r["label"])].append(r)
-    print(f"Medians of {a.runs} runs x {a.duration:g} s; alternating auth-off / auth-on.\n")
+    print(f"Medians of {a.runs} runs x {a.duration:g} s; auth-off and auth-on alternating in ABBA order.\n")
     print("| op | clients | auth off ops/s | auth on ops/s | overhead | overhead per run pair: median (range) | p50 off (µs) | p50 on (µs) | errors on |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for op, c, off, on in off_on_cells(cells):
         off_ops, on_ops = median(off, "ops_per_sec"), median(on, "ops_per_sec")
-        # Each auth-on run against the auth-off run just before it: the machine's drift between
-        # runs then cancels out, and the range shows how far one pair can be trusted.
+        # Each auth-on run against the auth-off run next to it (the same pair; bench-auth.sh
+        # alternates which goes first): the machine's drift between runs then cancels out, and
+        # the range shows how far one pair can be trusted.
         pairs = [100 * (1 - b["ops_per_sec"] / a["ops_per_sec"]) for a, b in zip(off, on)]
         print(f"| {op} | {c} | {off_ops:.0f} | {on_ops:.0f} | {100 * (1 - on_ops / off_ops):.1f}% | "
               f"{statistics.median(pairs):.1f}% ({min(pairs):.1f} to {max(pairs):.1f}) | "
