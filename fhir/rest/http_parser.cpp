@@ -53,10 +53,15 @@ bool HttpRequestHead::expects_continue() const {
   return IEquals(Trim(Header("Expect")), "100-continue");
 }
 
-ParseState ParseRequestHead(std::string_view buffer, HttpRequestHead& head, std::string& error) {
-  std::size_t end = buffer.find("\r\n\r\n");
-  if (end == std::string_view::npos) return ParseState::kIncomplete;
-  head = HttpRequestHead{};
+namespace {
+
+// ParseRequestHead once the blank line is in `buffer` at `end`; `fields` counts the headers
+// written into head.headers (from the front, over what is there).
+ParseState ParseCompleteHead(std::string_view buffer, std::size_t end, HttpRequestHead& head,
+                             std::size_t& fields, std::string& error) {
+  head.method.clear();
+  head.target.clear();
+  head.minor_version = 1;
   head.head_size = end + 4;
   std::string_view text = buffer.substr(0, end + 2);
   std::size_t line_end = text.find("\r\n");
@@ -83,8 +88,8 @@ ParseState ParseRequestHead(std::string_view buffer, HttpRequestHead& head, std:
     error = "Unsupported HTTP version";
     return ParseState::kError;
   }
-  head.method = std::string(method);
-  head.target = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
+  head.method.assign(method);
+  head.target.assign(line.substr(sp1 + 1, sp2 - sp1 - 1));
   if (head.target.empty() || head.target[0] != '/') {
     error = "The request target must be an absolute path";
     return ParseState::kError;
@@ -106,9 +111,27 @@ ParseState ParseRequestHead(std::string_view buffer, HttpRequestHead& head, std:
         return ParseState::kError;
       }
     }
-    head.headers.emplace_back(std::string(name), std::string(Trim(field.substr(colon + 1))));
+    if (fields == head.headers.size()) head.headers.emplace_back();
+    head.headers[fields].first.assign(name);
+    head.headers[fields].second.assign(Trim(field.substr(colon + 1)));
+    ++fields;
   }
   return ParseState::kComplete;
+}
+
+}  // namespace
+
+ParseState ParseRequestHead(std::string_view buffer, HttpRequestHead& head, std::string& error) {
+  std::size_t end = buffer.find("\r\n\r\n");
+  if (end == std::string_view::npos) return ParseState::kIncomplete;
+  // `head` may be the previous request's on a kept-alive connection: its strings are written
+  // over, not freed and allocated again. A bearer token is over a kilobyte, past glibc's
+  // per-thread cache: allocating one per request took the allocator's slow path (arena lock,
+  // consolidation) on every request (docs/PERFORMANCE.md, security).
+  std::size_t fields = 0;
+  ParseState state = ParseCompleteHead(buffer, end, head, fields, error);
+  head.headers.resize(state == ParseState::kComplete ? fields : 0);
+  return state;
 }
 
 ParseState DecodeChunkedBody(std::string_view buffer, std::size_t max_body, std::string& body,

@@ -229,7 +229,7 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
   bool ServeOne() {
     const HttpServerOptions& options = server_.options_;
     std::size_t max_body = server_.service_.options().max_body_bytes;
-    HttpRequestHead head;
+    HttpRequestHead& head = head_;
     std::string error;
     ParseState state = ParseState::kIncomplete;
     if (!ReceiveHead(head, state, error)) return false;
@@ -256,7 +256,9 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
       return ServeUpgrade(*upgrade, req, raw_query, keep_alive, started);
     }
     RestResponse res = Dispatch(req, raw_query);
-    return Respond(req, res, keep_alive, started);
+    const bool go_on = Respond(req, res, keep_alive, started);
+    head.headers = std::move(req.headers);  // their memory, for the next request's head
+    return go_on;
   }
 
   // Sends the answer to `req`; false when the connection should end.
@@ -460,6 +462,7 @@ class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
   std::string peer_;  // the client's IP address
   std::string in_;   // received, not yet consumed
   std::string out_;  // the response being sent (reused)
+  HttpRequestHead head_;  // the request head being parsed (reused: ParseRequestHead)
 };
 
 namespace {

@@ -53,6 +53,34 @@ BOOST_AUTO_TEST_CASE(RejectsMalformed) {
   }
 }
 
+// A kept-alive connection parses every request into the same head (its strings are reused):
+// nothing of one request may show in the next, nor after a malformed one.
+BOOST_AUTO_TEST_CASE(AHeadParsedOverAnotherKeepsNothingOfIt) {
+  fhir::rest::HttpRequestHead head;
+  std::string error;
+  BOOST_REQUIRE(ParseRequestHead("POST /fhir/R4/Observation HTTP/1.0\r\nHost: a\r\n"
+                                 "Authorization: Bearer first-token\r\nContent-Length: 2\r\n\r\n",
+                                 head, error) == ParseState::kComplete);
+  BOOST_TEST(head.headers.size() == 3u);
+  BOOST_REQUIRE(ParseRequestHead("GET /x HTTP/1.1\r\nHost: b\r\n\r\n", head, error) ==
+                ParseState::kComplete);
+  BOOST_TEST(head.method == "GET");
+  BOOST_TEST(head.target == "/x");
+  BOOST_TEST(head.minor_version == 1);
+  BOOST_TEST(head.headers.size() == 1u);
+  BOOST_TEST(head.Header("Host") == "b");
+  BOOST_TEST(head.Header("Authorization").empty());
+  BOOST_TEST(head.Header("Content-Length").empty());
+  BOOST_TEST((ParseRequestHead("GET / HTTP/1.1\r\nNo colon\r\n\r\n", head, error) ==
+              ParseState::kError));
+  BOOST_TEST(head.headers.empty());
+  BOOST_REQUIRE(ParseRequestHead("GET /y HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
+                                 head, error) == ParseState::kComplete);
+  BOOST_TEST(head.headers.size() == 4u);
+  BOOST_TEST(head.Header("d") == "4");
+  BOOST_TEST(head.target == "/y");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(ChunkedBody)
