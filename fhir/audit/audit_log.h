@@ -78,9 +78,9 @@ class AuditLog {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Queues `record` and returns, unless the queue is full (then it waits for room); the writer
-  // thread turns it into its row (AuditRowFor), off the request's path. An unset `recorded` is
-  // stamped with the clock's now, here. After Stop, stores it synchronously instead.
+  // Turns `record` into its row (AuditRowFor), queues it and returns, unless the queue is full
+  // (then it waits for room). An unset `recorded` is stamped with the clock's now, here. After
+  // Stop, stores it synchronously instead.
   void Record(AuditRecord record);
   // Returns when every record queued before the call has been stored or given up on.
   void Flush();
@@ -105,7 +105,7 @@ class AuditLog {
   std::condition_variable work_cv_;      // the writer: records arrived, flush or stop asked
   std::condition_variable not_full_cv_;  // Record: room in the queue, or stopped
   std::condition_variable done_cv_;      // Flush: a batch finished
-  std::deque<AuditRecord> queue_;        // GUARDED_BY(mu_): stamped, turned into rows by Run
+  std::deque<AuditRow> queue_;           // GUARDED_BY(mu_): the rows Run stores
   std::uint64_t enqueued_ = 0;           // GUARDED_BY(mu_): records ever queued
   std::uint64_t taken_ = 0;              // GUARDED_BY(mu_): records the writer took
   std::uint64_t finished_ = 0;           // GUARDED_BY(mu_): records stored or given up on
