@@ -17,30 +17,29 @@ std::string NameOf(pthread_t thread) {
   return name;
 }
 
+// The name a new thread has after naming itself `name`.
+std::string NameSeenInside(const char* name) {
+  std::string inside;
+  std::thread worker([&] {
+    common::NameThisThread(name);
+    inside = NameOf(pthread_self());
+  });
+  worker.join();
+  return inside;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(ThreadName)
 
 BOOST_AUTO_TEST_CASE(NamesTheCallingThreadOnly) {
   const std::string before = NameOf(pthread_self());
-  std::string inside;
-  std::thread worker([&] {
-    common::NameThisThread("fovea-audit");
-    inside = NameOf(pthread_self());
-  });
-  worker.join();
-  BOOST_TEST(inside == "fovea-audit");
+  BOOST_TEST(NameSeenInside("fovea-audit") == "fovea-audit");
   BOOST_TEST(NameOf(pthread_self()) == before);
 }
 
 BOOST_AUTO_TEST_CASE(LongNamesAreCutToFifteenBytes) {
-  std::string inside;
-  std::thread worker([&] {
-    common::NameThisThread("fovea-a-name-longer-than-linux-keeps");
-    inside = NameOf(pthread_self());
-  });
-  worker.join();
-  BOOST_TEST(inside == "fovea-a-name-lo");
+  BOOST_TEST(NameSeenInside("fovea-a-name-longer-than-linux-keeps") == "fovea-a-name-lo");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
