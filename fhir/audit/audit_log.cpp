@@ -71,9 +71,9 @@ void AuditLog::Record(AuditRecord record) {
   ++recorded_;
   // The row is made here, in the request's thread, so that the record's dozen strings are
   // freed by the thread that allocated them. Handed to the writer and freed there, they left
-  // every request thread allocating without ever getting memory back in its own cache:
-  // glibc's slow path (consolidation, arena locks) on every read, ~4 us of it at 8 clients,
-  // against ~0.6 us for making the row (docs/PERFORMANCE.md, security).
+  // every request thread allocating without ever getting memory back in its own cache, which
+  // sends glibc's malloc down its slow path (arena lock, consolidation). The row's few strings
+  // still cross; making it here costs ~0.6 us (docs/PERFORMANCE.md, security).
   AuditRow row = AuditRowFor(std::move(record));
   {
     std::unique_lock lock(mu_);
