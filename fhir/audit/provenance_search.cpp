@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "fhir/audit/derived_provenance.h"
 #include "fhir/format/json_format.h"
+#include "fhir/model/ids.h"
 #include "fhir/model/issues.h"
 #include "fhir/search/index_extractor.h"
 #include "fhir/search/memory_matcher.h"
@@ -582,7 +583,7 @@ Status ProvenanceMergingSearch::AddRevIncluded(const SearchQuery& query, SearchR
       for (DerivedProvenance& p : DerivedProvenancesOf(row)) {
         // A row's other kind of change may name none of them.
         const bool names_one = std::any_of(p.record.targets.begin(), p.record.targets.end(),
-                                           [&](const std::string& t) { return wanted.count(VersionlessReference(t)) > 0; });
+                                           [&](const std::string& t) { return wanted.count(model::WithoutHistory(t)) > 0; });
         if (!names_one || std::find(seen.begin(), seen.end(), p.id) != seen.end()) continue;
         seen.push_back(p.id);
         result.included.push_back(
