@@ -4,6 +4,8 @@
 #include <charconv>
 #include <chrono>
 
+#include "fhir/audit/pg/key_bloom.h"
+
 namespace fhir::audit::pg {
 
 using common::Result;
@@ -141,12 +143,20 @@ std::vector<std::string> AuditBlockKeys(const std::vector<AuditRow>& rows) {
   std::vector<std::string> keys;
   for (const AuditRow& row : rows) {
     if (!row.patient.empty()) keys.push_back(PatientKey(row.patient));
-    if (!row.entity.empty()) keys.push_back(EntityKey(row.entity));
     if (!row.agent.empty()) keys.push_back(AgentKey(row.agent));
   }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
+}
+
+std::string AuditBlockEntityBloom(const std::vector<AuditRow>& rows) {
+  std::vector<std::string_view> entities;
+  entities.reserve(rows.size());
+  for (const AuditRow& row : rows) {
+    if (!row.entity.empty()) entities.push_back(row.entity);
+  }
+  return MakeBloom(std::move(entities));
 }
 
 }  // namespace fhir::audit::pg

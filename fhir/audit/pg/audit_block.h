@@ -5,7 +5,8 @@
 // searches, logins, deliveries: most of the trail) are stored as one row per batch, a block,
 // instead of one row per event: an event then costs PostgreSQL a line of a compressed text, not
 // a heap tuple and five index entries (docs/PERFORMANCE.md, security). A block's `keys` (the
-// patients, resources and users its events concern) are what auditors' searches find it by.
+// patients and users its events concern) and its entity filter (the resources) are what
+// auditors' searches find it by.
 //
 // Every event keeps its own AuditEvent id, in a range no audit_event row reaches:
 // kBlockSeqBase + block * kMaxBlockEvents + the event's place in the block.
@@ -41,9 +42,16 @@ std::string EncodeAuditBlock(const std::vector<AuditRow>& rows);
 // makes (the message names no content).
 common::Result<std::vector<AuditRow>> DecodeAuditBlock(std::string_view text, std::int64_t block);
 
-// What a block is found by: "p|" + patient, "e|" + entity, "a|" + agent, for the values its
-// rows have, each once, sorted.
+// What a block is found by, in two forms (migration 0021):
+//  * its `keys` (GIN-indexed): "p|" + patient and "a|" + agent for the values its rows have,
+//    each once, sorted. A block concerns few patients and users, however many events it holds.
+//  * its entity filter (key_bloom.h): every entity its rows name, ~10 bits each. A block of
+//    reads names as many resources as it has events; as GIN entries they cost PostgreSQL more
+//    than the rest of the block's insert.
+// Blocks stored before migration 0021 list their entities in `keys` as "e|" + entity, and have
+// no filter.
 std::vector<std::string> AuditBlockKeys(const std::vector<AuditRow>& rows);
+std::string AuditBlockEntityBloom(const std::vector<AuditRow>& rows);
 inline std::string PatientKey(std::string_view patient) { return "p|" + std::string(patient); }
 inline std::string EntityKey(std::string_view entity) { return "e|" + std::string(entity); }
 inline std::string AgentKey(std::string_view agent) { return "a|" + std::string(agent); }

@@ -9,6 +9,7 @@
 
 #include "fhir/audit/detail/resources.h"
 #include "fhir/audit/pg/audit_block.h"
+#include "fhir/audit/pg/key_bloom.h"
 #include "fhir/store/pg/queries.h"
 
 namespace fhir::audit::pg {
@@ -40,11 +41,12 @@ constexpr const char* kSearchSelect = FOVEA_SQL_AUDIT_COLUMNS " WHERE true";
 // Append's common case: one batch, one block.
 constexpr PgQuery kAppendBlock{
     "audit.append_block",
-    "INSERT INTO audit_block (recorded_from, recorded_to, event_count, keys, events)"
-    " VALUES ($1::timestamptz, $2::timestamptz, $3::integer, $4::text[], $5)"};
+    "INSERT INTO audit_block (recorded_from, recorded_to, event_count, keys, events, entity_bloom)"
+    " VALUES ($1::timestamptz, $2::timestamptz, $3::integer, $4::text[], $5, $6::bytea)"};
 // Larger batches: one VALUES tuple per block, in one statement (so all or none).
 constexpr const char* kAppendBlocksPrefix =
-    "INSERT INTO audit_block (recorded_from, recorded_to, event_count, keys, events) VALUES ";
+    "INSERT INTO audit_block (recorded_from, recorded_to, event_count, keys, events, entity_bloom)"
+    " VALUES ";
 
 constexpr PgQuery kReadBlock{"audit.read_block",
                              "SELECT events FROM audit_block WHERE block = $1"};
@@ -57,6 +59,9 @@ constexpr const char* kBlockSelect =
 // Blocks read per round trip while a page fills: few for the usual page (a block holds up to
 // kMaxBlockEvents events), more when the filters are rare.
 constexpr int kFirstBlockChunk = 4;
+// An entity_any longer than this is not tested in SQL (a statement that long costs more than
+// decoding the blocks it would skip): AuditRowMatches filters the events instead.
+constexpr std::size_t kMaxEntityProbes = 100;
 constexpr int kMaxBlockChunk = 64;  // at most ~6 MB of decompressed events per round trip
 
 AuditRow RowAt(const PgResult& r, int i) {
@@ -94,7 +99,7 @@ std::vector<PgParam> BlockParams(const std::vector<AuditRow>& rows) {
       [](const AuditRow& a, const AuditRow& b) { return a.recorded < b.recorded; });
   return {common::FormatInstantMicros(first->recorded), common::FormatInstantMicros(last->recorded),
           std::to_string(rows.size()), store::pg::PgTextArray(AuditBlockKeys(rows)),
-          EncodeAuditBlock(rows)};
+          EncodeAuditBlock(rows), store::pg::PgByteaHex(AuditBlockEntityBloom(rows))};
 }
 
 // The events of `q` stored as audit_event rows that come after `cursor` (if set) in the page's
@@ -165,15 +170,31 @@ Result<std::vector<AuditRow>> SearchBlocks(PgConnection& conn, const AuditQuery&
     where += fragment;
     where += std::to_string(params.size());
   };
-  // Only blocks holding every patient, resource and user asked for (the GIN index).
+  // Only blocks holding every patient and user asked for (the GIN index)...
   std::vector<std::string> keys;
   if (!q.patient.empty()) keys.push_back(PatientKey(q.patient));
-  if (!q.entity.empty()) keys.push_back(EntityKey(q.entity));
   if (!q.agent.empty()) keys.push_back(AgentKey(q.agent));
   if (!keys.empty()) {
     add(" AND keys @> $", store::pg::PgTextArray(keys));
     where += "::text[]";
   }
+  // ... and whose entity filter may hold the resource (or one of them) asked for; a block
+  // stored before migration 0021 lists its resources in `keys` instead, and has no filter.
+  auto add_entities = [&](const std::vector<std::string>& entities) {
+    std::vector<std::string> entity_keys;
+    for (const std::string& entity : entities) entity_keys.push_back(EntityKey(entity));
+    add(" AND (keys && $", store::pg::PgTextArray(entity_keys));
+    where += "::text[]";
+    for (const std::string& entity : entities) {
+      const BloomProbe probe = ProbeOf(entity);
+      add(" OR audit_bloom_may_contain(entity_bloom, $", std::to_string(probe.h1));
+      add("::bigint, $", std::to_string(probe.h2));
+      where += "::bigint)";
+    }
+    where += ')';
+  };
+  if (!q.entity.empty()) add_entities({q.entity});
+  if (!q.entity_any.empty() && q.entity_any.size() <= kMaxEntityProbes) add_entities(q.entity_any);
   if (q.recorded_from) add(" AND recorded_to >= $", common::FormatInstantMicros(*q.recorded_from));
   if (q.recorded_until) add(" AND recorded_from < $", common::FormatInstantMicros(*q.recorded_until));
   if (cursor) {
@@ -249,7 +270,7 @@ Status PgAuditStore::Append(const std::vector<AuditRow>& rows) {
     const std::size_t p = params.size();
     sql += "($" + std::to_string(p + 1) + "::timestamptz, $" + std::to_string(p + 2) +
            "::timestamptz, $" + std::to_string(p + 3) + "::integer, $" + std::to_string(p + 4) +
-           "::text[], $" + std::to_string(p + 5) + ")";
+           "::text[], $" + std::to_string(p + 5) + ", $" + std::to_string(p + 6) + "::bytea)";
     for (PgParam& value : block) params.push_back(std::move(value));
   }
   FOVEA_ASSIGN_OR_RETURN(PgResult r,

@@ -66,6 +66,17 @@ std::string PgTextArray(const std::vector<std::string>& values) {
   return out + "}";
 }
 
+std::string PgByteaHex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + 2 * bytes.size());
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return out;
+}
+
 // A connection left in pipeline mode (ExecuteCached could not read its results back) takes
 // no further commands: it is as good as broken.
 bool PgConnection::healthy() const {

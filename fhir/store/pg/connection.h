@@ -34,6 +34,8 @@ using PgParam = std::optional<std::string>;
 
 // `values` as a text[] literal parameter ({"a","b"}), quoted and escaped.
 std::string PgTextArray(const std::vector<std::string>& values);
+// `bytes` as a bytea literal parameter in hex form (\x0aff...).
+std::string PgByteaHex(std::string_view bytes);
 
 // Owns a PGresult. Values are text-format.
 class PgResult {

@@ -24,6 +24,7 @@ std::string_view EmbeddedMigration0017();
 std::string_view EmbeddedMigration0018();
 std::string_view EmbeddedMigration0019();
 std::string_view EmbeddedMigration0020();
+std::string_view EmbeddedMigration0021();
 
 namespace fhir::store::pg {
 namespace {
@@ -67,6 +68,7 @@ const std::vector<Migration>& AllMigrations() {
       {18, "partial_value_indexes", EmbeddedMigration0018()},
       {19, "audit_event_targets", EmbeddedMigration0019()},
       {20, "audit_block_keys_lz4", EmbeddedMigration0020()},
+      {21, "audit_block_entity_bloom", EmbeddedMigration0021()},
   };
   return kAll;
 }

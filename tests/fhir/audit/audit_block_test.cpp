@@ -1,5 +1,6 @@
 // fhir/audit/pg/audit_block: a block's text round-trips every byte of every field, numbers its
-// events from the block, refuses text it did not make, and lists what the block is found by.
+// events from the block, refuses text it did not make, and keys and filters what the block is
+// found by.
 // (audit_store_pgtest.cpp stores and searches blocks in PostgreSQL.)
 
 #include "fhir/audit/pg/audit_block.h"
@@ -9,6 +10,8 @@
 #include <chrono>
 #include <string>
 #include <vector>
+
+#include "fhir/audit/pg/key_bloom.h"
 
 namespace {
 
@@ -93,14 +96,21 @@ BOOST_AUTO_TEST_CASE(TextItDidNotMakeIsRefused) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(KeysAreEachPatientResourceAndUserOnce) {
+// Patients and users are the GIN keys; resources go into the block's filter (migration 0021).
+BOOST_AUTO_TEST_CASE(KeysAreEachPatientAndUserOnceAndResourcesAreFiltered) {
   std::vector<AuditRow> rows = {Row(0), Row(1), Row(2), Row(3), Row(4)};
   const std::vector<std::string> keys = block::AuditBlockKeys(rows);
-  const std::vector<std::string> expected = {
-      "a|Practitioner/p0", "a|Practitioner/p1", "e|Observation/o0", "e|Observation/o1",
-      "e|Observation/o2",  "e|Observation/o3",  "e|Observation/o4", "p|Patient/0",
-      "p|Patient/1",       "p|Patient/2"};
+  const std::vector<std::string> expected = {"a|Practitioner/p0", "a|Practitioner/p1",
+                                             "p|Patient/0", "p|Patient/1", "p|Patient/2"};
   BOOST_TEST(keys == expected, boost::test_tools::per_element());
+
+  rows[1].entity.clear();  // nothing to filter on: no such key in the filter either
+  const std::string filter = block::AuditBlockEntityBloom(rows);
+  BOOST_TEST(filter == block::MakeBloom({"Observation/o0", "Observation/o2", "Observation/o3",
+                                         "Observation/o4"}));
+  for (const AuditRow& row : rows) {
+    if (!row.entity.empty()) BOOST_TEST(block::BloomMayContain(filter, block::ProbeOf(row.entity)));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -324,13 +324,14 @@ BOOST_AUTO_TEST_CASE(EveryResourceOfATransactionFindsItsAuditEvent) {
   BOOST_TEST(Count("SELECT count(*) FROM audit_event WHERE targets = ARRAY['Observation/single']") == 1);
 }
 
-// A block's keys (one per resource read: a few hundred random ids) are compressed with the
-// codec its events get, lz4 where the server has it (migrations 0016 and 0020), not pglz.
+// A block's keys (one per patient and user: a few hundred random ids when the block's reads
+// concern that many patients) are compressed with the codec its events get, lz4 where the
+// server has it (migrations 0016 and 0020), not pglz.
 BOOST_AUTO_TEST_CASE(BlockKeysAreCompressedLikeTheirEvents) {
   std::vector<AuditRow> batch;
   for (int n = 0; n < 200; ++n) {
-    AuditRecord r = Workload(4 * n);  // reads, each of its own Observation
-    r.entities = {"Observation/" + std::to_string(1'000'003 * n) + "-a-longer-id-" + std::to_string(n)};
+    AuditRecord r = Workload(4 * n);  // reads, each of its own patient
+    r.patients = {"Patient/" + std::to_string(1'000'003 * n) + "-a-longer-id-" + std::to_string(n)};
     batch.push_back(fhir::audit::AuditRowFor(r));
   }
   BOOST_REQUIRE(audit_store.Append(batch).ok());

@@ -17,6 +17,7 @@
 
 #include "fhir/audit/in_memory_audit_store.h"
 #include "fhir/audit/pg/audit_block.h"
+#include "fhir/audit/pg/key_bloom.h"
 #include "fhir/audit/pg/pg_audit_store.h"
 #include "fhir/store/pg/connection_pool.h"
 #include "fhir/store/pg/queries.h"
@@ -536,6 +537,100 @@ BOOST_AUTO_TEST_CASE(ARareMatchIsFoundPastManyBlocksWithout) {
                        : std::vector<std::string>{"req-149", "req-0"};
       BOOST_TEST(Collect(pg, q, 1) == expected, boost::test_tools::per_element());
       BOOST_TEST(Collect(pg, q, 5) == expected, boost::test_tools::per_element());
+    }
+  }
+}
+
+// Migration 0021's audit_bloom_may_contain and BloomMayContain give the same answer for every
+// key, in the filter or not, at several filter sizes: a search in SQL finds what C++ stored.
+BOOST_AUTO_TEST_CASE(TheSqlFilterTestAgreesWithBloomMayContain) {
+  auto conn = pool.Acquire();
+  BOOST_REQUIRE(conn.has_value());
+  for (int count : {0, 5, 200, 1000}) {
+    std::vector<std::string> keys;
+    for (int n = 0; n < count; ++n) keys.push_back("Observation/in-" + std::to_string(n));
+    const std::string filter =
+        fhir::audit::pg::MakeBloom(std::vector<std::string_view>(keys.begin(), keys.end()));
+    std::vector<std::string> probes = keys;
+    for (int n = 0; n < 3000; ++n) probes.push_back("Observation/out-" + std::to_string(n));
+    std::vector<std::string> h1s, h2s;
+    std::string expected;
+    for (const std::string& key : probes) {
+      const fhir::audit::pg::BloomProbe probe = fhir::audit::pg::ProbeOf(key);
+      h1s.push_back(std::to_string(probe.h1));
+      h2s.push_back(std::to_string(probe.h2));
+      expected += fhir::audit::pg::BloomMayContain(filter, probe) ? 't' : 'f';
+    }
+    auto r = (*conn)->ExecuteUnprepared(
+        {"test.bloom",
+         "SELECT string_agg(CASE WHEN audit_bloom_may_contain($1::bytea, h1, h2) THEN 't' ELSE 'f'"
+         " END, '' ORDER BY i) FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS p(h1, h2, i)"},
+        {fhir::store::pg::PgByteaHex(filter), fhir::store::pg::PgTextArray(h1s),
+         fhir::store::pg::PgTextArray(h2s)});
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST_CONTEXT(count << " keys") {
+      BOOST_TEST(std::string(r->Get(0, 0)) == expected);
+      BOOST_TEST(expected.substr(0, keys.size()) == std::string(keys.size(), 't'));
+    }
+  }
+}
+
+// A block's patients and users are its GIN keys, its resources are in its filter: the keys of
+// a block of reads stay a handful however many resources were read. Searches by resource (one
+// or any of several) find the block's events through the filter.
+BOOST_AUTO_TEST_CASE(ABlockKeysItsPatientsAndUsersAndFiltersItsResources) {
+  const std::vector<AuditRow> rows = Rows(40);
+  BOOST_REQUIRE(pg.Append(rows).ok());
+  BOOST_TEST(Count(pool, "SELECT count(*) FROM audit_block, unnest(keys) k WHERE k LIKE 'e|%'") == 0);
+  // Patients p0..p4, agents prac-1 and prac-2.
+  BOOST_TEST(Count(pool, "SELECT sum(cardinality(keys)) FROM audit_block") == 7);
+  BOOST_TEST(Count(pool, "SELECT count(*) FROM audit_block WHERE entity_bloom IS NOT NULL") == 1);
+  for (const char* entity : {"Observation/o3", "Observation/o6", "Observation/none"}) {
+    BOOST_TEST_CONTEXT(entity) {
+      AuditQuery q;
+      q.entity = entity;
+      BOOST_TEST(Collect(pg, q, 4) ==
+                 Expected(rows, [&](const AuditRow& r) { return r.entity == entity; }));
+      q = {};
+      q.entity_any = {entity, "Observation/o1"};
+      BOOST_TEST(Collect(pg, q, 4) == Expected(rows, [&](const AuditRow& r) {
+                   return r.entity == entity || r.entity == "Observation/o1";
+                 }));
+    }
+  }
+}
+
+// A block stored before migration 0021 lists its resources as "e|" keys and has no filter: a
+// search by resource still finds its events, beside those of a block stored since.
+BOOST_AUTO_TEST_CASE(ABlockStoredBeforeFiltersIsFoundByItsEntityKeys) {
+  const std::vector<AuditRow> rows = Rows(24);
+  const std::vector<AuditRow> old_rows = Slice(rows, 0, 12);
+  std::vector<std::string> keys = fhir::audit::pg::AuditBlockKeys(old_rows);
+  for (const AuditRow& row : old_rows) {
+    if (!row.entity.empty()) keys.push_back(fhir::audit::pg::EntityKey(row.entity));
+  }
+  {
+    auto conn = pool.Acquire();
+    BOOST_REQUIRE(conn.has_value());
+    auto r = (*conn)->ExecuteUnprepared(
+        {"test.old_block",
+         "INSERT INTO audit_block (recorded_from, recorded_to, event_count, keys, events)"
+         " VALUES ($1::timestamptz, $2::timestamptz, 12, $3::text[], $4)"},
+        {common::FormatInstantMicros(old_rows.front().recorded),
+         common::FormatInstantMicros(old_rows.back().recorded),
+         fhir::store::pg::PgTextArray(keys), fhir::audit::pg::EncodeAuditBlock(old_rows)});
+    BOOST_REQUIRE(r.has_value());
+  }
+  BOOST_REQUIRE(pg.Append(Slice(rows, 12, 24)).ok());
+  for (bool oldest_first : {false, true}) {
+    BOOST_TEST_CONTEXT("oldest_first " << oldest_first) {
+      AuditQuery q;
+      q.oldest_first = oldest_first;
+      q.entity = "Observation/o2";
+      const std::vector<std::string> expected = Expected(
+          rows, [](const AuditRow& r) { return r.entity == "Observation/o2"; }, oldest_first);
+      BOOST_TEST(expected.size() == 3u);  // in both blocks
+      BOOST_TEST(Collect(pg, q, 2) == expected);
     }
   }
 }
