@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/thread_name.h"
+#include "fhir/audit/audit_lines.h"
 #include "fhir/audit/detail/resources.h"
 
 namespace fhir::audit {
@@ -20,10 +21,13 @@ namespace {
 // At most this many request ids in one log line.
 constexpr std::size_t kMaxLoggedRequestIds = 20;
 
-std::string RequestIds(const std::vector<AuditRow>& batch) {
+// The request ids of a batch that could not be stored, for the log line (never its content).
+std::string RequestIds(std::string_view lines) {
+  Result<std::vector<AuditRow>> batch = ParseAuditLines(lines);
+  if (!batch.has_value()) return "-";
   std::string ids;
   std::size_t n = 0;
-  for (const AuditRow& r : batch) {
+  for (const AuditRow& r : *batch) {
     if (r.request_id.empty()) continue;
     if (n == kMaxLoggedRequestIds) {
       ids += " ...";
@@ -33,6 +37,13 @@ std::string RequestIds(const std::vector<AuditRow>& batch) {
     ids += r.request_id;
   }
   return ids.empty() ? "-" : ids;
+}
+
+// The offset just past the `n`th line of `lines` (which has more than n).
+std::size_t EndOfLines(std::string_view lines, std::size_t n) {
+  std::size_t end = 0;
+  for (std::size_t i = 0; i < n; ++i) end = lines.find('\n', end) + 1;
+  return end;
 }
 
 // Zero sizes would stall the writer or every caller: at least one of each.
@@ -69,25 +80,28 @@ AuditLog::~AuditLog() { Stop(); }
 void AuditLog::Record(AuditRecord record) {
   if (record.recorded == common::TimePoint{}) record.recorded = clock_.Now();
   ++recorded_;
-  // The row is made here, in the request's thread, so that the record's dozen strings are
-  // freed by the thread that allocated them. Handed to the writer and freed there, they left
-  // every request thread allocating without ever getting memory back in its own cache, which
-  // sends glibc's malloc down its slow path (arena lock, consolidation). The row's few strings
-  // still cross; making it here costs ~0.6 us (docs/PERFORMANCE.md, security).
-  AuditRow row = AuditRowFor(std::move(record));
+  // The line is made here, in the request's thread, into a buffer of its own that is reused,
+  // and copied into the queue's: no string made here is freed by the writer. Handing over
+  // strings (the record's, then a row's) left the request threads allocating without ever
+  // getting memory back in their own caches, which sends glibc's malloc down its slow path
+  // (arena lock, consolidation; docs/PERFORMANCE.md, security).
+  thread_local std::string line;
+  line.clear();
+  AppendAuditLine(line, record);
   {
     std::unique_lock lock(mu_);
-    not_full_cv_.wait(lock, [&] { return queue_.size() < options_.queue_capacity || stopped_; });
+    not_full_cv_.wait(lock, [&] { return pending_count_ < options_.queue_capacity || stopped_; });
     if (!stopped_) {
-      queue_.push_back(std::move(row));
+      pending_ += line;
+      ++pending_count_;
       ++enqueued_;
       // Wake the writer when it may be idle (first record) or lingering for a full batch.
-      if (queue_.size() == 1 || queue_.size() >= options_.max_batch) work_cv_.notify_one();
+      if (pending_count_ == 1 || pending_count_ >= options_.max_batch) work_cv_.notify_one();
       return;
     }
   }
   // The writer is gone (after Stop): store it here rather than lose it.
-  Store({std::move(row)});
+  Store(line, 1);
 }
 
 void AuditLog::Flush() {
@@ -120,26 +134,30 @@ AuditLogStats AuditLog::stats() const {
 }
 
 void AuditLog::Run() {
+  std::string batch;
   std::unique_lock lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) break;  // stopping, and nothing left
+    work_cv_.wait(lock, [&] { return stopping_ || pending_count_ > 0; });
+    if (pending_count_ == 0) break;  // stopping, and nothing left
     // Let the batch fill, unless someone waits for it.
     const auto deadline = std::chrono::steady_clock::now() + options_.linger;
     work_cv_.wait_until(lock, deadline, [&] {
-      return stopping_ || queue_.size() >= options_.max_batch || flush_until_ > taken_;
+      return stopping_ || pending_count_ >= options_.max_batch || flush_until_ > taken_;
     });
-    const std::size_t n = std::min(queue_.size(), options_.max_batch);
-    std::vector<AuditRow> batch;
-    batch.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+    const std::size_t n = std::min(pending_count_, options_.max_batch);
+    batch.clear();
+    if (n == pending_count_) {
+      batch.swap(pending_);
+    } else {
+      const std::size_t end = EndOfLines(pending_, n);
+      batch.assign(pending_, 0, end);
+      pending_.erase(0, end);
     }
+    pending_count_ -= n;
     taken_ += n;
     not_full_cv_.notify_all();
     lock.unlock();
-    Store(batch);
+    Store(batch, n);
     lock.lock();
     finished_ += n;
     done_cv_.notify_all();
@@ -149,8 +167,8 @@ void AuditLog::Run() {
   done_cv_.notify_all();
 }
 
-void AuditLog::Store(const std::vector<AuditRow>& batch) {
-  if (batch.empty()) return;
+void AuditLog::Store(std::string_view lines, std::size_t count) {
+  if (count == 0) return;
   Status st;
   // Set once an attempt failed in a way that may hide a commit (the connection dropped after
   // COMMIT, say): from then on each attempt first checks whether the batch is there already,
@@ -160,14 +178,14 @@ void AuditLog::Store(const std::vector<AuditRow>& batch) {
   const int attempts = options_.max_attempts;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     if (maybe_committed) {
-      Result<bool> stored = Stored(batch.front());
+      Result<bool> stored = Stored(lines);
       if (stored.has_value() && *stored) {
         st = Status::Ok();
         break;
       }
-      st = stored.has_value() ? store_.Append(batch) : stored.error();
+      st = stored.has_value() ? store_.AppendLines(lines) : stored.error();
     } else {
-      st = store_.Append(batch);
+      st = store_.AppendLines(lines);
     }
     if (st.ok()) break;
     // kInvalid: the statement was refused as it stands (nothing committed; retrying is futile).
@@ -178,17 +196,20 @@ void AuditLog::Store(const std::vector<AuditRow>& batch) {
     backoff *= 2;
   }
   if (st.ok()) {
-    written_ += batch.size();
+    written_ += count;
     return;
   }
-  failed_ += batch.size();
-  common::LogError("audit: " + std::to_string(batch.size()) +
-                   " AuditEvents could not be stored (" +
+  failed_ += count;
+  common::LogError("audit: " + std::to_string(count) + " AuditEvents could not be stored (" +
                    std::string(common::StatusCodeName(st.code())) + "); requests: " +
-                   RequestIds(batch));
+                   RequestIds(lines));
 }
 
-Result<bool> AuditLog::Stored(const AuditRow& first) {
+Result<bool> AuditLog::Stored(std::string_view lines) {
+  FOVEA_ASSIGN_OR_RETURN(std::vector<AuditRow> rows,
+                         ParseAuditLines(lines.substr(0, EndOfLines(lines, 1))));
+  if (rows.empty()) return false;
+  const AuditRow& first = rows.front();
   // The same microsecond, subtype and agent: a handful of rows at most; the content decides.
   AuditQuery q;
   q.recorded_from = first.recorded;

@@ -7,8 +7,8 @@
 //    Provenance (ProvenanceCompanion, a resource) through ResourceStore::WriteWith, so they
 //    commit (or not) in the write's own statement.
 //  * Everything else (reads, searches, failed requests, logins, deliveries): AuditLog::Record
-//    queues the record and returns; a background thread appends AuditEvent rows in batches, one
-//    AuditStore::Append each. Flush waits for what was recorded before; Stop and the destructor
+//    queues the record's line (audit_lines.h) and returns; a background thread appends them in
+//    batches, one AuditStore::AppendLines each. Flush waits for what was recorded before; Stop and the destructor
 //    store everything still queued, so a clean shutdown loses nothing. A crash loses what was
 //    queued and not yet stored (at most one linger period plus a full queue).
 //
@@ -19,8 +19,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -53,7 +54,7 @@ common::Result<store::ResourceVersion> ProvenanceCompanion(
 struct AuditLogOptions {
   // Record blocks while this many records wait (backpressure: a record is never dropped).
   std::size_t queue_capacity = 10'000;
-  std::size_t max_batch = 200;  // AuditEvents per AuditStore::Append
+  std::size_t max_batch = 200;  // AuditEvents per AuditStore::AppendLines
   // How long the writer waits for a batch to fill before storing what it has.
   std::chrono::milliseconds linger{20};
   // Store attempts per batch; between them the writer sleeps `first_backoff`, doubling.
@@ -78,8 +79,8 @@ class AuditLog {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Turns `record` into its row (AuditRowFor), queues it and returns, unless the queue is full
-  // (then it waits for room). An unset `recorded` is stamped with the clock's now, here. After
+  // Turns `record` into its line (AppendAuditLine, in the caller's thread), queues it and
+  // returns, unless the queue is full (then it waits for room). An unset `recorded` is stamped with the clock's now, here. After
   // Stop, stores it synchronously instead.
   void Record(AuditRecord record);
   // Returns when every record queued before the call has been stored or given up on.
@@ -91,11 +92,11 @@ class AuditLog {
 
  private:
   void Run();
-  // Stores one batch, with retries; updates the counters.
-  void Store(const std::vector<AuditRow>& batch);
-  // After a failed Append that may have committed anyway (its answer lost): whether `first`,
-  // the batch's first row, is stored. Append is all or nothing, so that answers for the batch.
-  common::Result<bool> Stored(const AuditRow& first);
+  // Stores one batch of `count` lines, with retries; updates the counters.
+  void Store(std::string_view lines, std::size_t count);
+  // After a failed AppendLines that may have committed anyway (its answer lost): whether the
+  // first of `lines` is stored. AppendLines is all or nothing, so that answers for the batch.
+  common::Result<bool> Stored(std::string_view lines);
 
   AuditStore& store_;
   const common::Clock& clock_;
@@ -105,7 +106,10 @@ class AuditLog {
   std::condition_variable work_cv_;      // the writer: records arrived, flush or stop asked
   std::condition_variable not_full_cv_;  // Record: room in the queue, or stopped
   std::condition_variable done_cv_;      // Flush: a batch finished
-  std::deque<AuditRow> queue_;           // GUARDED_BY(mu_): the rows Run stores
+  // GUARDED_BY(mu_): the lines Run stores, and how many. Run takes the buffer whole (a swap)
+  // when it holds at most a batch, so both buffers keep their capacity: no allocation per event.
+  std::string pending_;
+  std::size_t pending_count_ = 0;
   std::uint64_t enqueued_ = 0;           // GUARDED_BY(mu_): records ever queued
   std::uint64_t taken_ = 0;              // GUARDED_BY(mu_): records the writer took
   std::uint64_t finished_ = 0;           // GUARDED_BY(mu_): records stored or given up on

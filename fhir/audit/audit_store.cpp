@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/json.h"
+#include "fhir/audit/audit_lines.h"
 #include "fhir/audit/detail/resources.h"
 #include "fhir/model/ids.h"
 
@@ -39,10 +40,26 @@ void AppendStrings(std::string& out, std::string_view key, const std::vector<std
   out += ']';
 }
 
-// The record's fields that have no column, as compact JSON (one pass of string appends: this
-// runs for every request).
-std::string RecordDetailsJson(const AuditRecord& r) {
-  std::string out = "{\"i\":";
+std::string Field(const common::JsonValue& json, std::string_view key) {
+  const common::JsonValue* v = json.Find(key);
+  return v != nullptr && v->is_string() ? v->scalar() : std::string();
+}
+
+std::vector<std::string> Strings(const common::JsonValue& json, std::string_view key) {
+  std::vector<std::string> out;
+  const common::JsonValue* v = json.Find(key);
+  if (v == nullptr || !v->is_array()) return out;
+  for (const common::JsonValue& item : v->items()) out.push_back(item.scalar());
+  return out;
+}
+
+}  // namespace
+
+namespace detail {
+
+// One pass of string appends: this runs for every request.
+void AppendRecordDetailsJson(std::string& out, const AuditRecord& r) {
+  out += "{\"i\":";
   common::AppendJsonString(out, InteractionCode(r.interaction));
   if (r.http_status != 0) out += ",\"h\":" + std::to_string(r.http_status);
   AppendMember(out, "f", r.failure);
@@ -88,25 +105,8 @@ std::string RecordDetailsJson(const AuditRecord& r) {
   if (r.provenance_in_row) out += ",\"pv\":true";
   AppendMember(out, "Q", r.query);
   out += '}';
-  return out;
 }
 
-std::string Field(const common::JsonValue& json, std::string_view key) {
-  const common::JsonValue* v = json.Find(key);
-  return v != nullptr && v->is_string() ? v->scalar() : std::string();
-}
-
-std::vector<std::string> Strings(const common::JsonValue& json, std::string_view key) {
-  std::vector<std::string> out;
-  const common::JsonValue* v = json.Find(key);
-  if (v == nullptr || !v->is_array()) return out;
-  for (const common::JsonValue& item : v->items()) out.push_back(item.scalar());
-  return out;
-}
-
-}  // namespace
-
-namespace detail {
 
 common::Status CheckAuditRows(const std::vector<AuditRow>& rows) {
   for (const AuditRow& row : rows) {
@@ -135,6 +135,11 @@ AuditPage PageOf(std::vector<AuditRow> sorted, int count) {
 }
 
 }  // namespace detail
+
+common::Status AuditStore::AppendLines(std::string_view lines) {
+  FOVEA_ASSIGN_OR_RETURN(std::vector<AuditRow> rows, ParseAuditLines(lines));
+  return Append(rows);
+}
 
 bool AuditRowMatches(const AuditRow& row, const AuditQuery& q) {
   auto same = [](const std::string& wanted, const std::string& value) {
@@ -165,7 +170,7 @@ AuditRow RowWithoutStrings(const AuditRecord& record) {
   row.action = ActionCode(record.action.value_or(DefaultAction(record.interaction)));
   row.outcome = static_cast<int>(detail::RecordOutcome(record));
   if (!record.entities.empty()) row.entity = VersionlessReference(record.entities.front());
-  row.content = RecordDetailsJson(record);
+  detail::AppendRecordDetailsJson(row.content, record);
   return row;
 }
 

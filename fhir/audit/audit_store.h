@@ -39,7 +39,7 @@ struct AuditRow {
   // resource the write changed, version-less and in the record's order ("Observation/1"). The
   // entity filter looks here as well as at `entity`, so a transaction is found by each entry.
   std::vector<std::string> targets;
-  // The rest of the record (RecordDetailsJson): interaction, status, failure, user, roles,
+  // The rest of the record (AppendRecordDetailsJson): interaction, status, failure, user, roles,
   // token, every patient and entity, query, ... Opaque to the stores.
   std::string content;
 };
@@ -95,6 +95,10 @@ class AuditStore {
   // Appends rows (their seq is ignored and assigned) in one transaction: all or none. kInvalid,
   // storing nothing, when a row has no subtype or content.
   virtual common::Status Append(const std::vector<AuditRow>& rows) = 0;
+  // The same for rows as AuditLines text (audit_lines.h), AuditLog's form: all or none;
+  // kInvalid, storing nothing, when the text is not such lines. This default parses them and
+  // calls Append; PgAuditStore stores the text as it is.
+  virtual common::Status AppendLines(std::string_view lines);
   // kNotFound when there is no such row.
   virtual common::Result<AuditRow> Read(std::int64_t seq) = 0;
   virtual common::Result<AuditPage> Search(const AuditQuery& query) = 0;

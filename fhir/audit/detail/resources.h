@@ -29,6 +29,9 @@ common::JsonValue Coding(std::string_view system, std::string_view code,
 common::JsonValue CodeableConcept(std::string_view system, std::string_view code,
                                   std::string_view display);
 
+// The record's fields that no AuditRow column holds, as compact JSON: AuditRow::content.
+void AppendRecordDetailsJson(std::string& out, const AuditRecord& record);
+
 // OK when every row can be stored: subtype and content set (NOT NULL columns). Else kInvalid,
 // a caller's bug; AuditStore implementations check it before writing anything.
 common::Status CheckAuditRows(const std::vector<AuditRow>& rows);

@@ -12,11 +12,13 @@
 // kBlockSeqBase + block * kMaxBlockEvents + the event's place in the block.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "fhir/audit/audit_lines.h"
 #include "fhir/audit/audit_store.h"
 
 namespace fhir::audit::pg {
@@ -33,10 +35,8 @@ inline std::int64_t BlockSeq(std::int64_t block, std::int64_t ordinal) {
 inline std::int64_t BlockOfSeq(std::int64_t seq) { return (seq - kBlockSeqBase) / kMaxBlockEvents; }
 inline std::int64_t OrdinalOfSeq(std::int64_t seq) { return (seq - kBlockSeqBase) % kMaxBlockEvents; }
 
-// The events of one block as stored: one line per row, its fields (recorded as microseconds
-// since the epoch, then AuditRow's columns in declaration order) tab-separated, each escaped
-// (backslash, tab, newline, carriage return and NUL) so that any text round-trips. Their seq is
-// not stored: it follows from the block and the line.
+// The events of one block as stored: their AuditLines (fhir/audit/audit_lines.h), at most
+// kMaxBlockEvents. Their seq is not stored: it follows from the block and the line.
 std::string EncodeAuditBlock(const std::vector<AuditRow>& rows);
 // The rows of a stored block, seq set. kInternal when the text is not what EncodeAuditBlock
 // makes (the message names no content).
@@ -50,8 +50,9 @@ common::Result<std::vector<AuditRow>> DecodeAuditBlock(std::string_view text, st
 //    than the rest of the block's insert.
 // Blocks stored before migration 0021 list their entities in `keys` as "e|" + entity, and have
 // no filter.
-std::vector<std::string> AuditBlockKeys(const std::vector<AuditRow>& rows);
-std::string AuditBlockEntityBloom(const std::vector<AuditRow>& rows);
+// Both of the lines of one block (IndexAuditLines).
+std::vector<std::string> AuditBlockKeys(std::span<const AuditLineKeys> lines);
+std::string AuditBlockEntityBloom(std::span<const AuditLineKeys> lines);
 inline std::string PatientKey(std::string_view patient) { return "p|" + std::string(patient); }
 inline std::string EntityKey(std::string_view entity) { return "e|" + std::string(entity); }
 inline std::string AgentKey(std::string_view agent) { return "a|" + std::string(agent); }

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 
+#include "fhir/audit/audit_lines.h"
 #include "fhir/audit/detail/resources.h"
 #include "fhir/audit/pg/audit_block.h"
 #include "fhir/audit/pg/key_bloom.h"
@@ -92,14 +94,22 @@ std::int64_t Micros(common::TimePoint t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
-// The parameters of one block (EncodeAuditBlock's text and what it is found by).
-std::vector<PgParam> BlockParams(const std::vector<AuditRow>& rows) {
+// The parameters of one block: `lines[from, to)` of `text`, and what the block is found by.
+std::vector<PgParam> BlockParams(std::string_view text, const AuditLinesIndex& index,
+                                 std::size_t from, std::size_t to) {
+  const std::span<const AuditLineKeys> lines(index.lines.data() + from, to - from);
   auto [first, last] = std::minmax_element(
-      rows.begin(), rows.end(),
-      [](const AuditRow& a, const AuditRow& b) { return a.recorded < b.recorded; });
-  return {common::FormatInstantMicros(first->recorded), common::FormatInstantMicros(last->recorded),
-          std::to_string(rows.size()), store::pg::PgTextArray(AuditBlockKeys(rows)),
-          EncodeAuditBlock(rows), store::pg::PgByteaHex(AuditBlockEntityBloom(rows))};
+      lines.begin(), lines.end(), [](const AuditLineKeys& a, const AuditLineKeys& b) {
+        return a.recorded_micros < b.recorded_micros;
+      });
+  auto instant = [](std::int64_t micros) {
+    return common::FormatInstantMicros(common::TimePoint(std::chrono::microseconds(micros)));
+  };
+  const std::size_t begin = from == 0 ? 0 : index.lines[from - 1].end;
+  return {instant(first->recorded_micros), instant(last->recorded_micros),
+          std::to_string(lines.size()), store::pg::PgTextArray(AuditBlockKeys(lines)),
+          std::string(text.substr(begin, index.lines[to - 1].end - begin)),
+          store::pg::PgByteaHex(AuditBlockEntityBloom(lines))};
 }
 
 // The events of `q` stored as audit_event rows that come after `cursor` (if set) in the page's
@@ -252,20 +262,24 @@ Result<std::vector<AuditRow>> SearchBlocks(PgConnection& conn, const AuditQuery&
 
 Status PgAuditStore::Append(const std::vector<AuditRow>& rows) {
   FOVEA_RETURN_IF_ERROR(detail::CheckAuditRows(rows));
-  if (rows.empty()) return Status::Ok();
+  return AppendLines(EncodeAuditBlock(rows));
+}
+
+Status PgAuditStore::AppendLines(std::string_view lines) {
+  FOVEA_ASSIGN_OR_RETURN(AuditLinesIndex index, IndexAuditLines(lines));
+  const std::size_t n = index.lines.size();
+  if (n == 0) return Status::Ok();
   FOVEA_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  if (rows.size() <= static_cast<std::size_t>(kMaxBlockEvents)) {
-    FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kAppendBlock, BlockParams(rows)));
+  constexpr auto kMax = static_cast<std::size_t>(kMaxBlockEvents);
+  if (n <= kMax) {
+    FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kAppendBlock, BlockParams(lines, index, 0, n)));
     return Status::Ok();
   }
   // Assembled from constant fragments only; every value is a parameter.
   std::string sql = kAppendBlocksPrefix;
   std::vector<PgParam> params;
-  for (std::size_t from = 0; from < rows.size(); from += kMaxBlockEvents) {
-    const std::size_t to = std::min(rows.size(), from + static_cast<std::size_t>(kMaxBlockEvents));
-    std::vector<PgParam> block =
-        BlockParams(std::vector<AuditRow>(rows.begin() + static_cast<std::ptrdiff_t>(from),
-                                          rows.begin() + static_cast<std::ptrdiff_t>(to)));
+  for (std::size_t from = 0; from < n; from += kMax) {
+    std::vector<PgParam> block = BlockParams(lines, index, from, std::min(n, from + kMax));
     if (from > 0) sql += ',';
     const std::size_t p = params.size();
     sql += "($" + std::to_string(p + 1) + "::timestamptz, $" + std::to_string(p + 2) +

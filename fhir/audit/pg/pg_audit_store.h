@@ -12,6 +12,7 @@
 // fragments, every value a parameter. Thread-safe: every call borrows a connection from the pool.
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "fhir/audit/audit_store.h"
@@ -27,6 +28,9 @@ class PgAuditStore final : public AuditStore {
   // The rows as blocks, in one statement: all or none. kUnavailable when the database cannot be
   // reached.
   common::Status Append(const std::vector<AuditRow>& rows) override;
+  // The lines as blocks, stored as they are (a block's `events` is its lines); otherwise as
+  // Append.
+  common::Status AppendLines(std::string_view lines) override;
   common::Result<AuditRow> Read(std::int64_t seq) override;
   // Newest first unless `oldest_first`; ties on `recorded` in seq order. A cursor (after_seq)
   // whose row does not exist gives an empty page.

@@ -99,13 +99,17 @@ BOOST_AUTO_TEST_CASE(TextItDidNotMakeIsRefused) {
 // Patients and users are the GIN keys; resources go into the block's filter (migration 0021).
 BOOST_AUTO_TEST_CASE(KeysAreEachPatientAndUserOnceAndResourcesAreFiltered) {
   std::vector<AuditRow> rows = {Row(0), Row(1), Row(2), Row(3), Row(4)};
-  const std::vector<std::string> keys = block::AuditBlockKeys(rows);
+  rows[1].entity.clear();  // nothing to filter on: no such key in the filter either
+  rows[2].patient = "Patient/\\2";  // escaped in the line, unescaped in its key
+  const std::string text = block::EncodeAuditBlock(rows);
+  auto index = fhir::audit::IndexAuditLines(text);
+  BOOST_REQUIRE(index.has_value());
+  const std::vector<std::string> keys = block::AuditBlockKeys(index->lines);
   const std::vector<std::string> expected = {"a|Practitioner/p0", "a|Practitioner/p1",
-                                             "p|Patient/0", "p|Patient/1", "p|Patient/2"};
+                                             "p|Patient/0", "p|Patient/1", "p|Patient/\\2"};
   BOOST_TEST(keys == expected, boost::test_tools::per_element());
 
-  rows[1].entity.clear();  // nothing to filter on: no such key in the filter either
-  const std::string filter = block::AuditBlockEntityBloom(rows);
+  const std::string filter = block::AuditBlockEntityBloom(index->lines);
   BOOST_TEST(filter == block::MakeBloom({"Observation/o0", "Observation/o2", "Observation/o3",
                                          "Observation/o4"}));
   for (const AuditRow& row : rows) {
