@@ -724,6 +724,7 @@ OAuthReply TokenService::Revoke(const Form& form, const Caller& caller) {
         }
         std::lock_guard lock(cache_mu_);
         revoked_.insert(jti);
+        ++revocation_generation_;
         event.username = StringClaim(jwt->claims, "sub");
       }
     }
@@ -777,7 +778,9 @@ void TokenService::RefreshRevocations() {
   auto ids = store_.RevokedAccessTokens();
   if (!ids.has_value()) return;  // keep the last known set; tokens are short-lived anyway
   std::lock_guard lock(cache_mu_);
-  for (std::string& id : *ids) revoked_.insert(std::move(id));
+  bool added = false;
+  for (std::string& id : *ids) added |= revoked_.insert(std::move(id)).second;
+  if (added) ++revocation_generation_;
 }
 
 common::Result<Principal> TokenService::Authenticate(std::string_view access_token) {
@@ -793,6 +796,31 @@ common::Result<std::shared_ptr<const Principal>> TokenService::AuthenticateShare
   if (access_token.size() > kMaxTokenBytes) return fail("The access token is too long");
   RefreshRevocations();
   common::TimePoint now = clock_.Now();
+  // The token this thread verified last. A kept-alive connection sends the same token with
+  // every request and one thread serves them all (HttpServer), so this answers almost every
+  // request without the shared cache's lock and hash (docs/PERFORMANCE.md, security). Trusted
+  // only for this service, the whole token equal, and no revocation since it was checked (the
+  // generation is read before the revoked set, so a revocation racing the check moves it).
+  struct LastVerified {
+    std::uint64_t service = 0;
+    std::uint64_t generation = 0;
+    std::string token;
+    std::shared_ptr<const Principal> principal;
+  };
+  thread_local LastVerified last;
+  const std::uint64_t generation = revocation_generation_.load();
+  if (last.principal && last.service == instance_id_ && last.generation == generation &&
+      last.token == access_token) {
+    if (last.principal->expires_at <= now) return fail("The access token has expired");
+    return last.principal;
+  }
+  auto remember = [&](std::shared_ptr<const Principal> principal) {
+    last.service = instance_id_;
+    last.generation = generation;
+    last.token.assign(access_token);
+    last.principal = principal;
+    return principal;
+  };
   // Keyed by the whole token: a token that differs anywhere, even with the same signature,
   // is verified afresh. Looked up without copying the token.
   std::shared_ptr<const Principal> cached;
@@ -806,7 +834,7 @@ common::Result<std::shared_ptr<const Principal>> TokenService::AuthenticateShare
   }
   if (cached) {
     if (cached->expires_at <= now) return fail("The access token has expired");
-    return cached;
+    return remember(std::move(cached));
   }
   FOVEA_ASSIGN_OR_RETURN(DecodedJwt jwt, DecodeJwt(access_token, kMaxTokenBytes));
   auto key = keys_.Find(jwt.kid);
@@ -839,7 +867,7 @@ common::Result<std::shared_ptr<const Principal>> TokenService::AuthenticateShare
   if (verified_.size() >= kMaxVerifiedTokens) verified_.clear();
   auto shared = std::make_shared<const Principal>(std::move(p));
   verified_.emplace(std::string(access_token), shared);
-  return shared;
+  return remember(std::move(shared));
 }
 
 }  // namespace fhir::auth

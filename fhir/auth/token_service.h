@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -223,6 +224,12 @@ class TokenService {
   std::unordered_map<std::string, std::shared_ptr<const Principal>, SignatureHash, std::equal_to<>>
       verified_;  // GUARDED_BY(cache_mu_)
   std::unordered_set<std::string> revoked_;               // GUARDED_BY(cache_mu_)
+  // Raised (under cache_mu_) whenever revoked_ gains a token. A thread's last verified token
+  // (AuthenticateShared) is trusted only while this has not moved since it was checked.
+  std::atomic<std::uint64_t> revocation_generation_{0};
+  // Which service a thread's last verified token belongs to: never reused, unlike `this`.
+  inline static std::atomic<std::uint64_t> next_instance_id_{1};
+  const std::uint64_t instance_id_ = next_instance_id_++;
   // When the revoked tokens were last loaded (steady_clock ticks; kNeverLoaded before the
   // first time). Atomic: every request reads it, and only the one that claims a refresh (by
   // compare-and-swap) loads them.

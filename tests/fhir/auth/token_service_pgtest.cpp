@@ -426,6 +426,39 @@ BOOST_AUTO_TEST_CASE(ATokenAlteredAroundACachedSignatureIsRefused) {
   BOOST_TEST(tokens->Authenticate(token).has_value());
 }
 
+// A thread remembers the token it verified last (AuthenticateShared): for that service only,
+// for that exact token only, and not past a revocation or the token's expiry.
+BOOST_AUTO_TEST_CASE(AThreadsLastTokenIsTrustedOnlyWhereItWasChecked) {
+  const std::string system = Str(Body(ClientCredentials(Assertion(ehr_key))), "access_token");
+  const std::string staff = Str(Body(Password("correct horse")), "access_token");
+  for (int round = 0; round < 2; ++round) {  // each time the other token was the last
+    auto a = tokens->AuthenticateShared(system);
+    BOOST_REQUIRE(a.has_value());
+    BOOST_TEST(((*a)->kind == fhir::auth::Principal::Kind::kClient));
+    auto b = tokens->AuthenticateShared(staff);
+    BOOST_REQUIRE(b.has_value());
+    BOOST_TEST(((*b)->kind == fhir::auth::Principal::Kind::kUser));
+    BOOST_TEST((*b)->fhir_user == "Practitioner/p1");
+  }
+  // Another service in the same thread (another issuer) checks it itself, and refuses it.
+  BOOST_REQUIRE(tokens->AuthenticateShared(staff).has_value());
+  fhir::auth::AuthSettings other;
+  other.issuer = "https://other.test";
+  fhir::auth::TokenService elsewhere(store, keys, fhir::auth::RoleCatalog::Default(), clock, other);
+  BOOST_TEST(!elsewhere.AuthenticateShared(staff).has_value());
+  // The same token one character short, right after the token was accepted.
+  BOOST_REQUIRE(tokens->AuthenticateShared(staff).has_value());
+  BOOST_TEST(!tokens->AuthenticateShared(staff.substr(0, staff.size() - 1)).has_value());
+  // Revoked while it is this thread's last token.
+  BOOST_REQUIRE(tokens->AuthenticateShared(staff).has_value());
+  BOOST_TEST(tokens->Revoke({{"token", staff}}).status == 200);
+  BOOST_TEST(!tokens->AuthenticateShared(staff).has_value());
+  // Expired while it is.
+  BOOST_REQUIRE(tokens->AuthenticateShared(system).has_value());
+  clock.Advance(std::chrono::minutes(11));
+  BOOST_TEST(!tokens->AuthenticateShared(system).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
