@@ -1,11 +1,15 @@
 // audit_bench: what one AuditEvent costs to store, through Fovea's own code, in batches as
 // AuditLog writes them.
 //
-//   audit_bench --dsn DSN [--rows N] [--batch B] [--compare]
+//   audit_bench --dsn DSN [--rows N] [--batch B] [--compare] [--searches K]
 //
-// Appends N AuditEvents (a mixed read/search/update workload) with PgAuditStore::Append, B per
-// statement (audit blocks, migration 0016), and prints one JSON line: the time to build the rows
-// (AuditRowFor, paid in the request thread by AuditLog::Record) and the rows stored per second.
+// Appends N AuditEvents (a mixed read/search/update workload) as AuditLog does, B per
+// PgAuditStore::AppendLines (audit blocks, migration 0016), and prints one JSON line: the time
+// to build each event's line (AppendAuditLine, paid in the request thread by AuditLog::Record),
+// the time AuditRowFor took before that, and the events stored per second.
+// With --searches it then times K auditor searches of each kind over what it stored (by
+// patient, by user, by resource alone, by a resource no event names; a page of 20) and prints
+// their medians in milliseconds: a search by resource alone walks the blocks' filters.
 // With --compare it also stores the same events as one audit_event row each, B per statement
 // (kAppendAuditEvents: how a write's own AuditEvent is stored, and how every event was stored
 // before migration 0016), and as FHIR resources with their FHIRPath search-index rows through
@@ -13,6 +17,7 @@
 // The database is migrated first. Only local databases (unix socket or loopback) are accepted:
 // point it at a throwaway cluster (scripts/pg-throwaway.sh).
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +25,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "fhir/audit/audit_lines.h"
 #include "fhir/audit/audit_store.h"
 #include "fhir/audit/pg/pg_audit_store.h"
 #include "fhir/definitions/definitions.h"
@@ -41,6 +47,7 @@ struct Options {
   int rows = 20'000;
   int batch = 200;
   bool compare = false;
+  int searches = 0;
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -56,7 +63,9 @@ Options ParseArgs(int argc, char** argv) {
       o.compare = true;
       continue;
     }
-    if (i + 1 >= argc) Die("usage: audit_bench --dsn DSN [--rows N] [--batch B] [--compare]");
+    if (i + 1 >= argc) {
+      Die("usage: audit_bench --dsn DSN [--rows N] [--batch B] [--compare] [--searches K]");
+    }
     const std::string value = argv[++i];
     if (flag == "--dsn") {
       o.dsn = value;
@@ -64,6 +73,8 @@ Options ParseArgs(int argc, char** argv) {
       o.rows = static_cast<int>(bench::ParseNonNegative(flag, value));
     } else if (flag == "--batch") {
       o.batch = static_cast<int>(bench::ParseNonNegative(flag, value));
+    } else if (flag == "--searches") {
+      o.searches = static_cast<int>(bench::ParseNonNegative(flag, value));
     } else {
       Die("unknown flag " + flag);
     }
@@ -132,16 +143,85 @@ std::vector<std::vector<fhir::audit::AuditRow>> RowBatches(const Options& o, dou
   return Batches(std::move(rows), o.batch);
 }
 
-// The audit_block path: one Append per batch.
-void RunRows(fhir::store::pg::ConnectionPool& pool, const Options& o) {
-  double build_seconds = 0;
-  auto batches = RowBatches(o, build_seconds);
-  fhir::audit::pg::PgAuditStore store(pool);
+// The audit_block path, as AuditLog takes it: each event's line, one AppendLines per batch.
+void RunBlocks(fhir::store::pg::ConnectionPool& pool, const Options& o) {
+  double row_seconds = 0;
+  (void)RowBatches(o, row_seconds);  // for comparison: what Record paid before lines
+  const common::TimePoint now = common::SystemClock().Now();
+  std::vector<std::string> batches;
   auto t0 = Clock::now();
-  for (const auto& b : batches) {
-    if (common::Status st = store.Append(b); !st.ok()) Die("append failed: " + st.message());
+  for (int n = 0; n < o.rows; ++n) {
+    if (n % o.batch == 0) batches.emplace_back();
+    // 20,000 events a second: searches stop at the blocks older than their page, as in a
+    // real trail (events sharing one instant would make every block a candidate).
+    fhir::audit::AppendAuditLine(batches.back(), Event(n, now + std::chrono::microseconds(50 * n)));
   }
-  Print("audit_block", o, build_seconds, Seconds(Clock::now() - t0));
+  const double line_seconds = Seconds(Clock::now() - t0);
+  fhir::audit::pg::PgAuditStore store(pool);
+  auto t1 = Clock::now();
+  for (const std::string& b : batches) {
+    if (common::Status st = store.AppendLines(b); !st.ok()) Die("append failed: " + st.message());
+  }
+  const double store_s = Seconds(Clock::now() - t1);
+  std::printf(
+      "{\"path\":\"audit_block\",\"rows\":%d,\"batch\":%d,\"line_us_per_event\":%.2f,"
+      "\"row_us_per_event_before\":%.2f,\"store_seconds\":%.3f,\"rows_per_sec\":%.0f}\n",
+      o.rows, o.batch, line_seconds * 1e6 / o.rows, row_seconds * 1e6 / o.rows, store_s,
+      o.rows / store_s);
+  std::fflush(stdout);
+}
+
+// Median milliseconds of `k` runs of `search(i)`.
+template <class Search>
+double MedianMs(int k, Search search) {
+  std::vector<double> ms;
+  for (int i = 0; i < k; ++i) {
+    auto t0 = Clock::now();
+    search(i);
+    ms.push_back(Seconds(Clock::now() - t0) * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+// Auditors' searches over what RunBlocks stored, a page of 20 each, newest first.
+void RunSearches(fhir::store::pg::ConnectionPool& pool, const Options& o) {
+  fhir::audit::pg::PgAuditStore store(pool);
+  auto page = [&](fhir::audit::AuditQuery q) {
+    q.count = 20;
+    auto result = store.Search(q);
+    if (!result.has_value()) Die("search failed: " + result.error().message());
+    return result->rows.size();
+  };
+  std::size_t found = 0;
+  const double patient_ms = MedianMs(o.searches, [&](int i) {
+    fhir::audit::AuditQuery q;
+    q.patient = "Patient/p" + std::to_string((i * 7919) % 5000);
+    found += page(q);
+  });
+  const double agent_ms = MedianMs(o.searches, [&](int i) {
+    fhir::audit::AuditQuery q;
+    q.agent = "Practitioner/prac-" + std::to_string(i % 40);
+    found += page(q);
+  });
+  const double entity_ms = MedianMs(o.searches, [&](int i) {
+    fhir::audit::AuditQuery q;
+    int n = (i * 7919) % o.rows;
+    if (n % 4 == 2) ++n;  // a search names no resource
+    q.entity = "Observation/o" + std::to_string(n);
+    found += page(q);
+  });
+  const double missing_ms = MedianMs(o.searches, [&](int i) {
+    fhir::audit::AuditQuery q;
+    q.entity = "Observation/none-" + std::to_string(i);
+    found += page(q);
+  });
+  std::printf(
+      "{\"path\":\"audit_search\",\"rows\":%d,\"batch\":%d,\"searches\":%d,"
+      "\"by_patient_ms\":%.2f,\"by_agent_ms\":%.2f,\"by_resource_ms\":%.2f,"
+      "\"by_absent_resource_ms\":%.2f,\"events_found\":%zu}\n",
+      o.rows, o.batch, o.searches, patient_ms, agent_ms, entity_ms, missing_ms, found);
+  std::fflush(stdout);
 }
 
 // One audit_event row per event, B per statement, as a write's statement inserts them.
@@ -206,7 +286,8 @@ int main(int argc, char** argv) {
     if (!migrated.has_value()) Die("migration failed: " + migrated.error().message());
   }
   fhir::store::pg::ConnectionPool pool(o.dsn, 1);
-  RunRows(pool, o);
+  RunBlocks(pool, o);
+  if (o.searches > 0) RunSearches(pool, o);
   if (o.compare) RunEventRows(pool, o);
   if (o.compare) RunResources(pool, o);
   return 0;

@@ -190,18 +190,20 @@ Result<std::vector<AuditRow>> SearchBlocks(PgConnection& conn, const AuditQuery&
   }
   // ... and whose entity filter may hold the resource (or one of them) asked for; a block
   // stored before migration 0021 lists its resources in `keys` instead, and has no filter.
+  // The filter is tested first, and `keys` only without one: reading `keys` means
+  // decompressing it, which costs more than the filter's seven bits.
   auto add_entities = [&](const std::vector<std::string>& entities) {
-    std::vector<std::string> entity_keys;
-    for (const std::string& entity : entities) entity_keys.push_back(EntityKey(entity));
-    add(" AND (keys && $", store::pg::PgTextArray(entity_keys));
-    where += "::text[]";
+    where += " AND (";
     for (const std::string& entity : entities) {
       const BloomProbe probe = ProbeOf(entity);
-      add(" OR audit_bloom_may_contain(entity_bloom, $", std::to_string(probe.h1));
+      add("audit_bloom_may_contain(entity_bloom, $", std::to_string(probe.h1));
       add("::bigint, $", std::to_string(probe.h2));
-      where += "::bigint)";
+      where += "::bigint) OR ";
     }
-    where += ')';
+    std::vector<std::string> entity_keys;
+    for (const std::string& entity : entities) entity_keys.push_back(EntityKey(entity));
+    add("(entity_bloom IS NULL AND keys && $", store::pg::PgTextArray(entity_keys));
+    where += "::text[]))";
   };
   if (!q.entity.empty()) add_entities({q.entity});
   if (!q.entity_any.empty() && q.entity_any.size() <= kMaxEntityProbes) add_entities(q.entity_any);

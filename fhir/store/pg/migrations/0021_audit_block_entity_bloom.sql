@@ -16,9 +16,11 @@ ALTER TABLE audit_block ADD COLUMN entity_bloom bytea;
 
 -- Whether the key with hashes (h1, h2) may be in `bloom`: its kBloomHashes = 7 bits, each
 -- (h1 + i * h2) mod the filter's size in bits, all set. Must agree with BloomMayContain in
--- key_bloom.cpp bit for bit (a test checks). A NULL filter holds nothing (STRICT: NULL).
+-- key_bloom.cpp bit for bit (a test checks). A NULL filter holds nothing (the answer is NULL).
+-- Not STRICT, so that the planner inlines it into the search's filter: a call through the SQL
+-- function executor cost ~15 us per block walked, the inlined expression well under 1 us.
 CREATE FUNCTION audit_bloom_may_contain(bloom bytea, h1 bigint, h2 bigint) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT get_bit(bloom, (h1 % (length(bloom) * 8::bigint))::integer) = 1
      AND get_bit(bloom, ((h1 + h2) % (length(bloom) * 8::bigint))::integer) = 1
      AND get_bit(bloom, ((h1 + 2 * h2) % (length(bloom) * 8::bigint))::integer) = 1
