@@ -1,6 +1,7 @@
 #include "fhir/audit/pg/audit_block.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "fhir/audit/pg/key_bloom.h"
 
@@ -26,12 +27,26 @@ std::string EncodeAuditBlock(const std::vector<AuditRow>& rows) {
 }
 
 Result<std::vector<AuditRow>> DecodeAuditBlock(std::string_view text, std::int64_t block) {
-  Result<std::vector<AuditRow>> rows = ParseAuditLines(text);
-  if (!rows.has_value() || static_cast<std::int64_t>(rows->size()) > kMaxBlockEvents) {
+  return DecodeAuditBlockWhere(text, block, [](std::size_t, const AuditLineKeys&) { return true; });
+}
+
+Result<std::vector<AuditRow>> DecodeAuditBlockWhere(
+    std::string_view text, std::int64_t block,
+    const std::function<bool(std::size_t ordinal, const AuditLineKeys& keys)>& keep) {
+  Result<AuditLinesIndex> index = IndexAuditLines(text);
+  if (!index.has_value() || static_cast<std::int64_t>(index->lines.size()) > kMaxBlockEvents) {
     return Malformed();
   }
-  for (std::size_t i = 0; i < rows->size(); ++i) {
-    (*rows)[i].seq = BlockSeq(block, static_cast<std::int64_t>(i));
+  std::vector<AuditRow> rows;
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < index->lines.size(); ++i) {
+    const AuditLineKeys& keys = index->lines[i];
+    const std::size_t line_begin = std::exchange(begin, keys.end);
+    if (!keep(i, keys)) continue;
+    Result<std::vector<AuditRow>> line = ParseAuditLines(text.substr(line_begin, keys.end - line_begin));
+    if (!line.has_value() || line->size() != 1) return Malformed();
+    line->front().seq = BlockSeq(block, static_cast<std::int64_t>(i));
+    rows.push_back(std::move(line->front()));
   }
   return rows;
 }

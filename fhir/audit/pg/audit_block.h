@@ -11,7 +11,9 @@
 // Every event keeps its own AuditEvent id, in a range no audit_event row reaches:
 // kBlockSeqBase + block * kMaxBlockEvents + the event's place in the block.
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,6 +43,12 @@ std::string EncodeAuditBlock(const std::vector<AuditRow>& rows);
 // The rows of a stored block, seq set. kInternal when the text is not what EncodeAuditBlock
 // makes (the message names no content).
 common::Result<std::vector<AuditRow>> DecodeAuditBlock(std::string_view text, std::int64_t block);
+// The same for the lines `keep(ordinal, keys)` selects only: the others are not parsed. A
+// search keeps the lines whose patient, user or resource it asks for, a read the one line it
+// names, instead of making every event of a block of up to kMaxBlockEvents.
+common::Result<std::vector<AuditRow>> DecodeAuditBlockWhere(
+    std::string_view text, std::int64_t block,
+    const std::function<bool(std::size_t ordinal, const AuditLineKeys& keys)>& keep);
 
 // What a block is found by, in two forms (migration 0021):
 //  * its `keys` (GIN-indexed): "p|" + patient and "a|" + agent for the values its rows have,

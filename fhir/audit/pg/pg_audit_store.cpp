@@ -167,6 +167,23 @@ Result<std::vector<AuditRow>> SearchRows(PgConnection& conn, const AuditQuery& q
   return rows;
 }
 
+// Whether a block's line may be an event `q` finds, judged on what IndexAuditLines gives
+// without parsing the line: its patient, user, resource and time. (A block's events have no
+// `targets`, so AuditRowMatches compares the resource with `entity` alone, as here.)
+// AuditRowMatches has the last word on the parsed rows.
+bool LineMayMatch(const AuditLineKeys& keys, const AuditQuery& q) {
+  if (!q.patient.empty() && keys.patient != q.patient) return false;
+  if (!q.agent.empty() && keys.agent != q.agent) return false;
+  if (!q.entity.empty() && keys.entity != q.entity) return false;
+  if (!q.entity_any.empty() &&
+      std::find(q.entity_any.begin(), q.entity_any.end(), keys.entity) == q.entity_any.end()) {
+    return false;
+  }
+  if (q.recorded_from && keys.recorded_micros < Micros(*q.recorded_from)) return false;
+  if (q.recorded_until && keys.recorded_micros >= Micros(*q.recorded_until)) return false;
+  return true;
+}
+
 // The events of `q` stored in blocks that come after `cursor` (if set) in the page's order:
 // the first `need` of them in that order, or all there are if fewer.
 Result<std::vector<AuditRow>> SearchBlocks(PgConnection& conn, const AuditQuery& q,
@@ -247,7 +264,11 @@ Result<std::vector<AuditRow>> SearchBlocks(PgConnection& conn, const AuditQuery&
         if (q.oldest_first ? bound > worst : bound < worst) return found;
       }
       last_block = std::make_pair(bound, block);
-      FOVEA_ASSIGN_OR_RETURN(std::vector<AuditRow> rows, DecodeAuditBlock(r.Get(i, 3), block));
+      FOVEA_ASSIGN_OR_RETURN(
+          std::vector<AuditRow> rows,
+          DecodeAuditBlockWhere(r.Get(i, 3), block, [&q](std::size_t, const AuditLineKeys& keys) {
+            return LineMayMatch(keys, q);
+          }));
       for (AuditRow& row : rows) {
         if (!AuditRowMatches(row, q) || (cursor && !before(*cursor, row))) continue;
         found.push_back(std::move(row));
@@ -300,12 +321,13 @@ Result<AuditRow> PgAuditStore::Read(std::int64_t seq) {
     FOVEA_ASSIGN_OR_RETURN(PgResult r,
                            conn->Execute(kReadBlock, {std::to_string(BlockOfSeq(seq))}));
     if (r.rows() == 0) return Status(StatusCode::kNotFound, "not found");
-    FOVEA_ASSIGN_OR_RETURN(std::vector<AuditRow> rows, DecodeAuditBlock(r.Get(0, 0), BlockOfSeq(seq)));
-    const std::int64_t ordinal = OrdinalOfSeq(seq);
-    if (ordinal >= static_cast<std::int64_t>(rows.size())) {
-      return Status(StatusCode::kNotFound, "not found");
-    }
-    return std::move(rows[static_cast<std::size_t>(ordinal)]);
+    const auto ordinal = static_cast<std::size_t>(OrdinalOfSeq(seq));
+    FOVEA_ASSIGN_OR_RETURN(
+        std::vector<AuditRow> rows,
+        DecodeAuditBlockWhere(r.Get(0, 0), BlockOfSeq(seq),
+                              [ordinal](std::size_t i, const AuditLineKeys&) { return i == ordinal; }));
+    if (rows.empty()) return Status(StatusCode::kNotFound, "not found");  // past its last line
+    return std::move(rows.front());
   }
   FOVEA_ASSIGN_OR_RETURN(PgResult r, conn->Execute(kReadAuditEvent, {std::to_string(seq)}));
   if (r.rows() == 0) return Status(StatusCode::kNotFound, "not found");

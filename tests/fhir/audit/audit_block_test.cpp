@@ -96,6 +96,38 @@ BOOST_AUTO_TEST_CASE(TextItDidNotMakeIsRefused) {
   }
 }
 
+// Only the lines a search or a read selects are made into rows, each with its own seq.
+BOOST_AUTO_TEST_CASE(OnlyTheSelectedLinesAreDecoded) {
+  std::vector<AuditRow> rows;
+  for (int n = 0; n < 12; ++n) rows.push_back(Row(n));
+  rows[5].patient = "Patient/\\t";  // a key with an escape
+  const std::string text = block::EncodeAuditBlock(rows);
+  std::vector<std::size_t> offered;
+  auto picked = block::DecodeAuditBlockWhere(
+      text, 9, [&](std::size_t ordinal, const fhir::audit::AuditLineKeys& keys) {
+        offered.push_back(ordinal);
+        BOOST_TEST(keys.patient == rows[ordinal].patient);
+        return keys.patient == "Patient/1" || keys.patient == "Patient/\\t";
+      });
+  BOOST_REQUIRE(picked.has_value());
+  BOOST_TEST(offered.size() == rows.size());
+  std::vector<std::string> ids;
+  for (const AuditRow& row : *picked) {
+    ids.push_back(row.request_id);
+    BOOST_TEST(row.seq == block::BlockSeq(9, std::stoi(row.request_id.substr(4))));
+  }
+  // Row(n) has Patient/(n % 3) unless n % 4 == 3.
+  BOOST_TEST(ids == (std::vector<std::string>{"req-1", "req-4", "req-5", "req-10"}),
+             boost::test_tools::per_element());
+  auto none = block::DecodeAuditBlockWhere(text, 9, [](std::size_t, const auto&) { return false; });
+  BOOST_REQUIRE(none.has_value());
+  BOOST_TEST(none->empty());
+  // A malformed block is refused whatever is selected.
+  BOOST_TEST(!block::DecodeAuditBlockWhere(text.substr(0, text.size() - 1), 9,
+                                           [](std::size_t, const auto&) { return false; })
+                  .has_value());
+}
+
 // Patients and users are the GIN keys; resources go into the block's filter (migration 0021).
 BOOST_AUTO_TEST_CASE(KeysAreEachPatientAndUserOnceAndResourcesAreFiltered) {
   std::vector<AuditRow> rows = {Row(0), Row(1), Row(2), Row(3), Row(4)};
