@@ -169,7 +169,8 @@ AuditRow RowWithoutStrings(const AuditRecord& record) {
   row.subtype = std::string(SubtypeCode(record.interaction));
   row.action = ActionCode(record.action.value_or(DefaultAction(record.interaction)));
   row.outcome = static_cast<int>(detail::RecordOutcome(record));
-  if (!record.entities.empty()) row.entity = VersionlessReference(record.entities.front());
+  // The resource, not the version: a search by resource finds the accesses to every version.
+  if (!record.entities.empty()) row.entity = model::WithoutHistory(record.entities.front());
   detail::AppendRecordDetailsJson(row.content, record);
   return row;
 }
@@ -196,16 +197,10 @@ AuditRow AuditRowFor(AuditRecord&& record) {
   return row;
 }
 
-// The entity column names the resource, so that a search by resource finds the accesses to
-// every version.
-std::string VersionlessReference(std::string_view reference) {
-  return std::string(model::WithoutHistory(reference));
-}
-
 AuditRow WriteAuditRowFor(const AuditRecord& record) {
   AuditRow row = AuditRowFor(record);
   for (const std::string& entity : record.entities) {
-    std::string target = VersionlessReference(entity);
+    std::string target(model::WithoutHistory(entity));
     if (std::find(row.targets.begin(), row.targets.end(), target) == row.targets.end()) {
       row.targets.push_back(std::move(target));
     }

@@ -48,9 +48,6 @@ struct AuditRow {
 AuditRow AuditRowFor(const AuditRecord& record);
 // The same, moving the strings the row keeps out of `record` (AuditLog: once per request).
 AuditRow AuditRowFor(AuditRecord&& record);
-// "Observation/1/_history/2" -> "Observation/1": the resource a reference names, whatever
-// version. The entity and targets columns hold references this way.
-std::string VersionlessReference(std::string_view reference);
 
 // The row of a write, stored in the write's own transaction: AuditRowFor plus `targets` (the
 // record's entities without their versions, duplicates removed).

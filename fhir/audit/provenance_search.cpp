@@ -45,7 +45,7 @@ std::string LocalReference(std::string_view value, const std::string& base_url) 
     value.remove_prefix(base_url.size() + 1);
   }
   if (value.find("://") != std::string_view::npos || value.find('/') == std::string_view::npos) return "";
-  return VersionlessReference(value);
+  return std::string(model::WithoutHistory(value));
 }
 
 // The order results come in: by lastUpdated (the default) or recorded; for a derived
@@ -492,7 +492,7 @@ Status ProvenanceMergingSearch::AddIncludedTargets(const SearchQuery& query, Sea
   }
   std::map<std::string, std::vector<std::string>> ids;  // type -> ids to include
   auto add = [&](const std::string& reference, std::string_view param, bool included) {
-    const std::string local = VersionlessReference(reference);
+    const std::string local(model::WithoutHistory(reference));
     const std::size_t slash = local.find('/');
     if (slash == std::string::npos) return;
     const std::string type = local.substr(0, slash);
