@@ -128,44 +128,50 @@ bool ForEachLine(std::string_view text, Visit visit) {
   return true;
 }
 
-}  // namespace
+// One line's fields, in the order of the line: what both AppendAuditLine overloads write.
+struct LineFields {
+  common::TimePoint recorded;
+  std::string_view subtype;
+  char action;
+  int outcome;
+  std::string_view agent, client_id, patient, entity, address, request_id, content;
+};
 
-void AppendAuditLine(std::string& out, const AuditRow& row) {
-  AppendMicros(out, row.recorded);
-  AppendField(out, row.subtype);
-  AppendField(out, std::string_view(&row.action, 1));
+void AppendLine(std::string& out, const LineFields& f) {
+  AppendMicros(out, f.recorded);
+  AppendField(out, f.subtype);
+  AppendField(out, std::string_view(&f.action, 1));
   out += '\t';
-  out += std::to_string(row.outcome);
-  for (std::string_view field : {std::string_view(row.agent), std::string_view(row.client_id),
-                                 std::string_view(row.patient), std::string_view(row.entity),
-                                 std::string_view(row.address), std::string_view(row.request_id),
-                                 std::string_view(row.content)}) {
+  out += std::to_string(f.outcome);
+  for (std::string_view field :
+       {f.agent, f.client_id, f.patient, f.entity, f.address, f.request_id, f.content}) {
     AppendField(out, field);
   }
   out += '\n';
 }
 
+}  // namespace
+
+void AppendAuditLine(std::string& out, const AuditRow& row) {
+  AppendLine(out, {row.recorded, row.subtype, row.action, row.outcome, row.agent, row.client_id,
+                   row.patient, row.entity, row.address, row.request_id, row.content});
+}
+
 void AppendAuditLine(std::string& out, const AuditRecord& record) {
-  AppendMicros(out, record.recorded);
-  AppendField(out, SubtypeCode(record.interaction));
-  const char action = ActionCode(record.action.value_or(DefaultAction(record.interaction)));
-  AppendField(out, std::string_view(&action, 1));
-  out += '\t';
-  out += std::to_string(static_cast<int>(detail::RecordOutcome(record)));
-  AppendField(out, record.agent_reference);
-  AppendField(out, record.client_id);
-  AppendField(out, record.patients.empty() ? std::string_view() : record.patients.front());
-  AppendField(out, record.entities.empty() ? std::string_view()
-                                           : model::WithoutHistory(record.entities.front()));
-  AppendField(out, record.source_address);
-  AppendField(out, record.request_id);
   // Built apart and escaped after: one buffer per thread, reused, so that nothing here
   // allocates once a thread has recorded a few events.
   thread_local std::string content;
   content.clear();
   detail::AppendRecordDetailsJson(content, record);
-  AppendField(out, content);
-  out += '\n';
+  AppendLine(out,
+             {record.recorded, SubtypeCode(record.interaction),
+              ActionCode(record.action.value_or(DefaultAction(record.interaction))),
+              static_cast<int>(detail::RecordOutcome(record)), record.agent_reference,
+              record.client_id,
+              record.patients.empty() ? std::string_view() : std::string_view(record.patients.front()),
+              record.entities.empty() ? std::string_view()
+                                      : model::WithoutHistory(record.entities.front()),
+              record.source_address, record.request_id, content});
 }
 
 Result<std::vector<AuditRow>> ParseAuditLines(std::string_view text) {

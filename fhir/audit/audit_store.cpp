@@ -107,7 +107,6 @@ void AppendRecordDetailsJson(std::string& out, const AuditRecord& r) {
   out += '}';
 }
 
-
 common::Status CheckAuditRows(const std::vector<AuditRow>& rows) {
   for (const AuditRow& row : rows) {
     if (row.subtype.empty() || row.content.empty()) {
